@@ -1,0 +1,1 @@
+"""Wangge HTTP API (FastAPI): OGC API Features, domain endpoints and map pages."""

@@ -1,0 +1,50 @@
+"""The FastAPI application factory and its lifespan (connection pool)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from api import problems
+from api.db import make_pool
+from api.routers import auth, incidents, ogc, pages, patrols, plans, stats
+from gis.settings import Settings, get_settings
+from tiles import router as tiles_router
+
+log = logging.getLogger("wangge.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for `settings` (the environment's by default)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        pool = make_pool(settings)
+        await pool.open(wait=False)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Wangge 网格 API",
+        version="0.1.0",
+        description="Grid-management GIS service: OGC API Features, vector tiles, incidents, "
+        "patrols, statistics and map pages.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"])
+    for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
+        app.include_router(module.router)
+    return app

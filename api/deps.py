@@ -1,0 +1,66 @@
+"""Request dependencies: settings, the caller (bearer token) and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from psycopg import AsyncConnection
+
+from api.db import get_conn
+from api.problems import Problem
+from gis.accounts import InvalidToken, decode_token
+from gis.scope import EXPAND_SCOPE_SQL, Principal, Scope
+from gis.settings import Settings
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+ACCOUNT_SQL = """
+SELECT a.id, a.username, a.role, a.worker_id, a.disabled, a.token_generation,
+       EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = %(jti)s) AS revoked
+FROM accounts a WHERE a.id = %(account_id)s
+"""
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_principal(request: Request, token: str | None = Depends(oauth2_scheme),
+                        conn: AsyncConnection = Depends(get_conn)) -> Principal:
+    """The caller behind the bearer token (401 without a valid one)."""
+    if not token:
+        token = request.query_params.get("access_token") or request.cookies.get("wangge_token")
+    if not token:
+        raise Problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
+    try:
+        claims = decode_token(request.app.state.settings, token)
+        account_id = int(claims["sub"])
+    except (InvalidToken, ValueError) as exc:
+        raise Problem(401, "Unauthorized", str(exc), headers=UNAUTHORIZED) from None
+    cur = await conn.execute(ACCOUNT_SQL, {"jti": claims["jti"], "account_id": account_id})
+    row = await cur.fetchone()
+    if row is None or row[4] or row[6] or row[5] != claims.get("gen"):
+        raise Problem(401, "Unauthorized", "token revoked or account disabled",
+                      headers=UNAUTHORIZED)
+    scope = None
+    if row[2] != "admin":
+        cur = await conn.execute(EXPAND_SCOPE_SQL, {"account_id": account_id})
+        scope_row = await cur.fetchone()
+        if row[2] == "worker" or scope_row[0] > 0:
+            scope = Scope(*(tuple(ids) for ids in scope_row[1:]))
+    return Principal(row[0], row[1], row[2], row[3], scope, claims["jti"])
+
+
+def require_roles(*roles: str) -> Callable:
+    """A dependency that admits only callers with one of `roles` (403 otherwise)."""
+
+    async def check(principal: Principal = Depends(get_principal)) -> Principal:
+        if principal.role not in roles:
+            raise Problem(403, "Forbidden", f"role '{principal.role}' may not do this; "
+                          f"needs one of {', '.join(roles)}")
+        return principal
+
+    return check

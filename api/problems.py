@@ -1,0 +1,76 @@
+"""RFC 9457 problem details: every error leaves the API as application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("wangge.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers, self.extra = headers, extra
+
+
+def problem_response(status: int, title: str, detail: str | None = None,
+                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """A JSONResponse carrying a problem document."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", "")}
+            for err in exc.errors()]
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(exc.status_code, title, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_detail(exc)
+        in_query = all(e["loc"] and e["loc"][0] in ("query", "path", "header") for e in errors)
+        status = 400 if in_query else 422
+        return problem_response(status, "Invalid request", "; ".join(
+            f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors), errors=errors)
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return problem_response(503, "Service Unavailable", "the database is unavailable; retry",
+                                headers={"Retry-After": "2"})
+
+    @app.exception_handler(psycopg.errors.QueryCanceled)
+    async def _timeout(_: Request, exc: Exception) -> JSONResponse:
+        return problem_response(503, "Service Unavailable", "the query took too long",
+                                headers={"Retry-After": "5"})

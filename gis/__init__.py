@@ -1,0 +1,1 @@
+"""Wangge domain core: settings, database, model, geometry and the split engine (no HTTP here)."""

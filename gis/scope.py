@@ -1,0 +1,117 @@
+"""Who may see what: a caller's role and the areas they are confined to, as SQL filters.
+
+A worker (or an area-bound commander/planner) is confined to the union of their assigned areas and
+everything below them. The scope is expanded once per request into the ids of the areas that lie
+wholly inside it, level by level, and every query ANDs :func:`scope_filter` into its WHERE clause,
+so confinement is enforced in the database query, never in the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gis.levels import LEVEL_ORDER
+
+ROLES = ("admin", "planner", "commander", "worker")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Ids of the current areas wholly inside the caller's jurisdiction, per level."""
+
+    street: tuple[int, ...] = ()
+    community: tuple[int, ...] = ()
+    grid: tuple[int, ...] = ()
+    micro_grid: tuple[int, ...] = ()
+
+    def ids(self, level: str) -> tuple[int, ...]:
+        return getattr(self, level)
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.ids(lv) for lv in LEVEL_ORDER)
+
+    def params(self) -> dict[str, list[int]]:
+        return {f"scope_{lv}": list(self.ids(lv)) for lv in LEVEL_ORDER}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller. `scope` None means unrestricted (admin, district commander)."""
+
+    account_id: int
+    username: str
+    role: str
+    worker_id: int | None = None
+    scope: Scope | None = None
+    token_id: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def restricted(self) -> bool:
+        return self.scope is not None
+
+
+# Expands an account's direct areas (account_areas and current assignments) downwards.
+EXPAND_SCOPE_SQL = """
+WITH RECURSIVE direct AS (
+    SELECT level, area_id FROM account_areas WHERE account_id = %(account_id)s
+    UNION
+    SELECT s.level, s.area_id
+    FROM assignments s JOIN accounts a ON a.worker_id = s.worker_id
+    WHERE a.id = %(account_id)s AND s.starts_on <= current_date
+      AND (s.ends_on IS NULL OR s.ends_on >= current_date)
+),
+st AS (SELECT area_id AS id FROM direct WHERE level = 'street'),
+co AS (
+    SELECT area_id AS id FROM direct WHERE level = 'community'
+    UNION SELECT c.id FROM communities c JOIN st ON c.parent_id = st.id WHERE c.valid_to IS NULL
+),
+gr AS (
+    SELECT area_id AS id FROM direct WHERE level = 'grid'
+    UNION SELECT g.id FROM grids g JOIN co ON g.parent_id = co.id WHERE g.valid_to IS NULL
+),
+mg AS (
+    SELECT area_id AS id FROM direct WHERE level = 'micro_grid'
+    UNION SELECT m.id FROM micro_grids m JOIN gr ON m.parent_id = gr.id WHERE m.valid_to IS NULL
+)
+SELECT (SELECT count(*) FROM direct) AS direct_count,
+       ARRAY(SELECT id FROM st ORDER BY id) AS street,
+       ARRAY(SELECT id FROM co ORDER BY id) AS community,
+       ARRAY(SELECT id FROM gr ORDER BY id) AS grid,
+       ARRAY(SELECT id FROM mg ORDER BY id) AS micro_grid
+"""
+
+# Which columns of a table tie its rows to areas (most specific last).
+AREA_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "streets": [("street", "id")],
+    "communities": [("street", "parent_id"), ("community", "id")],
+    "grids": [("community", "parent_id"), ("grid", "id")],
+    "micro_grids": [("grid", "parent_id"), ("micro_grid", "id")],
+    "buildings": [("grid", "grid_id"), ("micro_grid", "micro_grid_id")],
+    "incidents": [("street", "street_id"), ("community", "community_id"), ("grid", "grid_id"),
+                  ("micro_grid", "micro_grid_id")],
+    "patrol_points": [("street", "street_id"), ("community", "community_id"),
+                      ("grid", "grid_id"), ("micro_grid", "micro_grid_id")],
+}
+
+
+def scope_filter(table: str, alias: str, principal: Principal | None) -> tuple[str, dict]:
+    """A WHERE fragment (psycopg %(name)s style) confining `table` rows to the caller's scope.
+
+    Areas are visible when they or their parent lie wholly inside the scope; rows that carry area
+    ids (buildings, incidents, patrol points) when any of their area ids does.
+    """
+    if principal is None or principal.scope is None:
+        return "TRUE", {}
+    columns = AREA_COLUMNS[table]
+    if table in ("streets", "communities", "grids", "micro_grids"):
+        columns = columns[-1:]  # an area is in scope only when it is itself wholly inside
+    parts = [f"{alias}.{col} = ANY(%(scope_{lv})s)" for lv, col in columns]
+    return "(" + " OR ".join(parts) + ")", principal.scope.params()
+
+
+def expand_scope(conn, account_id: int) -> Scope:
+    """The account's scope from its areas and current assignments (psycopg connection)."""
+    row = conn.execute(EXPAND_SCOPE_SQL, {"account_id": account_id}).fetchone()
+    return Scope(*(tuple(ids) for ids in row[1:]))

@@ -1,0 +1,55 @@
+"""Configuration read from the environment (and an optional .env file) with pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All knobs of a deployment. Every field can be set as WANGGE_<NAME> (DATABASE_URL as is)."""
+
+    model_config = SettingsConfigDict(env_prefix="WANGGE_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "WANGGE_DATABASE_URL"),
+        description="PostgreSQL/PostGIS URL; unset means the project's own local PostGIS.",
+    )
+    local_dir: Path = Field(PROJECT_ROOT / ".local", description="git-ignored state folder")
+    pg_port: int = Field(54329, description="port of the local PostGIS cluster")
+    pg_os_user: str | None = Field(None, description="non-root OS user owning the local cluster")
+    db_name: str = "wangge"
+    db_pool_size: int = 10
+    statement_timeout_ms: int = 15000
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = Field(None, description="token signing key (generated locally)")
+    token_minutes: int = 480
+    cors_origins: list[str] = Field(default_factory=list)
+    allow_unassigned_incidents: bool = False
+    categories_file: Path | None = None
+    basemap_url: str | None = Field(None, description="optional XYZ basemap template for map pages")
+
+    micro_grid_min: int = 30
+    micro_grid_max: int = 50
+    grid_min: int = 300
+    grid_max: int = 500
+    m2_per_household: float = Field(90.0, description="floor area per household for OSM estimates")
+
+    @property
+    def pg_dir(self) -> Path:
+        """Folder of the local cluster's data directory, socket and logs."""
+        return self.local_dir / "pg"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own Settings)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""File importers (pyogrio) and the orchestration of the split command."""

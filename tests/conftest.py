@@ -1,0 +1,141 @@
+"""Fixtures: a real PostGIS database per test session, the app, a live server and tokens.
+
+The session creates its own database (wangge_test_<pid>) in the project's local cluster (or on the
+server of DATABASE_URL), migrates it, and drops it at the end, so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from gis import localdb, migrate
+from gis.accounts import hash_password, issue_token
+from gis.database import database_url, libpq_url
+from gis.settings import Settings
+
+DATA = Path(__file__).resolve().parent / "data"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
+
+
+def _replace_db(url: str, name: str) -> str:
+    head, _, _ = url.rpartition("/")
+    return f"{head}/{name}"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """URL of the PostGIS server (the local cluster, started if needed, or DATABASE_URL)."""
+    base = Settings()
+    if not base.database_url:
+        localdb.up(base, lambda _msg: None)
+    return database_url(base)
+
+
+@pytest.fixture(scope="session")
+def db_url(server_url: str) -> Iterator[str]:
+    """A freshly migrated database of its own for this test session."""
+    name = f"wangge_test_{os.getpid()}"
+    localdb.drop_database(server_url, name)
+    localdb.create_database(server_url, name)
+    url = _replace_db(server_url, name)
+    migrate.upgrade(url)
+    yield url
+    localdb.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings pointing at the test database."""
+    return Settings(database_url=db_url, secret_key=TEST_SECRET,
+                    local_dir=tmp_path_factory.mktemp("local"))
+
+
+@pytest.fixture()
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit psycopg connection to the test database."""
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):
+    from api.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def client(app) -> Iterator[TestClient]:
+    """An in-process client (runs the lifespan, so the pool is real)."""
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def make_token(db_url: str, settings: Settings):
+    """make_token(role, areas=[(level, area_id), ...], username=None) -> bearer token."""
+    counter = iter(range(1, 1_000_000))
+
+    def _make(role: str, areas: list[tuple[str, int]] = (), username: str | None = None,
+              minutes: int | None = None) -> str:
+        name = username or f"{role}{next(counter)}_{os.getpid()}"
+        with psycopg.connect(libpq_url(db_url), autocommit=True) as connection:
+            worker_id = None
+            if role == "worker":
+                worker_id = connection.execute(
+                    "INSERT INTO workers (name) VALUES (%s) RETURNING id", (name,)).fetchone()[0]
+                for level, area_id in areas:
+                    connection.execute(
+                        "INSERT INTO assignments (worker_id, level, area_id, role) "
+                        "VALUES (%s, %s, %s, 'full_time')", (worker_id, level, area_id))
+            account_id = connection.execute(
+                "INSERT INTO accounts (username, password_hash, role, worker_id) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                (name, hash_password("secret-" + name), role, worker_id)).fetchone()[0]
+            if role != "worker":
+                for level, area_id in areas:
+                    connection.execute(
+                        "INSERT INTO account_areas (account_id, level, area_id) "
+                        "VALUES (%s, %s, %s)", (account_id, level, area_id))
+        return issue_token(settings, account_id, name, role, 0, minutes)[0]
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def admin_headers(make_token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token('admin')}"}

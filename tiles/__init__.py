@@ -1,0 +1,1 @@
+"""Vector tiles (MVT) built by PostGIS, TileJSON, and their cache headers."""
