@@ -55,6 +55,13 @@ def os_user(settings: Settings) -> str:
     if not _is_root():
         return pwd.getpwuid(os.geteuid()).pw_name
     if settings.pg_os_user:
+        try:
+            pwd.getpwnam(settings.pg_os_user)
+        except KeyError:
+            raise LocalDbError(
+                f"OS user '{settings.pg_os_user}' (WANGGE_PG_OS_USER) does not exist: create it "
+                f"with `useradd --system {settings.pg_os_user}` or unset WANGGE_PG_OS_USER"
+            ) from None
         return settings.pg_os_user
     for name in ("postgres", "wangge"):
         try:

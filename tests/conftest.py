@@ -54,6 +54,26 @@ def db_url(server_url: str) -> Iterator[str]:
     localdb.drop_database(server_url, name)
 
 
+DEMO_ANCHOR = "2026-11-01"
+
+
+@pytest.fixture(scope="session")
+def demo_url(server_url: str) -> Iterator[str]:
+    """A second test database holding the demo district (anchor date fixed for repeatability)."""
+    from datetime import date
+
+    from gis.demo import load_demo
+
+    name = f"wangge_demo_{os.getpid()}"
+    localdb.drop_database(server_url, name)
+    localdb.create_database(server_url, name)
+    url = _replace_db(server_url, name)
+    migrate.upgrade(url)
+    load_demo(url, lambda _msg: None, seed=1, anchor=date.fromisoformat(DEMO_ANCHOR))
+    yield url
+    localdb.drop_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings pointing at the test database."""
