@@ -248,7 +248,7 @@ def _accounts(cur: psycopg.Cursor, ids: _Ids, patrollers: list[tuple[int, int, s
 
 def _patrols(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, anchor: datetime,
              rng: np.random.Generator) -> None:
-    for wid, grid_id, _name_ in patrollers:
+    for wid, grid_id, _ in patrollers:
         poly = grid_polys[grid_id]
         for day in range(30):
             if rng.random() < 0.15:  # days off
@@ -289,7 +289,7 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
     categories = list(load_categories().values())
     sources = ["worker", "hotline", "app", "camera"]
     seq = 0
-    for wid, grid_id, wname in patrollers:
+    for _wid, grid_id, wname in patrollers:
         poly = grid_polys[grid_id]
         for _ in range(int(rng.integers(10, 20))):
             seq += 1
@@ -350,9 +350,10 @@ def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = N
         ids = _insert_areas(cur, district)
         _insert_roads(cur, roads)
         rollup_households(conn)
+    n_buildings = sum(len(g.buildings) for s in district.children for c in s.children
+                      for g in c.children)
     say(f"demo district {DISTRICT_NAME} ({DISTRICT_CODE}): 3 streets, 10 communities, 40 grids, "
-        f"{sum(len(g.buildings) for s in district.children for c in s.children for g in c.children)}"
-        " buildings")
+        f"{n_buildings} buildings")
     _split_micro_grids(url, say)
     grid_polys = {ids.grids[s][c][g]: _wgs84(grid.polygon)
                   for s, street in enumerate(district.children)

@@ -25,16 +25,16 @@ def test_demo_shape(demo) -> None:
         WHERE kind = 'dedicated'), (SELECT count(DISTINCT class) FROM communities)""").fetchone()
     assert counts == (3, 10, 40, 2, 4)
     low, high = demo.execute("SELECT min(households), max(households) FROM grids").fetchone()
-    assert 300 <= low and high <= 500
+    assert low >= 300 and high <= 500
     kinds = dict(demo.execute("""SELECT attributes->>'kind', count(*) FROM buildings
                                  GROUP BY 1""").fetchall())
     assert kinds["tower"] >= 3 and kinds["low_rise"] > 500
     towers = demo.execute("""SELECT min(households), max(households) FROM buildings
                              WHERE attributes->>'kind' = 'tower'""").fetchone()
-    assert 60 <= towers[0] and towers[1] <= 120
+    assert towers[0] >= 60 and towers[1] <= 120
     low_rise = demo.execute("""SELECT min(households), max(households) FROM buildings
                                WHERE attributes->>'kind' = 'low_rise'""").fetchone()
-    assert 6 <= low_rise[0] and low_rise[1] <= 24
+    assert low_rise[0] >= 6 and low_rise[1] <= 24
     assert demo.execute("SELECT count(*) FROM roads").fetchone()[0] > 40
 
 
