@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, serve
+from cli import db, demo, serve
 from cli.console import fail, say
 from gis.database import DatabaseError
 
@@ -13,6 +13,7 @@ app = typer.Typer(help="Wangge (网格): grid-management GIS service.", no_args_
 app.add_typer(db.app, name="db")
 app.command()(serve.serve)
 app.command()(serve.up)
+app.command()(demo.demo)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     serve.test)
 
