@@ -1,5 +1,195 @@
-"""Router: vector tiles (filled in by the layers issue)."""
+"""Vector tiles: /tiles/{layer}/{z}/{x}/{y}.pbf, TileJSON, and the same under OGC API – Tiles.
 
-from fastapi import APIRouter
+A tile's ETag is a hash of the versions of the tables it draws, the caller's scope key and z/x/y
+(plus the minute for layers whose attributes follow the clock), so it is known before rendering:
+If-None-Match answers 304 and the in-process cache answers repeats without touching the tables.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import hashlib
+import time
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from psycopg import AsyncConnection
+
+from api.db import get_conn
+from api.deps import get_principal
+from api.ogc import features, registry
+from api.ogc.links import JSON, MVT, base
+from api.ogc.params import bad, check_known
+from api.problems import Problem
+from gis.scope import Principal
+from tiles import layers as tl
+from tiles import tilejson, versions
+from tiles.cache import TileCache, make_tile
+
+router = APIRouter(tags=["Vector tiles"])
+CACHE = TileCache()
+CACHE_CONTROL = "private, no-cache"
+AUTH_PARAMS = {"access_token", "f"}
+
+# Versions and "no write in flight" in one round trip; the flag is evaluated after the versions.
+STATE_SQL = versions.VERSIONS_SQL + ", (" + versions.QUIESCENT_SQL + ")"
+
+
+def _layer(layer_id: str) -> str:
+    if layer_id != tl.ALL and layer_id not in tl.LAYERS:
+        raise Problem(404, "Not Found", f"no tile layer {layer_id!r}; layers: "
+                      f"{', '.join([tl.ALL, *tl.LAYERS])}")
+    return layer_id
+
+
+def _zxy(z: str, x: str, y: str) -> tuple[int, int, int]:
+    try:
+        zi, xi, yi = int(z), int(x), int(y)
+    except ValueError:
+        raise bad(f"tile coordinates must be integers, got {z}/{x}/{y}") from None
+    if not 0 <= zi <= tl.MAX_ZOOM:
+        raise bad(f"zoom {zi} out of range 0..{tl.MAX_ZOOM}")
+    n = 1 << zi
+    if not (0 <= xi < n and 0 <= yi < n):
+        raise bad(f"tile {zi}/{xi}/{yi} out of range: x and y must be in 0..{n - 1}")
+    return zi, xi, yi
+
+
+def _accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "")
+
+
+def _matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/").strip('"').removesuffix("-gz")
+            for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+async def _tile(request: Request, conn: AsyncConnection, principal: Principal, layer_id: str,
+                z: int, x: int, y: int) -> Response:
+    drawn = tl.layers_at(layer_id, z)
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Accept-Encoding"}
+    if not drawn:
+        return Response(status_code=204, headers=headers)
+    cur = await conn.execute(STATE_SQL)
+    *vers, quiet = await cur.fetchone()
+    table_versions = dict(zip(versions.TABLES, vers, strict=True))
+    stamp = [layer_id, z, x, y, versions.scope_key(principal),
+             *(table_versions[lay.table] for lay in drawn)]
+    if any(lay.time_dependent for lay in drawn):
+        stamp.append(int(time.time() // 60))
+    etag = hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
+    if _matches(request, etag):
+        return Response(status_code=304, headers={**headers, "ETag": f'"{etag}"'})
+    tile = CACHE.get(etag)
+    if tile is None:
+        sql, params = tl.tile_sql(drawn, principal)
+        params.update(tl.tile_params(z, x, y))
+        cur = await conn.execute(sql, params)
+        tile = make_tile(bytes((await cur.fetchone())[0]))
+        if quiet:
+            CACHE.put(etag, tile)
+    if not tile.raw:
+        return Response(status_code=204, headers={**headers, "ETag": f'"{etag}"'})
+    if tile.gz is not None and _accepts_gzip(request):
+        return Response(tile.gz, media_type=MVT, headers={
+            **headers, "ETag": f'"{etag}-gz"', "Content-Encoding": "gzip"})
+    return Response(tile.raw, media_type=MVT, headers={**headers, "ETag": f'"{etag}"'})
+
+
+@router.get("/tiles/{layer_id}/{z}/{x}/{y}.pbf", summary="A vector tile (MVT)",
+            response_class=Response,
+            responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"},
+                       304: {"description": "not modified"}})
+async def xyz_tile(layer_id: str, z: str, x: str, y: str, request: Request,
+                   principal: Principal = Depends(get_principal),
+                   conn: AsyncConnection = Depends(get_conn)) -> Response:
+    check_known(dict(request.query_params), AUTH_PARAMS)
+    zi, xi, yi = _zxy(z, x, y)
+    return await _tile(request, conn, principal, _layer(layer_id), zi, xi, yi)
+
+
+async def _bounds(conn: AsyncConnection, principal: Principal, layer_id: str) -> list | None:
+    cid = "streets" if layer_id == tl.ALL else layer_id
+    bbox, _ = await features.extent(conn, registry.COLLECTIONS[cid], principal)
+    return bbox
+
+
+@router.get("/tiles/{layer_id}.json", summary="TileJSON 3.0.0 of a tile layer")
+async def tilejson_doc(layer_id: str, request: Request,
+                       principal: Principal = Depends(get_principal),
+                       conn: AsyncConnection = Depends(get_conn)) -> Response:
+    check_known(dict(request.query_params), AUTH_PARAMS)
+    layer_id = _layer(layer_id)
+    doc = tilejson.tilejson(base(request), layer_id, await _bounds(conn, principal, layer_id))
+    return Response(orjson.dumps(doc), media_type=JSON)
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets (OGC API – Tiles)")
+async def tile_matrix_sets(request: Request) -> Response:
+    check_known(dict(request.query_params), {"f"})
+    url = f"{base(request)}/tileMatrixSets/{tilejson.WEB_MERCATOR_QUAD}"
+    return Response(orjson.dumps({"tileMatrixSets": [{
+        "id": tilejson.WEB_MERCATOR_QUAD, "title": "Google Maps Compatible for the World",
+        "uri": tilejson.TMS_URI,
+        "links": [{"href": url, "rel": "self", "type": JSON,
+                   "title": "WebMercatorQuad definition"}]}]}), media_type=JSON)
+
+
+@router.get("/tileMatrixSets/{tms_id}", summary="A tile matrix set definition")
+async def tile_matrix_set(tms_id: str, request: Request) -> Response:
+    check_known(dict(request.query_params), {"f"})
+    if tms_id != tilejson.WEB_MERCATOR_QUAD:
+        raise Problem(404, "Not Found", f"no tile matrix set {tms_id!r}; only WebMercatorQuad")
+    return Response(orjson.dumps(tilejson.tile_matrix_set()), media_type=JSON)
+
+
+def _tiled_collection(cid: str) -> str:
+    if cid not in tl.LAYERS:
+        raise Problem(404, "Not Found", f"no collection {cid!r}")
+    return cid
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
+async def tilesets(collection_id: str, request: Request,
+                   principal: Principal = Depends(get_principal)) -> Response:
+    check_known(dict(request.query_params), AUTH_PARAMS)
+    cid = _tiled_collection(collection_id)
+    url = f"{base(request)}/collections/{cid}/tiles/{tilejson.WEB_MERCATOR_QUAD}"
+    return Response(orjson.dumps({"tilesets": [{
+        "title": f"{cid} vector tiles", "dataType": "vector", "crs":
+        "http://www.opengis.net/def/crs/EPSG/0/3857", "tileMatrixSetURI": tilejson.TMS_URI,
+        "links": [{"href": url, "rel": "self", "type": JSON, "title": "tileset"},
+                  {"href": f"{base(request)}/tileMatrixSets/{tilejson.WEB_MERCATOR_QUAD}",
+                   "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                   "type": JSON}]}]}), media_type=JSON)
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata")
+async def tileset(collection_id: str, tms_id: str, request: Request,
+                  principal: Principal = Depends(get_principal),
+                  conn: AsyncConnection = Depends(get_conn)) -> Response:
+    check_known(dict(request.query_params), AUTH_PARAMS)
+    cid = _tiled_collection(collection_id)
+    if tms_id != tilejson.WEB_MERCATOR_QUAD:
+        raise Problem(404, "Not Found", f"no tile matrix set {tms_id!r}; only WebMercatorQuad")
+    doc = tilejson.tileset(base(request), cid, await _bounds(conn, principal, cid))
+    return Response(orjson.dumps(doc), media_type=JSON)
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}/{z}/{y}/{x}",
+            summary="A vector tile (OGC API – Tiles)", response_class=Response,
+            responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"},
+                       304: {"description": "not modified"}})
+async def ogc_tile(collection_id: str, tms_id: str, z: str, y: str, x: str, request: Request,
+                   principal: Principal = Depends(get_principal),
+                   conn: AsyncConnection = Depends(get_conn)) -> Response:
+    check_known(dict(request.query_params), AUTH_PARAMS)
+    cid = _tiled_collection(collection_id)
+    if tms_id != tilejson.WEB_MERCATOR_QUAD:
+        raise Problem(404, "Not Found", f"no tile matrix set {tms_id!r}; only WebMercatorQuad")
+    zi, xi, yi = _zxy(z, x, y)
+    return await _tile(request, conn, principal, cid, zi, xi, yi)

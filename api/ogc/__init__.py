@@ -1,0 +1,1 @@
+"""OGC API – Features: the collection registry, request parameters and the SQL that builds pages."""

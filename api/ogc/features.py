@@ -1,0 +1,106 @@
+"""SQL for feature pages, single features and extents: GeoJSON is assembled by PostGIS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from psycopg import AsyncConnection
+
+from api.ogc.params import BBox
+from api.ogc.registry import Collection
+from gis.scope import Principal, scope_filter
+
+
+@dataclass
+class Query:
+    """A validated items request."""
+
+    limit: int = 100
+    offset: int = 0
+    bbox: BBox | None = None
+    interval: tuple[datetime | None, datetime | None] | None = None
+    filters: dict[str, object] = field(default_factory=dict)
+
+
+def _feature_sql(c: Collection) -> str:
+    props = ", ".join(f"'{name}', {expr}" for name, expr in c.properties.items())
+    return ("json_build_object('type', 'Feature', 'id', t.id, "
+            "'geometry', ST_AsGeoJSON(t.geom, 7)::json, "
+            f"'properties', json_build_object({props}))")
+
+
+def _where(c: Collection, principal: Principal, q: Query | None) -> tuple[str, dict]:
+    fragment, params = scope_filter(c.table, "t", principal)
+    parts = [fragment]
+    if c.current_only:
+        parts.append("t.valid_to IS NULL")
+    if q is not None:
+        if q.bbox is not None:
+            env = "ST_MakeEnvelope(%(bx1)s, %(by1)s, %(bx2)s, %(by2)s, %(bsrid)s)"
+            if q.bbox.srid != 4326:
+                env = f"ST_Transform({env}, 4326)"
+            parts.append(f"ST_Intersects(t.geom, {env})")
+            params.update(bx1=q.bbox.xmin, by1=q.bbox.ymin, bx2=q.bbox.xmax, by2=q.bbox.ymax,
+                          bsrid=q.bbox.srid)
+        if q.interval is not None and c.temporal:
+            start, end = q.interval
+            if start is not None:
+                parts.append(f"t.{c.temporal} >= %(dt_start)s")
+                params["dt_start"] = start
+            if end is not None:
+                parts.append(f"t.{c.temporal} <= %(dt_end)s")
+                params["dt_end"] = end
+        for name, value in q.filters.items():
+            parts.append(c.filters[name])
+            params[name] = value
+    return " AND ".join(parts), params
+
+
+async def page(conn: AsyncConnection, c: Collection, principal: Principal,
+               q: Query) -> tuple[str, int, int]:
+    """(features JSON array text, numberReturned, numberMatched) for one page, in one query."""
+    where, params = _where(c, principal, q)
+    params.update(limit=q.limit, offset=q.offset)
+    sql = f"""
+    WITH p AS (
+        SELECT t.id, {_feature_sql(c)} AS f FROM {c.table} t
+        WHERE {where} ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s
+    )
+    SELECT COALESCE((SELECT json_agg(p.f ORDER BY p.id)::text FROM p), '[]'),
+           (SELECT count(*) FROM p),
+           (SELECT count(*) FROM {c.table} t WHERE {where})
+    """
+    cur = await conn.execute(sql, params)
+    text, returned, matched = await cur.fetchone()
+    return text, returned, matched
+
+
+async def one(conn: AsyncConnection, c: Collection, principal: Principal,
+              fid: int) -> str | None:
+    """One feature's GeoJSON text, or None when it is absent or out of the caller's scope."""
+    where, params = _where(c, principal, None)
+    params["fid"] = fid
+    sql = f"SELECT {_feature_sql(c)}::text FROM {c.table} t WHERE t.id = %(fid)s AND {where}"
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def extent(conn: AsyncConnection, c: Collection,
+                 principal: Principal) -> tuple[list[float] | None, list[str | None] | None]:
+    """The spatial (and temporal) extent of the rows the caller may see."""
+    where, params = _where(c, principal, None)
+    temporal = (f", min(t.{c.temporal}), max(t.{c.temporal})" if c.temporal
+                else ", NULL::timestamptz, NULL::timestamptz")
+    sql = (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), lo, hi FROM "
+           f"(SELECT ST_Extent(t.geom){temporal} "
+           f"FROM {c.table} t WHERE {where}) x(e, lo, hi)")
+    cur = await conn.execute(sql, params)
+    x1, y1, x2, y2, lo, hi = await cur.fetchone()
+    bbox = [round(v, 7) for v in (x1, y1, x2, y2)] if x1 is not None else None
+    interval = None
+    if c.temporal:
+        interval = [lo.isoformat().replace("+00:00", "Z") if lo else None,
+                    hi.isoformat().replace("+00:00", "Z") if hi else None]
+    return bbox, interval

@@ -1,0 +1,114 @@
+"""Tile SQL per layer: ST_TileEnvelope, ST_AsMVTGeom (extent 4096, buffer 64), ST_AsMVT.
+
+The index filter runs on the stored EPSG:3857 column (`geom_3857`, its own GiST index), so nothing
+is reprojected per request (bench/layers_bench.py measures it against ST_Transform(geom)).
+Polygons are simplified to a quarter pixel of the zoom before clipping. Features are ordered by
+id, so a tile's bytes are stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gis.scope import Principal, scope_filter
+
+EXTENT = 4096
+BUFFER = 64
+MARGIN = BUFFER / EXTENT
+MAX_ZOOM = 22
+WORLD = 40075016.68557849
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One tile layer: source table, zoom range and the attributes a map needs."""
+
+    id: str  # collection id and MVT layer name
+    table: str
+    minzoom: int
+    attributes: dict[str, str]  # name -> SQL over alias t
+    fields: dict[str, str]  # name -> TileJSON field type
+    polygons: bool = True
+    current_only: bool = True
+    time_dependent: bool = False  # attributes change with the clock (due state)
+
+
+def _area(cid: str, table: str, minzoom: int, extra: dict[str, str] | None = None) -> Layer:
+    attrs = {"code": "t.code", "name": "t.name", "households": "t.households", **(extra or {})}
+    fields = {"code": "String", "name": "String", "households": "Number",
+              **{k: "String" for k in extra or {}}}
+    return Layer(cid, table, minzoom, attrs, fields)
+
+
+OVERDUE = ("(t.due_at IS NOT NULL AND t.due_at < now() AND t.status IN "
+           "('reported', 'accepted', 'dispatched', 'in_progress'))")
+
+LAYERS: dict[str, Layer] = {lay.id: lay for lay in (
+    _area("streets", "streets", 8),
+    _area("communities", "communities", 10, {"class": "t.class"}),
+    _area("grids", "grids", 12, {"kind": "t.kind"}),
+    _area("micro-grids", "micro_grids", 14),
+    Layer("buildings", "buildings", 14,
+          {"code": "t.code", "households": "t.households", "floors": "t.floors"},
+          {"code": "String", "households": "Number", "floors": "Number"}, current_only=False),
+    Layer("incidents", "incidents", 14,
+          {"code": "t.code", "category": "t.category", "status": "t.status",
+           "priority": "t.priority", "overdue": OVERDUE},
+          {"code": "String", "category": "String", "status": "String", "priority": "Number",
+           "overdue": "Boolean"}, polygons=False, current_only=False, time_dependent=True),
+    Layer("patrol-points", "patrol_points", 15,
+          {"patrol_id": "t.patrol_id", "t": "to_char(t.t AT TIME ZONE 'UTC', "
+                                              "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"},
+          {"patrol_id": "Number", "t": "String"}, polygons=False, current_only=False),
+)}
+ALL = "all"
+
+
+def layers_at(layer_id: str, z: int) -> list[Layer]:
+    """The layers drawn in tile `layer_id` at zoom z (a combined tile draws every layer)."""
+    chosen = LAYERS.values() if layer_id == ALL else [LAYERS[layer_id]]
+    return [lay for lay in chosen if z >= lay.minzoom]
+
+
+def _layer_sql(lay: Layer, principal: Principal, n: int, reproject: bool) -> tuple[str, dict]:
+    scope, params = scope_filter(lay.table, "t", principal)
+    where = [scope]
+    if lay.current_only:
+        where.append("t.valid_to IS NULL")
+    if reproject:
+        geom = "ST_Transform(t.geom, 3857)"
+        where.append("t.geom && ST_Transform(e.env_m, 4326)")
+    else:
+        geom = "t.geom_3857"
+        where.append("t.geom_3857 && e.env_m")
+    if lay.polygons:
+        geom = f"ST_Simplify({geom}, e.tol, true)"
+    attrs = ", ".join(f"{expr} AS \"{name}\"" for name, expr in lay.attributes.items())
+    sql = f"""l{n} AS (
+        SELECT ST_AsMVT(q, '{lay.id}', {EXTENT}, 'geom', 'id') AS mvt FROM (
+            SELECT t.id, {attrs},
+                   ST_AsMVTGeom({geom}, e.env, {EXTENT}, {BUFFER}, true) AS geom
+            FROM {lay.table} t, e WHERE {' AND '.join(where)} ORDER BY t.id
+        ) q WHERE q.geom IS NOT NULL)"""
+    return sql, params
+
+
+def tile_params(z: int, x: int, y: int) -> dict:
+    """The parameters of :func:`tile_sql` for one tile (tolerance: a quarter pixel)."""
+    return {"z": z, "x": x, "y": y, "tol": WORLD / EXTENT / 4 / (1 << z)}
+
+
+def tile_sql(layers: list[Layer], principal: Principal,
+             reproject: bool = False) -> tuple[str, dict]:
+    """One query giving the MVT bytes of `layers` for tile %(z)s/%(x)s/%(y)s (empty: b'')."""
+    parts, params = [], {}
+    for n, lay in enumerate(layers):
+        sql, p = _layer_sql(lay, principal, n, reproject)
+        parts.append(sql)
+        params.update(p)
+    env = ("e AS (SELECT ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int) AS env, "
+           f"ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int, margin => {MARGIN}) AS env_m, "
+           "%(tol)s::float8 AS tol)")
+    concat = " || ".join(f"COALESCE((SELECT mvt FROM l{n}), ''::bytea)"
+                         for n in range(len(layers)))
+    return f"WITH {env}, {', '.join(parts)} SELECT {concat}", params
