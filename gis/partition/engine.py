@@ -1,0 +1,461 @@
+"""Recursive straight-line bisection with household targets (DESIGN §4).
+
+A region that must become k parts is cut by one straight line into k1 and k - k1 parts. Candidate
+lines run at several angles (and along barrier lines such as roads); a line may only pass through
+a gap between footprints (their projections on the line's normal do not overlap it), and the
+households on each side must fit k1·min..k1·max and k2·min..k2·max. Among the valid lines the
+shortest one (relative to the region) closest to the household target wins, and one along a
+barrier gets a bonus. One side is the intersection of the region with the half-plane, the other
+the difference, so the parts tile the parent exactly. Buildings above the maximum count as parts
+of their own; inputs that cannot meet the bounds are reported, and the best division is returned.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.quality import metric_scale, polsby_popper
+
+BASE_ANGLES = 12
+RETRY_ANGLES = 48
+BARRIER_BONUS = 0.6
+MAX_BARRIER_DIRECTIONS = 6
+SLIVER = 1e-12
+EXACT_SCORES = 6
+NOTCH_PENALTY = 1.3
+TRIES = 4
+BUDGET_PER_BUILDING = 10
+
+
+@dataclass
+class SplitResult:
+    """Parts (Polygons in the input's coordinates), building -> part, and quality."""
+
+    parts: list[BaseGeometry]
+    assignment: np.ndarray
+    households: list[int]
+    polsby_popper: list[float]
+    violations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    area_error: float = 0.0
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+
+def choose_parts(normal: int, oversize: int, lo: int, hi: int) -> tuple[int, str | None]:
+    """Number of parts for `normal` households plus `oversize` lone buildings, and why not if
+    the bounds cannot be met."""
+    if normal == 0:
+        return max(oversize, 1), None
+    kmin, kmax = math.ceil(normal / hi), normal // lo
+    if kmin <= kmax:
+        k = min(max(round(normal / ((lo + hi) / 2)), kmin), kmax)
+        return k + oversize, None
+    if normal < lo and oversize == 0:
+        return 1, f"only {normal} households, below the minimum {lo}"
+    options = [k for k in (kmin, kmax) if k >= 1]
+    k = min(options, key=lambda k: max(normal / k - hi, lo - normal / k))
+    return k + oversize, (f"{normal} households cannot be divided into parts of {lo}-{hi}")
+
+
+class _Region:
+    __slots__ = ("geom", "idx", "k")
+
+    def __init__(self, geom: BaseGeometry, idx: np.ndarray, k: int):
+        self.geom, self.idx, self.k = geom, idx, k
+
+
+class _Engine:
+    """State of one split: building vertices, households, scale and barrier directions."""
+
+    def __init__(self, parent, buildings, households, barriers, lo, hi, seed, geographic):
+        self.parent = parent
+        self.lo, self.hi = lo, hi
+        self.kx, self.ky = metric_scale(parent, geographic)
+        geoms = np.asarray(buildings, dtype=object)
+        self.n = len(geoms)
+        self.foot = geoms
+        self.h = np.asarray(households, dtype=np.int64).reshape(-1)
+        self.over = self.h > hi
+        self.hn = np.where(self.over, 0, self.h)
+        hulls = shapely.convex_hull(geoms)
+        coords, owner = shapely.get_coordinates(hulls, return_index=True)
+        counts = np.bincount(owner, minlength=self.n)
+        self.vstart = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.vcount = counts
+        self.verts = coords
+        reps = shapely.point_on_surface(geoms)
+        self.rep = shapely.get_coordinates(reps)
+        rng = np.random.default_rng(seed)
+        self.offset = float(rng.uniform(0, math.pi / BASE_ANGLES))
+        self.barriers = self._barrier_lines(barriers)
+        self.angles = self._angles(BASE_ANGLES)
+        self.retry_angles = self._angles(RETRY_ANGLES)
+        self.budget = BUDGET_PER_BUILDING * self.n
+
+    def _barrier_lines(self, barriers) -> list[tuple[float, np.ndarray]]:
+        """(normal angle, midpoint) of the longest fairly straight barrier pieces in the parent."""
+        if barriers is None or len(barriers) == 0:
+            return []
+        inside = shapely.intersection(np.asarray(barriers, dtype=object), self.parent)
+        pieces = []
+        for geom in shapely.get_parts(inside):
+            if geom.geom_type != "LineString" or geom.is_empty:
+                continue
+            xy = np.asarray(geom.coords) * [self.kx, self.ky]
+            chord = xy[-1] - xy[0]
+            length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
+            if length <= 0 or np.hypot(*chord) < 0.95 * length:
+                continue
+            angle = (math.atan2(chord[1], chord[0]) + math.pi / 2) % math.pi
+            mid = np.asarray(geom.interpolate(0.5, normalized=True).coords[0])
+            pieces.append((length, angle, mid))
+        pieces.sort(key=lambda p: -p[0])
+        return [(a, mid) for _, a, mid in pieces[:MAX_BARRIER_DIRECTIONS]]
+
+    # -- geometry helpers ---------------------------------------------------------------
+    def _axes(self, angles: np.ndarray) -> np.ndarray:
+        """2 x m matrix: projection of a lon/lat point on each angle's normal, in metres."""
+        return np.vstack([self.kx * np.cos(angles), self.ky * np.sin(angles)])
+
+    def _frame(self, region: BaseGeometry, axis: np.ndarray, t: float):
+        """Unit normal, unit direction, a point on the line {p: axis·p = t}, and a length."""
+        minx, miny, maxx, maxy = region.bounds
+        c = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
+        big = 4.0 * max(maxx - minx, maxy - miny, 1e-9)
+        norm = float(np.hypot(*axis))
+        nhat = axis / norm
+        d = np.array([-nhat[1], nhat[0]])
+        return nhat, d, c + nhat * (t - float(axis @ c)) / norm, big
+
+    def _halfplane(self, region: BaseGeometry, axis: np.ndarray, t: float) -> Polygon:
+        """The half-plane {p: axis·p <= t}, clipped to a box around `region`."""
+        nhat, d, p0, big = self._frame(region, axis, t)
+        a, b = p0 + d * big, p0 - d * big
+        return Polygon([a, b, b - nhat * big, a - nhat * big])
+
+    def _line(self, region: BaseGeometry, axis: np.ndarray, t: float) -> np.ndarray:
+        _, d, p0, big = self._frame(region, axis, t)
+        return np.array([p0 + d * big, p0 - d * big])
+
+    def _metric_length(self, line_len: float, axis: np.ndarray) -> float:
+        nhat = axis / np.hypot(*axis)
+        d = np.array([-nhat[1], nhat[0]])
+        return line_len * float(np.hypot(self.kx * d[0], self.ky * d[1]))
+
+    # -- cut search ------------------------------------------------------------------------
+    def _candidates(self, idx: np.ndarray, k: int, angles: np.ndarray, strict: bool,
+                    k1s: list[int] | None = None, notched: bool = False) -> list[tuple]:
+        """Per angle and k1, the best line through a gap: (short, dev, penalty, k1, side, t,
+        axis, is_barrier); short > 0 only when not `strict`."""
+        counts = self.vcount[idx]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        vidx = np.repeat(self.vstart[idx] - starts, counts) + np.arange(counts.sum())
+        nb = len(self.barriers)
+        all_angles = np.concatenate([angles, np.array([a for a, _ in self.barriers])])
+        axes = self._axes(all_angles)
+        if notched:
+            mn = mx = self.rep[idx] @ axes
+        else:
+            proj = self.verts[vidx] @ axes
+            mn = np.minimum.reduceat(proj, starts, axis=0)
+            mx = np.maximum.reduceat(proj, starts, axis=0)
+        order = np.argsort(mn, axis=0, kind="stable")
+        mn_s = np.take_along_axis(mn, order, 0)
+        pm = np.maximum.accumulate(np.take_along_axis(mx, order, 0), axis=0)[:-1]
+        lo_next = mn_s[1:]
+        gap = lo_next - pm
+        valid_base = gap > 0
+        tcut = (pm + lo_next) / 2
+        if nb:
+            mids = np.array([m for _, m in self.barriers])
+            tb = np.einsum("ij,ji->i", mids, axes[:, len(angles):])
+            in_gap = (pm[:, len(angles):] < tb) & (tb < lo_next[:, len(angles):])
+            valid_base[:, len(angles):] &= in_gap
+            tcut[:, len(angles):] = tb
+        hn, over = self.hn[idx], self.over[idx].astype(np.int64)
+        nc = np.cumsum(hn[order], axis=0)[:-1]
+        oc = np.cumsum(over[order], axis=0)[:-1]
+        ntot, otot = int(hn.sum()), int(over.sum())
+        kn = k - otot
+        n2 = ntot - nc
+        lo, hi = self.lo, self.hi
+        out = []
+        for k1 in k1s or sorted({k // 2, k - k // 2}):
+            k1n, k2n = k1 - oc, (k - k1) - (otot - oc)
+            short = np.maximum.reduce([k1n * lo - nc, nc - k1n * hi, k2n * lo - n2,
+                                       n2 - k2n * hi, np.zeros_like(nc)]).astype(float)
+            short += 1e6 * ((k1n < 0) | (k2n < 0) | ((k1n == 0) & (nc > 0))
+                            | ((k2n == 0) & (n2 > 0)))
+            dev = np.abs(nc - k1n * (ntot / kn if kn > 0 else 0.0))
+            valid = valid_base & (short == 0) if strict else valid_base
+            key = np.where(valid, short * 1e6 + dev - 1e-3 * gap / (np.abs(gap).max() + 1e-300),
+                           np.inf)
+            rows = np.argmin(key, axis=0)
+            cols = np.flatnonzero(np.isfinite(key[rows, np.arange(key.shape[1])]))
+            for j in cols:
+                r = rows[j]
+                pen = self._penalty(int(k1n[r, j]), float(nc[r, j]))
+                pen += self._penalty(int(k2n[r, j]), float(n2[r, j]))
+                out.append((float(short[r, j]), float(dev[r, j]), pen, k1, order[: r + 1, j],
+                            float(tcut[r, j]), axes[:, j], j >= len(angles), all_angles[j], k,
+                            notched))
+        return out
+
+    def _penalty(self, parts: int, households: float) -> float:
+        """0 when a side's mean part size leaves room for later cuts, up to 1 at a bound."""
+        if parts < 2:
+            return 0.0
+        mean = households / parts
+        margin = min(mean - self.lo, self.hi - mean) / (self.hi - self.lo)
+        return max(0.0, 0.25 - margin) * 4.0
+
+    def _rank(self, region: _Region, cands: list[tuple]) -> list[tuple]:
+        """Candidates best first: least shortfall, then short cuts near the target."""
+        if not cands:
+            return []
+        ring = shapely.get_coordinates(region.geom)
+        theta = np.array([c[8] for c in cands])
+        along = np.vstack([-self.kx * np.sin(theta), self.ky * np.cos(theta)])
+        proj = ring @ along
+        width = proj.max(axis=0) - proj.min(axis=0)
+        root = math.sqrt(max(region.geom.area * self.kx * self.ky, 1e-12))
+        total = max(float(self.h[region.idx].sum()), 1.0)
+        factor = np.array([(1 + 2 * c[1] / total) * (1 + c[2]) * (BARRIER_BONUS if c[7] else 1)
+                           * (NOTCH_PENALTY if c[10] else 1) for c in cands])
+        short = np.array([c[0] for c in cands])
+        score = width / root * factor
+        first = np.lexsort((score, short))[:EXACT_SCORES]
+        lines = shapely.linestrings(np.array([self._line(region.geom, cands[i][6], cands[i][5])
+                                              for i in first]))
+        lengths = shapely.length(shapely.intersection(region.geom, lines))
+        metric = np.array([self._metric_length(float(ln), cands[i][6])
+                           for ln, i in zip(lengths, first, strict=True)])
+        exact = metric / root * factor[first]
+        head = [cands[first[i]] for i in np.lexsort((exact, short[first]))]
+        return head + [cands[i] for i in np.lexsort((score, short))[EXACT_SCORES:]]
+
+    def _apply(self, region: _Region, cand) -> tuple[_Region, _Region, bool]:
+        k1, side_a, t, axis = cand[3], cand[4], cand[5], cand[6]
+        hp = self._halfplane(region.geom, axis, t)
+        mask = np.zeros(len(region.idx), bool)
+        mask[side_a] = True
+        ia, ib = region.idx[mask], region.idx[~mask]
+        if cand[10]:
+            hp = self._notch(hp, axis, t, ia, ib)
+        a_geom = shapely.intersection(region.geom, hp)
+        b_geom = shapely.difference(region.geom, hp)
+        a_geom, b_geom, ok_a = self._tidy(a_geom, b_geom, ia)
+        b_geom, a_geom, ok_b = self._tidy(b_geom, a_geom, ib)
+        return (_Region(a_geom, ia, k1), _Region(b_geom, ib, region.k - k1), ok_a and ok_b)
+
+    def _notch(self, hp, axis, t, ia, ib):
+        """The half-plane widened around side-A footprints and narrowed around side-B ones that
+        the line crosses, so no footprint is cut."""
+        fa = [self.foot[i] for i in ia if self._crosses(i, axis, t)]
+        fb = [self.foot[i] for i in ib if self._crosses(i, axis, t)]
+        if fa:
+            hp = shapely.union_all([hp, *fa])
+        if fb:
+            hp = shapely.difference(hp, shapely.union_all(fb))
+        return hp
+
+    def _crosses(self, i: int, axis: np.ndarray, t: float) -> bool:
+        if self.vcount[i] < 3:
+            return False
+        proj = self.verts[self.vstart[i]: self.vstart[i] + self.vcount[i]] @ axis
+        return bool(proj.min() < t < proj.max())
+
+    def _tidy(self, mine, other, idx):
+        """Give components of `mine` holding none of its buildings to `other`."""
+        parts = shapely.get_parts(mine)
+        if len(parts) <= 1:
+            return mine, other, True
+        xy = self.rep[idx]
+        holders = [bool(shapely.contains_xy(p, xy[:, 0], xy[:, 1]).any()) for p in parts]
+        if sum(holders) == 0:
+            holders[int(np.argmax(shapely.area(parts)))] = True
+        keep = [p for p, h in zip(parts, holders, strict=True) if h]
+        give = [p for p, h in zip(parts, holders, strict=True) if not h]
+        if give:
+            other = shapely.union_all([other, *give])
+        mine = keep[0] if len(keep) == 1 else MultiPolygon(keep)
+        return mine, other, len(keep) == 1
+
+    def divide(self, region: _Region) -> tuple[list[_Region], int]:
+        """Leaves of `region` and the number of cuts that missed the bounds or contiguity.
+
+        Tries the next-best line when a subtree fails (backtracking, within a budget)."""
+        if region.k <= 1 or len(region.idx) < 2:
+            return [region], 0
+        forced, idx, k = 0, region.idx, region.k
+        every = list(range(1, k))
+        for angles, k1s, notched in ((self.angles, None, False), (self.retry_angles, None, False),
+                                     (self.retry_angles, None, True),
+                                     (self.retry_angles, every, True)):
+            ranked = self._rank(region, self._candidates(idx, k, angles, True, k1s, notched))
+            if ranked:
+                break
+        if not ranked:
+            ranked = self._rank(region, self._candidates(idx, k, self.retry_angles, False,
+                                                         None, True))
+            forced = 1
+        if not ranked:
+            return [region], 1
+        if not forced:
+            ranked = [c for c in ranked if self._splittable(idx, c)] or ranked
+        best: tuple[list[_Region], int] | None = None
+        for cand in ranked[:TRIES]:
+            a, b, ok = self._apply(region, cand)
+            self.budget -= 1
+            leaves_a, bad_a = self.divide(a)
+            leaves_b, bad_b = self.divide(b)
+            bad = bad_a + bad_b + forced + (0 if ok else 1)
+            if best is None or bad < best[1]:
+                best = (leaves_a + leaves_b, bad)
+            if bad == 0 or self.budget <= 0:
+                break
+        return best
+
+    def _splittable(self, idx: np.ndarray, cand: tuple) -> bool:
+        """Whether a side of `cand` that must become two parts has a line meeting the bounds."""
+        mask = np.zeros(len(idx), bool)
+        mask[cand[4]] = True
+        k = cand[9]
+        for side, ks in ((idx[mask], cand[3]), (idx[~mask], k - cand[3])):
+            if ks == 2 and len(side) > 1 and not self._candidates(
+                    side, 2, self.retry_angles, True, None, True):
+                return False
+        return True
+
+    def _angles(self, m: int) -> np.ndarray:
+        return self.offset + np.arange(m) * math.pi / m
+
+
+def _merge_stray(parts: list[BaseGeometry], rep: np.ndarray, h: np.ndarray) -> list:
+    """Make every part one Polygon: stray components join the neighbour sharing most edge."""
+    parts = list(parts)
+    for _ in range(3):
+        moved = False
+        for i, geom in enumerate(parts):
+            comps = shapely.get_parts(geom)
+            if len(comps) <= 1:
+                continue
+            weight = [float(h[shapely.contains_xy(c, rep[:, 0], rep[:, 1])].sum()) for c in comps]
+            main = int(np.lexsort((-shapely.area(comps), -np.asarray(weight)))[0])
+            rest = []
+            for ci, comp in enumerate(comps):
+                if ci == main:
+                    continue
+                shared = [shapely.length(shapely.intersection(comp.boundary, p.boundary))
+                          if j != i else -1.0 for j, p in enumerate(parts)]
+                best = int(np.argmax(shared))
+                if shared[best] > 0:
+                    parts[best] = shapely.union_all([parts[best], comp])
+                    moved = True
+                else:
+                    rest.append(comp)
+            keep = [comps[main], *rest]
+            parts[i] = keep[0] if len(keep) == 1 else MultiPolygon(keep)
+        if not moved:
+            break
+    return [shapely.make_valid(p) if not p.is_valid else p for p in parts]
+
+
+def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
+          max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
+    """Divide `parent` into parts of min..max households (see the module docstring).
+
+    buildings: points or footprints (same coordinates as parent); households: one int each;
+    barriers: lines (roads) that cuts prefer to follow. Coordinates are lon/lat unless
+    `geographic` is False (then planar metres).
+    """
+    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
+        parent = parent.geoms[0]
+    lo, hi = int(min_households), int(max_households)
+    if not 0 < lo <= hi:
+        raise ValueError(f"bounds must satisfy 0 < min <= max, got {lo}..{hi}")
+    buildings = list(buildings)
+    households = np.asarray(list(households), dtype=np.int64).reshape(-1)
+    if len(buildings) != len(households):
+        raise ValueError("one household count per building is needed")
+    if (households < 0).any():
+        raise ValueError("household counts must be >= 0")
+    violations: list[str] = []
+    notes: list[str] = []
+    if not buildings:
+        return _finish(parent, [parent], np.zeros(0, int), np.zeros(0), households,
+                       [f"no buildings: 0 households, below the minimum {lo}"], notes,
+                       metric_scale(parent, geographic), lo, hi)
+    eng = _Engine(parent, buildings, households, barriers, lo, hi, seed, geographic)
+    normal, oversize = int(eng.hn.sum()), int(eng.over.sum())
+    k, reason = choose_parts(normal, oversize, lo, hi)
+    if reason:
+        violations.append(reason)
+    for hh in households[eng.over]:
+        violations.append(f"a building of {hh} households exceeds the maximum {hi}; "
+                          "it forms a part of its own")
+    if parent.geom_type == "MultiPolygon":
+        violations.append("the parent is not one polygon: its parts cannot all be contiguous")
+    leaves, bad = eng.divide(_Region(parent, np.arange(eng.n), k))
+    if bad and not reason:
+        kmin, kmax = math.ceil(normal / hi), normal // lo
+        for alt in sorted(range(kmin, kmax + 1), key=lambda a: abs(a + oversize - k))[1:3]:
+            eng.budget = BUDGET_PER_BUILDING * eng.n
+            alt_leaves, alt_bad = eng.divide(_Region(parent, np.arange(eng.n), alt + oversize))
+            if alt_bad < bad:
+                leaves, bad = alt_leaves, alt_bad
+            if not bad:
+                break
+    if bad and not reason:
+        notes.append(f"{bad} cut(s) could not meet the bounds between footprints")
+    parts = _merge_stray([leaf.geom for leaf in leaves], eng.rep, eng.h)
+    return _finish(parent, parts, None, eng.rep, households, violations, notes,
+                   (eng.kx, eng.ky), lo, hi, reason is not None)
+
+
+def _assign(parts: list[BaseGeometry], rep: np.ndarray) -> np.ndarray:
+    """Index of the part containing each representative point (nearest part as a fallback)."""
+    out = np.full(len(rep), -1, dtype=np.int64)
+    for i, part in enumerate(parts):
+        hit = (out < 0) & shapely.intersects_xy(part, rep[:, 0], rep[:, 1])
+        out[hit] = i
+    missing = np.flatnonzero(out < 0)
+    if len(missing):
+        pts = shapely.points(rep[missing])
+        dist = np.vstack([shapely.distance(p, pts) for p in parts])
+        out[missing] = np.argmin(dist, axis=0)
+    return out
+
+
+def _finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
+            total_reason: bool = True):
+    parts = [p.geoms[0] if p.geom_type == "MultiPolygon" and len(p.geoms) == 1 else p
+             for p in parts]
+    parts = [p for p in parts if not p.is_empty and p.area > SLIVER * parent.area] or [parent]
+    if assignment is None:
+        assignment = _assign(parts, rep)
+    hh = np.bincount(assignment, weights=households, minlength=len(parts)).astype(np.int64)
+    for i, (part, count) in enumerate(zip(parts, hh, strict=True)):
+        if part.geom_type != "Polygon":
+            violations.append(f"part {i + 1} is not contiguous")
+        if count < lo or count > hi:
+            big = households[assignment == i]
+            lone = len(big) == 1 and big[0] > hi
+            if not lone and not total_reason:
+                violations.append(f"part {i + 1} holds {count} households, outside {lo}-{hi}")
+    area = parent.area
+    error = abs(float(shapely.area(np.asarray(parts, object)).sum()) - area) / area if area else 0
+    if error > 1e-9:
+        notes.append(f"area error {error:.2e}")
+    pp = polsby_popper(parts, scale)
+    return SplitResult(parts, assignment, [int(x) for x in hh], [float(x) for x in pp],
+                       violations, notes, error)
