@@ -31,6 +31,12 @@ def get_settings(request: Request) -> Settings:
 async def get_principal(request: Request, token: str | None = Depends(oauth2_scheme),
                         conn: AsyncConnection = Depends(get_conn)) -> Principal:
     """The caller behind the bearer token (401 without a valid one)."""
+    return await authenticate(request, token, conn)
+
+
+async def authenticate(request: Request, token: str | None,
+                       conn: AsyncConnection) -> Principal:
+    """Check the token (header, access_token query parameter or cookie) and expand the scope."""
     if not token:
         token = request.query_params.get("access_token") or request.cookies.get("wangge_token")
     if not token:

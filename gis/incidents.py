@@ -1,0 +1,337 @@
+"""Incidents: batch intake with attribution, reads confined to a scope, workflow transitions.
+
+All SQL for the incidents table lives here. Intake is one INSERT ... SELECT FROM unnest(arrays)
+per batch: the four area ids come from the GiST attribution subqueries, the batch is checked
+(outside every area, outside the caller's scope) in the same statement and written only when
+every row passes. Every change is announced with pg_notify on FEED_CHANNEL (delivered at commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from gis.attribution import locate_select
+from gis.categories import Category
+from gis.crs import UnknownCRS, normalize, to_wgs84
+from gis.scope import Principal, scope_filter
+from gis.workflow import IllegalTransition, allowed_actions, next_status
+
+FEED_CHANNEL = "wangge_incidents"
+SOURCES = ("worker", "hotline", "app", "camera")
+MAX_BATCH = 1000
+OPEN = "('reported', 'accepted', 'dispatched', 'in_progress')"
+
+
+class IntakeError(ValueError):
+    """A batch that cannot be taken; `errors` lists {index, reason} per bad incident."""
+
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.errors = status, errors or []
+
+
+class NotFound(LookupError):
+    """No such incident within the caller's scope."""
+
+
+@dataclass
+class Report:
+    """One incident as reported (coordinates in `crs`)."""
+
+    lon: float
+    lat: float
+    category: str
+    title: str
+    crs: str | None = None
+    description: str = ""
+    reporter: str = ""
+    source: str = "worker"
+    priority: int = 2
+    reported_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def request_hash(body: object) -> str:
+    """A stable digest of a request body (for Idempotency-Key reuse checks)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def validate(reports: list[Report], categories: dict[str, Category]) -> dict[str, list]:
+    """Check a batch and convert it to WGS84 arrays for INTAKE_SQL (IntakeError on bad input)."""
+    if not reports:
+        raise IntakeError(422, "the batch is empty")
+    if len(reports) > MAX_BATCH:
+        raise IntakeError(422, f"a batch holds at most {MAX_BATCH} incidents, got {len(reports)}")
+    errors: list[dict] = []
+    lon = np.empty(len(reports))
+    lat = np.empty(len(reports))
+    by_crs: dict[str, list[int]] = {}
+    for i, r in enumerate(reports):
+        reasons = []
+        if r.category not in categories:
+            reasons.append(f"unknown category {r.category!r}: one of {', '.join(categories)}")
+        if r.source not in SOURCES:
+            reasons.append(f"unknown source {r.source!r}: one of {', '.join(SOURCES)}")
+        if not (math.isfinite(r.lon) and math.isfinite(r.lat)):
+            reasons.append("coordinates must be finite numbers")
+        try:
+            by_crs.setdefault(normalize(r.crs), []).append(i)
+        except UnknownCRS as exc:
+            reasons.append(str(exc))
+        if reasons:
+            errors.append({"index": i, "reason": "; ".join(reasons)})
+    if errors:
+        raise IntakeError(422, "invalid incidents in the batch", errors)
+    for crs, idx in by_crs.items():
+        xs, ys = to_wgs84([reports[i].lon for i in idx], [reports[i].lat for i in idx], crs)
+        lon[idx], lat[idx] = xs, ys
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    if bad.any():
+        raise IntakeError(422, "coordinates out of range", [
+            {"index": int(i), "reason": "longitude must be in [-180, 180] and latitude in "
+             "[-90, 90] after conversion to EPSG:4326"} for i in np.flatnonzero(bad)])
+    return {
+        "lon": lon.tolist(), "lat": lat.tolist(),
+        "category": [r.category for r in reports], "title": [r.title for r in reports],
+        "description": [r.description for r in reports],
+        "reporter": [r.reporter for r in reports], "source": [r.source for r in reports],
+        "priority": [r.priority for r in reports],
+        "reported_at": [r.reported_at for r in reports],
+        "due_s": [categories[r.category].due.total_seconds() for r in reports],
+    }
+
+
+def _summary_json(alias: str) -> str:
+    """json_build_object of an incident's short form (alias: a row with incidents' columns)."""
+    a = alias
+    return f"""json_build_object(
+        'id', {a}.id, 'code', {a}.code, 'category', {a}.category, 'title', {a}.title,
+        'status', {a}.status, 'priority', {a}.priority, 'source', {a}.source,
+        'reported_at', {a}.reported_at, 'due_at', {a}.due_at,
+        'overdue', ({a}.status IN {OPEN} AND {a}.due_at < now()),
+        'lon', round(ST_X({a}.geom)::numeric, 7), 'lat', round(ST_Y({a}.geom)::numeric, 7),
+        'street_id', {a}.street_id, 'community_id', {a}.community_id,
+        'grid_id', {a}.grid_id, 'micro_grid_id', {a}.micro_grid_id,
+        'assignee', {a}.assignee, 'version', {a}.version)"""
+
+
+def _notify(alias: str, action: str) -> str:
+    a = alias
+    return f"""pg_notify('{FEED_CHANNEL}', json_build_object(
+        'id', {a}.id, 'code', {a}.code, 'action', {action}, 'status', {a}.status,
+        'category', {a}.category, 'title', {a}.title, 'at', {a}.updated_at,
+        'lon', round(ST_X({a}.geom)::numeric, 7), 'lat', round(ST_Y({a}.geom)::numeric, 7),
+        'street_id', {a}.street_id, 'community_id', {a}.community_id,
+        'grid_id', {a}.grid_id, 'micro_grid_id', {a}.micro_grid_id)::text)"""
+
+
+def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
+    """The one-statement batch intake and its scope parameters."""
+    in_scope, params = scope_filter("incidents", "l", principal)
+    unrestricted = principal is None or not principal.restricted
+    outside = "FALSE" if allow_unassigned and unrestricted else "l.street_id IS NULL"
+    sql = f"""
+    WITH src AS MATERIALIZED (
+        SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id, u.*,
+               ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom
+        FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(category)s::text[],
+                    %(title)s::text[], %(description)s::text[], %(reporter)s::text[],
+                    %(source)s::text[], %(priority)s::int[], %(reported_at)s::timestamptz[],
+                    %(due_s)s::float8[])
+             WITH ORDINALITY AS u(lon, lat, category, title, description, reporter, source,
+                                  priority, reported_at, due_s, ord)
+    ),
+    l AS MATERIALIZED (SELECT src.*, {locate_select('src.geom')} FROM src),
+    bad AS (
+        SELECT ord - 1 AS idx, CASE WHEN {outside} THEN 'the point lies outside every area'
+                               ELSE 'the point lies outside your areas' END AS reason
+        FROM l WHERE {outside} OR NOT coalesce({in_scope}, FALSE)
+    ),
+    ins AS (
+        INSERT INTO incidents (id, code, category, title, description, geom, reported_at,
+                               reporter, source, priority, due_at, street_id, community_id,
+                               grid_id, micro_grid_id)
+        SELECT l.id, 'E' || to_char(coalesce(l.reported_at, now()) AT TIME ZONE 'Asia/Shanghai',
+                                    'YYYYMMDD') || lpad(l.id::text, 9, '0'),
+               l.category, l.title, l.description, l.geom, coalesce(l.reported_at, now()),
+               l.reporter, l.source, l.priority,
+               coalesce(l.reported_at, now()) + make_interval(secs => l.due_s),
+               l.street_id, l.community_id, l.grid_id, l.micro_grid_id
+        FROM l WHERE NOT EXISTS (SELECT 1 FROM bad)
+        RETURNING *
+    ),
+    ev AS (
+        INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status)
+        SELECT id, reported_at, %(actor)s, 'report', NULL, 'reported' FROM ins
+    )
+    SELECT (SELECT json_agg(json_build_object('index', idx, 'reason', reason) ORDER BY idx)
+            FROM bad) AS bad,
+           (SELECT json_agg(x.j ORDER BY x.ord) FROM (
+                SELECT src.ord, {_summary_json('ins')} AS j, {_notify('ins', "'report'")} AS n
+                FROM ins JOIN src USING (id)) x) AS items
+    """
+    return sql, params
+
+
+async def intake(conn: AsyncConnection, principal: Principal, reports: list[Report],
+                 categories: dict[str, Category], allow_unassigned: bool = False) -> list[dict]:
+    """Attribute and store a batch (all or nothing); returns the stored incidents' summaries.
+
+    Call inside a transaction. IntakeError when any incident is invalid or out of place.
+    """
+    arrays = validate(reports, categories)
+    sql, params = intake_sql(principal, allow_unassigned)
+    cur = await conn.execute(sql, {**arrays, **params, "actor": principal.username})
+    bad, items = await cur.fetchone()
+    if bad:
+        inside_every = all(b["reason"].endswith("your areas") for b in bad)
+        raise IntakeError(403 if inside_every else 422,
+                          "incidents outside your areas" if inside_every
+                          else "incidents outside every area", bad)
+    return items
+
+
+async def idempotent_lookup(conn: AsyncConnection, account_id: int, key: str,
+                            digest: str) -> tuple[int, object] | None:
+    """The stored (status, response) for a key (locks the key for this transaction)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))",
+                       (f"{account_id}:{key}",))
+    cur = await conn.execute(
+        "SELECT request_hash, status_code, response FROM idempotency_keys "
+        "WHERE account_id = %s AND key = %s", (account_id, key))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    if row[0] != digest:
+        raise IntakeError(422, "this Idempotency-Key was used with a different request")
+    return row[1], row[2]
+
+
+async def idempotent_store(conn: AsyncConnection, account_id: int, key: str, digest: str,
+                           status: int, response: object) -> None:
+    """Remember the response given for a key."""
+    await conn.execute(
+        "INSERT INTO idempotency_keys (key, account_id, request_hash, status_code, response) "
+        "VALUES (%s, %s, %s, %s, %s)", (key, account_id, digest, status, Jsonb(response)))
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+def detail_sql(principal: Principal | None) -> tuple[str, dict]:
+    """One incident with its events, or no row when out of scope."""
+    where, params = scope_filter("incidents", "i", principal)
+    return f"""
+    SELECT {_summary_json('i')}::jsonb || jsonb_build_object(
+        'description', i.description, 'reporter', i.reporter, 'accepted_at', i.accepted_at,
+        'resolved_at', i.resolved_at, 'closed_at', i.closed_at, 'satisfaction', i.satisfaction,
+        'areas', jsonb_build_object(
+            'street', (SELECT code FROM streets WHERE id = i.street_id),
+            'community', (SELECT code FROM communities WHERE id = i.community_id),
+            'grid', (SELECT code FROM grids WHERE id = i.grid_id),
+            'micro_grid', (SELECT code FROM micro_grids WHERE id = i.micro_grid_id)),
+        'events', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'at', e.at, 'actor', e.actor, 'action', e.action,
+                       'from_status', e.from_status, 'to_status', e.to_status, 'note', e.note)
+                       ORDER BY e.at, e.id), '[]'::jsonb)
+                   FROM incident_events e WHERE e.incident_id = i.id))
+    FROM incidents i WHERE i.id = %(id)s AND {where}
+    """, params
+
+
+async def get(conn: AsyncConnection, principal: Principal, incident_id: int) -> dict:
+    """An incident with its history (NotFound when missing or outside the caller's scope)."""
+    sql, params = detail_sql(principal)
+    cur = await conn.execute(sql, {**params, "id": incident_id})
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    row[0]["allowed_actions"] = allowed_actions(row[0]["status"], principal.role)
+    return row[0]
+
+
+def list_sql(principal: Principal | None, status: list[str], category: list[str],
+             bbox: tuple[float, float, float, float] | None, start: datetime | None,
+             end: datetime | None, overdue: bool | None) -> tuple[str, dict]:
+    """Incidents in scope matching the filters, newest first, as one JSON array."""
+    where, params = scope_filter("incidents", "i", principal)
+    clauses = [where]
+    if status:
+        clauses.append("i.status = ANY(%(status)s)")
+    if category:
+        clauses.append("i.category = ANY(%(category)s)")
+    if bbox:
+        clauses.append("i.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
+        params.update(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+    if start:
+        clauses.append("i.reported_at >= %(start)s")
+    if end:
+        clauses.append("i.reported_at < %(end)s")
+    if overdue is not None:
+        clauses.append(f"{'' if overdue else 'NOT '}(i.status IN {OPEN} AND i.due_at < now())")
+    params.update(status=status, category=category, start=start, end=end)
+    sql = f"""
+    SELECT coalesce(json_agg(x.j ORDER BY x.reported_at DESC, x.id DESC), '[]'::json) FROM (
+        SELECT i.id, i.reported_at, {_summary_json('i')} AS j FROM incidents i
+        WHERE {' AND '.join(clauses)}
+        ORDER BY i.reported_at DESC, i.id DESC LIMIT %(limit)s OFFSET %(offset)s) x
+    """
+    return sql, params
+
+
+# --- workflow -----------------------------------------------------------------------------------
+
+_STAMPS = {"accepted": "accepted_at = now(),", "resolved": "resolved_at = now(),",
+           "closed": "closed_at = now(),", "in_progress": "resolved_at = NULL,"}
+
+
+async def transition(conn: AsyncConnection, principal: Principal, incident_id: int,
+                     action: str, note: str = "", satisfaction: int | None = None,
+                     assignee: str | None = None, version: int | None = None) -> dict:
+    """Apply a workflow action (call inside a transaction); returns the incident's summary.
+
+    NotFound outside the scope; IllegalTransition (with the allowed actions) when the status or
+    the role forbids it or `version` is stale; ValueError for a misplaced satisfaction score.
+    """
+    where, params = scope_filter("incidents", "i", principal)
+    cur = await conn.execute(
+        f"SELECT i.status, i.version FROM incidents i WHERE i.id = %(id)s AND {where} "
+        "FOR UPDATE", {**params, "id": incident_id})
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    status, current = row
+    step = next_status(status, action, principal.role)
+    if version is not None and version != current:
+        raise IllegalTransition(status, action, allowed_actions(status, principal.role),
+                                f"version {version} is stale: the incident is at {current}")
+    if satisfaction is not None and step.target != "closed":
+        raise ValueError("a satisfaction score (评价) goes with 'close' only")
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        raise ValueError("satisfaction is a score from 1 to 5")
+    cur = await conn.execute(f"""
+        WITH u AS (
+            UPDATE incidents i SET status = %(target)s, {_STAMPS.get(step.target, '')}
+                satisfaction = coalesce(%(satisfaction)s, i.satisfaction),
+                assignee = coalesce(%(assignee)s, i.assignee),
+                version = i.version + 1, updated_at = now()
+            WHERE i.id = %(id)s RETURNING i.*
+        ), ev AS (
+            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note)
+            SELECT id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s FROM u
+        )
+        SELECT {_summary_json('u')}, {_notify('u', '%(action)s')} FROM u
+        """, {"id": incident_id, "target": step.target, "source": status, "action": action,
+              "actor": principal.username, "note": note, "satisfaction": satisfaction,
+              "assignee": assignee})
+    item = (await cur.fetchone())[0]
+    item["allowed_actions"] = allowed_actions(item["status"], principal.role)
+    return item
