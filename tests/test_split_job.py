@@ -1,0 +1,114 @@
+"""The split job against the real PostGIS: one transaction, codes, assignment, roll-up."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import shapely
+from shapely.geometry import box
+
+from gis.database import libpq_url
+from importers.split_job import split_grids
+
+LON, LAT = 116.40, 39.90
+
+
+def _seed(url: str, street: str, households: list[int], roads: bool = True) -> str:
+    """A street > community > grid of 0.003 x 0.003 degrees holding row-built buildings."""
+    community, grid = street + "001", street + "001001"
+    lon = LON + 0.01 * int(street[-3:])
+    cell = box(lon, LAT, lon + 0.003, LAT + 0.003).wkt
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("INSERT INTO streets (code, name, parent_code, geom) VALUES "
+                     "(%s, 'S', %s, ST_Multi(ST_GeomFromText(%s, 4326)))",
+                     (street, street[:6], cell))
+        conn.execute("INSERT INTO communities (code, name, parent_id, parent_code, geom) "
+                     "SELECT %s, 'C', id, code, geom FROM streets WHERE code = %s",
+                     (community, street))
+        conn.execute("INSERT INTO grids (code, name, parent_id, parent_code, geom) "
+                     "SELECT %s, 'G', id, code, geom FROM communities WHERE code = %s",
+                     (grid, community))
+        for i, hh in enumerate(households):
+            row, col = divmod(i, 6)
+            x, y = lon + 0.0002 + col * 0.00045, LAT + 0.0002 + row * 0.0004
+            conn.execute("INSERT INTO buildings (code, households, geom) VALUES "
+                         "(%s, %s, ST_GeomFromText(%s, 4326))",
+                         (f"{street}-b{i}", hh, box(x, y, x + 0.0003, y + 0.00015).wkt))
+        if roads:
+            conn.execute("INSERT INTO roads (name, geom) VALUES ('mid', ST_Multi("
+                         "ST_GeomFromText(%s, 4326)))",
+                         (f"LINESTRING({lon - 0.001} {LAT + 0.00155}, "
+                          f"{lon + 0.004} {LAT + 0.00155})",))
+    return grid
+
+
+def test_split_writes_micro_grids_in_one_go(db_url):
+    grid = _seed(db_url, "110105001", [10] * 36)
+    report = split_grids(db_url, [grid])
+    (row,) = report.rows
+    assert row.households == 360 and row.parts == 9 and not row.violations
+    assert 30 <= row.min_households <= row.max_households <= 50
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        micro = conn.execute("SELECT code, households FROM micro_grids WHERE parent_code = %s "
+                             "AND valid_to IS NULL ORDER BY code", (grid,)).fetchall()
+        assert [c for c, _ in micro] == [f"{grid}{i:03d}" for i in range(1, 10)]
+        assert sum(h for _, h in micro) == 360
+        tiling = conn.execute(
+            """SELECT abs(ST_Area(ST_Union(m.geom)) - ST_Area(g.geom)) / ST_Area(g.geom),
+                      bool_and(ST_CoveredBy(m.geom, ST_Buffer(g.geom, 1e-12)))
+               FROM micro_grids m JOIN grids g ON g.id = m.parent_id
+               WHERE g.code = %s AND m.valid_to IS NULL GROUP BY g.geom""", (grid,)).fetchone()
+        assert tiling[0] < 1e-9 and tiling[1]
+        unassigned = conn.execute("SELECT count(*) FROM buildings WHERE code LIKE '110105001-%%' "
+                                  "AND micro_grid_id IS NULL").fetchone()[0]
+        assert unassigned == 0
+        inside = conn.execute(
+            """SELECT bool_and(ST_Within(ST_PointOnSurface(b.geom), m.geom))
+               FROM buildings b JOIN micro_grids m ON m.id = b.micro_grid_id
+               WHERE b.code LIKE '110105001-%%'""").fetchone()[0]
+        assert inside
+        street_hh = conn.execute("SELECT households FROM streets WHERE code = '110105001'"
+                                 ).fetchone()[0]
+        assert street_hh == 360
+
+
+def test_resplit_replaces_and_dry_run_writes_nothing(db_url):
+    grid = _seed(db_url, "110105002", [10] * 30)
+    first = split_grids(db_url, [grid], seed=1)
+    again = split_grids(db_url, [grid], seed=1)
+    assert again.removed == first.created
+    dry = split_grids(db_url, [grid], min_households=20, max_households=30, dry_run=True)
+    assert dry.rows[0].parts == 12 and not dry.rows[0].violations
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        count = conn.execute("SELECT count(*) FROM micro_grids WHERE parent_code = %s AND "
+                             "valid_to IS NULL", (grid,)).fetchone()[0]
+    assert count == first.created == 8
+
+
+def test_infeasible_grid_is_reported_not_failed(db_url):
+    grid = _seed(db_url, "110105003", [120, 10, 10, 10], roads=False)
+    report = split_grids(db_url, [grid])
+    (row,) = report.rows
+    assert any("120 households exceeds the maximum 50" in v for v in row.violations)
+    assert row.households == 150
+    table = report.table()
+    assert table.row_count == 1
+
+
+def test_unknown_grid_code_is_an_error(db_url):
+    with pytest.raises(ValueError, match="no current grids"):
+        split_grids(db_url, ["999999999999999"])
+
+
+def test_community_into_grids(db_url):
+    grid = _seed(db_url, "110105004", [10] * 36)
+    community = grid[:12]
+    report = split_grids(db_url, [community], level="grid", min_households=100,
+                         max_households=200)
+    assert report.rows[0].parts == 2 and not report.rows[0].violations
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        codes = [r[0] for r in conn.execute(
+            "SELECT code FROM grids WHERE parent_code = %s AND valid_to IS NULL ORDER BY code",
+            (community,)).fetchall()]
+    assert codes == [community + "001", community + "002"]
+    assert shapely.Point(0, 0)  # shapely stays importable in workers
