@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.db import make_pool
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import auth, incidents, ogc, pages, patrols, plans, stats
 from gis.settings import Settings, get_settings
 from tiles import router as tiles_router
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeadersMiddleware, basemap_url=settings.basemap_url)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     categories_file: Path | None = None
     basemap_url: str | None = Field(None, description="optional XYZ basemap template for map pages")
 
+    max_body_bytes: int = Field(2 * 1024 * 1024, description="largest accepted request body")
+    max_vertices: int = Field(100_000, description="most vertices in one submitted geometry")
+    max_batch: int = Field(1000, description="most incidents or points in one batch")
+
     micro_grid_min: int = 30
     micro_grid_max: int = 50
     grid_min: int = 300
