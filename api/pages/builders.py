@@ -1,0 +1,258 @@
+"""folium map builders, one per page, and the login page.
+
+Each page is a folium Map (assets from /static, optional XYZ basemap, layers from our vector tiles
+and GeoJSON) plus a :class:`PageScript` element that loads the page's own script, which fetches the
+data with the caller's token once the page is in the browser.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+import folium
+from folium.plugins import HeatMap, MarkerCluster, VectorGridProtobuf
+from folium.template import Template
+
+from api.pages import assets
+from api.pages.i18n import DEFAULT_LANG, labels
+from gis.categories import load_categories
+from gis.settings import Settings
+from gis.workflow import STATUSES, TRANSITIONS
+
+CENTER = [30.0, 120.0]  # replaced in the browser by the caller's area bounds
+# The API paths the page scripts call ({id}: an incident or patrol id).
+ENDPOINTS = {
+    "incidents": "/incidents",
+    "incident": "/incidents/{id}",
+    "transition": "/incidents/{id}/transitions",
+    "feed": "/incidents/feed",
+    "stats": "/stats",
+    "patrols": "/patrols",
+    "patrol_points": "/patrols/{id}/points",
+    "patrol_end": "/patrols/{id}/end",
+    "checks": "/map/plan/checks",
+    "preview_split": "/map/plan/preview-split",
+}
+OUTLINE_LAYERS = [("streets", "街道 Streets"), ("communities", "社区 Communities"),
+                  ("grids", "网格 Grids"), ("micro-grids", "微网格 Micro-grids")]
+
+
+class PageScript(folium.MacroElement):
+    """The page's chrome, configuration and script, started once the folium map exists."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <link rel="stylesheet" href="/static/css/wangge.css"/>
+            <script>window.WG_CONFIG = {{ this.config|tojson }};</script>
+            <script src="/static/js/wangge.js"></script>
+            <script src="/static/js/{{ this.page }}.js"></script>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}{{ this.chrome }}{% endmacro %}
+        {% macro script(this, kwargs) %}
+            WG.start({{ this._parent.get_name() }}, {
+                {%- for key, layer in this.layers.items() %}
+                {{ key|tojson }}: {{ layer.get_name() }},
+                {%- endfor %}
+            });
+        {% endmacro %}
+    """)
+
+    def __init__(self, page: str, config: dict, chrome: str, layers: dict) -> None:
+        super().__init__()
+        self._name = "PageScript"
+        self.page, self.config, self.chrome, self.layers = page, config, chrome, layers
+
+
+def page_config(settings: Settings, page: str) -> dict:
+    """What the page's script needs: labels, statuses, categories, transitions and bounds."""
+    cats = load_categories(settings.categories_file)
+    return {
+        "page": page,
+        "lang": DEFAULT_LANG,
+        "labels": labels(settings.categories_file),
+        "statuses": STATUSES,
+        "categories": list(cats),
+        "transitions": [{"action": t.action, "source": t.source, "target": t.target,
+                         "roles": sorted(t.roles)} for t in TRANSITIONS],
+        "bounds": {"grid": [settings.grid_min, settings.grid_max],
+                   "micro_grid": [settings.micro_grid_min, settings.micro_grid_max]},
+        "basemap": bool(settings.basemap_url),
+        "endpoints": ENDPOINTS,
+    }
+
+
+def _chrome(title_key: str, body: str = "") -> str:
+    """The top bar (title, user, language switch, log out) and the page's panels."""
+    return f"""
+<div id="wg-bar" class="wg-bar">
+  <span class="wg-brand" data-i18n="app"></span>
+  <span class="wg-title" data-i18n="{title_key}"></span>
+  <span id="wg-user" class="wg-user"></span>
+  <button id="wg-lang" class="btn btn-sm btn-light" data-i18n="lang" type="button"></button>
+  <button id="wg-logout" class="btn btn-sm btn-outline-light" data-i18n="logout"
+          type="button"></button>
+</div>
+<div id="wg-message" class="wg-message" hidden></div>
+<div id="wg-toast" class="wg-toast" hidden></div>
+{body}"""
+
+
+def base_map(settings: Settings, **kwargs) -> folium.Map:
+    """A map with local assets and the configured basemap (or a plain background)."""
+    m = assets.localize(folium.Map(location=CENTER, zoom_start=12, tiles=None,
+                                   control_scale=True, **kwargs))
+    if settings.basemap_url:
+        folium.TileLayer(settings.basemap_url, attr="basemap", name="底图 Basemap",
+                         max_zoom=20).add_to(m)
+    return m
+
+
+def _outline_layers(m: folium.Map, names: list[tuple[str, str]]) -> dict:
+    """Vector tile layers, added to the map by the page script once the caller is known."""
+    layers = {}
+    for layer, label in names:
+        layers[layer] = VectorGridProtobuf(
+            f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf", label, show=False,
+            options=f"WG.tileOptions({json.dumps(layer)})").add_to(m)
+    return layers
+
+
+def command_page(settings: Settings) -> str:
+    """`/map`: outlines by level, clustered incidents, heat map, filters, live feed, workflow."""
+    m = base_map(settings)
+    layers = _outline_layers(m, OUTLINE_LAYERS)
+    layers["choropleth"] = folium.FeatureGroup(name="专题图 Choropleth").add_to(m)
+    layers["incidents"] = MarkerCluster(name="事件 Incidents",
+                                        options={"maxClusterRadius": 50}).add_to(m)
+    layers["heat"] = HeatMap([], name="热力图 Heat map", show=False, radius=18,
+                             min_opacity=0.3).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    chrome = _chrome("command_title", """
+<div id="wg-panel" class="wg-panel">
+  <div class="wg-panel-title" data-i18n="filters"></div>
+  <label><span data-i18n="status"></span><select id="f-status" class="form-select form-select-sm">
+  </select></label>
+  <label><span data-i18n="category"></span>
+  <select id="f-category" class="form-select form-select-sm"></select></label>
+  <label><span data-i18n="period"></span><select id="f-period" class="form-select form-select-sm">
+    <option value="" data-i18n="all"></option><option value="1" data-i18n="today"></option>
+    <option value="7" data-i18n="days7"></option><option value="30" data-i18n="days30"></option>
+  </select></label>
+  <label><span data-i18n="area"></span><select id="f-area" class="form-select form-select-sm">
+  </select></label>
+  <label><span data-i18n="choropleth"></span>
+  <select id="f-choropleth" class="form-select form-select-sm">
+    <option value="" data-i18n="none"></option>
+    <option value="community:disposal_rate" data-i18n="disposal_rate"></option>
+    <option value="community:overdue_count" data-i18n="overdue_count"></option>
+    <option value="grid:disposal_rate" data-i18n="disposal_rate"></option>
+    <option value="grid:overdue_count" data-i18n="overdue_count"></option>
+  </select></label>
+  <label class="wg-check"><input type="checkbox" id="f-heat"> <span data-i18n="heat"></span>
+  </label>
+  <div id="wg-count" class="wg-count"></div>
+</div>
+<div id="wg-detail" class="wg-detail" hidden></div>""")
+    PageScript("command", page_config(settings, "command"), chrome, layers).add_to(m)
+    return m.get_root().render()
+
+
+def worker_page(settings: Settings) -> str:
+    """`/map/me`: the worker's area, micro-grids, buildings, open incidents, report, patrol."""
+    m = base_map(settings)
+    layers = {
+        "micro_grids": folium.FeatureGroup(name="微网格 Micro-grids").add_to(m),
+        "buildings": folium.FeatureGroup(name="楼栋 Buildings").add_to(m),
+        "incidents": folium.FeatureGroup(name="事件 Incidents").add_to(m),
+        "patrol": folium.FeatureGroup(name="巡查 Patrol").add_to(m),
+    }
+    folium.LayerControl(collapsed=True).add_to(m)
+    cats = "".join(f'<option value="{escape(c)}" data-i18n="category.{escape(c)}"></option>'
+                   for c in load_categories(settings.categories_file))
+    chrome = _chrome("worker_title", f"""
+<div id="wg-actions" class="wg-actions">
+  <button id="w-report" class="btn btn-primary" type="button" data-i18n="report_here"></button>
+  <button id="w-locate" class="btn btn-secondary" type="button" data-i18n="use_location">
+  </button>
+  <button id="w-patrol" class="btn btn-success" type="button" data-i18n="patrol_start"></button>
+  <div id="w-patrol-status" class="wg-count"></div>
+</div>
+<form id="w-form" class="wg-form" hidden>
+  <div class="wg-panel-title" data-i18n="report_here"></div>
+  <label><span data-i18n="category"></span>
+    <select name="category" class="form-select form-select-sm">{cats}</select></label>
+  <label><span data-i18n="title"></span>
+    <input name="title" class="form-control form-control-sm" required maxlength="200"></label>
+  <label><span data-i18n="description"></span>
+    <textarea name="description" class="form-control form-control-sm" rows="2"></textarea></label>
+  <div class="wg-row"><button type="submit" class="btn btn-primary btn-sm" data-i18n="submit">
+  </button><button type="button" id="w-cancel" class="btn btn-light btn-sm"
+  data-i18n="cancel"></button></div>
+</form>""")
+    PageScript("worker", page_config(settings, "worker"), chrome, layers).add_to(m)
+    return m.get_root().render()
+
+
+def planner_page(settings: Settings) -> str:
+    """`/map/plan`: grids and micro-grids coloured against the bounds, split preview, checks."""
+    m = base_map(settings)
+    layers = _outline_layers(m, [("streets", "街道 Streets"), ("communities", "社区 Communities"),
+                                 ("grids", "网格 Grids"), ("micro-grids", "微网格 Micro-grids")])
+    layers["preview"] = folium.FeatureGroup(name="拆分预览 Split preview").add_to(m)
+    layers["issues"] = folium.FeatureGroup(name="问题 Violations").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    chrome = _chrome("plan_title", """
+<div id="wg-panel" class="wg-panel wg-plan">
+  <div class="wg-panel-title" data-i18n="split_preview"></div>
+  <div id="p-selected" class="wg-count" data-i18n="select_grid"></div>
+  <div class="wg-row">
+    <label><span data-i18n="min"></span><input id="p-min" type="number" min="1"
+      class="form-control form-control-sm"></label>
+    <label><span data-i18n="max"></span><input id="p-max" type="number" min="1"
+      class="form-control form-control-sm"></label>
+  </div>
+  <div class="wg-row"><button id="p-preview" class="btn btn-primary btn-sm" type="button"
+    data-i18n="preview" disabled></button>
+  <button id="p-clear" class="btn btn-light btn-sm" type="button" data-i18n="clear"></button></div>
+  <div id="p-report"></div>
+  <div class="wg-panel-title" data-i18n="validation"></div>
+  <div id="p-validation" class="wg-validation"></div>
+</div>""")
+    PageScript("planner", page_config(settings, "planner"), chrome, layers).add_to(m)
+    return m.get_root().render()
+
+
+LOGIN_HTML = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Wangge 网格</title>
+<link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
+<link rel="stylesheet" href="/static/css/wangge.css">
+<script>window.WG_CONFIG = __CONFIG__;</script>
+<script src="/static/js/wangge.js"></script>
+</head><body class="wg-login-body">
+<form id="wg-login" class="wg-login card">
+  <div class="card-body">
+    <h1 class="h4"><span data-i18n="app"></span> · <span data-i18n="login_title"></span></h1>
+    <div id="wg-login-msg" class="alert alert-warning" role="alert" hidden></div>
+    <label class="form-label w-100"><span data-i18n="username"></span>
+      <input name="username" class="form-control" autocomplete="username" required></label>
+    <label class="form-label w-100"><span data-i18n="password"></span>
+      <input name="password" type="password" class="form-control" autocomplete="current-password"
+             required></label>
+    <div class="d-flex gap-2 mt-2">
+      <button class="btn btn-primary" type="submit" data-i18n="login"></button>
+      <button id="wg-lang" class="btn btn-light" type="button" data-i18n="lang"></button>
+    </div>
+  </div>
+</form>
+<script>WG.startLogin();</script>
+</body></html>"""
+
+
+def login_page(settings: Settings) -> str:
+    """The login form: posts to /auth/token and keeps the token in the browser."""
+    config = page_config(settings, "login")
+    return LOGIN_HTML.replace("__CONFIG__", json.dumps(config, ensure_ascii=False)
+                              .replace("</", "<\\/"))

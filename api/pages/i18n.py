@@ -1,0 +1,94 @@
+"""Page labels in Chinese (default) and English; the pages switch between them in the browser."""
+
+from __future__ import annotations
+
+from gis.categories import load_categories
+from gis.levels import LEVELS
+from gis.workflow import STATUSES
+
+DEFAULT_LANG = "zh-CN"
+LANGS = ("zh-CN", "en")
+
+_STATUS = {
+    "reported": ("已上报", "Reported"), "accepted": ("已立案", "Accepted"),
+    "rejected": ("不予立案", "Rejected"), "dispatched": ("已派遣", "Dispatched"),
+    "in_progress": ("处置中", "In progress"), "resolved": ("处置完成", "Resolved"),
+    "verified": ("已核查", "Verified"), "closed": ("已结案", "Closed"),
+}
+_ACTION = {
+    "accept": ("立案", "Accept"), "reject": ("不予立案", "Reject"),
+    "dispatch": ("派遣", "Dispatch"),
+    "start": ("开始处置", "Start work"), "resolve": ("处置完成", "Resolve"),
+    "verify": ("核查通过", "Verify"), "send_back": ("退回处置", "Send back"),
+    "close": ("结案", "Close"),
+}
+_TEXT = {
+    "app": ("网格化管理", "Grid management"),
+    "command_title": ("指挥中心", "Command center"),
+    "worker_title": ("我的网格", "My grid"),
+    "plan_title": ("网格规划", "Grid planning"),
+    "login_title": ("登录", "Log in"),
+    "username": ("用户名", "Username"), "password": ("密码", "Password"),
+    "login": ("登录", "Log in"), "logout": ("退出", "Log out"),
+    "login_failed": ("用户名或密码错误", "Wrong username or password"),
+    "session_expired": ("登录已过期，请重新登录", "Your session has expired; please log in again"),
+    "login_required": ("请先登录", "Please log in"),
+    "no_assignment": ("您尚未分配网格，请联系管理员分配责任区域后再使用。",
+                      "You have no assigned area yet. Ask an administrator to assign one."),
+    "wrong_role": ("当前账号无权使用此页面", "This account may not use this page"),
+    "lang": ("English", "中文"),
+    "filters": ("筛选", "Filters"), "status": ("状态", "Status"), "category": ("类别", "Category"),
+    "period": ("时段", "Period"), "area": ("区域", "Area"), "all": ("全部", "All"),
+    "today": ("今天", "Today"), "days7": ("近7天", "Last 7 days"),
+    "days30": ("近30天", "Last 30 days"), "apply": ("应用", "Apply"),
+    "heat": ("热力图", "Heat map"), "choropleth": ("专题图", "Choropleth"),
+    "none": ("无", "None"), "disposal_rate": ("处置率", "Disposal rate"),
+    "overdue_count": ("超期数", "Overdue count"),
+    "by_community": ("按社区", "by community"), "by_grid": ("按网格", "by grid"),
+    "incidents": ("事件", "Incidents"), "overdue": ("超期督办", "Overdue"),
+    "details": ("事件详情", "Incident"), "history": ("处理记录", "History"),
+    "note": ("备注", "Note"), "code": ("编号", "Code"), "title": ("标题", "Title"),
+    "description": ("描述", "Description"), "reported_at": ("上报时间", "Reported"),
+    "due_at": ("处置时限", "Due"), "assignee": ("处置人", "Assignee"),
+    "actor": ("操作人", "Actor"), "at": ("时间", "Time"), "close_panel": ("关闭", "Close"),
+    "live_new": ("新事件", "New incident"), "live_changed": ("事件更新", "Incident updated"),
+    "outlines": ("边界", "Boundaries"), "households": ("户数", "Households"),
+    "buildings": ("楼栋", "Buildings"), "micro_grids": ("微网格", "Micro-grids"),
+    "open_incidents": ("待办事件", "Open incidents"),
+    "report_here": ("在此上报", "Report here"), "report_tap": ("请点击地图选择位置",
+                                                              "Tap the map to place it"),
+    "use_location": ("使用当前位置", "Use my location"), "submit": ("提交", "Submit"),
+    "cancel": ("取消", "Cancel"), "reported_ok": ("上报成功", "Reported"),
+    "patrol_start": ("开始巡查", "Start patrol"), "patrol_stop": ("结束巡查", "Stop patrol"),
+    "patrol_on": ("巡查中", "Patrolling"), "patrol_points": ("已记录点位", "points recorded"),
+    "no_location": ("无法获取位置", "Location unavailable"),
+    "under": ("低于下限", "Under"), "within": ("范围内", "Within"), "over": ("超出上限", "Over"),
+    "bounds_legend": ("户数与标准", "Households vs. bounds"),
+    "split_preview": ("拆分预览", "Split preview"), "select_grid": ("点击网格以预览拆分",
+                                                                     "Click a grid to preview"),
+    "parts": ("分块", "Parts"), "compactness": ("紧凑度", "Compactness"),
+    "violations": ("问题", "Violations"), "validation": ("校验结果", "Validation"),
+    "valid_ok": ("当前边界全部通过校验", "The current boundaries pass every check"),
+    "preview": ("预览", "Preview"), "clear": ("清除", "Clear"),
+    "min": ("下限", "Min"), "max": ("上限", "Max"),
+    "loading": ("加载中…", "Loading…"), "error": ("出错", "Error"),
+    "unassigned_buildings": ("未归属微网格的楼栋", "Buildings without a micro-grid"),
+    "outside_parent": ("超出上级边界", "Outside its parent"),
+}
+
+
+def labels(categories_file=None) -> dict[str, dict[str, str]]:
+    """{lang: {key: text}} for every label the pages use."""
+    out: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
+    for group, prefix in ((_TEXT, ""), (_STATUS, "status."), (_ACTION, "action.")):
+        for key, (zh, en) in group.items():
+            out["zh-CN"][prefix + key] = zh
+            out["en"][prefix + key] = en
+    for cat in load_categories(categories_file).values():
+        out["zh-CN"]["category." + cat.key] = cat.zh
+        out["en"]["category." + cat.key] = cat.en
+    for lv in LEVELS.values():
+        out["zh-CN"]["level." + lv.name] = lv.zh
+        out["en"]["level." + lv.name] = lv.en
+    assert set(STATUSES) <= set(_STATUS)
+    return out
