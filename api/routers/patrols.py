@@ -1,5 +1,104 @@
-"""Router: patrols (filled in by its issue)."""
+"""Patrols (巡查): start, upload GPS points, end, read a track, coverage per micro-grid."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Depends, Query
+from psycopg import AsyncConnection
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.db import get_conn
+from api.deps import require_roles
+from api.problems import Problem
+from gis import patrols as pat
+from gis.scope import Principal
+
+router = APIRouter(tags=["patrols"])
+readers = require_roles("admin", "commander", "worker")
+workers_only = require_roles("worker")
+
+
+class StartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    started_at: datetime | None = None
+
+
+class PointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    t: datetime
+    lon: float
+    lat: float
+    crs: str | None = Field(None, description="EPSG:4326 (default), gcj02, bd09, ...")
+    accuracy: float | None = Field(None, ge=0, description="metres")
+
+
+class PointsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    points: list[PointIn]
+
+
+class EndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ended_at: datetime | None = None
+
+
+def _problem(exc: pat.PatrolError) -> Problem:
+    title = {403: "Forbidden", 404: "Not Found", 409: "Conflict"}.get(exc.status,
+                                                                      "Invalid patrol data")
+    return Problem(exc.status, title, str(exc), errors=exc.errors)
+
+
+@router.post("/patrols", status_code=201, summary="Start a patrol (the calling worker's)")
+async def start(body: StartIn | None = None, principal: Principal = Depends(workers_only),
+                conn: AsyncConnection = Depends(get_conn)) -> dict:
+    try:
+        return await pat.start(conn, principal, body.started_at if body else None)
+    except pat.PatrolError as exc:
+        raise _problem(exc) from None
+
+
+@router.post("/patrols/{patrol_id}/points", summary="Upload a batch of GPS points")
+async def points(patrol_id: int, body: PointsIn, principal: Principal = Depends(workers_only),
+                 conn: AsyncConnection = Depends(get_conn)) -> dict:
+    """Each point is attributed to its micro-grid; all or nothing per batch."""
+    try:
+        async with conn.transaction():
+            return await pat.add_points(conn, principal, patrol_id,
+                                        [p.model_dump() for p in body.points])
+    except pat.PatrolError as exc:
+        raise _problem(exc) from None
+
+
+@router.post("/patrols/{patrol_id}/end", summary="End a patrol")
+async def end(patrol_id: int, body: EndIn | None = None,
+              principal: Principal = Depends(workers_only),
+              conn: AsyncConnection = Depends(get_conn)) -> dict:
+    try:
+        async with conn.transaction():
+            return await pat.end(conn, principal, patrol_id, body.ended_at if body else None)
+    except pat.PatrolError as exc:
+        raise _problem(exc) from None
+
+
+@router.get("/patrols/coverage", summary="Micro-grids visited in a period: by whom, how often")
+async def coverage(start: datetime | None = None, end: datetime | None = None,
+                   worker_id: int | None = Query(None),
+                   principal: Principal = Depends(readers),
+                   conn: AsyncConnection = Depends(get_conn)) -> dict:
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    if start >= end:
+        raise Problem(400, "Bad period", "start must be before end")
+    sql, params = pat.coverage_sql(principal)
+    cur = await conn.execute(sql, {**params, "start": start, "end": end, "worker_id": worker_id})
+    return {"start": start, "end": end, "micro_grids": (await cur.fetchone())[0]}
+
+
+@router.get("/patrols/{patrol_id}", summary="One patrol with its track (GeoJSON LineString)")
+async def get_patrol(patrol_id: int, principal: Principal = Depends(readers),
+                     conn: AsyncConnection = Depends(get_conn)) -> dict:
+    found = await pat.get(conn, principal, patrol_id)
+    if found is None:
+        raise Problem(404, "Not Found", f"no patrol {patrol_id}")
+    return found

@@ -1,0 +1,165 @@
+"""Patrols (巡查): start, GPS points in batches (attributed to their micro-grid), end, coverage.
+
+A patrol belongs to a worker; its track is the LineString of its points in time order, rebuilt
+on every upload so a live patrol shows its path so far. Points outside the worker's areas are
+refused (all or nothing per batch), like incidents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+from psycopg import AsyncConnection
+
+from gis.attribution import locate_select
+from gis.crs import UnknownCRS, normalize, to_wgs84
+from gis.scope import Principal, scope_filter
+
+MAX_POINTS = 5000
+
+
+class PatrolError(ValueError):
+    """A bad patrol request; `status` is the HTTP-like status, `errors` per bad point."""
+
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.errors = status, errors or []
+
+
+PATROL_JSON = """json_build_object(
+    'id', p.id, 'worker_id', p.worker_id,
+    'worker', (SELECT name FROM workers WHERE id = p.worker_id),
+    'started_at', p.started_at, 'ended_at', p.ended_at,
+    'points', (SELECT count(*) FROM patrol_points q WHERE q.patrol_id = p.id),
+    'length_m', round(coalesce(ST_Length(p.track::geography), 0)::numeric, 1),
+    'micro_grids', (SELECT coalesce(json_agg(DISTINCT q.micro_grid_id), '[]'::json)
+                    FROM patrol_points q WHERE q.patrol_id = p.id AND q.micro_grid_id IS NOT NULL),
+    'track', ST_AsGeoJSON(p.track, 7)::json)"""
+
+
+def _visible(principal: Principal) -> tuple[str, dict]:
+    """Patrols the caller may see: their own, or any with a point in their scope."""
+    if not principal.restricted:
+        return "TRUE", {}
+    where, params = scope_filter("patrol_points", "q", principal)
+    own = "p.worker_id = %(me)s OR " if principal.worker_id else ""
+    return (f"({own}EXISTS (SELECT 1 FROM patrol_points q WHERE q.patrol_id = p.id AND {where}))",
+            {**params, "me": principal.worker_id})
+
+
+async def start(conn: AsyncConnection, principal: Principal,
+                started_at: datetime | None) -> dict:
+    """Open a patrol for the calling worker."""
+    if principal.worker_id is None:
+        raise PatrolError(403, "only an account linked to a worker patrols")
+    cur = await conn.execute(
+        f"INSERT INTO patrols AS p (worker_id, started_at) VALUES (%s, coalesce(%s, now())) "
+        f"RETURNING {PATROL_JSON}", (principal.worker_id, started_at))
+    return (await cur.fetchone())[0]
+
+
+async def _own_open(conn: AsyncConnection, principal: Principal, patrol_id: int) -> None:
+    cur = await conn.execute("SELECT worker_id, ended_at FROM patrols WHERE id = %s FOR UPDATE",
+                             (patrol_id,))
+    row = await cur.fetchone()
+    if row is None or row[0] != principal.worker_id:
+        raise PatrolError(404, f"no patrol {patrol_id} of yours")
+    if row[1] is not None:
+        raise PatrolError(409, f"patrol {patrol_id} has ended")
+
+
+TRACK_SQL = """
+UPDATE patrols p SET track = (
+    SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(q.geom ORDER BY q.t, q.id) END
+    FROM patrol_points q WHERE q.patrol_id = p.id)
+WHERE p.id = %(id)s
+"""
+
+
+async def add_points(conn: AsyncConnection, principal: Principal, patrol_id: int,
+                     points: list[dict]) -> dict:
+    """Attribute and store a batch of {t, lon, lat, crs, accuracy} (inside a transaction)."""
+    if not points:
+        raise PatrolError(422, "no points")
+    if len(points) > MAX_POINTS:
+        raise PatrolError(422, f"a batch holds at most {MAX_POINTS} points, got {len(points)}")
+    await _own_open(conn, principal, patrol_id)
+    lon, lat = np.empty(len(points)), np.empty(len(points))
+    groups: dict[str, list[int]] = {}
+    for i, pt in enumerate(points):
+        try:
+            groups.setdefault(normalize(pt.get("crs")), []).append(i)
+        except UnknownCRS as exc:
+            raise PatrolError(422, str(exc), [{"index": i, "reason": str(exc)}]) from None
+    for crs, idx in groups.items():
+        lon[idx], lat[idx] = to_wgs84([points[i]["lon"] for i in idx],
+                                      [points[i]["lat"] for i in idx], crs)
+    bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180)
+                           & (np.abs(lat) <= 90)))
+    if bad.size:
+        raise PatrolError(422, "coordinates out of range",
+                          [{"index": int(i), "reason": "out of range"} for i in bad])
+    in_scope, params = scope_filter("patrol_points", "l", principal)
+    cur = await conn.execute(f"""
+    WITH src AS (
+        SELECT u.*, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom
+        FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(t)s::timestamptz[],
+                    %(accuracy)s::real[]) WITH ORDINALITY AS u(lon, lat, t, accuracy, ord)
+    ),
+    l AS MATERIALIZED (SELECT src.*, {locate_select('src.geom')} FROM src),
+    bad AS (SELECT ord - 1 AS idx FROM l WHERE NOT coalesce({in_scope}, FALSE)),
+    ins AS (
+        INSERT INTO patrol_points (patrol_id, t, accuracy, geom, micro_grid_id, grid_id,
+                                   community_id, street_id)
+        SELECT %(id)s, t, accuracy, geom, micro_grid_id, grid_id, community_id, street_id
+        FROM l WHERE NOT EXISTS (SELECT 1 FROM bad) RETURNING micro_grid_id
+    )
+    SELECT (SELECT array_agg(idx ORDER BY idx) FROM bad),
+           (SELECT count(*) FROM ins),
+           (SELECT coalesce(array_agg(DISTINCT micro_grid_id), '{{}}') FROM ins)
+    """, {**params, "id": patrol_id, "lon": lon.tolist(), "lat": lat.tolist(),
+          "t": [p["t"] for p in points], "accuracy": [p.get("accuracy") for p in points]})
+    bad_idx, stored, micro_grids = await cur.fetchone()
+    if bad_idx:
+        raise PatrolError(403, "points outside your areas",
+                          [{"index": i, "reason": "outside your areas"} for i in bad_idx])
+    await conn.execute(TRACK_SQL, {"id": patrol_id})
+    return {"patrol_id": patrol_id, "stored": stored, "micro_grids": sorted(micro_grids)}
+
+
+async def end(conn: AsyncConnection, principal: Principal, patrol_id: int,
+              ended_at: datetime | None) -> dict:
+    """Close a patrol (inside a transaction); returns it with its track."""
+    await _own_open(conn, principal, patrol_id)
+    await conn.execute(TRACK_SQL, {"id": patrol_id})
+    cur = await conn.execute(
+        f"UPDATE patrols p SET ended_at = greatest(coalesce(%s, now()), p.started_at) "
+        f"WHERE p.id = %s RETURNING {PATROL_JSON}", (ended_at, patrol_id))
+    return (await cur.fetchone())[0]
+
+
+async def get(conn: AsyncConnection, principal: Principal, patrol_id: int) -> dict | None:
+    """A patrol with its track, if the caller may see it."""
+    where, params = _visible(principal)
+    cur = await conn.execute(f"SELECT {PATROL_JSON} FROM patrols p WHERE p.id = %(id)s "
+                             f"AND {where}", {**params, "id": patrol_id})
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+def coverage_sql(principal: Principal) -> tuple[str, dict]:
+    """Micro-grids in scope visited in [start, end): by whom, how often, last visit."""
+    where, params = scope_filter("patrol_points", "q", principal)
+    return f"""
+    SELECT coalesce(json_agg(x ORDER BY x.code), '[]'::json) FROM (
+        SELECT m.id, m.code, m.name, count(DISTINCT q.patrol_id) AS patrols,
+               count(*) AS points, max(q.t) AS last_at,
+               array_agg(DISTINCT w.name ORDER BY w.name) AS workers
+        FROM patrol_points q JOIN patrols p ON p.id = q.patrol_id
+        JOIN workers w ON w.id = p.worker_id
+        JOIN micro_grids m ON m.id = q.micro_grid_id
+        WHERE q.t >= %(start)s AND q.t < %(end)s AND {where}
+          AND (%(worker_id)s::bigint IS NULL OR p.worker_id = %(worker_id)s)
+        GROUP BY m.id, m.code, m.name) x
+    """, params

@@ -1,0 +1,250 @@
+"""Statistics (报) per area and period: counts by status and category, disposal and on-time rates,
+time to close (mean, p90), overdue (督办), satisfaction (评价), patrol rate; density cells.
+
+District-wide figures per street read the rollup tables kept exact by triggers (migration
+0002_incident_rollup) for whole UTC days and the incidents themselves for the partial days at
+either end; every other query reads incidents through their area-id indexes, confined to the
+caller's scope. Time to close is taken from a log histogram (bins 5 % wide) so the p90 is merged
+cheaply from the rollup: it is the nearest-rank p90's bin, reported at the bin's geometric middle
+(within 2.5 % of the exact value). Mean time to close is exact.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from gis.levels import level as level_spec
+from gis.scope import Principal, scope_filter
+
+BIN_RATIO = 1.05
+ACCEPTED_OR_LATER = "('accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed')"
+DONE = "('resolved', 'verified', 'closed')"
+OPEN = "('reported', 'accepted', 'dispatched', 'in_progress')"
+_AREA_COL = {"street": "street_id", "community": "community_id", "grid": "grid_id",
+             "micro_grid": "micro_grid_id"}
+
+# One incident's contribution (the same formula as the rollup triggers).
+CONTRIB = """
+SELECT {area} AS area_id, r.category, r.status, 1 AS n,
+       (r.resolved_at IS NOT NULL AND r.due_at IS NOT NULL
+        AND r.resolved_at <= r.due_at)::int AS n_on_time,
+       (r.status = 'closed')::int AS n_closed,
+       CASE WHEN r.status = 'closed'
+            THEN extract(epoch FROM r.closed_at - r.reported_at) ELSE 0 END AS close_s,
+       (r.satisfaction IS NOT NULL)::int AS n_sat, coalesce(r.satisfaction, 0) AS sat_sum,
+       CASE WHEN r.status = 'closed' THEN wangge_close_bin(r.closed_at - r.reported_at) END AS bin
+FROM incidents r WHERE {where}
+"""
+
+
+def bin_seconds(b: int) -> float:
+    """The representative time to close of histogram bin `b`, in seconds."""
+    return 30.0 if b <= 0 else 60.0 * BIN_RATIO ** (b - 0.5)
+
+
+def _day_split(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """The whole UTC days [d0, d1) inside [start, end), or None when there are none."""
+    d0 = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if d0 < start:
+        d0 += timedelta(days=1)
+    d1 = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (d0, d1) if d0 < d1 else None
+
+
+def stats_sql(principal: Principal | None, level: str, start: datetime, end: datetime,
+              parent: tuple[str, int] | None = None) -> tuple[str, dict]:
+    """One statement returning the JSON report for every area of `level` (and a total)."""
+    lv = level_spec(level)
+    col = _AREA_COL[lv.name]
+    params: dict = {"start": start, "end": end}
+    scope_where, scope_params = scope_filter("incidents", "r", principal)
+    params.update(scope_params)
+    area_where = ["a.valid_to IS NULL"]
+    inc_where = [scope_where]
+    if principal is not None and principal.restricted:
+        area_where.append("a.id = ANY(%(scope_areas)s)")
+        params["scope_areas"] = list(principal.scope.ids(lv.name))
+    if parent is not None:
+        plevel, pid = parent
+        params["parent_id"] = pid
+        inc_where.append(f"r.{_AREA_COL[plevel]} = %(parent_id)s")
+        chain = {"street": 0, "community": 1, "grid": 2, "micro_grid": 3}
+        depth = chain[lv.name] - chain[plevel]
+        if depth <= 0:
+            raise ValueError(f"a {plevel} holds no {lv.name}s")
+        path = "a.parent_id"
+        for step in range(depth - 1):
+            table = level_spec(["community", "grid", "micro_grid"][chain[plevel] + step]).table
+            path = f"(SELECT p.parent_id FROM {table} p WHERE p.id = {path})"
+        area_where.append(f"{path} = %(parent_id)s")
+    inc = " AND ".join(inc_where)
+    assigned_where = "TRUE"
+    if principal is not None and principal.restricted:
+        assigned_where = "m.id = ANY(%(scope_micro_grid)s)"
+    if parent is not None:
+        parent_col = {"street": "c.parent_id", "community": "c.id", "grid": "g.id",
+                      "micro_grid": "m.id"}[parent[0]]
+        assigned_where += f" AND {parent_col} = %(parent_id)s"
+    days = _day_split(start, end)
+    use_rollup = (lv.name == "street" and parent is None and days is not None
+                  and (principal is None or not principal.restricted))
+    if use_rollup:
+        params.update(d0=days[0], d1=days[1])
+        raw_where = (f"({inc}) AND ((r.reported_at >= %(start)s AND r.reported_at < %(d0)s) "
+                     "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
+        rolled = """UNION ALL
+            SELECT street_id, category, status, n, n_on_time, n_closed, close_s, n_sat,
+                   sat_sum, NULL::smallint FROM incident_rollup
+            WHERE day >= %(d0)s::date AND day < %(d1)s::date"""
+        rolled_hist = """UNION ALL SELECT street_id, bin, n FROM incident_close_hist
+            WHERE day >= %(d0)s::date AND day < %(d1)s::date"""
+    else:
+        raw_where = f"({inc}) AND r.reported_at >= %(start)s AND r.reported_at < %(end)s"
+        rolled = rolled_hist = ""
+    sql = f"""
+    WITH raw AS MATERIALIZED ({CONTRIB.format(area=f"coalesce(r.{col}, 0)", where=raw_where)}),
+    parts0 AS (SELECT * FROM raw {rolled}),
+    hist0 AS (SELECT area_id, bin, 1 AS n FROM raw WHERE bin IS NOT NULL {rolled_hist}),
+    parts AS (SELECT * FROM parts0 UNION ALL SELECT -1, category, status, n, n_on_time,
+              n_closed, close_s, n_sat, sat_sum, bin FROM parts0),
+    hist AS (SELECT area_id, bin, sum(n) AS n FROM (
+                 SELECT * FROM hist0 UNION ALL SELECT -1, bin, n FROM hist0) h
+             GROUP BY 1, 2 HAVING sum(n) > 0),
+    p90 AS (
+        SELECT DISTINCT ON (area_id) area_id, bin FROM (
+            SELECT area_id, bin, sum(n) OVER (PARTITION BY area_id ORDER BY bin) AS cum,
+                   sum(n) OVER (PARTITION BY area_id) AS tot FROM hist) c
+        WHERE cum >= ceil(0.9 * tot) ORDER BY area_id, bin
+    ),
+    by_status AS (
+        SELECT area_id, jsonb_object_agg(status, n) AS j FROM (
+            SELECT area_id, status, sum(n) AS n FROM parts GROUP BY 1, 2 HAVING sum(n) <> 0) s
+        GROUP BY 1
+    ),
+    by_category AS (
+        SELECT area_id, jsonb_object_agg(category, n) AS j FROM (
+            SELECT area_id, category, sum(n) AS n FROM parts GROUP BY 1, 2
+            HAVING sum(n) <> 0) s
+        GROUP BY 1
+    ),
+    main AS (
+        SELECT area_id, sum(n) AS total,
+               sum(n) FILTER (WHERE status IN {ACCEPTED_OR_LATER}) AS accepted,
+               sum(n) FILTER (WHERE status IN {DONE}) AS disposed,
+               sum(n_on_time) FILTER (WHERE status IN {DONE}) AS on_time,
+               sum(n_closed) AS closed, sum(close_s) AS close_s,
+               sum(n_sat) AS n_sat, sum(sat_sum) AS sat_sum
+        FROM parts GROUP BY 1
+    ),
+    overdue AS (
+        SELECT coalesce(r.{col}, 0) AS area_id, count(*) AS n FROM incidents r
+        WHERE ({inc}) AND r.status IN {OPEN} AND r.due_at < now()
+          AND r.reported_at >= %(start)s AND r.reported_at < %(end)s
+        GROUP BY ROLLUP (1)
+    ),
+    areas AS (
+        SELECT a.id, a.code, a.name FROM {lv.table} a WHERE {' AND '.join(area_where)}
+    ),
+    assigned AS (
+        SELECT m.id, m.parent_id AS grid_id, g.parent_id AS community_id,
+               c.parent_id AS street_id, m.id AS micro_grid_id
+        FROM micro_grids m JOIN grids g ON g.id = m.parent_id
+        JOIN communities c ON c.id = g.parent_id
+        WHERE m.valid_to IS NULL AND {assigned_where} AND EXISTS (
+            SELECT 1 FROM assignments s
+            WHERE s.starts_on < %(end)s AND (s.ends_on IS NULL OR s.ends_on >= %(start)s::date)
+              AND ((s.level = 'micro_grid' AND s.area_id = m.id)
+                   OR (s.level = 'grid' AND s.area_id = g.id)
+                   OR (s.level = 'community' AND s.area_id = c.id)
+                   OR (s.level = 'street' AND s.area_id = c.parent_id)))
+    ),
+    patrol AS (
+        SELECT x.{col} AS area_id, count(*) AS assigned,
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM patrol_points p WHERE p.micro_grid_id = x.id
+                   AND p.t >= %(start)s AND p.t < %(end)s)) AS patrolled
+        FROM assigned x GROUP BY ROLLUP (1)
+    ),
+    report AS (
+        SELECT a.id, a.code, a.name, m.*, s.j AS by_status, k.j AS by_category,
+               p.bin AS p90_bin, coalesce(o.n, 0) AS overdue,
+               coalesce(pt.assigned, 0) AS mg_assigned, coalesce(pt.patrolled, 0) AS mg_patrolled
+        FROM (SELECT id, code, name FROM areas
+              UNION ALL SELECT -1, NULL, 'total') a
+        LEFT JOIN main m ON m.area_id = a.id
+        LEFT JOIN by_status s ON s.area_id = a.id
+        LEFT JOIN by_category k ON k.area_id = a.id
+        LEFT JOIN p90 p ON p.area_id = a.id
+        LEFT JOIN overdue o ON (a.id = -1 AND o.area_id IS NULL) OR o.area_id = a.id
+        LEFT JOIN patrol pt ON (a.id = -1 AND pt.area_id IS NULL) OR pt.area_id = a.id
+    )
+    SELECT id, code, name, coalesce(total, 0), coalesce(accepted, 0), coalesce(disposed, 0),
+           coalesce(on_time, 0), coalesce(closed, 0), coalesce(close_s, 0), coalesce(n_sat, 0),
+           coalesce(sat_sum, 0), coalesce(by_status, '{{}}'), coalesce(by_category, '{{}}'),
+           p90_bin, overdue, mg_assigned, mg_patrolled
+    FROM report ORDER BY id = -1, code
+    """
+    return sql, params
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(float(a) / float(b), 6) if b else None
+
+
+def shape(rows: list[tuple]) -> tuple[list[dict], dict]:
+    """Turn stats_sql rows into (per-area reports, total report)."""
+    out = []
+    for (aid, code, name, total, accepted, disposed, on_time, closed, close_s, n_sat, sat_sum,
+         by_status, by_category, p90_bin, overdue, mg_assigned, mg_patrolled) in rows:
+        close_s, sat_sum, closed, n_sat = float(close_s), float(sat_sum), int(closed), int(n_sat)
+        out.append({
+            "id": aid if aid != -1 else None, "code": code, "name": name,
+            "total": int(total), "by_status": {k: int(v) for k, v in by_status.items()},
+            "by_category": {k: int(v) for k, v in by_category.items()},
+            "accepted": int(accepted), "disposed": int(disposed),
+            "disposal_rate": _ratio(disposed, accepted),
+            "on_time_rate": _ratio(on_time, disposed),
+            "closed": int(closed),
+            "mean_close_hours": round(close_s / closed / 3600, 4) if closed else None,
+            "p90_close_hours": (round(bin_seconds(p90_bin) / 3600, 4)
+                                if p90_bin is not None else None),
+            "overdue": int(overdue),
+            "satisfaction": {"count": int(n_sat),
+                             "mean": round(sat_sum / n_sat, 4) if n_sat else None},
+            "patrol": {"assigned": int(mg_assigned), "patrolled": int(mg_patrolled),
+                       "rate": _ratio(mg_patrolled, mg_assigned)},
+        })
+    return out[:-1], out[-1]
+
+
+def density_sql(principal: Principal | None, zoom: int, cells_per_tile: int = 32
+                ) -> tuple[str, dict, float]:
+    """Incident counts on square cells (degrees) for a bbox: GeoJSON FeatureCollection."""
+    size = 360.0 / (2 ** zoom) / cells_per_tile
+    where, params = scope_filter("incidents", "i", principal)
+    sql = f"""
+    SELECT json_build_object('type', 'FeatureCollection', 'cell_degrees', %(size)s::float8,
+        'features', coalesce(json_agg(json_build_object(
+            'type', 'Feature',
+            'geometry', ST_AsGeoJSON(ST_MakeEnvelope(cx * %(size)s, cy * %(size)s,
+                        (cx + 1) * %(size)s, (cy + 1) * %(size)s, 4326), 7)::json,
+            'properties', json_build_object('count', n))), '[]'::json))
+    FROM (
+        SELECT floor(ST_X(i.geom) / %(size)s)::bigint AS cx,
+               floor(ST_Y(i.geom) / %(size)s)::bigint AS cy, count(*) AS n
+        FROM incidents i
+        WHERE i.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AND {where}
+          AND (%(start)s::timestamptz IS NULL OR i.reported_at >= %(start)s)
+          AND (%(end)s::timestamptz IS NULL OR i.reported_at < %(end)s)
+          AND (cardinality(%(category)s::text[]) = 0 OR i.category = ANY(%(category)s))
+        GROUP BY 1, 2
+    ) c
+    """
+    params["size"] = size
+    return sql, params, size
+
+
+def cells_in(bbox: tuple[float, float, float, float], size: float) -> int:
+    """How many cells a bbox spans at `size` degrees (to refuse absurd requests)."""
+    return math.ceil((bbox[2] - bbox[0]) / size + 1) * math.ceil((bbox[3] - bbox[1]) / size + 1)
