@@ -28,7 +28,7 @@ BARRIER_BONUS = 0.6
 MAX_BARRIER_DIRECTIONS = 6
 SLIVER = 1e-12
 EXACT_SCORES = 6
-NOTCH_PENALTY = 1.3
+NOTCH_WEIGHT = 2.0
 TRIES = 4
 BUDGET_PER_BUILDING = 10
 
@@ -153,7 +153,7 @@ class _Engine:
 
     # -- cut search ------------------------------------------------------------------------
     def _candidates(self, idx: np.ndarray, k: int, angles: np.ndarray, strict: bool,
-                    k1s: list[int] | None = None, notched: bool = False) -> list[tuple]:
+                    k1s: list[int] | None = None, root: float = 1.0) -> list[tuple]:
         """Per angle and k1, the best line through a gap: (short, dev, penalty, k1, side, t,
         axis, is_barrier); short > 0 only when not `strict`."""
         counts = self.vcount[idx]
@@ -162,12 +162,10 @@ class _Engine:
         nb = len(self.barriers)
         all_angles = np.concatenate([angles, np.array([a for a, _ in self.barriers])])
         axes = self._axes(all_angles)
-        if notched:
-            mn = mx = self.rep[idx] @ axes
-        else:
-            proj = self.verts[vidx] @ axes
-            mn = np.minimum.reduceat(proj, starts, axis=0)
-            mx = np.maximum.reduceat(proj, starts, axis=0)
+        proj = self.verts[vidx] @ axes
+        fmn = np.minimum.reduceat(proj, starts, axis=0)
+        fmx = np.maximum.reduceat(proj, starts, axis=0)
+        mn = mx = self.rep[idx] @ axes
         order = np.argsort(mn, axis=0, kind="stable")
         mn_s = np.take_along_axis(mn, order, 0)
         pm = np.maximum.accumulate(np.take_along_axis(mx, order, 0), axis=0)[:-1]
@@ -181,6 +179,7 @@ class _Engine:
             in_gap = (pm[:, len(angles):] < tb) & (tb < lo_next[:, len(angles):])
             valid_base[:, len(angles):] &= in_gap
             tcut[:, len(angles):] = tb
+        cost = self._crossing(tcut, fmn, fmx)
         hn, over = self.hn[idx], self.over[idx].astype(np.int64)
         nc = np.cumsum(hn[order], axis=0)[:-1]
         oc = np.cumsum(over[order], axis=0)[:-1]
@@ -196,6 +195,7 @@ class _Engine:
             short += 1e6 * ((k1n < 0) | (k2n < 0) | ((k1n == 0) & (nc > 0))
                             | ((k2n == 0) & (n2 > 0)))
             dev = np.abs(nc - k1n * (ntot / kn if kn > 0 else 0.0))
+            dev = dev / max(ntot / max(kn, 1), 1.0) + cost / root
             valid = valid_base & (short == 0) if strict else valid_base
             key = np.where(valid, short * 1e6 + dev - 1e-3 * gap / (np.abs(gap).max() + 1e-300),
                            np.inf)
@@ -207,7 +207,23 @@ class _Engine:
                 pen += self._penalty(int(k2n[r, j]), float(n2[r, j]))
                 out.append((float(short[r, j]), float(dev[r, j]), pen, k1, order[: r + 1, j],
                             float(tcut[r, j]), axes[:, j], j >= len(angles), all_angles[j], k,
-                            notched))
+                            float(cost[r, j])))
+        return out
+
+    @staticmethod
+    def _crossing(tcut: np.ndarray, fmn: np.ndarray, fmx: np.ndarray) -> np.ndarray:
+        """For each cut (rows) and angle (columns): metres of footprint the line crosses,
+        counted on the shorter side of each footprint (what the notch adds to the boundary)."""
+        if tcut.size == 0:
+            return np.zeros_like(tcut)
+        if tcut.shape[0] * fmn.shape[0] * tcut.shape[1] <= 4_000_000:
+            t = tcut[:, None, :]
+            depth = np.minimum(t - fmn[None], fmx[None] - t)
+            return np.clip(depth, 0, None).sum(axis=1)
+        out = np.empty_like(tcut)
+        for j in range(tcut.shape[1]):
+            t = tcut[:, j][:, None]
+            out[:, j] = np.clip(np.minimum(t - fmn[:, j], fmx[:, j] - t), 0, None).sum(axis=1)
         return out
 
     def _penalty(self, parts: int, households: float) -> float:
@@ -228,34 +244,46 @@ class _Engine:
         proj = ring @ along
         width = proj.max(axis=0) - proj.min(axis=0)
         root = math.sqrt(max(region.geom.area * self.kx * self.ky, 1e-12))
-        total = max(float(self.h[region.idx].sum()), 1.0)
-        factor = np.array([(1 + 2 * c[1] / total) * (1 + c[2]) * (BARRIER_BONUS if c[7] else 1)
-                           * (NOTCH_PENALTY if c[10] else 1) for c in cands])
+        factor = np.array([(1 + c[1]) * (1 + c[2]) * (BARRIER_BONUS if c[7] else 1)
+                           for c in cands])
+        notch = np.array([NOTCH_WEIGHT * c[10] for c in cands])
         short = np.array([c[0] for c in cands])
-        score = width / root * factor
+        score = (width + notch) / root * factor
         first = np.lexsort((score, short))[:EXACT_SCORES]
+        if region.k == 2:
+            sides = [self._sides(region, cands[i]) for i in first]
+            pp = polsby_popper([g for pair in sides for g in pair], (self.kx, self.ky))
+            exact = (2.0 - pp[0::2] - pp[1::2]) * factor[first]
+            head = [cands[first[i]] for i in np.lexsort((exact, short[first]))]
+            return head + [cands[i] for i in np.lexsort((score, short))[EXACT_SCORES:]]
         lines = shapely.linestrings(np.array([self._line(region.geom, cands[i][6], cands[i][5])
                                               for i in first]))
         lengths = shapely.length(shapely.intersection(region.geom, lines))
         metric = np.array([self._metric_length(float(ln), cands[i][6])
                            for ln, i in zip(lengths, first, strict=True)])
-        exact = metric / root * factor[first]
+        exact = (metric + notch[first]) / root * factor[first]
         head = [cands[first[i]] for i in np.lexsort((exact, short[first]))]
         return head + [cands[i] for i in np.lexsort((score, short))[EXACT_SCORES:]]
 
     def _apply(self, region: _Region, cand) -> tuple[_Region, _Region, bool]:
-        k1, side_a, t, axis = cand[3], cand[4], cand[5], cand[6]
+        k1 = cand[3]
+        a_geom, b_geom, ia, ib = self._sides(region, cand, True)
+        a_geom, b_geom, ok_a = self._tidy(a_geom, b_geom, ia)
+        b_geom, a_geom, ok_b = self._tidy(b_geom, a_geom, ib)
+        return (_Region(a_geom, ia, k1), _Region(b_geom, ib, region.k - k1), ok_a and ok_b)
+
+    def _sides(self, region: _Region, cand: tuple, with_idx: bool = False):
+        """The two sides of `region` cut by `cand` (and their building indices)."""
+        side_a, t, axis = cand[4], cand[5], cand[6]
         hp = self._halfplane(region.geom, axis, t)
         mask = np.zeros(len(region.idx), bool)
         mask[side_a] = True
         ia, ib = region.idx[mask], region.idx[~mask]
-        if cand[10]:
+        if cand[10] > 0:
             hp = self._notch(hp, axis, t, ia, ib)
         a_geom = shapely.intersection(region.geom, hp)
         b_geom = shapely.difference(region.geom, hp)
-        a_geom, b_geom, ok_a = self._tidy(a_geom, b_geom, ia)
-        b_geom, a_geom, ok_b = self._tidy(b_geom, a_geom, ib)
-        return (_Region(a_geom, ia, k1), _Region(b_geom, ib, region.k - k1), ok_a and ok_b)
+        return (a_geom, b_geom, ia, ib) if with_idx else (a_geom, b_geom)
 
     def _notch(self, hp, axis, t, ia, ib):
         """The half-plane widened around side-A footprints and narrowed around side-B ones that
@@ -298,20 +326,21 @@ class _Engine:
             return [region], 0
         forced, idx, k = 0, region.idx, region.k
         every = list(range(1, k))
-        for angles, k1s, notched in ((self.angles, None, False), (self.retry_angles, None, False),
-                                     (self.retry_angles, None, True),
-                                     (self.retry_angles, every, True)):
-            ranked = self._rank(region, self._candidates(idx, k, angles, True, k1s, notched))
+        root = self._root(region)
+        for angles, k1s in ((self.angles, None), (self.retry_angles, None),
+                            (self.retry_angles, every)):
+            ranked = self._rank(region, self._candidates(idx, k, angles, True, k1s, root))
             if ranked:
                 break
         if not ranked:
             ranked = self._rank(region, self._candidates(idx, k, self.retry_angles, False,
-                                                         None, True))
+                                                         None, root))
             forced = 1
         if not ranked:
             return [region], 1
         if not forced:
-            ranked = [c for c in ranked if self._splittable(idx, c)] or ranked
+            viable = (c for c in ranked if self._splittable(idx, c))
+            ranked = [c for _, c in zip(range(TRIES), viable, strict=False)] or ranked
         best: tuple[list[_Region], int] | None = None
         for cand in ranked[:TRIES]:
             a, b, ok = self._apply(region, cand)
@@ -332,9 +361,12 @@ class _Engine:
         k = cand[9]
         for side, ks in ((idx[mask], cand[3]), (idx[~mask], k - cand[3])):
             if ks == 2 and len(side) > 1 and not self._candidates(
-                    side, 2, self.retry_angles, True, None, True):
+                    side, 2, self.retry_angles, True):
                 return False
         return True
+
+    def _root(self, region: _Region) -> float:
+        return math.sqrt(max(region.geom.area * self.kx * self.ky, 1e-12))
 
     def _angles(self, m: int) -> np.ndarray:
         return self.offset + np.arange(m) * math.pi / m
