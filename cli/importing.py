@@ -1,0 +1,72 @@
+"""`wangge import LAYER FILE`: load streets, communities, grids, micro-grids, buildings, roads or
+incidents from GeoJSON, GeoPackage, Shapefile (.zip too), CSV or OSM .pbf."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.console import console, fail, say
+from gis.settings import get_settings
+
+
+def import_command(
+    layer: str = typer.Argument(..., help="streets, communities, grids, micro-grids, buildings, "
+                                "roads or incidents"),
+    file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile/.zip, CSV, .osm.pbf"),
+    source_layer: str = typer.Option(None, "--layer", help="layer inside the file"),
+    where: str = typer.Option(None, "--where", help="OGR SQL filter, e.g. \"admin_level='10'\""),
+    crs: str = typer.Option(None, "--crs", help="override the file's CRS (EPSG:xxxx, gcj02, "
+                            "bd09)"),
+    code_field: str = typer.Option(None, "--code-field"),
+    name_field: str = typer.Option(None, "--name-field"),
+    households_field: str = typer.Option(None, "--households-field"),
+    parent_field: str = typer.Option(None, "--parent-field", help="parent code column (else "
+                                     "the parent is found spatially)"),
+    levels_field: str = typer.Option(None, "--levels-field", help="building levels column"),
+    district_code: str = typer.Option(None, "--district-code", help="6-digit county code for "
+                                      "streets without codes"),
+    m2_per_household: float = typer.Option(None, "--m2-per-household", help="floor area per "
+                                           "household for estimates (default from settings)"),
+    source: str = typer.Option("hotline", "--source", help="incident source"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="write the valid rows even "
+                                      "if some are rejected"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="show what would change"),
+    report: str = typer.Option(None, "--report", help="write the row report (.csv or .json)"),
+) -> None:
+    """Import a file into one layer, in one transaction (upsert by code)."""
+    from cli.db import ensure_database
+    from importers.options import ImportFailed, ImportOptions
+    from importers.reader import ReadError
+    from importers.run import import_file
+
+    opts = ImportOptions(
+        layer=source_layer, where=where, crs=crs, code_field=code_field, name_field=name_field,
+        households_field=households_field, parent_field=parent_field, levels_field=levels_field,
+        district_code=district_code, source=source, skip_invalid=skip_invalid, dry_run=dry_run,
+        m2_per_household=m2_per_household or get_settings().m2_per_household)
+    url = ensure_database()
+    try:
+        with console.status(f"importing {file.name} ..."):
+            result = import_file(url, layer, file, opts)
+    except ImportFailed as exc:
+        _show(exc.report, report)
+        fail(str(exc))
+    except (ReadError, ValueError) as exc:
+        fail(str(exc))
+    _show(result, report)
+
+
+def _show(result, report_path: str | None) -> None:
+    for issue in result.issues[:20]:
+        color = {"rejected": "red", "repaired": "yellow"}.get(issue.status, "cyan")
+        say(f"  [{color}]row {issue.row}[/] {issue.code or ''} {issue.status}: {issue.reason}")
+    if len(result.issues) > 20:
+        say(f"  ... {len(result.issues) - 20} more (see --report)")
+    for note in result.notes:
+        say(f"  note: {note}")
+    say(result.summary())
+    if report_path:
+        result.write(report_path)
+        say(f"row report written to {report_path}")
