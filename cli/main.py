@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, serve
+from cli import db, demo, importing, serve, split, users, validate
 from cli.console import fail, say
 from gis.database import DatabaseError
 
 app = typer.Typer(help="Wangge (网格): grid-management GIS service.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="user")
 app.command()(serve.serve)
 app.command()(serve.up)
 app.command()(demo.demo)
+app.command()(validate.validate)
+app.command("import")(importing.import_command)
+app.command("split")(split.split_command)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     serve.test)
 
