@@ -1,0 +1,1 @@
+"""Planner editing: edit operations on geometry and SQL, plans, publish/undo, history, checks."""

@@ -1,0 +1,299 @@
+"""The planner's edit operations, applied to the live tables through a :class:`Session`.
+
+An operation is a JSON object (what a plan stores) naming areas by code and buildings by id:
+
+- ``move_buildings``: {level, buildings: [id, ...], to: code} — both polygons recomputed.
+- ``redraw``: {level, a, b, line} (the line becomes their shared boundary) or
+  {level, area, polygon, neighbour?} (the polygon becomes the area; what it gives up goes to the
+  neighbour, what it takes comes from its siblings).
+- ``merge``: {level, a, b} — b joins a (a keeps its code, b is retired).
+- ``split``: {level, area, line} along a drawn line, or {level, area, parts} by the engine.
+- ``resplit``: {grid} — the grid's micro-grids redrawn by the engine.
+
+``level`` is ``micro_grid`` (siblings inside a grid, the default) or ``grid`` (inside a
+community; the grids' micro-grids are re-split by the engine afterwards). New areas get the next
+free code under their parent; codes of untouched areas never change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from gis.codes import assign_codes, next_free_code
+from gis.editing import geometry as g
+from gis.editing import store
+from gis.editing.geometry import EditError
+from gis.editing.store import Area, Session
+from gis.settings import Settings
+
+OPS = ("move_buildings", "redraw", "merge", "split", "resplit")
+LEVEL_TABLES = {"micro_grid": "micro_grids", "grid": "grids"}
+TOLERANCE = 1e-9
+
+
+def _table(op: dict) -> str:
+    lv = str(op.get("level", "micro_grid")).replace("-", "_")
+    if lv not in LEVEL_TABLES:
+        raise EditError("invalid_request", f"level must be micro_grid or grid, got {lv!r}")
+    return LEVEL_TABLES[lv]
+
+
+def _str(op: dict, key: str) -> str:
+    value = op.get(key)
+    if not isinstance(value, str) or not value:
+        raise EditError("invalid_request", f"{op.get('op')}: '{key}' (an area code) is required")
+    return value
+
+
+def _geom(op: dict, key: str) -> BaseGeometry:
+    value = op.get(key)
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry")
+    try:
+        geom = shape(value)
+    except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON is the caller's error
+        raise EditError("invalid_geometry", f"'{key}' is not a GeoJSON geometry: {exc}") from None
+    return geom
+
+
+async def _pair(s: Session, table: str, code_a: str, code_b: str) -> tuple[Area, Area, Area]:
+    """Two sibling areas and their parent (errors when not siblings or not adjacent)."""
+    if code_a == code_b:
+        raise EditError("invalid_request", "the two areas must differ", (code_a,))
+    a, b = await store.load(s, table, code_a), await store.load(s, table, code_b)
+    s.allow(a)
+    s.allow(b)
+    if a.parent_id != b.parent_id:
+        raise EditError("not_siblings", f"{a.code} and {b.code} have different parents",
+                        (a.code, b.code))
+    if not g.adjacent(a.geom, b.geom):
+        raise EditError("not_adjacent", f"{a.code} and {b.code} are not adjacent",
+                        (a.code, b.code), shapely.union_all([a.geom, b.geom]))
+    parent = await store.load_id(s, store.PARENT_TABLE[table], a.parent_id)
+    return a, b, parent
+
+
+async def apply(s: Session, op: dict[str, Any], settings: Settings) -> None:
+    """Apply one operation (raises EditError when it cannot be made)."""
+    kind = op.get("op")
+    if kind not in OPS:
+        raise EditError("invalid_request", f"unknown op {kind!r}: one of {', '.join(OPS)}")
+    table = "grids" if kind == "resplit" else _table(op)
+    if kind == "move_buildings":
+        await _move(s, table, op, settings)
+    elif kind == "redraw":
+        if "line" in op:
+            a, b, _ = await _pair(s, table, _str(op, "a"), _str(op, "b"))
+            new_a, new_b = g.redraw_by_line(a.geom, b.geom, _geom(op, "line"))
+            await store.set_geom(s, a, new_a)
+            await store.set_geom(s, b, new_b)
+            await _after(s, table, [a, b], settings)
+        else:
+            await _reshape(s, table, op, settings)
+    elif kind == "merge":
+        a, b, _ = await _pair(s, table, _str(op, "a"), _str(op, "b"))
+        merged = g.clean(shapely.union_all([a.geom, b.geom]))
+        await store.set_geom(s, a, merged)
+        await _give_all(s, table, b, a)
+        await store.retire(s, b)
+        await _after(s, table, [a], settings, retired=[b])
+    elif kind == "split":
+        await _split(s, table, op, settings)
+    else:
+        grid = await store.load(s, "grids", _str(op, "grid"))
+        s.allow(grid)
+        await resplit(s, grid, settings)
+    await store.rollup(s)
+
+
+async def _give_all(s: Session, table: str, src: Area, dst: Area) -> None:
+    """Every building of `src` now belongs to `dst`."""
+    column = store.BUILDING_COLUMN[table]
+    rows = await (await s.conn.execute(f"SELECT id FROM buildings WHERE {column} = %s",
+                                       (src.id,))).fetchall()
+    ids = [r[0] for r in rows]
+    if table == "micro_grids":
+        await store.move_buildings(s, ids, dst.id, None)
+    else:
+        await store.move_buildings(s, ids, None, dst.id, set_grid=True)
+
+
+async def _move(s: Session, table: str, op: dict, settings: Settings) -> None:
+    ids = op.get("buildings")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+        raise EditError("invalid_request", "move_buildings: 'buildings' must be a list of ids")
+    target = await store.load(s, table, _str(op, "to"))
+    column = store.BUILDING_COLUMN[table]
+    moving = await store.buildings_by_id(s, ids)
+    missing = sorted(set(ids) - {b.id for b in moving})
+    if missing:
+        raise EditError("not_found", f"no building with id {', '.join(map(str, missing))}")
+    sources = {getattr(b, column) for b in moving}
+    if len(sources) != 1 or None in sources:
+        raise EditError("invalid_request", "all buildings must come from one area")
+    src = await store.load_id(s, table, sources.pop())
+    if src.id == target.id:
+        raise EditError("invalid_request", f"the buildings already belong to {target.code}",
+                        (target.code,))
+    src, target, _ = await _pair(s, table, src.code, target.code)
+    everyone = await store.buildings_in(s, column, [src.id, target.id])
+    moved = set(ids)
+    side_a = [b.geom for b in everyone if b.id in moved or getattr(b, column) == target.id]
+    side_b = [b.geom for b in everyone if b.id not in moved and getattr(b, column) == src.id]
+    if not side_b:
+        raise EditError("empty", f"{src.code} would be left with no building; merge instead",
+                        (src.code,))
+    union = g.clean(shapely.union_all([src.geom, target.geom]))
+    new_t, new_s = g.retile_pair(union, side_a, side_b)
+    await store.set_geom(s, target, new_t)
+    await store.set_geom(s, src, new_s)
+    if table == "micro_grids":
+        await store.move_buildings(s, ids, target.id, None)
+    else:
+        await store.move_buildings(s, ids, None, target.id, set_grid=True)
+    await _after(s, table, [target, src], settings, reassign=False)
+
+
+async def _reshape(s: Session, table: str, op: dict, settings: Settings) -> None:
+    area = await store.load(s, table, _str(op, "area"))
+    s.allow(area)
+    poly = g.check_polygon(_geom(op, "polygon"))
+    parent = await store.load_id(s, store.PARENT_TABLE[table], area.parent_id)
+    outside = poly.difference(parent.geom)
+    if outside.area > TOLERANCE * parent.geom.area:
+        raise EditError("containment", f"the drawn polygon leaves the parent {parent.code}",
+                        (parent.code, area.code), outside)
+    poly = g.clean(poly.intersection(parent.geom))
+    siblings = [a for a in await store.children(s, table, parent.id) if a.id != area.id]
+    gap = g.clean(area.geom.difference(poly))
+    neighbour = None
+    if op.get("neighbour"):
+        neighbour = next((a for a in siblings if a.code == op["neighbour"]), None)
+        if neighbour is None:
+            raise EditError("not_siblings", f"{op['neighbour']} is not a sibling of {area.code}",
+                            (area.code, str(op["neighbour"])))
+    if gap.area > TOLERANCE * parent.geom.area and neighbour is None:
+        raise EditError("gap", f"the drawn polygon would leave part of {area.code} to no area; "
+                        "name a neighbour to receive it", (area.code,), gap)
+    touched = [area]
+    for sib in siblings:
+        new = sib.geom
+        if sib.geom.intersects(poly) and sib.geom.intersection(poly).area > 0:
+            new = g.clean(sib.geom.difference(poly))
+        if sib is neighbour and not gap.is_empty:
+            new = g.clean(shapely.union_all([new, gap]))
+        if new is not sib.geom:
+            await store.set_geom(s, sib, new)
+            touched.append(sib)
+    await store.set_geom(s, area, poly)
+    await _after(s, table, touched, settings)
+
+
+async def _split(s: Session, table: str, op: dict, settings: Settings) -> None:
+    area = await store.load(s, table, _str(op, "area"))
+    s.allow(area)
+    parent = await store.load_id(s, store.PARENT_TABLE[table], area.parent_id)
+    if "line" in op:
+        pieces = g.reading_first(g.cut(area.geom, _geom(op, "line")))
+    else:
+        parts = op.get("parts", 2)
+        if not isinstance(parts, int) or not 2 <= parts <= 20:
+            raise EditError("invalid_request", "split: 'parts' must be an integer 2..20")
+        column = store.BUILDING_COLUMN[table]
+        blds = await store.buildings_in(s, column, [area.id])
+        total = sum(b.households for b in blds)
+        lo, hi = max(1, int(total / parts * 0.75)), max(1, int(np.ceil(total / parts * 1.25)))
+        pieces = g.reading_first(_engine(area.geom, blds, lo, hi, seed=0)[0])
+        if len(pieces) < 2:
+            raise EditError("invalid_request", f"the engine found no division of {area.code}",
+                            (area.code,))
+    await store.set_geom(s, area, pieces[0])
+    taken = await store.codes_ever(s, table, parent.id)
+    new_areas = [area]
+    for piece in pieces[1:]:
+        code = next_free_code(parent.code, taken, dedicated=area.kind == "dedicated")
+        taken.add(code)
+        new_areas.append(await store.create(s, table, parent, code, _name(table, parent, code),
+                                            piece, area.kind))
+    await _after(s, table, new_areas, settings)
+
+
+def _name(table: str, parent: Area, code: str) -> str:
+    return f"{parent.name} {code[-3:]}".strip() if table == "micro_grids" else (
+        f"{parent.name}第{int(code[-3:])}网格")
+
+
+def _engine(geom, blds, lo: int, hi: int, seed: int = 0, barriers=()):
+    try:
+        from gis.partition import split
+    except ImportError:
+        raise EditError("engine_unavailable", "the split engine is not installed") from None
+    result = split(geom, [b.geom for b in blds], [b.households for b in blds],
+                   barriers=barriers, min_households=lo, max_households=hi, seed=seed)
+    return list(result.parts), result
+
+
+async def resplit(s: Session, grid: Area, settings: Settings) -> None:
+    """Replace a grid's micro-grids by the engine's division (new codes, buildings follow)."""
+    olds = await store.children(s, "micro_grids", grid.id)
+    blds = await store.buildings_in(s, "grid_id", [grid.id])
+    rows = await (await s.conn.execute(
+        "SELECT ST_AsBinary(geom) FROM roads WHERE ST_Intersects(geom, ST_GeomFromWKB(%s, 4326))",
+        (grid.geom.wkb,))).fetchall()
+    roads = [shapely.from_wkb(bytes(r[0])) for r in rows]
+    if not blds:
+        parts = [grid.geom]
+    else:
+        parts, _ = _engine(grid.geom, blds, settings.micro_grid_min, settings.micro_grid_max,
+                           barriers=roads)
+    if olds:
+        await store.move_buildings(s, [b.id for b in blds], None, None)
+    for old in olds:
+        await store.retire(s, old)
+    taken = await store.codes_ever(s, "micro_grids", grid.id)
+    codes = assign_codes(grid.code, parts, taken=taken)
+    news = [await store.create(s, "micro_grids", grid, code, _name("micro_grids", grid, code),
+                               part) for code, part in zip(codes, parts, strict=True)]
+    s.parents.add(grid.key)
+    await store.move_buildings(s, [b.id for b in blds], None, None)
+    await _assign_micro(s, news)
+
+
+async def _assign_micro(s: Session, areas: list[Area]) -> None:
+    """Buildings of the areas' grid(s) go to the micro-grid holding their representative point."""
+    grid_ids = sorted({a.parent_id for a in areas})
+    rows = await (await s.conn.execute("""
+        SELECT b.id, (SELECT m.id FROM micro_grids m WHERE m.id = ANY(%(ids)s)
+                        AND ST_Intersects(m.geom, ST_PointOnSurface(b.geom))
+                      ORDER BY m.id LIMIT 1)
+        FROM buildings b WHERE b.grid_id = ANY(%(grids)s)""",
+        {"ids": [a.id for a in areas], "grids": grid_ids})).fetchall()
+    by: dict[int | None, list[int]] = {}
+    for bid, mg in rows:
+        by.setdefault(mg, []).append(bid)
+    for mg, bids in by.items():
+        await store.move_buildings(s, bids, mg, None)
+
+
+async def _after(s: Session, table: str, areas: list[Area], settings: Settings,
+                 retired: list[Area] = (), reassign: bool = True) -> None:
+    """Buildings follow the new boundaries; at grid level the micro-grids are redrawn."""
+    if reassign:
+        await store.reassign(s, table, areas)
+    if table != "grids":
+        return
+    row = await (await s.conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM micro_grids m JOIN grids gr ON gr.id = m.parent_id "
+        "WHERE gr.parent_id = %s AND m.valid_to IS NULL)", (areas[0].parent_id,))).fetchone()
+    if not row[0]:
+        return
+    for old in retired:
+        for mg in await store.children(s, "micro_grids", old.id):
+            await store.retire(s, mg)
+    for grid in areas:
+        await resplit(s, await store.load_id(s, "grids", grid.id), settings)
