@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 
 from gis.database import libpq_url
-from gis.levels import level as get_level
+from gis.levels import LEVELS
 from gis.rollup import rollup_households
 from importers import areas, buildings, incidents, roads
 from importers.options import ImportFailed, ImportOptions
@@ -17,6 +17,8 @@ from importers.validation import ImportReport
 
 LAYERS = ("streets", "communities", "grids", "micro-grids", "buildings", "roads", "incidents")
 OSM_LAYERS = {"roads": "lines", "incidents": "points"}
+AREA_LEVELS = {"streets": "street", "communities": "community", "grids": "grid",
+               "micro-grids": "micro_grid"}
 
 
 def import_file(url: str, layer: str, path: str | Path, opts: ImportOptions | None = None
@@ -36,7 +38,7 @@ def import_file(url: str, layer: str, path: str | Path, opts: ImportOptions | No
         elif key == "incidents":
             records = incidents.import_incidents(conn, src, opts, report)
         else:
-            level = get_level(key)
+            level = LEVELS[AREA_LEVELS[key]]
             records = areas.import_areas(conn, level, src, opts, report)
         if report.rejected and not opts.skip_invalid:
             conn.rollback()
