@@ -43,6 +43,8 @@ class PageScript(folium.MacroElement):
 
     _template = Template("""
         {% macro header(this, kwargs) %}
+            <link rel="icon" href="/static/favicon.svg" type="image/svg+xml"/>
+            <link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css"/>
             <link rel="stylesheet" href="/static/css/wangge.css"/>
             <script>window.WG_CONFIG = {{ this.config|tojson }};</script>
             <script src="/static/js/wangge.js"></script>
@@ -102,6 +104,7 @@ def base_map(settings: Settings, **kwargs) -> folium.Map:
     """A map with local assets and the configured basemap (or a plain background)."""
     m = assets.localize(folium.Map(location=CENTER, zoom_start=12, tiles=None,
                                    control_scale=True, **kwargs))
+    m.options.update(minZoom=3, maxZoom=20)  # folium passes these to tiles only
     if settings.basemap_url:
         folium.TileLayer(settings.basemap_url, attr="basemap", name="底图 Basemap",
                          max_zoom=20).add_to(m)
@@ -227,7 +230,9 @@ LOGIN_HTML = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Wangge 网格</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
+<link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
 <link rel="stylesheet" href="/static/css/wangge.css">
 <script>window.WG_CONFIG = __CONFIG__;</script>
 <script src="/static/js/wangge.js"></script>

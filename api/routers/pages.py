@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
@@ -18,6 +19,7 @@ from gis.settings import Settings
 
 router = APIRouter(tags=["pages"])
 NO_STORE = {"Cache-Control": "no-cache"}
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 BUILDERS = {"login": builders.login_page, "command": builders.command_page,
@@ -106,3 +108,8 @@ async def preview_split(body: SplitPreviewIn,
     if not inputs["buildings"]:
         raise Problem(422, "Nothing to split", f"area {body.code} has no buildings")
     return await asyncio.to_thread(preview.preview, inputs, lo, hi, body.seed)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> FileResponse:
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")

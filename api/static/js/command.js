@@ -96,7 +96,7 @@
     }
 
     /* incidents */
-    function upsert(item) {
+    function upsert(item, bulk) {
       var old = S[item.id];
       if (old && old.marker) { layers.incidents.removeLayer(old.marker); }
       if (item.lat === undefined || item.lon === undefined) {
@@ -107,7 +107,7 @@
       if (!passes(item.props)) { item.marker = null; return item; }
       item.marker = L.marker([item.lat, item.lon], { icon: icon(item.props) });
       item.marker.on('click', function () { showDetail(item.id); });
-      layers.incidents.addLayer(item.marker);
+      if (bulk) { bulk.push(item.marker); } else { layers.incidents.addLayer(item.marker); }
       return item;
     }
     function refreshHeat() {
@@ -116,7 +116,9 @@
         var it = S[id];
         if (it.marker) { pts.push([it.lat, it.lon, 1]); }
       });
-      layers.heat.setLatLngs(pts);
+      if (map.hasLayer(layers.heat)) { layers.heat.setLatLngs(pts); } else {
+        layers.heat._latlngs = pts;  // drawn when the layer is switched on
+      }
       el('wg-count').textContent = WG.t('incidents') + ': ' + pts.length;
     }
     function load() {
@@ -132,7 +134,9 @@
       return WG.items('incidents', params, 10).then(function (fc) {
         layers.incidents.clearLayers();
         Object.keys(S).forEach(function (k) { delete S[k]; });
-        fc.features.forEach(function (feat) { upsert(normalize(feat)); });
+        var bulk = [];
+        fc.features.forEach(function (feat) { upsert(normalize(feat), bulk); });
+        layers.incidents.addLayers(bulk);
         refreshHeat();
       });
     }
@@ -284,7 +288,7 @@
       var name = v.split(':')[1];
       var since = readFilters().since;
       var q = { level: level };
-      if (since) { q.from = since.toISOString(); }
+      if (since) { q.start = since.toISOString(); }
       var coll = level === 'grid' ? 'grids' : 'communities';
       var params = { limit: 10000 };
       if (ctx.bbox) { params.bbox = ctx.bbox.join(','); }

@@ -201,7 +201,7 @@
     var styleFn = function (props, z) { return WG.styleFor(layer)(props, z); };
     var opts = {
       rendererFactory: L.svg.tile,
-      interactive: true,
+      interactive: CFG.page === 'planner' && layer === 'grids',
       pane: 'wg-' + layer,
       maxNativeZoom: 18,
       maxZoom: 22,

@@ -1,0 +1,255 @@
+"""The map pages in a real headless Chromium against a live server over the demo district.
+
+Each page must load with zero failed requests, zero requests to other hosts and zero console
+errors, render its layers, and do what its users rely on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from gis.accounts import issue_token
+from gis.database import libpq_url
+from gis.settings import Settings
+from tests.browser import chromium, login, screenshot, serve, wait_js
+from tests.conftest import TEST_SECRET
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+PAGES = ["/login", "/map", "/map/me", "/map/plan"]
+
+
+@pytest.fixture(scope="module")
+def demo_settings(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=demo_url, secret_key=TEST_SECRET,
+                    local_dir=tmp_path_factory.mktemp("pages"))
+
+
+@pytest.fixture(scope="module")
+def base(demo_settings: Settings) -> Iterator[str]:
+    from api.app import create_app
+
+    with serve(create_app(demo_settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture()
+def demo(demo_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(libpq_url(demo_url), autocommit=True) as connection:
+        yield connection
+
+
+def _worker_grid(demo: psycopg.Connection) -> tuple[int, str]:
+    return demo.execute(
+        "SELECT g.id, g.code FROM accounts a JOIN assignments s ON s.worker_id = a.worker_id "
+        "JOIN grids g ON g.id = s.area_id AND s.level = 'grid' WHERE a.username = 'worker'"
+    ).fetchone()
+
+
+def test_page_shells_reference_only_local_assets(base: str) -> None:
+    import httpx
+
+    with httpx.Client(base_url=base) as http:
+        for path in PAGES:
+            r = http.get(path)
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+            assert not re.search(r"(src|href)=[\"']?(https?:)?//", r.text), path
+            for asset in re.findall(r"(?:src|href)=\"(/static/[^\"]+)\"", r.text):
+                assert http.get(asset).status_code == 200, asset
+
+
+def test_command_center(base: str, browser, demo: psycopg.Connection) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    page, watch = login(context, base, "commander", "wangge-commander", "/map")
+    # outlines by level come from our vector tiles
+    wait_js(page, "document.querySelectorAll('.leaflet-wg-grids-pane path').length > 0")
+    for pane in ("streets", "communities", "grids"):
+        assert page.locator(f".leaflet-wg-{pane}-pane path").count() > 0, pane
+    assert watch.paths("/tiles/grids/")
+    # every incident of the district is loaded and clustered
+    total = demo.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    assert page.evaluate("Object.keys(WG.incidents).length") == total
+    assert page.locator(".marker-cluster").count() > 0
+    # legends for every colour, heat map toggle
+    assert page.locator("#legend-status .wg-legend-row").count() == 9
+    page.check("#f-heat")
+    page.wait_for_selector("canvas.leaflet-heatmap-layer")
+    page.uncheck("#f-heat")
+    # filter by status
+    closed = demo.execute("SELECT count(*) FROM incidents WHERE status = 'closed'").fetchone()[0]
+    page.select_option("#f-status", "closed")
+    wait_js(page, f"Object.keys(WG.incidents).length === {closed}")
+    page.select_option("#f-status", "")
+    wait_js(page, f"Object.keys(WG.incidents).length === {total}")
+    # language switch
+    assert page.inner_text(".wg-title") == "指挥中心"
+    page.click("#wg-lang")
+    assert page.inner_text(".wg-title") == "Command center"
+    page.click("#wg-lang")
+    page.wait_for_timeout(300)
+    screenshot(page, "command")
+    watch.assert_clean()
+    context.close()
+
+
+def test_expired_token_shows_login(base: str, browser, demo: psycopg.Connection,
+                                   demo_settings: Settings) -> None:
+    account = demo.execute("SELECT id FROM accounts WHERE username = 'commander'").fetchone()[0]
+    token, _ = issue_token(demo_settings, account, "commander", "commander", 0, minutes=-5)
+    context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script(f"localStorage.setItem('wangge_token', {token!r});")
+    page = context.new_page()
+    page.goto(f"{base}/map")
+    page.wait_for_url(re.compile(r".*/login\?reason=expired.*"))
+    page.wait_for_selector("#wg-login-msg:not([hidden])")
+    assert "过期" in page.inner_text("#wg-login-msg")
+    context.close()
+
+
+def test_worker_reports_and_commander_runs_the_case(base: str, browser,
+                                                    demo: psycopg.Connection) -> None:
+    grid_id, grid_code = _worker_grid(demo)
+    micro = {c for (c,) in demo.execute(
+        "SELECT code FROM micro_grids WHERE parent_id = %s AND valid_to IS NULL", (grid_id,))}
+    buildings = demo.execute("SELECT count(*) FROM buildings WHERE grid_id = %s OR "
+                             "micro_grid_id IN (SELECT id FROM micro_grids WHERE parent_id = %s)",
+                             (grid_id, grid_id)).fetchone()[0]
+    open_ids = {i for (i,) in demo.execute(
+        "SELECT id FROM incidents WHERE grid_id = %s AND status IN "
+        "('reported', 'accepted', 'dispatched', 'in_progress')", (grid_id,))}
+    lon, lat = demo.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p "
+                            "FROM grids WHERE id = %s) s", (grid_id,)).fetchone()
+
+    # the command center is open and listening
+    cmd_context = browser.new_context(viewport=DESKTOP)
+    cmd, cmd_watch = login(cmd_context, base, "commander", "wangge-commander", "/map")
+
+    # the worker's phone: only their grid is loaded
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                geolocation={"longitude": lon, "latitude": lat},
+                                permissions=["geolocation"])
+    page, watch = login(phone, base, "worker", "wangge-worker", "/map/me")
+    assert page.evaluate("WG.loaded.outline") == [grid_code]
+    assert set(page.evaluate("WG.loaded.micro_grids")) == micro
+    assert page.evaluate("WG.loaded.buildings") == buildings
+    assert set(page.evaluate("WG.loaded.incidents")) == open_ids
+    assert page.locator("path.wg-mg").count() == len(micro)
+    assert page.locator(".wg-hh").count() == len(micro)
+    assert not watch.paths("/tiles/"), "the worker page loads GeoJSON of its area only"
+    for path in watch.paths("/collections/"):
+        assert "bbox=" in path
+    screenshot(page, "worker")
+
+    # report here, at the device's location
+    page.click("#w-locate")
+    page.wait_for_selector("#w-form:not([hidden])")
+    page.select_option("#w-form select[name=category]", "garbage")
+    page.fill("#w-form input[name=title]", "页面测试：垃圾堆放")
+    page.click("#w-form button[type=submit]")
+    created = wait_js(page, "WG.lastReport")
+    row = demo.execute("SELECT grid_id, status FROM incidents WHERE id = %s",
+                       (created["id"],)).fetchone()
+    assert row == (grid_id, "reported")
+    # ... appears on the command page within two seconds, without a reload
+    wait_js(cmd, f"WG.incidents && WG.incidents[{created['id']}]", timeout_ms=2000)
+
+    # the commander opens it and accepts it (立案)
+    cmd.evaluate(f"""new Promise(done => {{
+        const m = WG.incidents[{created['id']}].marker;
+        WG.layers.incidents.zoomToShowLayer(m, done);
+    }})""")
+    cmd.click(f".wg-dot[data-id='{created['id']}']")
+    cmd.wait_for_selector("#d-actions button[data-action=accept]")
+    assert cmd.locator(".wg-history tr").count() >= 1
+    cmd.click("#d-actions button[data-action=accept]")
+    cmd.wait_for_selector("#d-status[data-status=accepted]")
+    assert demo.execute("SELECT status FROM incidents WHERE id = %s",
+                        (created["id"],)).fetchone()[0] == "accepted"
+
+    # a patrol records GPS points
+    page.click("#w-patrol")
+    wait_js(page, "WG.patrol && WG.patrol.id")
+    for step in range(3):
+        phone.set_geolocation({"longitude": lon + 0.0001 * step, "latitude": lat})
+        page.wait_for_timeout(300)
+    page.click("#w-patrol")
+    patrol = wait_js(page, "WG.lastPatrol")
+    points = demo.execute("SELECT count(*), bool_and(grid_id = %s) FROM patrol_points "
+                          "WHERE patrol_id = %s", (grid_id, patrol["id"])).fetchone()
+    assert points[0] >= 1 and points[1]
+    assert demo.execute("SELECT ended_at IS NOT NULL FROM patrols WHERE id = %s",
+                        (patrol["id"],)).fetchone()[0]
+
+    watch.assert_clean()
+    cmd_watch.assert_clean()
+    phone.close()
+    cmd_context.close()
+
+
+def test_worker_without_assignment_sees_a_message(base: str, browser,
+                                                  demo: psycopg.Connection) -> None:
+    from gis.accounts import hash_password
+
+    worker = demo.execute("INSERT INTO workers (name) VALUES ('无网格') RETURNING id").fetchone()[0]
+    demo.execute("INSERT INTO accounts (username, password_hash, role, worker_id) "
+                 "VALUES ('nowhere', %s, 'worker', %s)", (hash_password("pw-nowhere"), worker))
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    page, watch = login(context, base, "nowhere", "pw-nowhere", "/map/me")
+    page.wait_for_selector("#wg-message:not([hidden])")
+    assert "尚未分配网格" in page.inner_text("#wg-message")
+    assert not watch.paths("/collections/") and not watch.paths("/tiles/")
+    watch.assert_clean()
+    context.close()
+
+
+def test_planner_colours_previews_and_validates(base: str, browser,
+                                               demo: psycopg.Connection) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    page, watch = login(context, base, "planner", "wangge-planner", "/map/plan")
+    wait_js(page, "document.querySelectorAll('path.wg-grid').length > 0")
+    states = page.evaluate("""[...document.querySelectorAll('path.wg-grid')]
+        .map(p => ['under', 'within', 'over'].find(s => p.classList.contains('wg-' + s)))""")
+    assert states and all(states)
+    # the validation messages of the current boundaries
+    checks = wait_js(page, "WG.checks")
+    lo, hi = 30, 50
+    expected = demo.execute(
+        "SELECT count(*) FROM micro_grids WHERE valid_to IS NULL AND "
+        "(households < %s OR households > %s)", (lo, hi)).fetchone()[0]
+    assert sum(1 for m in checks["messages"] if m["level"] == "micro_grid"
+               and m["problem"] in ("under", "over")) == expected
+    # a grid's split preview: click the grid, preview, parts within the bounds
+    code, households = demo.execute(
+        "SELECT code, households FROM grids WHERE valid_to IS NULL AND kind = 'standard' "
+        "ORDER BY code LIMIT 1").fetchone()
+    box = page.evaluate(f"""(() => {{
+        const layer = WG.layers.grids;
+        for (const key in layer._vectorTiles) {{
+            const f = layer._vectorTiles[key]._features[{code!r}];
+            if (f) {{ const r = f.feature._path.getBoundingClientRect();
+                      return [r.x + r.width / 2, r.y + r.height / 2]; }}
+        }}
+        return null; }})()""")
+    assert box, "the grid is drawn"
+    page.mouse.click(*box)
+    wait_js(page, f"WG.selected && WG.selected.code === {code!r}")
+    page.click("#p-preview")
+    preview = wait_js(page, "WG.lastPreview", timeout_ms=30_000)
+    parts = [f["properties"]["households"] for f in preview["features"]]
+    assert sum(parts) == households
+    assert preview["report"]["parts"] == len(parts) == page.locator("path.wg-part").count()
+    if not preview["report"]["violations"]:
+        assert all(lo <= h <= hi for h in parts)
+    screenshot(page, "planner")
+    watch.assert_clean()
+    context.close()
