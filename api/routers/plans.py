@@ -28,7 +28,7 @@ planner = require_roles("planner", "admin")
 STATUS = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403, "required": 428}
 TITLES = {404: "Not Found", 409: "Conflict", 422: "Edit rejected", 403: "Forbidden",
           428: "Precondition Required"}
-EDIT_LEVELS = {"micro_grid", "grid", "community", "street"}
+STATUS_PATTERN = "^(draft|published|discarded|undone)$"
 
 
 def _problem(exc: PlanError) -> Problem:
@@ -96,7 +96,7 @@ async def create_plan(body: dict = Body(..., examples=[{"name": "调整翠苑社
 
 
 @router.get("/plans", summary="List plans")
-async def list_plans(status: str | None = Query(None, pattern="^(draft|published|discarded|undone)$"),
+async def list_plans(status: str | None = Query(None, pattern=STATUS_PATTERN),
                      _: Principal = Depends(planner),
                      conn: AsyncConnection = Depends(get_conn)) -> dict:
     return {"plans": [_plan_json(p, full=False) for p in await store.list_plans(conn, status)]}

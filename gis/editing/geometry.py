@@ -114,6 +114,27 @@ def retile_pair(union: BaseGeometry, side_a: list[BaseGeometry], side_b: list[Ba
     return a, b
 
 
+def absorb_slivers(geoms: list[BaseGeometry], min_area: float) -> list[BaseGeometry]:
+    """Hand each part smaller than `min_area` to the neighbour sharing most of its edge, so
+    floating-point slivers never split an area (the union is unchanged)."""
+    geoms = [clean(x) for x in geoms]
+    for i in range(len(geoms)):
+        parts = polygons(geoms[i])
+        if len(parts) < 2:
+            continue
+        keep = [p for p in parts if p.area >= min_area] or [max(parts, key=lambda p: p.area)]
+        for sliver in (p for p in parts if all(p is not k for k in keep)):
+            grown = sliver.buffer(EPS * 10)
+            j = max((j for j in range(len(geoms)) if j != i),
+                    key=lambda j: grown.intersection(geoms[j]).area, default=None)
+            if j is None or grown.intersection(geoms[j]).area == 0:
+                keep.append(sliver)
+                continue
+            geoms[j] = clean(shapely.union_all([geoms[j], sliver]))
+        geoms[i] = clean(shapely.union_all(keep))
+    return geoms
+
+
 def cut(geom: BaseGeometry, line: BaseGeometry) -> list[BaseGeometry]:
     """The pieces of `geom` cut by `line` (raises unless the line crosses it)."""
     if not isinstance(line, LineString) or line.is_empty or not line.is_valid:

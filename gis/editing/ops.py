@@ -89,7 +89,9 @@ async def apply(s: Session, op: dict[str, Any], settings: Settings) -> None:
     elif kind == "redraw":
         if "line" in op:
             a, b, _ = await _pair(s, table, _str(op, "a"), _str(op, "b"))
-            new_a, new_b = g.redraw_by_line(a.geom, b.geom, _geom(op, "line"))
+            new_a, new_b = g.absorb_slivers(
+                list(g.redraw_by_line(a.geom, b.geom, _geom(op, "line"))),
+                TOLERANCE * shapely.union_all([a.geom, b.geom]).area)
             await store.set_geom(s, a, new_a)
             await store.set_geom(s, b, new_b)
             await _after(s, table, [a, b], settings)
@@ -180,7 +182,7 @@ async def _reshape(s: Session, table: str, op: dict, settings: Settings) -> None
     if gap.area > TOLERANCE * parent.geom.area and neighbour is None:
         raise EditError("gap", f"the drawn polygon would leave part of {area.code} to no area; "
                         "name a neighbour to receive it", (area.code,), gap)
-    touched = [area]
+    news = {area.id: poly}
     for sib in siblings:
         new = sib.geom
         if sib.geom.intersects(poly) and sib.geom.intersection(poly).area > 0:
@@ -188,9 +190,14 @@ async def _reshape(s: Session, table: str, op: dict, settings: Settings) -> None
         if sib is neighbour and not gap.is_empty:
             new = g.clean(shapely.union_all([new, gap]))
         if new is not sib.geom:
-            await store.set_geom(s, sib, new)
-            touched.append(sib)
-    await store.set_geom(s, area, poly)
+            news[sib.id] = new
+    by_id = {a.id: a for a in [area, *siblings]}
+    ids = list(news)
+    tidy = g.absorb_slivers([news[i] for i in ids], TOLERANCE * parent.geom.area)
+    touched = []
+    for area_id, geom in zip(ids, tidy, strict=True):
+        await store.set_geom(s, by_id[area_id], geom)
+        touched.append(by_id[area_id])
     await _after(s, table, touched, settings)
 
 

@@ -100,7 +100,8 @@ async def create_plan(conn: AsyncConnection, name: str, actor: str, note: str = 
 def _check_draft(plan: dict, version: int | None) -> None:
     if plan["status"] != "draft":
         raise PlanError("conflict", f"plan {plan['id']} is {plan['status']}: only drafts can be "
-                        "changed", {"status": plan["status"], "current_version": plan["version"]})
+                        "changed", {"plan_status": plan["status"],
+                                    "current_version": plan["version"]})
     if version is None:
         raise PlanError("required", "send If-Match with the plan's ETag (or a version field)",
                         {"current_version": plan["version"]})
