@@ -31,8 +31,6 @@ CACHE = TileCache()
 CACHE_CONTROL = "private, no-cache"
 AUTH_PARAMS = {"access_token", "f"}
 
-# Versions and "no write in flight" in one round trip; the flag is evaluated after the versions.
-STATE_SQL = versions.VERSIONS_SQL + ", (" + versions.QUIESCENT_SQL + ")"
 
 
 def _layer(layer_id: str) -> str:
@@ -74,9 +72,7 @@ async def _tile(request: Request, conn: AsyncConnection, principal: Principal, l
     headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Accept-Encoding"}
     if not drawn:
         return Response(status_code=204, headers=headers)
-    cur = await conn.execute(STATE_SQL)
-    *vers, quiet = await cur.fetchone()
-    table_versions = dict(zip(versions.TABLES, vers, strict=True))
+    table_versions, quiet = await versions.state(conn)
     stamp = [layer_id, z, x, y, versions.scope_key(principal),
              *(table_versions[lay.table] for lay in drawn)]
     if any(lay.time_dependent for lay in drawn):

@@ -22,8 +22,9 @@ VERSIONS_SQL = "SELECT " + ", ".join(
 
 QUIESCENT_SQL = """
 SELECT NOT EXISTS (
-    SELECT 1 FROM pg_stat_activity
-    WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid())
+    SELECT 1 FROM pg_stat_get_activity(NULL) a
+    WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid())
 """
 
 
@@ -33,10 +34,16 @@ async def versions(conn: AsyncConnection) -> dict[str, int]:
     return dict(zip(TABLES, await cur.fetchone(), strict=True))
 
 
-async def quiescent(conn: AsyncConnection) -> bool:
-    """True when no transaction of this database has written anything it has not yet committed."""
-    cur = await conn.execute(QUIESCENT_SQL)
-    return bool((await cur.fetchone())[0])
+# The flag comes last, so it is evaluated after the sequences were read.
+STATE_SQL = VERSIONS_SQL + ", (" + QUIESCENT_SQL + ")"
+
+
+async def state(conn: AsyncConnection) -> tuple[dict[str, int], bool]:
+    """The versions, and whether no transaction of this database holds an uncommitted write
+    (then a tile rendered next may be cached under these versions)."""
+    cur = await conn.execute(STATE_SQL)
+    *values, quiet = await cur.fetchone()
+    return dict(zip(TABLES, values, strict=True)), bool(quiet)
 
 
 def scope_key(principal: Principal) -> str:
