@@ -91,12 +91,21 @@ def test_command_center(base: str, browser, demo: psycopg.Connection) -> None:
     wait_js(page, f"Object.keys(WG.incidents).length === {closed}")
     page.select_option("#f-status", "")
     wait_js(page, f"Object.keys(WG.incidents).length === {total}")
+    # a choropleth of the disposal rate per community, with its legend
+    communities = demo.execute("SELECT count(*) FROM communities WHERE valid_to IS NULL"
+                               ).fetchone()[0]
+    page.select_option("#f-choropleth", "community:disposal_rate")
+    page.wait_for_selector("#legend-choropleth")
+    wait_js(page, f"Object.keys(WG.layers.choropleth.getLayers()[0]._layers).length "
+                  f"=== {communities}")
+    assert page.locator("#legend-choropleth .wg-legend-row").count() == 6
+    page.select_option("#f-choropleth", "")
     # language switch
     assert page.inner_text(".wg-title") == "指挥中心"
     page.click("#wg-lang")
     assert page.inner_text(".wg-title") == "Command center"
     page.click("#wg-lang")
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("networkidle")
     screenshot(page, "command")
     watch.assert_clean()
     context.close()
@@ -148,6 +157,7 @@ def test_worker_reports_and_commander_runs_the_case(base: str, browser,
     assert not watch.paths("/tiles/"), "the worker page loads GeoJSON of its area only"
     for path in watch.paths("/collections/"):
         assert "bbox=" in path
+    page.wait_for_load_state("networkidle")
     screenshot(page, "worker")
 
     # report here, at the device's location
@@ -250,6 +260,8 @@ def test_planner_colours_previews_and_validates(base: str, browser,
     assert preview["report"]["parts"] == len(parts) == page.locator("path.wg-part").count()
     if not preview["report"]["violations"]:
         assert all(lo <= h <= hi for h in parts)
+    page.wait_for_timeout(500)
+    page.wait_for_load_state("networkidle")
     screenshot(page, "planner")
     watch.assert_clean()
     context.close()

@@ -104,7 +104,8 @@
                 permanent: true, direction: 'center', className: 'wg-hh' });
             }
           }).addTo(layers.preview);
-          map.fitBounds(gj.getBounds(), { padding: [20, 20] });
+          map.fitBounds(gj.getBounds(), { paddingTopLeft: [320, 20], paddingBottomRight: [20, 20],
+                                          maxZoom: 16 });
           var r = fc.report;
           var issues = r.violations.concat(r.notes);
           el('p-report').innerHTML = '<table class="table table-sm wg-report"><tbody>' +
