@@ -351,7 +351,7 @@ async def sql_floor(url: str, tiles: list[tuple], seconds: float | None,
             for layer, z, x, y in queue:
                 if seconds is not None and time.perf_counter() - t0 > seconds:
                     return
-                sql, params = tl.tile_sql(tl.layers_at(layer, z), admin, reproject)
+                sql, params = tl.tile_sql(tl.layers_at(layer, z), admin, z, reproject)
                 params.update(tl.tile_params(z, x, y))
                 start = time.perf_counter()
                 await (await conn.execute(sql, params)).fetchone()

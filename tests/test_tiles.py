@@ -165,3 +165,23 @@ def test_bad_tile_requests_are_problems(client, admin_headers, path, status):
     response = client.get(path, headers=admin_headers)
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_tile_rendered_during_an_uncommitted_write_is_not_cached(client, admin_headers, db_url,
+                                                                   layers):
+    z, x, y = tile_of(X0 + 0.004, Y0 + 0.004, 14)
+    url = f"/tiles/grids/{z}/{x}/{y}.pbf"
+    gid = layers["grids"][1]
+    CACHE.clear()
+    with psycopg.connect(libpq_url(db_url)) as writer:
+        writer.execute("UPDATE grids SET name = '进行中' WHERE id = %s", (gid,))
+        during = client.get(url, headers=admin_headers)  # the version is bumped, not committed
+        assert decode(during.content)["grids"][gid]["name"] != "进行中"
+        writer.commit()
+    try:
+        after = client.get(url, headers=admin_headers)
+        assert after.headers["etag"] == during.headers["etag"]  # same versions ...
+        assert decode(after.content)["grids"][gid]["name"] == "进行中"  # ... but re-rendered
+    finally:
+        with psycopg.connect(libpq_url(db_url), autocommit=True) as c:
+            c.execute("UPDATE grids SET name = '网格01' WHERE id = %s", (gid,))

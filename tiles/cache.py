@@ -7,10 +7,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass
 class Tile:
     raw: bytes
-    gz: bytes | None  # gzip of raw (None when empty)
+    gz: bytes | None = None  # gzip of raw, made on the first request that accepts it
+
+    def gzipped(self) -> bytes:
+        if self.gz is None:
+            self.gz = gzip.compress(self.raw, compresslevel=5, mtime=0)
+        return self.gz
 
 
 class TileCache:
@@ -31,10 +36,10 @@ class TileCache:
         if key in self._items:
             return
         self._items[key] = tile
-        self.size += _cost(tile)
+        self.size += _cost(tile) + len(tile.raw)  # room for its gzip, made later
         while self.size > self.max_bytes and self._items:
             _, old = self._items.popitem(last=False)
-            self.size -= _cost(old)
+            self.size -= _cost(old) + len(old.raw)
 
     def clear(self) -> None:
         self._items.clear()
@@ -42,8 +47,4 @@ class TileCache:
 
 
 def _cost(tile: Tile) -> int:
-    return len(tile.raw) + len(tile.gz or b"") + 200
-
-
-def make_tile(raw: bytes) -> Tile:
-    return Tile(raw, gzip.compress(raw, compresslevel=5, mtime=0) if raw else None)
+    return len(tile.raw) + 200

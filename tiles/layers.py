@@ -2,7 +2,7 @@
 
 The index filter runs on the stored EPSG:3857 column (`geom_3857`, its own GiST index), so nothing
 is reprojected per request (bench/layers_bench.py measures it against ST_Transform(geom)).
-Polygons are simplified to a quarter pixel of the zoom before clipping. Features are ordered by
+Polygons are simplified to a quarter pixel below z14 before clipping. Features are ordered by
 id, so a tile's bytes are stable.
 """
 
@@ -16,6 +16,7 @@ EXTENT = 4096
 BUFFER = 64
 MARGIN = BUFFER / EXTENT
 MAX_ZOOM = 22
+SIMPLIFY_BELOW = 14
 WORLD = 40075016.68557849
 
 
@@ -70,7 +71,8 @@ def layers_at(layer_id: str, z: int) -> list[Layer]:
     return [lay for lay in chosen if z >= lay.minzoom]
 
 
-def _layer_sql(lay: Layer, principal: Principal, n: int, reproject: bool) -> tuple[str, dict]:
+def _layer_sql(lay: Layer, principal: Principal, n: int, reproject: bool,
+               simplify: bool) -> tuple[str, dict]:
     scope, params = scope_filter(lay.table, "t", principal)
     where = [scope]
     if lay.current_only:
@@ -81,7 +83,7 @@ def _layer_sql(lay: Layer, principal: Principal, n: int, reproject: bool) -> tup
     else:
         geom = "t.geom_3857"
         where.append("t.geom_3857 && e.env_m")
-    if lay.polygons:
+    if lay.polygons and simplify:
         geom = f"ST_Simplify({geom}, e.tol, true)"
     attrs = ", ".join(f"{expr} AS \"{name}\"" for name, expr in lay.attributes.items())
     sql = f"""l{n} AS (
@@ -98,12 +100,16 @@ def tile_params(z: int, x: int, y: int) -> dict:
     return {"z": z, "x": x, "y": y, "tol": WORLD / EXTENT / 4 / (1 << z)}
 
 
-def tile_sql(layers: list[Layer], principal: Principal,
+def tile_sql(layers: list[Layer], principal: Principal, z: int,
              reproject: bool = False) -> tuple[str, dict]:
-    """One query giving the MVT bytes of `layers` for tile %(z)s/%(x)s/%(y)s (empty: b'')."""
+    """One query giving the MVT bytes of `layers` for tile %(z)s/%(x)s/%(y)s (empty: b'').
+
+    Below SIMPLIFY_BELOW polygons are simplified first; from there on the snapping to the
+    4096 grid done by ST_AsMVTGeom is all they need.
+    """
     parts, params = [], {}
     for n, lay in enumerate(layers):
-        sql, p = _layer_sql(lay, principal, n, reproject)
+        sql, p = _layer_sql(lay, principal, n, reproject, z < SIMPLIFY_BELOW)
         parts.append(sql)
         params.update(p)
     env = ("e AS (SELECT ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int) AS env, "

@@ -24,7 +24,7 @@ from api.problems import Problem
 from gis.scope import Principal
 from tiles import layers as tl
 from tiles import tilejson, versions
-from tiles.cache import TileCache, make_tile
+from tiles.cache import Tile, TileCache
 
 router = APIRouter(tags=["Vector tiles"])
 CACHE = TileCache()
@@ -66,32 +66,62 @@ def _matches(request: Request, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def _etag(layer_id: str, drawn: list[tl.Layer], z: int, x: int, y: int, scope: str,
+          table_versions: dict[str, int]) -> str:
+    stamp = [layer_id, z, x, y, scope, *(table_versions[lay.table] for lay in drawn)]
+    if any(lay.time_dependent for lay in drawn):
+        stamp.append(int(time.time() // 60))
+    return hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
+
+
+_last_versions: dict[str, int] = {}
+
+
 async def _tile(request: Request, conn: AsyncConnection, principal: Principal, layer_id: str,
                 z: int, x: int, y: int) -> Response:
+    """Answer a tile: 304 when the client's ETag is current, else the cached or rendered bytes.
+
+    When the tile is probably not cached (judged by the versions last seen), the versions and
+    the tile are fetched in one pipeline round trip; the versions are read first, so the
+    rendering is never older than the ETag it is stored under.
+    """
+    global _last_versions
     drawn = tl.layers_at(layer_id, z)
     headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Accept-Encoding"}
     if not drawn:
         return Response(status_code=204, headers=headers)
-    table_versions, quiet = await versions.state(conn)
-    stamp = [layer_id, z, x, y, versions.scope_key(principal),
-             *(table_versions[lay.table] for lay in drawn)]
-    if any(lay.time_dependent for lay in drawn):
-        stamp.append(int(time.time() // 60))
-    etag = hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
+    scope = versions.scope_key(principal)
+    likely_miss = (not request.headers.get("if-none-match") and _last_versions and
+                   CACHE.get(_etag(layer_id, drawn, z, x, y, scope, _last_versions)) is None)
+    raw: bytes | None = None
+    if likely_miss:
+        sql, params = tl.tile_sql(drawn, principal, z)
+        params.update(tl.tile_params(z, x, y))
+        async with conn.pipeline():
+            state_cur = await conn.execute(versions.STATE_SQL)
+            tile_cur = await conn.execute(sql, params)
+        table_versions, quiet = versions.parse_state(await state_cur.fetchone())
+        raw = bytes((await tile_cur.fetchone())[0])
+    else:
+        table_versions, quiet = await versions.state(conn)
+    _last_versions = table_versions
+    etag = _etag(layer_id, drawn, z, x, y, scope, table_versions)
     if _matches(request, etag):
         return Response(status_code=304, headers={**headers, "ETag": f'"{etag}"'})
     tile = CACHE.get(etag)
     if tile is None:
-        sql, params = tl.tile_sql(drawn, principal)
-        params.update(tl.tile_params(z, x, y))
-        cur = await conn.execute(sql, params)
-        tile = make_tile(bytes((await cur.fetchone())[0]))
+        if raw is None:
+            sql, params = tl.tile_sql(drawn, principal, z)
+            params.update(tl.tile_params(z, x, y))
+            cur = await conn.execute(sql, params)
+            raw = bytes((await cur.fetchone())[0])
+        tile = Tile(raw)
         if quiet:
             CACHE.put(etag, tile)
     if not tile.raw:
         return Response(status_code=204, headers={**headers, "ETag": f'"{etag}"'})
-    if tile.gz is not None and _accepts_gzip(request):
-        return Response(tile.gz, media_type=MVT, headers={
+    if _accepts_gzip(request):
+        return Response(tile.gzipped(), media_type=MVT, headers={
             **headers, "ETag": f'"{etag}-gz"', "Content-Encoding": "gzip"})
     return Response(tile.raw, media_type=MVT, headers={**headers, "ETag": f'"{etag}"'})
 

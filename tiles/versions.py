@@ -42,7 +42,12 @@ async def state(conn: AsyncConnection) -> tuple[dict[str, int], bool]:
     """The versions, and whether no transaction of this database holds an uncommitted write
     (then a tile rendered next may be cached under these versions)."""
     cur = await conn.execute(STATE_SQL)
-    *values, quiet = await cur.fetchone()
+    return parse_state(await cur.fetchone())
+
+
+def parse_state(row: tuple) -> tuple[dict[str, int], bool]:
+    """A STATE_SQL row as (versions, quiet)."""
+    *values, quiet = row
     return dict(zip(TABLES, values, strict=True)), bool(quiet)
 
 
