@@ -26,7 +26,7 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         min_size=1,
         max_size=settings.db_pool_size,
         open=False,
-        timeout=10,
+        timeout=settings.pool_timeout_s,
         configure=configure,
         kwargs={"autocommit": True, "prepare_threshold": 0},
         check=AsyncConnectionPool.check_connection,

@@ -228,9 +228,10 @@ def stop(settings: Settings, say: Say) -> bool:
 
 def restart(settings: Settings) -> None:
     """Fast restart (used by the fault tests)."""
+    log = settings.pg_dir / "postgres.log"  # the server must not inherit our pipes
     _run(
         _as_user(os_user(settings), [str(PG_BIN / "pg_ctl"), "-D", str(data_dir(settings)),
-                                     "-m", "fast", "-w", "restart"]),
+                                     "-l", str(log), "-m", "fast", "-w", "restart"]),
         "restarting PostgreSQL",
     )
 

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     db_name: str = "wangge"
     db_pool_size: int = 10
     statement_timeout_ms: int = 15000
+    pool_timeout_s: float = Field(3.0, description="wait for a connection before answering 503")
 
     host: str = "127.0.0.1"
     port: int = 8000
