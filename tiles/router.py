@@ -103,7 +103,7 @@ async def _tile(request: Request, conn: AsyncConnection, principal: Principal, l
         table_versions, quiet = versions.parse_state(await state_cur.fetchone())
         raw = bytes((await tile_cur.fetchone())[0])
     else:
-        table_versions, quiet = await versions.state(conn)
+        table_versions, quiet = await versions.versions(conn), None
     _last_versions = table_versions
     etag = _etag(layer_id, drawn, z, x, y, scope, table_versions)
     if _matches(request, etag):
@@ -111,6 +111,7 @@ async def _tile(request: Request, conn: AsyncConnection, principal: Principal, l
     tile = CACHE.get(etag)
     if tile is None:
         if raw is None:
+            quiet = await versions.quiescent(conn)  # after the versions, before the rendering
             sql, params = tl.tile_sql(drawn, principal, z)
             params.update(tl.tile_params(z, x, y))
             cur = await conn.execute(sql, params)

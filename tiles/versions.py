@@ -34,6 +34,12 @@ async def versions(conn: AsyncConnection) -> dict[str, int]:
     return dict(zip(TABLES, await cur.fetchone(), strict=True))
 
 
+async def quiescent(conn: AsyncConnection) -> bool:
+    """True when no transaction of this database holds an uncommitted write."""
+    cur = await conn.execute(QUIESCENT_SQL)
+    return bool((await cur.fetchone())[0])
+
+
 # The flag comes last, so it is evaluated after the sequences were read.
 STATE_SQL = VERSIONS_SQL + ", (" + QUIESCENT_SQL + ")"
 
