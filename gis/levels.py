@@ -37,10 +37,8 @@ LEVEL_ORDER = ["street", "community", "grid", "micro_grid"]
 def level(name: str) -> Level:
     """Look a level up by name (street, community, grid, micro_grid; '-' accepted for '_')."""
     key = name.replace("-", "_")
-    if key.endswith("s") and key[:-1] in LEVELS:
-        key = key[:-1]
-    if key == "communitie":
-        key = "community"
+    by_table = {lv.table: lv.name for lv in LEVELS.values()}
+    key = by_table.get(key, key)  # plural table names (streets, communities, micro_grids)
     try:
         return LEVELS[key]
     except KeyError:
