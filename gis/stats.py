@@ -53,8 +53,10 @@ def _day_split(start: datetime, end: datetime) -> tuple[datetime, datetime] | No
 
 
 def stats_sql(principal: Principal | None, level: str, start: datetime, end: datetime,
-              parent: tuple[str, int] | None = None) -> tuple[str, dict]:
-    """One statement returning the JSON report for every area of `level` (and a total)."""
+              parent: tuple[str, int] | None = None, rollup: bool = True) -> tuple[str, dict]:
+    """One statement returning the report rows for every area of `level` (and a total).
+
+    `rollup=False` reads incidents only (the benchmark's baseline)."""
     lv = level_spec(level)
     col = _AREA_COL[lv.name]
     params: dict = {"start": start, "end": end}
@@ -87,18 +89,18 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
                       "micro_grid": "m.id"}[parent[0]]
         assigned_where += f" AND {parent_col} = %(parent_id)s"
     days = _day_split(start, end)
-    use_rollup = (lv.name == "street" and parent is None and days is not None
+    use_rollup = (rollup and lv.name == "street" and parent is None and days is not None
                   and (principal is None or not principal.restricted))
     if use_rollup:
         params.update(d0=days[0], d1=days[1])
         raw_where = (f"({inc}) AND ((r.reported_at >= %(start)s AND r.reported_at < %(d0)s) "
                      "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
         rolled = """UNION ALL
-            SELECT street_id, category, status, n, n_on_time, n_closed, close_s, n_sat,
-                   sat_sum, NULL::smallint FROM incident_rollup
-            WHERE day >= %(d0)s::date AND day < %(d1)s::date"""
-        rolled_hist = """UNION ALL SELECT street_id, bin, n FROM incident_close_hist
-            WHERE day >= %(d0)s::date AND day < %(d1)s::date"""
+            SELECT street_id, category, status, sum(n), sum(n_on_time), sum(n_closed),
+                   sum(close_s), sum(n_sat), sum(sat_sum), NULL::smallint FROM incident_rollup
+            WHERE day >= %(d0)s::date AND day < %(d1)s::date GROUP BY 1, 2, 3"""
+        rolled_hist = """UNION ALL SELECT street_id, bin, sum(n) FROM incident_close_hist
+            WHERE day >= %(d0)s::date AND day < %(d1)s::date GROUP BY 1, 2"""
     else:
         raw_where = f"({inc}) AND r.reported_at >= %(start)s AND r.reported_at < %(end)s"
         rolled = rolled_hist = ""

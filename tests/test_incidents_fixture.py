@@ -41,6 +41,16 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> str:
 def build_world(conn: psycopg.Connection) -> World:
     """Insert the areas once (idempotent per database) and return their ids."""
     world = World()
+    if conn.execute("SELECT 1 FROM streets WHERE code = %s", (f"{COUNTY}001",)).fetchone():
+        for table in ("streets", "communities", "grids", "micro_grids"):
+            world.ids.update(conn.execute(
+                f"SELECT code, id FROM {table} WHERE code LIKE %s", (COUNTY + "%",)).fetchall())
+        for code in (c for c in world.ids if len(c) == 18):
+            g, m = int(code[14]) - 1, int(code[17]) - 1
+            cx = X0 + (int(code[8]) - 1) * STEP + (int(code[11]) - 1) * STEP / 2
+            gy = Y0 + STEP - (g + 1) * STEP / 2
+            world.centers[code] = (cx + m * STEP / 4 + STEP / 8, gy + STEP / 4)
+        return world
     for s in range(2):
         sx = X0 + s * STEP
         scode = f"{COUNTY}{s + 1:03d}"

@@ -15,7 +15,7 @@ from gis import patrols as pat
 from gis.scope import Principal
 
 router = APIRouter(tags=["patrols"])
-readers = require_roles("admin", "commander", "worker")
+readers = require_roles("admin", "planner", "commander", "worker")
 workers_only = require_roles("worker")
 
 

@@ -16,7 +16,7 @@ from gis.levels import LEVEL_ORDER, level
 from gis.scope import Principal
 
 router = APIRouter(tags=["statistics"])
-readers = require_roles("admin", "commander", "worker")
+readers = require_roles("admin", "planner", "commander", "worker")
 MAX_CELLS = 200_000
 
 

@@ -1,7 +1,8 @@
 """Incident statistics rollup: per day, street, category and status; close-time histogram.
 
 Kept exact by statement-level triggers (transition tables) on incidents, so district-wide
-statistics read a few thousand rows instead of every incident. Overdue cases get a partial index.
+statistics read a few thousand rows instead of every incident. Open cases get a partial
+covering index (overdue counts).
 
 Revision ID: 0002_incident_rollup
 Revises: 0001
@@ -81,7 +82,8 @@ def upgrade() -> None:
         n bigint NOT NULL,
         PRIMARY KEY (day, street_id, bin)
     );
-    CREATE INDEX incidents_open_due ON incidents (due_at)
+    CREATE INDEX incidents_open_reported ON incidents (reported_at)
+        INCLUDE (due_at, street_id, community_id, grid_id, micro_grid_id)
         WHERE status IN ('reported', 'accepted', 'dispatched', 'in_progress');
     """)
     insert = _upsert(CONTRIB.format(sign=1, source="new_rows"))
@@ -126,7 +128,7 @@ def downgrade() -> None:
     DROP TRIGGER IF EXISTS incidents_rollup_truncate ON incidents;
     DROP FUNCTION IF EXISTS wangge_incident_rollup_ins(), wangge_incident_rollup_upd(),
         wangge_incident_rollup_del(), wangge_incident_rollup_truncate();
-    DROP INDEX IF EXISTS incidents_open_due;
+    DROP INDEX IF EXISTS incidents_open_reported;
     DROP TABLE IF EXISTS incident_rollup, incident_close_hist;
     DROP FUNCTION IF EXISTS wangge_close_bin(interval);
     """)
