@@ -410,10 +410,12 @@ def main() -> None:
     url, token = prepare_database(args.regenerate)
     tiles = tile_list()
     halves = [tiles[0::2], tiles[1::2]]
+    cold_seconds = min(seconds, 4)  # short enough that no thread runs out of fresh URLs
     hot = tiles[:150]
     items = item_list(2000)
     say(f"{len(tiles)} tile URLs (z12-z16, layers {', '.join(TILE_LAYERS)}), "
-        f"{len(items)} item pages; {seconds:g} s per run, concurrency {CONCURRENCY}; "
+        f"{len(items)} item pages; {seconds:g} s per run ({cold_seconds:g} s cold), "
+        f"concurrency {CONCURRENCY}; "
         "servers measured in turn, ABBA order")
 
     say("priming PostgreSQL's buffers with every tile once (bare SQL) ...")
@@ -440,7 +442,7 @@ def main() -> None:
         for name, half in order:
             server, tile_url, _ = servers[name]
             runs.setdefault(f"{name}_cold", []).append(wrk(
-                server.base, [tile_url(t) for t in halves[half]], seconds, token,
+                server.base, [tile_url(t) for t in halves[half]], cold_seconds, token,
                 f"{name}-cold{half}"))
         revalidate = {}
         for name, (server, tile_url, _) in servers.items():
