@@ -51,6 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
     for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -14,6 +14,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("wangge.api")
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "title", "status"], "additionalProperties": True,
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"}},
+}
+# Declared on every route: errors leave as problem documents (RFC 9457).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "client error (problem details)",
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}},
+    503: {"description": "database unavailable or query too slow; retry after Retry-After",
+          "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}},
+}
 
 
 class Problem(Exception):

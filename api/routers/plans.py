@@ -131,7 +131,12 @@ async def drop_edit(request: Request, plan_id: int, if_match: str | None = Heade
     return _with_etag(_plan_json(plan), plan["version"])
 
 
-@router.get("/plans/{plan_id}/preview", summary="The areas a plan changes, as GeoJSON")
+GEOJSON_200 = {200: {"content": {"application/geo+json": {"schema": {"type": "object"}}},
+                     "description": "a GeoJSON FeatureCollection"}}
+
+
+@router.get("/plans/{plan_id}/preview", summary="The areas a plan changes, as GeoJSON",
+            response_class=Response, responses=GEOJSON_200)
 async def preview(plan_id: int, _: Principal = Depends(planner),
                   conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
     plan = await _run(store.get_plan(conn, plan_id))
@@ -213,7 +218,8 @@ async def area_history(level: str, code: str, _: Principal = Depends(planner),
     return await _run(hist.history(conn, _table(level), code))
 
 
-@router.get("/history/{level}/{code}/diff", summary="Diff of two versions of an area (GeoJSON)")
+@router.get("/history/{level}/{code}/diff", summary="Diff of two versions of an area (GeoJSON)",
+            response_class=Response, responses=GEOJSON_200)
 async def area_diff(level: str, code: str, a: int = Query(..., ge=1),
                     b: int = Query(..., ge=1), _: Principal = Depends(planner),
                     conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
