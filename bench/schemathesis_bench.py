@@ -114,7 +114,8 @@ def fuzz(base_url: str, tokens: dict[str, str], max_examples: int, negative: boo
          seed: int = 1) -> Figures:
     """Run every operation for every role; count requests, 5xx and nonconforming answers."""
     import schemathesis
-    from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
     from schemathesis.checks import not_a_server_error
     from schemathesis.generation import GenerationMode
     from schemathesis.specs.openapi.checks import (
