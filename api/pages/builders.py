@@ -221,7 +221,9 @@ def planner_page(settings: Settings) -> str:
   <div id="p-report"></div>
   <div class="wg-panel-title" data-i18n="validation"></div>
   <div id="p-validation" class="wg-validation"></div>
-</div>""")
+</div>
+<link rel="stylesheet" href="/static/css/plan-edit.css"/>
+<script src="/static/js/plan-edit.js"></script>""")
     PageScript("planner", page_config(settings, "planner"), chrome, layers).add_to(m)
     return m.get_root().render()
 
