@@ -15,6 +15,8 @@ from api import problems
 from api.db import make_pool
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import auth, incidents, ogc, pages, patrols, plans, stats
+from gis.changes import ChangeWatcher
+from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
 from tiles import router as tiles_router
 
@@ -30,9 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool = make_pool(settings)
         await pool.open(wait=False)
         app.state.pool = pool
+        watcher = ChangeWatcher(libpq_url(database_url(settings)))
+        await watcher.start()
+        app.state.changes = watcher
         try:
             yield
         finally:
+            await watcher.stop()
             await pool.close()
 
     app = FastAPI(
@@ -43,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.callers = {}  # authenticated callers remembered by api.deps.authenticate
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware, basemap_url=settings.basemap_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from fastapi import Depends, Request
@@ -34,18 +35,44 @@ async def get_principal(request: Request, token: str | None = Depends(oauth2_sch
     return await authenticate(request, token, conn)
 
 
+CALLERS_MAX = 10_000  # remembered callers per app (token -> principal, epoch, expiry)
+
+
 async def authenticate(request: Request, token: str | None,
                        conn: AsyncConnection) -> Principal:
-    """Check the token (header, access_token query parameter or cookie) and expand the scope."""
+    """Check the token (header, access_token query parameter or cookie) and expand the scope.
+
+    A caller once looked up is remembered until its token expires or any write to accounts,
+    assignments, account areas, revoked tokens or the area tables commits (the change watcher's
+    auth epoch moves; see gis.changes): repeated requests then cost no database round trip, and
+    a revocation or a disabled account takes effect at once.
+    """
     if not token:
         token = request.query_params.get("access_token") or request.cookies.get("wangge_token")
     if not token:
         raise Problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
+    watcher = getattr(request.app.state, "changes", None)
+    live = watcher is not None and watcher.fresh()
+    callers: dict[str, tuple[Principal, int, float]] = request.app.state.callers
+    cached = callers.get(token) if live else None
+    if cached and cached[1] == watcher.auth_epoch and cached[2] > time.time():
+        return cached[0]
     try:
         claims = decode_token(request.app.state.settings, token)
         account_id = int(claims["sub"])
     except (InvalidToken, ValueError) as exc:
         raise Problem(401, "Unauthorized", str(exc), headers=UNAUTHORIZED) from None
+    epoch = watcher.auth_epoch if live else -1
+    principal = await _lookup(conn, claims, account_id)
+    if live:
+        if len(callers) >= CALLERS_MAX:
+            callers.clear()
+        callers[token] = (principal, epoch, float(claims["exp"]))
+    return principal
+
+
+async def _lookup(conn: AsyncConnection, claims: dict, account_id: int) -> Principal:
+    """The account behind verified token claims, with its expanded scope (401 if refused)."""
     cur = await conn.execute(ACCOUNT_SQL, {"jti": claims["jti"], "account_id": account_id})
     row = await cur.fetchone()
     if row is None or row[4] or row[6] or row[5] != claims.get("gen"):

@@ -63,3 +63,4 @@ def scope_key(principal: Principal) -> str:
         return "all"
     text = repr(principal.scope.params())
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
