@@ -81,17 +81,27 @@ class ImportReport:
                 out.writerow([i.row, i.code or "", i.status, i.reason])
 
 
-def clean_geometry(geom: BaseGeometry | None, kind: str, crs: str | None
-                   ) -> tuple[BaseGeometry, str | None]:
+def clean_geometry(geom: BaseGeometry | None, kind: str, crs: str | None,
+                   max_vertices: int | None = None) -> tuple[BaseGeometry, str | None]:
     """The geometry in EPSG:4326, checked and repaired; raises Rejected with the reason.
 
-    Returns (geometry, repair note or None). Areas come back as MultiPolygons.
+    Returns (geometry, repair note or None). Areas come back as MultiPolygons. Geometries of
+    more than `max_vertices` vertices (default: Settings.max_vertices) are rejected before any
+    costly check.
     """
     expected = KINDS[kind]
     if geom is None:
         raise Rejected("no geometry")
     if geom.is_empty:
         raise Rejected("empty geometry")
+    if max_vertices is None:
+        from gis.settings import get_settings
+
+        max_vertices = get_settings().max_vertices
+    vertices = shapely.get_num_coordinates(geom)
+    if vertices > max_vertices:
+        raise Rejected(f"{vertices} vertices: at most {max_vertices} per geometry "
+                       "(simplify it, or raise WANGGE_MAX_VERTICES)")
     gtype = geom.geom_type
     if gtype not in expected:
         raise Rejected(f"{gtype} where {' or '.join(expected)} was expected")

@@ -58,7 +58,38 @@ def _geom(op: dict, key: str) -> BaseGeometry:
         geom = shape(value)
     except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON is the caller's error
         raise EditError("invalid_geometry", f"'{key}' is not a GeoJSON geometry: {exc}") from None
+    if geom.is_empty:
+        raise EditError("invalid_geometry", f"'{key}' is empty")
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        raise EditError("invalid_geometry", f"'{key}' has a NaN or infinite coordinate")
     return geom
+
+
+def check_input(op: dict, settings: Settings) -> None:
+    """Refuse drawn geometries over Settings.max_vertices before any geometry work."""
+    for key in ("line", "polygon"):
+        value = op.get(key)
+        if isinstance(value, dict) and value.get("type") == "Feature":
+            value = value.get("geometry")
+        if isinstance(value, dict):
+            vertices = _count_positions(value.get("coordinates"), settings.max_vertices)
+            if vertices > settings.max_vertices:
+                raise EditError("invalid_geometry", f"'{key}' has more than "
+                                f"{settings.max_vertices} vertices")
+
+
+def _count_positions(coords: Any, limit: int) -> int:
+    """Positions in nested GeoJSON coordinates (stops counting past `limit`)."""
+    if not isinstance(coords, list) or not coords:
+        return 0
+    if not isinstance(coords[0], list):
+        return 1
+    total = 0
+    for part in coords:
+        total += _count_positions(part, limit)
+        if total > limit:
+            break
+    return total
 
 
 async def _pair(s: Session, table: str, code_a: str, code_b: str) -> tuple[Area, Area, Area]:
@@ -83,6 +114,7 @@ async def apply(s: Session, op: dict[str, Any], settings: Settings) -> None:
     kind = op.get("op")
     if kind not in OPS:
         raise EditError("invalid_request", f"unknown op {kind!r}: one of {', '.join(OPS)}")
+    check_input(op, settings)
     table = "grids" if kind == "resplit" else _table(op)
     if kind == "move_buildings":
         await _move(s, table, op, settings)
