@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import Request
@@ -10,6 +11,19 @@ from psycopg_pool import AsyncConnectionPool
 
 from gis.database import database_url, libpq_url
 from gis.settings import Settings
+
+IDLE_CHECK_S = 5.0  # a connection idle longer than this is checked before use
+
+
+async def _check_if_idle(conn: AsyncConnection) -> None:
+    """Ping only connections that sat idle: busy ones skip the extra round trip, and a broken
+    one among them fails its request with a 503 (the pool then drops it)."""
+    if time.monotonic() - getattr(conn, "_wangge_returned", 0.0) > IDLE_CHECK_S:
+        await AsyncConnectionPool.check_connection(conn)
+
+
+async def _stamp_return(conn: AsyncConnection) -> None:
+    conn._wangge_returned = time.monotonic()
 
 
 def make_pool(settings: Settings) -> AsyncConnectionPool:
@@ -29,7 +43,8 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         timeout=settings.pool_timeout_s,
         configure=configure,
         kwargs={"autocommit": True, "prepare_threshold": 0},
-        check=AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_stamp_return,
     )
 
 
