@@ -14,22 +14,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.cuts import cut_scores, region_edges
 from gis.partition.quality import metric_scale, polsby_popper
 
 BASE_ANGLES = 12
 RETRY_ANGLES = 48
-BARRIER_BONUS = 0.6
+BARRIER_BONUS = 0.03
 MAX_BARRIER_DIRECTIONS = 6
 SLIVER = 1e-12
-EXACT_SCORES = 6
 NOTCH_WEIGHT = 2.0
+MARGIN_WEIGHT = 0.5
+MAX_RANKED = 16
 TRIES = 4
+LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 10
 
 
@@ -66,6 +70,20 @@ def choose_parts(normal: int, oversize: int, lo: int, hi: int) -> tuple[int, str
     return k + oversize, (f"{normal} households cannot be divided into parts of {lo}-{hi}")
 
 
+class _Cut(NamedTuple):
+    """A line {p: axis·p = t} cutting a region of k parts into k1 (side A: the buildings at
+    positions side_a of the region's index, below the line) and k - k1."""
+
+    short: float
+    score: float
+    k1: int
+    side_a: np.ndarray
+    t: float
+    axis: np.ndarray
+    k: int
+    cost: float
+
+
 class _Region:
     __slots__ = ("geom", "idx", "k")
 
@@ -97,8 +115,20 @@ class _Engine:
         rng = np.random.default_rng(seed)
         self.offset = float(rng.uniform(0, math.pi / BASE_ANGLES))
         self.barriers = self._barrier_lines(barriers)
-        self.angles = self._angles(BASE_ANGLES)
-        self.retry_angles = self._angles(RETRY_ANGLES)
+        self.na = RETRY_ANGLES
+        self.theta = np.concatenate([self._angles(RETRY_ANGLES),
+                                     np.array([a for a, _ in self.barriers])])
+        self.axes = self._axes(self.theta)
+        proj = self.verts @ self.axes
+        self.fmn = np.minimum.reduceat(proj, self.vstart, axis=0)
+        self.fmx = np.maximum.reduceat(proj, self.vstart, axis=0)
+        self.prep = self.rep @ self.axes
+        mids = np.array([m for _, m in self.barriers]).reshape(-1, 2)
+        self.tb = np.einsum("ij,ji->i", mids, self.axes[:, RETRY_ANGLES:])
+        step = RETRY_ANGLES // BASE_ANGLES
+        bars = np.arange(RETRY_ANGLES, len(self.theta))
+        self.base_cols = np.concatenate([np.arange(0, RETRY_ANGLES, step), bars])
+        self.all_cols = np.arange(len(self.theta))
         self.budget = BUDGET_PER_BUILDING * self.n
 
     def _barrier_lines(self, barriers) -> list[tuple[float, np.ndarray]]:
@@ -152,121 +182,83 @@ class _Engine:
         return line_len * float(np.hypot(self.kx * d[0], self.ky * d[1]))
 
     # -- cut search ------------------------------------------------------------------------
-    def _candidates(self, idx: np.ndarray, k: int, angles: np.ndarray, strict: bool,
-                    k1s: list[int] | None = None, root: float = 1.0) -> list[tuple]:
-        """Per angle and k1, the best line through a gap: (short, dev, penalty, k1, side, t,
-        axis, is_barrier); short > 0 only when not `strict`."""
-        counts = self.vcount[idx]
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        vidx = np.repeat(self.vstart[idx] - starts, counts) + np.arange(counts.sum())
-        nb = len(self.barriers)
-        all_angles = np.concatenate([angles, np.array([a for a, _ in self.barriers])])
-        axes = self._axes(all_angles)
-        proj = self.verts[vidx] @ axes
-        fmn = np.minimum.reduceat(proj, starts, axis=0)
-        fmx = np.maximum.reduceat(proj, starts, axis=0)
-        mn = mx = self.rep[idx] @ axes
+    def _valid(self, idx: np.ndarray, k: int, cols: np.ndarray, strict: bool,
+               k1s: list[int]) -> dict[str, np.ndarray]:
+        """Every line through a gap between buildings (positions x angle columns x k1) whose
+        sides can hold k1 and k - k1 parts (or, unless `strict`, the least short per column)."""
+        mn = self.prep[idx][:, cols]
         order = np.argsort(mn, axis=0, kind="stable")
         mn_s = np.take_along_axis(mn, order, 0)
-        pm = np.maximum.accumulate(np.take_along_axis(mx, order, 0), axis=0)[:-1]
-        lo_next = mn_s[1:]
-        gap = lo_next - pm
+        gap = mn_s[1:] - mn_s[:-1]
         valid_base = gap > 0
-        tcut = (pm + lo_next) / 2
-        if nb:
-            mids = np.array([m for _, m in self.barriers])
-            tb = np.einsum("ij,ji->i", mids, axes[:, len(angles):])
-            in_gap = (pm[:, len(angles):] < tb) & (tb < lo_next[:, len(angles):])
-            valid_base[:, len(angles):] &= in_gap
-            tcut[:, len(angles):] = tb
-        cost = self._crossing(tcut, fmn, fmx)
+        tcut = (mn_s[1:] + mn_s[:-1]) / 2
+        bar = cols >= self.na
+        if bar.any():
+            tb = self.tb[cols[bar] - self.na]
+            valid_base[:, bar] &= (mn_s[:-1, bar] < tb) & (tb < mn_s[1:, bar])
+            tcut[:, bar] = tb
         hn, over = self.hn[idx], self.over[idx].astype(np.int64)
         nc = np.cumsum(hn[order], axis=0)[:-1]
         oc = np.cumsum(over[order], axis=0)[:-1]
         ntot, otot = int(hn.sum()), int(over.sum())
-        kn = k - otot
         n2 = ntot - nc
         lo, hi = self.lo, self.hi
-        out = []
-        for k1 in k1s or sorted({k // 2, k - k // 2}):
-            k1n, k2n = k1 - oc, (k - k1) - (otot - oc)
-            short = np.maximum.reduce([k1n * lo - nc, nc - k1n * hi, k2n * lo - n2,
-                                       n2 - k2n * hi, np.zeros_like(nc)]).astype(float)
-            short += 1e6 * ((k1n < 0) | (k2n < 0) | ((k1n == 0) & (nc > 0))
-                            | ((k2n == 0) & (n2 > 0)))
-            dev = np.abs(nc - k1n * (ntot / kn if kn > 0 else 0.0))
-            dev = dev / max(ntot / max(kn, 1), 1.0) + cost / root
-            valid = valid_base & (short == 0) if strict else valid_base
-            key = np.where(valid, short * 1e6 + dev - 1e-3 * gap / (np.abs(gap).max() + 1e-300),
-                           np.inf)
-            rows = np.argmin(key, axis=0)
-            cols = np.flatnonzero(np.isfinite(key[rows, np.arange(key.shape[1])]))
-            for j in cols:
-                r = rows[j]
-                pen = self._penalty(int(k1n[r, j]), float(nc[r, j]))
-                pen += self._penalty(int(k2n[r, j]), float(n2[r, j]))
-                out.append((float(short[r, j]), float(dev[r, j]), pen, k1, order[: r + 1, j],
-                            float(tcut[r, j]), axes[:, j], j >= len(angles), all_angles[j], k,
-                            float(cost[r, j])))
-        return out
+        k1 = np.asarray(k1s, dtype=np.int64)[:, None, None]
+        k1n, k2n = k1 - oc, (k - k1) - (otot - oc)
+        short = np.maximum(np.maximum(k1n * lo - nc, nc - k1n * hi),
+                           np.maximum(k2n * lo - n2, n2 - k2n * hi)).clip(0).astype(float)
+        short += 1e6 * ((k1n < 0) | (k2n < 0) | ((k1n == 0) & (nc > 0)) | ((k2n == 0) & (n2 > 0)))
+        if strict:
+            mask = valid_base & (short == 0)
+        else:
+            key = np.where(valid_base, short, np.inf)
+            mask = np.isfinite(key) & (key == key.min(axis=1, keepdims=True))
+        q, r, j = np.nonzero(mask)
+        return {"r": r, "j": j, "k1": k1.reshape(-1)[q], "short": short[q, r, j],
+                "k1n": k1n[q, r, j], "k2n": k2n[q, r, j], "nc1": nc[r, j],
+                "nc2": n2[r, j], "t": tcut[r, j], "order": order, "cols": cols}
+
+    def _cuts(self, region: _Region, cols: np.ndarray, strict: bool,
+              k1s: list[int]) -> list[_Cut]:
+        """Valid cuts of `region`, best first: least shortfall, then the highest expected mean
+        Polsby-Popper of the final parts, less footprint notches and tight household margins,
+        plus a bonus for following a barrier."""
+        idx, k = region.idx, region.k
+        c = self._valid(idx, k, cols, strict, k1s)
+        if len(c["r"]) == 0:
+            return []
+        col = cols[c["j"]]
+        cost = self._crossing(c["t"], self.fmn[idx][:, col], self.fmx[idx][:, col])
+        p0, p1 = region_edges(region.geom, (self.kx, self.ky))
+        k2 = k - c["k1"]
+        score = cut_scores(p0, p1, self.theta[col], c["t"], c["k1"], k2)
+        root = self._root(region)
+        score -= NOTCH_WEIGHT * cost / root
+        score -= MARGIN_WEIGHT * (self._penalty(c["k1n"], c["nc1"])
+                                  + self._penalty(c["k2n"], c["nc2"]))
+        score += BARRIER_BONUS * (col >= self.na)
+        best = np.lexsort((c["j"], c["r"], -np.round(score, 9), c["short"]))[:MAX_RANKED]
+        order = c["order"]
+        return [_Cut(float(c["short"][i]), float(score[i]), int(c["k1"][i]),
+                     order[: c["r"][i] + 1, c["j"][i]], float(c["t"][i]), self.axes[:, col[i]],
+                     k, float(cost[i])) for i in best]
 
     @staticmethod
-    def _crossing(tcut: np.ndarray, fmn: np.ndarray, fmx: np.ndarray) -> np.ndarray:
-        """For each cut (rows) and angle (columns): metres of footprint the line crosses,
-        counted on the shorter side of each footprint (what the notch adds to the boundary)."""
-        if tcut.size == 0:
-            return np.zeros_like(tcut)
-        if tcut.shape[0] * fmn.shape[0] * tcut.shape[1] <= 4_000_000:
-            t = tcut[:, None, :]
-            depth = np.minimum(t - fmn[None], fmx[None] - t)
-            return np.clip(depth, 0, None).sum(axis=1)
-        out = np.empty_like(tcut)
-        for j in range(tcut.shape[1]):
-            t = tcut[:, j][:, None]
-            out[:, j] = np.clip(np.minimum(t - fmn[:, j], fmx[:, j] - t), 0, None).sum(axis=1)
-        return out
+    def _crossing(t: np.ndarray, fmn: np.ndarray, fmx: np.ndarray) -> np.ndarray:
+        """For each cut t[c] with footprint extents fmn/fmx[:, c] on its normal: metres of
+        footprint the line crosses, counted on the shorter side of each footprint."""
+        depth = np.minimum(t[None, :] - fmn, fmx - t[None, :])
+        return np.clip(depth, 0, None).sum(axis=0)
 
-    def _penalty(self, parts: int, households: float) -> float:
+    def _penalty(self, parts: np.ndarray, households: np.ndarray) -> np.ndarray:
         """0 when a side's mean part size leaves room for later cuts, up to 1 at a bound."""
-        if parts < 2:
-            return 0.0
-        mean = households / parts
-        margin = min(mean - self.lo, self.hi - mean) / (self.hi - self.lo)
-        return max(0.0, 0.25 - margin) * 4.0
-
-    def _rank(self, region: _Region, cands: list[tuple]) -> list[tuple]:
-        """Candidates best first: least shortfall, then short cuts near the target."""
-        if not cands:
-            return []
-        ring = shapely.get_coordinates(region.geom)
-        theta = np.array([c[8] for c in cands])
-        along = np.vstack([-self.kx * np.sin(theta), self.ky * np.cos(theta)])
-        proj = ring @ along
-        width = proj.max(axis=0) - proj.min(axis=0)
-        root = math.sqrt(max(region.geom.area * self.kx * self.ky, 1e-12))
-        factor = np.array([(1 + c[1]) * (1 + c[2]) * (BARRIER_BONUS if c[7] else 1)
-                           for c in cands])
-        notch = np.array([NOTCH_WEIGHT * c[10] for c in cands])
-        short = np.array([c[0] for c in cands])
-        score = (width + notch) / root * factor
-        first = np.lexsort((score, short))[:EXACT_SCORES]
-        if region.k == 2:
-            sides = [self._sides(region, cands[i]) for i in first]
-            pp = polsby_popper([g for pair in sides for g in pair], (self.kx, self.ky))
-            exact = (2.0 - pp[0::2] - pp[1::2]) * factor[first]
-            head = [cands[first[i]] for i in np.lexsort((exact, short[first]))]
-            return head + [cands[i] for i in np.lexsort((score, short))[EXACT_SCORES:]]
-        lines = shapely.linestrings(np.array([self._line(region.geom, cands[i][6], cands[i][5])
-                                              for i in first]))
-        lengths = shapely.length(shapely.intersection(region.geom, lines))
-        metric = np.array([self._metric_length(float(ln), cands[i][6])
-                           for ln, i in zip(lengths, first, strict=True)])
-        exact = (metric + notch[first]) / root * factor[first]
-        head = [cands[first[i]] for i in np.lexsort((exact, short[first]))]
-        return head + [cands[i] for i in np.lexsort((score, short))[EXACT_SCORES:]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = households / np.maximum(parts, 1)
+        margin = np.minimum(mean - self.lo, self.hi - mean) / max(self.hi - self.lo, 1)
+        return np.where(parts >= 2, np.maximum(0.0, 0.25 - margin) * 4.0, 0.0)
 
     def _apply(self, region: _Region, cand) -> tuple[_Region, _Region, bool]:
-        k1 = cand[3]
+        k1 = cand.k1
         a_geom, b_geom, ia, ib = self._sides(region, cand, True)
         a_geom, b_geom, ok_a = self._tidy(a_geom, b_geom, ia)
         b_geom, a_geom, ok_b = self._tidy(b_geom, a_geom, ib)
@@ -274,12 +266,12 @@ class _Engine:
 
     def _sides(self, region: _Region, cand: tuple, with_idx: bool = False):
         """The two sides of `region` cut by `cand` (and their building indices)."""
-        side_a, t, axis = cand[4], cand[5], cand[6]
+        side_a, t, axis = cand.side_a, cand.t, cand.axis
         hp = self._halfplane(region.geom, axis, t)
         mask = np.zeros(len(region.idx), bool)
         mask[side_a] = True
         ia, ib = region.idx[mask], region.idx[~mask]
-        if cand[10] > 0:
+        if cand.cost > 0:
             hp = self._notch(hp, axis, t, ia, ib)
         a_geom = shapely.intersection(region.geom, hp)
         b_geom = shapely.difference(region.geom, hp)
@@ -326,15 +318,10 @@ class _Engine:
             return [region], 0
         forced, idx, k = 0, region.idx, region.k
         every = list(range(1, k))
-        root = self._root(region)
-        for angles, k1s in ((self.angles, None), (self.retry_angles, None),
-                            (self.retry_angles, every)):
-            ranked = self._rank(region, self._candidates(idx, k, angles, True, k1s, root))
-            if ranked:
-                break
+        ranked = (self._cuts(region, self.base_cols, True, every)
+                  or self._cuts(region, self.all_cols, True, every))
         if not ranked:
-            ranked = self._rank(region, self._candidates(idx, k, self.retry_angles, False,
-                                                         None, root))
+            ranked = self._cuts(region, self.all_cols, False, sorted({k // 2, k - k // 2}))
             forced = 1
         if not ranked:
             return [region], 1
@@ -354,16 +341,21 @@ class _Engine:
                 break
         return best
 
-    def _splittable(self, idx: np.ndarray, cand: tuple) -> bool:
+    def _splittable(self, idx: np.ndarray, cand: _Cut) -> bool:
         """Whether a side of `cand` that must become two parts has a line meeting the bounds."""
         mask = np.zeros(len(idx), bool)
-        mask[cand[4]] = True
-        k = cand[9]
-        for side, ks in ((idx[mask], cand[3]), (idx[~mask], k - cand[3])):
-            if ks == 2 and len(side) > 1 and not self._candidates(
-                    side, 2, self.retry_angles, True):
+        mask[cand.side_a] = True
+        for side, ks in ((idx[mask], cand.k1), (idx[~mask], cand.k - cand.k1)):
+            if 2 <= ks <= LOOKAHEAD and len(side) > 1 and not self._any_cut(side, ks):
                 return False
         return True
+
+    def _any_cut(self, idx: np.ndarray, k: int) -> bool:
+        """Whether some line through a gap divides buildings `idx` into sides meeting the
+        bounds for k parts."""
+        every = list(range(1, k))
+        return any(len(self._valid(idx, k, cols, True, every)["r"])
+                   for cols in (self.base_cols, self.all_cols))
 
     def _root(self, region: _Region) -> float:
         return math.sqrt(max(region.geom.area * self.kx * self.ky, 1e-12))

@@ -1,0 +1,122 @@
+"""Cheap compactness scoring of candidate straight cuts, in numpy (no shapely).
+
+A region to become k parts is cut by a line into a side of k1 and a side of k - k1 parts. For
+many candidate lines at once this module clips the region's rings by each line (Green's theorem
+on the clipped edges, in a frame centred on the line, so the closing segments along the line add
+nothing to the area), giving each side's exact area, perimeter (edges plus the chord, exact for
+convex regions) and extents along and across the line. A side that must still become k_s parts is
+scored by the mean Polsby-Popper its parts could reach: the best recursive division of a
+rectangle of the side's extents (a precomputed table over aspect ratio and k), scaled down by how
+far the side falls short of that rectangle's own compactness.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import shapely
+
+TABLE_K = 64
+TABLE_R = 257
+MAX_LOG_R = math.log(64.0)
+
+
+def rect_pp(r: np.ndarray) -> np.ndarray:
+    """Polsby-Popper of a rectangle of aspect ratio r (long / short)."""
+    return math.pi * r / (1.0 + r) ** 2
+
+
+@lru_cache(maxsize=1)
+def division_table() -> np.ndarray:
+    """T[k, i]: mean PP of the parts of the best recursive division of a rectangle of aspect
+    exp(i * MAX_LOG_R / (TABLE_R - 1)) into k parts by cuts across its longer side."""
+    logr = np.linspace(0.0, MAX_LOG_R, TABLE_R)
+    r = np.exp(logr)
+    table = np.zeros((TABLE_K + 1, TABLE_R))
+    table[1] = rect_pp(r)
+
+    def look(k: int, x: np.ndarray) -> np.ndarray:
+        lx = np.minimum(np.abs(np.log(x)), MAX_LOG_R)
+        return np.interp(lx, logr, table[k])
+
+    for k in range(2, TABLE_K + 1):
+        best = np.zeros(TABLE_R)
+        for k1 in range(1, k // 2 + 1):
+            k2 = k - k1
+            value = (k1 * look(k1, r * k1 / k) + k2 * look(k2, r * k2 / k)) / k
+            best = np.maximum(best, value)
+        table[k] = best
+    return table
+
+
+def division_pp(aspect: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Table lookup of the reachable mean PP for rectangles of `aspect` into `k` parts."""
+    table = division_table()
+    lx = np.minimum(np.log(np.maximum(aspect, 1.0)), MAX_LOG_R)
+    pos = lx / MAX_LOG_R * (TABLE_R - 1)
+    i0 = np.minimum(pos.astype(np.int64), TABLE_R - 2)
+    w = pos - i0
+    kk = np.clip(k, 1, TABLE_K).astype(np.int64)
+    return table[kk, i0] * (1 - w) + table[kk, i0 + 1] * w
+
+
+def region_edges(geom, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end points (metres) of every ring edge of `geom`."""
+    rings = shapely.get_rings(shapely.get_parts(geom))
+    coords, owner = shapely.get_coordinates(rings, return_index=True)
+    coords = coords * np.asarray(scale)
+    same = owner[1:] == owner[:-1]
+    return coords[:-1][same], coords[1:][same]
+
+
+def side_stats(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray):
+    """For cuts {p: p·(cos θ, sin θ) = t} (metres): per side (below, above), area, perimeter,
+    extent across the line and extent along it. Arrays of shape (2, C)."""
+    n = np.vstack([np.cos(theta), np.sin(theta)])
+    d = np.vstack([-np.sin(theta), np.cos(theta)])
+    u0, u1 = p0 @ n - t, p1 @ n - t
+    v0, v1 = p0 @ d, p1 @ d
+    du = u0 - u1
+    cross_edge = (u0 < 0) != (u1 < 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.where(cross_edge, u0 / np.where(du == 0, 1, du), 0.0)
+    vx = v0 + lam * (v1 - v0)
+    big = np.inf
+    vcmin = np.where(cross_edge, vx, big).min(axis=0)
+    vcmax = np.where(cross_edge, vx, -big).max(axis=0)
+    chord = np.where(np.isfinite(vcmin), vcmax - vcmin, 0.0)
+    out = np.zeros((4, 2, len(t)))
+    for s, sign in enumerate((1.0, -1.0)):
+        a_in, b_in = sign * u0 <= 0, sign * u1 <= 0
+        keep = a_in | b_in
+        au = np.where(a_in, u0, 0.0)
+        av = np.where(a_in, v0, vx)
+        bu = np.where(b_in, u1, 0.0)
+        bv = np.where(b_in, v1, vx)
+        cross = np.where(keep, au * bv - av * bu, 0.0)
+        length = np.where(keep, np.hypot(bu - au, bv - av), 0.0)
+        out[0, s] = 0.5 * np.abs(cross.sum(axis=0))
+        out[1, s] = length.sum(axis=0) + chord
+        out[2, s] = np.where(a_in, -sign * u0, 0.0).max(axis=0)
+        vmin = np.minimum(np.where(a_in, v0, big).min(axis=0), vcmin)
+        vmax = np.maximum(np.where(a_in, v0, -big).max(axis=0), vcmax)
+        out[3, s] = np.where(np.isfinite(vmin), vmax - vmin, 0.0)
+    return out
+
+
+def cut_scores(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray,
+               k1: np.ndarray, k2: np.ndarray) -> np.ndarray:
+    """Expected mean PP of the final parts for each cut (side below the line gets k1 parts)."""
+    area, perim, across, along = side_stats(p0, p1, theta, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pp = np.where(perim > 0, 4 * math.pi * area / perim**2, 0.0)
+        lo = np.minimum(across, along)
+        hi = np.maximum(across, along)
+        aspect = np.where(lo > 0, hi / lo, 64.0)
+    box_pp = rect_pp(aspect)
+    fill = np.minimum(1.0, np.where(box_pp > 0, pp / box_pp, 0.0))
+    ks = np.vstack([k1, k2])
+    reach = division_pp(aspect, ks) * fill
+    return (k1 * reach[0] + k2 * reach[1]) / (k1 + k2)
