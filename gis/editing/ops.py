@@ -79,16 +79,15 @@ def check_input(op: dict, settings: Settings) -> None:
 
 
 def _count_positions(coords: Any, limit: int) -> int:
-    """Positions in nested GeoJSON coordinates (stops counting past `limit`)."""
-    if not isinstance(coords, list) or not coords:
-        return 0
-    if not isinstance(coords[0], list):
-        return 1
-    total = 0
-    for part in coords:
-        total += _count_positions(part, limit)
-        if total > limit:
-            break
+    """Positions in nested GeoJSON coordinates (iterative; stops counting past `limit`)."""
+    total, stack = 0, [coords]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, list) and item:
+            if isinstance(item[0], list):
+                stack.extend(item)
+            else:
+                total += 1
     return total
 
 
