@@ -32,7 +32,9 @@ def get_settings(request: Request) -> Settings:
 async def get_principal(request: Request, token: str | None = Depends(oauth2_scheme),
                         conn: AsyncConnection = Depends(get_conn)) -> Principal:
     """The caller behind the bearer token (401 without a valid one)."""
-    return await authenticate(request, token, conn)
+    principal = await authenticate(request, token, conn)
+    request.state.principal = principal  # the actor in the audit log of writes
+    return principal
 
 
 CALLERS_MAX = 10_000  # remembered callers per app (token -> principal, epoch, expiry)

@@ -82,6 +82,12 @@ def install(app: FastAPI) -> None:
         return problem_response(503, "Service Unavailable", "the database is unavailable; retry",
                                 headers={"Retry-After": "2"})
 
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(_: Request, exc: Exception) -> JSONResponse:
+        # a request value PostgreSQL cannot take (a NUL byte, a number out of range, ...)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return problem_response(400, "Invalid request", f"a value cannot be used: {reason}")
+
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def _timeout(_: Request, exc: Exception) -> JSONResponse:
         return problem_response(503, "Service Unavailable", "the query took too long",

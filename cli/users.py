@@ -1,4 +1,4 @@
-"""`wangge user ...`: create, list and disable accounts."""
+"""`wangge user ...`: create, list, disable accounts and revoke their tokens."""
 
 from __future__ import annotations
 
@@ -69,3 +69,16 @@ def disable(name: str = typer.Argument(..., help="username")) -> None:
     except AccountError as exc:
         fail(str(exc))
     say(f"account {name} disabled")
+
+
+@app.command()
+def revoke(name: str = typer.Argument(..., help="username")) -> None:
+    """Revoke every token issued to an account so far (it logs in again to get a new one)."""
+    from gis.accounts import AccountError, revoke_tokens
+
+    try:
+        with _connect() as conn:
+            revoke_tokens(conn, name)
+    except AccountError as exc:
+        fail(str(exc))
+    say(f"tokens of {name} revoked")

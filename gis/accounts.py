@@ -183,3 +183,12 @@ def disable_account(conn, username: str) -> None:
         "WHERE lower(username) = lower(%s) RETURNING id", (username,)).fetchone()
     if row is None:
         raise AccountError(f"no account {username!r}")
+
+
+def revoke_tokens(conn, username: str) -> None:
+    """Revoke every token issued so far to an account (token generation bumped)."""
+    row = _dbapi(conn).execute(
+        "UPDATE accounts SET token_generation = token_generation + 1 "
+        "WHERE lower(username) = lower(%s) RETURNING id", (username,)).fetchone()
+    if row is None:
+        raise AccountError(f"no account {username!r}")
