@@ -20,7 +20,7 @@ import shapely.affinity
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 
-from gis.accounts import hash_password
+from gis.accounts import create_account
 from gis.attribution import attribute_sql
 from gis.categories import load_categories
 from gis.codes import assign_codes
@@ -38,12 +38,12 @@ COMMUNITY_NAMES = [("翠苑社区", "A"), ("文新社区", "B"), ("古荡社区"
 FACILITY_NAMES = {"school": "实验中学专属网格", "hospital": "区人民医院专属网格"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
-DEMO_ACCOUNTS = [  # username, password, role, area (level, index path) or None for district-wide
+DEMO_ACCOUNTS = [  # username, password, role, jurisdiction (level, index path) or None
     ("admin", "wangge-admin", "admin", None),
     ("planner", "wangge-planner", "planner", None),
     ("commander", "wangge-commander", "commander", None),
     ("commander_s1", "wangge-commander", "commander", ("street", (0,))),
-    ("worker", "wangge-worker", "worker", ("grid", (0, 0, 0))),
+    ("worker", "wangge-worker", "worker", None),  # the first grid's full-time worker
 ]
 
 Say = Callable[[str], None]
@@ -231,19 +231,14 @@ def _people(cur: psycopg.Cursor, district: DemoArea, ids: _Ids, rng: np.random.G
 
 
 def _accounts(cur: psycopg.Cursor, ids: _Ids, patrollers: list[tuple[int, int, str]]) -> None:
+    street_codes = dict(cur.execute("SELECT id, code FROM streets").fetchall())
     for username, password, role, area in DEMO_ACCOUNTS:
-        worker_id = None
-        if role == "worker":
+        worker_id, areas = None, []
+        if role == "worker":  # the full-time worker of the first grid (already assigned)
             worker_id = next(w for w, g, _ in patrollers if g == ids.grids[0][0][0])
-        cur.execute("INSERT INTO accounts (username, password_hash, role, worker_id) "
-                    "VALUES (%s, %s, %s, %s) RETURNING id",
-                    (username, hash_password(password), role, worker_id))
-        account_id = cur.fetchone()[0]
-        if area and role != "worker":
-            level, path = area
-            area_id = ids.streets[path[0]]
-            cur.execute("INSERT INTO account_areas (account_id, level, area_id) "
-                        "VALUES (%s, %s, %s)", (account_id, level, area_id))
+        elif area:  # a street's commander
+            areas = [(area[0], street_codes[ids.streets[area[1][0]]])]
+        create_account(cur.connection, username, password, role, areas, worker_id=worker_id)
 
 
 def _patrols(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, anchor: datetime,

@@ -109,10 +109,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(app) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port; yields its base URL."""
+def live_server(settings: Settings) -> Iterator[str]:
+    """An app of its own served by uvicorn on a free loopback port; yields its base URL.
+
+    Its own app instance: a second lifespan on the `client` fixture's app would replace that
+    app's pool and change listener with ones bound to this server's event loop.
+    """
+    from api.app import create_app
+
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -98,7 +98,8 @@ def test_incident_endpoints_by_role(client, world, setup, role) -> None:
         assert status == (200 if code in visible else 404), (role, code)
     rows = client.get("/stats", params={"level": "micro_grid", **PERIOD},
                       headers=headers).json()
-    assert {a["code"] for a in rows["areas"]} == visible
+    mine = {a["code"] for a in rows["areas"] if a["code"].startswith(COUNTY)}  # other tests'
+    assert mine == visible  # areas share the session database
     density = client.get("/stats/density", params={"bbox": BBOX, "zoom": 12, **PERIOD},
                          headers=headers).json()
     assert sum(f["properties"]["count"] for f in density["features"]) >= len(visible)
