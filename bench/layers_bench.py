@@ -165,6 +165,12 @@ function init(args)
   end
   pos = 0
   wrapped = 0
+  seen = 0
+  once = args[4] == "once"
+end
+function response(status, headers, body)
+  seen = seen + 1
+  if once and seen >= #reqs then wrk.thread:stop() end
 end
 function request()
   pos = pos + 1
@@ -322,15 +328,18 @@ def ensure_tipg() -> None:
                    check=True)
 
 
-def wrk(base: str, urls: list[str], seconds: float, token: str, tag: str) -> dict:
-    """Run wrk at concurrency 8 over `urls` (each thread walks its own slice in order)."""
+def wrk(base: str, urls: list[str], seconds: float, token: str, tag: str,
+        once: bool = False) -> dict:
+    """Run wrk at concurrency 8 over `urls` (each thread walks its own slice in order);
+    with `once`, each thread stops after its slice: every URL exactly once (cold runs)."""
     lua = OUT / "urls.lua"
     lua.write_text(WRK_LUA)
     url_file = OUT / f"urls-{tag}.txt"
     url_file.write_text("\n".join(urls) + "\n")
     proc = subprocess.run(
         ["wrk", "-t", str(CONCURRENCY), "-c", str(CONCURRENCY), "-d", f"{seconds}s",
-         "--timeout", "30s", "-s", str(lua), base, "--", str(url_file), str(CONCURRENCY), token],
+         "--timeout", "30s", "-s", str(lua), base, "--", str(url_file), str(CONCURRENCY), token,
+         "once" if once else "loop"],
         capture_output=True, text=True, check=True)
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
     stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
@@ -410,7 +419,7 @@ def main() -> None:
     url, token = prepare_database(args.regenerate)
     tiles = tile_list()
     halves = [tiles[0::2], tiles[1::2]]
-    cold_seconds = min(seconds, 4)  # short enough that no thread runs out of fresh URLs
+    cold_seconds = seconds  # an upper bound: cold runs stop once every URL was asked once
     hot = tiles[:150]
     items = item_list(2000)
     say(f"{len(tiles)} tile URLs (z12-z16, layers {', '.join(TILE_LAYERS)}), "
@@ -443,7 +452,7 @@ def main() -> None:
             server, tile_url, _ = servers[name]
             runs.setdefault(f"{name}_cold", []).append(wrk(
                 server.base, [tile_url(t) for t in halves[half]], cold_seconds, token,
-                f"{name}-cold{half}"))
+                f"{name}-cold{half}", once=True))
         revalidate = {}
         for name, (server, tile_url, _) in servers.items():
             revalidate[name] = fetch_etags(server.base, [tile_url(t) for t in hot], token)
