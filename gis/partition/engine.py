@@ -24,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.partition.cuts import cut_scores, region_edges
 from gis.partition.quality import metric_scale, polsby_popper
 
-BASE_ANGLES = 12
+BASE_ANGLES = 24
 RETRY_ANGLES = 48
 BARRIER_BONUS = 0.03
 MAX_BARRIER_DIRECTIONS = 6
@@ -33,8 +33,11 @@ NOTCH_WEIGHT = 2.0
 MARGIN_WEIGHT = 0.5
 MAX_RANKED = 16
 TRIES = 4
+K_TRY = 1
+BALANCE_WEIGHT = 1.0
+K_MAX_TRIES = 4
 LOOKAHEAD = 2
-BUDGET_PER_BUILDING = 10
+BUDGET_PER_BUILDING = 3
 
 
 @dataclass
@@ -130,6 +133,7 @@ class _Engine:
         self.base_cols = np.concatenate([np.arange(0, RETRY_ANGLES, step), bars])
         self.all_cols = np.arange(len(self.theta))
         self.budget = BUDGET_PER_BUILDING * self.n
+        self.balanced = False
 
     def _barrier_lines(self, barriers) -> list[tuple[float, np.ndarray]]:
         """(normal angle, midpoint) of the longest fairly straight barrier pieces in the parent."""
@@ -214,7 +218,9 @@ class _Engine:
             key = np.where(valid_base, short, np.inf)
             mask = np.isfinite(key) & (key == key.min(axis=1, keepdims=True))
         q, r, j = np.nonzero(mask)
-        return {"r": r, "j": j, "k1": k1.reshape(-1)[q], "short": short[q, r, j],
+        mean = ntot / max(k - otot, 1) if ntot else 1.0
+        dev = np.abs(nc[r, j] - k1n[q, r, j] * mean) / max(mean, 1.0)
+        return {"r": r, "j": j, "dev": dev, "k1": k1.reshape(-1)[q], "short": short[q, r, j],
                 "k1n": k1n[q, r, j], "k2n": k2n[q, r, j], "nc1": nc[r, j],
                 "nc2": n2[r, j], "t": tcut[r, j], "order": order, "cols": cols}
 
@@ -237,6 +243,8 @@ class _Engine:
         score -= MARGIN_WEIGHT * (self._penalty(c["k1n"], c["nc1"])
                                   + self._penalty(c["k2n"], c["nc2"]))
         score += BARRIER_BONUS * (col >= self.na)
+        if self.balanced:
+            score = score - BALANCE_WEIGHT * c["dev"]
         best = np.lexsort((c["j"], c["r"], -np.round(score, 9), c["short"]))[:MAX_RANKED]
         order = c["order"]
         return [_Cut(float(c["short"][i]), float(score[i]), int(c["k1"][i]),
@@ -429,21 +437,37 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
                           "it forms a part of its own")
     if parent.geom_type == "MultiPolygon":
         violations.append("the parent is not one polygon: its parts cannot all be contiguous")
-    leaves, bad = eng.divide(_Region(parent, np.arange(eng.n), k))
-    if bad and not reason:
-        kmin, kmax = math.ceil(normal / hi), normal // lo
-        for alt in sorted(range(kmin, kmax + 1), key=lambda a: abs(a + oversize - k))[1:3]:
-            eng.budget = BUDGET_PER_BUILDING * eng.n
-            alt_leaves, alt_bad = eng.divide(_Region(parent, np.arange(eng.n), alt + oversize))
-            if alt_bad < bad:
-                leaves, bad = alt_leaves, alt_bad
-            if not bad:
-                break
+    options = [k]
+    if not reason and normal:
+        options = [a + oversize for a in range(math.ceil(normal / hi), normal // lo + 1)]
+    leaves, bad = _divide_best(eng, parent, k, options)
     if bad and not reason:
         notes.append(f"{bad} cut(s) could not meet the bounds between footprints")
     parts = _merge_stray([leaf.geom for leaf in leaves], eng.rep, eng.h)
     return _finish(parent, parts, None, eng.rep, households, violations, notes,
                    (eng.kx, eng.ky), lo, hi, reason is not None)
+
+
+def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
+                 ) -> tuple[list[_Region], int]:
+    """Divide `parent` into K_TRY part counts among `options` (nearest `k` first) and keep the
+    division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
+    division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
+    cuts ranked by household balance first (shape second)."""
+    every = np.arange(eng.n)
+    order = sorted(options, key=lambda kk: (abs(kk - k), kk))[:K_MAX_TRIES]
+    best = None
+    for tried, (balanced, kk) in enumerate([(False, kk) for kk in order]
+                                           + [(True, kk) for kk in order]):
+        if best is not None and best[0] == 0 and tried >= K_TRY:
+            break
+        eng.balanced = balanced
+        eng.budget = BUDGET_PER_BUILDING * eng.n
+        leaves, bad = eng.divide(_Region(parent, every, kk))
+        pp = float(np.mean(polsby_popper([leaf.geom for leaf in leaves], (eng.kx, eng.ky))))
+        if best is None or (bad, -pp) < (best[0], -best[1]):
+            best = (bad, pp, leaves)
+    return best[2], best[0]
 
 
 def _assign(parts: list[BaseGeometry], rep: np.ndarray) -> np.ndarray:
