@@ -187,6 +187,25 @@ def _remove_children(conn, table: str, parent_ids: list[int]) -> tuple[int, int]
     return len(drop), len(keep)
 
 
+def _assign_buildings(conn, child: str, rows: list[tuple[int, int, int]]) -> None:
+    """Set each building's new child (and, for micro-grids, its grid) in one UPDATE from a
+    temporary table filled by COPY; rows are (building id, child id, parent id)."""
+    if not rows:
+        return
+    conn.execute("CREATE TEMP TABLE split_assignment (building bigint, child bigint, "
+                 "parent bigint) ON COMMIT DROP")
+    with conn.cursor() as cur, cur.copy("COPY split_assignment FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    if child == "micro_grid":
+        conn.execute("""UPDATE buildings b SET micro_grid_id = a.child, grid_id = a.parent
+                        FROM split_assignment a WHERE b.id = a.building""")
+    else:
+        conn.execute("""UPDATE buildings b SET grid_id = a.child
+                        FROM split_assignment a WHERE b.id = a.building""")
+    conn.execute("DROP TABLE split_assignment")
+
+
 def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "micro_grid",
                 min_households: int = 30, max_households: int = 50, seed: int = 0,
                 dry_run: bool = False, processes: int | None = None) -> SplitRunReport:
@@ -218,6 +237,7 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
                  roads[p[0]], min_households, max_households, seed) for p in parents]
         results = run_splits(jobs, processes)
         removed, retired = _remove_children(conn, child.table, ids)
+        assignments: list[tuple[int, int, int]] = []
         report.removed, report.retired = removed, retired
         for parent, result in zip(parents, results, strict=True):
             pid, code, name = parent[0], parent[1], parent[2]
@@ -232,26 +252,26 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
             insert = (f"INSERT INTO {child.table} (code, name, parent_id, parent_code, households,"
                       f" geom, attributes{kind}) VALUES (%s, %s, %s, %s, %s,"
                       f" ST_Multi(ST_GeomFromWKB(%s, 4326)), %s{kind_value}) RETURNING id")
-            new_ids = []
-            for part_code, wkb, hh, score in zip(codes, part_wkbs, households, pp, strict=True):
-                attributes = json.dumps({"polsby_popper": round(score, 4), "split_seed": seed})
-                new_ids.append(conn.execute(insert, (
-                    part_code, f"{name} {part_code[-3:]}".strip(), pid, code, hh, wkb,
-                    attributes)).fetchone()[0])
-            column = "micro_grid_id" if child.name == "micro_grid" else "grid_id"
-            pairs = [(new_ids[a], b[0]) for a, b in zip(assignment, blds[pid], strict=True)]
-            if pairs:
-                with conn.cursor() as cur:
-                    cur.executemany(f"UPDATE buildings SET {column} = %s WHERE id = %s", pairs)
-                    if child.name == "micro_grid":
-                        cur.executemany("UPDATE buildings SET grid_id = %s WHERE id = %s",
-                                        [(pid, b[0]) for b in blds[pid]])
+            rows = [(part_code, f"{name} {part_code[-3:]}".strip(), pid, code, hh, wkb,
+                     json.dumps({"polsby_popper": round(score, 4), "split_seed": seed}))
+                    for part_code, wkb, hh, score in zip(codes, part_wkbs, households, pp,
+                                                         strict=True)]
+            with conn.cursor() as cur:
+                cur.executemany(insert, rows, returning=True)
+                new_ids = []
+                while True:
+                    new_ids.append(cur.fetchone()[0])
+                    if not cur.nextset():
+                        break
+            assignments += [(b[0], new_ids[a], pid)
+                            for a, b in zip(assignment, blds[pid], strict=True)]
             report.created += len(new_ids)
             counts = households or [0]
             report.rows.append(ParentQuality(
                 code, name, int(sum(households)), len(new_ids), int(min(counts)),
                 int(max(counts)), float(np.mean(counts)), float(np.mean(pp)), float(np.min(pp)),
                 list(violations), list(notes)))
+        _assign_buildings(conn, child.name, assignments)
         rollup_households(conn)
         if dry_run:
             conn.rollback()
