@@ -48,7 +48,8 @@ def import_command(
         m2_per_household=m2_per_household or get_settings().m2_per_household)
     url = ensure_database()
     try:
-        with console.status(f"importing {file.name} ..."):
+        with _ProgressBar(file.name) as bar:
+            opts.progress = bar.update
             result = import_file(url, layer, file, opts)
     except ImportFailed as exc:
         _show(exc.report, report)
@@ -56,6 +57,50 @@ def import_command(
     except (ReadError, ValueError) as exc:
         fail(str(exc))
     _show(result, report)
+
+
+LARGE_FILE_ROWS = 2000
+
+
+class _ProgressBar:
+    """A spinner while the file is read; a rich progress bar per phase (validating, writing)
+    once a file turns out to hold at least LARGE_FILE_ROWS rows."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.status = console.status(f"reading {name} ...")
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _ProgressBar:
+        self.status.start()
+        return self
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if total < LARGE_FILE_ROWS:
+            return
+        if self.bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.status.stop()
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+            self.bar.start()
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(f"{phase} {self.name}", total=total)
+        self.bar.update(self.tasks[phase], completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        else:
+            self.status.stop()
 
 
 def _show(result, report_path: str | None) -> None:

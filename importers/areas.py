@@ -15,7 +15,7 @@ import shapely
 
 from gis.codes import assign_codes
 from gis.levels import LEVELS, Level
-from importers.options import ImportOptions
+from importers.options import ImportOptions, features
 from importers.reader import Source
 from importers.validation import ImportReport, Rejected, clean_geometry, text
 
@@ -58,7 +58,7 @@ def import_areas(conn: psycopg.Connection, level: Level, src: Source, opts: Impo
     parents, tree = _parents(conn, level)
     by_code = {p[1]: p for p in parents}
     records, seen = [], {}
-    for i, (props, raw) in enumerate(zip(src.rows, src.geoms, strict=True), start=1):
+    for i, props, raw in features(src, opts):
         code = text(props.get(opts.code_field)) if opts.code_field else None
         try:
             if opts.code_field and opts.code_field not in props:

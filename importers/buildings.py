@@ -12,7 +12,7 @@ import shapely
 
 from gis.attribution import locate_expr
 from gis.partition.quality import metric_scale, to_metric
-from importers.options import ImportOptions
+from importers.options import ImportOptions, features
 from importers.reader import Source, osm_tags
 from importers.validation import ImportReport, Rejected, clean_geometry, text, whole_number
 
@@ -46,7 +46,7 @@ def import_buildings(conn: psycopg.Connection, src: Source, opts: ImportOptions,
                      report: ImportReport) -> list[dict]:
     """Validate rows into building records."""
     records, seen, estimated = [], {}, 0
-    for i, (props, raw) in enumerate(zip(src.rows, src.geoms, strict=True), start=1):
+    for i, props, raw in features(src, opts):
         code = None
         try:
             geom, note = clean_geometry(raw, "building", opts.crs or src.crs)
@@ -83,33 +83,44 @@ def import_buildings(conn: psycopg.Connection, src: Source, opts: ImportOptions,
     return records
 
 
-def write_buildings(conn: psycopg.Connection, records: list[dict], report: ImportReport) -> None:
-    """Upsert by code, then attribute grid and micro-grid by representative point."""
-    sql = """
-        INSERT INTO buildings AS t (code, households, households_estimated, floors, address,
-                                    geom, attributes)
-        VALUES (%(code)s, %(households)s, %(estimated)s, %(floors)s, %(address)s,
-                ST_GeomFromWKB(%(wkb)s, 4326), %(attributes)s)
-        ON CONFLICT (code) DO UPDATE SET
-            households = EXCLUDED.households, households_estimated = EXCLUDED.households_estimated,
-            floors = EXCLUDED.floors, address = EXCLUDED.address, geom = EXCLUDED.geom,
-            attributes = EXCLUDED.attributes, version = t.version + 1
-        WHERE t.households IS DISTINCT FROM EXCLUDED.households
-           OR t.floors IS DISTINCT FROM EXCLUDED.floors
-           OR t.address IS DISTINCT FROM EXCLUDED.address
-           OR NOT ST_OrderingEquals(t.geom, EXCLUDED.geom)
-        RETURNING (xmax = 0) AS inserted"""
-    for r in records:
-        row = conn.execute(sql, {**r, "wkb": r["geom"].wkb,
-                                 "attributes": json.dumps(r["attributes"], default=str)}
-                           ).fetchone()
-        if row is None:
-            report.unchanged += 1
-        elif row[0]:
-            report.inserted += 1
-        else:
-            report.updated += 1
+def write_buildings(conn: psycopg.Connection, records: list[dict], report: ImportReport,
+                    opts: ImportOptions | None = None) -> None:
+    """Upsert by code (COPY into a temporary table, then one INSERT ... SELECT), then attribute
+    grid and micro-grid by representative point."""
+    progress = opts.progress if opts else None
+    conn.execute("""CREATE TEMP TABLE import_buildings (code text, households integer,
+                        estimated boolean, floors integer, address text, wkb bytea,
+                        attributes jsonb) ON COMMIT DROP""")
+    with conn.cursor() as cur, cur.copy("COPY import_buildings FROM STDIN") as copy:
+        for n, r in enumerate(records, start=1):
+            copy.write_row((r["code"], r["households"], r["estimated"], r["floors"],
+                            r["address"], r["geom"].wkb,
+                            json.dumps(r["attributes"], default=str)))
+            if progress and (n % 1000 == 0 or n == len(records)):
+                progress("writing", n, len(records))
+    inserted = conn.execute("""
+        WITH up AS (
+            INSERT INTO buildings AS t (code, households, households_estimated, floors, address,
+                                        geom, attributes)
+            SELECT code, households, estimated, floors, address, ST_GeomFromWKB(wkb, 4326),
+                   attributes FROM import_buildings
+            ON CONFLICT (code) DO UPDATE SET
+                households = EXCLUDED.households,
+                households_estimated = EXCLUDED.households_estimated,
+                floors = EXCLUDED.floors, address = EXCLUDED.address, geom = EXCLUDED.geom,
+                attributes = EXCLUDED.attributes, version = t.version + 1
+            WHERE t.households IS DISTINCT FROM EXCLUDED.households
+               OR t.floors IS DISTINCT FROM EXCLUDED.floors
+               OR t.address IS DISTINCT FROM EXCLUDED.address
+               OR NOT ST_OrderingEquals(t.geom, EXCLUDED.geom)
+            RETURNING (xmax = 0) AS inserted)
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+        """).fetchone()
+    report.inserted += inserted[0]
+    report.updated += inserted[1]
+    report.unchanged += len(records) - inserted[0] - inserted[1]
     point = "ST_PointOnSurface(buildings.geom)"
     conn.execute(f"""UPDATE buildings SET grid_id = {locate_expr('grid_id', point)},
                          micro_grid_id = {locate_expr('micro_grid_id', point)}
-                     WHERE code = ANY(%s)""", ([r["code"] for r in records],))
+                     WHERE code IN (SELECT code FROM import_buildings)""")
+    conn.execute("DROP TABLE import_buildings")

@@ -9,7 +9,7 @@ import psycopg
 
 from gis.attribution import attribute_sql
 from gis.categories import load_categories
-from importers.options import ImportOptions
+from importers.options import ImportOptions, features
 from importers.reader import Source
 from importers.validation import ImportReport, Rejected, clean_geometry, text
 
@@ -22,7 +22,7 @@ def import_incidents(conn: psycopg.Connection, src: Source, opts: ImportOptions,
         raise ValueError(f"--source must be one of {', '.join(SOURCES)}")
     categories = load_categories()
     records, seen = [], {}
-    for i, (props, raw) in enumerate(zip(src.rows, src.geoms, strict=True), start=1):
+    for i, props, raw in features(src, opts):
         code = text(props.get(opts.code_field)) if opts.code_field else None
         try:
             geom, note = clean_geometry(raw, "point", opts.crs or src.crs)

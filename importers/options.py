@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from importers.validation import ImportReport
@@ -25,6 +26,21 @@ class ImportOptions:
     source: str = "hotline"
     skip_invalid: bool = False
     dry_run: bool = False
+    # called as progress(phase, done, total) while rows are validated and written
+    progress: Callable[[str, int, int], None] | None = None
+
+
+def features(src, opts: ImportOptions):
+    """(row number from 1, fields, geometry) of every feature of `src`, reporting progress
+    every PROGRESS_STEP rows to opts.progress."""
+    total = len(src.rows)
+    for i, (props, raw) in enumerate(zip(src.rows, src.geoms, strict=True), start=1):
+        if opts.progress and (i % PROGRESS_STEP == 0 or i == total):
+            opts.progress("validating", i, total)
+        yield i, props, raw
+
+
+PROGRESS_STEP = 500
 
 
 class ImportFailed(ValueError):

@@ -12,7 +12,7 @@ import psycopg
 import shapely
 from shapely.geometry import MultiLineString
 
-from importers.options import ImportOptions
+from importers.options import ImportOptions, features
 from importers.reader import Source
 from importers.validation import ImportReport, Rejected, clean_geometry, text
 
@@ -20,7 +20,7 @@ from importers.validation import ImportReport, Rejected, clean_geometry, text
 def import_roads(conn: psycopg.Connection, src: Source, opts: ImportOptions,
                  report: ImportReport) -> list[dict]:
     records = []
-    for i, (props, raw) in enumerate(zip(src.rows, src.geoms, strict=True), start=1):
+    for i, props, raw in features(src, opts):
         try:
             geom, note = clean_geometry(raw, "line", opts.crs or src.crs)
         except Rejected as exc:

@@ -45,7 +45,7 @@ def import_file(url: str, layer: str, path: str | Path, opts: ImportOptions | No
             raise ImportFailed(f"{report.rejected} of {report.read} rows rejected; nothing "
                                "written (fix them or pass --skip-invalid)", report)
         if key == "buildings":
-            buildings.write_buildings(conn, records, report)
+            buildings.write_buildings(conn, records, report, opts)
         elif key == "roads":
             roads.write_roads(conn, records, report)
         elif key == "incidents":
