@@ -113,6 +113,13 @@ def summarize(pps, hhs, lo, hi):
             "parts": len(hhs)}
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its reaped workers (user + system)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def peak_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -138,9 +145,10 @@ def main() -> None:
 
     jobs = [(p.wkb, [b.wkb for b in bs], hh, [r.wkb for r in rd], lo, hi, 0)
             for p, bs, hh, rd in district]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     results = run_splits(jobs, args.processes)
     seconds = time.perf_counter() - t0
+    cpu = cpu_seconds() - cpu0
     pps, hhs, bad_grids = [], [], 0
     for res in results:
         pps += res[3]
@@ -148,7 +156,9 @@ def main() -> None:
         bad_grids += bool(res[4])
     ours = summarize(pps, hhs, lo, hi)
     print(f"engine: {seconds:.1f} s on {args.processes} processes "
-          f"({1000 * seconds / len(district):.1f} ms/grid), {ours['parts']} micro-grids, "
+          f"({1000 * seconds / len(district):.1f} ms/grid; {cpu:.1f} CPU s, "
+          f"{cpu / args.processes:.1f} s per process if nothing else ran), "
+          f"{ours['parts']} micro-grids, "
           f"in bounds {ours['in_bounds']:.2f}%, grids with violations {bad_grids}, "
           f"PP mean {ours['pp_mean']:.3f} p10 {ours['pp_p10']:.3f}, "
           f"max deviation {ours['max_dev']} households")
@@ -171,7 +181,8 @@ def main() -> None:
           f"{1000 * bsec / len(sample):.1f} ms/grid, in bounds {base['in_bounds']:.2f}%, "
           f"PP mean {base['pp_mean']:.3f} p10 {base['pp_p10']:.3f}, max deviation "
           f"{base['max_dev']}; ours on the same grids PP mean {ours_sample:.3f}")
-    print(f"split: grids={len(district)} seconds={seconds:.1f} in_bounds={ours['in_bounds']:.2f}% "
+    print(f"split: grids={len(district)} seconds={seconds:.1f} cpu_seconds={cpu:.1f} "
+          f"in_bounds={ours['in_bounds']:.2f}% "
           f"pp_mean={ours['pp_mean']:.3f} pp_p10={ours['pp_p10']:.3f} "
           f"max_dev={ours['max_dev']} baseline_pp={base['pp_mean']:.3f} "
           f"baseline_in_bounds={base['in_bounds']:.1f}% pp_vs_baseline={ratio:.2f} "
