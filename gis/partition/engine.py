@@ -38,6 +38,7 @@ BALANCE_WEIGHT = 1.0
 K_MAX_TRIES = 4
 LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
+LAST_BUDGET_PER_BUILDING = 100
 
 
 @dataclass
@@ -453,16 +454,19 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
     """Divide `parent` into K_TRY part counts among `options` (nearest `k` first) and keep the
     division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
     division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
-    cuts ranked by household balance first (shape second)."""
+    cuts ranked by household balance first (shape second), then the nearest count with a
+    larger backtracking budget."""
     every = np.arange(eng.n)
     order = sorted(options, key=lambda kk: (abs(kk - k), kk))[:K_MAX_TRIES]
     best = None
-    for tried, (balanced, kk) in enumerate([(False, kk) for kk in order]
-                                           + [(True, kk) for kk in order]):
+    runs = ([(False, kk, BUDGET_PER_BUILDING) for kk in order]
+            + [(True, kk, BUDGET_PER_BUILDING) for kk in order]
+            + [(mode, order[0], LAST_BUDGET_PER_BUILDING) for mode in (False, True)])
+    for tried, (balanced, kk, budget) in enumerate(runs):
         if best is not None and best[0] == 0 and tried >= K_TRY:
             break
         eng.balanced = balanced
-        eng.budget = BUDGET_PER_BUILDING * eng.n
+        eng.budget = budget * eng.n
         leaves, bad = eng.divide(_Region(parent, every, kk))
         pp = float(np.mean(polsby_popper([leaf.geom for leaf in leaves], (eng.kx, eng.ky))))
         if best is None or (bad, -pp) < (best[0], -best[1]):
