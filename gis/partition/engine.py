@@ -1,13 +1,16 @@
 """Recursive straight-line bisection with household targets (DESIGN §4).
 
-A region that must become k parts is cut by one straight line into k1 and k - k1 parts. Candidate
-lines run at several angles (and along barrier lines such as roads); a line may only pass through
-a gap between footprints (their projections on the line's normal do not overlap it), and the
-households on each side must fit k1·min..k1·max and k2·min..k2·max. Among the valid lines the
-shortest one (relative to the region) closest to the household target wins, and one along a
-barrier gets a bonus. One side is the intersection of the region with the half-plane, the other
-the difference, so the parts tile the parent exactly. Buildings above the maximum count as parts
-of their own; inputs that cannot meet the bounds are reported, and the best division is returned.
+A region that must become k parts is cut by one straight line into k1 and k - k1 parts (any k1).
+Candidate lines run at 24 angles (48 when none fits) and along barrier lines such as roads; a
+line passes between two buildings' representative points, and the households on each side must
+fit k1·min..k1·max and k2·min..k2·max. Every such line is scored in numpy (gis.partition.cuts) by
+the mean Polsby-Popper its final parts can expect, less the footprint it crosses (there the cut
+is notched around the footprint, so no footprint is split) and tight household margins, plus a
+bonus along a barrier; the best one is applied with shapely: one side is the intersection of the
+region with the half-plane, the other the difference, so the parts tile the parent exactly. When
+a subtree misses the bounds the next lines are tried (backtracking within a budget), then other
+part counts, then a household-balance-first ranking. Buildings above the maximum count as parts
+of their own; inputs that cannot meet the bounds are reported, and the best division returned.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ MARGIN_WEIGHT = 0.3
 MAX_RANKED = 16
 TRIES = 4
 K_TRY = 1
+GOOD_PP = 0.0
 BALANCE_WEIGHT = 1.0
 K_MAX_TRIES = 4
 LOOKAHEAD = 2
@@ -463,7 +467,7 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
             + [(True, kk, BUDGET_PER_BUILDING) for kk in order]
             + [(mode, order[0], LAST_BUDGET_PER_BUILDING) for mode in (False, True)])
     for tried, (balanced, kk, budget) in enumerate(runs):
-        if best is not None and best[0] == 0 and tried >= K_TRY:
+        if best is not None and best[0] == 0 and (tried >= K_TRY or best[1] >= GOOD_PP):
             break
         eng.balanced = balanced
         eng.budget = budget * eng.n

@@ -1,0 +1,44 @@
+"""The numpy cut scoring of the split engine against exact shapely figures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gis.partition.cuts import cut_scores, division_pp, region_edges, side_stats
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0, math.pi), st.floats(0.05, 0.95), st.integers(3, 9))
+def test_side_areas_and_perimeters_match_shapely(theta, where, corners):
+    """A convex polygon cut by a line: both sides' areas and perimeters are exact."""
+    angles = np.linspace(0, 2 * math.pi, corners, endpoint=False) + 0.3
+    region = shapely.Polygon(np.c_[50 * np.cos(angles) * 1.7, 50 * np.sin(angles)])
+    n = np.array([math.cos(theta), math.sin(theta)])
+    proj = shapely.get_coordinates(region) @ n
+    t = proj.min() + where * (proj.max() - proj.min())
+    p0, p1 = region_edges(region, (1.0, 1.0))
+    area, perim, _, _ = side_stats(p0, p1, np.array([theta]), np.array([t]))
+    d = np.array([-n[1], n[0]])
+    far = 1e4
+    below = shapely.Polygon([t * n + far * d, t * n - far * d, t * n - far * d - far * n,
+                             t * n + far * d - far * n])
+    a, b = shapely.intersection(region, below), shapely.difference(region, below)
+    assert np.allclose(area[:, 0], [a.area, b.area], rtol=1e-9, atol=1e-6)
+    assert np.allclose(perim[:, 0], [a.length, b.length], rtol=1e-9, atol=1e-6)
+
+
+def test_division_table_and_scores_prefer_square_parts():
+    assert math.isclose(float(division_pp(np.array([1.0]), np.array([1]))[0]), math.pi / 4,
+                        rel_tol=1e-6)
+    # a 2:1 rectangle into 2 parts: two squares beat two 4:1 strips
+    assert division_pp(np.array([2.0]), np.array([2]))[0] > 0.78
+    region = shapely.box(0, 0, 200, 100)
+    p0, p1 = region_edges(region, (1.0, 1.0))
+    scores = cut_scores(p0, p1, np.array([0.0, math.pi / 2]), np.array([100.0, 50.0]),
+                        np.array([1, 1]), np.array([1, 1]))
+    assert math.isclose(scores[0], math.pi / 4) and scores[0] > scores[1]
