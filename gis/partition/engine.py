@@ -29,15 +29,15 @@ from gis.partition.quality import metric_scale, polsby_popper
 
 BASE_ANGLES = 24
 RETRY_ANGLES = 48
-BARRIER_BONUS = 0.03
+BARRIER_BONUS = 0.01
 MAX_BARRIER_DIRECTIONS = 6
 SLIVER = 1e-12
 NOTCH_WEIGHT = 1.0
 MARGIN_WEIGHT = 0.3
 MAX_RANKED = 16
 TRIES = 4
-K_TRY = 1
-GOOD_PP = 0.0
+K_TRY = 2
+GOOD_PP = 0.66
 BALANCE_WEIGHT = 1.0
 K_MAX_TRIES = 4
 LOOKAHEAD = 2
@@ -455,7 +455,8 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
 
 def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
                  ) -> tuple[list[_Region], int]:
-    """Divide `parent` into K_TRY part counts among `options` (nearest `k` first) and keep the
+    """Divide `parent` into the part count among `options` nearest `k` and, when its mean
+    Polsby-Popper is below GOOD_PP, into the next nearest (up to K_TRY counts); keep the
     division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
     division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
     cuts ranked by household balance first (shape second), then the nearest count with a
