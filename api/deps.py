@@ -44,17 +44,18 @@ async def authenticate(request: Request, token: str | None,
                        conn: AsyncConnection) -> Principal:
     """Check the token (header, access_token query parameter or cookie) and expand the scope.
 
-    A caller once looked up is remembered until its token expires or any write to accounts,
-    assignments, account areas, revoked tokens or the area tables commits (the change watcher's
-    auth epoch moves; see gis.changes): repeated requests then cost no database round trip, and
-    a revocation or a disabled account takes effect at once.
+    For reads (GET, HEAD), a caller once looked up is remembered until its token expires or any
+    write to accounts, assignments, account areas, revoked tokens or the area tables commits (the
+    change watcher's auth epoch moves at the commit's notification; see gis.changes): repeated
+    reads then cost no database round trip, and a revocation reaches them within the moment the
+    notification takes (milliseconds). Writes are always checked against the database.
     """
     if not token:
         token = request.query_params.get("access_token") or request.cookies.get("wangge_token")
     if not token:
         raise Problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
     watcher = getattr(request.app.state, "changes", None)
-    live = watcher is not None and watcher.fresh()
+    live = request.method in ("GET", "HEAD") and watcher is not None and watcher.fresh()
     callers: dict[str, tuple[Principal, int, float]] = request.app.state.callers
     cached = callers.get(token) if live else None
     if cached and cached[1] == watcher.auth_epoch and cached[2] > time.time():

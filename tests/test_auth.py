@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -34,7 +36,15 @@ def test_create_account_login_and_disable(client, world, db_url) -> None:
         from gis.accounts import disable_account
 
         disable_account(conn, "wang.wu")
-    assert client.get("/incidents", headers=bearer(token)).status_code == 401
+    # writes are checked against the database at once ...
+    lon, lat = 108.9, 34.2
+    assert client.post("/incidents", headers=bearer(token), json={
+        "lon": lon, "lat": lat, "category": "noise", "title": "x"}).status_code == 401
+    # ... reads as soon as the commit's notification arrives (milliseconds)
+    deadline = time.monotonic() + 2
+    while client.get("/incidents", headers=bearer(token)).status_code != 401:
+        assert time.monotonic() < deadline, "a disabled account could still read"
+        time.sleep(0.01)
     assert client.post("/auth/token", data={"username": "wang.wu", "password": "correct-horse"}
                        ).status_code == 401
 
