@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import NamedTuple
 
 import numpy as np
@@ -37,7 +38,7 @@ MARGIN_WEIGHT = 0.3
 MAX_RANKED = 16
 TRIES = 4
 K_TRY = 2
-GOOD_PP = 0.66
+GOOD_PP = 0.63
 BALANCE_WEIGHT = 1.0
 K_MAX_TRIES = 4
 LOOKAHEAD = 2
@@ -338,11 +339,11 @@ class _Engine:
             forced = 1
         if not ranked:
             return [region], 1
-        if not forced:
+        if not forced:  # lines leaving a side without any cut meeting the bounds go last
             viable = (c for c in ranked if self._splittable(idx, c))
-            ranked = [c for _, c in zip(range(TRIES), viable, strict=False)] or ranked
+            ranked = chain(viable, (c for c in ranked if not self._splittable(idx, c)))
         best: tuple[list[_Region], int] | None = None
-        for cand in ranked[:TRIES]:
+        for cand in islice(ranked, TRIES):
             a, b, ok = self._apply(region, cand)
             self.budget -= 1
             leaves_a, bad_a = self.divide(a)
