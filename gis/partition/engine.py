@@ -38,7 +38,7 @@ MARGIN_WEIGHT = 0.3
 MAX_RANKED = 16
 TRIES = 4
 K_TRY = 2
-GOOD_PP = 0.63
+GOOD_PP = 0.70
 BALANCE_WEIGHT = 1.0
 K_MAX_TRIES = 4
 LOOKAHEAD = 2
@@ -140,6 +140,7 @@ class _Engine:
         self.all_cols = np.arange(len(self.theta))
         self.budget = BUDGET_PER_BUILDING * self.n
         self.balanced = False
+        self.feasible: dict[tuple[int, bytes], bool] = {}
 
     def _barrier_lines(self, barriers) -> list[tuple[float, np.ndarray]]:
         """(normal angle, midpoint) of the longest fairly straight barrier pieces in the parent."""
@@ -251,11 +252,18 @@ class _Engine:
         score += BARRIER_BONUS * (col >= self.na)
         if self.balanced:
             score = score - BALANCE_WEIGHT * c["dev"]
-        best = np.lexsort((c["j"], c["r"], -np.round(score, 9), c["short"]))[:MAX_RANKED]
-        order = c["order"]
-        return [_Cut(float(c["short"][i]), float(score[i]), int(c["k1"][i]),
-                     order[: c["r"][i] + 1, c["j"][i]], float(c["t"][i]), self.axes[:, col[i]],
-                     k, float(cost[i])) for i in best]
+        order, out, seen = c["order"], [], set()
+        for i in np.lexsort((c["j"], c["r"], -np.round(score, 9), c["short"])):
+            side_a = order[: c["r"][i] + 1, c["j"][i]]
+            key = (int(c["k1"][i]), np.sort(side_a).tobytes())
+            if key in seen:  # the same buildings on each side: only the best line counts
+                continue
+            seen.add(key)
+            out.append(_Cut(float(c["short"][i]), float(score[i]), int(c["k1"][i]), side_a,
+                            float(c["t"][i]), self.axes[:, col[i]], k, float(cost[i])))
+            if len(out) == MAX_RANKED:
+                break
+        return out
 
     @staticmethod
     def _crossing(t: np.ndarray, fmn: np.ndarray, fmx: np.ndarray) -> np.ndarray:
@@ -367,9 +375,12 @@ class _Engine:
     def _any_cut(self, idx: np.ndarray, k: int) -> bool:
         """Whether some line through a gap divides buildings `idx` into sides meeting the
         bounds for k parts."""
-        every = list(range(1, k))
-        return any(len(self._valid(idx, k, cols, True, every)["r"])
-                   for cols in (self.base_cols, self.all_cols))
+        key = (k, idx.tobytes())
+        if key not in self.feasible:
+            every = list(range(1, k))
+            self.feasible[key] = any(len(self._valid(idx, k, cols, True, every)["r"])
+                                     for cols in (self.base_cols, self.all_cols))
+        return self.feasible[key]
 
     def _root(self, region: _Region) -> float:
         return math.sqrt(max(region.geom.area * self.kx * self.ky, 1e-12))
@@ -457,13 +468,14 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
 def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
                  ) -> tuple[list[_Region], int]:
     """Divide `parent` into the part count among `options` nearest `k` and, when its mean
-    Polsby-Popper is below GOOD_PP, into the next nearest (up to K_TRY counts); keep the
+    Polsby-Popper is below GOOD_PP, into the next nearest (up to K_TRY counts, more parts
+    first on ties: smaller parts fit between the buildings more freely); keep the
     division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
     division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
     cuts ranked by household balance first (shape second), then the nearest count with a
     larger backtracking budget."""
     every = np.arange(eng.n)
-    order = sorted(options, key=lambda kk: (abs(kk - k), kk))[:K_MAX_TRIES]
+    order = sorted(options, key=lambda kk: (abs(kk - k), -kk))[:K_MAX_TRIES]
     best = None
     runs = ([(False, kk, BUDGET_PER_BUILDING) for kk in order]
             + [(True, kk, BUDGET_PER_BUILDING) for kk in order]
