@@ -40,20 +40,27 @@ def import_roads(conn: psycopg.Connection, src: Source, opts: ImportOptions,
 
 
 def write_roads(conn: psycopg.Connection, records: list[dict], report: ImportReport) -> None:
+    """Replace the roads whose reference is re-imported with a different geometry and insert the
+    new ones (one DELETE, one batched INSERT)."""
     refs = [r["ref"] for r in records]
     existing = {r[0]: r[1] for r in conn.execute(
         "SELECT attributes->>'ref', ST_AsBinary(geom) FROM roads WHERE attributes->>'ref' = "
         "ANY(%s)", (refs,)).fetchall()}
+    replaced, rows = [], []
     for r in records:
         old = existing.get(r["ref"])
         if old is not None and bytes(old) == r["geom"].wkb:
             report.unchanged += 1
             continue
         if old is not None:
-            conn.execute("DELETE FROM roads WHERE attributes->>'ref' = %s", (r["ref"],))
+            replaced.append(r["ref"])
             report.updated += 1
         else:
             report.inserted += 1
-        conn.execute("INSERT INTO roads (name, kind, geom, attributes) VALUES "
-                     "(%s, %s, ST_GeomFromWKB(%s, 4326), %s)",
-                     (r["name"], r["kind"], r["geom"].wkb, json.dumps({"ref": r["ref"]})))
+        rows.append((r["name"], r["kind"], r["geom"].wkb, json.dumps({"ref": r["ref"]})))
+    if replaced:
+        conn.execute("DELETE FROM roads WHERE attributes->>'ref' = ANY(%s)", (replaced,))
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO roads (name, kind, geom, attributes) VALUES "
+                            "(%s, %s, ST_GeomFromWKB(%s, 4326), %s)", rows)
