@@ -16,7 +16,6 @@ of their own; inputs that cannot meet the bounds are reported, and the best divi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import NamedTuple
 
@@ -27,12 +26,12 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cuts import cut_scores, region_edges
 from gis.partition.quality import metric_scale, polsby_popper
+from gis.partition.result import SplitResult, finish, merge_stray
 
 BASE_ANGLES = 24
 RETRY_ANGLES = 48
 BARRIER_BONUS = 0.01
 MAX_BARRIER_DIRECTIONS = 6
-SLIVER = 1e-12
 NOTCH_WEIGHT = 1.0
 MARGIN_WEIGHT = 0.3
 MAX_RANKED = 16
@@ -44,23 +43,6 @@ K_MAX_TRIES = 4
 LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
-
-
-@dataclass
-class SplitResult:
-    """Parts (Polygons in the input's coordinates), building -> part, and quality."""
-
-    parts: list[BaseGeometry]
-    assignment: np.ndarray
-    households: list[int]
-    polsby_popper: list[float]
-    violations: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    area_error: float = 0.0
-
-    @property
-    def feasible(self) -> bool:
-        return not self.violations
 
 
 def choose_parts(normal: int, oversize: int, lo: int, hi: int) -> tuple[int, str | None]:
@@ -389,36 +371,6 @@ class _Engine:
         return self.offset + np.arange(m) * math.pi / m
 
 
-def _merge_stray(parts: list[BaseGeometry], rep: np.ndarray, h: np.ndarray) -> list:
-    """Make every part one Polygon: stray components join the neighbour sharing most edge."""
-    parts = list(parts)
-    for _ in range(3):
-        moved = False
-        for i, geom in enumerate(parts):
-            comps = shapely.get_parts(geom)
-            if len(comps) <= 1:
-                continue
-            weight = [float(h[shapely.contains_xy(c, rep[:, 0], rep[:, 1])].sum()) for c in comps]
-            main = int(np.lexsort((-shapely.area(comps), -np.asarray(weight)))[0])
-            rest = []
-            for ci, comp in enumerate(comps):
-                if ci == main:
-                    continue
-                shared = [shapely.length(shapely.intersection(comp.boundary, p.boundary))
-                          if j != i else -1.0 for j, p in enumerate(parts)]
-                best = int(np.argmax(shared))
-                if shared[best] > 0:
-                    parts[best] = shapely.union_all([parts[best], comp])
-                    moved = True
-                else:
-                    rest.append(comp)
-            keep = [comps[main], *rest]
-            parts[i] = keep[0] if len(keep) == 1 else MultiPolygon(keep)
-        if not moved:
-            break
-    return [shapely.make_valid(p) if not p.is_valid else p for p in parts]
-
-
 def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
           max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
     """Divide `parent` into parts of min..max households (see the module docstring).
@@ -441,7 +393,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     violations: list[str] = []
     notes: list[str] = []
     if not buildings:
-        return _finish(parent, [parent], np.zeros(0, int), np.zeros(0), households,
+        return finish(parent, [parent], np.zeros(0, int), np.zeros(0), households,
                        [f"no buildings: 0 households, below the minimum {lo}"], notes,
                        metric_scale(parent, geographic), lo, hi)
     eng = _Engine(parent, buildings, households, barriers, lo, hi, seed, geographic)
@@ -460,8 +412,8 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     leaves, bad = _divide_best(eng, parent, k, options)
     if bad and not reason:
         notes.append(f"{bad} cut(s) could not meet the bounds between footprints")
-    parts = _merge_stray([leaf.geom for leaf in leaves], eng.rep, eng.h)
-    return _finish(parent, parts, None, eng.rep, households, violations, notes,
+    parts = merge_stray([leaf.geom for leaf in leaves], eng.rep, eng.h)
+    return finish(parent, parts, None, eng.rep, households, violations, notes,
                    (eng.kx, eng.ky), lo, hi, reason is not None)
 
 
@@ -490,42 +442,3 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
         if best is None or (bad, -pp) < (best[0], -best[1]):
             best = (bad, pp, leaves)
     return best[2], best[0]
-
-
-def _assign(parts: list[BaseGeometry], rep: np.ndarray) -> np.ndarray:
-    """Index of the part containing each representative point (nearest part as a fallback)."""
-    out = np.full(len(rep), -1, dtype=np.int64)
-    for i, part in enumerate(parts):
-        hit = (out < 0) & shapely.intersects_xy(part, rep[:, 0], rep[:, 1])
-        out[hit] = i
-    missing = np.flatnonzero(out < 0)
-    if len(missing):
-        pts = shapely.points(rep[missing])
-        dist = np.vstack([shapely.distance(p, pts) for p in parts])
-        out[missing] = np.argmin(dist, axis=0)
-    return out
-
-
-def _finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
-            total_reason: bool = True):
-    parts = [p.geoms[0] if p.geom_type == "MultiPolygon" and len(p.geoms) == 1 else p
-             for p in parts]
-    parts = [p for p in parts if not p.is_empty and p.area > SLIVER * parent.area] or [parent]
-    if assignment is None:
-        assignment = _assign(parts, rep)
-    hh = np.bincount(assignment, weights=households, minlength=len(parts)).astype(np.int64)
-    for i, (part, count) in enumerate(zip(parts, hh, strict=True)):
-        if part.geom_type != "Polygon":
-            violations.append(f"part {i + 1} is not contiguous")
-        if count < lo or count > hi:
-            big = households[assignment == i]
-            lone = len(big) == 1 and big[0] > hi
-            if not lone and not total_reason:
-                violations.append(f"part {i + 1} holds {count} households, outside {lo}-{hi}")
-    area = parent.area
-    error = abs(float(shapely.area(np.asarray(parts, object)).sum()) - area) / area if area else 0
-    if error > 1e-9:
-        notes.append(f"area error {error:.2e}")
-    pp = polsby_popper(parts, scale)
-    return SplitResult(parts, assignment, [int(x) for x in hh], [float(x) for x in pp],
-                       violations, notes, error)
