@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,6 +34,19 @@ def _replace_db(url: str, name: str) -> str:
     return f"{head}/{name}"
 
 
+@contextmanager
+def fresh_database(server_url: str, name: str) -> Iterator[str]:
+    """A newly created and migrated database `name` on the server; dropped afterwards."""
+    localdb.drop_database(server_url, name)
+    localdb.create_database(server_url, name)
+    url = _replace_db(server_url, name)
+    migrate.upgrade(url)
+    try:
+        yield url
+    finally:
+        localdb.drop_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """URL of the PostGIS server (the local cluster, started if needed, or DATABASE_URL)."""
@@ -45,13 +59,8 @@ def server_url() -> str:
 @pytest.fixture(scope="session")
 def db_url(server_url: str) -> Iterator[str]:
     """A freshly migrated database of its own for this test session."""
-    name = f"wangge_test_{os.getpid()}"
-    localdb.drop_database(server_url, name)
-    localdb.create_database(server_url, name)
-    url = _replace_db(server_url, name)
-    migrate.upgrade(url)
-    yield url
-    localdb.drop_database(server_url, name)
+    with fresh_database(server_url, f"wangge_test_{os.getpid()}") as url:
+        yield url
 
 
 DEMO_ANCHOR = "2026-11-01"
@@ -64,14 +73,9 @@ def demo_url(server_url: str) -> Iterator[str]:
 
     from gis.demo import load_demo
 
-    name = f"wangge_demo_{os.getpid()}"
-    localdb.drop_database(server_url, name)
-    localdb.create_database(server_url, name)
-    url = _replace_db(server_url, name)
-    migrate.upgrade(url)
-    load_demo(url, lambda _msg: None, seed=1, anchor=date.fromisoformat(DEMO_ANCHOR))
-    yield url
-    localdb.drop_database(server_url, name)
+    with fresh_database(server_url, f"wangge_demo_{os.getpid()}") as url:
+        load_demo(url, lambda _msg: None, seed=1, anchor=date.fromisoformat(DEMO_ANCHOR))
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import MultiPolygon, box
 
-from gis import localdb, migrate
 from gis.accounts import hash_password, issue_token
 from gis.database import libpq_url
 from gis.invariants import check_invariants
 from gis.rollup import rollup_households
 from gis.settings import Settings
-from tests.conftest import TEST_SECRET, _replace_db
+from tests.conftest import TEST_SECRET, fresh_database
 
 X0, Y0, CELL = 120.10, 30.20, 0.001
 STREET, COMMUNITY = "330199001", "330199001001"
@@ -81,13 +80,8 @@ def load_small_district(url: str) -> None:
 @pytest.fixture(scope="session")
 def edit_url(server_url: str) -> Iterator[str]:
     """A migrated database of its own for the editing tests."""
-    name = f"wangge_edit_{os.getpid()}"
-    localdb.drop_database(server_url, name)
-    localdb.create_database(server_url, name)
-    url = _replace_db(server_url, name)
-    migrate.upgrade(url)
-    yield url
-    localdb.drop_database(server_url, name)
+    with fresh_database(server_url, f"wangge_edit_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture()
