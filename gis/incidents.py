@@ -65,12 +65,13 @@ def request_hash(body: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def validate(reports: list[Report], categories: dict[str, Category]) -> dict[str, list]:
+def validate(reports: list[Report], categories: dict[str, Category],
+             max_batch: int = MAX_BATCH) -> dict[str, list]:
     """Check a batch and convert it to WGS84 arrays for INTAKE_SQL (IntakeError on bad input)."""
     if not reports:
         raise IntakeError(422, "the batch is empty")
-    if len(reports) > MAX_BATCH:
-        raise IntakeError(422, f"a batch holds at most {MAX_BATCH} incidents, got {len(reports)}")
+    if len(reports) > max_batch:
+        raise IntakeError(422, f"a batch holds at most {max_batch} incidents, got {len(reports)}")
     errors: list[dict] = []
     lon = np.empty(len(reports))
     lat = np.empty(len(reports))
@@ -183,12 +184,13 @@ def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str
 
 
 async def intake(conn: AsyncConnection, principal: Principal, reports: list[Report],
-                 categories: dict[str, Category], allow_unassigned: bool = False) -> list[dict]:
+                 categories: dict[str, Category], allow_unassigned: bool = False,
+                 max_batch: int = MAX_BATCH) -> list[dict]:
     """Attribute and store a batch (all or nothing); returns the stored incidents' summaries.
 
     Call inside a transaction. IntakeError when any incident is invalid or out of place.
     """
-    arrays = validate(reports, categories)
+    arrays = validate(reports, categories, max_batch)
     sql, params = intake_sql(principal, allow_unassigned)
     cur = await conn.execute(sql, {**arrays, **params, "actor": principal.username})
     bad, items = await cur.fetchone()

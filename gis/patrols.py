@@ -78,12 +78,12 @@ WHERE p.id = %(id)s
 
 
 async def add_points(conn: AsyncConnection, principal: Principal, patrol_id: int,
-                     points: list[dict]) -> dict:
+                     points: list[dict], max_points: int = MAX_POINTS) -> dict:
     """Attribute and store a batch of {t, lon, lat, crs, accuracy} (inside a transaction)."""
     if not points:
         raise PatrolError(422, "no points")
-    if len(points) > MAX_POINTS:
-        raise PatrolError(422, f"a batch holds at most {MAX_POINTS} points, got {len(points)}")
+    if len(points) > max_points:
+        raise PatrolError(422, f"a batch holds at most {max_points} points, got {len(points)}")
     await _own_open(conn, principal, patrol_id)
     lon, lat = np.empty(len(points)), np.empty(len(points))
     groups: dict[str, list[int]] = {}

@@ -40,7 +40,11 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(2 * 1024 * 1024, description="largest accepted request body")
     max_vertices: int = Field(100_000, description="most vertices in one submitted geometry")
-    max_batch: int = Field(1000, description="most incidents or points in one batch")
+    max_batch: int = Field(1000, description="most incidents in one batch")
+    max_patrol_points: int = Field(5000, description="most patrol points in one batch")
+    max_bbox_km2: float = Field(
+        150.0, description="largest bbox (km²) for feature pages of the detail collections "
+        "(micro-grids, buildings, incidents, patrol points); 0 turns the check off")
 
     micro_grid_min: int = 30
     micro_grid_max: int = 50

@@ -15,6 +15,7 @@ EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 EPSG3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
 BBOX_CRS = {CRS84: 4326, EPSG4326: 4326, EPSG3857: 3857}
 MERC_MAX = 20037508.342789244
+EARTH_R = 6378137.0  # metres, the Web Mercator sphere
 
 
 def bad(detail: str) -> Problem:
@@ -53,6 +54,28 @@ class BBox:
     xmax: float
     ymax: float
     srid: int
+
+    def area_km2(self) -> float:
+        """The area on the ground (spherical approximation, good to a few per cent)."""
+        if self.srid == 3857:
+            lat1, lat2 = (math.degrees(math.atan(math.sinh(v / EARTH_R))) for v in
+                          (self.ymin, self.ymax))
+            lon1, lon2 = (math.degrees(v / EARTH_R) for v in (self.xmin, self.xmax))
+        else:
+            lon1, lat1, lon2, lat2 = self.xmin, self.ymin, self.xmax, self.ymax
+        band = abs(math.sin(math.radians(lat2)) - math.sin(math.radians(lat1)))
+        return (EARTH_R / 1000) ** 2 * math.radians(lon2 - lon1) * band
+
+
+def check_bbox_area(bbox: BBox | None, max_km2: float, collection: str) -> None:
+    """400 when a bbox over a detail collection is wider than `max_km2` (0: no limit)."""
+    if bbox is None or max_km2 <= 0:
+        return
+    area = bbox.area_km2()
+    if area > max_km2:
+        raise bad(f"bbox covers {area:,.1f} km², over the {max_km2:g} km² limit for "
+                  f"{collection} feature pages (WANGGE_MAX_BBOX_KM2): ask for a smaller bbox, "
+                  "page without one, or use the vector tiles for overview maps")
 
 
 def parse_bbox(text: str | None, crs: str | None) -> BBox | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Collection:
     filters: dict[str, str] = field(default_factory=dict)  # query param -> SQL with %(p)s
     temporal: str | None = None  # timestamp column for datetime
     current_only: bool = False  # area tables: valid_to IS NULL
+    detail: bool = False  # dense at district scale: bbox pages are limited in area
 
 
 def _area(cid: str, table: str, title: str, zh: str, parent: str | None,
@@ -48,7 +49,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     _area("streets", "streets", "Streets", "街道", None),
     _area("communities", "communities", "Communities", "社区", "street", ("class",)),
     _area("grids", "grids", "Grids", "网格", "community", ("kind",)),
-    _area("micro-grids", "micro_grids", "Micro-grids", "微网格", "grid"),
+    replace(_area("micro-grids", "micro_grids", "Micro-grids", "微网格", "grid"), detail=True),
     Collection(
         "buildings", "buildings", "Buildings (楼栋)",
         "Building footprints or address points with their households",
@@ -61,6 +62,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         {"code": "t.code = %(code)s",
          "parent_code": "t.micro_grid_id IN (SELECT m.id FROM micro_grids m "
                         "WHERE m.code = %(parent_code)s)"},
+        detail=True,
     ),
     Collection(
         "incidents", "incidents", "Incidents (事件)",
@@ -80,6 +82,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         {"code": "t.code = %(code)s", "status": "t.status = %(status)s",
          "category": "t.category = %(category)s"},
         temporal="reported_at",
+        detail=True,
     ),
     Collection(
         "patrol-points", "patrol_points", "Patrol points (巡查点)",
@@ -91,6 +94,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
          "micro_grid_id": "integer", "grid_id": "integer"},
         {"patrol_id": "t.patrol_id = %(patrol_id)s::bigint"},
         temporal="t",
+        detail=True,
     ),
 )}
 

@@ -83,7 +83,7 @@ async def _intake(conn: AsyncConnection, principal: Principal, settings: Setting
                     return JSONResponse(seen[1], status_code=seen[0],
                                         headers={"Idempotent-Replayed": "true"})
             stored = await inc.intake(conn, principal, _as_reports(items), categories(settings),
-                                      settings.allow_unassigned_incidents)
+                                      settings.allow_unassigned_incidents, settings.max_batch)
             response = stored[0] if single else {"count": len(stored), "items": stored}
             if key:
                 await inc.idempotent_store(conn, principal.account_id, key, digest, 201,
@@ -118,9 +118,9 @@ async def report_batch(batch: BatchIn, principal: Principal = Depends(reporters)
                        idempotency_key: Annotated[str | None, Header()] = None
                        ) -> JSONResponse:
     """All or nothing: one bad incident rejects the batch, listing each bad index."""
-    if len(batch.incidents) > inc.MAX_BATCH:
-        raise Problem(422, "Batch too large", f"a batch holds at most {inc.MAX_BATCH} "
-                      f"incidents, got {len(batch.incidents)}")
+    if len(batch.incidents) > settings.max_batch:
+        raise Problem(422, "Batch too large", f"a batch holds at most {settings.max_batch} "
+                      f"incidents, got {len(batch.incidents)} (WANGGE_MAX_BATCH)")
     return await _intake(conn, principal, settings, batch.incidents,
                          batch.model_dump(mode="json"), idempotency_key, single=False)
 

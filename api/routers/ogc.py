@@ -155,10 +155,13 @@ def _query(request: Request, c: registry.Collection) -> features.Query:
         if name in q:
             filters[name] = (params.parse_int(name, q[name], 0, 0) if name.endswith("_id")
                              else q[name])
+    bbox = params.parse_bbox(q.get("bbox"), q.get("bbox-crs"))
+    if c.detail:
+        params.check_bbox_area(bbox, request.app.state.settings.max_bbox_km2, c.id)
     return features.Query(
         limit=params.parse_limit(q.get("limit")),
         offset=params.parse_int("offset", q.get("offset"), 0, 0),
-        bbox=params.parse_bbox(q.get("bbox"), q.get("bbox-crs")),
+        bbox=bbox,
         interval=params.parse_datetime(q.get("datetime")),
         filters=filters,
     )

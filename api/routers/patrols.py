@@ -9,10 +9,11 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import get_conn
-from api.deps import require_roles
+from api.deps import get_settings, require_roles
 from api.problems import Problem
 from gis import patrols as pat
 from gis.scope import Principal
+from gis.settings import Settings
 
 router = APIRouter(tags=["patrols"])
 readers = require_roles("admin", "planner", "commander", "worker")
@@ -60,12 +61,14 @@ async def start(body: StartIn | None = None, principal: Principal = Depends(work
 
 @router.post("/patrols/{patrol_id}/points", summary="Upload a batch of GPS points")
 async def points(patrol_id: int, body: PointsIn, principal: Principal = Depends(workers_only),
-                 conn: AsyncConnection = Depends(get_conn)) -> dict:
+                 conn: AsyncConnection = Depends(get_conn),
+                 settings: Settings = Depends(get_settings)) -> dict:
     """Each point is attributed to its micro-grid; all or nothing per batch."""
     try:
         async with conn.transaction():
             return await pat.add_points(conn, principal, patrol_id,
-                                        [p.model_dump() for p in body.points])
+                                        [p.model_dump() for p in body.points],
+                                        settings.max_patrol_points)
     except pat.PatrolError as exc:
         raise _problem(exc) from None
 
