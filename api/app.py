@@ -20,6 +20,7 @@ from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
 from tiles import router as tiles_router
+from tiles.fastpath import TileFastPath
 
 log = logging.getLogger("wangge.api")
 
@@ -48,11 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Grid-management GIS service: OGC API Features, vector tiles, incidents, "
         "patrols, statistics and map pages.",
         lifespan=lifespan,
+        telemetry=None if settings.telemetry else {"tracing": False, "metrics": False,
+                                                   "logs": False},
     )
     app.state.settings = settings
     app.state.callers = {}  # authenticated callers remembered by api.deps.authenticate
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(TileFastPath)  # tile GETs skip routing; see tiles/fastpath.py
     app.add_middleware(SecurityHeadersMiddleware, basemap_url=settings.basemap_url)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import Request
 from psycopg import AsyncConnection
@@ -53,3 +54,32 @@ async def get_conn(request: Request) -> AsyncIterator[AsyncConnection]:
     pool: AsyncConnectionPool = request.app.state.pool
     async with pool.connection() as conn:
         yield conn
+
+
+class LazyConnection:
+    """A pooled connection taken on first use and returned on exit: answers that need no
+    database (cache hits, 304s) never wait for the pool.
+
+        async with LazyConnection(pool) as connect:
+            conn = await connect()
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self._lease: AbstractAsyncContextManager[AsyncConnection] | None = None
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> LazyConnection:
+        return self
+
+    async def __call__(self) -> AsyncConnection:
+        if self._conn is None:
+            lease = self.pool.connection()
+            self._conn = await lease.__aenter__()
+            self._lease = lease
+        return self._conn
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._lease is not None:
+            lease, self._lease, self._conn = self._lease, None, None
+            await lease.__aexit__(*exc_info)

@@ -40,6 +40,27 @@ async def get_principal(request: Request, token: str | None = Depends(oauth2_sch
 CALLERS_MAX = 10_000  # remembered callers per app (token -> principal, epoch, expiry)
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of a request: Authorization: Bearer, else access_token, else the cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.query_params.get("access_token") or request.cookies.get("wangge_token")
+
+
+def remembered_caller(request: Request, token: str) -> Principal | None:
+    """The caller behind `token` if this read may use an earlier lookup (no database trip)."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    watcher = getattr(request.app.state, "changes", None)
+    if watcher is None or not watcher.fresh():
+        return None
+    cached = request.app.state.callers.get(token)
+    if cached and cached[1] == watcher.auth_epoch and cached[2] > time.time():
+        return cached[0]
+    return None
+
+
 async def authenticate(request: Request, token: str | None,
                        conn: AsyncConnection) -> Principal:
     """Check the token (header, access_token query parameter or cookie) and expand the scope.
@@ -54,20 +75,20 @@ async def authenticate(request: Request, token: str | None,
         token = request.query_params.get("access_token") or request.cookies.get("wangge_token")
     if not token:
         raise Problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
-    watcher = getattr(request.app.state, "changes", None)
-    live = request.method in ("GET", "HEAD") and watcher is not None and watcher.fresh()
-    callers: dict[str, tuple[Principal, int, float]] = request.app.state.callers
-    cached = callers.get(token) if live else None
-    if cached and cached[1] == watcher.auth_epoch and cached[2] > time.time():
-        return cached[0]
+    remembered = remembered_caller(request, token)
+    if remembered is not None:
+        return remembered
     try:
         claims = decode_token(request.app.state.settings, token)
         account_id = int(claims["sub"])
     except (InvalidToken, ValueError) as exc:
         raise Problem(401, "Unauthorized", str(exc), headers=UNAUTHORIZED) from None
+    watcher = getattr(request.app.state, "changes", None)
+    live = request.method in ("GET", "HEAD") and watcher is not None and watcher.fresh()
     epoch = watcher.auth_epoch if live else -1
     principal = await _lookup(conn, claims, account_id)
     if live:
+        callers: dict[str, tuple[Principal, int, float]] = request.app.state.callers
         if len(callers) >= CALLERS_MAX:
             callers.clear()
         callers[token] = (principal, epoch, float(claims["exp"]))

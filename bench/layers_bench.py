@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -142,35 +143,34 @@ JOIN mg ON mg.rn = r.k;
 """
 
 WRK_LUA = """
+-- One wrk thread drives all 8 connections, so they walk one shared URL list in order.
 local threads = {}
-local counter = 0
 function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
   table.insert(threads, thread)
 end
 function init(args)
   reqs = {}
-  local i = 0
-  local n = tonumber(args[2])
-  local auth = "Bearer " .. args[3]
+  local auth = "Bearer " .. args[2]
   for line in io.lines(args[1]) do
-    if i % n == id then
-      local path, etag = line:match("^([^\t]*)\t?(.*)$")
-      local headers = {["Authorization"] = auth}
-      if etag ~= "" then headers["If-None-Match"] = etag end
-      reqs[#reqs + 1] = wrk.format("GET", path, headers)
-    end
-    i = i + 1
+    local path, etag = line:match("^([^\t]*)\t?(.*)$")
+    local headers = {["Authorization"] = auth}
+    if etag ~= "" then headers["If-None-Match"] = etag end
+    reqs[#reqs + 1] = wrk.format("GET", path, headers)
   end
   pos = 0
   wrapped = 0
   seen = 0
-  once = args[4] == "once"
+  done_file = args[3] ~= "loop" and args[3] or nil
 end
 function response(status, headers, body)
   seen = seen + 1
-  if once and seen >= #reqs then wrk.thread:stop() end
+  if done_file and seen == #reqs then
+    -- every URL answered once: tell the driver, which stops wrk's clock with SIGINT
+    local f = io.open(done_file, "w")
+    f:write("done")
+    f:close()
+    wrk.thread:stop()
+  end
 end
 function request()
   pos = pos + 1
@@ -178,14 +178,14 @@ function request()
   return reqs[pos]
 end
 function done(summary, latency, requests)
-  local w = 0
-  for _, t in ipairs(threads) do w = w + t:get("wrapped") end
+  local wrapped = 0
+  for _, t in ipairs(threads) do wrapped = wrapped + t:get("wrapped") end
   local e = summary.errors
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d, '
     .. '"bad_status": %d, "wrapped": %d}\\n', summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout,
-    e.status, w))
+    e.status, wrapped))
 end
 """
 
@@ -330,19 +330,30 @@ def ensure_tipg() -> None:
 
 def wrk(base: str, urls: list[str], seconds: float, token: str, tag: str,
         once: bool = False) -> dict:
-    """Run wrk at concurrency 8 over `urls` (each thread walks its own slice in order);
-    with `once`, each thread stops after its slice: every URL exactly once (cold runs)."""
+    """Run wrk (one thread, 8 connections sharing the URL list in order) for `seconds`; with
+    `once`, stop as soon as every URL was answered once (cold runs) and time exactly that."""
     lua = OUT / "urls.lua"
     lua.write_text(WRK_LUA)
     url_file = OUT / f"urls-{tag}.txt"
     url_file.write_text("\n".join(urls) + "\n")
-    proc = subprocess.run(
-        ["wrk", "-t", str(CONCURRENCY), "-c", str(CONCURRENCY), "-d", f"{seconds}s",
-         "--timeout", "30s", "-s", str(lua), base, "--", str(url_file), str(CONCURRENCY), token,
-         "once" if once else "loop"],
-        capture_output=True, text=True, check=True)
-    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    done = OUT / f"done-{tag}"
+    done.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        ["wrk", "-t", "1", "-c", str(CONCURRENCY), "-d", f"{seconds}s", "--timeout", "30s",
+         "-s", str(lua), base, "--", str(url_file), token, str(done) if once else "loop"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while once and proc.poll() is None and not done.exists():
+        time.sleep(0.002)
+    if once and proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # wrk's clock stops here instead of at `seconds`
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"wrk failed: {err}")
+    stats = json.loads(out.strip().splitlines()[-1])
     stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    if once:  # requests past the list's end were cut off when the last answer came
+        stats["wrapped"] = 0
+        stats["complete"] = done.exists()
     return stats
 
 
@@ -363,7 +374,7 @@ async def sql_floor(url: str, tiles: list[tuple], seconds: float | None,
                 sql, params = tl.tile_sql(tl.layers_at(layer, z), admin, z, reproject)
                 params.update(tl.tile_params(z, x, y))
                 start = time.perf_counter()
-                await (await conn.execute(sql, params)).fetchone()
+                await (await conn.execute(sql, params, binary=True)).fetchone()
                 latencies.append(time.perf_counter() - start)
 
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
@@ -379,7 +390,7 @@ def line(name: str, s: dict) -> str:
     if s.get("errors") or s.get("bad_status"):
         extra = f"  errors={s['errors']} non-2xx/3xx={s['bad_status']}"
     if s.get("wrapped"):
-        extra += f"  (wrapped in {s['wrapped']} threads: some repeats)"
+        extra += "  (list wrapped: some repeats)"
     return (f"  {name:<28} {s['rps']:8.1f} req/s  p50 {s['p50_us'] / 1000:7.1f} ms  "
             f"p99 {s['p99_us'] / 1000:7.1f} ms  n={s['requests']}{extra}")
 

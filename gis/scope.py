@@ -104,11 +104,16 @@ def scope_filter(table: str, alias: str, principal: Principal | None) -> tuple[s
     """
     if principal is None or principal.scope is None:
         return "TRUE", {}
+    return scope_fragment(table, alias), principal.scope.params()
+
+
+def scope_fragment(table: str, alias: str) -> str:
+    """The WHERE fragment of :func:`scope_filter` for a scoped caller (parameters scope_*)."""
     columns = AREA_COLUMNS[table]
     if table in ("streets", "communities", "grids", "micro_grids"):
         columns = columns[-1:]  # an area is in scope only when it is itself wholly inside
     parts = [f"{alias}.{col} = ANY(%(scope_{lv})s)" for lv, col in columns]
-    return "(" + " OR ".join(parts) + ")", principal.scope.params()
+    return "(" + " OR ".join(parts) + ")"
 
 
 def expand_scope(conn, account_id: int) -> Scope:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     allow_unassigned_incidents: bool = False
     categories_file: Path | None = None
     basemap_url: str | None = Field(None, description="optional XYZ basemap template for map pages")
+    telemetry: bool = Field(False, description="FastAPI's OpenTelemetry spans, metrics and logs "
+                            "(needs a configured OpenTelemetry provider; off saves a check per "
+                            "request)")
 
     max_body_bytes: int = Field(2 * 1024 * 1024, description="largest accepted request body")
     max_vertices: int = Field(100_000, description="most vertices in one submitted geometry")

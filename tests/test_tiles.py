@@ -12,6 +12,7 @@ import pytest
 
 from gis.database import libpq_url
 from tests.test_ogc import X0, Y0, build_layers
+from tiles.fastpath import match
 from tiles.layers import LAYERS, MARGIN
 from tiles.router import CACHE
 
@@ -193,3 +194,30 @@ def test_tile_rendered_during_an_uncommitted_write_is_not_cached(client, admin_h
     finally:
         with psycopg.connect(libpq_url(db_url), autocommit=True) as c:
             c.execute("UPDATE grids SET name = '网格01' WHERE id = %s", (gid,))
+
+
+def test_fast_path_claims_only_tile_urls() -> None:
+    assert match("/tiles/grids/14/13490/6208.pbf")[1] == ("grids", "14", "13490", "6208")
+    assert match("/collections/grids/tiles/WebMercatorQuad/14/6208/13490")[1] == (
+        "grids", "WebMercatorQuad", "14", "6208", "13490")
+    for other in ("/tiles/grids.json", "/tiles/grids/14/13490/6208.mvt",
+                  "/collections/grids/tiles", "/collections/grids/tiles/WebMercatorQuad",
+                  "/collections/grids/items/14/6208/13490/1", "/tileMatrixSets/WebMercatorQuad"):
+        assert match(other) is None, other
+
+
+def test_head_agrees_with_get(client, admin_headers, layers):
+    """HEAD answers like GET without the body; errors are the same problem documents."""
+    z, x, y = tile_of(X0 + 0.004, Y0 + 0.004, 15)
+    for url in (f"/tiles/all/{z}/{x}/{y}.pbf",
+                f"/collections/grids/tiles/WebMercatorQuad/{z}/{y}/{x}"):
+        got = client.get(url, headers=admin_headers)
+        head = client.head(url, headers=admin_headers)
+        assert got.status_code == head.status_code == 200
+        assert got.headers["etag"] == head.headers["etag"] and not head.content
+        assert got.headers["content-type"] == head.headers["content-type"] == MVT
+        assert got.headers["x-content-type-options"] == "nosniff"  # the outer middleware ran
+    for url in ("/tiles/nope/15/0/0.pbf", "/tiles/all/15/0/x.pbf", "/tiles/all/99/0/0.pbf"):
+        got, head = client.get(url, headers=admin_headers), client.head(url, headers=admin_headers)
+        assert got.status_code == head.status_code and got.status_code in (400, 404)
+        assert got.headers["content-type"] == "application/problem+json"

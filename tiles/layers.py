@@ -9,8 +9,9 @@ id, so a tile's bytes are stable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from gis.scope import Principal, scope_filter
+from gis.scope import Principal, scope_fragment
 
 EXTENT = 4096
 BUFFER = 64
@@ -71,10 +72,8 @@ def layers_at(layer_id: str, z: int) -> list[Layer]:
     return [lay for lay in chosen if z >= lay.minzoom]
 
 
-def _layer_sql(lay: Layer, principal: Principal, n: int, reproject: bool,
-               simplify: bool) -> tuple[str, dict]:
-    scope, params = scope_filter(lay.table, "t", principal)
-    where = [scope]
+def _layer_sql(lay: Layer, scoped: bool, n: int, reproject: bool, simplify: bool) -> str:
+    where = [scope_fragment(lay.table, "t") if scoped else "TRUE"]
     if lay.current_only:
         where.append("t.valid_to IS NULL")
     if reproject:
@@ -86,13 +85,12 @@ def _layer_sql(lay: Layer, principal: Principal, n: int, reproject: bool,
     if lay.polygons and simplify:
         geom = f"ST_Simplify({geom}, e.tol, true)"
     attrs = ", ".join(f"{expr} AS \"{name}\"" for name, expr in lay.attributes.items())
-    sql = f"""l{n} AS (
+    return f"""l{n} AS (
         SELECT ST_AsMVT(q, '{lay.id}', {EXTENT}, 'geom', 'id') AS mvt FROM (
             SELECT t.id, {attrs},
                    ST_AsMVTGeom({geom}, e.env, {EXTENT}, {BUFFER}, true) AS geom
             FROM {lay.table} t, e WHERE {' AND '.join(where)} ORDER BY t.id
         ) q WHERE q.geom IS NOT NULL)"""
-    return sql, params
 
 
 def tile_params(z: int, x: int, y: int) -> dict:
@@ -105,16 +103,22 @@ def tile_sql(layers: list[Layer], principal: Principal, z: int,
     """One query giving the MVT bytes of `layers` for tile %(z)s/%(x)s/%(y)s (empty: b'').
 
     Below SIMPLIFY_BELOW polygons are simplified first; from there on the snapping to the
-    4096 grid done by ST_AsMVTGeom is all they need.
+    4096 grid done by ST_AsMVTGeom is all they need. The text depends only on the layers, the
+    zoom band and whether the caller is scoped, so it is built once per combination.
     """
-    parts, params = [], {}
-    for n, lay in enumerate(layers):
-        sql, p = _layer_sql(lay, principal, n, reproject, z < SIMPLIFY_BELOW)
-        parts.append(sql)
-        params.update(p)
+    scoped = principal is not None and principal.scope is not None
+    sql = _tile_sql_text(tuple(lay.id for lay in layers), scoped, z < SIMPLIFY_BELOW, reproject)
+    return sql, (dict(principal.scope.params()) if scoped else {})
+
+
+@lru_cache(maxsize=512)
+def _tile_sql_text(layer_ids: tuple[str, ...], scoped: bool, simplify: bool,
+                   reproject: bool) -> str:
+    parts = [_layer_sql(LAYERS[lid], scoped, n, reproject, simplify)
+             for n, lid in enumerate(layer_ids)]
     env = ("e AS (SELECT ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int) AS env, "
            f"ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int, margin => {MARGIN}) AS env_m, "
            "%(tol)s::float8 AS tol)")
     concat = " || ".join(f"COALESCE((SELECT mvt FROM l{n}), ''::bytea)"
-                         for n in range(len(layers)))
-    return f"WITH {env}, {', '.join(parts)} SELECT {concat}", params
+                         for n in range(len(layer_ids)))
+    return f"WITH {env}, {', '.join(parts)} SELECT {concat}"

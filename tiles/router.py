@@ -15,8 +15,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from api.db import get_conn
-from api.deps import get_principal
+from api.db import LazyConnection, get_conn
+from api.deps import (
+    UNAUTHORIZED,
+    authenticate,
+    bearer_token,
+    get_principal,
+    oauth2_scheme,
+    remembered_caller,
+)
 from api.ogc import features, registry
 from api.ogc.links import JSON, MVT, base
 from api.ogc.params import bad, check_known
@@ -78,45 +85,71 @@ async def _render(conn: AsyncConnection, drawn: list[tl.Layer], principal: Princ
                   x: int, y: int) -> Tile:
     sql, params = tl.tile_sql(drawn, principal, z)
     params.update(tl.tile_params(z, x, y))
-    cur = await conn.execute(sql, params)
+    cur = await conn.execute(sql, params, binary=True)
     return Tile(bytes((await cur.fetchone())[0]))
 
 
-async def _tile(request: Request, conn: AsyncConnection, principal: Principal, layer_id: str,
-                z: int, x: int, y: int) -> Response:
+async def serve_tile(request: Request, layer_id: str, z: str, x: str, y: str) -> Response:
+    """Answer GET /tiles/{layer_id}/{z}/{x}/{y}.pbf (the route and tiles.fastpath share it)."""
+    if request.scope["query_string"]:
+        check_known(request.query_params, AUTH_PARAMS)
+    zi, xi, yi = _zxy(z, x, y)
+    return await _tile(request, _layer(layer_id), zi, xi, yi)
+
+
+async def serve_ogc_tile(request: Request, collection_id: str, tms_id: str, z: str, y: str,
+                         x: str) -> Response:
+    """Answer GET /collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x} (OGC API – Tiles)."""
+    if request.scope["query_string"]:
+        check_known(request.query_params, AUTH_PARAMS)
+    cid = _tiled_collection(collection_id)
+    if tms_id != tilejson.WEB_MERCATOR_QUAD:
+        raise Problem(404, "Not Found", f"no tile matrix set {tms_id!r}; only WebMercatorQuad")
+    zi, xi, yi = _zxy(z, x, y)
+    return await _tile(request, cid, zi, xi, yi)
+
+
+async def _tile(request: Request, layer_id: str, z: int, x: int, y: int) -> Response:
     """Answer a tile: 304 when the client's ETag is current, else the cached or rendered bytes.
 
     Normally the layer versions are pushed by the database at commit (gis.changes.
-    ChangeWatcher), so a 304 or a cache hit costs no round trip and a miss costs one. While the
-    listener is down, the versions are read with the tile in one pipeline, and a rendering is
-    cached only when no write was in flight.
+    ChangeWatcher), so a remembered caller's 304 or cache hit takes no connection and a miss
+    costs one query. While the listener is down, the versions are read with the tile in one
+    pipeline, and a rendering is cached only when no write was in flight.
     """
-    drawn = tl.layers_at(layer_id, z)
-    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Accept-Encoding"}
-    if not drawn:
-        return Response(status_code=204, headers=headers)
-    scope = versions.scope_key(principal)
-    watcher = getattr(request.app.state, "changes", None)
-    pushed = watcher.snapshot() if watcher is not None else None
-    if pushed is not None:
-        etag = _etag(layer_id, drawn, z, x, y, scope, pushed)
-        if _matches(request, etag):
-            return Response(status_code=304, headers={**headers, "ETag": f'"{etag}"'})
-        tile = CACHE.get(etag)
-        if tile is None:
-            tile = await _render(conn, drawn, principal, z, x, y)
-            CACHE.put(etag, tile)
-        return _tile_response(request, tile, etag, headers)
-    sql, params = tl.tile_sql(drawn, principal, z)
-    params.update(tl.tile_params(z, x, y))
-    async with conn.pipeline():  # the versions are read first: never older than the tile
-        state_cur = await conn.execute(versions.STATE_SQL)
-        tile_cur = await conn.execute(sql, params)
-    table_versions, quiet = versions.parse_state(await state_cur.fetchone())
+    token = bearer_token(request)
+    if not token:
+        raise Problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
+    async with LazyConnection(request.app.state.pool) as connect:
+        principal = remembered_caller(request, token) or await authenticate(
+            request, token, await connect())
+        drawn = tl.layers_at(layer_id, z)
+        headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Accept-Encoding"}
+        if not drawn:
+            return Response(status_code=204, headers=headers)
+        scope = versions.scope_key(principal)
+        watcher = getattr(request.app.state, "changes", None)
+        pushed = watcher.snapshot() if watcher is not None else None
+        if pushed is not None:
+            etag = _etag(layer_id, drawn, z, x, y, scope, pushed)
+            if _matches(request, etag):
+                return Response(status_code=304, headers={**headers, "ETag": f'"{etag}"'})
+            tile = CACHE.get(etag)
+            if tile is None:
+                tile = await _render(await connect(), drawn, principal, z, x, y)
+                CACHE.put(etag, tile)
+            return _tile_response(request, tile, etag, headers)
+        sql, params = tl.tile_sql(drawn, principal, z)
+        params.update(tl.tile_params(z, x, y))
+        conn = await connect()
+        async with conn.pipeline():  # the versions are read first: never older than the tile
+            state_cur = await conn.execute(versions.STATE_SQL)
+            tile_cur = await conn.execute(sql, params, binary=True)
+        table_versions, quiet = versions.parse_state(await state_cur.fetchone())
+        tile = Tile(bytes((await tile_cur.fetchone())[0]))
     etag = _etag(layer_id, drawn, z, x, y, scope, table_versions)
     if _matches(request, etag):
         return Response(status_code=304, headers={**headers, "ETag": f'"{etag}"'})
-    tile = Tile(bytes((await tile_cur.fetchone())[0]))
     if quiet:
         CACHE.put(etag, tile)
     return _tile_response(request, tile, etag, headers)
@@ -136,11 +169,9 @@ def _tile_response(request: Request, tile: Tile, etag: str, headers: dict[str, s
             responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"},
                        304: {"description": "not modified"}})
 async def xyz_tile(layer_id: str, z: str, x: str, y: str, request: Request,
-                   principal: Principal = Depends(get_principal),
-                   conn: AsyncConnection = Depends(get_conn)) -> Response:
-    check_known(dict(request.query_params), AUTH_PARAMS)
-    zi, xi, yi = _zxy(z, x, y)
-    return await _tile(request, conn, principal, _layer(layer_id), zi, xi, yi)
+                   _token: str | None = Depends(oauth2_scheme)) -> Response:
+    """Answered by tiles.fastpath ahead of routing (GET, HEAD); this route documents it."""
+    return await serve_tile(request, layer_id, z, x, y)
 
 
 async def _bounds(conn: AsyncConnection, principal: Principal, layer_id: str) -> list | None:
@@ -216,11 +247,6 @@ async def tileset(collection_id: str, tms_id: str, request: Request,
             responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"},
                        304: {"description": "not modified"}})
 async def ogc_tile(collection_id: str, tms_id: str, z: str, y: str, x: str, request: Request,
-                   principal: Principal = Depends(get_principal),
-                   conn: AsyncConnection = Depends(get_conn)) -> Response:
-    check_known(dict(request.query_params), AUTH_PARAMS)
-    cid = _tiled_collection(collection_id)
-    if tms_id != tilejson.WEB_MERCATOR_QUAD:
-        raise Problem(404, "Not Found", f"no tile matrix set {tms_id!r}; only WebMercatorQuad")
-    zi, xi, yi = _zxy(z, x, y)
-    return await _tile(request, conn, principal, cid, zi, xi, yi)
+                   _token: str | None = Depends(oauth2_scheme)) -> Response:
+    """Answered by tiles.fastpath ahead of routing (GET, HEAD); this route documents it."""
+    return await serve_ogc_tile(request, collection_id, tms_id, z, y, x)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +23,7 @@ def bad(detail: str) -> Problem:
     return Problem(400, "Bad Request", detail)
 
 
-def check_known(query: dict[str, str], allowed: set[str]) -> None:
+def check_known(query: Mapping[str, str], allowed: set[str]) -> None:
     """400 for any query parameter not in `allowed`."""
     unknown = sorted(set(query) - allowed)
     if unknown:
