@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from api import problems
 from api.audit import AuditMiddleware
@@ -25,6 +27,14 @@ from tiles.fastpath import TileFastPath
 log = logging.getLogger("wangge.api")
 
 
+class WanggeAPI(FastAPI):
+    """FastAPI with tile requests answered ahead of the middleware stack (tiles.fastpath)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        cors = bool(self.state.settings.cors_origins)
+        return TileFastPath(super().build_middleware_stack(), cors=cors)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for `settings` (the environment's by default)."""
     settings = settings or get_settings()
@@ -37,13 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher = ChangeWatcher(libpq_url(database_url(settings)))
         await watcher.start()
         app.state.changes = watcher
+        gc.freeze()  # the app's long-lived objects leave the collector's scans
         try:
             yield
         finally:
             await watcher.stop()
             await pool.close()
 
-    app = FastAPI(
+    app = WanggeAPI(
         title="Wangge 网格 API",
         version="0.1.0",
         description="Grid-management GIS service: OGC API Features, vector tiles, incidents, "
@@ -56,7 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.callers = {}  # authenticated callers remembered by api.deps.authenticate
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(TileFastPath)  # tile GETs skip routing; see tiles/fastpath.py
     app.add_middleware(SecurityHeadersMiddleware, basemap_url=settings.basemap_url)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware)

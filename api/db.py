@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 
 from fastapi import Request
 from psycopg import AsyncConnection
@@ -66,7 +65,6 @@ class LazyConnection:
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
-        self._lease: AbstractAsyncContextManager[AsyncConnection] | None = None
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> LazyConnection:
@@ -74,12 +72,10 @@ class LazyConnection:
 
     async def __call__(self) -> AsyncConnection:
         if self._conn is None:
-            lease = self.pool.connection()
-            self._conn = await lease.__aenter__()
-            self._lease = lease
+            self._conn = await self.pool.getconn()
         return self._conn
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._lease is not None:
-            lease, self._lease, self._conn = self._lease, None, None
-            await lease.__aexit__(*exc_info)
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self.pool.putconn(conn)  # the pool rolls back or discards a broken one
