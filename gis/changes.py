@@ -119,8 +119,9 @@ class ChangeWatcher:
             self.live = False
         return self.live
 
-    def snapshot(self) -> dict[str, str] | None:
-        """Current per-table keys, or None when not live (then read the database)."""
+    def snapshot(self) -> tuple[str, dict[str, int]] | None:
+        """(this listener's nonce, the live per-table counters: read them at once), or None
+        when not live (then read the database)."""
         if not self.fresh():
             return None
-        return {t: f"{self.nonce}.{n}" for t, n in self.counters.items()}
+        return self.nonce, self.counters

@@ -221,3 +221,21 @@ def test_head_agrees_with_get(client, admin_headers, layers):
         got, head = client.get(url, headers=admin_headers), client.head(url, headers=admin_headers)
         assert got.status_code == head.status_code and got.status_code in (400, 404)
         assert got.headers["content-type"] == "application/problem+json"
+
+
+def test_configured_cors_covers_tiles(settings, admin_headers, layers):
+    """Cross-origin tile requests get CORS headers when WANGGE_CORS_ORIGINS allows the origin."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    z, x, y = tile_of(X0 + 0.004, Y0 + 0.004, 15)
+    url = f"/tiles/all/{z}/{x}/{y}.pbf"
+    app = create_app(settings.model_copy(update={"cors_origins": ["https://map.example"]}))
+    with TestClient(app) as other:
+        allowed = other.get(url, headers={**admin_headers, "Origin": "https://map.example"})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://map.example"
+        assert allowed.headers["x-content-type-options"] == "nosniff"
+        refused = other.get(url, headers={**admin_headers, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in refused.headers

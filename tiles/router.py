@@ -74,8 +74,9 @@ def _matches(request: Request, etag: str) -> bool:
 
 
 def _etag(layer_id: str, drawn: list[tl.Layer], z: int, x: int, y: int, scope: str,
-          table_versions: dict[str, int] | dict[str, str]) -> str:
-    stamp = [layer_id, z, x, y, scope, *(table_versions[lay.table] for lay in drawn)]
+          origin: str, table_versions: dict[str, int]) -> str:
+    """A hash of what the tile shows; `origin` names where the versions came from."""
+    stamp = [layer_id, z, x, y, scope, origin, *(table_versions[lay.table] for lay in drawn)]
     if any(lay.time_dependent for lay in drawn):
         stamp.append(int(time.time() // 60))
     return hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
@@ -131,7 +132,7 @@ async def _tile(request: Request, layer_id: str, z: int, x: int, y: int) -> Resp
         watcher = getattr(request.app.state, "changes", None)
         pushed = watcher.snapshot() if watcher is not None else None
         if pushed is not None:
-            etag = _etag(layer_id, drawn, z, x, y, scope, pushed)
+            etag = _etag(layer_id, drawn, z, x, y, scope, *pushed)
             if _matches(request, etag):
                 return Response(status_code=304, headers={**headers, "ETag": f'"{etag}"'})
             tile = CACHE.get(etag)
@@ -147,7 +148,7 @@ async def _tile(request: Request, layer_id: str, z: int, x: int, y: int) -> Resp
             tile_cur = await conn.execute(sql, params, binary=True)
         table_versions, quiet = versions.parse_state(await state_cur.fetchone())
         tile = Tile(bytes((await tile_cur.fetchone())[0]))
-    etag = _etag(layer_id, drawn, z, x, y, scope, table_versions)
+    etag = _etag(layer_id, drawn, z, x, y, scope, "db", table_versions)
     if _matches(request, etag):
         return Response(status_code=304, headers={**headers, "ETag": f'"{etag}"'})
     if quiet:
