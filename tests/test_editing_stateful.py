@@ -140,6 +140,7 @@ class Editing(RuleBasedStateMachine):
 def test_random_edits_keep_invariants_and_undo_restores(edit_url: str) -> None:
     Editing.url = edit_url
     Editing.TestCase.settings = settings(max_examples=6, stateful_step_count=10, deadline=None,
+                                         derandomize=True,  # the same runs in CI every time
                                          suppress_health_check=list(HealthCheck))
     Editing.TestCase().runTest()
     # the run really edited, published and undid (not only rejected edits)
