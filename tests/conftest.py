@@ -170,3 +170,15 @@ def make_token(db_url: str, settings: Settings):
 @pytest.fixture(scope="session")
 def admin_headers(make_token) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token('admin')}"}
+
+
+@contextmanager
+def with_settings(client, **changes) -> Iterator[None]:
+    """Run the `client` fixture's app with some settings changed, restored afterwards."""
+    state = client.app.state
+    saved = state.settings
+    state.settings = saved.model_copy(update=changes)
+    try:
+        yield
+    finally:
+        state.settings = saved

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 import pytest
 from hypothesis import given
@@ -13,6 +10,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from api.ogc.params import BBox
+from tests.conftest import with_settings
 
 
 def test_oversized_body_is_413_before_reaching_any_handler(client) -> None:
@@ -88,23 +86,11 @@ def test_small_bboxes_and_coarse_collections_are_not_limited(client, admin_heade
     assert client.get("/collections/buildings/items", headers=admin_headers).status_code == 200
 
 
-@contextmanager
-def _with_settings(client, **changes) -> Iterator[None]:
-    """Run the client's app with some settings changed, restored afterwards."""
-    state = client.app.state
-    saved = state.settings
-    state.settings = saved.model_copy(update=changes)
-    try:
-        yield
-    finally:
-        state.settings = saved
-
-
 def test_bbox_limit_is_configurable(client, admin_headers) -> None:
-    with _with_settings(client, max_bbox_km2=0):
+    with with_settings(client, max_bbox_km2=0):
         assert client.get("/collections/buildings/items", params={"bbox": WIDE_BBOX},
                           headers=admin_headers).status_code == 200
-    with _with_settings(client, max_bbox_km2=0.5):
+    with with_settings(client, max_bbox_km2=0.5):
         response = client.get("/collections/buildings/items", params={"bbox": BLOCK_BBOX},
                               headers=admin_headers)
     assert response.status_code == 400 and "over the 0.5 km² limit" in response.json()["detail"]
@@ -112,7 +98,7 @@ def test_bbox_limit_is_configurable(client, admin_headers) -> None:
 
 def test_batch_size_limits_are_configurable(client, admin_headers) -> None:
     report = {"category": "sanitation", "title": "t", "lon": 116.4, "lat": 39.9}
-    with _with_settings(client, max_batch=2):
+    with with_settings(client, max_batch=2):
         response = client.post("/incidents/batch", json={"incidents": [report] * 3},
                                headers=admin_headers)
     assert response.status_code == 422

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gis.crs import wgs84_to_gcj02
+from tests.conftest import with_settings
 from tests.test_incidents_fixture import COUNTY, STEP, bearer, world_fixture  # noqa: F401
 
 GRID = f"{COUNTY}002002001"  # its micro-grids ...001 (west) and ...002 (east)
@@ -70,3 +71,17 @@ def test_only_workers_patrol_and_only_their_own(client, make_token, admin_header
     other = bearer(make_token("worker", [("grid", world.id(GRID))]))
     assert client.post(f"/patrols/{pid}/end", headers=other).status_code == 404
     assert client.post("/patrols").status_code == 401
+
+
+def test_patrol_batch_limit_is_configurable(client, make_token, world, conn) -> None:
+    me = bearer(make_token("worker", [("grid", world.id(GRID))]))
+    pid = client.post("/patrols", headers=me).json()["id"]
+    lon, lat = world.centers[GRID + "001"]
+    points = [{"t": f"2026-01-05T08:0{i}:00Z", "lon": lon, "lat": lat} for i in range(3)]
+    with with_settings(client, max_patrol_points=2):
+        r = client.post(f"/patrols/{pid}/points", headers=me, json={"points": points})
+    assert r.status_code == 422 and "at most 2 points" in r.json()["detail"]
+    assert conn.execute("SELECT count(*) FROM patrol_points WHERE patrol_id = %s",
+                        (pid,)).fetchone()[0] == 0
+    r = client.post(f"/patrols/{pid}/points", headers=me, json={"points": points})
+    assert r.status_code == 200, r.text
