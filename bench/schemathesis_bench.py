@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,9 +29,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.app import create_app  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import libpq_url  # noqa: E402
 from gis.settings import Settings  # noqa: E402
+from tests.serving import serve  # noqa: E402
 
 SECRET = "fuzz-bench-secret-0123456789abcdef0123456789ab"
 ROLES = ("admin", "planner", "commander", "worker")
@@ -81,36 +80,6 @@ def make_tokens(url: str, settings: Settings) -> dict[str, str]:
                 (name, hash_password("fuzz-" + name), role, worker_id)).fetchone()[0]
             tokens[role] = issue_token(settings, account, name, role, 0)[0]
     return tokens
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """The API on `settings` served by uvicorn in a thread; yields its base URL."""
-    import uvicorn
-
-    from api.app import create_app
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("fuzz server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def fuzz(base_url: str, tokens: dict[str, str], max_examples: int, negative: bool = False,
@@ -238,7 +207,7 @@ def main() -> None:
         settings = Settings(database_url=url, secret_key=SECRET, local_dir=base.local_dir)
         tokens = make_tokens(url, settings)
         started = time.monotonic()
-        with serve(settings) as base_url:
+        with serve(create_app(settings), log_level="critical") as base_url:
             figures = fuzz(base_url, tokens, examples, negative=not args.positive_only)
         report(figures, time.monotonic() - started)
     finally:

@@ -15,8 +15,9 @@ import pytest
 from gis.accounts import issue_token
 from gis.database import libpq_url
 from gis.settings import Settings
-from tests.browser import chromium, login, screenshot, serve, wait_js
+from tests.browser import chromium, login, screenshot, wait_js
 from tests.conftest import TEST_SECRET
+from tests.serving import serve
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

@@ -9,7 +9,8 @@ import pytest
 from gis.accounts import hash_password
 from gis.database import libpq_url
 from tests import test_editing_fixture as fx
-from tests.browser import chromium, login, serve, wait_js
+from tests.browser import chromium, login, wait_js
+from tests.serving import serve
 from tests.test_editing_fixture import micro, snapshot, violations
 
 district, edit_app, edit_settings, edit_url = (fx.district, fx.edit_app, fx.edit_settings,
