@@ -13,11 +13,13 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from bench.schemathesis_bench import ROLES, copy_demo, fuzz, make_tokens, serve
+from api.app import create_app
+from bench.schemathesis_bench import ROLES, copy_demo, fuzz, make_tokens
 from gis import localdb
 from gis.database import libpq_url
 from gis.settings import Settings
 from tests.conftest import TEST_SECRET
+from tests.serving import serve
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def fuzz_settings(server_url: str, demo_url: str,
 def test_every_operation_every_role_no_5xx_and_conforming(fuzz_settings: Settings) -> None:
     tokens = make_tokens(fuzz_settings.database_url, fuzz_settings)
     assert set(tokens) == set(ROLES)
-    with serve(fuzz_settings) as base_url:
+    with serve(create_app(fuzz_settings), log_level="critical") as base_url:
         figures = fuzz(base_url, tokens, max_examples=3, negative=True)
     assert figures.operations >= 40
     assert figures.requests > figures.operations * len(ROLES) * 2
