@@ -266,7 +266,9 @@ def _patrols(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, an
 # How far along the workflow a case of a given age has got (weights over final statuses).
 _FINAL = ["reported", "accepted", "rejected", "dispatched", "in_progress", "resolved",
           "verified", "closed"]
-_PATH = {t.target: t for t in TRANSITIONS if t.action != "send_back"}
+_PATH = {t.target: t for t in TRANSITIONS if t.action != "send_back" and t.source in (
+    "reported", "accepted", "dispatched", "in_progress", "resolved", "verified")
+    and not (t.action == "dispatch" and t.source != "accepted")}
 
 
 def _event_chain(final: str) -> list[tuple[str, str, str]]:
