@@ -37,6 +37,22 @@ PATROL_JSON = """json_build_object(
                     FROM patrol_points q WHERE q.patrol_id = p.id AND q.micro_grid_id IS NOT NULL),
     'track', ST_AsGeoJSON(p.track, 7)::json)"""
 
+# The same answer cut to the points inside a confined caller's scope: the track is rebuilt
+# from those points only, so no coordinate outside the caller's areas leaves the database.
+SCOPED_PATROL_JSON = """(WITH q AS (SELECT * FROM patrol_points q WHERE q.patrol_id = p.id
+                                 AND {in_scope}),
+      line AS (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(q.geom ORDER BY q.t, q.id) END
+               AS track FROM q)
+ SELECT json_build_object(
+    'id', p.id, 'worker_id', p.worker_id,
+    'worker', (SELECT name FROM workers WHERE id = p.worker_id),
+    'started_at', p.started_at, 'ended_at', p.ended_at,
+    'points', (SELECT count(*) FROM q),
+    'length_m', round(coalesce(ST_Length(line.track::geography), 0)::numeric, 1),
+    'micro_grids', (SELECT coalesce(json_agg(DISTINCT q.micro_grid_id), '[]'::json)
+                    FROM q WHERE q.micro_grid_id IS NOT NULL),
+    'track', ST_AsGeoJSON(line.track, 7)::json) FROM line)"""
+
 
 def _visible(principal: Principal) -> tuple[str, dict]:
     """Patrols the caller may see: their own, or any with a point in their scope."""
@@ -46,6 +62,13 @@ def _visible(principal: Principal) -> tuple[str, dict]:
     own = "p.worker_id = %(me)s OR " if principal.worker_id else ""
     return (f"({own}EXISTS (SELECT 1 FROM patrol_points q WHERE q.patrol_id = p.id AND {where}))",
             {**params, "me": principal.worker_id})
+
+
+def _answer(principal: Principal) -> str:
+    """The patrol's JSON as the caller may see it: whole, or cut to the caller's scope."""
+    if not principal.restricted:
+        return PATROL_JSON
+    return SCOPED_PATROL_JSON.format(in_scope=scope_filter("patrol_points", "q", principal)[0])
 
 
 async def start(conn: AsyncConnection, principal: Principal,
@@ -142,7 +165,7 @@ async def end(conn: AsyncConnection, principal: Principal, patrol_id: int,
 async def get(conn: AsyncConnection, principal: Principal, patrol_id: int) -> dict | None:
     """A patrol with its track, if the caller may see it."""
     where, params = _visible(principal)
-    cur = await conn.execute(f"SELECT {PATROL_JSON} FROM patrols p WHERE p.id = %(id)s "
+    cur = await conn.execute(f"SELECT {_answer(principal)} FROM patrols p WHERE p.id = %(id)s "
                              f"AND {where}", {**params, "id": patrol_id})
     row = await cur.fetchone()
     return row[0] if row else None

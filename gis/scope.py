@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gis.levels import LEVEL_ORDER
+from gis.levels import LEVEL_ORDER, LEVELS
 
 ROLES = ("admin", "planner", "commander", "worker", "department")
 
@@ -129,3 +129,18 @@ def expand_scope(conn, account_id: int) -> Scope:
     """The account's scope from its areas and current assignments (psycopg connection)."""
     row = conn.execute(EXPAND_SCOPE_SQL, {"account_id": account_id}).fetchone()
     return Scope(*(tuple(ids) for ids in row[1:]))
+
+
+def area_touches_scope(alias: str, level_name: str, principal: Principal | None
+                       ) -> tuple[str, dict]:
+    """A WHERE fragment true when the area `alias` (of `level_name`) is in the caller's scope or
+    holds part of it (a scoped area at or below its level whose code starts with its code).
+    Callers answer for other areas as for unknown codes, so no reply reveals whether an area
+    beyond the caller's jurisdiction exists. (Scopes expand downwards, so an area inside a
+    scoped ancestor is itself in the scope.)"""
+    if principal is None or principal.scope is None:
+        return "TRUE", {}
+    parts = [f"EXISTS (SELECT 1 FROM {LEVELS[lv].table} s WHERE s.id = ANY(%(scope_{lv})s) "
+             f"AND left(s.code, length({alias}.code)) = {alias}.code)"
+             for lv in LEVEL_ORDER[LEVEL_ORDER.index(level_name):]]
+    return "(" + " OR ".join(parts) + ")", principal.scope.params()

@@ -13,7 +13,7 @@ from api.problems import Problem
 from gis import stats
 from gis.accounts import AccountError, level_of_code
 from gis.levels import LEVEL_ORDER, level
-from gis.scope import Principal
+from gis.scope import Principal, area_touches_scope
 
 router = APIRouter(tags=["statistics"])
 readers = require_roles("admin", "planner", "commander", "worker")
@@ -54,10 +54,12 @@ async def area_stats(
             plevel = level_of_code(area)
         except AccountError as exc:
             raise Problem(400, "Bad area code", str(exc)) from None
-        cur = await conn.execute(f"SELECT id FROM {level(plevel).table} "
-                                 "WHERE code = %s AND valid_to IS NULL", (area,))
+        in_scope, params = area_touches_scope("a", plevel, principal)
+        cur = await conn.execute(f"SELECT a.id FROM {level(plevel).table} a WHERE a.code = "
+                                 f"%(code)s AND a.valid_to IS NULL AND {in_scope}",
+                                 {**params, "code": area})
         row = await cur.fetchone()
-        if row is None:
+        if row is None:  # unknown, or outside your areas: the same answer (no existence oracle)
             raise Problem(404, "Not Found", f"no current {plevel} {area}")
         parent = (plevel, row[0])
     try:
