@@ -29,9 +29,12 @@ ROWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def rated(db_url: str, world: World) -> World:
+@pytest.fixture(scope="session", name="rated")
+def rated_fixture(db_url: str, world: World) -> World:
+    """The rows above in the session's test database (once, whichever module asks first)."""
     with psycopg.connect(libpq_url(db_url), autocommit=True) as conn, conn.transaction():
+        if conn.execute("SELECT 1 FROM incidents WHERE code = 'RATES0'").fetchone():
+            return world
         for i, (mg, cat, rep, status, acc_h, sat) in enumerate(ROWS):
             lon, lat = world.centers[mg]
             reported = datetime.fromisoformat(rep + "+00:00")
