@@ -17,7 +17,19 @@ from api import problems
 from api.audit import AuditMiddleware
 from api.db import make_pool
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routers import auth, incidents, ogc, pages, patrols, people, plans, stats
+from api.routers import (
+    auth,
+    incidents,
+    ogc,
+    pages,
+    patrols,
+    people,
+    plans,
+    reports,
+    situation,
+    stats,
+    stats_page,
+)
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
@@ -73,8 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
+    app.include_router(stats_page.router)  # before stats: a browser's GET /stats is the page
     for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
         app.include_router(module.router, responses=problems.RESPONSES)
     app.include_router(people.router, responses=problems.RESPONSES)
+    for module in (reports, situation):  # report files, the command map's live situation
+        app.include_router(module.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

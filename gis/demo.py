@@ -313,15 +313,16 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
             cur.execute(
                 "INSERT INTO incidents (code, category, title, description, geom, reported_at, "
                 "reporter, source, status, due_at, accepted_at, resolved_at, closed_at, "
-                "updated_at, assignee, satisfaction) VALUES (%s, %s, %s, %s, "
-                "ST_GeomFromWKB(%s, 4326), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "updated_at, assignee, satisfaction, respond_by) VALUES (%s, %s, %s, %s, "
+                "ST_GeomFromWKB(%s, 4326), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "RETURNING id",
                 (f"SJ{reported:%Y%m%d}{seq:05d}", cat.key, f"{cat.zh}（演示）",
                  f"演示数据：{cat.zh}", point.wkb, reported,
                  wname if source == "worker" else "", source, final, reported + cat.due,
                  stamp.get("accepted"), stamp.get("resolved"), stamp.get("closed"),
                  times[-1], wname if final not in ("reported", "accepted", "rejected") else None,
-                 int(rng.integers(3, 6)) if final == "closed" else None))
+                 int(rng.integers(3, 6)) if final == "closed" else None,
+                 reported + cat.response))
             iid = cur.fetchone()[0]
             events = [(iid, reported, wname if source == "worker" else source, "report", None,
                        "reported", "")]

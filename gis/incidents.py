@@ -109,6 +109,7 @@ def validate(reports: list[Report], categories: dict[str, Category],
         "priority": [r.priority for r in reports],
         "reported_at": [r.reported_at for r in reports],
         "due_s": [categories[r.category].due.total_seconds() for r in reports],
+        "resp_s": [categories[r.category].response.total_seconds() for r in reports],
     }
 
 
@@ -152,9 +153,9 @@ def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str
         FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(category)s::text[],
                     %(title)s::text[], %(description)s::text[], %(reporter)s::text[],
                     %(source)s::text[], %(priority)s::int[], %(reported_at)s::timestamptz[],
-                    %(due_s)s::float8[])
+                    %(due_s)s::float8[], %(resp_s)s::float8[])
              WITH ORDINALITY AS u(lon, lat, category, title, description, reporter, source,
-                                  priority, reported_at, due_s, ord)
+                                  priority, reported_at, due_s, resp_s, ord)
     ),
     l AS MATERIALIZED (SELECT src.*, {locate_select('src.geom')} FROM src),
     bad AS (
@@ -165,13 +166,14 @@ def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str
     ins AS (
         INSERT INTO incidents (id, code, category, title, description, geom, reported_at,
                                reporter, source, priority, due_at, street_id, community_id,
-                               grid_id, micro_grid_id)
+                               grid_id, micro_grid_id, respond_by)
         SELECT l.id, 'E' || to_char(coalesce(l.reported_at, now()) AT TIME ZONE 'Asia/Shanghai',
                                     'YYYYMMDD') || lpad(l.id::text, 9, '0'),
                l.category, l.title, l.description, l.geom, coalesce(l.reported_at, now()),
                l.reporter, l.source, l.priority,
                coalesce(l.reported_at, now()) + make_interval(secs => l.due_s),
-               l.street_id, l.community_id, l.grid_id, l.micro_grid_id
+               l.street_id, l.community_id, l.grid_id, l.micro_grid_id,
+               coalesce(l.reported_at, now()) + make_interval(secs => l.resp_s)
         FROM l WHERE NOT EXISTS (SELECT 1 FROM bad)
         RETURNING *
     ),

@@ -24,7 +24,7 @@ OPEN = "('reported', 'accepted', 'dispatched', 'in_progress')"
 _AREA_COL = {"street": "street_id", "community": "community_id", "grid": "grid_id",
              "micro_grid": "micro_grid_id"}
 
-# One incident's contribution (the same formula as the rollup triggers).
+# One incident's contribution (the same formula as the rollup triggers, migration 0009).
 CONTRIB = """
 SELECT {area} AS area_id, r.category, r.status, 1 AS n,
        (r.resolved_at IS NOT NULL AND r.due_at IS NOT NULL
@@ -33,6 +33,9 @@ SELECT {area} AS area_id, r.category, r.status, 1 AS n,
        CASE WHEN r.status = 'closed'
             THEN extract(epoch FROM r.closed_at - r.reported_at) ELSE 0 END AS close_s,
        (r.satisfaction IS NOT NULL)::int AS n_sat, coalesce(r.satisfaction, 0) AS sat_sum,
+       (r.accepted_at IS NOT NULL AND r.respond_by IS NOT NULL
+        AND r.accepted_at <= r.respond_by)::int AS n_responded,
+       (coalesce(r.satisfaction, 0) >= 4)::int AS n_sat_good,
        CASE WHEN r.status = 'closed' THEN wangge_close_bin(r.closed_at - r.reported_at) END AS bin
 FROM incidents r WHERE {where}
 """
@@ -53,10 +56,12 @@ def _day_split(start: datetime, end: datetime) -> tuple[datetime, datetime] | No
 
 
 def stats_sql(principal: Principal | None, level: str, start: datetime, end: datetime,
-              parent: tuple[str, int] | None = None, rollup: bool = True) -> tuple[str, dict]:
+              parent: tuple[str, int] | None = None, rollup: bool = True,
+              categories: list[str] | None = None) -> tuple[str, dict]:
     """One statement returning the report rows for every area of `level` (and a total).
 
-    `rollup=False` reads incidents only (the benchmark's baseline)."""
+    `categories` (when given) keeps only incidents of those categories; `rollup=False` reads
+    incidents only (the benchmark's baseline)."""
     lv = level_spec(level)
     col = _AREA_COL[lv.name]
     params: dict = {"start": start, "end": end}
@@ -64,6 +69,11 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     params.update(scope_params)
     area_where = ["a.valid_to IS NULL"]
     inc_where = [scope_where]
+    roll_where = ""
+    if categories:
+        params["categories"] = list(categories)
+        inc_where.append("r.category = ANY(%(categories)s)")
+        roll_where = "AND category = ANY(%(categories)s)"
     if principal is not None and principal.restricted:
         area_where.append("a.id = ANY(%(scope_areas)s)")
         params["scope_areas"] = list(principal.scope.ids(lv.name))
@@ -95,12 +105,18 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
         params.update(d0=days[0], d1=days[1])
         raw_where = (f"({inc}) AND ((r.reported_at >= %(start)s AND r.reported_at < %(d0)s) "
                      "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
-        rolled = """UNION ALL
+        rolled = f"""UNION ALL
             SELECT street_id, category, status, sum(n), sum(n_on_time), sum(n_closed),
-                   sum(close_s), sum(n_sat), sum(sat_sum), NULL::smallint FROM incident_rollup
-            WHERE day >= %(d0)s::date AND day < %(d1)s::date GROUP BY 1, 2, 3"""
+                   sum(close_s), sum(n_sat), sum(sat_sum), sum(n_responded), sum(n_sat_good),
+                   NULL::smallint FROM incident_rollup
+            WHERE day >= %(d0)s::date AND day < %(d1)s::date {roll_where} GROUP BY 1, 2, 3"""
         rolled_hist = """UNION ALL SELECT street_id, bin, sum(n) FROM incident_close_hist
             WHERE day >= %(d0)s::date AND day < %(d1)s::date GROUP BY 1, 2"""
+        if categories:  # the histogram has no category: read the whole days' closures raw
+            rolled_hist = f"""UNION ALL SELECT coalesce(r.street_id, 0), wangge_close_bin(
+                r.closed_at - r.reported_at), 1 FROM incidents r
+            WHERE ({inc}) AND r.status = 'closed' AND r.reported_at >= %(d0)s
+              AND r.reported_at < %(d1)s"""
     else:
         raw_where = f"({inc}) AND r.reported_at >= %(start)s AND r.reported_at < %(end)s"
         rolled = rolled_hist = ""
@@ -109,7 +125,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     parts0 AS (SELECT * FROM raw {rolled}),
     hist0 AS (SELECT area_id, bin, 1 AS n FROM raw WHERE bin IS NOT NULL {rolled_hist}),
     parts AS (SELECT * FROM parts0 UNION ALL SELECT -1, category, status, n, n_on_time,
-              n_closed, close_s, n_sat, sat_sum, bin FROM parts0),
+              n_closed, close_s, n_sat, sat_sum, n_responded, n_sat_good, bin FROM parts0),
     hist AS (SELECT area_id, bin, sum(n) AS n FROM (
                  SELECT * FROM hist0 UNION ALL SELECT -1, bin, n FROM hist0) h
              GROUP BY 1, 2 HAVING sum(n) > 0),
@@ -136,8 +152,21 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
                sum(n) FILTER (WHERE status IN {DONE}) AS disposed,
                sum(n_on_time) FILTER (WHERE status IN {DONE}) AS on_time,
                sum(n_closed) AS closed, sum(close_s) AS close_s,
-               sum(n_sat) AS n_sat, sum(sat_sum) AS sat_sum
+               sum(n_sat) AS n_sat, sum(sat_sum) AS sat_sum,
+               sum(n_responded) AS responded, sum(n_sat_good) AS sat_good
         FROM parts GROUP BY 1
+    ),
+    cat_rates AS (
+        SELECT area_id, jsonb_object_agg(category, jsonb_build_array(
+                   total, accepted, disposed, on_time, responded, n_sat, sat_good)) AS j
+        FROM (SELECT area_id, category, sum(n) AS total,
+                     sum(n) FILTER (WHERE status IN {ACCEPTED_OR_LATER}) AS accepted,
+                     sum(n) FILTER (WHERE status IN {DONE}) AS disposed,
+                     sum(n_on_time) FILTER (WHERE status IN {DONE}) AS on_time,
+                     sum(n_responded) AS responded, sum(n_sat) AS n_sat,
+                     sum(n_sat_good) AS sat_good
+              FROM parts GROUP BY 1, 2 HAVING sum(n) <> 0) c
+        GROUP BY 1
     ),
     overdue AS (
         SELECT coalesce(r.{col}, 0) AS area_id, count(*) AS n FROM incidents r
@@ -170,6 +199,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     ),
     report AS (
         SELECT a.id, a.code, a.name, m.*, s.j AS by_status, k.j AS by_category,
+               cr.j AS cat_rates,
                p.bin AS p90_bin, coalesce(o.n, 0) AS overdue,
                coalesce(pt.assigned, 0) AS mg_assigned, coalesce(pt.patrolled, 0) AS mg_patrolled
         FROM (SELECT id, code, name FROM areas
@@ -177,6 +207,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
         LEFT JOIN main m ON m.area_id = a.id
         LEFT JOIN by_status s ON s.area_id = a.id
         LEFT JOIN by_category k ON k.area_id = a.id
+        LEFT JOIN cat_rates cr ON cr.area_id = a.id
         LEFT JOIN p90 p ON p.area_id = a.id
         LEFT JOIN overdue o ON (a.id = -1 AND o.area_id IS NULL) OR o.area_id = a.id
         LEFT JOIN patrol pt ON (a.id = -1 AND pt.area_id IS NULL) OR pt.area_id = a.id
@@ -184,7 +215,8 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     SELECT id, code, name, coalesce(total, 0), coalesce(accepted, 0), coalesce(disposed, 0),
            coalesce(on_time, 0), coalesce(closed, 0), coalesce(close_s, 0), coalesce(n_sat, 0),
            coalesce(sat_sum, 0), coalesce(by_status, '{{}}'), coalesce(by_category, '{{}}'),
-           p90_bin, overdue, mg_assigned, mg_patrolled
+           p90_bin, overdue, mg_assigned, mg_patrolled, coalesce(responded, 0),
+           coalesce(sat_good, 0), coalesce(cat_rates, '{{}}')
     FROM report ORDER BY id = -1, code
     """
     return sql, params
@@ -194,11 +226,25 @@ def _ratio(a: float, b: float) -> float | None:
     return round(float(a) / float(b), 6) if b else None
 
 
+def category_rates(cat_rates: dict) -> dict[str, dict]:
+    """Per category: reports, disposal, on-time, response and satisfaction rates."""
+    out = {}
+    for key, (total, accepted, disposed, on_time, responded, n_sat, sat_good) in sorted(
+            cat_rates.items()):
+        accepted, disposed, total = accepted or 0, disposed or 0, int(total)
+        out[key] = {"total": total, "disposal_rate": _ratio(disposed, accepted),
+                    "on_time_rate": _ratio(on_time or 0, disposed),
+                    "response_rate": _ratio(responded or 0, total),
+                    "satisfaction_rate": _ratio(sat_good or 0, n_sat or 0)}
+    return out
+
+
 def shape(rows: list[tuple]) -> tuple[list[dict], dict]:
     """Turn stats_sql rows into (per-area reports, total report)."""
     out = []
     for (aid, code, name, total, accepted, disposed, on_time, closed, close_s, n_sat, sat_sum,
-         by_status, by_category, p90_bin, overdue, mg_assigned, mg_patrolled) in rows:
+         by_status, by_category, p90_bin, overdue, mg_assigned, mg_patrolled, responded,
+         sat_good, cat_rates) in rows:
         close_s, sat_sum, closed, n_sat = float(close_s), float(sat_sum), int(closed), int(n_sat)
         out.append({
             "id": aid if aid != -1 else None, "code": code, "name": name,
@@ -212,8 +258,12 @@ def shape(rows: list[tuple]) -> tuple[list[dict], dict]:
             "p90_close_hours": (round(bin_seconds(p90_bin) / 3600, 4)
                                 if p90_bin is not None else None),
             "overdue": int(overdue),
+            "responded": int(responded), "response_rate": _ratio(responded, total),
             "satisfaction": {"count": int(n_sat),
                              "mean": round(sat_sum / n_sat, 4) if n_sat else None},
+            "satisfied": int(sat_good),
+            "satisfaction_rate": _ratio(sat_good, n_sat),
+            "category_rates": category_rates(cat_rates),
             "patrol": {"assigned": int(mg_assigned), "patrolled": int(mg_patrolled),
                        "rate": _ratio(mg_patrolled, mg_assigned)},
         })

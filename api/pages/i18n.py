@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.pages.stats_i18n import stats_labels
 from gis.categories import load_categories
 from gis.levels import LEVELS
 from gis.workflow import STATUSES
@@ -90,5 +91,7 @@ def labels(categories_file=None) -> dict[str, dict[str, str]]:
     for lv in LEVELS.values():
         out["zh-CN"]["level." + lv.name] = lv.zh
         out["en"]["level." + lv.name] = lv.en
+    for lang, texts in stats_labels().items():  # the statistics page and live layers
+        out[lang].update(texts)
     assert set(STATUSES) <= set(_STATUS)
     return out

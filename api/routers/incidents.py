@@ -105,7 +105,8 @@ async def _intake(conn: AsyncConnection, principal: Principal, settings: Setting
 @router.get("/incidents/categories", summary="Incident categories and due times")
 async def list_categories(principal: Principal = Depends(readers),
                           settings: Settings = Depends(get_settings)) -> list[dict]:
-    return [{"key": c.key, "zh": c.zh, "en": c.en, "due_hours": c.due.total_seconds() / 3600}
+    return [{"key": c.key, "zh": c.zh, "en": c.en, "due_hours": c.due.total_seconds() / 3600,
+             "response_hours": c.response_hours}
             for c in categories(settings).values()]
 
 

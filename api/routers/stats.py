@@ -1,75 +1,62 @@
-"""Statistics (报): per-area figures for a period, and incident density cells for heat maps."""
+"""Statistics (报): per-area figures for a period, their time series, and incident density
+cells for heat maps."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 from psycopg import AsyncConnection
 
 from api.db import get_conn
-from api.deps import require_roles
 from api.problems import Problem
-from gis import stats
-from gis.accounts import AccountError, level_of_code
-from gis.levels import LEVEL_ORDER, level
-from gis.scope import Principal, area_touches_scope
+from api.stats_query import StatsQuery, readers, stats_query
+from gis import stats, stats_series
+from gis.scope import Principal
 
 router = APIRouter(tags=["statistics"])
-readers = require_roles("admin", "planner", "commander", "worker")
 MAX_CELLS = 200_000
 
 
-def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=30)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
-    if start >= end:
-        raise Problem(400, "Bad period", "start must be before end")
-    return start, end
+async def area_report(conn: AsyncConnection, q: StatsQuery) -> dict:
+    """GET /stats's answer for a parsed query (also what the exports write)."""
+    sql, params = stats.stats_sql(q.principal, q.level, q.start, q.end, q.parent,
+                                  categories=q.categories)
+    cur = await conn.execute(sql, params)
+    areas, total = stats.shape(await cur.fetchall())
+    return {"level": q.level, "start": q.start, "end": q.end, "area": q.area,
+            "categories": q.categories, "areas": areas, "total": total}
+
+
+async def series_report(conn: AsyncConnection, q: StatsQuery, bucket: str) -> list[dict]:
+    """The period's time series per bucket (day, week, month)."""
+    sql, params = stats_series.series_sql(q.principal, q.start, q.end, bucket, q.parent,
+                                          q.categories)
+    cur = await conn.execute(sql, params)
+    return stats_series.shape_series(await cur.fetchall())
 
 
 @router.get("/stats", summary="Statistics per area and period")
-async def area_stats(
-        level_name: str = Query("street", alias="level", description=", ".join(LEVEL_ORDER)),
-        start: datetime | None = Query(None, description="default: 30 days before end"),
-        end: datetime | None = Query(None, description="default: now"),
-        area: str | None = Query(None, description="only areas under this area code"),
-        principal: Principal = Depends(readers),
-        conn: AsyncConnection = Depends(get_conn)) -> dict:
+async def area_stats(q: StatsQuery = Depends(stats_query),
+                     conn: AsyncConnection = Depends(get_conn)) -> dict:
     """Counts by status and category, disposal rate (resolved or later / accepted), on-time
-    rate, mean and p90 hours to close, overdue (督办), satisfaction (评价) and patrol rate
-    (micro-grids patrolled / micro-grids assigned), for each area you may see and in total."""
-    try:
-        lv = level(level_name).name
-    except KeyError as exc:
-        raise Problem(400, "Unknown level", str(exc.args[0])) from None
-    start, end = _period(start, end)
-    parent = None
-    if area:
-        try:
-            plevel = level_of_code(area)
-        except AccountError as exc:
-            raise Problem(400, "Bad area code", str(exc)) from None
-        in_scope, params = area_touches_scope("a", plevel, principal)
-        cur = await conn.execute(f"SELECT a.id FROM {level(plevel).table} a WHERE a.code = "
-                                 f"%(code)s AND a.valid_to IS NULL AND {in_scope}",
-                                 {**params, "code": area})
-        row = await cur.fetchone()
-        if row is None:  # unknown, or outside your areas: the same answer (no existence oracle)
-            raise Problem(404, "Not Found", f"no current {plevel} {area}")
-        parent = (plevel, row[0])
-    try:
-        sql, params = stats.stats_sql(principal, lv, start, end, parent)
-    except ValueError as exc:
-        raise Problem(400, "Bad level", str(exc)) from None
-    cur = await conn.execute(sql, params)
-    areas, total = stats.shape(await cur.fetchall())
-    return {"level": lv, "start": start, "end": end, "area": area, "areas": areas,
-            "total": total}
+    rate, response rate (accepted within the category's response time / reported), mean and
+    p90 hours to close, overdue (督办), satisfaction (评价: mean, and the rate of ratings 4–5
+    among rated) and patrol rate (micro-grids patrolled / micro-grids assigned), for each area
+    you may see and in total; per category the same rates (`category_rates`). A period spans
+    at most a year; an area outside your scope is a 403."""
+    return await area_report(conn, q)
+
+
+@router.get("/stats/series", summary="Statistics of a period per day, week or month")
+async def series(q: StatsQuery = Depends(stats_query),
+                 bucket: str = Query("day", pattern="^(day|week|month)$",
+                                     description="day, week (ISO, from Monday) or month (UTC)"),
+                 conn: AsyncConnection = Depends(get_conn)) -> dict:
+    """Per bucket: reports, closures, disposal, on-time, response, satisfaction and patrol
+    rates, counted as GET /stats counts the bucket's stretch of the period (`level` ignored)."""
+    return {"start": q.start, "end": q.end, "area": q.area, "bucket": bucket,
+            "categories": q.categories, "series": await series_report(conn, q, bucket)}
 
 
 @router.get("/stats/density", summary="Incident counts on square cells for a heat map")
