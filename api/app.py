@@ -17,7 +17,7 @@ from api import problems
 from api.audit import AuditMiddleware
 from api.db import make_pool
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routers import auth, incidents, ogc, pages, patrols, people, plans, stats
+from api.routers import auth, incidents, ogc, pages, patrols, people, plans, stats, supervision
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
@@ -76,5 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
         app.include_router(module.router, responses=problems.RESPONSES)
     app.include_router(people.router, responses=problems.RESPONSES)
+    app.include_router(supervision.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
