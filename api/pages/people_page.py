@@ -58,7 +58,7 @@ PEOPLE_HTML = """<!DOCTYPE html>
         class="form-control form-control-sm" maxlength="64"></label>
       <label><span data-i18n="username"></span><input name="username"
         data-testid="person-username" class="form-control form-control-sm" maxlength="64"
-        pattern="[A-Za-z0-9_.@-]+"></label>
+        pattern="[A-Za-z0-9_.@\\-]+"></label>
       <label><span data-i18n="password"></span><input name="password" type="password"
         data-testid="person-password" class="form-control form-control-sm" minlength="8"
         autocomplete="new-password"></label>
@@ -72,7 +72,7 @@ PEOPLE_HTML = """<!DOCTYPE html>
     <div class="wg-panel-title" data-i18n="dept_new"></div>
     <div class="d-flex flex-wrap gap-2">
       <label><span data-i18n="code"></span><input name="code" class="form-control
-        form-control-sm" required pattern="[A-Za-z0-9_.-]+"></label>
+        form-control-sm" required pattern="[A-Za-z0-9_.\\-]+"></label>
       <label><span data-i18n="name"></span><input name="name" class="form-control
         form-control-sm" required></label>
       <label><span data-i18n="kind"></span><select name="kind" class="form-select
