@@ -103,6 +103,10 @@ def test_a_case_with_real_people_from_roster_to_resident_rating(
     cmd.click("[data-testid=dispatch-submit]")
     cmd.wait_for_selector("#d-status[data-status=dispatched]")
     assert "陈网格" in cmd.inner_text("#d-assignee-name")
+    # 督办: the commander urges it with a note; it is in the case's history
+    cmd.fill("#d-note", "请今天处理")
+    cmd.click("[data-testid=urge]")
+    cmd.locator(".wg-history tr", has_text="请今天处理").wait_for()
 
     # 3. the worker (phone) finds it among "my cases" and resolves it through the API
     phone_ctx = browser.new_context(viewport=PHONE)
@@ -147,7 +151,7 @@ def test_a_case_with_real_people_from_roster_to_resident_rating(
     detail = http.get(f"/incidents/{case}", headers=tokens[staff["commander"]]).json()
     assert detail["satisfaction"] == 5 and detail["satisfaction_source"] == "link"
     assert [e["action"] for e in detail["events"]] == [
-        "report", "accept", "dispatch", "start", "resolve", "verify", "close", "rate"]
+        "report", "accept", "dispatch", "urge", "start", "resolve", "verify", "close", "rate"]
     after = _stats_satisfaction(http, tokens[staff["commander"]])
     assert after["count"] == before["count"] + 1
     expected = ((before["mean"] or 0) * before["count"] + 5) / (before["count"] + 1)
