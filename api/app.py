@@ -29,6 +29,7 @@ from api.routers import (
     situation,
     stats,
     stats_page,
+    supervision,
 )
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
@@ -91,5 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people.router, responses=problems.RESPONSES)
     for module in (reports, situation):  # report files, the command map's live situation
         app.include_router(module.router, responses=problems.RESPONSES)
+    app.include_router(supervision.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -127,6 +127,9 @@ def create_account(conn, username: str, password: str, role: str,
         raise AccountError(f"unknown worker role {worker_role!r}: one of {', '.join(WORKER_ROLES)}")
     if len(password) < 8:
         raise AccountError("the password needs at least 8 characters")
+    if role == "department":
+        raise AccountError("a department's account is made with its department (POST "
+                           "/people/departments, or the roster page)")
     if role == "admin" and areas:
         raise AccountError("an admin sees everything: give no areas")
     db = _dbapi(conn)

@@ -1,8 +1,9 @@
-"""Incident categories with due and response times, read from a TOML configuration file.
+"""Incident categories with due, response and escalation times, read from a TOML file.
 
-`due_hours` (处置时限) bounds the time from report to resolution; `response_hours` (响应时限)
-the time from report to acceptance (立案). A category without `response_hours` responds within
-its due time, capped at a day.
+A category's table (a table of facts: adding a category is one entry) gives due_hours (处置时限,
+from the report), response_hours (a case accepted within it counts for the response rate) and
+escalate_after_hours = [street, district] (hours overdue before the case escalates to the street
+commander, then the district; see gis.escalation). Missing optional keys take the defaults below.
 """
 
 from __future__ import annotations
@@ -13,33 +14,44 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_RESPONSE_HOURS = 24.0
 DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "categories.toml"
+
+
+DEFAULT_RESPONSE_HOURS = 2.0
+DEFAULT_ESCALATE_AFTER_HOURS = (24.0, 72.0)
 
 
 @dataclass(frozen=True)
 class Category:
-    """One incident category, its due time and its response time (hours)."""
+    """One incident category: its due time, response time and escalation steps."""
 
     key: str
     zh: str
     en: str
     due: timedelta
-    response_hours: float = 24.0
+    response: timedelta = timedelta(hours=DEFAULT_RESPONSE_HOURS)
+    escalate_after: tuple[timedelta, timedelta] = (
+        timedelta(hours=DEFAULT_ESCALATE_AFTER_HOURS[0]),
+        timedelta(hours=DEFAULT_ESCALATE_AFTER_HOURS[1]))
 
     @property
-    def response(self) -> timedelta:
-        """The time within which a report should be accepted."""
-        return timedelta(hours=self.response_hours)
+    def response_hours(self) -> float:
+        """The response time in hours (响应时限)."""
+        return self.response.total_seconds() / 3600
 
 
 @lru_cache(maxsize=4)
 def load_categories(path: Path | None = None) -> dict[str, Category]:
     """Categories keyed by identifier, from `path` or the packaged default."""
     data = tomllib.loads((path or DEFAULT_FILE).read_text(encoding="utf-8"))
-    return {
-        key: Category(key, spec["zh"], spec["en"], timedelta(hours=float(spec["due_hours"])),
-                      float(spec.get("response_hours",
-                                     min(float(spec["due_hours"]), DEFAULT_RESPONSE_HOURS))))
-        for key, spec in data["categories"].items()
-    }
+    return {key: _category(key, spec) for key, spec in data["categories"].items()}
+
+
+def _category(key: str, spec: dict) -> Category:
+    street, district = spec.get("escalate_after_hours", DEFAULT_ESCALATE_AFTER_HOURS)
+    if not 0 <= float(street) <= float(district):
+        raise ValueError(f"category {key}: escalate_after_hours must be [street, district] with "
+                         "0 <= street <= district")
+    return Category(key, spec["zh"], spec["en"], timedelta(hours=float(spec["due_hours"])),
+                    timedelta(hours=float(spec.get("response_hours", DEFAULT_RESPONSE_HOURS))),
+                    (timedelta(hours=float(street)), timedelta(hours=float(district))))

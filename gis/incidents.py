@@ -113,7 +113,7 @@ def validate(reports: list[Report], categories: dict[str, Category],
     }
 
 
-def _summary_json(alias: str) -> str:
+def summary_json(alias: str) -> str:
     """json_build_object of an incident's short form (alias: a row with incidents' columns)."""
     a = alias
     return f"""json_build_object(
@@ -128,9 +128,10 @@ def _summary_json(alias: str) -> str:
         'version', {a}.version)"""
 
 
-def _notify(alias: str, action: str) -> str:
+def notify_sql(alias: str, action: str, extra: str = "") -> str:
+    """pg_notify of a feed event for the incidents row `alias` (`extra`: more json pairs)."""
     a = alias
-    return f"""pg_notify('{FEED_CHANNEL}', json_build_object(
+    return f"""pg_notify('{FEED_CHANNEL}', json_build_object({extra}
         'id', {a}.id, 'code', {a}.code, 'action', {action}, 'status', {a}.status,
         'category', {a}.category, 'title', {a}.title, 'at', {a}.updated_at,
         'lon', round(ST_X({a}.geom)::numeric, 7), 'lat', round(ST_Y({a}.geom)::numeric, 7),
@@ -184,7 +185,7 @@ def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str
     SELECT (SELECT json_agg(json_build_object('index', idx, 'reason', reason) ORDER BY idx)
             FROM bad) AS bad,
            (SELECT json_agg(x.j ORDER BY x.ord) FROM (
-                SELECT src.ord, {_summary_json('ins')} AS j, {_notify('ins', "'report'")} AS n
+                SELECT src.ord, {summary_json('ins')} AS j, {notify_sql('ins', "'report'")} AS n
                 FROM ins JOIN src USING (id)) x) AS items
     """
     return sql, params
@@ -239,9 +240,12 @@ def detail_sql(principal: Principal | None) -> tuple[str, dict]:
     """One incident with its events, or no row when out of scope."""
     where, params = scope_filter("incidents", "i", principal)
     return f"""
-    SELECT {_summary_json('i')}::jsonb || jsonb_build_object(
+    SELECT {summary_json('i')}::jsonb || jsonb_build_object(
         'description', i.description, 'reporter', i.reporter, 'accepted_at', i.accepted_at,
         'resolved_at', i.resolved_at, 'closed_at', i.closed_at, 'satisfaction', i.satisfaction,
+        'satisfaction_comment', i.satisfaction_comment,
+        'satisfaction_source', i.satisfaction_source, 'rated_at', i.rated_at,
+        'dispatched_at', i.dispatched_at, 'escalated_at', i.escalated_at,
         'areas', jsonb_build_object(
             'street', (SELECT code FROM streets WHERE id = i.street_id),
             'community', (SELECT code FROM communities WHERE id = i.community_id),
@@ -299,7 +303,7 @@ def list_sql(principal: Principal | None, status: list[str], category: list[str]
     params.update(status=status, category=category, start=start, end=end, me=assigned_to)
     sql = f"""
     SELECT coalesce(json_agg(x.j ORDER BY x.rank), '[]'::json) FROM (
-        SELECT row_number() OVER (ORDER BY {order}) AS rank, {_summary_json('i')} AS j
+        SELECT row_number() OVER (ORDER BY {order}) AS rank, {summary_json('i')} AS j
         FROM incidents i
         WHERE {' AND '.join(clauses)}
         ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) x
@@ -365,7 +369,7 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
             SELECT id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s,
                    %(account)s, %(department)s FROM u
         )
-        SELECT {_summary_json('u')}, {_notify('u', '%(action)s')} FROM u
+        SELECT {summary_json('u')}, {notify_sql('u', '%(action)s')} FROM u
         """, {"id": incident_id, "target": step.target, "source": status, "action": action,
               "actor": principal.username, "note": note, "satisfaction": satisfaction,
               "dispatch": dispatch, "account": assignee_account_id if dispatch else None,

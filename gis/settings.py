@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="the district's time zone: assignment "
                           "dates start and end at its midnight")
     rating_link_days: int = Field(14, description="days a resident's rating link stays valid")
+    escalation_interval_s: float = Field(60.0, description="escalation of overdue cases runs "
+                                         "on incident reads at most this often per process")
     basemap_url: str | None = Field(None, description="optional XYZ basemap template for map pages")
     telemetry: bool = Field(False, description="FastAPI's OpenTelemetry spans, metrics and logs "
                             "(needs a configured OpenTelemetry provider; off saves a check per "

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.db import get_conn
 from api.deps import authenticate, get_settings, oauth2_scheme, require_roles
 from api.problems import Problem
+from api.routers.supervision import maybe_escalate
 from gis import incidents as inc
 from gis.categories import load_categories
 from gis.database import database_url, libpq_url
@@ -106,7 +107,8 @@ async def _intake(conn: AsyncConnection, principal: Principal, settings: Setting
 async def list_categories(principal: Principal = Depends(readers),
                           settings: Settings = Depends(get_settings)) -> list[dict]:
     return [{"key": c.key, "zh": c.zh, "en": c.en, "due_hours": c.due.total_seconds() / 3600,
-             "response_hours": c.response_hours}
+             "response_hours": c.response.total_seconds() / 3600,
+             "escalate_after_hours": [s.total_seconds() / 3600 for s in c.escalate_after]}
             for c in categories(settings).values()]
 
 
@@ -157,7 +159,7 @@ async def list_incidents(
             "first, then by due time"),
         limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
         principal: Principal = Depends(readers),
-        conn: AsyncConnection = Depends(get_conn)) -> dict:
+        conn: AsyncConnection = Depends(get_conn), _: None = Depends(maybe_escalate)) -> dict:
     unknown = sorted(set(status) - set(STATUSES))
     if unknown:
         raise Problem(400, "Unknown status", f"{', '.join(unknown)}: one of "
@@ -205,7 +207,8 @@ async def feed(request: Request, token: str | None = Depends(oauth2_scheme)):
 
 @router.get("/incidents/{incident_id}", summary="One incident with its history")
 async def get_incident(incident_id: int, principal: Principal = Depends(readers),
-                       conn: AsyncConnection = Depends(get_conn)) -> dict:
+                       conn: AsyncConnection = Depends(get_conn),
+                       _: None = Depends(maybe_escalate)) -> dict:
     try:
         return await inc.get(conn, principal, incident_id)
     except inc.NotFound as exc:
