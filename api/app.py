@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from starlette.types import ASGIApp
 from api import problems
 from api.audit import AuditMiddleware
 from api.db import make_pool
+from api.lifecycle import watch_signals
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import auth, incidents, ogc, pages, patrols, plans, stats
 from gis.changes import ChangeWatcher
@@ -47,12 +49,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher = ChangeWatcher(libpq_url(database_url(settings)))
         await watcher.start()
         app.state.changes = watcher
+        app.state.stopping = asyncio.Event()  # set on SIGTERM: live feeds end (api.lifecycle)
+        restore_signals = watch_signals(app.state.stopping)
         gc.freeze()  # the app's long-lived objects leave the collector's scans
         try:
             yield
         finally:
+            app.state.stopping.set()
+            restore_signals()
+            feed = getattr(app.state, "incident_feed", None)
+            if feed is not None:
+                await feed.close()
             await watcher.stop()
-            await pool.close()
+            await pool.close(timeout=2)
 
     app = WanggeAPI(
         title="Wangge 网格 API",
