@@ -19,7 +19,7 @@ from api.audit import AuditMiddleware
 from api.db import make_pool
 from api.lifecycle import watch_signals
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routers import auth, incidents, ogc, pages, patrols, plans, stats
+from api.routers import auth, incidents, metrics, ogc, pages, patrols, plans, stats
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
-    for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
+    for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages, metrics):
         app.include_router(module.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
