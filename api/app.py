@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -16,10 +17,12 @@ from starlette.types import ASGIApp
 from api import problems
 from api.audit import AuditMiddleware
 from api.db import make_pool
+from api.lifecycle import watch_signals
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import (
     auth,
     incidents,
+    metrics,
     ogc,
     pages,
     patrols,
@@ -60,12 +63,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher = ChangeWatcher(libpq_url(database_url(settings)))
         await watcher.start()
         app.state.changes = watcher
+        app.state.stopping = asyncio.Event()  # set on SIGTERM: live feeds end (api.lifecycle)
+        restore_signals = watch_signals(app.state.stopping)
         gc.freeze()  # the app's long-lived objects leave the collector's scans
         try:
             yield
         finally:
+            app.state.stopping.set()
+            restore_signals()
+            feed = getattr(app.state, "incident_feed", None)
+            if feed is not None:
+                await feed.close()
             await watcher.stop()
-            await pool.close()
+            await pool.close(timeout=2)
 
     app = WanggeAPI(
         title="Wangge 网格 API",
@@ -87,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
     app.include_router(stats_page.router)  # before stats: a browser's GET /stats is the page
-    for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
+    for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages, metrics):
         app.include_router(module.router, responses=problems.RESPONSES)
     app.include_router(people.router, responses=problems.RESPONSES)
     for module in (reports, situation):  # report files, the command map's live situation

@@ -1,9 +1,11 @@
 """Audit log of writes: actor, method, path and status of every POST, PUT, PATCH and DELETE.
 
 A pure ASGI middleware. The caller is the principal the auth dependency left in the request
-state (`request.state.principal`); requests refused before authentication are logged as
-`anonymous`. Logins keep their own entries (api/routers/auth.py), so /auth/token is not logged
-twice. The row is written after the response has gone out, into the append-only audit_log.
+state (`request.state.principal`). Requests without an authenticated caller (no token, a bad
+one, refused before authentication) are not written: anyone could fill the append-only log with
+them. They are counted instead (`app.state.audit_skipped`, shown by GET /metrics). Logins keep
+their own entries (api/routers/auth.py), so /auth/token is not logged twice. The row is written
+after the response has gone out, into the append-only audit_log.
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ class AuditMiddleware:
             await self.app(scope, receive, watch)
         finally:
             principal = state.get("principal")
-            actor = principal.username if principal is not None else "anonymous"
-            await _record(scope, actor, {"method": scope["method"], "path": scope["path"],
-                                         "status": status})
+            if principal is None:
+                app_state = scope["app"].state
+                app_state.audit_skipped = getattr(app_state, "audit_skipped", 0) + 1
+            else:
+                await _record(scope, principal.username, {
+                    "method": scope["method"], "path": scope["path"], "status": status})
 
 
 async def _record(scope: Scope, actor: str, detail: dict) -> None:

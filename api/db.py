@@ -1,4 +1,11 @@
-"""The API's async connection pool (psycopg 3) and the per-request connection dependency."""
+"""The API's async connection pool (psycopg 3) and the per-request connection dependency.
+
+While the database is down (the change listener's last connection attempt failed, see
+gis.changes) a request waits at most DOWN_WAIT_S for a connection before its 503, instead of
+the whole pool timeout. The pool gives up a reconnection after RECONNECT_S and starts a new one
+at the next request, so its back-off never grows past a second or two and it is serving again
+within moments of the database's return.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,8 @@ from gis.database import database_url, libpq_url
 from gis.settings import Settings
 
 IDLE_CHECK_S = 5.0  # a connection idle longer than this is checked before use
+DOWN_WAIT_S = 1.0  # wait for a connection while the database is known to be down
+RECONNECT_S = 2.0  # a failing reconnection is abandoned (and restarted on demand) after this
 
 
 async def _check_if_idle(conn: AsyncConnection) -> None:
@@ -47,13 +56,23 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         kwargs={"autocommit": True, "prepare_threshold": 0},
         check=_check_if_idle,
         reset=_stamp_return,
+        reconnect_timeout=RECONNECT_S,
     )
+
+
+def connection_wait(app) -> float | None:
+    """How long a request may wait for a pooled connection: briefly while the database is
+    known to be down, else the pool's own timeout (None)."""
+    watcher = getattr(app.state, "changes", None)
+    if watcher is not None and not watcher.reachable:
+        return DOWN_WAIT_S
+    return None
 
 
 async def get_conn(request: Request) -> AsyncIterator[AsyncConnection]:
     """A pooled connection for the request (autocommit; use conn.transaction() for writes)."""
     pool: AsyncConnectionPool = request.app.state.pool
-    async with pool.connection() as conn:
+    async with pool.connection(timeout=connection_wait(request.app)) as conn:
         yield conn
 
 
@@ -65,8 +84,9 @@ class LazyConnection:
             conn = await connect()
     """
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, wait: float | None = None) -> None:
         self.pool = pool
+        self.wait = wait
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> LazyConnection:
@@ -74,7 +94,7 @@ class LazyConnection:
 
     async def __call__(self) -> AsyncConnection:
         if self._conn is None:
-            self._conn = await self.pool.getconn()
+            self._conn = await self.pool.getconn(timeout=self.wait)
         return self._conn
 
     async def __aexit__(self, *exc_info: object) -> None:

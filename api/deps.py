@@ -12,7 +12,7 @@ from psycopg import AsyncConnection
 from api.db import get_conn
 from api.problems import Problem
 from gis.accounts import InvalidToken, decode_token
-from gis.scope import EXPAND_SCOPE_SQL, Principal, Scope
+from gis.scope import EXPAND_SCOPE_SQL, Principal, Scope, scope_valid_until
 from gis.settings import Settings
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -38,6 +38,7 @@ async def get_principal(request: Request, token: str | None = Depends(oauth2_sch
 
 
 CALLERS_MAX = 10_000  # remembered callers per app (token -> principal, epoch, expiry)
+clock = time.time  # the remembered callers' clock (tests move it past midnight)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -56,7 +57,7 @@ def remembered_caller(request: Request, token: str) -> Principal | None:
     if watcher is None or not watcher.fresh():
         return None
     cached = request.app.state.callers.get(token)
-    if cached and cached[1] == watcher.auth_epoch and cached[2] > time.time():
+    if cached and cached[1] == watcher.auth_epoch and cached[2] > clock():
         return cached[0]
     return None
 
@@ -67,9 +68,11 @@ async def authenticate(request: Request, token: str | None,
 
     For reads (GET, HEAD), a caller once looked up is remembered until its token expires or any
     write to accounts, assignments, account areas, revoked tokens or the area tables commits (the
-    change watcher's auth epoch moves at the commit's notification; see gis.changes): repeated
-    reads then cost no database round trip, and a revocation reaches them within the moment the
-    notification takes (milliseconds). Writes are always checked against the database.
+    change watcher's auth epoch moves at the commit's notification; see gis.changes), or the
+    district's next midnight comes (assignments start and end by date, without any write):
+    repeated reads then cost no database round trip, and a revocation reaches them within the
+    moment the notification takes (milliseconds). Writes are always checked against the
+    database.
     """
     if not token:
         token = request.query_params.get("access_token") or request.cookies.get("wangge_token")
@@ -86,16 +89,18 @@ async def authenticate(request: Request, token: str | None,
     watcher = getattr(request.app.state, "changes", None)
     live = request.method in ("GET", "HEAD") and watcher is not None and watcher.fresh()
     epoch = watcher.auth_epoch if live else -1
-    principal = await _lookup(conn, claims, account_id)
+    principal = await lookup_caller(conn, claims, account_id)
     if live:
         callers: dict[str, tuple[Principal, int, float]] = request.app.state.callers
         if len(callers) >= CALLERS_MAX:
             callers.clear()
-        callers[token] = (principal, epoch, float(claims["exp"]))
+        until = scope_valid_until(request.app.state.settings.timezone, clock())
+        callers[token] = (principal, epoch, min(float(claims["exp"]), until))
     return principal
 
 
-async def _lookup(conn: AsyncConnection, claims: dict, account_id: int) -> Principal:
+async def lookup_caller(conn: AsyncConnection, claims: dict, account_id: int
+                        ) -> Principal:
     """The account behind verified token claims, with its expanded scope (401 if refused)."""
     cur = await conn.execute(ACCOUNT_SQL, {"jti": claims["jti"], "account_id": account_id})
     row = await cur.fetchone()

@@ -7,6 +7,14 @@ the key it is stored under), and the API uses `auth_epoch` to know when cached c
 looked up again. Counters are local to the process and carry a per-process nonce, so keys never
 collide across processes. While the listening connection is down the watcher is not `live`, and
 callers fall back to reading the database; on reconnection every counter moves.
+
+The listener is also the process's view of the database's health: `reachable` turns False when
+a connection attempt fails (requests then give up on the pool quickly, see api.db) and True as
+soon as one succeeds. While the database is down it retries every second at most (a refused
+connection costs microseconds; there is no busy loop), so it notices the return within a second.
+The socket's reader is removed by the descriptor number noted at registration: once libpq has
+dropped a broken connection its socket reads as -1, and a reader left on the old number would
+capture the next connection that reuses it.
 """
 
 from __future__ import annotations
@@ -36,7 +44,10 @@ class ChangeWatcher:
         self.counters = dict.fromkeys(LAYER_TABLES + AUTH_TABLES, 0)
         self.auth_epoch = 0
         self.live = False
+        self.reachable = True  # False after a failed connection attempt, until one succeeds
         self._conn: AsyncConnection | None = None
+        self._fd: int | None = None
+        self._lost: asyncio.Future | None = None
         self._task: asyncio.Task | None = None
         self._closing = False
 
@@ -54,9 +65,10 @@ class ChangeWatcher:
 
     async def _close(self) -> None:
         self.live = False
+        if self._fd is not None:
+            asyncio.get_running_loop().remove_reader(self._fd)
+            self._fd = None
         if self._conn is not None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._conn.pgconn.socket)
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None
@@ -65,12 +77,15 @@ class ChangeWatcher:
         delay = 0.2
         while not self._closing:
             try:
-                conn = await AsyncConnection.connect(self.conninfo, autocommit=True)
-                await conn.execute(f"LISTEN {CHANNEL}")
+                conn = await AsyncConnection.connect(self.conninfo, autocommit=True,
+                                                     connect_timeout=3)
                 self._conn = conn
+                await conn.execute(f"LISTEN {CHANNEL}")
+                self.reachable = True
                 loop = asyncio.get_running_loop()
-                lost = loop.create_future()
-                loop.add_reader(conn.pgconn.socket, self._on_readable, lost)
+                lost = self._lost = loop.create_future()
+                self._fd = conn.pgconn.socket
+                loop.add_reader(self._fd, self._on_readable, lost)
                 for table in self.counters:  # anything may have changed while not listening
                     self.counters[table] += 1
                 self.auth_epoch += 1
@@ -80,10 +95,12 @@ class ChangeWatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect
+                if self._conn is None:
+                    self.reachable = False
                 log.warning("change listener down: %s", exc)
             await self._close()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)
 
     def _on_readable(self, lost: asyncio.Future) -> None:
         try:
@@ -115,8 +132,10 @@ class ChangeWatcher:
             return False
         try:
             self.drain()
-        except Exception:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the link broke: let _run reconnect
             self.live = False
+            if self._lost is not None and not self._lost.done():
+                self._lost.set_exception(exc)
         return self.live
 
     def snapshot(self) -> tuple[str, dict[str, int]] | None:

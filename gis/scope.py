@@ -9,6 +9,8 @@ so confinement is enforced in the database query, never in the page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from gis.levels import LEVEL_ORDER, LEVELS
 
@@ -144,3 +146,12 @@ def area_touches_scope(alias: str, level_name: str, principal: Principal | None
              f"AND left(s.code, length({alias}.code)) = {alias}.code)"
              for lv in LEVEL_ORDER[LEVEL_ORDER.index(level_name):]]
     return "(" + " OR ".join(parts) + ")", principal.scope.params()
+
+
+def scope_valid_until(tz_name: str, now: float) -> float:
+    """When a scope expanded at `now` (a Unix time) may stop holding without any write: the next
+    midnight in the district's time zone, when assignments start and end by date."""
+    tz = ZoneInfo(tz_name)
+    today = datetime.fromtimestamp(now, tz).date()
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), tz)
+    return midnight.timestamp()

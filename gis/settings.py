@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     port: int = 8000
     secret_key: str | None = Field(None, description="token signing key (generated locally)")
     token_minutes: int = 480
+    timezone: str = Field("Asia/Shanghai", description="the district's time zone: assignment "
+                          "dates start and end at its midnight")
     cors_origins: list[str] = Field(default_factory=list)
     allow_unassigned_incidents: bool = False
     categories_file: Path | None = None

@@ -3,7 +3,19 @@ inside the caller's areas, and say nothing about areas outside them."""
 
 from __future__ import annotations
 
-from tests.test_incidents_fixture import COUNTY, bearer, world_fixture  # noqa: F401
+import contextlib
+import json
+import threading
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import jwt
+import psycopg
+
+from gis.database import libpq_url
+from tests.test_incidents_fixture import COUNTY, bearer, serve, world_fixture  # noqa: F401
 
 GRID_A = f"{COUNTY}001001001"
 GRID_B = f"{COUNTY}001001002"
@@ -58,3 +70,105 @@ def test_stats_for_an_area_outside_your_scope_answer_like_an_unknown_code(client
     inside = client.get("/stats", params={"level": "grid", "area": GRID_A[:12]}, headers=only_a)
     assert inside.status_code == 200
     assert [a["code"] for a in inside.json()["areas"]] == [GRID_A]
+
+
+def _watch_feed(base: str, token: str) -> tuple[threading.Event, dict]:
+    """Open the feed in a thread; returns (connected, outcome) where outcome gets 'ended_at'
+    (monotonic) and the `end` event's data once the server closes the stream."""
+    connected, outcome = threading.Event(), {}
+
+    def run() -> None:
+        with contextlib.suppress(httpx.HTTPError), httpx.Client(timeout=None) as http, \
+                http.stream("GET", f"{base}/incidents/feed",
+                            params={"access_token": token}) as r:
+            outcome["status"] = r.status_code
+            kind = None
+            for line in r.iter_lines():
+                if line.startswith(": connected"):
+                    connected.set()
+                elif line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "end":
+                    outcome["end"] = json.loads(line[6:])
+        outcome["ended_at"] = time.monotonic()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert connected.wait(10), "the feed did not connect"
+    return connected, outcome
+
+
+def _ended_within(outcome: dict, since: float, seconds: float) -> float:
+    deadline = since + seconds + 2
+    while "ended_at" not in outcome and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "ended_at" in outcome, "the stream is still open"
+    took = outcome["ended_at"] - since
+    assert took < seconds, f"the stream ended after {took:.2f} s"
+    return took
+
+
+def test_the_live_feed_ends_within_a_second_when_its_grounds_go(settings, make_token, world,
+                                                                  db_url) -> None:
+    grid = ("grid", world.id(GRID_A))
+    with serve(settings) as base, httpx.Client(base_url=base, timeout=10) as http, \
+            psycopg.connect(libpq_url(db_url), autocommit=True) as db:
+        revoked = make_token("worker", [grid])
+        _, outcome = _watch_feed(base, revoked)
+        t0 = time.monotonic()
+        assert http.post("/auth/revoke", headers=bearer(revoked)).status_code == 204
+        took_revoke = _ended_within(outcome, t0, 1.0)
+        assert "revoked" in outcome["end"]["reason"]
+
+        ended = make_token("worker", [grid])
+        _, outcome = _watch_feed(base, ended)
+        t0 = time.monotonic()
+        db.execute("UPDATE assignments SET ends_on = current_date - 1, "
+                   "starts_on = current_date - 10 WHERE worker_id = (SELECT worker_id FROM "
+                   "accounts WHERE username = %s)", (_name(ended),))
+        _ended_within(outcome, t0, 1.0)
+        assert outcome["end"]["reason"] == "your areas changed"
+
+        disabled = make_token("commander", [grid])
+        _, outcome = _watch_feed(base, disabled)
+        t0 = time.monotonic()
+        db.execute("UPDATE accounts SET disabled = true WHERE username = %s", (_name(disabled),))
+        _ended_within(outcome, t0, 1.0)
+
+        short = make_token("worker", [grid], minutes=2.5 / 60)
+        _, outcome = _watch_feed(base, short)
+        expires = jwt.decode(short, options={"verify_signature": False})["exp"]
+        _ended_within(outcome, time.monotonic() + (expires - time.time()), 1.0)
+        assert outcome["end"]["reason"] == "token expired"
+    print(f"feed closed {took_revoke:.2f} s after the revocation")
+
+
+def _name(token: str) -> str:
+    return jwt.decode(token, options={"verify_signature": False})["name"]
+
+
+def test_a_remembered_caller_is_looked_up_again_after_the_districts_midnight(
+        client, make_token, world, monkeypatch) -> None:
+    from api import deps
+    from gis.scope import scope_valid_until
+
+    token = make_token("worker", [("grid", world.id(GRID_A))])
+    r = client.get("/collections/grids/items", headers=bearer(token))
+    assert r.status_code == 200
+    _, _, until = client.app.state.callers[token]
+    midnight = scope_valid_until(client.app.state.settings.timezone, time.time())
+    assert until <= midnight
+    local = datetime.fromtimestamp(midnight, ZoneInfo("Asia/Shanghai"))
+    assert (local.hour, local.minute, local.second) == (0, 0, 0)
+    lookups = []
+    real = deps.lookup_caller
+
+    async def counting(*args):
+        lookups.append(args)
+        return await real(*args)
+
+    monkeypatch.setattr(deps, "lookup_caller", counting)
+    assert client.get("/collections/grids/items", headers=bearer(token)).status_code == 200
+    assert lookups == []  # remembered: no database lookup
+    monkeypatch.setattr(deps, "clock", lambda: midnight + 1)
+    assert client.get("/collections/grids/items", headers=bearer(token)).status_code == 200
+    assert len(lookups) == 1  # the date moved on: the scope is expanded again

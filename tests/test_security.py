@@ -74,9 +74,16 @@ def test_injection_strings_in_every_get_parameter(app, client, admin_headers, co
 
 
 def test_login_and_injection_in_credentials(client, conn) -> None:
-    for name in INJECTIONS[:6]:
-        r = client.post("/auth/token", data={"username": name, "password": name})
-        assert r.status_code in (400, 401, 422), r.text
+    from api.login_guard import LoginGuard
+
+    saved = getattr(client.app.state, "login_guard", None)
+    client.app.state.login_guard = LoginGuard(max_failures=100)  # six failures on purpose
+    try:
+        for name in INJECTIONS[:6]:
+            r = client.post("/auth/token", data={"username": name, "password": name})
+            assert r.status_code in (400, 401, 422), r.text
+    finally:
+        client.app.state.login_guard = saved
     assert conn.execute("SELECT count(*) FROM accounts WHERE username LIKE '%''%'"
                         ).fetchone()[0] == 0
 
@@ -187,7 +194,7 @@ def test_audit_log_of_writes(client, make_token, conn) -> None:
                                                      "title": "t"})
     client.post("/incidents/999999999/transitions", headers=headers, json={"action": "accept"})
     client.delete("/plans/1/edits/last", headers=headers)
-    client.post("/plans", json={"name": "x"})  # no token: logged as anonymous
+    client.post("/plans", json={"name": "x"})  # no token: counted, not logged (test_abuse)
     client.get("/incidents", headers=headers)  # reads are not logged
     rows = conn.execute("SELECT actor, action, detail FROM audit_log WHERE id > %s "
                         "AND action = 'write' ORDER BY id", (start,)).fetchall()
@@ -196,7 +203,7 @@ def test_audit_log_of_writes(client, make_token, conn) -> None:
     assert (name, "POST", "/incidents", 422) in mine or (name, "POST", "/incidents", 400) in mine
     assert (name, "POST", "/incidents/999999999/transitions", 404) in mine
     assert (name, "DELETE", "/plans/1/edits/last", 403) in mine
-    assert ("anonymous", "POST", "/plans", 401) in mine
+    assert not any(a == "anonymous" for a, *_ in mine)
     assert not any(m == "GET" for _, m, _, _ in mine)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("DELETE FROM audit_log WHERE id > %s", (start,))

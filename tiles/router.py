@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from api.db import LazyConnection, get_conn
+from api.db import LazyConnection, connection_wait, get_conn
 from api.deps import (
     UNAUTHORIZED,
     authenticate,
@@ -121,7 +121,7 @@ async def _tile(request: Request, layer_id: str, z: int, x: int, y: int) -> Resp
     token = bearer_token(request)
     if not token:
         raise Problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
-    async with LazyConnection(request.app.state.pool) as connect:
+    async with LazyConnection(request.app.state.pool, connection_wait(request.app)) as connect:
         principal = remembered_caller(request, token) or await authenticate(
             request, token, await connect())
         drawn = tl.layers_at(layer_id, z)

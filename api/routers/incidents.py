@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.db import get_conn
-from api.deps import authenticate, get_settings, oauth2_scheme, require_roles
+from api.db import connection_wait, get_conn
+from api.deps import authenticate, bearer_token, get_settings, oauth2_scheme, require_roles
+from api.feed_guard import RECHECK_S, FeedGuard
 from api.problems import Problem
 from api.routers.supervision import maybe_escalate
 from gis import incidents as inc
@@ -176,26 +177,41 @@ async def list_incidents(
             response_class=StreamingResponse)
 async def feed(request: Request, token: str | None = Depends(oauth2_scheme)):
     """`text/event-stream` of `incident` events for what you may see. EventSource clients that
-    cannot send headers pass `?access_token=`."""
+    cannot send headers pass `?access_token=`. The token and your areas are re-checked while the
+    stream is open: a revoked, expired or disabled token, or changed areas, end it within a
+    second with an `end` event naming the reason."""
     app = request.app
-    async with app.state.pool.connection() as conn:  # released before streaming
-        principal = await authenticate(request, token, conn)
+    async with app.state.pool.connection(timeout=connection_wait(app)) as conn:  # released
+        principal = await authenticate(request, token, conn)  # before streaming
+    guard = FeedGuard(request, token or bearer_token(request) or "", principal)
     hub = feed_for(app.state, libpq_url(database_url(app.state.settings)))
     try:
         sub = await hub.subscribe(principal.scope, principal.account_id)
     except TimeoutError:
         raise Problem(503, "Service Unavailable", "the live feed is not connected",
                       headers={"Retry-After": "2"}) from None
+    stopping: asyncio.Event = app.state.stopping
 
     async def stream():
         try:
             yield ": connected\n\n"
-            while True:
+            quiet = 0.0
+            while not stopping.is_set():
                 try:
-                    event = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                    event = await asyncio.wait_for(sub.queue.get(), RECHECK_S)
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    event = None
+                reason = await guard.reason_to_end()
+                if reason is not None:
+                    yield f"event: end\ndata: {json.dumps({'reason': reason})}\n\n"
+                    return
+                if event is None:
+                    quiet += RECHECK_S
+                    if quiet >= KEEPALIVE_S:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
                     continue
+                quiet = 0.0
                 yield (f"id: {event['seq']}\nevent: incident\n"
                        f"data: {json.dumps(event, ensure_ascii=False)}\n\n")
         finally:
