@@ -130,7 +130,7 @@ def area_info_sql(principal: Principal | None, level: str) -> tuple[str, dict]:
     col = {"street": "street_id", "community": "community_id", "grid": "grid_id",
            "micro_grid": "micro_grid_id"}[lv.name]
     sql = f"""
-    SELECT json_build_object('level', %(level)s, 'code', a.code, 'name', a.name,
+    SELECT json_build_object('level', %(level)s::text, 'code', a.code, 'name', a.name,
         'households', a.households,
         'people', (SELECT coalesce(json_agg(json_build_object(
                 'worker_id', w.id, 'name', w.name, 'phone', w.phone, 'role', s.role,
@@ -149,4 +149,21 @@ def area_info_sql(principal: Principal | None, level: str) -> tuple[str, dict]:
     FROM {lv.table} a WHERE a.code = %(code)s AND a.valid_to IS NULL AND {where}
     """
     params["level"] = lv.name
+    return sql, params
+
+
+def areas_at_sql(principal: Principal | None) -> tuple[str, dict]:
+    """The current areas of every level that contain the point (%(lon)s, %(lat)s), in scope."""
+    parts = []
+    params: dict = {}
+    for lv in ("street", "community", "grid", "micro_grid"):
+        spec = level_spec(lv)
+        where, p = scope_filter(spec.table, "a", principal)
+        params.update(p)
+        parts.append(f"""SELECT '{lv}' AS level, a.code, a.name FROM {spec.table} a
+            WHERE a.valid_to IS NULL AND {where}
+              AND ST_Intersects(a.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))""")
+    sql = ("SELECT coalesce(json_agg(json_build_object('level', level, 'code', code, "
+           "'name', name) ORDER BY length(code)), '[]'::json) FROM ("
+           + " UNION ALL ".join(parts) + ") x")
     return sql, params

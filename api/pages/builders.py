@@ -16,6 +16,7 @@ from folium.template import Template
 
 from api.pages import assets
 from api.pages.i18n import DEFAULT_LANG, labels
+from api.pages.situation_chrome import SITUATION_PANEL
 from gis.categories import load_categories
 from gis.settings import Settings
 from gis.workflow import STATUSES, TRANSITIONS
@@ -33,6 +34,11 @@ ENDPOINTS = {
     "patrol_end": "/patrols/{id}/end",
     "checks": "/map/plan/checks",
     "preview_split": "/map/plan/preview-split",
+    "live_positions": "/map/live-positions",
+    "unpatrolled": "/map/unpatrolled",
+    "staffing": "/map/staffing",
+    "areas_at": "/map/areas-at",
+    "area": "/map/area/{id}",
 }
 OUTLINE_LAYERS = [("streets", "街道 Streets"), ("communities", "社区 Communities"),
                   ("grids", "网格 Grids"), ("micro-grids", "微网格 Micro-grids")]
@@ -156,7 +162,7 @@ def command_page(settings: Settings) -> str:
   </label>
   <div id="wg-count" class="wg-count"></div>
 </div>
-<div id="wg-detail" class="wg-detail" hidden></div>""")
+<div id="wg-detail" class="wg-detail" hidden></div>""" + SITUATION_PANEL)
     PageScript("command", page_config(settings, "command"), chrome, layers).add_to(m)
     return m.get_root().render()
 

@@ -65,6 +65,16 @@ async def staffing(days: int = Query(7, ge=1, le=90),
     return await _one(conn, sql, params)
 
 
+@router.get("/map/areas-at", summary="The areas of every level at a point")
+async def areas_at(lon: float = Query(..., ge=-180, le=180), lat: float = Query(..., ge=-90, le=90),
+                   principal: Principal = Depends(watchers),
+                   conn: AsyncConnection = Depends(get_conn)) -> dict:
+    """Street, community, grid and micro-grid (those in your areas) containing the point."""
+    sql, params = situation.areas_at_sql(principal)
+    params.update(lon=lon, lat=lat)
+    return {"areas": await _one(conn, sql, params)}
+
+
 @router.get("/map/area/{code}", summary="One area's people, open cases and rates")
 async def area_info(code: str, start: datetime | None = None, end: datetime | None = None,
                     principal: Principal = Depends(watchers),

@@ -418,6 +418,9 @@
     el('f-choropleth').addEventListener('change', function () { choropleth().catch(WG.fail); });
 
     WG.onLang.push(function () { legends(); });
-    return load().then(function () { connect(); });
+    return load().then(function () {
+      connect();
+      if (WG.situation) { WG.situation(map, layers, ctx); }  // live layers (situation.js)
+    });
   };
 })();

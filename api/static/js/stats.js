@@ -8,7 +8,7 @@
                'patrol_rate'];
   var COLORS = ['#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#d62728', '#17becf', '#8c564b'];
   var el = function (id) { return document.getElementById(id); };
-  var state = { report: null, series: null, charts: {} };
+  var state = { report: null, series: null, charts: {}, done: 0 };
 
   /* ---- values ------------------------------------------------------------------------- */
   function cellValue(row, key) {
@@ -170,10 +170,12 @@
       table.setAttribute('data-query', q);
       table.removeAttribute('data-loading');
       table.setAttribute('data-loaded', String(Date.now()));
+      table.setAttribute('data-done', String(++state.done));
     }).catch(function (err) {
       clearLinks();
       table.removeAttribute('data-loading');
       table.setAttribute('data-failed', String(Date.now()));
+      table.setAttribute('data-done', String(++state.done));
       showError(err);
     });
   }

@@ -3,7 +3,8 @@
 `respond_by` is stamped at report time from the category's response time (like `due_at`), so the
 response rate (accepted by `respond_by`) keeps the rule that applied when the case came in. The
 daily rollup gains `n_responded` and `n_sat_good` (ratings 4–5), kept exact by the same
-statement-level triggers, which are replaced here and the rollup rebuilt once.
+statement-level triggers, which are replaced here and the rollup rebuilt once. Patrol points get
+an index on time alone (the command map's live positions: the last ten minutes).
 
 Revision ID: 0009_stats_rates
 Revises: 0005_people
@@ -100,6 +101,7 @@ def _response_hours() -> dict[str, float]:
 def upgrade() -> None:
     op.execute("""
     ALTER TABLE incidents ADD COLUMN respond_by timestamptz;
+    CREATE INDEX patrol_points_t ON patrol_points (t);
     ALTER TABLE incident_rollup ADD COLUMN n_responded bigint NOT NULL DEFAULT 0,
                                 ADD COLUMN n_sat_good bigint NOT NULL DEFAULT 0;
     """)
@@ -121,5 +123,6 @@ def downgrade() -> None:
     op.execute("""
     ALTER TABLE incident_rollup DROP COLUMN n_responded, DROP COLUMN n_sat_good;
     ALTER TABLE incidents DROP COLUMN respond_by;
+    DROP INDEX IF EXISTS patrol_points_t;
     """)
     _rebuild(old, False)
