@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.pages.i18n_plan import PLAN_TEXT
 from gis.categories import load_categories
 from gis.levels import LEVELS
 from gis.workflow import STATUSES
@@ -80,7 +81,8 @@ _TEXT = {
 def labels(categories_file=None) -> dict[str, dict[str, str]]:
     """{lang: {key: text}} for every label the pages use."""
     out: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
-    for group, prefix in ((_TEXT, ""), (_STATUS, "status."), (_ACTION, "action.")):
+    for group, prefix in ((_TEXT, ""), (_STATUS, "status."), (_ACTION, "action."),
+                          (PLAN_TEXT, "")):
         for key, (zh, en) in group.items():
             out["zh-CN"][prefix + key] = zh
             out["en"][prefix + key] = en
