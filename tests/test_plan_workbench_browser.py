@@ -127,3 +127,168 @@ def test_redraw_a_boundary_by_line_and_publish(district, base) -> None:
         rows = page.get_by_test_id("plan-list").inner_text()
         assert "挪动边界" in rows and "wb_redraw" in rows
         watch.assert_clean()
+
+
+def _draw_polygon(page: Page, points: list[tuple[float, float]]) -> None:
+    _draw_line(page, points)
+
+
+def test_lasso_move_and_merge_two_micro_grids(district, base) -> None:
+    _planner(district, "wb_merge")
+    with chromium() as browser:
+        _context, page, watch = _open(browser, base, "wb_merge")
+        # move buildings: lasso the two east buildings of micro-grid 1, then click micro-grid 2
+        page.get_by_test_id("tool-move").click()
+        page.get_by_test_id("tool-lasso").click()
+        _draw_polygon(page, [(0.6, 1.1), (0.9, 1.1), (0.9, 1.9), (0.6, 1.9)])
+        wait_js(page, "Object.keys(WG.bench.buildings).length === 2")
+        _click(page, 1.5, 1.5)
+        _edits(page, 1)
+        counts = {f["properties"]["code"]: f["properties"]["households"]
+                  for f in page.evaluate("WG.bench.plan.preview")["features"]}
+        assert counts == {micro(0, 1): 20, micro(0, 2): 60}
+        # merge micro-grids 4 and 5 (south row): 80 households, over the bounds of 20-60
+        page.get_by_test_id("tool-merge").click()
+        _click(page, 0.5, 0.5)
+        _click(page, 1.5, 0.5)
+        _edits(page, 2)
+        preview = page.evaluate("WG.bench.plan.preview")
+        assert [r["code"] for r in preview["retired"]] == [micro(0, 5)]
+        merged = [f for f in preview["features"] if f["properties"]["code"] == micro(0, 4)]
+        assert merged[0]["properties"]["households"] == 80
+        assert page.locator("path.wb-draft.wb-over").count() == 1
+        # the warning is listed in the page's language and drawn; a click zooms to it
+        items = page.get_by_test_id("violations").locator("a")
+        assert items.count() == 1 and "户数超出标准" in items.first.inner_text()
+        assert page.locator("path.wb-violation-shape").count() == 1
+        items.first.click()
+        wait_js(page, "WG.bench.zoomed === 1")
+        page.click("#wg-lang")
+        assert "Households outside the bounds" in items.first.inner_text()
+        # publishing shows the validation first: over the bounds, it cannot be confirmed
+        before = snapshot(district)
+        page.get_by_test_id("plan-publish").click()
+        page.get_by_test_id("publish-check").wait_for(state="visible")
+        assert page.get_by_test_id("publish-confirm").is_disabled()
+        assert "does not validate" in page.get_by_test_id("publish-check").inner_text()
+        # take the merge back, then discard the plan: nothing was written
+        page.get_by_test_id("plan-drop-last").click()
+        wait_js(page, "WG.bench.plan.changes.length === 1")
+        page.get_by_test_id("plan-discard").click()
+        wait_js(page, "WG.bench.plan === null")
+        assert snapshot(district) == before
+        watch.assert_clean()
+
+
+def test_resplit_a_grid_from_its_preview_then_undo(district, base) -> None:
+    _planner(district, "wb_resplit")
+    before = snapshot(district)
+    with chromium() as browser:
+        _context, page, watch = _open(browser, base, "wb_resplit")
+        page.select_option("[data-testid=edit-level]", "grid")
+        _click(page, 1.5, 1.0)
+        wait_js(page, f"WG.bench.selected && WG.bench.selected.code === '{GRIDS[0]}'")
+        page.get_by_test_id("tool-resplit").click()
+        apply = page.get_by_test_id("preview-apply")
+        apply.wait_for(state="visible", timeout=30_000)
+        parts = int(page.inner_text("#p-parts"))
+        assert page.locator("path.wg-part").count() == parts
+        apply.click()
+        _edits(page, 1)
+        preview = page.evaluate("WG.bench.plan.preview")
+        assert sorted(r["code"] for r in preview["retired"]) == [micro(0, i) for i in range(1, 7)]
+        new = [f["properties"] for f in preview["features"]
+               if f["properties"]["layer"] == "micro_grids"]
+        assert len(new) == parts and sum(p["households"] for p in new) == 240
+        page.get_by_test_id("plan-publish").click()
+        page.get_by_test_id("publish-confirm").click()
+        wait_js(page, "WG.bench.published === 1", timeout_ms=30_000)
+        after = snapshot(district)
+        assert micro(0, 1) not in after["areas"] and micro(0, 7) in after["areas"]
+        assert violations(district) == []
+        # the history of the grid's first new micro-grid, then undo of the publish
+        page.get_by_test_id("plan-undo").click()
+        wait_js(page, "WG.bench.undone === 1", timeout_ms=30_000)
+        assert snapshot(district) == before
+        watch.assert_clean()
+
+
+def test_second_planner_changes_the_area_first_gets_the_conflict(district, base) -> None:
+    _planner(district, "wb_first")
+    _planner(district, "wb_second")
+    with chromium() as browser:
+        _ca, first, watch_a = _open(browser, base, "wb_first")
+        _cb, second, watch_b = _open(browser, base, "wb_second")
+        first.get_by_test_id("tool-redraw").click()
+        _draw_line(first, [(1.3, 2.3), (1.3, 0.7)])
+        _edits(first, 1)
+        # meanwhile the second planner moves the same boundary the other way and publishes
+        second.get_by_test_id("tool-redraw").click()
+        _draw_line(second, [(0.7, 2.3), (0.7, 0.7)])
+        _edits(second, 1)
+        second.get_by_test_id("plan-publish").click()
+        second.get_by_test_id("publish-confirm").click()
+        wait_js(second, "WG.bench.published === 1", timeout_ms=30_000)
+        published = snapshot(district)
+        # the first planner's next edit touches the changed areas: refused, with a reload
+        first.get_by_test_id("tool-merge").click()
+        _click(first, 0.5, 1.5)
+        _click(first, 1.5, 1.5)
+        wait_js(first, "WG.bench.conflicts === 1", timeout_ms=30_000)
+        conflict = first.get_by_test_id("plan-conflict")
+        assert conflict.is_visible() and "冲突" in conflict.inner_text()
+        # publishing the stale draft is refused too; nothing is overwritten
+        first.get_by_test_id("plan-publish").click()
+        check = first.get_by_test_id("publish-check")
+        check.wait_for(state="visible")
+        assert first.get_by_test_id("publish-confirm").is_disabled()
+        assert snapshot(district) == published
+        first.get_by_test_id("plan-reload").click()
+        wait_js(first, "document.querySelector('[data-testid=plan-conflict]').hidden")
+        assert _area(district, micro(0, 1))[0] == 20
+        watch_b.assert_clean()
+        assert [f for f in watch_a.failed if " 409" not in f] == []
+
+
+def test_bad_input_is_refused_in_the_page_language(district, base) -> None:
+    _planner(district, "wb_bad")
+    before = snapshot(district)
+    with chromium() as browser:
+        _context, page, watch = _open(browser, base, "wb_bad")
+        page.get_by_test_id("plan-new").click()
+        wait_js(page, "WG.bench.plan && WG.bench.plan.version === 1")
+
+        def refused(check: str) -> str:
+            wait_js(page, f"WG.bench.error && WG.bench.error.violations && "
+                          f"WG.bench.error.violations[0].check === '{check}'", timeout_ms=30_000)
+            text = page.get_by_test_id("plan-message").inner_text()
+            page.evaluate("WG.bench.error = null")
+            assert page.evaluate("WG.bench.plan.version") == 1
+            return text
+
+        # a line that crosses no area
+        page.get_by_test_id("tool-split").click()
+        _draw_line(page, [(2.5, 2.3), (2.8, 2.6)])
+        assert "画线没有穿过区域" in refused("not_crossing")
+        page.get_by_test_id("tool-split").click()  # tool off
+        # a merge of micro-grids that do not touch
+        page.get_by_test_id("tool-merge").click()
+        _click(page, 0.5, 1.5)
+        _click(page, 2.5, 1.5)
+        assert "两个区域不相邻" in refused("not_adjacent")
+        # a self-intersecting polygon for micro-grid 1
+        page.get_by_test_id("tool-merge").click()
+        _click(page, 0.5, 1.5)
+        page.get_by_test_id("tool-reshape").click()
+        _draw_polygon(page, [(0.1, 1.1), (0.9, 1.9), (0.9, 1.1), (0.1, 1.9)])
+        assert "图形无效" in refused("invalid_geometry")
+        # buildings moved into an area that is not a neighbour (in English this time)
+        page.click("#wg-lang")
+        page.get_by_test_id("tool-move").click()
+        _click(page, 0.25, 1.25)
+        wait_js(page, "Object.keys(WG.bench.buildings).length === 1")
+        _click(page, 2.5, 1.5)
+        assert "The two areas are not neighbours" in refused("not_adjacent")
+        assert snapshot(district) == before
+        assert [f for f in watch.failed if " 422" not in f] == []
+        assert watch.foreign == []
