@@ -67,6 +67,7 @@ PLAN_TEXT: dict[str, tuple[str, str]] = {
     "role.part_time": ("兼职网格员", "Part-time grid worker"),
     "role.micro_grid_leader": ("微网格长", "Micro-grid leader"),
     "role.household_leader": ("联户长", "Household leader"),
+    "role.grid_worker": ("网格员", "Grid worker"),
     "history_title": ("边界历史", "Boundary history"),
     "history_pick": ("勾选两个版本查看差异", "Tick two versions to see the difference"),
     "diff_added": ("新增范围", "Added"), "diff_removed": ("移出范围", "Removed"),
