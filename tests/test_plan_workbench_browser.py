@@ -7,6 +7,8 @@ The small editing district (tests/test_editing_fixture.py): two grids of 3 x 2 m
 
 from __future__ import annotations
 
+import math
+
 import psycopg
 import pytest
 from playwright.sync_api import Page
@@ -18,6 +20,7 @@ from tests import test_editing_fixture as fx
 from tests.browser import chromium, login, screenshot, wait_js
 from tests.serving import serve
 from tests.test_editing_fixture import CELL, GRIDS, X0, Y0, micro, snapshot, violations
+from tests.test_succession import staff
 
 district, edit_app, edit_settings, edit_url = (fx.district, fx.edit_app, fx.edit_settings,
                                                fx.edit_url)
@@ -126,6 +129,20 @@ def test_redraw_a_boundary_by_line_and_publish(district, base) -> None:
         assert violations(district) == []
         rows = page.get_by_test_id("plan-list").inner_text()
         assert "挪动边界" in rows and "wb_redraw" in rows
+        # history of micro-grid 1: two versions with author and reason; tick both -> diff
+        _click(page, 0.5, 1.5)
+        versions = page.get_by_test_id("history-list").locator("[data-testid=history-version]")
+        versions.nth(1).wait_for(state="visible")
+        assert versions.count() == 2
+        assert "wb_redraw" in versions.nth(1).inner_text()
+        assert "挪动边界" in versions.nth(1).inner_text()
+        versions.nth(0).locator("input").check()
+        versions.nth(1).locator("input").check()
+        diff = wait_js(page, "WG.bench.diff")
+        added = [f for f in diff["features"] if f["properties"]["part"] == "added"][0]
+        metres = 0.3 * CELL * 111_320 * math.cos(math.radians(Y0)) * CELL * 110_574
+        assert abs(added["properties"]["area_m2"] - metres) / metres < 0.02
+        assert page.locator("path.wb-diff-added").count() == 1
         watch.assert_clean()
 
 
@@ -181,6 +198,7 @@ def test_lasso_move_and_merge_two_micro_grids(district, base) -> None:
 
 
 def test_resplit_a_grid_from_its_preview_then_undo(district, base) -> None:
+    staff(district)  # (truncates workers and, by cascade, accounts: before the planner)
     _planner(district, "wb_resplit")
     before = snapshot(district)
     with chromium() as browser:
@@ -200,10 +218,21 @@ def test_resplit_a_grid_from_its_preview_then_undo(district, base) -> None:
         new = [f["properties"] for f in preview["features"]
                if f["properties"]["layer"] == "micro_grids"]
         assert len(new) == parts and sum(p["households"] for p in new) == 240
+        # before publishing: the six micro-grid leaders who would move, the new areas left
+        # without one
         page.get_by_test_id("plan-publish").click()
+        page.get_by_test_id("publish-check").wait_for(state="visible")
+        assert page.locator(".wb-check .wb-move").count() == 6
+        assert page.locator(".wb-check .wb-uncovered").count() == parts - len(
+            {m["to"] for m in page.evaluate("WG.bench.check.moves")})
+        assert "微网格长" in page.get_by_test_id("publish-check").inner_text()
         page.get_by_test_id("publish-confirm").click()
         wait_js(page, "WG.bench.published === 1", timeout_ms=30_000)
         after = snapshot(district)
+        with psycopg.connect(libpq_url(district)) as conn:
+            moved = conn.execute("SELECT count(*) FROM assignment_changes WHERE action = "
+                                 "'publish'").fetchone()[0]
+        assert moved == 6
         assert micro(0, 1) not in after["areas"] and micro(0, 7) in after["areas"]
         assert violations(district) == []
         # the history of the grid's first new micro-grid, then undo of the publish
