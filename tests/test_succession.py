@@ -169,3 +169,21 @@ def test_split_reports_new_areas_without_a_leader(edit_url: str) -> None:
     assert check["moves"] == []  # micro-grid 1 keeps its code and its leader
     assert [(u["code"][:15], u["role"]) for u in check["uncovered"]] == [
         (GRIDS[0], "micro_grid_leader")]
+
+
+def test_split_job_moves_workers_to_the_new_micro_grids(edit_url: str) -> None:
+    from importers.split_job import split_grids
+
+    load_small_district(edit_url)
+    staff(edit_url)
+    report = split_grids(edit_url, [GRIDS[0]], min_households=20, max_households=60)
+    assert report.moved == 6
+    assert _rows(edit_url, DANGLING) == []
+    rows = _rows(edit_url, """
+        SELECT c.from_area_id, c.to_area_id, c.action, c.plan_id, m.valid_to IS NULL
+        FROM assignment_changes c JOIN micro_grids m ON m.id = c.to_area_id ORDER BY c.id""")
+    assert len(rows) == 6 and {r[2] for r in rows} == {"split"} and {r[3] for r in rows} == {None}
+    assert all(r[0] != r[1] and r[4] for r in rows)
+    # the old micro-grids were replaced (deleted: no incident refers to them)
+    assert _rows(edit_url, "SELECT count(*) FROM micro_grids WHERE id = ANY(%s)",
+                 ([r[0] for r in rows],)) == [(0,)]

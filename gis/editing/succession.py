@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Connection
 
 LEVEL_OF = {"micro_grids": "micro_grid", "grids": "grid"}
 BUILDING_COLUMN = {"micro_grids": "micro_grid_id", "grids": "grid_id"}
@@ -25,19 +25,26 @@ COVERING = {"micro_grids": ("micro_grid_leader",),
             "grids": ("grid_leader", "full_time", "part_time")}
 ACTIVE = "(s.ends_on IS NULL OR s.ends_on >= current_date)"
 
+# {old}: the retired boundary, as a sub-select of the retired row or a WKB parameter.
 SUCCESSOR_SQL = """
-SELECT t.id, t.code FROM {table} o JOIN {table} t
-  ON t.valid_to IS NULL AND t.id <> o.id AND t.geom && o.geom AND ST_Intersects(t.geom, o.geom)
+WITH o AS (SELECT {old} AS geom)
+SELECT t.id, t.code FROM o JOIN {table} t
+  ON t.valid_to IS NULL AND t.id <> %(old)s AND t.geom && o.geom AND ST_Intersects(t.geom, o.geom)
 LEFT JOIN LATERAL (
     SELECT sum(b.households) AS h FROM buildings b
     WHERE b.{column} = t.id AND ST_Intersects(o.geom, ST_PointOnSurface(b.geom))) x ON true
-WHERE o.id = %(old)s
 ORDER BY coalesce(x.h, 0) DESC, ST_Area(ST_Intersection(t.geom, o.geom)) DESC, t.id
 LIMIT 1
 """
+OLD_ROW = "(SELECT geom FROM {table} WHERE id = %(old)s)"
+OLD_WKB = "ST_GeomFromWKB(%(geom)s, 4326)"
+RECORD_SQL = """
+INSERT INTO assignment_changes (assignment_id, worker_id, level, role, from_area_id, from_code,
+                                to_area_id, to_code, plan_id, action, reason)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
 ASSIGNED_SQL = f"""
-SELECT s.id, s.worker_id, w.name, s.role, o.code FROM assignments s
-JOIN workers w ON w.id = s.worker_id JOIN {{table}} o ON o.id = s.area_id
+SELECT s.id, s.worker_id, w.name, s.role FROM assignments s JOIN workers w ON w.id = s.worker_id
 WHERE s.level = %(level)s AND s.area_id = %(old)s AND {ACTIVE}
 ORDER BY s.id
 """
@@ -45,8 +52,9 @@ ORDER BY s.id
 
 async def successor(conn: AsyncConnection, table: str, old_id: int) -> tuple[int, str] | None:
     """The current area taking over from retired area `old_id` (None when nothing overlaps)."""
-    cur = await conn.execute(SUCCESSOR_SQL.format(table=table, column=BUILDING_COLUMN[table]),
-                             {"old": old_id})
+    sql = SUCCESSOR_SQL.format(table=table, column=BUILDING_COLUMN[table],
+                               old=OLD_ROW.format(table=table))
+    cur = await conn.execute(sql, {"old": old_id})
     row = await cur.fetchone()
     return (row[0], row[1]) if row else None
 
@@ -61,23 +69,20 @@ async def follow(conn: AsyncConnection, retired: list[str], action: str,
         if table not in LEVEL_OF:
             continue
         level = LEVEL_OF[table]
-        cur = await conn.execute(ASSIGNED_SQL.format(table=table),
-                                 {"level": level, "old": int(area_id)})
+        cur = await conn.execute(ASSIGNED_SQL, {"level": level, "old": int(area_id)})
         rows = await cur.fetchall()
         if not rows:
             continue
         new = await successor(conn, table, int(area_id))
         if new is None:
             continue
-        for assignment_id, worker_id, name, role, old_code in rows:
+        cur = await conn.execute(f"SELECT code FROM {table} WHERE id = %s", (int(area_id),))
+        old_code = (await cur.fetchone())[0]
+        for assignment_id, worker_id, name, role in rows:
             await conn.execute("UPDATE assignments SET area_id = %s WHERE id = %s",
                                (new[0], assignment_id))
-            await conn.execute(
-                "INSERT INTO assignment_changes (assignment_id, worker_id, level, role, "
-                "from_area_id, from_code, to_area_id, to_code, plan_id, action, reason) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (assignment_id, worker_id, level, role, int(area_id), old_code, new[0], new[1],
-                 plan_id, action, reason))
+            await conn.execute(RECORD_SQL, (assignment_id, worker_id, level, role, int(area_id),
+                                            old_code, new[0], new[1], plan_id, action, reason))
             moves.append({"worker": name, "worker_id": worker_id, "role": role, "level": level,
                           "from": old_code, "to": new[1]})
     return moves
@@ -115,10 +120,39 @@ async def revert(conn: AsyncConnection, plan_id: int, reason: str = "") -> int:
     for assignment_id, worker_id, level, role, to_id, to_code, from_id, from_code in rows:
         await conn.execute("UPDATE assignments SET area_id = %s WHERE id = %s",
                            (from_id, assignment_id))
-        await conn.execute(
-            "INSERT INTO assignment_changes (assignment_id, worker_id, level, role, "
-            "from_area_id, from_code, to_area_id, to_code, plan_id, action, reason) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'undo', %s)",
-            (assignment_id, worker_id, level, role, to_id, to_code, from_id, from_code, plan_id,
-             reason))
+        await conn.execute(RECORD_SQL, (assignment_id, worker_id, level, role, to_id, to_code,
+                                        from_id, from_code, plan_id, "undo", reason))
     return len(rows)
+
+
+# ---- the split job (synchronous psycopg): children are replaced wholesale -------------------
+
+def capture(conn: Connection, table: str, parent_ids: list[int]) -> list[tuple]:
+    """Before a split replaces the parents' children: those with active assignments, as
+    (id, code, boundary WKB), so their workers can follow once the new children exist."""
+    return conn.execute(f"""
+        SELECT t.id, t.code, ST_AsBinary(t.geom) FROM {table} t
+        WHERE t.parent_id = ANY(%s) AND t.valid_to IS NULL AND EXISTS (
+            SELECT 1 FROM assignments s WHERE s.level = %s AND s.area_id = t.id AND {ACTIVE})
+        ORDER BY t.id""", (parent_ids, LEVEL_OF[table])).fetchall()
+
+
+def follow_split(conn: Connection, table: str, olds: list[tuple], reason: str = "split"
+                 ) -> list[dict[str, Any]]:
+    """After the split: move the captured children's assignments to their successors among the
+    new children (action 'split'); returns the moves."""
+    level, moves = LEVEL_OF[table], []
+    sql = SUCCESSOR_SQL.format(table=table, column=BUILDING_COLUMN[table], old=OLD_WKB)
+    for old_id, old_code, wkb in olds:
+        new = conn.execute(sql, {"old": old_id, "geom": bytes(wkb)}).fetchone()
+        if new is None:
+            continue
+        rows = conn.execute(ASSIGNED_SQL, {"level": level, "old": old_id}).fetchall()
+        for assignment_id, worker_id, name, role in rows:
+            conn.execute("UPDATE assignments SET area_id = %s WHERE id = %s",
+                         (new[0], assignment_id))
+            conn.execute(RECORD_SQL, (assignment_id, worker_id, level, role, old_id, old_code,
+                                      new[0], new[1], None, "split", reason))
+            moves.append({"worker": name, "role": role, "level": level, "from": old_code,
+                          "to": new[1]})
+    return moves
