@@ -33,6 +33,7 @@ from api.routers import (
     stats,
     stats_page,
     supervision,
+    workbench,
 )
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
@@ -97,11 +98,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
     app.include_router(stats_page.router)  # before stats: a browser's GET /stats is the page
-    for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages, metrics):
+    routers = (
+        auth,
+        ogc,
+        tiles_router,
+        incidents,
+        patrols,
+        stats,
+        plans,
+        pages,
+        metrics,
+        people,
+        reports,  # report files
+        situation,  # the command map's live situation
+        supervision,
+        workbench,
+    )
+    for module in routers:
         app.include_router(module.router, responses=problems.RESPONSES)
-    app.include_router(people.router, responses=problems.RESPONSES)
-    for module in (reports, situation):  # report files, the command map's live situation
-        app.include_router(module.router, responses=problems.RESPONSES)
-    app.include_router(supervision.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -55,7 +55,8 @@ def split_command(
         fail(str(exc))
     console.print(result.table())
     say(f"{'would create' if dry_run else 'created'} {result.created}, removed {result.removed}, "
-        f"retired {result.retired}; {result.violations} violation(s)")
+        f"retired {result.retired}; {result.violations} violation(s); "
+        f"{result.moved} assignment(s) moved to the new areas")
     if report:
         result.write(report)
         say(f"quality report written to {report}")

@@ -19,6 +19,7 @@ import shapely
 
 from gis.codes import assign_codes
 from gis.database import libpq_url
+from gis.editing import succession
 from gis.levels import LEVELS
 from gis.levels import level as get_level
 from gis.partition import split
@@ -56,6 +57,7 @@ class SplitRunReport:
     created: int = 0
     removed: int = 0
     retired: int = 0
+    moved: int = 0  # assignments that followed their area to a new child
 
     @property
     def parts(self) -> int:
@@ -68,7 +70,8 @@ class SplitRunReport:
     def to_dict(self) -> dict:
         return {"level": self.level, "min": self.min_households, "max": self.max_households,
                 "dry_run": self.dry_run, "created": self.created, "removed": self.removed,
-                "retired": self.retired, "parents": [asdict(r) for r in self.rows]}
+                "retired": self.retired, "moved": self.moved,
+                "parents": [asdict(r) for r in self.rows]}
 
     def write(self, path: str) -> None:
         """Write the report as JSON (.json) or CSV (anything else)."""
@@ -236,6 +239,7 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
         jobs = [(bytes(p[3]), [b[2] for b in blds[p[0]]], [b[1] for b in blds[p[0]]],
                  roads[p[0]], min_households, max_households, seed) for p in parents]
         results = run_splits(jobs, processes)
+        followers = succession.capture(conn, child.table, ids)
         removed, retired = _remove_children(conn, child.table, ids)
         assignments: list[tuple[int, int, int]] = []
         report.removed, report.retired = removed, retired
@@ -272,6 +276,7 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
                 int(max(counts)), float(np.mean(counts)), float(np.mean(pp)), float(np.min(pp)),
                 list(violations), list(notes)))
         _assign_buildings(conn, child.name, assignments)
+        report.moved = len(succession.follow_split(conn, child.table, followers))
         rollup_households(conn)
         if dry_run:
             conn.rollback()

@@ -17,6 +17,7 @@ from folium.template import Template
 from api.pages import assets
 from api.pages.i18n import DEFAULT_LANG, labels
 from api.pages.situation_chrome import SITUATION_PANEL
+from api.pages.workbench import workbench_chrome
 from gis.categories import load_categories
 from gis.settings import Settings
 from gis.workflow import STATUSES, TRANSITIONS
@@ -227,9 +228,7 @@ def planner_page(settings: Settings) -> str:
   <div id="p-report"></div>
   <div class="wg-panel-title" data-i18n="validation"></div>
   <div id="p-validation" class="wg-validation"></div>
-</div>
-<link rel="stylesheet" href="/static/css/plan-edit.css"/>
-<script src="/static/js/plan-edit.js"></script>""")
+</div>""" + workbench_chrome())
     PageScript("planner", page_config(settings, "planner"), chrome, layers).add_to(m)
     return m.get_root().render()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.pages.stats_i18n import stats_labels
+from api.pages.i18n_plan import PLAN_TEXT
 from gis.categories import load_categories
 from gis.levels import LEVELS
 from gis.roster import DEPARTMENT_KINDS, ROLE_LABELS
@@ -120,7 +121,8 @@ def labels(categories_file=None) -> dict[str, dict[str, str]]:
     """{lang: {key: text}} for every label the pages use."""
     out: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
     for group, prefix in ((_TEXT, ""), (_STATUS, "status."), (_ACTION, "action."),
-                          (_ROLE, "role."), (_DEPT, "dept.")):
+                          (_ROLE, "role."), (_DEPT, "dept."),
+                          (PLAN_TEXT, "")):
         for key, (zh, en) in group.items():
             out["zh-CN"][prefix + key] = zh
             out["en"][prefix + key] = en

@@ -8,15 +8,24 @@ from psycopg import AsyncConnection
 
 from gis.editing.plans import PlanError
 
-# Every version of the rows carrying a code: kept boundaries plus the current row.
+# Every version of the rows carrying a code: kept boundaries plus the current row. A version's
+# author, reason and plan are those of the publish (or undo) that wrote it: the same transaction,
+# so its edit_log entry has `at` equal to the version's valid_from.
 VERSIONS_SQL = """
-WITH rows AS (SELECT id FROM {table} WHERE code = %(code)s)
-SELECT v.version, v.valid_from, v.valid_to, v.households, v.plan_id, v.area_id,
-       ST_AsGeoJSON(v.geom, 7)::json
-FROM boundary_versions v WHERE v.layer = %(table)s AND v.area_id IN (SELECT id FROM rows)
-UNION ALL
-SELECT t.version, t.valid_from, t.valid_to, t.households, NULL, t.id, ST_AsGeoJSON(t.geom, 7)::json
-FROM {table} t WHERE t.code = %(code)s
+WITH rows AS (SELECT id FROM {table} WHERE code = %(code)s),
+vs AS (
+    SELECT v.version, v.valid_from, v.valid_to, v.households, v.plan_id, v.area_id,
+           ST_AsGeoJSON(v.geom, 7)::json AS geom
+    FROM boundary_versions v WHERE v.layer = %(table)s AND v.area_id IN (SELECT id FROM rows)
+    UNION ALL
+    SELECT t.version, t.valid_from, t.valid_to, t.households, NULL, t.id,
+           ST_AsGeoJSON(t.geom, 7)::json
+    FROM {table} t WHERE t.code = %(code)s)
+SELECT vs.*, l.actor, l.reason, l.plan_id, p.name
+FROM vs LEFT JOIN LATERAL (
+    SELECT actor, reason, plan_id FROM edit_log
+    WHERE at = vs.valid_from AND action IN ('publish', 'undo') ORDER BY id LIMIT 1) l ON true
+LEFT JOIN plans p ON p.id = l.plan_id
 ORDER BY 6, 1, 2
 """
 
@@ -37,8 +46,10 @@ async def history(conn: AsyncConnection, table: str, code: str) -> dict[str, Any
     features = [{"type": "Feature", "geometry": geom, "properties": {
         "version": version, "valid_from": valid_from.isoformat(),
         "valid_to": valid_to.isoformat() if valid_to else None, "households": households,
-        "plan_id": plan_id, "area_id": area_id}}
-        for version, valid_from, valid_to, households, plan_id, area_id, geom in rows]
+        "plan_id": plan_id, "area_id": area_id, "author": author, "reason": reason,
+        "by_plan": by_plan, "by_plan_name": plan_name}}
+        for (version, valid_from, valid_to, households, plan_id, area_id, geom, author, reason,
+             by_plan, plan_name) in rows]
     cur = await conn.execute(LOG_SQL.format(table=table), {"code": code})
     log = [{"at": at.isoformat(), "actor": actor, "action": action, "plan_id": plan_id,
             "plan": name, "reason": reason, "detail": detail}

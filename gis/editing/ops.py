@@ -3,11 +3,13 @@
 An operation is a JSON object (what a plan stores) naming areas by code and buildings by id:
 
 - ``move_buildings``: {level, buildings: [id, ...], to: code} — both polygons recomputed.
-- ``redraw``: {level, a, b, line} (the line becomes their shared boundary) or
+- ``redraw``: {level, a?, b?, line} (the line becomes their shared boundary; without a and b,
+  the two neighbouring siblings holding the longest stretches of the line) or
   {level, area, polygon, neighbour?} (the polygon becomes the area; what it gives up goes to the
   neighbour, what it takes comes from its siblings).
 - ``merge``: {level, a, b} — b joins a (a keeps its code, b is retired).
-- ``split``: {level, area, line} along a drawn line, or {level, area, parts} by the engine.
+- ``split``: {level, area?, line} along a drawn line (without area: the area the line runs
+  through longest), or {level, area, parts} by the engine.
 - ``resplit``: {grid} — the grid's micro-grids redrawn by the engine.
 
 ``level`` is ``micro_grid`` (siblings inside a grid, the default) or ``grid`` (inside a
@@ -108,6 +110,65 @@ async def _pair(s: Session, table: str, code_a: str, code_b: str) -> tuple[Area,
     return a, b, parent
 
 
+async def _crossed(s: Session, table: str, line: BaseGeometry) -> list[tuple[str, int | None]]:
+    """Current areas of `table` the line runs through, longest stretch first: (code, parent)."""
+    rows = await (await s.conn.execute(f"""
+        SELECT code, parent_id, ST_Length(ST_Intersection(geom, ST_GeomFromWKB(%(l)s, 4326))) AS d
+        FROM {table} WHERE valid_to IS NULL AND geom && ST_GeomFromWKB(%(l)s, 4326)
+          AND ST_Intersects(geom, ST_GeomFromWKB(%(l)s, 4326))
+        ORDER BY d DESC, code""", {"l": line.wkb})).fetchall()
+    return [(code, parent) for code, parent, d in rows if d > 0]
+
+
+async def _line_pair(s: Session, table: str, op: dict) -> tuple[str, str]:
+    """The two areas a redraw line moves the boundary of: as given, or the pair of neighbouring
+    siblings whose shared boundary lies closest (Hausdorff) to the line (with `a`: a and the
+    neighbour of a whose shared boundary lies closest)."""
+    if op.get("a") and op.get("b"):
+        return _str(op, "a"), _str(op, "b")
+    line = _geom(op, "line")
+    if line.geom_type != "LineString":
+        raise EditError("invalid_geometry", "the drawn line must be a LineString")
+    x0, y0, x1, y1 = line.bounds
+    pad = max(x1 - x0, y1 - y0) / 2
+    rows = await (await s.conn.execute(f"""
+        SELECT code, parent_id, ST_AsBinary(geom) FROM {table}
+        WHERE valid_to IS NULL AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) ORDER BY code""",
+        (x0 - pad, y0 - pad, x1 + pad, y1 + pad))).fetchall()
+    areas = [(code, parent, shapely.from_wkb(bytes(wkb))) for code, parent, wkb in rows]
+    best: tuple[float, str, str] | None = None
+    for i, (code_a, parent_a, geom_a) in enumerate(areas):
+        for code_b, parent_b, geom_b in areas[i + 1:]:
+            if op.get("a") and op["a"] not in (code_a, code_b):
+                continue
+            if parent_a != parent_b or not g.adjacent(geom_a, geom_b):
+                continue
+            inside = line.intersection(shapely.union_all([geom_a, geom_b]))
+            if inside.is_empty or inside.length == 0:
+                continue
+            shared = geom_a.boundary.intersection(geom_b.boundary)
+            score = shapely.hausdorff_distance(shared, inside)
+            if best is None or score < best[0]:
+                first, second = (code_a, code_b) if op.get("a") in (None, code_a) else (
+                    code_b, code_a)
+                best = (score, first, second)
+    if best is None:
+        raise EditError("not_crossing", "the line must cross two neighbouring areas",
+                        tuple(c for c, _, _ in areas if c == op.get("a")), line)
+    return best[1], best[2]
+
+
+async def _line_area(s: Session, table: str, op: dict) -> str:
+    """The area a split line cuts: as given, or the one holding the longest stretch of it."""
+    if op.get("area"):
+        return _str(op, "area")
+    crossed = await _crossed(s, table, _geom(op, "line"))
+    if not crossed:
+        raise EditError("not_crossing", "the line does not cross any area",
+                        geometry=_geom(op, "line"))
+    return crossed[0][0]
+
+
 async def apply(s: Session, op: dict[str, Any], settings: Settings) -> None:
     """Apply one operation (raises EditError when it cannot be made)."""
     kind = op.get("op")
@@ -119,7 +180,8 @@ async def apply(s: Session, op: dict[str, Any], settings: Settings) -> None:
         await _move(s, table, op, settings)
     elif kind == "redraw":
         if "line" in op:
-            a, b, _ = await _pair(s, table, _str(op, "a"), _str(op, "b"))
+            code_a, code_b = await _line_pair(s, table, op)
+            a, b, _ = await _pair(s, table, code_a, code_b)
             new_a, new_b = g.absorb_slivers(
                 list(g.redraw_by_line(a.geom, b.geom, _geom(op, "line"))),
                 TOLERANCE * shapely.union_all([a.geom, b.geom]).area)
@@ -233,7 +295,8 @@ async def _reshape(s: Session, table: str, op: dict, settings: Settings) -> None
 
 
 async def _split(s: Session, table: str, op: dict, settings: Settings) -> None:
-    area = await store.load(s, table, _str(op, "area"))
+    code = await _line_area(s, table, op) if "line" in op else _str(op, "area")
+    area = await store.load(s, table, code)
     s.allow(area)
     parent = await store.load_id(s, store.PARENT_TABLE[table], area.parent_id)
     if "line" in op:

@@ -18,7 +18,7 @@ import psycopg
 import shapely
 from psycopg import AsyncConnection
 
-from gis.editing import ops, store
+from gis.editing import ops, store, succession
 from gis.editing.geometry import EditError
 from gis.editing.store import Session, jsonb
 from gis.editing.validate import as_json, blocking, validate_groups
@@ -251,8 +251,10 @@ async def check_plan(conn: AsyncConnection, plan_id: int, settings: Settings,
     out: dict[str, Any] = {}
     async with conn.transaction() as tx:
         out["stale"] = await _stale(conn, plan["base"])
-        _, violations = await replay(conn, plan_id, plan["changes"], settings, scope)
+        s, violations = await replay(conn, plan_id, plan["changes"], settings, scope)
         out["violations"] = [as_json(v) for v in violations]
+        out["moves"] = await succession.follow(conn, sorted(s.retired), "publish", plan_id)
+        out["uncovered"] = await succession.uncovered(conn, sorted(s.created))
         raise psycopg.Rollback(tx)
     out["valid"] = not out["violations"] and not out["stale"]
     return out
@@ -276,6 +278,8 @@ async def publish(conn: AsyncConnection, plan_id: int, version: int | None, acto
             raise PlanError("invalid", f"plan {plan_id} does not validate ({len(violations)} "
                             "violation(s)); nothing was published",
                             {"violations": [as_json(v) for v in violations]})
+        moves = await succession.follow(conn, sorted(s.retired), "publish", plan_id,
+                                        reason or plan["name"])
         after: dict[str, int] = {}
         for table, ids in _groups(s.base).items():
             cur = await conn.execute(f"SELECT id, version FROM {table} WHERE id = ANY(%s)",
@@ -291,6 +295,7 @@ async def publish(conn: AsyncConnection, plan_id: int, version: int | None, acto
             "buildings": [[i, *s.buildings[i], m, g] for i, m, g in rows
                           if (m, g) != s.buildings[i]],
             "operations": len(plan["changes"]),
+            "assignments": len(moves),
         }
         cur = await conn.execute(
             f"UPDATE plans SET status = 'published', published_at = now(), version = version + 1,"
@@ -299,7 +304,8 @@ async def publish(conn: AsyncConnection, plan_id: int, version: int | None, acto
         await _log(conn, actor, "publish", plan_id, [int(k.partition(":")[2]) for k in s.base],
                    reason, detail)
     return {"plan": plan, "changed": len(detail["changed"]), "created": len(detail["created"]),
-            "retired": len(detail["retired"]), "buildings": len(detail["buildings"])}
+            "retired": len(detail["retired"]), "buildings": len(detail["buildings"]),
+            "moves": moves}
 
 
 async def discard(conn: AsyncConnection, plan_id: int, version: int | None, actor: str,
@@ -359,6 +365,9 @@ async def undo_last(conn: AsyncConnection, actor: str, scope: Scope | None,
         s.base = {k: 0 for k in expected}
         s.buildings = {b[0]: (b[3], b[4]) for b in detail["buildings"]}
         await store.rollup(s)
+        await succession.revert(conn, plan["id"], reason or "undo")
+        await succession.follow(conn, [k for k, _ in detail["created"]], "undo", plan["id"],
+                                reason or "undo")
         cur = await conn.execute(
             f"UPDATE plans SET status = 'undone', undone_at = now(), version = version + 1, "
             f"updated_at = now() WHERE id = %s RETURNING {PLAN_COLUMNS}", (plan["id"],))

@@ -33,7 +33,8 @@
       el('wg-panel').hidden = true;
       return Promise.resolve();
     }
-    WG.showTiles(map, layers, ['streets', 'communities', 'grids', 'micro-grids']);
+    /* grids and micro-grids are drawn by the workbench (plan-workbench.js) as live GeoJSON */
+    WG.showTiles(map, layers, ['streets', 'communities']);
     WG.fitBbox(map, ctx.bbox, 16);
 
     function legends() {
@@ -69,10 +70,6 @@
       layers.grids.redraw();
     }
     WG.selectGrid = select;
-    layers.grids.on('click', function (ev) {
-      var props = ev.layer && ev.layer.properties;
-      if (props && props.code) { select(props); }
-    });
     function clearPreview() {
       layers.preview.clearLayers();
       el('p-report').innerHTML = '';
@@ -123,6 +120,7 @@
         .then(function () { el('p-preview').disabled = false; });
     }
     el('p-preview').addEventListener('click', preview);
+    WG.previewSplit = preview;
 
     /* validation messages */
     function checks() {
@@ -157,6 +155,7 @@
         });
       });
     }
+    WG.planChecks = checks;
     WG.onLang.push(function () { checks().catch(WG.fail); });
     return checks();
   };
