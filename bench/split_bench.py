@@ -7,6 +7,9 @@ as the engine made for the same grid, PP in the same local metric frame) on a sa
 grids, and our/baseline ratios. The last line holds the figures.
 
     .venv/bin/python bench/split_bench.py [--quick] [--grids N] [--processes P]
+    .venv/bin/python bench/split_bench.py --real [--quick] [--cities monaco,shanghai]
+
+With --real, the real cities of bench/real_city.py instead (see bench/real_bench.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from shapely.geometry import Polygon, box
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gis.partition import choose_parts, polsby_popper  # noqa: E402
+from bench.baselines import metis_baseline  # noqa: E402
+from gis.partition import polsby_popper  # noqa: E402
 from gis.partition.quality import metric_scale  # noqa: E402
 from importers.split_job import run_splits  # noqa: E402
 
@@ -78,35 +82,6 @@ def make_district(n: int, seed: int = 7):
     return [make_grid(rng, i % cols, i // cols) for i in range(n)]
 
 
-def metis_baseline(parent, buildings, households, lo, hi, k=None):
-    """pymetis on the Voronoi cells of the buildings' points, weighted by households, into `k`
-    parts (the engine's count for the same grid; by default the nominal count)."""
-    import pymetis
-
-    reps = shapely.point_on_surface(np.asarray(buildings, object))
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(reps),
-                                                       extend_to=parent))
-    order = [int(np.flatnonzero(shapely.contains(cells, p))[0]) for p in reps]
-    cells = shapely.intersection(cells[order], parent)
-    tree = shapely.STRtree(cells)
-    left, right = tree.query(cells, predicate="intersects")
-    adj: list[list[int]] = [[] for _ in cells]
-    for a, b in zip(left, right, strict=True):
-        if a != b and shapely.length(shapely.intersection(cells[a].boundary,
-                                                          cells[b].boundary)) > 0:
-            adj[a].append(int(b))
-    if k is None:
-        k, _ = choose_parts(int(sum(households)), 0, lo, hi)
-    if k == 1:
-        membership = [0] * len(cells)
-    else:
-        _, membership = pymetis.part_graph(k, adjacency=adj, vweights=list(households))
-    membership = np.asarray(membership)
-    parts = [shapely.union_all(cells[membership == i]) for i in range(k)]
-    hh = np.bincount(membership, weights=households, minlength=k).astype(int)
-    return parts, hh
-
-
 def summarize(pps, hhs, lo, hi):
     pps, hhs = np.asarray(pps), np.asarray(hhs)
     inside = (hhs >= lo) & (hhs <= hi)
@@ -135,7 +110,17 @@ def main() -> None:
     ap.add_argument("--grids", type=int, default=1529)
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--baseline-sample", type=int, default=None)
+    ap.add_argument("--real", action="store_true", help="the real cities (bench/real_city.py) "
+                    "instead of the generated district")
+    ap.add_argument("--cities", default="monaco,shanghai", help="with --real: which cities")
+    ap.add_argument("--runs", type=int, default=None, help="with --real: runs of the micro-grid "
+                    "split (the CPU figure is their median; default 3, 1 with --quick)")
     args = ap.parse_args()
+    if args.real:
+        from bench.real_bench import main_real
+
+        main_real(args)
+        return
     lo, hi = 30, 50
     sample_n = args.baseline_sample or (150 if args.quick else 500)
 

@@ -43,6 +43,12 @@ class ParentQuality:
     pp_min: float
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    part_reasons: list[str] = field(default_factory=list)
+
+
+def reason_lines(reasons: list[list[dict]]) -> list[str]:
+    """"part N: why" for every part that is out of bounds or thin."""
+    return [f"part {i + 1}: {r['text']}" for i, rs in enumerate(reasons) for r in rs]
 
 
 @dataclass
@@ -84,11 +90,12 @@ class SplitRunReport:
         with open(path, "w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
             out.writerow(["code", "name", "households", "parts", "min", "max", "mean",
-                          "pp_mean", "pp_min", "violations"])
+                          "pp_mean", "pp_min", "violations", "parts out of bounds or thin"])
             for r in self.rows:
                 out.writerow([r.code, r.name, r.households, r.parts, r.min_households,
                               r.max_households, f"{r.mean_households:.1f}", f"{r.pp_mean:.3f}",
-                              f"{r.pp_min:.3f}", "; ".join(r.violations)])
+                              f"{r.pp_min:.3f}", "; ".join(r.violations),
+                              "; ".join(r.part_reasons)])
 
     def table(self):
         """The quality table as a rich Table."""
@@ -101,11 +108,13 @@ class SplitRunReport:
         for col in ("parent", "households", "parts", "min", "max", "mean", "PP mean", "PP min"):
             table.add_column(col, justify="left" if col == "parent" else "right")
         table.add_column("violations")
+        table.add_column("why (parts out of bounds or thin)")
         for r in self.rows:
             style = "red" if r.violations else None
             table.add_row(r.code, str(r.households), str(r.parts), str(r.min_households),
                           str(r.max_households), f"{r.mean_households:.1f}", f"{r.pp_mean:.2f}",
-                          f"{r.pp_min:.2f}", "; ".join(r.violations) or "-", style=style)
+                          f"{r.pp_min:.2f}", "; ".join(r.violations) or "-",
+                          "\n".join(r.part_reasons) or "-", style=style)
         return table
 
 
@@ -118,7 +127,7 @@ def _split_one(job: tuple) -> tuple:
     result = split(parent, list(buildings), households, barriers=roads, min_households=lo,
                    max_households=hi, seed=seed)
     return ([p.wkb for p in result.parts], result.assignment.tolist(), result.households,
-            result.polsby_popper, result.violations, result.notes)
+            result.polsby_popper, result.violations, result.notes, result.part_reasons)
 
 
 def run_splits(jobs: list[tuple], processes: int | None = None) -> list[tuple]:
@@ -245,7 +254,7 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
         report.removed, report.retired = removed, retired
         for parent, result in zip(parents, results, strict=True):
             pid, code, name = parent[0], parent[1], parent[2]
-            part_wkbs, assignment, households, pp, violations, notes = result
+            part_wkbs, assignment, households, pp, violations, notes, reasons = result
             parts = shapely.from_wkb(np.asarray(part_wkbs, dtype=object))
             taken = [r[0] for r in conn.execute(
                 f"SELECT code FROM {child.table} WHERE parent_code = %s AND valid_to IS NULL",
@@ -274,7 +283,7 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
             report.rows.append(ParentQuality(
                 code, name, int(sum(households)), len(new_ids), int(min(counts)),
                 int(max(counts)), float(np.mean(counts)), float(np.mean(pp)), float(np.min(pp)),
-                list(violations), list(notes)))
+                list(violations), list(notes), reason_lines(reasons)))
         _assign_buildings(conn, child.name, assignments)
         report.moved = len(succession.follow_split(conn, child.table, followers))
         rollup_households(conn)

@@ -112,6 +112,29 @@ _TEXT = {
     "rate_thanks": ("感谢您的评价！", "Thank you for your rating!"),
     "rate_gone": ("该评价链接已失效（已使用或已过期）",
                   "This rating link no longer works (used or expired)"),
+    "why": ("需关注的分块", "Parts to look at"), "part": ("分块", "Part"),
+    "why_lone_building": ("单栋楼 {households} 户，超过上限 {max}（楼栋不拆分）",
+                          "one building of {households} households, over the maximum {max} "
+                          "(buildings are never split)"),
+    "why_arithmetic": ("{households} 户：上级的户数无法分成 {min}–{max} 户的分块",
+                       "{households} households: the parent's households cannot be divided "
+                       "into parts of {min}–{max}"),
+    "why_under": ("{households} 户，比下限 {min} 少 {missing} 户：楼栋间的切线无法再多分入"
+                  "（最大楼栋 {largest} 户）", "{households} households, {missing} under the "
+                  "minimum {min}: no cut between footprints gave it more (largest building "
+                  "{largest})"),
+    "why_over": ("{households} 户，比上限 {max} 多 {extra} 户：楼栋间的切线无法再少分"
+                 "（最大楼栋 {largest} 户）", "{households} households, {extra} over the "
+                 "maximum {max}: no cut between footprints gave it less (largest building "
+                 "{largest})"),
+    "why_narrow_parent": ("形状细长（紧凑度 {pp}）：上级本身狭长（紧凑度 {parent_pp}），"
+                          "约 {length_m}×{width_m} 米", "thin (PP {pp}): the parent itself is "
+                          "narrow (PP {parent_pp}); {length_m} x {width_m} m"),
+    "why_ragged": ("形状细长（紧凑度 {pp}）：边界绕楼栋或上级轮廓弯折（占外接矩形的 {fill}）",
+                   "thin (PP {pp}): its edges wind around footprints or the parent's outline "
+                   "(fills {fill} of its rectangle)"),
+    "why_strip": ("形状细长（紧凑度 {pp}）：切线之间约 {length_m}×{width_m} 米的条带",
+                  "thin (PP {pp}): a strip of {length_m} x {width_m} m between cuts"),
 }
 _ROLE = ROLE_LABELS  # worker roles and department kinds: one table each, in gis.roster
 _DEPT = DEPARTMENT_KINDS

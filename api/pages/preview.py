@@ -17,13 +17,15 @@ def preview(inputs: dict, min_households: int, max_households: int, seed: int = 
     result = split(parent, buildings, inputs["building_households"], barriers=roads,
                    min_households=min_households, max_households=max_households, seed=seed)
     features = []
-    for i, (part, hh, pp) in enumerate(zip(result.parts, result.households,
-                                           result.polsby_popper, strict=True)):
+    for i, (part, hh, pp, why) in enumerate(zip(result.parts, result.households,
+                                                result.polsby_popper, result.part_reasons,
+                                                strict=True)):
         state = "under" if hh < min_households else "over" if hh > max_households else "within"
         geom = shapely.set_precision(part, 1e-7)
         features.append({"type": "Feature", "id": i + 1, "geometry": mapping(geom),
                          "properties": {"part": i + 1, "households": int(hh),
-                                        "polsby_popper": round(float(pp), 3), "state": state}})
+                                        "polsby_popper": round(float(pp), 3), "state": state,
+                                        "reasons": why}})
     hh = [int(h) for h in result.households]
     pps = [float(p) for p in result.polsby_popper]
     return {
@@ -37,5 +39,7 @@ def preview(inputs: dict, min_households: int, max_households: int, seed: int = 
             "min_polsby_popper": round(min(pps), 3) if pps else 0.0,
             "bounds": [min_households, max_households],
             "violations": list(result.violations), "notes": list(result.notes),
+            "why": [{"part": i + 1, **r} for i, rs in enumerate(result.part_reasons)
+                    for r in rs],
         },
     }

@@ -320,6 +320,8 @@ class _Engine:
         Tries the next-best line when a subtree fails (backtracking, within a budget)."""
         if region.k <= 1 or len(region.idx) < 2:
             return [region], 0
+        if region.geom.is_empty or region.geom.area <= 0:
+            return [region], 1  # the notches around footprints left this side no area
         forced, idx, k = 0, region.idx, region.k
         every = list(range(1, k))
         ranked = (self._cuts(region, self.base_cols, True, every)
@@ -393,9 +395,9 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     violations: list[str] = []
     notes: list[str] = []
     if not buildings:
-        return finish(parent, [parent], np.zeros(0, int), np.zeros(0), households,
-                       [f"no buildings: 0 households, below the minimum {lo}"], notes,
-                       metric_scale(parent, geographic), lo, hi)
+        empty = f"no buildings: 0 households, below the minimum {lo}"
+        return finish(parent, [parent], np.zeros(0, int), np.zeros(0), households, [empty],
+                      notes, metric_scale(parent, geographic), lo, hi, True, empty)
     eng = _Engine(parent, buildings, households, barriers, lo, hi, seed, geographic)
     normal, oversize = int(eng.hn.sum()), int(eng.over.sum())
     k, reason = choose_parts(normal, oversize, lo, hi)
@@ -414,7 +416,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
         notes.append(f"{bad} cut(s) could not meet the bounds between footprints")
     parts = merge_stray([leaf.geom for leaf in leaves], eng.rep, eng.h)
     return finish(parent, parts, None, eng.rep, households, violations, notes,
-                   (eng.kx, eng.ky), lo, hi, reason is not None)
+                   (eng.kx, eng.ky), lo, hi, reason is not None, reason)
 
 
 def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]

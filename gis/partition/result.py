@@ -9,6 +9,7 @@ import shapely
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.diagnose import part_reasons
 from gis.partition.quality import polsby_popper
 
 SLIVER = 1e-12
@@ -25,6 +26,7 @@ class SplitResult:
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     area_error: float = 0.0
+    part_reasons: list[list[dict]] = field(default_factory=list)
 
     @property
     def feasible(self) -> bool:
@@ -76,7 +78,7 @@ def _assign(parts: list[BaseGeometry], rep: np.ndarray) -> np.ndarray:
 
 
 def finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
-            total_reason: bool = True):
+            total_reason: bool = True, arithmetic: str | None = None):
     parts = [p.geoms[0] if p.geom_type == "MultiPolygon" and len(p.geoms) == 1 else p
              for p in parts]
     parts = [p for p in parts if not p.is_empty and p.area > SLIVER * parent.area] or [parent]
@@ -96,5 +98,7 @@ def finish(parent, parts, assignment, rep, households, violations, notes, scale,
     if error > 1e-9:
         notes.append(f"area error {error:.2e}")
     pp = polsby_popper(parts, scale)
-    return SplitResult(parts, assignment, [int(x) for x in hh], [float(x) for x in pp],
-                       violations, notes, error)
+    counts, pps = [int(x) for x in hh], [float(x) for x in pp]
+    reasons = part_reasons(parent, parts, assignment, np.asarray(households), counts, pps, lo,
+                           hi, scale, arithmetic)
+    return SplitResult(parts, assignment, counts, pps, violations, notes, error, reasons)

@@ -82,6 +82,28 @@
       el('p-preview').disabled = true;
       layers.grids.redraw();
     });
+    /* why a part is out of bounds or thin: one line per reason, in the page's language */
+    function whyText(r) {
+      return WG.t('why_' + r.code).replace(/\{(\w+)\}/g, function (m, k) {
+        var v = r[k];
+        return k === 'fill' ? Math.round(100 * v) + '%' : String(v);
+      });
+    }
+    function whyList(why) {
+      if (!why.length) { return ''; }
+      return '<div class="wg-panel-title" data-i18n="why"></div><ul data-testid="p-why">' +
+        why.map(function (r) {
+          return '<li data-testid="p-why-item" data-part="' + r.part + '" data-code="' +
+            WG.esc(r.code) + '"><span data-i18n="part"></span> ' + r.part + ': ' +
+            '<span class="wg-why" data-why="' + WG.esc(JSON.stringify(r)) + '">' +
+            WG.esc(whyText(r)) + '</span></li>';
+        }).join('') + '</ul>';
+    }
+    WG.onLang.push(function () {
+      document.querySelectorAll('#p-report .wg-why').forEach(function (el) {
+        el.textContent = whyText(JSON.parse(el.getAttribute('data-why')));
+      });
+    });
     function preview() {
       if (!WG.selected) { return Promise.resolve(); }
       el('p-preview').disabled = true;
@@ -113,7 +135,7 @@
             r.min_polsby_popper + '</td></tr></tbody></table>' +
             (issues.length ? '<div class="wg-panel-title" data-i18n="violations"></div><ul>' +
               issues.map(function (v) { return '<li>' + WG.esc(v) + '</li>'; }).join('') +
-              '</ul>' : '');
+              '</ul>' : '') + whyList(r.why || []);
           WG.applyLang(el('p-report'));
         })
         .catch(WG.fail)

@@ -1,0 +1,78 @@
+"""Baselines for the split bench, on the Voronoi cells of the buildings (clipped to the parent):
+METIS (pymetis, household-weighted, a given part count) and PySAL spopt's max-p heuristic
+(as many regions as possible, each holding at least a threshold of households)."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from gis.partition import choose_parts
+
+
+def building_cells(parent, buildings) -> tuple[np.ndarray, list[list[int]]]:
+    """Voronoi cells of the buildings' representative points, clipped to `parent`, and the
+    cells sharing an edge with each."""
+    reps = shapely.point_on_surface(np.asarray(buildings, object))
+    if len(reps) == 1:
+        return np.asarray([parent], dtype=object), [[]]
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(reps),
+                                                       extend_to=parent))
+    order = [int(np.flatnonzero(shapely.intersects(cells, p))[0]) for p in reps]
+    cells = shapely.intersection(cells[order], parent)
+    tree = shapely.STRtree(cells)
+    left, right = tree.query(cells, predicate="intersects")
+    adj: list[list[int]] = [[] for _ in cells]
+    for a, b in zip(left, right, strict=True):
+        if a != b and shapely.length(shapely.intersection(cells[a].boundary,
+                                                          cells[b].boundary)) > 0:
+            adj[a].append(int(b))
+    return cells, adj
+
+
+def metis_baseline(parent, buildings, households, lo, hi, k=None):
+    """pymetis on the buildings' cells, weighted by households, into `k` parts (by default the
+    nominal count); returns the parts and their households."""
+    import pymetis
+
+    cells, adj = building_cells(parent, buildings)
+    if k is None:
+        k, _ = choose_parts(int(sum(households)), 0, lo, hi)
+    if k == 1 or len(cells) <= 1:
+        membership = np.zeros(len(cells), dtype=np.int64)
+        k = 1
+    else:
+        _, membership = pymetis.part_graph(k, adjacency=adj, vweights=list(households))
+    membership = np.asarray(membership)
+    parts = [shapely.union_all(cells[membership == i]) for i in range(k)]
+    hh = np.bincount(membership, weights=households, minlength=k).astype(int)
+    return parts, hh
+
+
+def maxp_available() -> bool:
+    try:
+        import spopt.region  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def maxp_baseline(parent, buildings, households, lo, hi, seed: int = 0):
+    """spopt MaxPHeuristic on the buildings' cells with `lo` households as the threshold."""
+    import geopandas as gpd
+    import libpysal
+    from spopt.region import MaxPHeuristic
+
+    cells, adj = building_cells(parent, buildings)
+    hh = np.asarray(households, dtype=float)
+    if len(cells) <= 1 or hh.sum() < lo:
+        return [shapely.union_all(cells)], np.array([int(hh.sum())])
+    gdf = gpd.GeoDataFrame({"hh": hh, "x": np.zeros(len(cells))}, geometry=list(cells))
+    w = libpysal.weights.W({i: a for i, a in enumerate(adj)}, silence_warnings=True)
+    np.random.seed(seed)
+    model = MaxPHeuristic(gdf, w, ["x"], "hh", lo, top_n=2, max_iterations_construction=20)
+    model.solve()
+    labels = np.asarray(model.labels_)
+    parts = [shapely.union_all(cells[labels == v]) for v in np.unique(labels)]
+    counts = np.array([int(hh[labels == v].sum()) for v in np.unique(labels)])
+    return parts, counts

@@ -1,0 +1,232 @@
+"""The split bench on real cities (bench/real_city.py): communities -> grids of 300-500
+households, then grids -> micro-grids of 30-50, by the engine, with METIS (same part counts)
+and, when spopt is installed, PySAL max-p (threshold = the minimum) as baselines.
+
+Per data set and level it prints: parts; grids whose household arithmetic makes the bounds
+impossible (counted apart, with the reason) and parts that are one building over the maximum;
+the share of the other (feasible) parts within bounds; contiguity; exact tiling; buildings kept
+whole; Polsby-Popper mean, 10th percentile and minimum; CPU seconds per grid (time.process_time
+in the worker, median over runs).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import shapely
+
+from gis.partition import choose_parts, polsby_popper
+from gis.partition.quality import metric_scale
+from importers.split_job import _split_one
+
+LEVELS = {"grid": (300, 500), "micro_grid": (30, 50)}
+
+
+def timed_split(job: tuple) -> tuple:
+    """Split one parent and measure the CPU seconds it took in this process."""
+    t0 = time.process_time()
+    out = _split_one(job)
+    return out, time.process_time() - t0
+
+
+def run_jobs(jobs: list[tuple], processes: int) -> list[tuple]:
+    if processes <= 1:
+        return [timed_split(job) for job in jobs]
+    with ProcessPoolExecutor(processes) as pool:
+        return list(pool.map(timed_split, jobs, chunksize=4))
+
+
+def make_jobs(parents: list, blds: list[np.ndarray], data, lo: int, hi: int) -> list[tuple]:
+    """Split jobs (WKB) for each parent with its buildings and the streets crossing it."""
+    tree = shapely.STRtree(data.streets)
+    jobs = []
+    for geom, idx in zip(parents, blds, strict=True):
+        near = data.streets[tree.query(geom, predicate="intersects")]
+        jobs.append((geom.wkb, [b.wkb for b in data.buildings[idx]],
+                     [int(h) for h in data.households[idx]], [r.wkb for r in near], lo, hi, 0))
+    return jobs
+
+
+def children(parents, blds, results) -> tuple[list, list[np.ndarray]]:
+    """The parts of every parent and the building indices each part holds."""
+    geoms, idxs = [], []
+    for idx, (res, _) in zip(blds, results, strict=True):
+        assignment = np.asarray(res[1], dtype=np.int64)
+        for k, wkb in enumerate(res[0]):
+            geoms.append(shapely.from_wkb(wkb))
+            idxs.append(idx[assignment == k])
+    return geoms, idxs
+
+
+def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
+    """Quality figures of one level's division (see the module docstring)."""
+    pps, in_bounds, feasible_parts, lone, contiguous, split_blds = [], 0, 0, 0, 0, 0
+    area_err, reasons, impossible_parts = 0.0, Counter(), 0
+    parts_total = 0
+    for parent, idx, (res, _) in zip(parents, blds, results, strict=True):
+        parts = shapely.from_wkb(np.asarray(res[0], dtype=object))
+        hh_b = data.households[idx]
+        scale = metric_scale(parent)
+        pps += list(polsby_popper(parts, scale))
+        parts_total += len(parts)
+        contiguous += int(sum(p.geom_type == "Polygon" for p in parts))
+        total = float(shapely.area(parts).sum())
+        union = shapely.area(shapely.union_all(parts))
+        area_err = max(area_err, abs(total - parent.area) / parent.area,
+                       abs(total - union) / parent.area)
+        assignment = np.asarray(res[1], dtype=np.int64)
+        if len(idx):
+            foot = data.buildings[idx]
+            inside = shapely.area(shapely.intersection(foot, parts[assignment]))
+            within = shapely.area(shapely.intersection(foot, parent))  # OSM footprints may
+            split_blds += int((inside < within - 1e-3 * shapely.area(foot)).sum())  # cross it
+        over = hh_b > hi
+        _, reason = choose_parts(int(hh_b[~over].sum()), int(over.sum()), lo, hi)
+        counts = np.asarray(res[2])
+        if reason:
+            impossible_parts += len(parts)
+            reasons["below the minimum" if "below" in reason else "not divisible"] += 1
+            continue
+        for k, count in enumerate(counts):
+            held = hh_b[assignment == k]
+            if len(held) == 1 and held[0] > hi:
+                lone += 1
+                continue
+            feasible_parts += 1
+            in_bounds += int(lo <= count <= hi)
+    pps = np.asarray(pps)
+    cpu = np.array([c for _, c in results])
+    return {"parents": len(parents), "parts": parts_total, "feasible": feasible_parts,
+            "in_bounds": 100.0 * in_bounds / max(feasible_parts, 1), "lone": lone,
+            "impossible_grids": sum(reasons.values()), "impossible_parts": impossible_parts,
+            "reasons": dict(reasons), "contiguous": 100.0 * contiguous / max(parts_total, 1),
+            "area_error": area_err, "split_buildings": split_blds,
+            "pp_mean": float(pps.mean()), "pp_p10": float(np.percentile(pps, 10)),
+            "pp_min": float(pps.min()), "cpu_ms": 1000.0 * float(cpu.mean()),
+            "cpu_total": float(cpu.sum())}
+
+
+def line(name: str, level: str, s: dict) -> str:
+    return (f"{name}/{level}: parents={s['parents']} parts={s['parts']} "
+            f"feasible_in_bounds={s['in_bounds']:.1f}% (of {s['feasible']}; apart: "
+            f"{s['lone']} lone buildings over max, {s['impossible_grids']} parents with "
+            f"impossible arithmetic {s['reasons']} holding {s['impossible_parts']} parts) "
+            f"contiguous={s['contiguous']:.1f}% area_error={s['area_error']:.1e} "
+            f"split_buildings={s['split_buildings']} pp_mean={s['pp_mean']:.3f} "
+            f"pp_p10={s['pp_p10']:.3f} pp_min={s['pp_min']:.3f} cpu_ms_per_parent="
+            f"{s['cpu_ms']:.1f}")
+
+
+def divide(data, parents, blds, level: str, runs: int, processes: int):
+    """Split every parent `runs` times; the results of the last run and the median CPU/parent."""
+    lo, hi = LEVELS[level]
+    jobs = make_jobs(parents, blds, data, lo, hi)
+    per_run = []
+    for _ in range(runs):
+        results = run_jobs(jobs, processes)
+        per_run.append(float(np.mean([c for _, c in results])))
+    return results, float(np.median(per_run))
+
+
+def bench_city(data, runs: int, processes: int) -> dict:
+    """Both levels of one city; returns the figures per level."""
+    figures = {}
+    parents = [g for g, _ in data.communities]
+    blds = [idx for _, idx in data.communities]
+    results, _ = divide(data, parents, blds, "grid", 1, processes)
+    figures["grid"] = evaluate(parents, blds, results, data, *LEVELS["grid"])
+    grids, gblds = children(parents, blds, results)
+    results, cpu = divide(data, grids, gblds, "micro_grid", runs, processes)
+    figures["micro_grid"] = evaluate(grids, gblds, results, data, *LEVELS["micro_grid"])
+    figures["micro_grid"]["cpu_ms"] = 1000.0 * cpu
+    figures["grids"] = (grids, gblds, results)
+    return figures
+
+
+def baseline(kind: str, grids, gblds, results, data, sample: list[int]) -> dict:
+    """METIS (the engine's part count per grid) or max-p on `sample` of the grids."""
+    from bench.baselines import maxp_baseline, metis_baseline
+
+    lo, hi = LEVELS["micro_grid"]
+    pps, counts_ok, feasible, contiguous, parts_total, cpu = [], 0, 0, 0, 0, []
+    for i in sample:
+        idx = gblds[i]
+        if len(idx) == 0:
+            continue
+        hh = data.households[idx]
+        t0 = time.process_time()
+        if kind == "metis":
+            parts, counts = metis_baseline(grids[i], data.buildings[idx], hh, lo, hi,
+                                           k=len(results[i][0][0]))
+        else:
+            parts, counts = maxp_baseline(grids[i], data.buildings[idx], hh, lo, hi)
+        cpu.append(time.process_time() - t0)
+        parts = [p for p in parts if not p.is_empty]
+        pps += list(polsby_popper(parts, metric_scale(grids[i])))
+        parts_total += len(parts)
+        contiguous += sum(p.geom_type == "Polygon" for p in parts)
+        over = hh > hi
+        if choose_parts(int(hh[~over].sum()), int(over.sum()), lo, hi)[1]:
+            continue
+        reps = shapely.point_on_surface(data.buildings[idx])
+        for part, count in zip(parts, counts, strict=False):
+            tall = hh[shapely.contains(part, reps)] > hi
+            if tall.any():
+                continue
+            feasible += 1
+            counts_ok += int(lo <= count <= hi)
+    pps = np.asarray(pps)
+    return {"grids": len(sample), "parts": parts_total,
+            "in_bounds": 100.0 * counts_ok / max(feasible, 1),
+            "contiguous": 100.0 * contiguous / max(parts_total, 1),
+            "pp_mean": float(pps.mean()), "pp_p10": float(np.percentile(pps, 10)),
+            "pp_min": float(pps.min()), "cpu_ms": 1000.0 * float(np.mean(cpu))}
+
+
+def main_real(args) -> None:
+    """`split_bench.py --real`: every city, both levels, baselines; the last line sums up."""
+    from bench.baselines import maxp_available
+    from bench.real_city import LOADERS
+
+    runs = args.runs or (1 if args.quick else 3)
+    rng = np.random.default_rng(1)
+    summary = []
+    for name in args.cities.split(","):
+        data = LOADERS[name]()
+        print(data.describe())
+        figures = bench_city(data, runs, args.processes)
+        for level in ("grid", "micro_grid"):
+            print(line(name, level, figures[level]))
+        grids, gblds, results = figures["grids"]
+        n = len(grids)
+        sample = sorted(rng.choice(n, size=min(n, 60 if args.quick else 200), replace=False))
+        metis = baseline("metis", grids, gblds, results, data, sample)
+        ours = evaluate([grids[i] for i in sample], [gblds[i] for i in sample],
+                        [results[i] for i in sample], data, *LEVELS["micro_grid"])
+        print(f"{name}/micro_grid baseline METIS ({len(sample)} grids, same part counts): "
+              f"in_bounds={metis['in_bounds']:.1f}% contiguous={metis['contiguous']:.1f}% "
+              f"pp_mean={metis['pp_mean']:.3f} pp_p10={metis['pp_p10']:.3f} "
+              f"pp_min={metis['pp_min']:.3f} cpu_ms={metis['cpu_ms']:.1f}; ours on the same "
+              f"grids in_bounds={ours['in_bounds']:.1f}% pp_mean={ours['pp_mean']:.3f}")
+        maxp = "maxp=n/a"
+        if maxp_available():
+            few = sample[: 10 if args.quick else 40]
+            mp = baseline("maxp", grids, gblds, results, data, few)
+            print(f"{name}/micro_grid baseline max-p ({len(few)} grids, threshold "
+                  f"{LEVELS['micro_grid'][0]}): in_bounds={mp['in_bounds']:.1f}% "
+                  f"contiguous={mp['contiguous']:.1f}% pp_mean={mp['pp_mean']:.3f} "
+                  f"pp_min={mp['pp_min']:.3f} cpu_ms={mp['cpu_ms']:.1f}")
+            maxp = f"maxp_in_bounds={mp['in_bounds']:.1f}% maxp_pp={mp['pp_mean']:.3f}"
+        g, m = figures["grid"], figures["micro_grid"]
+        summary.append(
+            f"{name}: grids={g['parts']} grid_in_bounds={g['in_bounds']:.1f}% "
+            f"grid_pp={g['pp_mean']:.3f}/{g['pp_min']:.3f} micro={m['parts']} "
+            f"in_bounds={m['in_bounds']:.1f}% apart={m['lone']}+{m['impossible_parts']} "
+            f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
+            f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "
+            f"cpu_ms_per_grid={m['cpu_ms']:.1f} metis_in_bounds={metis['in_bounds']:.1f}% "
+            f"metis_pp={metis['pp_mean']:.3f} {maxp}")
+    print("split_real: " + " | ".join(summary))

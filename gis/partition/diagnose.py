@@ -1,0 +1,87 @@
+"""Why a part of a split is out of bounds or thin, so a planner knows where to look.
+
+Each flagged part gets one or more reasons: a code, its figures and an English sentence (pages
+translate the code with its figures, see api/pages/i18n.py `why_*`). Out of bounds: the part is
+one building over the maximum (`lone_building`), the parent's households cannot be divided into
+parts within the bounds at all (`arithmetic`), or the cuts between footprints left it short or
+long (`under`, `over`, with its largest building, which is never split). Thin (Polsby-Popper
+below THIN_PP): the parent itself is narrow there (`narrow_parent`), the part is a strip
+(`strip`, with the sides of its minimum rotated rectangle), or its edges wind around
+footprints (`ragged`, low fill of that rectangle).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from gis.partition.quality import polsby_popper, to_metric
+
+THIN_PP = 0.2
+NARROW_PARENT_PP = 0.3
+RAGGED_FILL = 0.6
+
+
+def _reason(code: str, text: str, **figures) -> dict:
+    return {"code": code, "text": text, **figures}
+
+
+def bounds_reason(count: int, held: np.ndarray, lo: int, hi: int,
+                  arithmetic: str | None) -> dict | None:
+    """Why a part holding `count` households (buildings `held`) is outside lo..hi, or None."""
+    if lo <= count <= hi:
+        return None
+    if len(held) == 1 and held[0] > hi:
+        return _reason("lone_building", f"one building of {count} households, over the "
+                       f"maximum {hi} (buildings are never split)", households=int(count),
+                       max=hi)
+    if arithmetic:
+        return _reason("arithmetic", f"{count} households: {arithmetic}",
+                       households=int(count), min=lo, max=hi)
+    largest = int(held.max()) if len(held) else 0
+    if count < lo:
+        return _reason("under", f"{count} households, {lo - count} under the minimum {lo}: "
+                       f"no cut between footprints gave it more (largest building "
+                       f"{largest})", households=int(count), missing=lo - int(count),
+                       min=lo, largest=largest)
+    return _reason("over", f"{count} households, {count - hi} over the maximum {hi}: no cut "
+                   f"between footprints gave it less (largest building {largest})",
+                   households=int(count), extra=int(count) - hi, max=hi, largest=largest)
+
+
+def shape_reason(part, pp: float, parent_pp: float, scale: tuple[float, float]) -> dict | None:
+    """Why a part is thin (Polsby-Popper below THIN_PP), or None."""
+    if pp >= THIN_PP:
+        return None
+    metric = to_metric(part, scale)
+    rect = shapely.minimum_rotated_rectangle(metric)
+    xy = np.asarray(rect.exterior.coords) if rect.geom_type == "Polygon" else np.zeros((3, 2))
+    sides = np.hypot(*np.diff(xy[:3], axis=0).T)
+    long_m, short_m = float(sides.max()), float(max(sides.min(), 1e-9))
+    fill = float(metric.area / rect.area) if rect.area > 0 else 0.0
+    figures = {"pp": round(pp, 3), "length_m": round(long_m), "width_m": round(short_m),
+               "fill": round(fill, 2), "parent_pp": round(parent_pp, 3)}
+    if parent_pp < NARROW_PARENT_PP:
+        return _reason("narrow_parent", f"thin (PP {pp:.2f}): the parent itself is narrow "
+                       f"(PP {parent_pp:.2f}); a strip of {long_m:.0f} x {short_m:.0f} m",
+                       **figures)
+    if fill < RAGGED_FILL:
+        return _reason("ragged", f"thin (PP {pp:.2f}): its edges wind around footprints or "
+                       f"the parent's outline (fills {100 * fill:.0f}% of its "
+                       f"{long_m:.0f} x {short_m:.0f} m rectangle)", **figures)
+    return _reason("strip", f"thin (PP {pp:.2f}): a strip of {long_m:.0f} x {short_m:.0f} m "
+                   "between cuts", **figures)
+
+
+def part_reasons(parent, parts: list, assignment: np.ndarray, households: np.ndarray,
+                 counts: list[int], pps: list[float], lo: int, hi: int,
+                 scale: tuple[float, float], arithmetic: str | None) -> list[list[dict]]:
+    """For each part, the reasons it is out of bounds or thin (empty when it is neither)."""
+    parent_pp = float(polsby_popper([parent], scale)[0])
+    out = []
+    for i, (part, count, pp) in enumerate(zip(parts, counts, pps, strict=True)):
+        held = households[assignment == i]
+        reasons = [r for r in (bounds_reason(int(count), held, lo, hi, arithmetic),
+                               shape_reason(part, float(pp), parent_pp, scale)) if r]
+        out.append(reasons)
+    return out
