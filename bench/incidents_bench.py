@@ -23,9 +23,7 @@ import argparse
 import concurrent.futures as cf
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,6 +35,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import start_api  # noqa: E402
 from gis import localdb, migrate  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
@@ -134,31 +133,6 @@ def payload(rng: random.Random, n: int) -> list[dict]:
              "reporter": "bench"} for _ in range(n)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(url: str, local_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET,
-           "WANGGE_LOCAL_DIR": str(local_dir), "WANGGE_STATEMENT_TIMEOUT_MS": "120000"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/openapi.json", timeout=5).raise_for_status()
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the API did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (under 5 minutes)")
@@ -177,7 +151,7 @@ def main() -> None:
     localdb.drop_database(server, name)
     localdb.create_database(server, name)
     url = server.rsplit("/", 1)[0] + "/" + name
-    proc = None
+    api = None
     try:
         migrate.upgrade(url)
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
@@ -189,7 +163,10 @@ def main() -> None:
             ).fetchone()[0]
         token = issue_token(Settings(secret_key=SECRET), account, "bench", "admin", 0)[0]
         headers = {"Authorization": f"Bearer {token}"}
-        proc, base = serve(url, Path(os.environ.get("TMPDIR", "/tmp")))
+        api = start_api({"DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET,
+                         "WANGGE_LOCAL_DIR": os.environ.get("TMPDIR", "/tmp"),
+                         "WANGGE_STATEMENT_TIMEOUT_MS": "120000"}, name="incidents-api")
+        base = api.base
         rng = random.Random(1)
 
         # baseline: one incident per request
@@ -248,9 +225,8 @@ def main() -> None:
               f"stats_raw_ms={raw_median:.0f} stats_ratio={raw_median / stats_ms:.1f} "
               f"n_intake={stored} n_stats={n_stats}")
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+        if api is not None:
+            api.stop()
         if not args.keep:
             localdb.drop_database(server, name)
 

@@ -21,10 +21,8 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +34,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import OUT, ensure_tipg, ensure_wrk, say, start_api, start_tipg  # noqa: E402
 from gis import localdb, migrate  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
@@ -44,8 +43,6 @@ from gis.settings import Settings  # noqa: E402
 from tiles import layers as tl  # noqa: E402
 
 DB_NAME = "wangge_bench_layers"
-OUT = ROOT / "bench" / "out"
-TIPG_VENV = OUT / "venv-tipg"
 SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
 CONCURRENCY = 8
 X0, Y0, DX, DY = 116.30, 39.95, 0.0035, 0.0027  # north-west corner, grid cell size (~300 m)
@@ -192,16 +189,6 @@ end
 """
 
 
-def say(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def prepare_database(regenerate: bool) -> tuple[str, str]:
     """The benchmark database's URL (generated once, reused) and an admin token for it."""
     base = Settings()
@@ -284,50 +271,6 @@ def ours_items(i: tuple) -> str:
 def tipg_items(i: tuple) -> str:
     table = tl.LAYERS[i[0]].table
     return f"/collections/public.{table}/items?bbox={i[1]}&limit=100&geom-column=geom"
-
-
-class Server:
-    """A server process we start and stop (by its pid)."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict, ready_path: str,
-                 token: str) -> None:
-        self.name, self.port = name, free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [*cmd, "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
-        with open(OUT / f"{name}.log", "w") as log:
-            self.proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT,
-                                         stdout=subprocess.DEVNULL, stderr=log)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                req = urllib.request.Request(self.base + ready_path,
-                                             headers={"Authorization": f"Bearer {token}"})
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{name} did not start; see {OUT / (name + '.log')}")
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def ensure_tipg() -> None:
-    if (TIPG_VENV / "bin" / "uvicorn").exists() and (TIPG_VENV / "bin" / "python").exists():
-        probe = subprocess.run([str(TIPG_VENV / "bin" / "python"), "-c", "import tipg"])
-        if probe.returncode == 0:
-            return
-    say("installing tipg into bench/out/venv-tipg ...")
-    subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
-    subprocess.run([str(TIPG_VENV / "bin" / "pip"), "install", "-q", "tipg", "uvicorn"],
-                   check=True)
 
 
 def wrk(base: str, urls: list[str], seconds: float, token: str, tag: str,
@@ -428,6 +371,7 @@ def main() -> None:
     args = parser.parse_args()
     seconds = args.seconds or (5 if args.quick else 20)
     OUT.mkdir(parents=True, exist_ok=True)
+    ensure_wrk()
     ensure_tipg()
     url, token = prepare_database(args.regenerate)
     tiles = tile_list()
@@ -445,18 +389,16 @@ def main() -> None:
     floor = asyncio.run(sql_floor(url, tiles, seconds))
     floor_tf = asyncio.run(sql_floor(url, tiles, seconds, reproject=True))
 
-    workers = ["--workers", str(args.workers)] if args.workers > 1 else []
-    tipg_env = {"DATABASE_URL": libpq_url(url), "TIPG_DB_SCHEMAS": '["public"]',
-                "TIPG_DB_TABLES": json.dumps([f"public.{lay.table}" for lay in tl.LAYERS.values()]),
-                "TIPG_MAX_FEATURES_PER_TILE": "100000"}
+    tipg_tables = [f"public.{lay.table}" for lay in tl.LAYERS.values()]
     ours_env = {"DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET,
                 "WANGGE_DB_POOL_SIZE": str(CONCURRENCY + 2)}
     say("starting both servers ...")
+    auth = {"Authorization": f"Bearer {token}"}
     servers = {
-        "tipg": (Server("tipg", [str(TIPG_VENV / "bin" / "uvicorn"), "tipg.main:app", *workers],
-                        tipg_env, "/collections", token), tipg_tile, tipg_items),
-        "ours": (Server("ours", [sys.executable, "-m", "uvicorn", "api.main:app", *workers],
-                        ours_env, "/collections", token), ours_tile, ours_items),
+        "tipg": (start_tipg(libpq_url(url), tipg_tables, workers=args.workers), tipg_tile,
+                 tipg_items),
+        "ours": (start_api(ours_env, name="ours", workers=args.workers, ready_path="/collections",
+                           headers=auth), ours_tile, ours_items),
     }
     runs: dict[str, list[dict]] = {}
     order = [("tipg", 0), ("ours", 0), ("ours", 1), ("tipg", 1)]  # ABBA cancels drift
