@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import math
+import re
+import subprocess
 import time
 
 import psycopg
@@ -180,3 +182,22 @@ def test_cli_user_key_prints_the_key_once(client, worker, db_url, monkeypatch) -
         assert bad.exit_code != 0 and "expiry" in bad.output
     finally:
         get_settings.cache_clear()
+
+
+def test_gdal_reads_a_workers_area_with_a_key_as_basic_password(client, worker,
+                                                                 live_server) -> None:
+    key = new_key(client, worker["token"])["key"]
+    proc = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-q", "--config", "GDAL_HTTP_AUTH", "BASIC", "--config",
+         "GDAL_HTTP_USERPWD", f"{worker['name']}:{key}", "-oo", "PAGE_SIZE=1",
+         f"OAPIF:{live_server}/collections/micro-grids", "micro-grids"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    codes = set(re.findall(r"code \(String\) = (\d+)", proc.stdout))
+    assert codes == {f"{GRID}001", f"{GRID}002"}, proc.stdout[-2000:]
+    denied = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "--config", "GDAL_HTTP_AUTH", "BASIC", "--config",
+         "GDAL_HTTP_USERPWD", f"{worker['name']}:{key[:-3]}xyz",
+         f"OAPIF:{live_server}/collections/micro-grids", "micro-grids"],
+        capture_output=True, text=True, timeout=300)
+    assert denied.returncode != 0

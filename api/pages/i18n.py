@@ -74,6 +74,20 @@ _TEXT = {
     "loading": ("加载中…", "Loading…"), "error": ("出错", "Error"),
     "unassigned_buildings": ("未归属微网格的楼栋", "Buildings without a micro-grid"),
     "outside_parent": ("超出上级边界", "Outside its parent"),
+    "account_title": ("我的账号", "My account"), "api_keys": ("API 密钥", "API keys"),
+    "api_keys_help": ("只读密钥供 QGIS 等桌面 GIS 使用：用户名为账号，密码为密钥（HTTP Basic），"
+                      "或在地址后加 ?apikey=。",
+                      "Read-only keys for desktop GIS such as QGIS: user name = your account, "
+                      "password = the key (HTTP Basic), or add ?apikey= to the URL."),
+    "key_name": ("名称", "Name"), "key_expires_days": ("有效天数", "Expires in days"),
+    "create_key": ("创建密钥", "Create key"),
+    "key_once": ("请立即保存此密钥，它只显示这一次：",
+                 "Store this key now; it is shown only once:"),
+    "key_prefix": ("前缀", "Prefix"), "created": ("创建时间", "Created"),
+    "expires": ("到期", "Expires"), "last_used": ("最近使用", "Last used"),
+    "never": ("从不", "Never"), "no_expiry": ("长期有效", "No expiry"),
+    "revoke_key": ("吊销", "Revoke"), "revoked": ("已吊销", "Revoked"),
+    "my_account": ("我的账号", "My account"),
 }
 
 

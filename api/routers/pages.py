@@ -23,7 +23,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 BUILDERS = {"login": builders.login_page, "command": builders.command_page,
-            "worker": builders.worker_page, "planner": builders.planner_page}
+            "worker": builders.worker_page, "planner": builders.planner_page,
+            "account": builders.account_page}
 _cache: dict[tuple[str, int], str] = {}
 
 
@@ -57,6 +58,11 @@ async def worker_page(settings: Settings = Depends(get_settings)) -> HTMLRespons
 @router.get("/map/plan", response_class=HTMLResponse, summary="Planner map page")
 async def planner_page(settings: Settings = Depends(get_settings)) -> HTMLResponse:
     return _html("planner", settings)
+
+
+@router.get("/account", response_class=HTMLResponse, summary="Account page: API keys")
+async def account_page(settings: Settings = Depends(get_settings)) -> HTMLResponse:
+    return _html("account", settings)
 
 
 @router.get("/map/context", summary="The caller's map context")
