@@ -142,7 +142,7 @@ def ensure_wrk() -> str:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("installing wrk (apt-get install wrk) ...")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", "wrk"]
+        install = ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=300", "wrk"]
         quiet = {"env": env, "stdout": subprocess.DEVNULL, "check": False}
         if subprocess.run(install, **quiet).returncode != 0:  # stale package lists
             subprocess.run(["apt-get", "update", "-qq"], **quiet)

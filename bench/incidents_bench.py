@@ -6,13 +6,17 @@ and measures:
 
 - intake: incidents/s through POST /incidents/batch (1,000 a batch, 4 concurrent clients, every
   incident attributed to street, community, grid and micro-grid), against a baseline of the same
-  incidents sent one at a time to POST /incidents;
+  kind of incidents sent one per request to POST /incidents by the same 4 concurrent clients, so
+  the ratio is batching alone; then every incident is read back and its stored micro-grid
+  compared with the current micro-grid containing it (ST_Contains): the mismatches are printed
+  and must be 0 (else the bench exits 1 without figures);
 - statistics: the median time of GET /stats?level=street over a year holding 1,000,000 incidents
   (the rollup path), against the same report computed from the incidents table alone.
 
 The last line holds the figures:
 
-    incidents: intake_per_s=... single_per_s=... intake_ratio=... stats_ms_median=... ...
+    incidents: intake_per_s=... single_per_s=... batch_vs_single_same_clients=...x clients=4
+    attribution_mismatches=0 stats_ms_median=... ...
 
 Usage: .venv/bin/python bench/incidents_bench.py [--quick] [--keep]
 """
@@ -49,6 +53,14 @@ SW, SH = 0.06, 0.06  # street box in degrees
 CATEGORIES = ["road_damage", "illegal_parking", "garbage", "noise", "public_facilities",
               "safety_hazard", "dispute_mediation", "petition"]
 SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
+CLIENTS = 4  # concurrent clients, the same for one-per-request and batched intake
+# every incident's stored micro-grid against the current micro-grid that contains its point
+ATTRIBUTION_CHECK_SQL = """
+SELECT count(*), count(*) FILTER (WHERE i.micro_grid_id IS DISTINCT FROM (
+    SELECT m.id FROM micro_grids m WHERE m.valid_to IS NULL AND ST_Contains(m.geom, i.geom)
+    ORDER BY m.id LIMIT 1))
+FROM incidents i
+"""
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> str:
@@ -169,30 +181,46 @@ def main() -> None:
         base = api.base
         rng = random.Random(1)
 
-        # baseline: one incident per request
+        # baseline: the same clients sending one incident per request
         singles = payload(rng, n_single)
-        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
-            http.post("/incidents", json=singles[0])  # warm up
+        with httpx.Client(base_url=base, headers=headers, timeout=60,
+                          limits=httpx.Limits(max_connections=CLIENTS)) as http:
+            def send_one(item: dict) -> int:
+                r = http.post("/incidents", json=item)
+                assert r.status_code == 201, r.text[:300]
+                return 1
+
+            send_one(singles[0])  # warm up
             t0 = time.perf_counter()
-            for item in singles:
-                assert http.post("/incidents", json=item).status_code == 201
-            single_per_s = n_single / (time.perf_counter() - t0)
-        print(f"single intake: {n_single} incidents, {single_per_s:,.0f}/s", flush=True)
+            with cf.ThreadPoolExecutor(CLIENTS) as pool:
+                sent_single = sum(pool.map(send_one, singles[1:]))
+            single_per_s = sent_single / (time.perf_counter() - t0)
+        print(f"single intake: {sent_single} incidents one per request, {CLIENTS} clients, "
+              f"{single_per_s:,.0f}/s", flush=True)
 
         batches = [payload(rng, 1000) for _ in range(n_intake // 1000)]
         with httpx.Client(base_url=base, headers=headers, timeout=120,
-                          limits=httpx.Limits(max_connections=8)) as http:
+                          limits=httpx.Limits(max_connections=CLIENTS)) as http:
             def send(batch: list[dict]) -> int:
                 r = http.post("/incidents/batch", json={"incidents": batch})
                 assert r.status_code == 201, r.text[:300]
                 return r.json()["count"]
 
             t0 = time.perf_counter()
-            with cf.ThreadPoolExecutor(4) as pool:
+            with cf.ThreadPoolExecutor(CLIENTS) as pool:
                 stored = sum(pool.map(send, batches))
             intake_per_s = stored / (time.perf_counter() - t0)
-        print(f"batched intake: {stored} incidents in batches of 1000, {intake_per_s:,.0f}/s "
-              f"({intake_per_s / single_per_s:.1f}x one at a time)", flush=True)
+        print(f"batched intake: {stored} incidents in batches of 1000, {CLIENTS} clients, "
+              f"{intake_per_s:,.0f}/s ({intake_per_s / single_per_s:.1f}x one per request)",
+              flush=True)
+
+        with psycopg.connect(libpq_url(url)) as conn:
+            checked, mismatches = conn.execute(ATTRIBUTION_CHECK_SQL).fetchone()
+        print(f"attribution: {checked} incidents read back, {mismatches} whose micro-grid differs "
+              "from the current micro-grid containing them (ST_Contains)", flush=True)
+        if mismatches or checked != stored + sent_single + 1:
+            raise SystemExit(f"incidents: FAILED attribution_mismatches={mismatches} "
+                             f"read_back={checked} sent={stored + sent_single + 1}")
 
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             conn.execute("TRUNCATE incident_events, incidents CASCADE")
@@ -221,7 +249,9 @@ def main() -> None:
         print(f"district stats over {n_stats:,} incidents: median {stats_ms:.1f} ms via the API "
               f"({runs} runs), {raw_median:.0f} ms from incidents alone (SQL only)", flush=True)
         print(f"incidents: intake_per_s={intake_per_s:.0f} single_per_s={single_per_s:.0f} "
-              f"intake_ratio={intake_per_s / single_per_s:.1f} stats_ms_median={stats_ms:.1f} "
+              f"batch_vs_single_same_clients={intake_per_s / single_per_s:.1f}x "
+              f"clients={CLIENTS} attribution_mismatches={mismatches} "
+              f"stats_ms_median={stats_ms:.1f} "
               f"stats_raw_ms={raw_median:.0f} stats_ratio={raw_median / stats_ms:.1f} "
               f"n_intake={stored} n_stats={n_stats}")
     finally:
