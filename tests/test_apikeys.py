@@ -193,7 +193,7 @@ def test_gdal_reads_a_workers_area_with_a_key_as_basic_password(client, worker,
          f"OAPIF:{live_server}/collections/micro-grids", "micro-grids"],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    codes = set(re.findall(r"code \(String\) = (\d+)", proc.stdout))
+    codes = set(re.findall(r"^\s+code \(String\) = (\d+)$", proc.stdout, re.M))
     assert codes == {f"{GRID}001", f"{GRID}002"}, proc.stdout[-2000:]
     denied = subprocess.run(
         ["ogrinfo", "-ro", "-so", "--config", "GDAL_HTTP_AUTH", "BASIC", "--config",
