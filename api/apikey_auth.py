@@ -21,7 +21,8 @@ from gis import apikeys
 from gis.scope import Principal
 
 READ_METHODS = ("GET", "HEAD")
-KEY_PATHS = ("/collections", "/tiles/", "/exports")  # the OGC API, tiles, TileJSON, exports
+# the OGC API, tiles, TileJSON and the exports (/stats/export, /stats/month-report on main)
+KEY_PATHS = ("/collections", "/tiles/", "/exports", "/stats/export", "/stats/month-report")
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="wangge", charset="UTF-8"'}
 REMEMBER_S = 300  # a remembered key is looked up again after this (last use, expiry)
 
