@@ -35,6 +35,7 @@ from api.routers import (
     supervision,
     workbench,
 )
+from api.routers.apikeys import router as apikeys_router
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
@@ -116,5 +117,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router, responses=problems.RESPONSES)
+    app.include_router(apikeys_router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

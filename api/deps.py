@@ -9,8 +9,10 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 
+from api.apikey_auth import api_key_credential, check_key_use, key_principal
 from api.db import get_conn
 from api.problems import Problem
+from gis import apikeys
 from gis.accounts import InvalidToken, decode_token
 from gis.scope import EXPAND_SCOPE_SQL, Principal, Scope, scope_valid_until
 from gis.settings import Settings
@@ -41,12 +43,24 @@ CALLERS_MAX = 10_000  # remembered callers per app (token -> principal, epoch, e
 clock = time.time  # the remembered callers' clock (tests move it past midnight)
 
 
+FEED_PATH = "/incidents/feed"  # the one place a token may ride in the query string
+
+
 def bearer_token(request: Request) -> str | None:
-    """The token of a request: Authorization: Bearer, else access_token, else the cookie."""
+    """The credential of a request: Authorization: Bearer, else an API key (HTTP Basic password
+    or `apikey`, see api.apikey_auth), else `access_token` (GET of the live feed only: an
+    EventSource cannot send headers), else the cookie."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.query_params.get("access_token") or request.cookies.get("wangge_token")
+    key = api_key_credential(request)
+    if key:
+        return key
+    if request.method == "GET" and request.url.path == FEED_PATH:
+        token = request.query_params.get("access_token")
+        if token:
+            return token
+    return request.cookies.get("wangge_token")
 
 
 def remembered_caller(request: Request, token: str) -> Principal | None:
@@ -75,9 +89,11 @@ async def authenticate(request: Request, token: str | None,
     database.
     """
     if not token:
-        token = request.query_params.get("access_token") or request.cookies.get("wangge_token")
+        token = bearer_token(request)
     if not token:
         raise Problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
+    if apikeys.looks_like_key(token):
+        return await authenticate_key(request, token, conn)
     remembered = remembered_caller(request, token)
     if remembered is not None:
         return remembered
@@ -99,6 +115,36 @@ async def authenticate(request: Request, token: str | None,
     return principal
 
 
+async def authenticate_key(request: Request, credential: str,
+                           conn: AsyncConnection) -> Principal:
+    """The caller behind an API key credential (read-only; see api.apikey_auth), remembered
+    for reads like a token's caller."""
+    check_key_use(request)
+    remembered = remembered_caller(request, credential)
+    if remembered is not None:
+        return remembered
+    watcher = getattr(request.app.state, "changes", None)
+    live = watcher is not None and watcher.fresh()
+    epoch = watcher.auth_epoch if live else -1
+    principal = await key_principal(request, credential, conn, expand_scope)
+    if live:
+        until = scope_valid_until(request.app.state.settings.timezone, clock())
+        request.app.state.callers[credential] = (principal, epoch,
+                                                 min(request.state.key_until, until))
+    return principal
+
+
+async def expand_scope(conn: AsyncConnection, account_id: int, role: str) -> Scope | None:
+    """The areas an account sees (None: everything)."""
+    if role == "admin":
+        return None
+    cur = await conn.execute(EXPAND_SCOPE_SQL, {"account_id": account_id})
+    scope_row = await cur.fetchone()
+    if role == "worker" or scope_row[0] > 0:
+        return Scope(*(tuple(ids) for ids in scope_row[1:]))
+    return None
+
+
 async def lookup_caller(conn: AsyncConnection, claims: dict, account_id: int
                         ) -> Principal:
     """The account behind verified token claims, with its expanded scope (401 if refused)."""
@@ -107,12 +153,7 @@ async def lookup_caller(conn: AsyncConnection, claims: dict, account_id: int
     if row is None or row[4] or row[6] or row[5] != claims.get("gen"):
         raise Problem(401, "Unauthorized", "token revoked or account disabled",
                       headers=UNAUTHORIZED)
-    scope = None
-    if row[2] != "admin":
-        cur = await conn.execute(EXPAND_SCOPE_SQL, {"account_id": account_id})
-        scope_row = await cur.fetchone()
-        if row[2] == "worker" or scope_row[0] > 0:
-            scope = Scope(*(tuple(ids) for ids in scope_row[1:]))
+    scope = await expand_scope(conn, account_id, row[2])
     return Principal(row[0], row[1], row[2], row[3], scope, claims["jti"])
 
 

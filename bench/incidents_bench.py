@@ -6,13 +6,17 @@ and measures:
 
 - intake: incidents/s through POST /incidents/batch (1,000 a batch, 4 concurrent clients, every
   incident attributed to street, community, grid and micro-grid), against a baseline of the same
-  incidents sent one at a time to POST /incidents;
+  kind of incidents sent one per request to POST /incidents by the same 4 concurrent clients, so
+  the ratio is batching alone; then every incident is read back and its stored micro-grid
+  compared with the current micro-grid containing it (ST_Contains): the mismatches are printed
+  and must be 0 (else the bench exits 1 without figures);
 - statistics: the median time of GET /stats?level=street over a year holding 1,000,000 incidents
   (the rollup path), against the same report computed from the incidents table alone.
 
 The last line holds the figures:
 
-    incidents: intake_per_s=... single_per_s=... intake_ratio=... stats_ms_median=... ...
+    incidents: intake_per_s=... single_per_s=... batch_vs_single_same_clients=...x clients=4
+    attribution_mismatches=0 stats_ms_median=... ...
 
 Usage: .venv/bin/python bench/incidents_bench.py [--quick] [--keep]
 """
@@ -23,9 +27,7 @@ import argparse
 import concurrent.futures as cf
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,6 +39,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import start_api  # noqa: E402
 from gis import localdb, migrate  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
@@ -50,6 +53,14 @@ SW, SH = 0.06, 0.06  # street box in degrees
 CATEGORIES = ["road_damage", "illegal_parking", "garbage", "noise", "public_facilities",
               "safety_hazard", "dispute_mediation", "petition"]
 SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
+CLIENTS = 4  # concurrent clients, the same for one-per-request and batched intake
+# every incident's stored micro-grid against the current micro-grid that contains its point
+ATTRIBUTION_CHECK_SQL = """
+SELECT count(*), count(*) FILTER (WHERE i.micro_grid_id IS DISTINCT FROM (
+    SELECT m.id FROM micro_grids m WHERE m.valid_to IS NULL AND ST_Contains(m.geom, i.geom)
+    ORDER BY m.id LIMIT 1))
+FROM incidents i
+"""
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> str:
@@ -134,31 +145,6 @@ def payload(rng: random.Random, n: int) -> list[dict]:
              "reporter": "bench"} for _ in range(n)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(url: str, local_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET,
-           "WANGGE_LOCAL_DIR": str(local_dir), "WANGGE_STATEMENT_TIMEOUT_MS": "120000"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/openapi.json", timeout=5).raise_for_status()
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the API did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (under 5 minutes)")
@@ -177,7 +163,7 @@ def main() -> None:
     localdb.drop_database(server, name)
     localdb.create_database(server, name)
     url = server.rsplit("/", 1)[0] + "/" + name
-    proc = None
+    api = None
     try:
         migrate.upgrade(url)
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
@@ -189,33 +175,52 @@ def main() -> None:
             ).fetchone()[0]
         token = issue_token(Settings(secret_key=SECRET), account, "bench", "admin", 0)[0]
         headers = {"Authorization": f"Bearer {token}"}
-        proc, base = serve(url, Path(os.environ.get("TMPDIR", "/tmp")))
+        api = start_api({"DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET,
+                         "WANGGE_LOCAL_DIR": os.environ.get("TMPDIR", "/tmp"),
+                         "WANGGE_STATEMENT_TIMEOUT_MS": "120000"}, name="incidents-api")
+        base = api.base
         rng = random.Random(1)
 
-        # baseline: one incident per request
+        # baseline: the same clients sending one incident per request
         singles = payload(rng, n_single)
-        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
-            http.post("/incidents", json=singles[0])  # warm up
+        with httpx.Client(base_url=base, headers=headers, timeout=60,
+                          limits=httpx.Limits(max_connections=CLIENTS)) as http:
+            def send_one(item: dict) -> int:
+                r = http.post("/incidents", json=item)
+                assert r.status_code == 201, r.text[:300]
+                return 1
+
+            send_one(singles[0])  # warm up
             t0 = time.perf_counter()
-            for item in singles:
-                assert http.post("/incidents", json=item).status_code == 201
-            single_per_s = n_single / (time.perf_counter() - t0)
-        print(f"single intake: {n_single} incidents, {single_per_s:,.0f}/s", flush=True)
+            with cf.ThreadPoolExecutor(CLIENTS) as pool:
+                sent_single = sum(pool.map(send_one, singles[1:]))
+            single_per_s = sent_single / (time.perf_counter() - t0)
+        print(f"single intake: {sent_single} incidents one per request, {CLIENTS} clients, "
+              f"{single_per_s:,.0f}/s", flush=True)
 
         batches = [payload(rng, 1000) for _ in range(n_intake // 1000)]
         with httpx.Client(base_url=base, headers=headers, timeout=120,
-                          limits=httpx.Limits(max_connections=8)) as http:
+                          limits=httpx.Limits(max_connections=CLIENTS)) as http:
             def send(batch: list[dict]) -> int:
                 r = http.post("/incidents/batch", json={"incidents": batch})
                 assert r.status_code == 201, r.text[:300]
                 return r.json()["count"]
 
             t0 = time.perf_counter()
-            with cf.ThreadPoolExecutor(4) as pool:
+            with cf.ThreadPoolExecutor(CLIENTS) as pool:
                 stored = sum(pool.map(send, batches))
             intake_per_s = stored / (time.perf_counter() - t0)
-        print(f"batched intake: {stored} incidents in batches of 1000, {intake_per_s:,.0f}/s "
-              f"({intake_per_s / single_per_s:.1f}x one at a time)", flush=True)
+        print(f"batched intake: {stored} incidents in batches of 1000, {CLIENTS} clients, "
+              f"{intake_per_s:,.0f}/s ({intake_per_s / single_per_s:.1f}x one per request)",
+              flush=True)
+
+        with psycopg.connect(libpq_url(url)) as conn:
+            checked, mismatches = conn.execute(ATTRIBUTION_CHECK_SQL).fetchone()
+        print(f"attribution: {checked} incidents read back, {mismatches} whose micro-grid differs "
+              "from the current micro-grid containing them (ST_Contains)", flush=True)
+        if mismatches or checked != stored + sent_single + 1:
+            raise SystemExit(f"incidents: FAILED attribution_mismatches={mismatches} "
+                             f"read_back={checked} sent={stored + sent_single + 1}")
 
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             conn.execute("TRUNCATE incident_events, incidents CASCADE")
@@ -244,13 +249,14 @@ def main() -> None:
         print(f"district stats over {n_stats:,} incidents: median {stats_ms:.1f} ms via the API "
               f"({runs} runs), {raw_median:.0f} ms from incidents alone (SQL only)", flush=True)
         print(f"incidents: intake_per_s={intake_per_s:.0f} single_per_s={single_per_s:.0f} "
-              f"intake_ratio={intake_per_s / single_per_s:.1f} stats_ms_median={stats_ms:.1f} "
+              f"batch_vs_single_same_clients={intake_per_s / single_per_s:.1f}x "
+              f"clients={CLIENTS} attribution_mismatches={mismatches} "
+              f"stats_ms_median={stats_ms:.1f} "
               f"stats_raw_ms={raw_median:.0f} stats_ratio={raw_median / stats_ms:.1f} "
               f"n_intake={stored} n_stats={n_stats}")
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+        if api is not None:
+            api.stop()
         if not args.keep:
             localdb.drop_database(server, name)
 

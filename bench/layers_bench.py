@@ -1,18 +1,26 @@
 """Map layers benchmark: our vector tiles and feature pages against tipg on a generated district.
 
 Generates a district at the seeds' scale (1,521 grids, ~7,100 micro-grids, ~60,000 buildings,
-100,000 incidents, 20,000 patrol points) in its own database, installs tipg into
-bench/out/venv-tipg, and loads both servers in turn with the same URL lists at concurrency 8
-(wrk, a separate process; one wrk thread whose 8 connections share one URL list): tiles z12-z16
-across the district (cold: every URL once in a shuffled order, so no server cache hit, timed to
-the last answer; warm: a repeated set of 150), and feature pages with a bbox. It also times the
-bare tile SQL at concurrency 8 from an async psycopg client (the floor, on the stored EPSG:3857
-column and on ST_Transform(geom); before and after the servers) and prints our cold overhead
-over it: the floor's throughput over ours, minus one. The last line holds the figures:
+100,000 incidents, 20,000 patrol points) in its own database, installs tipg with
+uvicorn[standard] into bench/out/venv-tipg (the same HTTP stack as ours: httptools, uvloop), and
+loads both servers in turn with the same URL lists at concurrency 8 (wrk, a separate process;
+one wrk thread whose 8 connections share one URL list): tiles z12-z16 across the district (cold:
+every URL once in a shuffled order, so no server cache hit, timed to the last answer; warm: a
+repeated set of 150), and feature pages with a bbox. Like for like: tipg is asked for exactly the
+columns our tiles and pages are built from (`properties=`), with the same tile buffer (64), and
+the mean body bytes of both are printed so the reader sees the outputs match. Warm and
+revalidate runs compare our cached tiles with tipg, which has no tile cache (uncached).
 
-    layers: cold_vs_tipg=... warm_vs_tipg=... items_vs_tipg=... overhead=...
+It also times the bare tile SQL at concurrency 8 from an async psycopg client (the floor, on the
+stored EPSG:3857 column and on ST_Transform(geom); before and after the servers) and prints our
+cold overhead over it: the floor's throughput over ours, minus one. Any connection error, any
+answer outside 2xx/3xx or a cold run that did not answer every URL makes the bench exit 1
+without ratios. The last line holds the figures:
+
+    layers: cold_vs_tipg=... warm_ours_cached_vs_tipg_uncached=... items_vs_tipg=... ...
 
 Usage: .venv/bin/python bench/layers_bench.py [--quick] [--seconds N] [--regenerate]
+(needs wrk: installed with apt-get when run as root, else `sudo apt-get install wrk`)
 """
 
 from __future__ import annotations
@@ -21,10 +29,9 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import random
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +43,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.ogc import registry  # noqa: E402
+from bench.common import OUT, ensure_tipg, ensure_wrk, say, start_api, start_tipg  # noqa: E402
 from gis import localdb, migrate  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
@@ -44,10 +53,9 @@ from gis.settings import Settings  # noqa: E402
 from tiles import layers as tl  # noqa: E402
 
 DB_NAME = "wangge_bench_layers"
-OUT = ROOT / "bench" / "out"
-TIPG_VENV = OUT / "venv-tipg"
 SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
 CONCURRENCY = 8
+COLD_LIMIT_S = 300  # a cold run not done by then is incomplete (and the bench fails)
 X0, Y0, DX, DY = 116.30, 39.95, 0.0035, 0.0027  # north-west corner, grid cell size (~300 m)
 N = 39  # grids per side
 TILE_LAYERS = ["grids", "micro-grids", "buildings", "incidents"]
@@ -162,10 +170,14 @@ function init(args)
   pos = 0
   wrapped = 0
   seen = 0
+  body_bytes = 0
+  bad = 0
   done_file = args[3] ~= "loop" and args[3] or nil
 end
 function response(status, headers, body)
   seen = seen + 1
+  body_bytes = body_bytes + #body
+  if status < 200 or status >= 400 then bad = bad + 1 end
   if done_file and seen == #reqs then
     -- every URL answered once: tell the driver, which stops wrk's clock with SIGINT
     local f = io.open(done_file, "w")
@@ -180,26 +192,22 @@ function request()
   return reqs[pos]
 end
 function done(summary, latency, requests)
-  local wrapped = 0
-  for _, t in ipairs(threads) do wrapped = wrapped + t:get("wrapped") end
+  local wrapped, seen, body_bytes, bad = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    wrapped = wrapped + t:get("wrapped")
+    seen = seen + t:get("seen")
+    body_bytes = body_bytes + t:get("body_bytes")
+    bad = bad + t:get("bad")
+  end
   local e = summary.errors
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d, '
-    .. '"bad_status": %d, "wrapped": %d}\\n', summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout,
-    e.status, wrapped))
+    .. '"bad_status": %d, "wrapped": %d, "answers": %d, "body_bytes": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, math.max(e.status, bad), wrapped, seen,
+    body_bytes))
 end
 """
-
-
-def say(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare_database(regenerate: bool) -> tuple[str, str]:
@@ -267,14 +275,26 @@ def item_list(n: int, seed: int = 11) -> list[tuple[str, str]]:
     return out
 
 
+def source_columns(exprs: dict[str, str]) -> str:
+    """The table columns (alias t) that the attribute expressions read, in order, comma-joined:
+    what tipg is asked for with `properties=` (a computed flag such as overdue becomes the
+    columns it is computed from)."""
+    cols: list[str] = []
+    for expr in exprs.values():
+        for col in re.findall(r"\bt\.(\w+)", expr):
+            if col not in cols:
+                cols.append(col)
+    return ",".join(cols)
+
+
 def ours_tile(t: tuple) -> str:
     return f"/tiles/{t[0]}/{t[1]}/{t[2]}/{t[3]}.pbf"
 
 
 def tipg_tile(t: tuple) -> str:
-    table = tl.LAYERS[t[0]].table
-    return (f"/collections/public.{table}/tiles/WebMercatorQuad/{t[1]}/{t[2]}/{t[3]}"
-            "?geom-column=geom")
+    lay = tl.LAYERS[t[0]]
+    return (f"/collections/public.{lay.table}/tiles/WebMercatorQuad/{t[1]}/{t[2]}/{t[3]}"
+            f"?geom-column=geom&properties={source_columns(lay.attributes)}")
 
 
 def ours_items(i: tuple) -> str:
@@ -282,58 +302,17 @@ def ours_items(i: tuple) -> str:
 
 
 def tipg_items(i: tuple) -> str:
-    table = tl.LAYERS[i[0]].table
-    return f"/collections/public.{table}/items?bbox={i[1]}&limit=100&geom-column=geom"
-
-
-class Server:
-    """A server process we start and stop (by its pid)."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict, ready_path: str,
-                 token: str) -> None:
-        self.name, self.port = name, free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [*cmd, "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
-        with open(OUT / f"{name}.log", "w") as log:
-            self.proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT,
-                                         stdout=subprocess.DEVNULL, stderr=log)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                req = urllib.request.Request(self.base + ready_path,
-                                             headers={"Authorization": f"Bearer {token}"})
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{name} did not start; see {OUT / (name + '.log')}")
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def ensure_tipg() -> None:
-    if (TIPG_VENV / "bin" / "uvicorn").exists() and (TIPG_VENV / "bin" / "python").exists():
-        probe = subprocess.run([str(TIPG_VENV / "bin" / "python"), "-c", "import tipg"])
-        if probe.returncode == 0:
-            return
-    say("installing tipg into bench/out/venv-tipg ...")
-    subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
-    subprocess.run([str(TIPG_VENV / "bin" / "pip"), "install", "-q", "tipg", "uvicorn"],
-                   check=True)
+    coll = registry.COLLECTIONS[i[0]]
+    return (f"/collections/public.{coll.table}/items?bbox={i[1]}&limit=100&geom-column=geom"
+            f"&properties={source_columns(coll.properties)}")
 
 
 def wrk(base: str, urls: list[str], seconds: float, token: str, tag: str,
         once: bool = False) -> dict:
-    """Run wrk (one thread, 8 connections sharing the URL list in order) for `seconds`; with
-    `once`, stop as soon as every URL was answered once (cold runs) and time exactly that."""
+    """Run wrk (one thread, 8 connections sharing the URL list in order) for `seconds` (any
+    positive float: wrk takes whole seconds, so it is given more and stopped here with SIGINT,
+    which ends its clock); with `once`, stop as soon as every URL was answered once (cold runs),
+    `seconds` being then only an upper bound."""
     lua = OUT / "urls.lua"
     lua.write_text(WRK_LUA)
     url_file = OUT / f"urls-{tag}.txt"
@@ -341,21 +320,24 @@ def wrk(base: str, urls: list[str], seconds: float, token: str, tag: str,
     done = OUT / f"done-{tag}"
     done.unlink(missing_ok=True)
     proc = subprocess.Popen(
-        ["wrk", "-t", "1", "-c", str(CONCURRENCY), "-d", f"{seconds}s", "--timeout", "30s",
-         "-s", str(lua), base, "--", str(url_file), token, str(done) if once else "loop"],
+        ["wrk", "-t", "1", "-c", str(CONCURRENCY), "-d", f"{math.ceil(seconds) + 2}s",
+         "--timeout", "30s", "-s", str(lua), base, "--", str(url_file), token,
+         str(done) if once else "loop"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while once and proc.poll() is None and not done.exists():
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and time.monotonic() < deadline and not (once and done.exists()):
         time.sleep(0.002)
-    if once and proc.poll() is None:
-        proc.send_signal(signal.SIGINT)  # wrk's clock stops here instead of at `seconds`
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
     out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"wrk failed: {err}")
+    if proc.returncode != 0 or not out.strip():
+        raise SystemExit(f"wrk failed ({proc.returncode}): {err.strip() or out.strip()}")
     stats = json.loads(out.strip().splitlines()[-1])
     stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    stats["complete"] = done.exists() if once else True
     if once:  # requests past the list's end were cut off when the last answer came
         stats["wrapped"] = 0
-        stats["complete"] = done.exists()
+        stats["expected"] = len(urls)
     return stats
 
 
@@ -393,8 +375,11 @@ def line(name: str, s: dict) -> str:
         extra = f"  errors={s['errors']} non-2xx/3xx={s['bad_status']}"
     if s.get("wrapped"):
         extra += "  (list wrapped: some repeats)"
+    if not s.get("complete", True):
+        extra += f"  INCOMPLETE: {s['answers']} of {s['expected']} URLs answered"
+    size = f"  mean {s['body_bytes'] / s['answers']:7.0f} B" if s.get("answers") else ""
     return (f"  {name:<28} {s['rps']:8.1f} req/s  p50 {s['p50_us'] / 1000:7.1f} ms  "
-            f"p99 {s['p99_us'] / 1000:7.1f} ms  n={s['requests']}{extra}")
+            f"p99 {s['p99_us'] / 1000:7.1f} ms  n={s['requests']}{size}{extra}")
 
 
 def fetch_etags(base: str, urls: list[str], token: str) -> list[str]:
@@ -413,9 +398,26 @@ def merge(runs: list[dict]) -> dict:
     """Requests over total time of several runs; the mean of their percentiles."""
     total = sum(r["requests"] for r in runs)
     secs = sum(r["duration_us"] for r in runs) / 1e6
-    out = {k: sum(r[k] for r in runs) for k in ("requests", "errors", "bad_status", "wrapped")}
+    out = {k: sum(r[k] for r in runs) for k in ("requests", "errors", "bad_status", "wrapped",
+                                                "answers", "body_bytes")}
+    out["complete"] = all(r["complete"] for r in runs)
+    out["expected"] = sum(r.get("expected", 0) for r in runs)
     out.update(rps=total / secs, p50_us=sum(r["p50_us"] for r in runs) / len(runs),
                p99_us=sum(r["p99_us"] for r in runs) / len(runs))
+    return out
+
+
+def problems(results: dict[str, dict]) -> list[str]:
+    """What makes a comparison void: connection errors, answers outside 2xx/3xx, a cold run that
+    did not answer every URL."""
+    out = []
+    for key, r in results.items():
+        if r["errors"]:
+            out.append(f"{key}: {r['errors']} connection errors")
+        if r["bad_status"]:
+            out.append(f"{key}: {r['bad_status']} answers outside 2xx/3xx")
+        if not r["complete"]:
+            out.append(f"{key}: incomplete ({r['answers']} of {r['expected']} answered)")
     return out
 
 
@@ -427,16 +429,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (both)")
     args = parser.parse_args()
     seconds = args.seconds or (5 if args.quick else 20)
+    if not seconds > 0:
+        parser.error("--seconds must be a positive number")
     OUT.mkdir(parents=True, exist_ok=True)
+    ensure_wrk()
     ensure_tipg()
     url, token = prepare_database(args.regenerate)
     tiles = tile_list()
     halves = [tiles[0::2], tiles[1::2]]
-    cold_seconds = seconds  # an upper bound: cold runs stop once every URL was asked once
+    cold_seconds = max(COLD_LIMIT_S, seconds)  # a bound: cold runs stop once all are answered
     hot = tiles[:150]
     items = item_list(2000)
     say(f"{len(tiles)} tile URLs (z12-z16, layers {', '.join(TILE_LAYERS)}), "
-        f"{len(items)} item pages; {seconds:g} s per run ({cold_seconds:g} s cold), "
+        f"{len(items)} item pages; {seconds:g} s per run (cold: until all answered), "
         f"concurrency {CONCURRENCY}; "
         "servers measured in turn, ABBA order")
 
@@ -445,22 +450,21 @@ def main() -> None:
     floor = asyncio.run(sql_floor(url, tiles, seconds))
     floor_tf = asyncio.run(sql_floor(url, tiles, seconds, reproject=True))
 
-    workers = ["--workers", str(args.workers)] if args.workers > 1 else []
-    tipg_env = {"DATABASE_URL": libpq_url(url), "TIPG_DB_SCHEMAS": '["public"]',
-                "TIPG_DB_TABLES": json.dumps([f"public.{lay.table}" for lay in tl.LAYERS.values()]),
-                "TIPG_MAX_FEATURES_PER_TILE": "100000"}
+    tipg_tables = [f"public.{lay.table}" for lay in tl.LAYERS.values()]
     ours_env = {"DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET,
                 "WANGGE_DB_POOL_SIZE": str(CONCURRENCY + 2)}
     say("starting both servers ...")
-    servers = {
-        "tipg": (Server("tipg", [str(TIPG_VENV / "bin" / "uvicorn"), "tipg.main:app", *workers],
-                        tipg_env, "/collections", token), tipg_tile, tipg_items),
-        "ours": (Server("ours", [sys.executable, "-m", "uvicorn", "api.main:app", *workers],
-                        ours_env, "/collections", token), ours_tile, ours_items),
-    }
+    auth = {"Authorization": f"Bearer {token}"}
+    servers = {}
     runs: dict[str, list[dict]] = {}
     order = [("tipg", 0), ("ours", 0), ("ours", 1), ("tipg", 1)]  # ABBA cancels drift
     try:
+        servers["tipg"] = (start_tipg(libpq_url(url), tipg_tables, workers=args.workers,
+                                      env={"TIPG_TILE_BUFFER": str(tl.BUFFER)}),
+                           tipg_tile, tipg_items)
+        servers["ours"] = (start_api(ours_env, name="ours", workers=args.workers,
+                                     ready_path="/collections", headers=auth),
+                           ours_tile, ours_items)
         for name, half in order:
             server, tile_url, _ = servers[name]
             runs.setdefault(f"{name}_cold", []).append(wrk(
@@ -488,29 +492,39 @@ def main() -> None:
              "p50_us": (floor["p50_us"] + floor_after["p50_us"]) / 2,
              "p99_us": (floor["p99_us"] + floor_after["p99_us"]) / 2}
 
-    say("results (concurrency 8):")
+    say("results (concurrency 8; mean = body bytes per answer):")
     say(line("bare SQL, geom_3857 (2 runs)", floor))
     say(line("bare SQL, ST_Transform(geom)", floor_tf))
     for key in ("cold", "warm", "revalidate", "items"):
         for name in ("tipg", "ours"):
             say(line(f"{name} {key}", results[f"{name}_{key}"]))
+    failed = problems(results)
+    if failed:
+        say("layers: FAILED, no ratios: " + "; ".join(failed))
+        sys.exit(1)
     ratio = {key: results[f"ours_{key}"]["rps"] / results[f"tipg_{key}"]["rps"]
              for key in ("cold", "warm", "revalidate", "items")}
     overhead = floor["rps"] / results["ours_cold"]["rps"] - 1
     stored = floor["rps"] / floor_tf["rps"]
+    size = {name: results[f"{name}_cold"]["body_bytes"] / results[f"{name}_cold"]["answers"]
+            for name in ("ours", "tipg")}
     say(f"stored geom_3857 vs ST_Transform(geom): {stored:.2f}x the throughput "
         f"({'kept geom_3857' if stored >= 1 else 'ST_Transform is faster here'})")
-    say("warm = repeated GETs answered from the tile cache; revalidate = the same with "
-        "If-None-Match (what a browser sends under Cache-Control: no-cache), answered 304")
+    say("warm = repeated GETs, ours answered from our tile cache, tipg's uncached (it has no "
+        "tile cache); revalidate = the same with If-None-Match (what a browser sends under "
+        "Cache-Control: no-cache): ours 304, tipg (no ETag) full tiles")
     say(f"bars: cold >= 1.5x {'ok' if ratio['cold'] >= 1.5 else 'MISSED'}, warm >= 5x "
-        f"{'ok' if max(ratio['warm'], ratio['revalidate']) >= 5 else 'MISSED'}, items >= 1.5x "
+        f"{'ok' if ratio['warm'] >= 5 else 'MISSED'}, items >= 1.5x "
         f"{'ok' if ratio['items'] >= 1.5 else 'MISSED'}, overhead <= 20% "
         f"{'ok' if overhead <= 0.2 else 'MISSED'}")
-    say(f"layers: cold_vs_tipg={ratio['cold']:.2f}x warm_vs_tipg={ratio['warm']:.2f}x "
-        f"revalidate_vs_tipg={ratio['revalidate']:.2f}x items_vs_tipg={ratio['items']:.2f}x "
-        f"overhead={overhead * 100:.0f}% cold_rps={results['ours_cold']['rps']:.0f} "
-        f"warm_rps={results['ours_warm']['rps']:.0f} items_rps={results['ours_items']['rps']:.0f} "
-        f"floor_rps={floor['rps']:.0f} stored_vs_transform={stored:.2f}x")
+    say(f"layers: cold_vs_tipg={ratio['cold']:.2f}x "
+        f"warm_ours_cached_vs_tipg_uncached={ratio['warm']:.2f}x "
+        f"revalidate_ours_cached_vs_tipg_uncached={ratio['revalidate']:.2f}x "
+        f"items_vs_tipg={ratio['items']:.2f}x overhead={overhead * 100:.0f}% "
+        f"cold_rps={results['ours_cold']['rps']:.0f} warm_rps={results['ours_warm']['rps']:.0f} "
+        f"items_rps={results['ours_items']['rps']:.0f} floor_rps={floor['rps']:.0f} "
+        f"stored_vs_transform={stored:.2f}x tile_bytes_ours={size['ours']:.0f} "
+        f"tile_bytes_tipg={size['tipg']:.0f}")
 
 
 if __name__ == "__main__":

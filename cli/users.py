@@ -82,3 +82,21 @@ def revoke(name: str = typer.Argument(..., help="username")) -> None:
     except AccountError as exc:
         fail(str(exc))
     say(f"tokens of {name} revoked")
+
+
+@app.command()
+def key(name: str = typer.Argument(..., help="username"),
+        key_name: str = typer.Option("cli", "--name", help="what the key is for, e.g. QGIS"),
+        expires: int = typer.Option(None, "--expires", help="lifetime in days (default: until "
+                                    "revoked)")) -> None:
+    """Create a read-only API key for an account and print it (once: only its hash is kept)."""
+    from gis.apikeys import ApiKeyError, create_key
+
+    try:
+        with _connect() as conn:
+            secret, row = create_key(conn, name, key_name, expires)
+    except ApiKeyError as exc:
+        fail(str(exc))
+    until = f"expires {row['expires_at']}" if row["expires_at"] else "no expiry"
+    say(f"API key {row['name']!r} of {name} ({until}); shown once, store it now:")
+    print(secret)

@@ -31,7 +31,7 @@ log = logging.getLogger("wangge.changes")
 CHANNEL = "wangge_changes"
 LAYER_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "roads",
                 "incidents", "patrol_points")
-AUTH_TABLES = ("accounts", "assignments", "account_areas", "revoked_tokens")
+AUTH_TABLES = ("accounts", "assignments", "account_areas", "revoked_tokens", "api_keys")
 SCOPE_TABLES = ("streets", "communities", "grids", "micro_grids")  # scopes expand through them
 
 

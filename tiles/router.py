@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -36,7 +37,7 @@ from tiles.cache import Tile, TileCache
 router = APIRouter(tags=["Vector tiles"])
 CACHE = TileCache()
 CACHE_CONTROL = "private, no-cache"
-AUTH_PARAMS = {"access_token", "f"}
+AUTH_PARAMS = {"access_token", "apikey", "f"}
 
 
 
@@ -188,6 +189,8 @@ async def tilejson_doc(layer_id: str, request: Request,
     check_known(dict(request.query_params), AUTH_PARAMS)
     layer_id = _layer(layer_id)
     doc = tilejson.tilejson(base(request), layer_id, await _bounds(conn, principal, layer_id))
+    if key := request.query_params.get("apikey"):  # clients that fetch tiles as told, with it
+        doc["tiles"] = [f"{url}?{urlencode({'apikey': key})}" for url in doc["tiles"]]
     return Response(orjson.dumps(doc), media_type=JSON)
 
 

@@ -99,6 +99,8 @@ def _chrome(title_key: str, body: str = "") -> str:
   <span class="wg-title" data-i18n="{title_key}"></span>
   <span id="wg-user" class="wg-user"></span>
   <button id="wg-lang" class="btn btn-sm btn-light" data-i18n="lang" type="button"></button>
+  <a class="btn btn-sm btn-light" href="/account" data-i18n="my_account"
+     data-testid="account-link"></a>
   <button id="wg-logout" class="btn btn-sm btn-outline-light" data-i18n="logout"
           type="button"></button>
 </div>
@@ -268,3 +270,58 @@ def login_page(settings: Settings) -> str:
     config = page_config(settings, "login")
     return LOGIN_HTML.replace("__CONFIG__", json.dumps(config, ensure_ascii=False)
                               .replace("</", "<\\/"))
+
+
+ACCOUNT_HTML = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Wangge 网格</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
+<link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
+<link rel="stylesheet" href="/static/css/wangge.css">
+<script>window.WG_CONFIG = __CONFIG__;</script>
+<script src="/static/js/wangge.js"></script>
+<script src="/static/js/account.js"></script>
+</head><body class="wg-account-body">
+<main class="wg-account card"><div class="card-body">
+  <div class="d-flex justify-content-between align-items-center">
+    <h1 class="h4"><span data-i18n="app"></span> · <span data-i18n="account_title"></span></h1>
+    <button id="wg-lang" class="btn btn-light btn-sm" type="button" data-i18n="lang"
+            data-testid="lang"></button>
+  </div>
+  <p class="mb-1"><span data-i18n="username"></span>:
+    <b id="a-user" data-testid="account-user"></b></p>
+  <h2 class="h5 mt-3" data-i18n="api_keys"></h2>
+  <p class="small text-muted" data-i18n="api_keys_help"></p>
+  <form id="a-new" class="row g-2 align-items-end" data-testid="key-form">
+    <label class="col-6"><span data-i18n="key_name"></span>
+      <input name="name" class="form-control form-control-sm" maxlength="100" required
+             data-testid="key-name"></label>
+    <label class="col-3"><span data-i18n="key_expires_days"></span>
+      <input name="expires_days" type="number" min="1" max="3650"
+             class="form-control form-control-sm" data-testid="key-expires"></label>
+    <div class="col-3"><button class="btn btn-primary btn-sm w-100" type="submit"
+      data-i18n="create_key" data-testid="key-create"></button></div>
+  </form>
+  <div id="a-msg" class="alert alert-warning mt-2" role="alert" hidden
+       data-testid="key-error"></div>
+  <div id="a-created" class="alert alert-success mt-2" hidden data-testid="key-created">
+    <div data-i18n="key_once"></div>
+    <code id="a-secret" class="user-select-all" data-testid="key-secret"></code>
+  </div>
+  <table class="table table-sm mt-3" data-testid="key-table">
+    <thead><tr><th data-i18n="key_name"></th><th data-i18n="key_prefix"></th>
+      <th data-i18n="created"></th><th data-i18n="expires"></th><th data-i18n="last_used"></th>
+      <th></th></tr></thead>
+    <tbody id="a-keys"></tbody>
+  </table>
+</div></main>
+</body></html>"""
+
+
+def account_page(settings: Settings) -> str:
+    """`/account`: the caller's API keys (create, list, revoke) for desktop GIS clients."""
+    config = page_config(settings, "account")
+    return ACCOUNT_HTML.replace("__CONFIG__", json.dumps(config, ensure_ascii=False)
+                                .replace("</", "<\\/"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.pages.stats_i18n import stats_labels
 from api.pages.i18n_plan import PLAN_TEXT
+from api.pages.stats_i18n import stats_labels
 from gis.categories import load_categories
 from gis.levels import LEVELS
 from gis.roster import DEPARTMENT_KINDS, ROLE_LABELS
@@ -135,6 +135,20 @@ _TEXT = {
                    "(fills {fill} of its rectangle)"),
     "why_strip": ("形状细长（紧凑度 {pp}）：切线之间约 {length_m}×{width_m} 米的条带",
                   "thin (PP {pp}): a strip of {length_m} x {width_m} m between cuts"),
+    "account_title": ("我的账号", "My account"), "api_keys": ("API 密钥", "API keys"),
+    "api_keys_help": ("只读密钥供 QGIS 等桌面 GIS 使用：用户名为账号，密码为密钥（HTTP Basic），"
+                      "或在地址后加 ?apikey=。",
+                      "Read-only keys for desktop GIS such as QGIS: user name = your account, "
+                      "password = the key (HTTP Basic), or add ?apikey= to the URL."),
+    "key_name": ("名称", "Name"), "key_expires_days": ("有效天数", "Expires in days"),
+    "create_key": ("创建密钥", "Create key"),
+    "key_once": ("请立即保存此密钥，它只显示这一次：",
+                 "Store this key now; it is shown only once:"),
+    "key_prefix": ("前缀", "Prefix"), "created": ("创建时间", "Created"),
+    "expires": ("到期", "Expires"), "last_used": ("最近使用", "Last used"),
+    "never": ("从不", "Never"), "no_expiry": ("长期有效", "No expiry"),
+    "revoke_key": ("吊销", "Revoke"), "revoked": ("已吊销", "Revoked"),
+    "my_account": ("我的账号", "My account"),
 }
 _ROLE = ROLE_LABELS  # worker roles and department kinds: one table each, in gis.roster
 _DEPT = DEPARTMENT_KINDS

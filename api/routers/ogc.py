@@ -23,7 +23,7 @@ from tiles import versions
 
 router = APIRouter(tags=["OGC API – Features"])
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
-AUTH_PARAMS = {"f", "access_token"}
+AUTH_PARAMS = {"f", "access_token", "apikey"}
 _extent_cache: dict[tuple, tuple] = {}
 
 

@@ -23,7 +23,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 BUILDERS = {"login": builders.login_page, "command": builders.command_page,
-            "worker": builders.worker_page, "planner": builders.planner_page}
+            "worker": builders.worker_page, "planner": builders.planner_page,
+            "account": builders.account_page}
 _cache: dict[tuple[str, int], str] = {}
 
 
@@ -67,6 +68,9 @@ async def people_page(settings: Settings = Depends(get_settings)) -> HTMLRespons
     if key not in _cache:
         _cache[key] = people_page_html(settings)
     return HTMLResponse(_cache[key], headers=NO_STORE)
+@router.get("/account", response_class=HTMLResponse, summary="Account page: API keys")
+async def account_page(settings: Settings = Depends(get_settings)) -> HTMLResponse:
+    return _html("account", settings)
 
 
 @router.get("/map/context", summary="The caller's map context")

@@ -1,0 +1,44 @@
+"""The bench helpers: servers started and stopped as processes, and the layers bench's rules for
+when a comparison is void and what tipg is asked for."""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+
+import pytest
+
+from bench import common
+from bench.layers_bench import problems, source_columns, tipg_tile
+
+
+def test_server_starts_waits_and_stops_its_own_process() -> None:
+    cmd = [sys.executable, "-c", "import sys, http.server; http.server.test("
+           "http.server.SimpleHTTPRequestHandler, port=int(sys.argv[-1]), bind=sys.argv[-3])"]
+    with common.Server("http-test", cmd, ready_path="/") as server:
+        with urllib.request.urlopen(server.base + "/", timeout=10) as resp:
+            assert resp.status == 200
+        assert server.proc.poll() is None
+    assert server.proc.poll() is not None
+
+
+def test_server_that_dies_stops_the_bench_with_its_log() -> None:
+    cmd = [sys.executable, "-c", "import sys; sys.exit('broken on purpose')"]
+    with pytest.raises(SystemExit, match="broken on purpose"):
+        common.Server("dying-test", cmd, timeout=20)
+
+
+def test_a_run_with_errors_bad_answers_or_cut_short_voids_the_comparison() -> None:
+    good = {"errors": 0, "bad_status": 0, "complete": True, "answers": 10, "expected": 10}
+    assert problems({"ours_cold": good, "tipg_cold": good}) == []
+    found = problems({"ours_cold": {**good, "errors": 2},
+                      "tipg_warm": {**good, "bad_status": 5},
+                      "tipg_cold": {**good, "complete": False, "answers": 7}})
+    assert len(found) == 3 and any("7 of 10" in f for f in found)
+
+
+def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
+    assert source_columns({"code": "t.code", "overdue": "(t.due_at < now() AND t.status IN "
+                           "('x')) OR t.due_at IS NULL"}) == "code,due_at,status"
+    url = tipg_tile(("buildings", 15, 1, 2))
+    assert url.endswith("properties=code,households,floors")
