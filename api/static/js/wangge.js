@@ -23,8 +23,36 @@
   WG.toggleLang = function () {
     WG.lang = WG.lang === 'en' ? 'zh-CN' : 'en';
     localStorage.setItem(LANG, WG.lang);
-    WG.applyLang();
+    WG.loadFonts(WG.lang).then(function () { WG.applyLang(); });
   };
+
+  /* ---- fonts ---------------------------------------------------------------------------- */
+  /* Noto Sans SC comes in unicode-range chunks, and a browser fetches a chunk only when text
+     that needs it is laid out. Text that appears later (the login alert, a toast, a message)
+     would first be drawn in a fallback font: empty boxes on a machine with no CJK font, until
+     its chunk arrives. So every page asks for the chunks of all its labels in the current
+     language before the page is shown (html.wg-fonts-wait hides it meanwhile, at most
+     FONT_WAIT_MS), and a language switch loads the other language's chunks before it applies. */
+  var FONT = '16px "Noto Sans SC"';
+  var FONT_WAIT_MS = 5000;
+  WG.labelText = function (lang) {
+    var own = (CFG.labels || {})[lang] || {};
+    var seen = {};
+    Object.keys(own).forEach(function (k) {
+      String(own[k]).split('').forEach(function (ch) { seen[ch] = true; });
+    });
+    return Object.keys(seen).join('');
+  };
+  WG.loadFonts = function (lang) {
+    if (!document.fonts || !document.fonts.load) { return Promise.resolve(); }
+    var load = document.fonts.load(FONT, WG.labelText(lang) || 'a').catch(function () {});
+    var limit = new Promise(function (resolve) { setTimeout(resolve, FONT_WAIT_MS); });
+    return Promise.race([load, limit]);
+  };
+  document.documentElement.classList.add('wg-fonts-wait');
+  WG.fontsReady = WG.loadFonts(WG.lang).then(function () {
+    document.documentElement.classList.remove('wg-fonts-wait');
+  });
   WG.esc = function (value) {
     return String(value === null || value === undefined ? '' : value)
       .replace(/[&<>"']/g, function (c) {
