@@ -18,6 +18,7 @@ from api.audit import AuditMiddleware
 from api.db import make_pool
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import auth, incidents, ogc, pages, patrols, plans, stats
+from api.routers import exports as exports_router
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
@@ -75,5 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_methods=["*"], allow_headers=["*"])
     for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
         app.include_router(module.router, responses=problems.RESPONSES)
+    app.include_router(exports_router.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -115,3 +115,23 @@ async def extent(conn: AsyncConnection, c: Collection,
         interval = [lo.isoformat().replace("+00:00", "Z") if lo else None,
                     hi.isoformat().replace("+00:00", "Z") if hi else None]
     return bbox, interval
+
+
+def export_sql(c: Collection, principal: Principal, q: Query,
+               geometry: str) -> tuple[str, dict]:
+    """Every row the items request `q` matches (no paging), ordered by id, for an export.
+
+    geometry "feature": one GeoJSON Feature text per row; "wkt" / "wkb": the row's id, its
+    properties in registry order and the geometry in q.crs (x/y = lon/lat for "wkb", which
+    GeoPackage wants, and the CRS's own axis order for "wkt")."""
+    where, params = _where(c, principal, q)
+    if geometry == "feature":
+        select = f"{_feature_sql(c, q.crs)}::text"
+    else:
+        props = ", ".join(c.properties.values())
+        if geometry == "wkb":
+            geom = "t.geom" if q.crs.srid == 4326 else f"ST_Transform(t.geom, {q.crs.srid})"
+            select = f"t.id, {props}, ST_AsBinary({geom})"
+        else:
+            select = f"t.id, {props}, ST_AsText({geometry_sql(q.crs)}, {q.crs.digits})"
+    return f"SELECT {select} FROM {c.table} t WHERE {where} ORDER BY t.id", params

@@ -37,7 +37,8 @@ def _format(request: Request) -> None:
         raise params.bad(f"unsupported format f={f!r}: this API serves JSON only")
 
 
-def _collection(cid: str) -> registry.Collection:
+def collection_or_404(cid: str) -> registry.Collection:
+    """The registry entry of collection `cid`, or a 404 problem naming the collections."""
     c = registry.get(cid)
     if c is None:
         raise Problem(404, "Not Found", f"no collection {cid!r}; collections: "
@@ -125,7 +126,7 @@ async def collections(request: Request, principal: Principal = Depends(get_princ
 async def collection(collection_id: str, request: Request,
                      principal: Principal = Depends(get_principal),
                      conn: AsyncConnection = Depends(get_conn)) -> Response:
-    c = _collection(collection_id)
+    c = collection_or_404(collection_id)
     params.check_known(dict(request.query_params), AUTH_PARAMS)
     _format(request)
     layer_versions = await versions.versions(conn)
@@ -135,7 +136,7 @@ async def collection(collection_id: str, request: Request,
 @router.get("/collections/{collection_id}/schema", summary="The JSON schema of a collection")
 async def schema(collection_id: str, request: Request,
                  principal: Principal = Depends(get_principal)) -> Response:
-    c = _collection(collection_id)
+    c = collection_or_404(collection_id)
     params.check_known(dict(request.query_params), AUTH_PARAMS)
     props = {name: {"type": [kind, "null"]} for name, kind in c.types.items()}
     return _json({
@@ -151,7 +152,7 @@ async def schema(collection_id: str, request: Request,
             summary="The properties a CQL2 filter may name")
 async def queryables(collection_id: str, request: Request,
                      principal: Principal = Depends(get_principal)) -> Response:
-    c = _collection(collection_id)
+    c = collection_or_404(collection_id)
     params.check_known(dict(request.query_params), AUTH_PARAMS)
     names = cql.queryables(c)
     return _json({
@@ -188,10 +189,14 @@ def _cql(q: dict[str, str], c: registry.Collection) -> tuple[str, dict] | None:
         raise params.bad(str(exc)) from None
 
 
-def _query(request: Request, c: registry.Collection) -> features.Query:
+def items_query(request: Request, c: registry.Collection, extra: frozenset[str] = frozenset(),
+                paging: bool = True) -> features.Query:
+    """The items request's parameters, checked (400 for anything unknown or malformed)."""
     q = dict(request.query_params)
-    allowed = AUTH_PARAMS | FILTER_PARAMS | {"limit", "offset", "bbox", "bbox-crs", "datetime",
-                                             "crs", *c.filters}
+    allowed = AUTH_PARAMS | FILTER_PARAMS | extra | {
+        "bbox", "bbox-crs", "datetime", "crs", *c.filters}
+    if paging:
+        allowed |= {"limit", "offset"}
     params.check_known(q, allowed)
     _format(request)
     filters: dict[str, object] = {}
@@ -264,8 +269,8 @@ async def items(
     principal: Principal = Depends(get_principal),
     conn: AsyncConnection = Depends(get_conn),
 ) -> Response:
-    c = _collection(collection_id)
-    q = _query(request, c)
+    c = collection_or_404(collection_id)
+    q = items_query(request, c)
     text, returned, matched = await features.page(conn, c, principal, q)
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     envelope: dict = {"type": "FeatureCollection", "numberMatched": matched,
@@ -287,7 +292,7 @@ async def items(
 async def item(collection_id: str, feature_id: str, request: Request,
                principal: Principal = Depends(get_principal),
                conn: AsyncConnection = Depends(get_conn)) -> Response:
-    c = _collection(collection_id)
+    c = collection_or_404(collection_id)
     params.check_known(dict(request.query_params), AUTH_PARAMS | {"crs"})
     _format(request)
     crs = params.parse_crs("crs", request.query_params.get("crs"))
