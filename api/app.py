@@ -35,11 +35,14 @@ from api.routers import (
     supervision,
     workbench,
 )
+from api.routers import exports as exports_router
 from api.routers.apikeys import router as apikeys_router
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
 from tiles import router as tiles_router
+from tiles.basemap import router as basemap_router
+from tiles.export_router import router as tiles_export_router
 from tiles.fastpath import TileFastPath
 
 log = logging.getLogger("wangge.api")
@@ -118,5 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router, responses=problems.RESPONSES)
     app.include_router(apikeys_router, responses=problems.RESPONSES)
+    app.include_router(exports_router.router, responses=problems.RESPONSES)
+    app.include_router(tiles_export_router, responses=problems.RESPONSES)
+    app.include_router(basemap_router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -6,7 +6,14 @@ import typer
 
 from cli.console import fail, say
 from gis import localdb
-from gis.database import DatabaseError, check_connection, database_url, redact
+from gis.database import (
+    DatabaseError,
+    check_connection,
+    database_url,
+    libpq_url,
+    redact,
+    sqlalchemy_url,
+)
 from gis.settings import get_settings
 
 app = typer.Typer(help="Start, stop and locate the database.", no_args_is_help=True)
@@ -50,6 +57,9 @@ def down() -> None:
 
 
 @app.command()
-def url() -> None:
-    """Print the database URL."""
-    print(database_url(get_settings()))
+def url(sqlalchemy: bool = typer.Option(
+        False, "--sqlalchemy", help="print the SQLAlchemy form (postgresql+psycopg://...)")
+        ) -> None:
+    """Print the database URL as libpq wants it (psql "$(wangge db url)", psycopg.connect)."""
+    raw = database_url(get_settings())
+    print(sqlalchemy_url(raw) if sqlalchemy else libpq_url(raw))

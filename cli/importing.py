@@ -14,7 +14,8 @@ from gis.settings import get_settings
 
 def import_command(
     layer: str = typer.Argument(..., help="streets, communities, grids, micro-grids, buildings, "
-                                "roads, incidents or workers"),
+                                "roads, incidents, workers, or basemap (an OSM .osm.pbf for the "
+                                "map)"),
     file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile/.zip, CSV, .osm.pbf"),
     source_layer: str = typer.Option(None, "--layer", help="layer inside the file"),
     where: str = typer.Option(None, "--where", help="OGR SQL filter, e.g. \"admin_level='10'\""),
@@ -41,6 +42,10 @@ def import_command(
     from importers.options import ImportFailed, ImportOptions
     from importers.reader import ReadError
     from importers.run import import_file
+
+    if layer == "basemap":
+        _import_basemap(ensure_database(), file)
+        return
 
     opts = ImportOptions(
         layer=source_layer, where=where, crs=crs, code_field=code_field, name_field=name_field,
@@ -116,3 +121,20 @@ def _show(result, report_path: str | None) -> None:
     if report_path:
         result.write(report_path)
         say(f"row report written to {report_path}")
+
+
+def _import_basemap(url: str, file: Path) -> None:
+    """`wangge import basemap FILE.osm.pbf`: replace the offline basemap."""
+    import psycopg
+
+    from importers.basemap import load_osm
+    from importers.reader import ReadError
+
+    try:
+        counts = load_osm(url, file, say)
+    except ReadError as exc:
+        fail(str(exc))
+    except psycopg.Error as exc:
+        fail(f"{file}: the basemap was not changed: {str(exc).splitlines()[0]}")
+    say("basemap: " + ", ".join(f"{n:,} {kind}" for kind, n in sorted(counts.items()))
+        + " (served as the `basemap` tile layer, z8-z18)")

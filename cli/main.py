@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import db, demo, importing, serve, split, users, validate
+from cli import export as export_cli
 from cli.console import fail, say
 from gis.database import DatabaseError
 
@@ -12,6 +13,7 @@ app = typer.Typer(help="Wangge (网格): grid-management GIS service.", no_args_
                   pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
+app.add_typer(export_cli.app, name="export")
 app.command()(serve.serve)
 app.command()(serve.up)
 app.command()(demo.demo)

@@ -185,6 +185,15 @@ def _split_micro_grids(url: str, say: Say) -> bool:
     return True
 
 
+def _basemap(url: str, say: Say) -> None:
+    """The offline basemap drawn from the demo's roads, buildings and area names."""
+    from importers.basemap import load_from_district
+
+    counts = load_from_district(url)
+    say("basemap from the district's roads and buildings: "
+        + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
+
+
 def _random_point_in(poly, rng: np.random.Generator) -> Point:
     minx, miny, maxx, maxy = poly.bounds
     for _ in range(200):
@@ -368,6 +377,7 @@ def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = N
         n_inc = cur.execute("SELECT count(*) FROM incidents").fetchone()[0]
         n_pts = cur.execute("SELECT count(*) FROM patrol_points").fetchone()[0]
     say(f"workers with assignments, {n_pts} patrol points and {n_inc} incidents over 30 days")
+    _basemap(url, say)
     say("demo accounts (username / password): "
         + ", ".join(f"{u} / {p}" for u, p, *_ in DEMO_ACCOUNTS)
         + " — log in at /login or POST /auth/token")

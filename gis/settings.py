@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_bbox_km2: float = Field(
         150.0, description="largest bbox (km²) for feature pages of the detail collections "
         "(micro-grids, buildings, incidents, patrol points); 0 turns the check off")
+    max_export_tiles: int = Field(20_000, description="most tiles in one MBTiles download")
+    max_export_bytes: int = Field(200 * 1024 * 1024,
+                                  description="largest MBTiles download (compressed tile bytes)")
 
     micro_grid_min: int = 30
     micro_grid_max: int = 50

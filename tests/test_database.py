@@ -76,6 +76,29 @@ def test_db_url_prints_the_local_url() -> None:
     assert ":54329/" in out.stdout or os.environ.get("WANGGE_PG_PORT", "") in out.stdout
 
 
+def test_db_url_is_accepted_by_psql_and_psycopg() -> None:
+    url = _cli("db", "url").stdout.strip()
+    assert url.startswith("postgresql://"), url
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    psql = subprocess.run(["psql", url, "-tAc", "SELECT postgis_lib_version() IS NOT NULL"],
+                          capture_output=True, text=True, timeout=60)
+    assert psql.returncode == 0 and psql.stdout.strip() == "t", psql.stderr
+
+
+def test_db_url_sqlalchemy_form_behind_a_flag() -> None:
+    from sqlalchemy import create_engine, text
+
+    url = _cli("db", "url", "--sqlalchemy").stdout.strip()
+    assert url.startswith("postgresql+psycopg://"), url
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
 def test_wrong_database_url_is_one_clear_line() -> None:
     out = _cli("db", "up", env={"DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/nowhere"})
     assert out.returncode == 1

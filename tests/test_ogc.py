@@ -166,7 +166,7 @@ def test_limit_is_clamped_and_openapi_declares_the_maximum(client, admin_headers
     page = client.get("/collections/buildings/items?limit=50000", headers=admin_headers).json()
     assert "limit=10000" in next(x for x in page["links"] if x["rel"] == "self")["href"]
     spec = client.get("/openapi.json").json()
-    params = spec["paths"]["/collections/{collection_id}/items"]["get"]["parameters"]
+    params = spec["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
     limit = next(p for p in params if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 10000
 

@@ -30,8 +30,8 @@ from api.ogc.links import JSON, MVT, base
 from api.ogc.params import bad, check_known
 from api.problems import Problem
 from gis.scope import Principal
+from tiles import basemap, tilejson, versions
 from tiles import layers as tl
-from tiles import tilejson, versions
 from tiles.cache import Tile, TileCache
 
 router = APIRouter(tags=["Vector tiles"])
@@ -96,6 +96,8 @@ async def serve_tile(request: Request, layer_id: str, z: str, x: str, y: str) ->
     if request.scope["query_string"]:
         check_known(request.query_params, AUTH_PARAMS)
     zi, xi, yi = _zxy(z, x, y)
+    if layer_id == basemap.LAYER:
+        return await basemap.serve(request, zi, xi, yi)
     return await _tile(request, _layer(layer_id), zi, xi, yi)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from psycopg import AsyncConnection
 
-from api.ogc.params import BBox
+from api.ogc.params import DEFAULT_CRS, BBox, Crs
 from api.ogc.registry import Collection
 from gis.scope import Principal, scope_filter
 
@@ -21,12 +21,20 @@ class Query:
     bbox: BBox | None = None
     interval: tuple[datetime | None, datetime | None] | None = None
     filters: dict[str, object] = field(default_factory=dict)
+    cql: tuple[str, dict] | None = None  # a translated CQL2 filter: (SQL, parameters)
+    crs: Crs = DEFAULT_CRS
 
 
-def _feature_sql(c: Collection) -> str:
+def geometry_sql(crs: Crs) -> str:
+    """t.geom in the output CRS, in its axis order (stored: EPSG:4326, lon/lat)."""
+    geom = "t.geom" if crs.srid == 4326 else f"ST_Transform(t.geom, {crs.srid})"
+    return f"ST_FlipCoordinates({geom})" if crs.lat_first else geom
+
+
+def _feature_sql(c: Collection, crs: Crs = DEFAULT_CRS) -> str:
     props = ", ".join(f"'{name}', {expr}" for name, expr in c.properties.items())
     return ("json_build_object('type', 'Feature', 'id', t.id, "
-            "'geometry', ST_AsGeoJSON(t.geom, 7)::json, "
+            f"'geometry', ST_AsGeoJSON({geometry_sql(crs)}, {crs.digits})::json, "
             f"'properties', json_build_object({props}))")
 
 
@@ -54,6 +62,9 @@ def _where(c: Collection, principal: Principal, q: Query | None) -> tuple[str, d
         for name, value in q.filters.items():
             parts.append(c.filters[name])
             params[name] = value
+        if q.cql is not None:
+            parts.append(q.cql[0])
+            params.update(q.cql[1])
     return " AND ".join(parts), params
 
 
@@ -64,7 +75,7 @@ async def page(conn: AsyncConnection, c: Collection, principal: Principal,
     params.update(limit=q.limit, offset=q.offset)
     sql = f"""
     WITH p AS (
-        SELECT t.id, {_feature_sql(c)} AS f FROM {c.table} t
+        SELECT t.id, {_feature_sql(c, q.crs)} AS f FROM {c.table} t
         WHERE {where} ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s
     )
     SELECT COALESCE((SELECT json_agg(p.f ORDER BY p.id)::text FROM p), '[]'),
@@ -77,11 +88,11 @@ async def page(conn: AsyncConnection, c: Collection, principal: Principal,
 
 
 async def one(conn: AsyncConnection, c: Collection, principal: Principal,
-              fid: int) -> str | None:
+              fid: int, crs: Crs = DEFAULT_CRS) -> str | None:
     """One feature's GeoJSON text, or None when it is absent or out of the caller's scope."""
     where, params = _where(c, principal, None)
     params["fid"] = fid
-    sql = f"SELECT {_feature_sql(c)}::text FROM {c.table} t WHERE t.id = %(fid)s AND {where}"
+    sql = f"SELECT {_feature_sql(c, crs)}::text FROM {c.table} t WHERE t.id = %(fid)s AND {where}"
     cur = await conn.execute(sql, params)
     row = await cur.fetchone()
     return row[0] if row else None
@@ -104,3 +115,23 @@ async def extent(conn: AsyncConnection, c: Collection,
         interval = [lo.isoformat().replace("+00:00", "Z") if lo else None,
                     hi.isoformat().replace("+00:00", "Z") if hi else None]
     return bbox, interval
+
+
+def export_sql(c: Collection, principal: Principal, q: Query,
+               geometry: str) -> tuple[str, dict]:
+    """Every row the items request `q` matches (no paging), ordered by id, for an export.
+
+    geometry "feature": one GeoJSON Feature text per row; "wkt" / "wkb": the row's id, its
+    properties in registry order and the geometry in q.crs (x/y = lon/lat for "wkb", which
+    GeoPackage wants, and the CRS's own axis order for "wkt")."""
+    where, params = _where(c, principal, q)
+    if geometry == "feature":
+        select = f"{_feature_sql(c, q.crs)}::text"
+    else:
+        props = ", ".join(c.properties.values())
+        if geometry == "wkb":
+            geom = "t.geom" if q.crs.srid == 4326 else f"ST_Transform(t.geom, {q.crs.srid})"
+            select = f"t.id, {props}, ST_AsBinary({geom})"
+        else:
+            select = f"t.id, {props}, ST_AsText({geometry_sql(q.crs)}, {q.crs.digits})"
+    return f"SELECT {select} FROM {c.table} t WHERE {where} ORDER BY t.id", params

@@ -14,7 +14,23 @@ DEFAULT_LIMIT = 100
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 EPSG3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
+EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
 BBOX_CRS = {CRS84: 4326, EPSG4326: 4326, EPSG3857: 3857}
+
+
+@dataclass(frozen=True)
+class Crs:
+    """An output or filter CRS: its URI, SRID, axis order and coordinate precision."""
+
+    uri: str
+    srid: int
+    lat_first: bool  # EPSG's geographic CRSs list latitude first (OGC API Features Part 2)
+    digits: int
+
+
+CRS_LIST = {c.uri: c for c in (Crs(CRS84, 4326, False, 7), Crs(EPSG4326, 4326, True, 7),
+                               Crs(EPSG3857, 3857, False, 2), Crs(EPSG4490, 4490, True, 7))}
+DEFAULT_CRS = CRS_LIST[CRS84]
 MERC_MAX = 20037508.342789244
 EARTH_R = 6378137.0  # metres, the Web Mercator sphere
 
@@ -133,3 +149,13 @@ def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] 
         raise bad(f"malformed datetime {text!r}")
     at = _instant(text)
     return at, at
+
+
+def parse_crs(name: str, text: str | None) -> Crs:
+    """The CRS named by a `crs` or `filter-crs` parameter (CRS84 when absent)."""
+    if text is None:
+        return DEFAULT_CRS
+    crs = CRS_LIST.get(text.strip("<>"))
+    if crs is None:
+        raise bad(f"unsupported {name} {text!r}; one of {', '.join(CRS_LIST)}")
+    return crs

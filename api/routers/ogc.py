@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
 from api.db import get_conn
 from api.deps import get_principal
-from api.ogc import features, links, params, registry
-from api.ogc.links import GEOJSON, JSON, OPENAPI, SCHEMA, base, link, with_query
+from api.ogc import cql, features, links, params, registry
+from api.ogc.links import GEOJSON, JSON, OPENAPI, QUERYABLES_REL, SCHEMA, base, link, with_query
 from api.problems import Problem
 from gis.scope import Principal
 from tiles import versions
@@ -37,7 +37,8 @@ def _format(request: Request) -> None:
         raise params.bad(f"unsupported format f={f!r}: this API serves JSON only")
 
 
-def _collection(cid: str) -> registry.Collection:
+def collection_or_404(cid: str) -> registry.Collection:
+    """The registry entry of collection `cid`, or a 404 problem naming the collections."""
     c = registry.get(cid)
     if c is None:
         raise Problem(404, "Not Found", f"no collection {cid!r}; collections: "
@@ -94,12 +95,14 @@ async def _describe(request: Request, conn: AsyncConnection, c: registry.Collect
     url = f"{base(request)}/collections/{c.id}"
     return {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-        "crs": [params.CRS84], "storageCrs": params.CRS84,
+        "crs": list(params.CRS_LIST), "storageCrs": params.CRS84,
         "extent": await _extent(conn, c, principal, layer_versions),
         "links": [
             link(url, "self", JSON, c.title),
             link(f"{url}/items", "items", GEOJSON, "the features"),
             link(f"{url}/schema", "describedby", SCHEMA, "the features' schema"),
+            link(f"{url}/queryables", QUERYABLES_REL, SCHEMA, "what a filter may name"),
+            link(f"{url}/queryables", "queryables", JSON, "what a filter may name"),
             link(f"{url}/tiles", TILESETS_REL, JSON, "vector tilesets"),
         ],
     }
@@ -123,7 +126,7 @@ async def collections(request: Request, principal: Principal = Depends(get_princ
 async def collection(collection_id: str, request: Request,
                      principal: Principal = Depends(get_principal),
                      conn: AsyncConnection = Depends(get_conn)) -> Response:
-    c = _collection(collection_id)
+    c = collection_or_404(collection_id)
     params.check_known(dict(request.query_params), AUTH_PARAMS)
     _format(request)
     layer_versions = await versions.versions(conn)
@@ -133,7 +136,7 @@ async def collection(collection_id: str, request: Request,
 @router.get("/collections/{collection_id}/schema", summary="The JSON schema of a collection")
 async def schema(collection_id: str, request: Request,
                  principal: Principal = Depends(get_principal)) -> Response:
-    c = _collection(collection_id)
+    c = collection_or_404(collection_id)
     params.check_known(dict(request.query_params), AUTH_PARAMS)
     props = {name: {"type": [kind, "null"]} for name, kind in c.types.items()}
     return _json({
@@ -145,9 +148,55 @@ async def schema(collection_id: str, request: Request,
     }, SCHEMA)
 
 
-def _query(request: Request, c: registry.Collection) -> features.Query:
+@router.get("/collections/{collection_id}/queryables",
+            summary="The properties a CQL2 filter may name")
+async def queryables(collection_id: str, request: Request,
+                     principal: Principal = Depends(get_principal)) -> Response:
+    c = collection_or_404(collection_id)
+    params.check_known(dict(request.query_params), AUTH_PARAMS)
+    names = cql.queryables(c)
+    return _json({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base(request)}/collections/{c.id}/queryables",
+        "type": "object", "title": c.title,
+        "properties": {q.name: q.schema(c.geometry) for q in names.values()},
+        "additionalProperties": False,
+        # the draft's list form, which GDAL before 3.7 reads
+        "queryables": [{"id": q.name, "type": q.type} for q in names.values()],
+    }, _schema_or_json(request))
+
+
+def _schema_or_json(request: Request) -> str:
+    """application/schema+json, or plain JSON for a client that accepts only that (GDAL)."""
+    accept = request.headers.get("accept", "*/*")
+    return JSON if JSON in accept and SCHEMA not in accept else SCHEMA
+
+
+FILTER_PARAMS = {"filter", "filter-lang", "filter-crs"}
+
+
+def _cql(q: dict[str, str], c: registry.Collection) -> tuple[str, dict] | None:
+    """The `filter` as (SQL, parameters), or None; 400 for a filter that cannot run."""
+    if "filter" not in q:
+        if "filter-lang" in q or "filter-crs" in q:
+            raise params.bad("filter-lang and filter-crs need a filter")
+        return None
+    crs = params.parse_crs("filter-crs", q.get("filter-crs"))
+    try:
+        tree = cql.parse(q["filter"], q.get("filter-lang"))
+        return cql.to_sql(tree, c, crs.srid, crs.lat_first)
+    except cql.CqlError as exc:
+        raise params.bad(str(exc)) from None
+
+
+def items_query(request: Request, c: registry.Collection, extra: frozenset[str] = frozenset(),
+                paging: bool = True) -> features.Query:
+    """The items request's parameters, checked (400 for anything unknown or malformed)."""
     q = dict(request.query_params)
-    allowed = AUTH_PARAMS | {"limit", "offset", "bbox", "bbox-crs", "datetime", *c.filters}
+    allowed = AUTH_PARAMS | FILTER_PARAMS | extra | {
+        "bbox", "bbox-crs", "datetime", "crs", *c.filters}
+    if paging:
+        allowed |= {"limit", "offset"}
     params.check_known(q, allowed)
     _format(request)
     filters: dict[str, object] = {}
@@ -164,6 +213,8 @@ def _query(request: Request, c: registry.Collection) -> features.Query:
         bbox=bbox,
         interval=params.parse_datetime(q.get("datetime")),
         filters=filters,
+        cql=_cql(q, c),
+        crs=params.parse_crs("crs", q.get("crs")),
     )
 
 
@@ -184,12 +235,18 @@ def _page_links(request: Request, c: registry.Collection, q: features.Query,
     return out
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection",
+def _content_crs(crs: params.Crs) -> dict[str, str]:
+    return {"Content-Crs": f"<{crs.uri}>"}
+
+
+# The path names its parameter collectionId, as OGC API Features' OpenAPI does: GDAL's OAPIF
+# driver looks the items parameters (filter-lang and its values) up under that path.
+@router.get("/collections/{collectionId}/items", summary="Features of a collection",
             response_class=Response,
             responses={200: {"content": {GEOJSON: {}}, "description": "a GeoJSON page"}})
 async def items(
-    collection_id: str,
     request: Request,
+    collection_id: str = Path(alias="collectionId"),
     limit: int = Query(params.DEFAULT_LIMIT, ge=1, json_schema_extra={"maximum": params.MAX_LIMIT},
                        description="page size (default 100, at most 10,000; larger is clamped)"),
     offset: int = Query(0, ge=0),
@@ -199,18 +256,34 @@ async def items(
     datetime_: str | None = Query(None, alias="datetime",
                                   description="RFC 3339 instant or interval (incidents: "
                                   "reported_at; patrol points: t)"),
+    filter_: str | None = Query(None, alias="filter",
+                                description="a CQL2 filter over the collection's queryables"),
+    filter_lang: str | None = Query(None, alias="filter-lang",
+                                    json_schema_extra={"enum": cql.FILTER_LANGS},
+                                    description="cql2-text (default) or cql2-json"),
+    filter_crs: str | None = Query(None, alias="filter-crs",
+                                   json_schema_extra={"enum": list(params.CRS_LIST)},
+                                   description="CRS of the filter's geometries (CRS84)"),
+    crs: str | None = Query(None, json_schema_extra={"enum": list(params.CRS_LIST)},
+                            description="CRS of the returned geometries (CRS84)"),
     principal: Principal = Depends(get_principal),
     conn: AsyncConnection = Depends(get_conn),
 ) -> Response:
-    c = _collection(collection_id)
-    q = _query(request, c)
+    c = collection_or_404(collection_id)
+    q = items_query(request, c)
     text, returned, matched = await features.page(conn, c, principal, q)
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    head = orjson.dumps({"type": "FeatureCollection", "numberMatched": matched,
-                         "numberReturned": returned, "timeStamp": stamp,
-                         "links": _page_links(request, c, q, returned, matched)})
+    envelope: dict = {"type": "FeatureCollection", "numberMatched": matched,
+                      "numberReturned": returned, "timeStamp": stamp,
+                      "links": _page_links(request, c, q, returned, matched)}
+    if q.crs is not params.DEFAULT_CRS:
+        # Content-Crs is the standard's signal; the 2008 GeoJSON crs member is what GDAL's
+        # GeoJSON reader (and so QGIS) take the CRS of a plain items URL from.
+        envelope["crs"] = {"type": "name",
+                           "properties": {"name": f"urn:ogc:def:crs:EPSG::{q.crs.srid}"}}
+    head = orjson.dumps(envelope)
     body = head[:-1] + b',"features":' + text.encode() + b"}"
-    return Response(body, media_type=GEOJSON)
+    return Response(body, media_type=GEOJSON, headers=_content_crs(q.crs))
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
@@ -219,18 +292,19 @@ async def items(
 async def item(collection_id: str, feature_id: str, request: Request,
                principal: Principal = Depends(get_principal),
                conn: AsyncConnection = Depends(get_conn)) -> Response:
-    c = _collection(collection_id)
-    params.check_known(dict(request.query_params), AUTH_PARAMS)
+    c = collection_or_404(collection_id)
+    params.check_known(dict(request.query_params), AUTH_PARAMS | {"crs"})
     _format(request)
+    crs = params.parse_crs("crs", request.query_params.get("crs"))
     try:
         fid = int(feature_id)
     except ValueError:
         raise Problem(404, "Not Found", f"no feature {feature_id!r} in {c.id}") from None
-    text = await features.one(conn, c, principal, fid)
+    text = await features.one(conn, c, principal, fid, crs)
     if text is None:
         raise Problem(404, "Not Found", f"no feature {feature_id!r} in {c.id}")
     feature = orjson.loads(text)
     url = f"{base(request)}/collections/{c.id}"
     feature["links"] = [link(f"{url}/items/{fid}", "self", GEOJSON, "this feature"),
                         link(url, "collection", JSON, c.title)]
-    return Response(orjson.dumps(feature), media_type=GEOJSON)
+    return Response(orjson.dumps(feature), media_type=GEOJSON, headers=_content_crs(crs))

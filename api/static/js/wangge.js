@@ -23,8 +23,37 @@
   WG.toggleLang = function () {
     WG.lang = WG.lang === 'en' ? 'zh-CN' : 'en';
     localStorage.setItem(LANG, WG.lang);
-    WG.applyLang();
+    WG.loadFonts(WG.lang).then(function () { WG.applyLang(); });
   };
+
+  /* ---- fonts ---------------------------------------------------------------------------- */
+  /* Noto Sans SC comes in unicode-range chunks, and a browser fetches a chunk only when text
+     that needs it is laid out. Text that appears later (the login alert, a toast, a message)
+     would first be drawn in a fallback font: empty boxes on a machine with no CJK font, until
+     its chunk arrives. So every page asks for the chunks of all its labels in the current
+     language before the page is shown (html.wg-fonts-wait hides it meanwhile, at most
+     FONT_WAIT_MS), and a language switch loads the other language's chunks before it applies. */
+  var FONT = '16px "Noto Sans SC"';
+  var FONT_WAIT_MS = 5000;
+  WG.labelText = function (lang) {
+    var own = (CFG.labels || {})[lang] || {};
+    var seen = {};
+    Object.keys(own).forEach(function (k) {
+      String(own[k]).split('').forEach(function (ch) { seen[ch] = true; });
+    });
+    return Object.keys(seen).join('');
+  };
+  WG.loadFontsFor = function (text) {
+    if (!document.fonts || !document.fonts.load) { return Promise.resolve(); }
+    var load = document.fonts.load(FONT, text || 'a').catch(function () {});
+    var limit = new Promise(function (resolve) { setTimeout(resolve, FONT_WAIT_MS); });
+    return Promise.race([load, limit]);
+  };
+  WG.loadFonts = function (lang) { return WG.loadFontsFor(WG.labelText(lang)); };
+  document.documentElement.classList.add('wg-fonts-wait');
+  WG.fontsReady = WG.loadFonts(WG.lang).then(function () {
+    document.documentElement.classList.remove('wg-fonts-wait');
+  });
   WG.esc = function (value) {
     return String(value === null || value === undefined ? '' : value)
       .replace(/[&<>"']/g, function (c) {
@@ -219,6 +248,87 @@
     });
   };
 
+  /* ---- offline basemap ------------------------------------------------------------------ */
+  /* The `basemap` tile layer (an imported OSM extract, or the demo district's own roads and
+     buildings) under our layers, with place labels from /basemap/labels; used by every map page
+     unless WANGGE_BASEMAP_URL names a raster basemap instead. */
+  var ROAD_WIDTH = { motorway: 3, trunk: 3, primary: 2.5, secondary: 2, tertiary: 1.6 };
+  var ROAD_COLOR = { motorway: '#e892a2', trunk: '#f9b29c', primary: '#fcd6a4',
+                     secondary: '#f7fabf' };
+  WG.basemapStyle = function (p, z) {
+    var grow = Math.max(0.6, (z - 11) / 3);
+    switch (p.kind) {
+      case 'landuse':
+        return { fill: true, fillColor: '#ebe7df', fillOpacity: 1, stroke: false };
+      case 'park':
+        return { fill: true, fillColor: '#cdebb0', fillOpacity: 1, stroke: false };
+      case 'water':
+        return { fill: true, fillColor: '#aad3df', fillOpacity: 1, color: '#aad3df',
+                 weight: 1.5 * grow };
+      case 'building':
+        return { fill: true, fillColor: '#d9d0c9', fillOpacity: 1, color: '#c4b6ab',
+                 weight: 0.5 };
+      case 'railway':
+        return { color: '#9a9a9a', weight: 1.2 * grow, dashArray: '4 3' };
+      case 'road':
+        return { color: ROAD_COLOR[p['class']] || '#ffffff',
+                 weight: (ROAD_WIDTH[p['class']] || 1.2) * grow, opacity: 1 };
+      default:
+        return [];  // places are labels (WG.basemapLabels), not dots
+    }
+  };
+  WG.basemapLabels = function (map) {
+    var group = L.layerGroup([], { pane: 'wg-basemap-labels' }).addTo(map);
+    var seq = 0;
+    function refresh() {
+      var b = map.getBounds();
+      var z = Math.round(map.getZoom());
+      var mine = ++seq;
+      if (z < 8) { group.clearLayers(); return; }
+      var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v, i) {
+        var lim = i % 2 ? 85 : 180;
+        return Math.max(-lim, Math.min(lim, v)).toFixed(6);
+      }).join(',');
+      WG.api('/basemap/labels' + WG.query({ bbox: bbox, zoom: z })).then(function (fc) {
+        var text = fc.features.map(function (f) { return f.properties.name; }).join('');
+        return WG.loadFontsFor(text).then(function () { return fc; });
+      }).then(function (fc) {
+        if (mine !== seq) { return; }
+        group.clearLayers();
+        fc.features.forEach(function (f) {
+          var c = f.geometry.coordinates;
+          L.marker([c[1], c[0]], {
+            pane: 'wg-basemap-labels', interactive: false, keyboard: false,
+            icon: L.divIcon({ className: 'wg-place wg-place-' + f.properties['class'],
+                              html: '<span>' + WG.esc(f.properties.name) + '</span>',
+                              iconSize: null })
+          }).addTo(group);
+        });
+      }).catch(function () { /* labels are decoration: a failed fetch leaves none */ });
+    }
+    map.on('moveend', refresh);
+    refresh();
+    return group;
+  };
+  WG.addBasemap = function (map) {
+    if (CFG.basemap) { return null; }  // a raster basemap (WANGGE_BASEMAP_URL) is on the map
+    map.createPane('wg-basemap').style.zIndex = '150';
+    map.createPane('wg-basemap-labels').style.zIndex = '390';
+    map.getContainer().classList.add('wg-has-basemap');
+    var layer = L.vectorGrid.protobuf('/tiles/basemap/{z}/{x}/{y}.pbf', {
+      rendererFactory: L.svg.tile,
+      interactive: false,
+      pane: 'wg-basemap',
+      minZoom: 8,
+      maxNativeZoom: 18,
+      maxZoom: 22,
+      vectorTileLayerStyles: { basemap: WG.basemapStyle },
+      fetchOptions: { headers: WG.authHeaders() }
+    }).addTo(map);
+    WG.basemap = { tiles: layer, labels: WG.basemapLabels(map) };
+    return WG.basemap;
+  };
+
   /* ---- page chrome ---------------------------------------------------------------------- */
   WG.chrome = function (ctx) {
     var user = document.getElementById('wg-user');
@@ -246,6 +356,7 @@
     WG.applyLang();
     if (WG.redirecting) { return; }
     WG.makePanes(map, ['streets', 'communities', 'grids', 'micro-grids'], 410);
+    WG.addBasemap(map);
     WG.api('/map/context').then(function (ctx) {
       WG.ctx = ctx;
       WG.chrome(ctx);
