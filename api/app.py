@@ -17,7 +17,7 @@ from api import problems
 from api.audit import AuditMiddleware
 from api.db import make_pool
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routers import auth, incidents, ogc, pages, patrols, plans, stats
+from api.routers import auth, incidents, ogc, pages, patrols, photos, plans, stats, worker_app
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
     for module in (auth, ogc, tiles_router, incidents, patrols, stats, plans, pages):
+        app.include_router(module.router, responses=problems.RESPONSES)
+    for module in (photos, worker_app):  # the worker app (issue 13)
         app.include_router(module.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -29,9 +29,8 @@ def serve(host: str = typer.Option(None, help="bind address (default WANGGE_HOST
 
 def up(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
     """The main job: database, migrations, demo data (once), then the API and map."""
-    from gis.demo import has_data, load_demo
-
     from gis import migrate as migrations
+    from gis.demo import has_data, load_demo
 
     url = db.ensure_database()
     migrations.upgrade(url)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import get_conn
 from api.deps import authenticate, get_settings, oauth2_scheme, require_roles
+from api.idempotency import run_once
 from api.problems import Problem
 from gis import incidents as inc
 from gis.categories import load_categories
@@ -201,20 +202,25 @@ async def get_incident(incident_id: int, principal: Principal = Depends(readers)
 
 @router.post("/incidents/{incident_id}/transitions",
              summary="Move a case along the workflow (派、办、督、评)")
-async def transition(incident_id: int, body: TransitionIn,
+async def transition(incident_id: int, body: TransitionIn, request: Request,
                      principal: Principal = Depends(reporters),
-                     conn: AsyncConnection = Depends(get_conn)) -> dict:
-    """Illegal for the status or the role: 409 listing the actions allowed to you."""
-    try:
-        async with conn.transaction():
+                     conn: AsyncConnection = Depends(get_conn),
+                     idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Illegal for the status or the role: 409 listing the actions allowed to you. An
+    `Idempotency-Key` replays the first answer to a retried step."""
+    async def write() -> dict:
+        try:
             return await inc.transition(conn, principal, incident_id, body.action, body.note,
                                         body.satisfaction, body.assignee, body.version)
-    except inc.NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from None
-    except IllegalTransition as exc:
-        wrong_role = (exc.status, exc.action) in BY_ACTION and "may not" in str(exc)
-        raise Problem(403 if wrong_role else 409,
-                      "Forbidden" if wrong_role else "Illegal transition", str(exc),
-                      status_now=exc.status, allowed=exc.allowed) from None
-    except ValueError as exc:
-        raise Problem(422, "Invalid transition", str(exc)) from None
+        except inc.NotFound as exc:
+            raise Problem(404, "Not Found", str(exc)) from None
+        except IllegalTransition as exc:
+            wrong_role = (exc.status, exc.action) in BY_ACTION and "may not" in str(exc)
+            raise Problem(403 if wrong_role else 409,
+                          "Forbidden" if wrong_role else "Illegal transition", str(exc),
+                          status_now=exc.status, allowed=exc.allowed) from None
+        except ValueError as exc:
+            raise Problem(422, "Invalid transition", str(exc)) from None
+
+    return await run_once(conn, principal, idempotency_key,
+                          {"path": request.url.path, "body": body.model_dump(mode="json")}, write)
