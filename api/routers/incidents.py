@@ -60,10 +60,12 @@ class TransitionIn(BaseModel):
     note: str = Field("", max_length=2000)
     satisfaction: int | None = Field(None, description="评价 1-5, with 'close' only")
     assignee_account_id: int | None = Field(
-        None, description="派遣 to this account (a grid worker or a department's account); "
-        "with 'dispatch' only, one of the people of GET /incidents/{id}/assignees")
+        None, ge=1, le=2**63 - 1,
+        description="派遣 to this account (a grid worker or a department's account); with "
+        "'dispatch' only, one of the people of GET /incidents/{id}/assignees")
     assignee_department_id: int | None = Field(
-        None, description="派遣 to this department (职能部门); with 'dispatch' only")
+        None, ge=1, le=2**63 - 1,
+        description="派遣 to this department (职能部门); with 'dispatch' only")
     assignee: str | None = Field(None, max_length=200, description="no longer accepted: the "
                                  "assignee is an account or a department, never free text")
     version: int | None = Field(None, description="optimistic lock: the version you saw")
