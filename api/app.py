@@ -17,7 +17,19 @@ from api import problems
 from api.audit import AuditMiddleware
 from api.db import make_pool
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routers import auth, incidents, ogc, pages, patrols, photos, plans, stats, worker_app
+from api.routers import (
+    auth,
+    incidents,
+    ogc,
+    pages,
+    patrols,
+    people,
+    photos,
+    plans,
+    stats,
+    supervision,
+    worker_app,
+)
 from gis.changes import ChangeWatcher
 from gis.database import database_url, libpq_url
 from gis.settings import Settings, get_settings
@@ -77,5 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, responses=problems.RESPONSES)
     for module in (photos, worker_app):  # the worker app (issue 13)
         app.include_router(module.router, responses=problems.RESPONSES)
+    app.include_router(people.router, responses=problems.RESPONSES)
+    app.include_router(supervision.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

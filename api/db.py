@@ -33,6 +33,8 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
     async def configure(conn: AsyncConnection) -> None:
         await conn.execute(f"SET statement_timeout = {timeout}")
         await conn.execute("SET TIME ZONE 'UTC'")
+        await conn.execute("SELECT set_config('wangge.timezone', %s, false)",
+                           (settings.timezone,))
         await conn.commit()
 
     return AsyncConnectionPool(

@@ -276,7 +276,8 @@ def main() -> None:
     print(f"offline_sync: mode=chromium reports={REPORTS} points={POINTS} writes={writes} "
           f"runs={runs} drain_s={page_s:.1f} writes_per_s={writes / page_s:.0f} "
           f"peer_s={peer_s:.1f} ratio_vs_peer={page_s / peer_s:.2f}x "
-          f"lost_answers_retried={lost_answers} duplicates={dup} lost={lost}")
+          f"lost_answers_retried={lost_answers} duplicates={dup} lost={lost} "
+          f"load1={os.getloadavg()[0]:.1f}")
     if dup or lost:
         sys.exit(1)
 

@@ -1,5 +1,6 @@
 """`wangge import LAYER FILE`: load streets, communities, grids, micro-grids, buildings, roads or
-incidents from GeoJSON, GeoPackage, Shapefile (.zip too), CSV or OSM .pbf."""
+incidents from GeoJSON, GeoPackage, Shapefile (.zip too), CSV or OSM .pbf; `workers` reads the
+roster from a CSV (importers/workers.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from gis.settings import get_settings
 
 def import_command(
     layer: str = typer.Argument(..., help="streets, communities, grids, micro-grids, buildings, "
-                                "roads or incidents"),
+                                "roads, incidents or workers"),
     file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile/.zip, CSV, .osm.pbf"),
     source_layer: str = typer.Option(None, "--layer", help="layer inside the file"),
     where: str = typer.Option(None, "--where", help="OGR SQL filter, e.g. \"admin_level='10'\""),

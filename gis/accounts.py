@@ -127,6 +127,9 @@ def create_account(conn, username: str, password: str, role: str,
         raise AccountError(f"unknown worker role {worker_role!r}: one of {', '.join(WORKER_ROLES)}")
     if len(password) < 8:
         raise AccountError("the password needs at least 8 characters")
+    if role == "department":
+        raise AccountError("a department's account is made with its department (POST "
+                           "/people/departments, or the roster page)")
     if role == "admin" and areas:
         raise AccountError("an admin sees everything: give no areas")
     db = _dbapi(conn)
@@ -157,7 +160,8 @@ SELECT a.username, a.role, a.disabled, a.created_at, w.name AS worker,
        ARRAY(SELECT x.code FROM (
            SELECT aa.level, aa.area_id FROM account_areas aa WHERE aa.account_id = a.id
            UNION SELECT s.level, s.area_id FROM assignments s
-           WHERE s.worker_id = a.worker_id AND (s.ends_on IS NULL OR s.ends_on >= current_date)
+           WHERE s.worker_id = a.worker_id
+             AND (s.ends_on IS NULL OR s.ends_on > wangge_local_date())
        ) d CROSS JOIN LATERAL (
            SELECT code FROM streets WHERE d.level = 'street' AND id = d.area_id
            UNION ALL SELECT code FROM communities WHERE d.level = 'community' AND id = d.area_id

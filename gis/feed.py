@@ -25,9 +25,12 @@ _AREA_KEYS = (("street", "street_id"), ("community", "community_id"), ("grid", "
               ("micro_grid", "micro_grid_id"))
 
 
-def visible(event: dict, scope: Scope | None) -> bool:
-    """True when an incident event lies inside `scope` (None: unrestricted)."""
+def visible(event: dict, scope: Scope | None, account_id: int | None = None) -> bool:
+    """True when an incident event lies inside `scope` (None: unrestricted) or names
+    `account_id` as the case's assignee."""
     if scope is None:
+        return True
+    if account_id is not None and event.get("assignee_account_id") == account_id:
         return True
     return any(event.get(col) is not None and event[col] in scope.ids(lv)
                for lv, col in _AREA_KEYS)
@@ -36,12 +39,13 @@ def visible(event: dict, scope: Scope | None) -> bool:
 class Subscription:
     """One listener: a queue of events already filtered by its scope."""
 
-    def __init__(self, scope: Scope | None) -> None:
+    def __init__(self, scope: Scope | None, account_id: int | None = None) -> None:
         self.scope = scope
+        self.account_id = account_id
         self.queue: asyncio.Queue[dict] = asyncio.Queue(QUEUE_SIZE)
 
     def offer(self, event: dict) -> None:
-        if not visible(event, self.scope):
+        if not visible(event, self.scope, self.account_id):
             return
         if self.queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
@@ -89,10 +93,12 @@ class Feed:
         for sub in list(self.subscribers):
             sub.offer(event)
 
-    async def subscribe(self, scope: Scope | None, timeout: float = 5.0) -> Subscription:
-        """A new subscription (waits until the listener is connected)."""
+    async def subscribe(self, scope: Scope | None, account_id: int | None = None,
+                        timeout: float = 5.0) -> Subscription:
+        """A new subscription (waits until the listener is connected); events naming
+        `account_id` as assignee reach it wherever they lie."""
         await asyncio.wait_for(self.ready.wait(), timeout)
-        sub = Subscription(scope)
+        sub = Subscription(scope, account_id)
         self.subscribers.add(sub)
         return sub
 

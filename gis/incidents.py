@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 from gis.attribution import locate_select
 from gis.categories import Category
 from gis.crs import UnknownCRS, normalize, to_wgs84
+from gis.dispatch import AssigneeError, assignee_json, check_assignee
 from gis.scope import Principal, scope_filter
 from gis.workflow import IllegalTransition, allowed_actions, next_status
 
@@ -111,7 +112,7 @@ def validate(reports: list[Report], categories: dict[str, Category],
     }
 
 
-def _summary_json(alias: str) -> str:
+def summary_json(alias: str) -> str:
     """json_build_object of an incident's short form (alias: a row with incidents' columns)."""
     a = alias
     return f"""json_build_object(
@@ -122,17 +123,22 @@ def _summary_json(alias: str) -> str:
         'lon', round(ST_X({a}.geom)::numeric, 7), 'lat', round(ST_Y({a}.geom)::numeric, 7),
         'street_id', {a}.street_id, 'community_id', {a}.community_id,
         'grid_id', {a}.grid_id, 'micro_grid_id', {a}.micro_grid_id,
-        'assignee', {a}.assignee, 'version', {a}.version)"""
+        'assignee', {assignee_json(a)}, 'escalation_level', {a}.escalation_level,
+        'version', {a}.version)"""
 
 
-def _notify(alias: str, action: str) -> str:
+def notify_sql(alias: str, action: str, extra: str = "") -> str:
+    """pg_notify of a feed event for the incidents row `alias` (`extra`: more json pairs)."""
     a = alias
-    return f"""pg_notify('{FEED_CHANNEL}', json_build_object(
+    return f"""pg_notify('{FEED_CHANNEL}', json_build_object({extra}
         'id', {a}.id, 'code', {a}.code, 'action', {action}, 'status', {a}.status,
         'category', {a}.category, 'title', {a}.title, 'at', {a}.updated_at,
         'lon', round(ST_X({a}.geom)::numeric, 7), 'lat', round(ST_Y({a}.geom)::numeric, 7),
         'street_id', {a}.street_id, 'community_id', {a}.community_id,
-        'grid_id', {a}.grid_id, 'micro_grid_id', {a}.micro_grid_id)::text)"""
+        'grid_id', {a}.grid_id, 'micro_grid_id', {a}.micro_grid_id,
+        'assignee_account_id', {a}.assignee_account_id,
+        'assignee_department_id', {a}.assignee_department_id,
+        'assignee', {assignee_json(a)})::text)"""
 
 
 def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
@@ -177,7 +183,7 @@ def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str
     SELECT (SELECT json_agg(json_build_object('index', idx, 'reason', reason) ORDER BY idx)
             FROM bad) AS bad,
            (SELECT json_agg(x.j ORDER BY x.ord) FROM (
-                SELECT src.ord, {_summary_json('ins')} AS j, {_notify('ins', "'report'")} AS n
+                SELECT src.ord, {summary_json('ins')} AS j, {notify_sql('ins', "'report'")} AS n
                 FROM ins JOIN src USING (id)) x) AS items
     """
     return sql, params
@@ -232,9 +238,12 @@ def detail_sql(principal: Principal | None) -> tuple[str, dict]:
     """One incident with its events, or no row when out of scope."""
     where, params = scope_filter("incidents", "i", principal)
     return f"""
-    SELECT {_summary_json('i')}::jsonb || jsonb_build_object(
+    SELECT {summary_json('i')}::jsonb || jsonb_build_object(
         'description', i.description, 'reporter', i.reporter, 'accepted_at', i.accepted_at,
         'resolved_at', i.resolved_at, 'closed_at', i.closed_at, 'satisfaction', i.satisfaction,
+        'satisfaction_comment', i.satisfaction_comment,
+        'satisfaction_source', i.satisfaction_source, 'rated_at', i.rated_at,
+        'dispatched_at', i.dispatched_at, 'escalated_at', i.escalated_at,
         'areas', jsonb_build_object(
             'street', (SELECT code FROM streets WHERE id = i.street_id),
             'community', (SELECT code FROM communities WHERE id = i.community_id),
@@ -242,7 +251,8 @@ def detail_sql(principal: Principal | None) -> tuple[str, dict]:
             'micro_grid', (SELECT code FROM micro_grids WHERE id = i.micro_grid_id)),
         'events', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'at', e.at, 'actor', e.actor, 'action', e.action,
-                       'from_status', e.from_status, 'to_status', e.to_status, 'note', e.note)
+                       'from_status', e.from_status, 'to_status', e.to_status, 'note', e.note,
+                       'assignee', {assignee_json('e', legacy=False)})
                        ORDER BY e.at, e.id), '[]'::jsonb)
                    FROM incident_events e WHERE e.incident_id = i.id))
     FROM incidents i WHERE i.id = %(id)s AND {where}
@@ -262,8 +272,11 @@ async def get(conn: AsyncConnection, principal: Principal, incident_id: int) -> 
 
 def list_sql(principal: Principal | None, status: list[str], category: list[str],
              bbox: tuple[float, float, float, float] | None, start: datetime | None,
-             end: datetime | None, overdue: bool | None) -> tuple[str, dict]:
-    """Incidents in scope matching the filters, newest first, as one JSON array."""
+             end: datetime | None, overdue: bool | None,
+             assigned_to: int | None = None) -> tuple[str, dict]:
+    """Incidents in scope matching the filters as one JSON array: newest first, or, for the
+    cases dispatched to account `assigned_to` (directly or to its department), overdue first,
+    then by due time."""
     where, params = scope_filter("incidents", "i", principal)
     clauses = [where]
     if status:
@@ -279,12 +292,19 @@ def list_sql(principal: Principal | None, status: list[str], category: list[str]
         clauses.append("i.reported_at < %(end)s")
     if overdue is not None:
         clauses.append(f"{'' if overdue else 'NOT '}(i.status IN {OPEN} AND i.due_at < now())")
-    params.update(status=status, category=category, start=start, end=end)
+    order = "i.reported_at DESC, i.id DESC"
+    if assigned_to is not None:
+        clauses.append("(i.assignee_account_id = %(me)s OR i.assignee_department_id = "
+                       "(SELECT department_id FROM accounts WHERE id = %(me)s))")
+        order = (f"(i.status IN {OPEN} AND i.due_at < now()) DESC, (i.status IN {OPEN}) DESC, "
+                 "i.due_at ASC NULLS LAST, i.id")
+    params.update(status=status, category=category, start=start, end=end, me=assigned_to)
     sql = f"""
-    SELECT coalesce(json_agg(x.j ORDER BY x.reported_at DESC, x.id DESC), '[]'::json) FROM (
-        SELECT i.id, i.reported_at, {_summary_json('i')} AS j FROM incidents i
+    SELECT coalesce(json_agg(x.j ORDER BY x.rank), '[]'::json) FROM (
+        SELECT row_number() OVER (ORDER BY {order}) AS rank, {summary_json('i')} AS j
+        FROM incidents i
         WHERE {' AND '.join(clauses)}
-        ORDER BY i.reported_at DESC, i.id DESC LIMIT %(limit)s OFFSET %(offset)s) x
+        ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) x
     """
     return sql, params
 
@@ -297,11 +317,14 @@ _STAMPS = {"accepted": "accepted_at = now(),", "resolved": "resolved_at = now(),
 
 async def transition(conn: AsyncConnection, principal: Principal, incident_id: int,
                      action: str, note: str = "", satisfaction: int | None = None,
-                     assignee: str | None = None, version: int | None = None) -> dict:
+                     assignee_account_id: int | None = None,
+                     assignee_department_id: int | None = None,
+                     version: int | None = None) -> dict:
     """Apply a workflow action (call inside a transaction); returns the incident's summary.
 
     NotFound outside the scope; IllegalTransition (with the allowed actions) when the status or
-    the role forbids it or `version` is stale; ValueError for a misplaced satisfaction score.
+    the role forbids it or `version` is stale; ValueError (AssigneeError for the assignee) for a
+    misplaced satisfaction score or a dispatch to someone who cannot take the case.
     """
     where, params = scope_filter("incidents", "i", principal)
     cur = await conn.execute(
@@ -319,21 +342,36 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
         raise ValueError("a satisfaction score (评价) goes with 'close' only")
     if satisfaction is not None and not 1 <= satisfaction <= 5:
         raise ValueError("satisfaction is a score from 1 to 5")
+    dispatch = action == "dispatch"
+    if dispatch:
+        await check_assignee(conn, incident_id, assignee_account_id, assignee_department_id)
+    elif assignee_account_id is not None or assignee_department_id is not None:
+        raise AssigneeError("an assignee goes with 'dispatch' only")
     cur = await conn.execute(f"""
         WITH u AS (
             UPDATE incidents i SET status = %(target)s, {_STAMPS.get(step.target, '')}
                 satisfaction = coalesce(%(satisfaction)s, i.satisfaction),
-                assignee = coalesce(%(assignee)s, i.assignee),
+                satisfaction_source = CASE WHEN %(satisfaction)s::int IS NULL
+                    THEN i.satisfaction_source ELSE 'commander' END,
+                rated_at = CASE WHEN %(satisfaction)s::int IS NULL THEN i.rated_at ELSE now() END,
+                assignee_account_id = CASE WHEN %(dispatch)s THEN %(account)s::bigint
+                                           ELSE i.assignee_account_id END,
+                assignee_department_id = CASE WHEN %(dispatch)s THEN %(department)s::bigint
+                                              ELSE i.assignee_department_id END,
+                dispatched_at = CASE WHEN %(dispatch)s THEN now() ELSE i.dispatched_at END,
                 version = i.version + 1, updated_at = now()
             WHERE i.id = %(id)s RETURNING i.*
         ), ev AS (
-            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note)
-            SELECT id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s FROM u
+            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note,
+                                         assignee_account_id, assignee_department_id)
+            SELECT id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s,
+                   %(account)s, %(department)s FROM u
         )
-        SELECT {_summary_json('u')}, {_notify('u', '%(action)s')} FROM u
+        SELECT {summary_json('u')}, {notify_sql('u', '%(action)s')} FROM u
         """, {"id": incident_id, "target": step.target, "source": status, "action": action,
               "actor": principal.username, "note": note, "satisfaction": satisfaction,
-              "assignee": assignee})
+              "dispatch": dispatch, "account": assignee_account_id if dispatch else None,
+              "department": assignee_department_id if dispatch else None})
     item = (await cur.fetchone())[0]
     item["allowed_actions"] = allowed_actions(item["status"], principal.role)
     return item

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from gis.levels import LEVEL_ORDER
 
-ROLES = ("admin", "planner", "commander", "worker")
+ROLES = ("admin", "planner", "commander", "worker", "department")
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,24 @@ class Principal:
         return self.scope is not None
 
 
-# Expands an account's direct areas (account_areas and current assignments) downwards.
+# An assignment grants access from its start date up to (not including) its end date, both read
+# in the district's time zone (wangge_local_date(), migration 0005), evaluated at request time.
+CURRENT_ASSIGNMENT = ("{a}.starts_on <= wangge_local_date() "
+                      "AND ({a}.ends_on IS NULL OR {a}.ends_on > wangge_local_date())")
+
+# Expands an account's direct areas (account_areas, current assignments, its department's street)
+# downwards.
 EXPAND_SCOPE_SQL = """
 WITH RECURSIVE direct AS (
     SELECT level, area_id FROM account_areas WHERE account_id = %(account_id)s
     UNION
     SELECT s.level, s.area_id
     FROM assignments s JOIN accounts a ON a.worker_id = s.worker_id
-    WHERE a.id = %(account_id)s AND s.starts_on <= current_date
-      AND (s.ends_on IS NULL OR s.ends_on >= current_date)
+    WHERE a.id = %(account_id)s AND """ + CURRENT_ASSIGNMENT.format(a="s") + """
+    UNION
+    SELECT 'street', d.street_id
+    FROM departments d JOIN accounts a ON a.department_id = d.id
+    WHERE a.id = %(account_id)s AND d.street_id IS NOT NULL
 ),
 st AS (SELECT area_id AS id FROM direct WHERE level = 'street'),
 co AS (

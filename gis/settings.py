@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     allow_unassigned_incidents: bool = False
     categories_file: Path | None = None
+    timezone: str = Field("Asia/Shanghai", description="the district's time zone: assignment "
+                          "dates start and end at its midnight")
+    rating_link_days: int = Field(14, description="days a resident's rating link stays valid")
+    escalation_interval_s: float = Field(60.0, description="escalation of overdue cases runs "
+                                         "on incident reads at most this often per process")
     basemap_url: str | None = Field(None, description="optional XYZ basemap template for map pages")
     telemetry: bool = Field(False, description="FastAPI's OpenTelemetry spans, metrics and logs "
                             "(needs a configured OpenTelemetry provider; off saves a check per "
@@ -55,6 +61,16 @@ class Settings(BaseSettings):
     grid_min: int = 300
     grid_max: int = 500
     m2_per_household: float = Field(90.0, description="floor area per household for OSM estimates")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                             "Asia/Shanghai)") from None
+        return value
 
     @property
     def pg_dir(self) -> Path:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from gis.incidents import _summary_json
+from gis.incidents import summary_json
 from gis.scope import Principal, scope_filter
 
 TASK_STATUSES = ("dispatched", "in_progress")
@@ -16,13 +16,15 @@ CURRENT = "s.starts_on <= current_date AND (s.ends_on IS NULL OR s.ends_on >= cu
 
 
 async def tasks(conn: AsyncConnection, principal: Principal, limit: int = 200) -> list[dict]:
-    """Open cases to handle in the caller's areas (dispatched or in progress): overdue first,
-    then by due time."""
+    """The cases dispatched to the caller (the assignee is their account) still to handle
+    (dispatched or in progress): overdue first, then by due time."""
     where, params = scope_filter("incidents", "i", principal)
+    where = f"i.assignee_account_id = %(me)s AND ({where})"
+    params["me"] = principal.account_id
     cur = await conn.execute(f"""
         SELECT coalesce(json_agg(x.j ORDER BY x.overdue DESC, x.due_at, x.id), '[]'::json)
         FROM (SELECT i.id, i.due_at, (i.due_at < now()) AS overdue,
-                     {_summary_json('i')}::jsonb || jsonb_build_object(
+                     {summary_json('i')}::jsonb || jsonb_build_object(
                         'description', i.description,
                         'micro_grid', (SELECT code FROM micro_grids WHERE id = i.micro_grid_id))
                      AS j
@@ -76,7 +78,7 @@ async def history(conn: AsyncConnection, principal: Principal,
         SELECT json_build_object(
             'days', %(days)s,
             'reports', (SELECT coalesce(json_agg(x.j ORDER BY x.reported_at DESC), '[]'::json)
-                FROM (SELECT i.reported_at, {_summary_json('i')} AS j
+                FROM (SELECT i.reported_at, {summary_json('i')} AS j
                       FROM incidents i JOIN incident_events e ON e.incident_id = i.id
                       WHERE e.action = 'report' AND e.actor = %(me)s
                         AND i.reported_at >= now() - make_interval(days => %(days)s)

@@ -1,7 +1,8 @@
 """The incident workflow (DESIGN §5, 接、派、办、督、评、报) as a state machine.
 
 reported -> accepted | rejected; accepted -> dispatched -> in_progress -> resolved -> verified
--> closed; verification may send a resolved case back to in_progress (`send_back`).
+-> closed; verification may send a resolved case back to in_progress (`send_back`); a dispatched
+or in-progress case may be dispatched again to someone else (改派), each step an event.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ class Transition:
 
 
 _CMD = frozenset({"admin", "commander"})
-_WORK = frozenset({"admin", "commander", "worker"})
+_WORK = frozenset({"admin", "commander", "worker", "department"})
 
 TRANSITIONS: list[Transition] = [
     Transition("accept", "reported", "accepted", _CMD),  # 立案
     Transition("reject", "reported", "rejected", _CMD),
     Transition("dispatch", "accepted", "dispatched", _CMD),  # 派遣
+    Transition("dispatch", "dispatched", "dispatched", _CMD),  # 改派 (re-dispatch)
+    Transition("dispatch", "in_progress", "dispatched", _CMD),  # 改派 while being handled
     Transition("start", "dispatched", "in_progress", _WORK),  # 处置
     Transition("resolve", "in_progress", "resolved", _WORK),  # 处置完成
     Transition("verify", "resolved", "verified", _CMD),  # 核查

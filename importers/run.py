@@ -10,12 +10,13 @@ import psycopg
 from gis.database import libpq_url
 from gis.levels import LEVELS
 from gis.rollup import rollup_households
-from importers import areas, buildings, incidents, roads
+from importers import areas, buildings, incidents, roads, workers
 from importers.options import ImportFailed, ImportOptions
 from importers.reader import read
 from importers.validation import ImportReport
 
-LAYERS = ("streets", "communities", "grids", "micro-grids", "buildings", "roads", "incidents")
+LAYERS = ("streets", "communities", "grids", "micro-grids", "buildings", "roads", "incidents",
+          "workers")
 OSM_LAYERS = {"roads": "lines", "incidents": "points"}
 AREA_LEVELS = {"streets": "street", "communities": "community", "grids": "grid",
                "micro-grids": "micro_grid"}
@@ -28,6 +29,8 @@ def import_file(url: str, layer: str, path: str | Path, opts: ImportOptions | No
     key = layer.replace("_", "-")
     if key not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}: one of {', '.join(LAYERS)}")
+    if key == "workers":  # the roster: a CSV of people, no geometry
+        return workers.import_workers_file(url, path, opts)
     src = read(path, opts.layer, opts.where, OSM_LAYERS.get(key, "multipolygons"))
     report = ImportReport(key, str(path), read=len(src.rows), dry_run=opts.dry_run)
     with psycopg.connect(libpq_url(url)) as conn:

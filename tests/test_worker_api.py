@@ -218,16 +218,22 @@ def test_tasks_responsible_and_history(client, me, other, world, conn, make_toke
     assert client.get(f"/map/me/responsible?micro_grid={MG}",
                       headers=planner).status_code == 403
     assert client.get("/map/me/responsible", headers=me).status_code == 400
-    # tasks: dispatched and in-progress cases of my areas, overdue first
+    # tasks: the cases dispatched to my account, still to handle, overdue first
+    username = client.get("/map/context", headers=me).json()["username"]
+    account = conn.execute("SELECT id FROM accounts WHERE username = %s",
+                           (username,)).fetchone()[0]
     a = report(client, me, world, title="任务A")
     b = report(client, me, world, title="任务B")
-    conn.execute("UPDATE incidents SET status = 'dispatched', due_at = now() + interval '1 day' "
-                 "WHERE id = %s", (a["id"],))
-    conn.execute("UPDATE incidents SET status = 'in_progress', due_at = now() - interval '1 h' "
-                 "WHERE id = %s", (b["id"],))
+    c = report(client, me, world, title="任务C")  # dispatched, but to nobody in particular
+    conn.execute("UPDATE incidents SET status = 'dispatched', due_at = now() + interval '1 day', "
+                 "assignee_account_id = %s WHERE id = %s", (account, a["id"]))
+    conn.execute("UPDATE incidents SET status = 'in_progress', due_at = now() - interval '1 h', "
+                 "assignee_account_id = %s WHERE id = %s", (account, b["id"]))
+    conn.execute("UPDATE incidents SET status = 'dispatched' WHERE id = %s", (c["id"],))
     items = client.get("/map/me/tasks", headers=me).json()["items"]
     ids = [t["id"] for t in items]
     assert b["id"] in ids and a["id"] in ids and ids.index(b["id"]) < ids.index(a["id"])
+    assert c["id"] not in ids
     assert all(t["status"] in ("dispatched", "in_progress") for t in items)
     assert b["id"] not in [t["id"] for t in client.get("/map/me/tasks",
                                                         headers=other).json()["items"]]

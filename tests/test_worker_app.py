@@ -17,7 +17,7 @@ from PIL import Image
 from gis.accounts import issue_token
 from gis.database import libpq_url
 from gis.settings import Settings
-from tests.browser import chromium, login, screenshot, wait_js
+from tests.browser import ARTIFACTS, chromium, login, wait_js
 from tests.conftest import TEST_SECRET
 from tests.serving import serve
 
@@ -68,16 +68,20 @@ def worker_grid(demo: psycopg.Connection) -> tuple[int, float, float]:
     ).fetchone()
 
 
-def dispatch_case(commander: httpx.Client, lon: float, lat: float, title: str) -> int:
-    """A case reported at (lon, lat), accepted and dispatched by the command center."""
+def dispatch_case(commander: httpx.Client, lon: float, lat: float, title: str,
+                  assignee: str = "worker") -> int:
+    """A case reported at (lon, lat), accepted and dispatched to `assignee`'s account."""
     r = commander.post("/incidents", json={"lon": lon, "lat": lat, "category": "garbage",
                                            "title": title, "source": "hotline"})
     assert r.status_code == 201, r.text
     case = r.json()["id"]
-    for action in ("accept", "dispatch"):
-        r = commander.post(f"/incidents/{case}/transitions",
-                           json={"action": action, "assignee": "worker"})
-        assert r.status_code == 200, r.text
+    people = commander.get(f"/incidents/{case}/assignees").json()["items"]
+    account = next(p["id"] for p in people if p.get("username") == assignee)
+    r = commander.post(f"/incidents/{case}/transitions", json={"action": "accept"})
+    assert r.status_code == 200, r.text
+    r = commander.post(f"/incidents/{case}/transitions",
+                       json={"action": "dispatch", "assignee_account_id": account})
+    assert r.status_code == 200, r.text
     return case
 
 
@@ -199,7 +203,8 @@ def test_a_day_offline_reaches_the_database_exactly_once(base, browser, demo,
                        "FROM incident_photos WHERE incident_id = %s", (second[0],)).fetchone()[0]
     assert page.evaluate(f"fetch({url!r}, {{headers: WG.authHeaders()}}).then(r => r.status)"
                          ) == 200
-    screenshot(page, "worker-app")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "worker-app-synced.png"))
     context.close()
 
 

@@ -25,18 +25,43 @@ def new_case(client, headers, world) -> int:
     return r.json()["id"]
 
 
+DISTRICT_DEPARTMENT: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def district_department(conn) -> int:
+    """A district-wide department: the assignee of dispatches that name none."""
+    if not DISTRICT_DEPARTMENT:
+        DISTRICT_DEPARTMENT["id"] = conn.execute(
+            "INSERT INTO departments (code, name, kind) VALUES ('wf-urban', '区城管局', "
+            "'urban_management') RETURNING id").fetchone()[0]
+    return DISTRICT_DEPARTMENT["id"]
+
+
+def account_of(settings, token: str) -> int:
+    from gis.accounts import decode_token
+
+    return int(decode_token(settings, token)["sub"])
+
+
 def act(client, headers, case: int, action: str, **extra):
+    if action == "dispatch" and not any(k.startswith("assignee") for k in extra):
+        extra["assignee_department_id"] = DISTRICT_DEPARTMENT["id"]
     return client.post(f"/incidents/{case}/transitions", json={"action": action, **extra},
                        headers=headers)
 
 
-def test_command_center_runs_a_case_from_report_to_close(client, make_token, world) -> None:
+def test_command_center_runs_a_case_from_report_to_close(client, make_token, world,
+                                                         settings) -> None:
     commander = bearer(make_token("commander"))
-    worker = bearer(make_token("worker", [("grid", world.id(MG[:15]))]))
+    token = make_token("worker", [("grid", world.id(MG[:15]))], username=f"lisi_{id(world)}")
+    worker = bearer(token)
     case = new_case(client, worker, world)
     assert act(client, commander, case, "accept", note="立案").json()["status"] == "accepted"
-    r = act(client, commander, case, "dispatch", assignee="李四")
-    assert r.json()["status"] == "dispatched" and r.json()["assignee"] == "李四"
+    r = act(client, commander, case, "dispatch", assignee_account_id=account_of(settings, token))
+    assert r.json()["status"] == "dispatched"
+    assert r.json()["assignee"] == {"id": account_of(settings, token),
+                                    "name": f"lisi_{id(world)}", "kind": "account"}
     assert act(client, worker, case, "start").json()["status"] == "in_progress"
     assert act(client, worker, case, "resolve").json()["status"] == "resolved"
     assert act(client, commander, case, "send_back", note="未清理干净").json()["status"] \

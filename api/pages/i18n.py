@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gis.categories import load_categories
 from gis.levels import LEVELS
+from gis.roster import DEPARTMENT_KINDS, ROLE_LABELS
 from gis.workflow import STATUSES
 
 DEFAULT_LANG = "zh-CN"
@@ -21,6 +22,8 @@ _ACTION = {
     "start": ("开始处置", "Start work"), "resolve": ("处置完成", "Resolve"),
     "verify": ("核查通过", "Verify"), "send_back": ("退回处置", "Send back"),
     "close": ("结案", "Close"),
+    "urge": ("督办", "Urge"), "escalate": ("超期升级", "Escalated"),
+    "rate": ("群众评价", "Resident's rating"), "follow_up": ("电话回访", "Phone follow-up"),
 }
 _TEXT = {
     "app": ("网格化管理", "Grid management"),
@@ -74,7 +77,42 @@ _TEXT = {
     "loading": ("加载中…", "Loading…"), "error": ("出错", "Error"),
     "unassigned_buildings": ("未归属微网格的楼栋", "Buildings without a micro-grid"),
     "outside_parent": ("超出上级边界", "Outside its parent"),
+    # people and the workflow with real people (roster, dispatch, supervision, evaluation)
+    "choose_assignee": ("选择处置人或部门", "Choose a person or department"),
+    "department": ("职能部门", "Department"), "urge": ("督办", "Urge"),
+    "urge_needs_note": ("请先在备注中写明督办要求", "Write what you expect in the note first"),
+    "urged": ("已督办", "Urged"), "rating_link": ("生成评价链接", "Rating link"),
+    "follow_up": ("记录电话回访", "Record phone follow-up"),
+    "satisfaction": ("满意度", "Satisfaction"),
+    "escalated_1": ("已升级至街道", "Escalated to the street"),
+    "escalated_2": ("已升级至区", "Escalated to the district"),
+    "people_title": ("人员管理", "People"), "workers": ("网格员", "Workers"),
+    "departments": ("职能部门", "Departments"), "name": ("姓名", "Name"),
+    "phone": ("电话", "Phone"), "role": ("角色", "Role"), "areas": ("责任区域", "Areas"),
+    "account": ("账号", "Account"), "active": ("在岗", "Active"),
+    "disabled": ("已停用", "Disabled"), "person_new": ("新增人员", "New person"),
+    "dept_new": ("新增部门", "New department"), "kind": ("类型", "Kind"),
+    "street": ("街道", "Street"), "save": ("保存", "Save"), "search": ("搜索", "Search"),
+    "assign_area": ("分配区域", "Assign area"), "area_search": ("区域编码或名称",
+                                                               "Area code or name"),
+    "starts_on": ("开始日期", "Starts"), "ends_on": ("结束日期", "Ends"),
+    "disable": ("停用", "Disable"), "enable": ("启用", "Enable"),
+    "end_assignment": ("结束", "End"),
+    "import_workers": ("批量导入网格员", "Import workers"),
+    "import_hint": ("CSV 列：code,name,phone,username,role,area,starts_on,ends_on",
+                    "CSV columns: code,name,phone,username,role,area,starts_on,ends_on"),
+    "import_ok": ("导入完成", "Imported"), "import_failed": ("导入失败，未写入任何数据",
+                                                             "Import failed; nothing written"),
+    "row": ("行", "Row"), "reason": ("原因", "Reason"), "saved": ("已保存", "Saved"),
+    "rate_title": ("事件处置评价", "Rate how your case was handled"),
+    "rate_prompt": ("请为处置结果打分（1–5）", "Score the result from 1 to 5"),
+    "comment": ("意见建议", "Comment"), "rate_submit": ("提交评价", "Submit"),
+    "rate_thanks": ("感谢您的评价！", "Thank you for your rating!"),
+    "rate_gone": ("该评价链接已失效（已使用或已过期）",
+                  "This rating link no longer works (used or expired)"),
 }
+_ROLE = ROLE_LABELS  # worker roles and department kinds: one table each, in gis.roster
+_DEPT = DEPARTMENT_KINDS
 
 # The worker app (/map/me): queue, tasks, photos, patrols, who is responsible, history.
 _WORKER_APP = {
@@ -117,7 +155,6 @@ _WORKER_APP = {
     "micro_grid_leader": ("微网格长", "Micro-grid leader"),
     "grid_leader": ("网格长", "Grid leader"), "grid_workers": ("网格员", "Grid workers"),
     "phone": ("电话", "Phone"), "nobody": ("暂无", "nobody"),
-    "role.full_time": ("专职", "full-time"), "role.part_time": ("兼职", "part-time"),
     "my_history": ("我的记录", "My history"), "my_reports": ("我的上报（30天）",
                                                              "My reports (30 days)"),
     "my_patrols": ("我的巡查（30天）", "My patrols (30 days)"),
@@ -156,6 +193,7 @@ def labels(categories_file=None) -> dict[str, dict[str, str]]:
     """{lang: {key: text}} for every label the pages use."""
     out: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
     for group, prefix in ((_TEXT, ""), (_STATUS, "status."), (_ACTION, "action."),
+                          (_ROLE, "role."), (_DEPT, "dept."),
                           (_WORKER_APP, ""), (_PROBLEMS, "problem."),
                           (_PROBLEM_DETAILS, "problem_detail.")):
         for key, (zh, en) in group.items():

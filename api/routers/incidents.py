@@ -16,17 +16,20 @@ from api.db import get_conn
 from api.deps import authenticate, get_settings, oauth2_scheme, require_roles
 from api.idempotency import run_once
 from api.problems import Problem
+from api.routers.supervision import maybe_escalate
 from gis import incidents as inc
 from gis.categories import load_categories
 from gis.database import database_url, libpq_url
+from gis.dispatch import AssigneeError, suggestions
 from gis.feed import feed_for
 from gis.scope import Principal
 from gis.settings import Settings
 from gis.workflow import BY_ACTION, STATUSES, TRANSITIONS, IllegalTransition
 
 router = APIRouter(tags=["incidents"])
-readers = require_roles("admin", "planner", "commander", "worker")  # planners read only
-reporters = require_roles("admin", "commander", "worker")
+readers = require_roles("admin", "planner", "commander", "worker", "department")  # planners read
+reporters = require_roles("admin", "commander", "worker", "department")
+dispatchers = require_roles("admin", "commander")
 KEEPALIVE_S = 15.0
 
 
@@ -57,7 +60,15 @@ class TransitionIn(BaseModel):
     action: str = Field(description=", ".join(sorted({t.action for t in TRANSITIONS})))
     note: str = Field("", max_length=2000)
     satisfaction: int | None = Field(None, description="评价 1-5, with 'close' only")
-    assignee: str | None = Field(None, max_length=200, description="who handles it (派遣)")
+    assignee_account_id: int | None = Field(
+        None, ge=1, le=2**63 - 1,
+        description="派遣 to this account (a grid worker or a department's account); with "
+        "'dispatch' only, one of the people of GET /incidents/{id}/assignees")
+    assignee_department_id: int | None = Field(
+        None, ge=1, le=2**63 - 1,
+        description="派遣 to this department (职能部门); with 'dispatch' only")
+    assignee: str | None = Field(None, max_length=200, description="no longer accepted: the "
+                                 "assignee is an account or a department, never free text")
     version: int | None = Field(None, description="optimistic lock: the version you saw")
 
 
@@ -98,7 +109,9 @@ async def _intake(conn: AsyncConnection, principal: Principal, settings: Setting
 @router.get("/incidents/categories", summary="Incident categories and due times")
 async def list_categories(principal: Principal = Depends(readers),
                           settings: Settings = Depends(get_settings)) -> list[dict]:
-    return [{"key": c.key, "zh": c.zh, "en": c.en, "due_hours": c.due.total_seconds() / 3600}
+    return [{"key": c.key, "zh": c.zh, "en": c.en, "due_hours": c.due.total_seconds() / 3600,
+             "response_hours": c.response.total_seconds() / 3600,
+             "escalate_after_hours": [s.total_seconds() / 3600 for s in c.escalate_after]}
             for c in categories(settings).values()]
 
 
@@ -144,14 +157,18 @@ async def list_incidents(
         bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
         start: datetime | None = None, end: datetime | None = None,
         overdue: bool | None = Query(None, description="only overdue (督办) cases, or none"),
+        assignee: Literal["me"] | None = Query(
+            None, description="'me': the cases dispatched to you (or your department), overdue "
+            "first, then by due time"),
         limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
         principal: Principal = Depends(readers),
-        conn: AsyncConnection = Depends(get_conn)) -> dict:
+        conn: AsyncConnection = Depends(get_conn), _: None = Depends(maybe_escalate)) -> dict:
     unknown = sorted(set(status) - set(STATUSES))
     if unknown:
         raise Problem(400, "Unknown status", f"{', '.join(unknown)}: one of "
                       f"{', '.join(STATUSES)}")
-    sql, params = inc.list_sql(principal, status, category, _bbox(bbox), start, end, overdue)
+    sql, params = inc.list_sql(principal, status, category, _bbox(bbox), start, end, overdue,
+                               principal.account_id if assignee == "me" else None)
     cur = await conn.execute(sql, {**params, "limit": limit, "offset": offset})
     items = (await cur.fetchone())[0]
     return {"items": items, "limit": limit, "offset": offset,
@@ -168,7 +185,7 @@ async def feed(request: Request, token: str | None = Depends(oauth2_scheme)):
         principal = await authenticate(request, token, conn)
     hub = feed_for(app.state, libpq_url(database_url(app.state.settings)))
     try:
-        sub = await hub.subscribe(principal.scope)
+        sub = await hub.subscribe(principal.scope, principal.account_id)
     except TimeoutError:
         raise Problem(503, "Service Unavailable", "the live feed is not connected",
                       headers={"Retry-After": "2"}) from None
@@ -193,11 +210,23 @@ async def feed(request: Request, token: str | None = Depends(oauth2_scheme)):
 
 @router.get("/incidents/{incident_id}", summary="One incident with its history")
 async def get_incident(incident_id: int, principal: Principal = Depends(readers),
-                       conn: AsyncConnection = Depends(get_conn)) -> dict:
+                       conn: AsyncConnection = Depends(get_conn),
+                       _: None = Depends(maybe_escalate)) -> dict:
     try:
         return await inc.get(conn, principal, incident_id)
     except inc.NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from None
+
+
+@router.get("/incidents/{incident_id}/assignees",
+            summary="Who may take the case (派): the grid's workers, then the street's departments")
+async def list_assignees(incident_id: int, principal: Principal = Depends(dispatchers),
+                         conn: AsyncConnection = Depends(get_conn)) -> dict:
+    try:
+        await inc.get(conn, principal, incident_id)
+    except inc.NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from None
+    return {"items": await suggestions(conn, incident_id)}
 
 
 @router.post("/incidents/{incident_id}/transitions",
@@ -206,12 +235,19 @@ async def transition(incident_id: int, body: TransitionIn, request: Request,
                      principal: Principal = Depends(reporters),
                      conn: AsyncConnection = Depends(get_conn),
                      idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
-    """Illegal for the status or the role: 409 listing the actions allowed to you. An
+    """Illegal for the status or the role: 409 listing the actions allowed to you. A dispatch to
+    someone disabled or not covering the case's area: 422 with the reason. An
     `Idempotency-Key` replays the first answer to a retried step."""
+    if body.assignee is not None:
+        raise Problem(422, "Invalid transition", "the assignee is an account or a department: "
+                      "give assignee_account_id or assignee_department_id (see GET "
+                      f"/incidents/{incident_id}/assignees)")
+
     async def write() -> dict:
         try:
             return await inc.transition(conn, principal, incident_id, body.action, body.note,
-                                        body.satisfaction, body.assignee, body.version)
+                                        body.satisfaction, body.assignee_account_id,
+                                        body.assignee_department_id, body.version)
         except inc.NotFound as exc:
             raise Problem(404, "Not Found", str(exc)) from None
         except IllegalTransition as exc:
@@ -219,6 +255,8 @@ async def transition(incident_id: int, body: TransitionIn, request: Request,
             raise Problem(403 if wrong_role else 409,
                           "Forbidden" if wrong_role else "Illegal transition", str(exc),
                           status_now=exc.status, allowed=exc.allowed) from None
+        except AssigneeError as exc:
+            raise Problem(422, "Invalid assignee", str(exc), reason=str(exc)) from None
         except ValueError as exc:
             raise Problem(422, "Invalid transition", str(exc)) from None
 

@@ -59,6 +59,16 @@ async def planner_page(settings: Settings = Depends(get_settings)) -> HTMLRespon
     return _html("planner", settings)
 
 
+@router.get("/admin/people", response_class=HTMLResponse, summary="Roster page (人员管理)")
+async def people_page(settings: Settings = Depends(get_settings)) -> HTMLResponse:
+    from api.pages.people_page import people_page_html
+
+    key = ("people", id(settings))
+    if key not in _cache:
+        _cache[key] = people_page_html(settings)
+    return HTMLResponse(_cache[key], headers=NO_STORE)
+
+
 @router.get("/map/context", summary="The caller's map context")
 async def map_context(principal: Principal = Depends(get_principal),
                       conn: AsyncConnection = Depends(get_conn)) -> dict:

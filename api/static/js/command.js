@@ -186,10 +186,38 @@
             WG.esc(h.to_status ? WG.t('status.' + h.to_status) : '') + '</td><td>' +
             WG.esc(h.note || '') + '</td></tr>';
         }).join('');
-        var buttons = actionsFor(p.status, data).map(function (a) {
+        var actions = actionsFor(p.status, data);
+        var canDispatch = actions.indexOf('dispatch') >= 0;
+        var commanding = ctx.role === 'admin' || ctx.role === 'commander';
+        var buttons = actions.filter(function (a) { return a !== 'dispatch'; }).map(function (a) {
           return '<button type="button" class="btn btn-sm btn-primary wg-act" data-action="' +
             WG.esc(a) + '" data-i18n="action.' + WG.esc(a) + '"></button>';
         }).join(' ');
+        var people = '';
+        if (canDispatch) {
+          people = '<div class="wg-row wg-dispatch"><select id="d-assignee" ' +
+            'data-testid="dispatch-assignee" class="form-select form-select-sm">' +
+            '<option value="" data-i18n="choose_assignee"></option></select>' +
+            '<button type="button" id="d-dispatch" data-testid="dispatch-submit" ' +
+            'class="btn btn-sm btn-primary" data-i18n="action.dispatch"></button></div>';
+        }
+        if (commanding && OPEN.indexOf(p.status) >= 0) {
+          people += '<button type="button" id="d-urge" data-testid="urge" ' +
+            'class="btn btn-sm btn-warning" data-i18n="urge"></button> ';
+        }
+        if (commanding && p.status === 'closed') {
+          people += '<div class="wg-rating"><button type="button" id="d-rating" ' +
+            'data-testid="rating-link" class="btn btn-sm btn-success" data-i18n="rating_link">' +
+            '</button> <span id="d-rating-out"></span></div>' +
+            '<div class="wg-row wg-followup"><select id="d-fu-score" class="form-select ' +
+            'form-select-sm">' + [5, 4, 3, 2, 1].map(function (n) {
+              return '<option value="' + n + '">' + n + '</option>';
+            }).join('') + '</select><input id="d-fu-comment" class="form-control ' +
+            'form-control-sm"><button type="button" id="d-followup" data-testid="follow-up" ' +
+            'class="btn btn-sm btn-outline-success" data-i18n="follow_up"></button></div>';
+        }
+        var assignee = p.assignee ? WG.esc(p.assignee.name) +
+          (p.assignee.kind === 'department' ? ' (' + WG.esc(WG.t('department')) + ')' : '') : '';
         box.innerHTML =
           '<div class="wg-panel-title"><span data-i18n="details"></span>' +
           '<button type="button" class="btn-close float-end" id="d-close"></button></div>' +
@@ -206,12 +234,19 @@
           WG.esc((p.reported_at || '').replace('T', ' ').slice(0, 16)) + '</div>' +
           '<div class="wg-kv"><b data-i18n="due_at"></b> ' +
           WG.esc((p.due_at || '').replace('T', ' ').slice(0, 16)) + '</div>' +
+          '<div class="wg-kv"><b data-i18n="assignee"></b> <span id="d-assignee-name">' +
+          assignee + '</span>' + (p.escalation_level ? ' <span class="badge bg-warning ' +
+          'text-dark" data-i18n="escalated_' + WG.esc(p.escalation_level) + '"></span>' : '') +
+          '</div>' +
+          (data.satisfaction ? '<div class="wg-kv"><b data-i18n="satisfaction"></b> ' +
+            '<span id="d-satisfaction">' + WG.esc(data.satisfaction) + '/5</span> ' +
+            WG.esc(data.satisfaction_comment || '') + '</div>' : '') +
           '<div class="wg-kv">' + WG.esc(p.description || '') + '</div>' +
           '<div class="wg-panel-title" data-i18n="history"></div>' +
           '<table class="table table-sm wg-history"><tbody>' + rows + '</tbody></table>' +
-          (buttons ? '<input id="d-note" class="form-control form-control-sm mb-1" ' +
+          (buttons || people ? '<input id="d-note" class="form-control form-control-sm mb-1" ' +
             'placeholder="' + WG.esc(WG.t('note')) + '"><div id="d-actions">' + buttons +
-            '</div>' : '');
+            '</div>' + people : '');
         WG.applyLang(box);
         el('d-close').addEventListener('click', function () { box.hidden = true; });
         box.querySelectorAll('.wg-act').forEach(function (b) {
@@ -224,7 +259,60 @@
               .catch(function (err) { WG.fail(err); return showDetail(id); });
           });
         });
+        wirePeople(id, box);
       }).catch(WG.fail);
+    }
+    function noteText() { return el('d-note') ? el('d-note').value : ''; }
+    function post(path, body) {
+      return WG.api(path, { method: 'POST', body: body });
+    }
+    function wirePeople(id, box) {
+      var pick = el('d-assignee');
+      if (pick) {
+        WG.api('/incidents/' + id + '/assignees').then(function (res) {
+          res.items.forEach(function (person) {
+            var opt = document.createElement('option');
+            opt.value = person.kind + ':' + person.id;
+            opt.textContent = person.name + ' · ' + (person.kind === 'account'
+              ? WG.t('role.' + person.role) : WG.t('dept.' + person.department_kind));
+            pick.appendChild(opt);
+          });
+          pick.setAttribute('data-loaded', String(res.items.length));
+        }).catch(WG.fail);
+        el('d-dispatch').addEventListener('click', function () {
+          var parts = pick.value.split(':');
+          if (!pick.value) { WG.toast(WG.t('choose_assignee'), 'error'); return; }
+          var body = { action: 'dispatch', note: noteText() };
+          body[parts[0] === 'account' ? 'assignee_account_id' : 'assignee_department_id'] =
+            Number(parts[1]);
+          el('d-dispatch').disabled = true;
+          post(url('transition', id), body).then(function () { return showDetail(id); })
+            .catch(function (err) { WG.fail(err); return showDetail(id); });
+        });
+      }
+      if (el('d-urge')) {
+        el('d-urge').addEventListener('click', function () {
+          if (!noteText().trim()) { WG.toast(WG.t('urge_needs_note'), 'error'); return; }
+          post('/incidents/' + id + '/urge', { note: noteText() })
+            .then(function () { WG.toast(WG.t('urged')); return showDetail(id); })
+            .catch(WG.fail);
+        });
+      }
+      if (el('d-rating')) {
+        el('d-rating').addEventListener('click', function () {
+          post('/incidents/' + id + '/rating-link').then(function (link) {
+            var out = el('d-rating-out');
+            out.innerHTML = '<a id="d-rating-url" target="_blank" rel="noopener" href="' +
+              WG.esc(link.path) + '">' + WG.esc(link.url) + '</a><div id="d-rating-qr" ' +
+              'class="wg-qr">' + link.qr_svg + '</div>';
+          }).catch(WG.fail);
+        });
+        el('d-followup').addEventListener('click', function () {
+          post('/incidents/' + id + '/follow-up', { score: Number(el('d-fu-score').value),
+                                                    comment: el('d-fu-comment').value })
+            .then(function () { return showDetail(id); }).catch(WG.fail);
+        });
+      }
     }
     WG.showIncident = showDetail;
 

@@ -286,7 +286,7 @@
           if (!r.ok) { throw new Error('login_failed'); }
           WG.setToken(data.access_token);
           var next = params.get('next') || '';
-          if (!/^\/map(\/(me|plan))?$/.test(next)) {
+          if (!/^\/(map(\/(me|plan))?|admin\/people)$/.test(next)) {
             next = { worker: '/map/me', planner: '/map/plan' }[data.role] || '/map';
           }
           location.assign(next);

@@ -103,13 +103,19 @@
     }).then(function (items) { return items || []; });
   };
 
+  Q.failed = 0;  // items set aside as failed (recounted by every pass, edit and drop)
   Q.counts = function () {
-    return Q.all().then(function (items) {
-      return { queued: items.length,
-               failed: items.filter(function (i) { return i.state === 'failed'; }).length,
-               state: Q.state, lastSync: Q.lastSync };
+    return tx(['queue'], 'readonly', function (t) {
+      return request(t.objectStore('queue').count());  // no read of the items themselves
+    }).then(function (n) {
+      return { queued: n, failed: Q.failed, state: Q.state, lastSync: Q.lastSync };
     });
   };
+  function recountFailed() {
+    return Q.all().then(function (items) {
+      Q.failed = items.filter(function (i) { return i.state === 'failed'; }).length;
+    });
+  }
 
   Q.refs = function () {
     return tx(['refs'], 'readonly', function (t) {
@@ -135,6 +141,7 @@
   function fail(item, problem) {
     item.state = 'failed';
     item.error = problem;
+    Q.failed += 1;
     return tx(['queue'], 'readwrite', function (t) { t.objectStore('queue').put(item); });
   }
 
@@ -149,7 +156,7 @@
         delete item.error;
         store.put(item);
       });
-    }).then(function () { emit(); Q.kick(); });
+    }).then(recountFailed).then(function () { emit(); Q.kick(); });
   };
 
   /* Drop an item and every queued item that depends on it. */
@@ -163,7 +170,7 @@
       return tx(['queue'], 'readwrite', function (t) {
         gone.forEach(function (i) { t.objectStore('queue').delete(i.seq); });
       });
-    }).then(emit);
+    }).then(recountFailed).then(emit);
   };
 
   Q.onResult = null;  // fn(item, answer) after an item is accepted by the server
@@ -203,6 +210,7 @@
     return Promise.all([Q.all(), Q.refs()]).then(function (both) {
       var items = both[0].sort(function (a, b) { return a.seq - b.seq; });
       var refs = both[1];
+      Q.failed = items.filter(function (it) { return it.state === 'failed'; }).length;
       var blocked = {};  // locals of failed or waiting items: their dependants wait
       var i = 0;
       progress = false;

@@ -1,14 +1,14 @@
 """Incident photos (stored in the database as bytea, with their checksum) for the worker app.
 
 Revision ID: 0007_worker_photos
-Revises: 0004_change_notify
+Revises: 0005_people
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "0007_worker_photos"
-down_revision = "0004_change_notify"
+down_revision = "0005_people"
 branch_labels = None
 depends_on = None
 
