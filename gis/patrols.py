@@ -45,7 +45,7 @@ GAPS_SQL = f"""
         FROM patrol_points q WHERE q.patrol_id = p.id) q
     WHERE q.t - q.prev_t > interval '{GAP_SECONDS} seconds'"""
 LINES_SQL = f"""
-    SELECT ST_MakeLine(s.geom ORDER BY s.t, s.id) AS line FROM ({SEGMENTS_SQL}) s
+    SELECT s.seg, ST_MakeLine(s.geom ORDER BY s.t, s.id) AS line FROM ({SEGMENTS_SQL}) s
     GROUP BY s.seg HAVING count(*) >= 2"""
 
 PATROL_JSON = f"""json_build_object(
@@ -55,7 +55,7 @@ PATROL_JSON = f"""json_build_object(
     'points', (SELECT count(*) FROM patrol_points q WHERE q.patrol_id = p.id),
     'length_m', (SELECT round(coalesce(sum(ST_Length(l.line::geography)), 0)::numeric, 1)
                  FROM ({LINES_SQL}) l),
-    'segments', (SELECT ST_AsGeoJSON(ST_Multi(coalesce(ST_Collect(l.line),
+    'segments', (SELECT ST_AsGeoJSON(ST_Multi(coalesce(ST_Collect(l.line ORDER BY l.seg),
                         'MULTILINESTRING EMPTY'::geometry)), 7)::json FROM ({LINES_SQL}) l),
     'gaps', (SELECT coalesce(json_agg(g ORDER BY g."from"), '[]'::json) FROM ({GAPS_SQL}) g),
     'micro_grids', (SELECT coalesce(json_agg(DISTINCT q.micro_grid_id), '[]'::json)

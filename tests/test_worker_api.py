@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from tests.conftest import with_settings
@@ -265,3 +267,33 @@ def test_manifest_and_service_worker_are_served(client) -> None:
         assert f'data-testid="{testid}"' in page, testid
 
 
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.integers(min_value=1, max_value=180), min_size=1, max_size=30))
+def test_patrol_segments_break_exactly_at_gaps(client, me, world, steps) -> None:
+    """Property: whatever the spacing in time, the track breaks after every gap over 60 s and
+    only there; each piece has its points in order, and a lone point draws no line."""
+    pid = client.post("/patrols", json={}, headers=me).json()["id"]
+    x, y = world.centers[MG]
+    t, times = 0, [0]
+    for s in steps:
+        t += s
+        times.append(t)
+    pts = [{"t": "", "lon": x + i * 1e-5, "lat": y} for i in range(len(times))]
+    for p, sec in zip(pts, times, strict=True):
+        p["t"] = f"2026-11-29T{8 + sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}Z"
+    assert client.post(f"/patrols/{pid}/points", json={"points": pts},
+                       headers=me).status_code == 200
+    patrol = client.post(f"/patrols/{pid}/end", json={}, headers=me).json()
+    pieces, current = [], [0]
+    for i in range(1, len(times)):
+        if times[i] - times[i - 1] > 60:
+            pieces.append(current)
+            current = []
+        current.append(i)
+    pieces.append(current)
+    assert len(patrol["gaps"]) == len(pieces) - 1
+    expected = [len(p) for p in pieces if len(p) >= 2]
+    assert [len(line) for line in patrol["segments"]["coordinates"]] == expected
