@@ -27,6 +27,7 @@ from api.routers import (
     pages,
     patrols,
     people,
+    photos,
     plans,
     reports,
     situation,
@@ -34,6 +35,7 @@ from api.routers import (
     stats_page,
     supervision,
     workbench,
+    worker_app,
 )
 from api.routers import exports as exports_router
 from api.routers.apikeys import router as apikeys_router
@@ -124,5 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports_router.router, responses=problems.RESPONSES)
     app.include_router(tiles_export_router, responses=problems.RESPONSES)
     app.include_router(basemap_router, responses=problems.RESPONSES)
+    for module in (photos, worker_app):  # the worker app
+        app.include_router(module.router, responses=problems.RESPONSES)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

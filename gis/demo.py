@@ -26,6 +26,7 @@ from gis.categories import load_categories
 from gis.codes import assign_codes
 from gis.database import libpq_url
 from gis.demo_geometry import METRIC_CRS, ORIGIN, DemoArea, generate
+from gis.demo_people import DEMO_DEPARTMENT_ACCOUNTS, add_departments
 from gis.rollup import rollup_households
 from gis.workflow import TRANSITIONS
 
@@ -89,8 +90,9 @@ def has_data(url: str) -> bool:
 
 
 RESET_TABLES = ("audit_log, edit_log, boundary_versions, plans, idempotency_keys, "
-                "incident_events, incidents, patrol_points, patrols, assignments, account_areas, "
-                "accounts, workers, buildings, roads, micro_grids, grids, communities, streets")
+                "rating_links, incident_events, incidents, patrol_points, patrols, assignments, "
+                "account_areas, accounts, departments, workers, buildings, roads, micro_grids, "
+                "grids, communities, streets")
 
 
 @dataclass
@@ -370,6 +372,7 @@ def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = N
         cur = conn.cursor()
         patrollers = _people(cur, district, ids, rng)
         _accounts(cur, ids, patrollers)
+        add_departments(cur)
         _patrols(cur, grid_polys, patrollers, anchor_dt, rng)
         _incidents(cur, grid_polys, patrollers, anchor_dt, rng)
         cur.execute(attribute_sql("patrol_points"))
@@ -379,5 +382,5 @@ def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = N
     say(f"workers with assignments, {n_pts} patrol points and {n_inc} incidents over 30 days")
     _basemap(url, say)
     say("demo accounts (username / password): "
-        + ", ".join(f"{u} / {p}" for u, p, *_ in DEMO_ACCOUNTS)
+        + ", ".join(f"{u} / {p}" for u, p, *_ in DEMO_ACCOUNTS + DEMO_DEPARTMENT_ACCOUNTS)
         + " — log in at /login or POST /auth/token")

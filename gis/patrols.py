@@ -1,8 +1,10 @@
 """Patrols (巡查): start, GPS points in batches (attributed to their micro-grid), end, coverage.
 
 A patrol belongs to a worker; its track is the LineString of its points in time order, rebuilt
-on every upload so a live patrol shows its path so far. Points outside the worker's areas are
-refused (all or nothing per batch), like incidents.
+on every upload so a live patrol shows its path so far. Points are timestamped on the device;
+two points more than GAP_SECONDS apart are not joined: the answer's `segments` (a
+MultiLineString) break there, `gaps` lists each break, and `length_m` counts only the segments.
+Points outside the worker's areas are refused (all or nothing per batch), like incidents.
 """
 
 from __future__ import annotations
@@ -27,12 +29,35 @@ class PatrolError(ValueError):
         self.status, self.errors = status, errors or []
 
 
-PATROL_JSON = """json_build_object(
+GAP_SECONDS = 60  # points further apart in time are not joined: the track has a gap there
+
+# The patrol's points in time order, numbered by segment: a new segment starts after a gap.
+SEGMENTS_SQL = f"""
+    SELECT q.t, q.id, q.geom, sum(q.brk) OVER (ORDER BY q.t, q.id) AS seg FROM (
+        SELECT q.t, q.id, q.geom,
+               CASE WHEN q.t - lag(q.t) OVER (ORDER BY q.t, q.id)
+                         > interval '{GAP_SECONDS} seconds' THEN 1 ELSE 0 END AS brk
+        FROM patrol_points q WHERE q.patrol_id = p.id) q"""
+GAPS_SQL = f"""
+    SELECT q.prev_t AS "from", q.t AS "to",
+           extract(epoch FROM q.t - q.prev_t)::int AS seconds FROM (
+        SELECT q.t, lag(q.t) OVER (ORDER BY q.t, q.id) AS prev_t
+        FROM patrol_points q WHERE q.patrol_id = p.id) q
+    WHERE q.t - q.prev_t > interval '{GAP_SECONDS} seconds'"""
+LINES_SQL = f"""
+    SELECT s.seg, ST_MakeLine(s.geom ORDER BY s.t, s.id) AS line FROM ({SEGMENTS_SQL}) s
+    GROUP BY s.seg HAVING count(*) >= 2"""
+
+PATROL_JSON = f"""json_build_object(
     'id', p.id, 'worker_id', p.worker_id,
     'worker', (SELECT name FROM workers WHERE id = p.worker_id),
     'started_at', p.started_at, 'ended_at', p.ended_at,
     'points', (SELECT count(*) FROM patrol_points q WHERE q.patrol_id = p.id),
-    'length_m', round(coalesce(ST_Length(p.track::geography), 0)::numeric, 1),
+    'length_m', (SELECT round(coalesce(sum(ST_Length(l.line::geography)), 0)::numeric, 1)
+                 FROM ({LINES_SQL}) l),
+    'segments', (SELECT ST_AsGeoJSON(ST_Multi(coalesce(ST_Collect(l.line ORDER BY l.seg),
+                        'MULTILINESTRING EMPTY'::geometry)), 7)::json FROM ({LINES_SQL}) l),
+    'gaps', (SELECT coalesce(json_agg(g ORDER BY g."from"), '[]'::json) FROM ({GAPS_SQL}) g),
     'micro_grids', (SELECT coalesce(json_agg(DISTINCT q.micro_grid_id), '[]'::json)
                     FROM patrol_points q WHERE q.patrol_id = p.id AND q.micro_grid_id IS NOT NULL),
     'track', ST_AsGeoJSON(p.track, 7)::json)"""

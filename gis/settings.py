@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_vertices: int = Field(100_000, description="most vertices in one submitted geometry")
     max_batch: int = Field(1000, description="most incidents in one batch")
     max_patrol_points: int = Field(5000, description="most patrol points in one batch")
+    max_photo_bytes: int = Field(1536 * 1024, description="largest incident photo (413 above)")
     max_bbox_km2: float = Field(
         150.0, description="largest bbox (km²) for feature pages of the detail collections "
         "(micro-grids, buildings, incidents, patrol points); 0 turns the check off")

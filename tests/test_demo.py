@@ -76,7 +76,9 @@ def test_activity_covers_every_workflow_state_and_is_attributed(demo) -> None:
 
 def test_demo_accounts_exist_for_each_role(demo) -> None:
     roles = {r for (r,) in demo.execute("SELECT role FROM accounts")}
-    assert roles == {"admin", "planner", "commander", "worker"}
+    assert roles == {"admin", "planner", "commander", "worker", "department"}
+    departments = demo.execute("SELECT count(*), count(street_id) FROM departments").fetchone()
+    assert departments == (10, 9)  # three per street, one for the district
     assignments = demo.execute("SELECT count(DISTINCT worker_id) FROM assignments").fetchone()[0]
     assert assignments >= 80
 

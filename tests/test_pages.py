@@ -188,12 +188,12 @@ def test_worker_reports_and_commander_runs_the_case(base: str, browser,
                         (created["id"],)).fetchone()[0] == "accepted"
 
     # a patrol records GPS points
-    page.click("#w-patrol")
-    wait_js(page, "WG.patrol && WG.patrol.id")
+    page.click("[data-testid=patrol-start]")
+    wait_js(page, "WG.patrol && WG.patrol.local")
     for step in range(3):
         phone.set_geolocation({"longitude": lon + 0.0001 * step, "latitude": lat})
         page.wait_for_timeout(300)
-    page.click("#w-patrol")
+    page.click("[data-testid=patrol-stop]")
     patrol = wait_js(page, "WG.lastPatrol")
     points = demo.execute("SELECT count(*), bool_and(grid_id = %s) FROM patrol_points "
                           "WHERE patrol_id = %s", (grid_id, patrol["id"])).fetchone()

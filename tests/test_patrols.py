@@ -18,8 +18,8 @@ def test_a_patrol_from_start_to_track_and_coverage(client, make_token, admin_hea
     (x1, y1), (x2, y2) = world.centers[GRID + "001"], world.centers[GRID + "002"]
     gx, gy = wgs84_to_gcj02(x2, y2)
     points = [{"t": "2026-01-05T08:01:00Z", "lon": x1, "lat": y1, "accuracy": 5},
-              {"t": "2026-01-05T08:05:00Z", "lon": x1 + STEP / 40, "lat": y1},
-              {"t": "2026-01-05T08:09:00Z", "lon": float(gx), "lat": float(gy), "crs": "gcj02"}]
+              {"t": "2026-01-05T08:01:30Z", "lon": x1 + STEP / 40, "lat": y1},
+              {"t": "2026-01-05T08:02:00Z", "lon": float(gx), "lat": float(gy), "crs": "gcj02"}]
     r = client.post(f"/patrols/{pid}/points", json={"points": points}, headers=me)
     assert r.status_code == 200, r.text
     assert r.json()["stored"] == 3

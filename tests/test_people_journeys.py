@@ -63,7 +63,12 @@ def test_a_case_with_real_people_from_roster_to_resident_rating(
     row = admin.locator("[data-testid=people-table] tbody tr[data-name='陈网格']")
     row.wait_for()
     row.locator("[data-testid=assign-area]").click()
-    admin.fill("[data-testid=assign-area-code]", MG)
+    # the small map shows the grids from the vector tiles; a click picks a grid's code
+    admin.locator("[data-testid=assign-map] .leaflet-wg-grids-pane path").first.wait_for()
+    admin.locator("[data-testid=assign-map] .leaflet-wg-grids-pane path").first.click()
+    wait_js(admin, "/^[0-9]{15}([0-9]{3})?$/.test(document.querySelector("
+                   "'[data-testid=assign-area-code]').value)")
+    admin.fill("[data-testid=assign-area-code]", MG)  # or a code typed (or searched) in
     admin.select_option("[data-testid=assign-role]", "micro_grid_leader")
     admin.click("[data-testid=assign-save]")
     admin.locator(f"[data-testid=people-table] tbody tr[data-name='陈网格'] "

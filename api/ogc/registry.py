@@ -42,6 +42,13 @@ def _area(cid: str, table: str, title: str, zh: str, parent: str | None,
 
 
 OPEN_STATES = ("reported", "accepted", "dispatched", "in_progress")
+# The assignee's name: the account's worker (or department, or username), the department, or
+# the free text of rows written before dispatch named people (gis.dispatch).
+ASSIGNEE_NAME_SQL = """coalesce(
+    (SELECT coalesce(w.name, d.name, a.username) FROM accounts a
+     LEFT JOIN workers w ON w.id = a.worker_id LEFT JOIN departments d ON d.id = a.department_id
+     WHERE a.id = t.assignee_account_id),
+    (SELECT d.name FROM departments d WHERE d.id = t.assignee_department_id), t.assignee)"""
 OVERDUE_SQL = ("(t.due_at IS NOT NULL AND t.due_at < now() AND t.status IN "
                "('reported', 'accepted', 'dispatched', 'in_progress'))")
 
@@ -73,7 +80,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
          "reported_at": "t.reported_at", "due_at": "t.due_at", "overdue": OVERDUE_SQL,
          "micro_grid_id": "t.micro_grid_id", "grid_id": "t.grid_id",
          "community_id": "t.community_id", "street_id": "t.street_id",
-         "assignee": "t.assignee"},
+         "assignee": ASSIGNEE_NAME_SQL},
         {"code": "string", "category": "string", "title": "string", "status": "string",
          "priority": "integer", "source": "string", "reported_at": "string",
          "due_at": "string", "overdue": "boolean", "micro_grid_id": "integer",

@@ -8,13 +8,12 @@ data with the caller's token once the page is in the browser.
 from __future__ import annotations
 
 import json
-from html import escape
 
 import folium
 from folium.plugins import HeatMap, MarkerCluster, VectorGridProtobuf
 from folium.template import Template
 
-from api.pages import assets
+from api.pages import assets, worker_shell
 from api.pages.i18n import DEFAULT_LANG, labels
 from api.pages.situation_chrome import SITUATION_PANEL
 from api.pages.workbench import workbench_chrome
@@ -33,6 +32,10 @@ ENDPOINTS = {
     "patrols": "/patrols",
     "patrol_points": "/patrols/{id}/points",
     "patrol_end": "/patrols/{id}/end",
+    "photos": "/incidents/{id}/photos",
+    "tasks": "/map/me/tasks",
+    "responsible": "/map/me/responsible",
+    "history": "/map/me/history",
     "checks": "/map/plan/checks",
     "preview_split": "/map/plan/preview-split",
     "live_positions": "/map/live-positions",
@@ -171,7 +174,7 @@ def command_page(settings: Settings) -> str:
 
 
 def worker_page(settings: Settings) -> str:
-    """`/map/me`: the worker's area, micro-grids, buildings, open incidents, report, patrol."""
+    """`/map/me`: the installable, offline-first worker app (see api/pages/worker_shell.py)."""
     m = base_map(settings)
     layers = {
         "micro_grids": folium.FeatureGroup(name="微网格 Micro-grids").add_to(m),
@@ -180,29 +183,12 @@ def worker_page(settings: Settings) -> str:
         "patrol": folium.FeatureGroup(name="巡查 Patrol").add_to(m),
     }
     folium.LayerControl(collapsed=True).add_to(m)
-    cats = "".join(f'<option value="{escape(c)}" data-i18n="category.{escape(c)}"></option>'
-                   for c in load_categories(settings.categories_file))
-    chrome = _chrome("worker_title", f"""
-<div id="wg-actions" class="wg-actions">
-  <button id="w-report" class="btn btn-primary" type="button" data-i18n="report_here"></button>
-  <button id="w-locate" class="btn btn-secondary" type="button" data-i18n="use_location">
-  </button>
-  <button id="w-patrol" class="btn btn-success" type="button" data-i18n="patrol_start"></button>
-  <div id="w-patrol-status" class="wg-count"></div>
-</div>
-<form id="w-form" class="wg-form" hidden>
-  <div class="wg-panel-title" data-i18n="report_here"></div>
-  <label><span data-i18n="category"></span>
-    <select name="category" class="form-select form-select-sm">{cats}</select></label>
-  <label><span data-i18n="title"></span>
-    <input name="title" class="form-control form-control-sm" required maxlength="200"></label>
-  <label><span data-i18n="description"></span>
-    <textarea name="description" class="form-control form-control-sm" rows="2"></textarea></label>
-  <div class="wg-row"><button type="submit" class="btn btn-primary btn-sm" data-i18n="submit">
-  </button><button type="button" id="w-cancel" class="btn btn-light btn-sm"
-  data-i18n="cancel"></button></div>
-</form>""")
-    PageScript("worker", page_config(settings, "worker"), chrome, layers).add_to(m)
+    chrome = _chrome("worker_title", worker_shell.panels(list(
+        load_categories(settings.categories_file))))
+    config = page_config(settings, "worker")
+    config["max_photo_bytes"] = settings.max_photo_bytes
+    PageScript("worker", config, chrome, layers).add_to(m)
+    worker_shell.WorkerHead().add_to(m)  # after wangge.js, which creates window.WG
     return m.get_root().render()
 
 

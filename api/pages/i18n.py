@@ -153,13 +153,88 @@ _TEXT = {
 _ROLE = ROLE_LABELS  # worker roles and department kinds: one table each, in gis.roster
 _DEPT = DEPARTMENT_KINDS
 
+# The worker app (/map/me): queue, tasks, photos, patrols, who is responsible, history.
+_WORKER_APP = {
+    "queue_label": ("待同步", "Queued"), "queue_details": ("同步队列", "Sync queue"),
+    "sync_idle": ("已同步", "In sync"), "sync_syncing": ("同步中…", "Syncing…"),
+    "sync_offline": ("离线，联网后自动发送", "Offline: sent when back online"),
+    "sync_retry": ("网络不稳，稍后重试", "Network trouble, retrying"),
+    "sync_auth": ("登录已过期：重新登录后继续同步，数据不会丢失",
+                  "Session expired: log in again to continue; nothing is lost"),
+    "last_sync": ("上次同步", "Last sync"), "never_synced": ("从未", "never"),
+    "login_again": ("重新登录", "Log in again"),
+    "queue_empty": ("没有待同步的内容", "Nothing waiting"),
+    "queued": ("已存入队列", "Saved; will be sent"), "failed": ("发送失败", "Failed"),
+    "waiting": ("等待中", "Waiting"), "edit": ("修改", "Edit"), "drop": ("删除", "Drop"),
+    "save": ("保存", "Save"), "confirm_drop": ("确定删除这条记录？它不会被发送。",
+                                               "Drop this item? It will not be sent."),
+    "kind.report": ("上报", "Report"), "kind.photo": ("照片", "Photo"),
+    "kind.transition": ("处置步骤", "Workflow step"), "kind.patrol_start": ("开始巡查",
+                                                                            "Patrol start"),
+    "kind.patrol_points": ("巡查轨迹点", "Patrol points"), "kind.patrol_end": ("结束巡查",
+                                                                             "Patrol end"),
+    "photos": ("照片（最多5张）", "Photos (up to 5)"),
+    "too_many_photos": ("最多5张照片", "At most 5 photos"),
+    "not_an_image": ("不是有效的JPEG或PNG图片", "Not a valid JPEG or PNG image"),
+    "photo_too_large": ("照片过大", "Photo too large"),
+    "title_required": ("请填写标题", "Please enter a title"),
+    "my_tasks": ("我的任务", "My tasks"), "no_tasks": ("暂无任务", "No tasks"),
+    "due": ("期限", "Due"), "task_start": ("开始处置", "Start"),
+    "task_resolve": ("处置完成", "Resolve"), "resolve_note": ("处置说明", "What was done"),
+    "show_on_map": ("在地图上显示", "Show on map"), "distance": ("距离", "Distance"),
+    "bearing": ("方位", "Bearing"), "pending": ("待发送", "pending"),
+    "new_task": ("新任务", "New task"),
+    "dir.N": ("北", "N"), "dir.NE": ("东北", "NE"), "dir.E": ("东", "E"),
+    "dir.SE": ("东南", "SE"), "dir.S": ("南", "S"), "dir.SW": ("西南", "SW"),
+    "dir.W": ("西", "W"), "dir.NW": ("西北", "NW"),
+    "metres": ("米", "m"), "km": ("公里", "km"),
+    "patrol_distance": ("里程", "Distance"), "patrol_grids": ("已巡微网格", "Micro-grids"),
+    "patrol_gaps": ("中断", "Gaps"),
+    "responsible": ("责任人", "Who is responsible"),
+    "micro_grid_leader": ("微网格长", "Micro-grid leader"),
+    "grid_leader": ("网格长", "Grid leader"), "grid_workers": ("网格员", "Grid workers"),
+    "phone": ("电话", "Phone"), "nobody": ("暂无", "nobody"),
+    "my_history": ("我的记录", "My history"), "my_reports": ("我的上报（30天）",
+                                                             "My reports (30 days)"),
+    "my_patrols": ("我的巡查（30天）", "My patrols (30 days)"),
+    "offline_cached": ("离线：显示的是上次缓存的数据", "Offline: showing the last cached data"),
+}
+# Server problem documents, translated by their title (the detail stays as sent when unknown).
+_PROBLEMS = {
+    "Unauthorized": ("未登录或登录已过期", "Unauthorized"),
+    "Forbidden": ("无权操作", "Forbidden"), "Not Found": ("未找到", "Not found"),
+    "Conflict": ("冲突", "Conflict"), "Illegal transition": ("当前状态不允许此操作",
+                                                           "Not allowed in this status"),
+    "Unprocessable incident": ("事件无法受理", "Incident cannot be taken"),
+    "Invalid request": ("请求无效", "Invalid request"),
+    "Invalid transition": ("处置步骤无效", "Invalid workflow step"),
+    "Invalid patrol data": ("巡查数据无效", "Invalid patrol data"),
+    "Photo too large": ("照片过大", "Photo too large"),
+    "Not an image": ("不是有效的图片", "Not an image"),
+    "Too many photos": ("照片数量超过上限", "Too many photos"),
+    "Content Too Large": ("内容过大", "Content too large"),
+    "Service Unavailable": ("服务暂不可用", "Service unavailable"),
+    "Idempotency-Key reused": ("重复的请求标识", "Idempotency-Key reused"),
+    "Batch too large": ("批量过大", "Batch too large"),
+    "Offline": ("离线", "Offline"),
+}
+_PROBLEM_DETAILS = {
+    "incidents outside your areas": ("事件位置不在您的责任区域内",
+                                     "The location is outside your areas"),
+    "incidents outside every area": ("事件位置不在任何网格内",
+                                     "The location is outside every area"),
+    "points outside your areas": ("巡查点不在您的责任区域内",
+                                  "Patrol points outside your areas"),
+}
+
 
 def labels(categories_file=None) -> dict[str, dict[str, str]]:
     """{lang: {key: text}} for every label the pages use."""
     out: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
     for group, prefix in ((_TEXT, ""), (_STATUS, "status."), (_ACTION, "action."),
                           (_ROLE, "role."), (_DEPT, "dept."),
-                          (PLAN_TEXT, "")):
+                          (PLAN_TEXT, ""), (_WORKER_APP, ""), (_PROBLEMS, "problem."),
+                          (_PROBLEM_DETAILS, "problem_detail.")):
         for key, (zh, en) in group.items():
             out["zh-CN"][prefix + key] = zh
             out["en"][prefix + key] = en

@@ -1,8 +1,9 @@
 """The roster page (/admin/people): workers and departments, assignments, CSV import.
 
-A plain page (no map): the shared client (wangge.js) for the token, API calls and labels, and
-people.js for the page. Admins manage everyone, a street commander its jurisdiction (the API
-decides; the page only shows what it is given).
+A plain page with a small map to pick an area (grids and micro-grids from our vector tiles; a
+click fills in the area code, as the code/name search does), the shared client (wangge.js) for
+the token, API calls and labels, and people.js for the page. Admins manage everyone, a street
+commander its jurisdiction (the API decides; the page only shows what it is given).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ PEOPLE_HTML = """<!DOCTYPE html>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
 <link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
+<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
 <link rel="stylesheet" href="/static/css/wangge.css">
+<script src="/static/vendor/leaflet/leaflet.js"></script>
+<script src="/static/vendor/vectorgrid/Leaflet.VectorGrid.bundled.min.js"></script>
 <script>window.WG_CONFIG = __CONFIG__;</script>
 <script src="/static/js/wangge.js"></script>
 <script src="/static/js/people.js"></script>
@@ -103,6 +107,7 @@ PEOPLE_HTML = """<!DOCTYPE html>
         data-testid="assign-ends" class="form-control form-control-sm"></label>
     </div>
     <div id="pp-area-hits" class="wg-area-hits"></div>
+    <div id="pp-map" class="wg-pick-map" data-testid="assign-map"></div>
     <div class="mt-2"><button type="submit" data-testid="assign-save"
       class="btn btn-sm btn-primary" data-i18n="save"></button>
     <button type="button" class="btn btn-sm btn-light wg-cancel" data-i18n="cancel"></button>

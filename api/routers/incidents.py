@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.db import connection_wait, get_conn
 from api.deps import authenticate, bearer_token, get_settings, oauth2_scheme, require_roles
 from api.feed_guard import RECHECK_S, FeedGuard
+from api.idempotency import run_once
 from api.problems import Problem
 from api.routers.supervision import maybe_escalate
 from gis import incidents as inc
@@ -61,10 +62,12 @@ class TransitionIn(BaseModel):
     note: str = Field("", max_length=2000)
     satisfaction: int | None = Field(None, description="评价 1-5, with 'close' only")
     assignee_account_id: int | None = Field(
-        None, description="派遣 to this account (a grid worker or a department's account); "
-        "with 'dispatch' only, one of the people of GET /incidents/{id}/assignees")
+        None, ge=1, le=2**63 - 1,
+        description="派遣 to this account (a grid worker or a department's account); with "
+        "'dispatch' only, one of the people of GET /incidents/{id}/assignees")
     assignee_department_id: int | None = Field(
-        None, description="派遣 to this department (职能部门); with 'dispatch' only")
+        None, ge=1, le=2**63 - 1,
+        description="派遣 to this department (职能部门); with 'dispatch' only")
     assignee: str | None = Field(None, max_length=200, description="no longer accepted: the "
                                  "assignee is an account or a department, never free text")
     version: int | None = Field(None, description="optimistic lock: the version you saw")
@@ -244,28 +247,34 @@ async def list_assignees(incident_id: int, principal: Principal = Depends(dispat
 
 @router.post("/incidents/{incident_id}/transitions",
              summary="Move a case along the workflow (派、办、督、评)")
-async def transition(incident_id: int, body: TransitionIn,
+async def transition(incident_id: int, body: TransitionIn, request: Request,
                      principal: Principal = Depends(reporters),
-                     conn: AsyncConnection = Depends(get_conn)) -> dict:
+                     conn: AsyncConnection = Depends(get_conn),
+                     idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Illegal for the status or the role: 409 listing the actions allowed to you. A dispatch to
-    someone disabled or not covering the case's area: 422 with the reason."""
+    someone disabled or not covering the case's area: 422 with the reason. An
+    `Idempotency-Key` replays the first answer to a retried step."""
     if body.assignee is not None:
         raise Problem(422, "Invalid transition", "the assignee is an account or a department: "
                       "give assignee_account_id or assignee_department_id (see GET "
                       f"/incidents/{incident_id}/assignees)")
-    try:
-        async with conn.transaction():
+
+    async def write() -> dict:
+        try:
             return await inc.transition(conn, principal, incident_id, body.action, body.note,
                                         body.satisfaction, body.assignee_account_id,
                                         body.assignee_department_id, body.version)
-    except inc.NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from None
-    except IllegalTransition as exc:
-        wrong_role = (exc.status, exc.action) in BY_ACTION and "may not" in str(exc)
-        raise Problem(403 if wrong_role else 409,
-                      "Forbidden" if wrong_role else "Illegal transition", str(exc),
-                      status_now=exc.status, allowed=exc.allowed) from None
-    except AssigneeError as exc:
-        raise Problem(422, "Invalid assignee", str(exc), reason=str(exc)) from None
-    except ValueError as exc:
-        raise Problem(422, "Invalid transition", str(exc)) from None
+        except inc.NotFound as exc:
+            raise Problem(404, "Not Found", str(exc)) from None
+        except IllegalTransition as exc:
+            wrong_role = (exc.status, exc.action) in BY_ACTION and "may not" in str(exc)
+            raise Problem(403 if wrong_role else 409,
+                          "Forbidden" if wrong_role else "Illegal transition", str(exc),
+                          status_now=exc.status, allowed=exc.allowed) from None
+        except AssigneeError as exc:
+            raise Problem(422, "Invalid assignee", str(exc), reason=str(exc)) from None
+        except ValueError as exc:
+            raise Problem(422, "Invalid transition", str(exc)) from None
+
+    return await run_once(conn, principal, idempotency_key,
+                          {"path": request.url.path, "body": body.model_dump(mode="json")}, write)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import get_conn
 from api.deps import get_settings, require_roles
+from api.idempotency import run_once
 from api.problems import Problem
 from gis import patrols as pat
 from gis.scope import Principal
@@ -50,38 +53,58 @@ def _problem(exc: pat.PatrolError) -> Problem:
     return Problem(exc.status, title, str(exc), errors=exc.errors)
 
 
+IdempotencyKey = Annotated[str | None, Header(description="makes retries safe (replayed)")]
+
+
+def _once(request: Request, body: BaseModel | None) -> dict:
+    return {"path": request.url.path,
+            "body": body.model_dump(mode="json") if body is not None else None}
+
+
 @router.post("/patrols", status_code=201, summary="Start a patrol (the calling worker's)")
-async def start(body: StartIn | None = None, principal: Principal = Depends(workers_only),
-                conn: AsyncConnection = Depends(get_conn)) -> dict:
-    try:
-        return await pat.start(conn, principal, body.started_at if body else None)
-    except pat.PatrolError as exc:
-        raise _problem(exc) from None
+async def start(request: Request, body: StartIn | None = None,
+                principal: Principal = Depends(workers_only),
+                conn: AsyncConnection = Depends(get_conn),
+                idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    async def write() -> dict:
+        try:
+            return await pat.start(conn, principal, body.started_at if body else None)
+        except pat.PatrolError as exc:
+            raise _problem(exc) from None
+
+    return await run_once(conn, principal, idempotency_key, _once(request, body), write, 201)
 
 
 @router.post("/patrols/{patrol_id}/points", summary="Upload a batch of GPS points")
-async def points(patrol_id: int, body: PointsIn, principal: Principal = Depends(workers_only),
+async def points(patrol_id: int, body: PointsIn, request: Request,
+                 principal: Principal = Depends(workers_only),
                  conn: AsyncConnection = Depends(get_conn),
-                 settings: Settings = Depends(get_settings)) -> dict:
+                 settings: Settings = Depends(get_settings),
+                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Each point is attributed to its micro-grid; all or nothing per batch."""
-    try:
-        async with conn.transaction():
+    async def write() -> dict:
+        try:
             return await pat.add_points(conn, principal, patrol_id,
                                         [p.model_dump() for p in body.points],
                                         settings.max_patrol_points)
-    except pat.PatrolError as exc:
-        raise _problem(exc) from None
+        except pat.PatrolError as exc:
+            raise _problem(exc) from None
+
+    return await run_once(conn, principal, idempotency_key, _once(request, body), write)
 
 
 @router.post("/patrols/{patrol_id}/end", summary="End a patrol")
-async def end(patrol_id: int, body: EndIn | None = None,
+async def end(patrol_id: int, request: Request, body: EndIn | None = None,
               principal: Principal = Depends(workers_only),
-              conn: AsyncConnection = Depends(get_conn)) -> dict:
-    try:
-        async with conn.transaction():
+              conn: AsyncConnection = Depends(get_conn),
+              idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    async def write() -> dict:
+        try:
             return await pat.end(conn, principal, patrol_id, body.ended_at if body else None)
-    except pat.PatrolError as exc:
-        raise _problem(exc) from None
+        except pat.PatrolError as exc:
+            raise _problem(exc) from None
+
+    return await run_once(conn, principal, idempotency_key, _once(request, body), write)
 
 
 @router.get("/patrols/coverage", summary="Micro-grids visited in a period: by whom, how often")

@@ -43,7 +43,7 @@ class WorkerEdit(BaseModel):
     phone: str | None = Field(None, max_length=40)
     active: bool | None = Field(None, description="false disables the worker and its account")
     password: str | None = Field(None, min_length=8, max_length=200)
-    version: int | None = None
+    version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class DepartmentIn(BaseModel):
@@ -61,7 +61,7 @@ class DepartmentEdit(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=100)
     kind: str | None = None
     active: bool | None = None
-    version: int | None = None
+    version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class AssignmentIn(BaseModel):

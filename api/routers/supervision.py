@@ -37,7 +37,8 @@ class UrgeIn(BaseModel):
 
 class ScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    score: int = Field(description="1 (very dissatisfied) to 5 (very satisfied)")
+    score: int = Field(ge=-(2**31), le=2**31 - 1,
+                       description="1 (very dissatisfied) to 5 (very satisfied)")
     comment: str = Field("", max_length=1000)
 
 

@@ -104,6 +104,32 @@
     }).catch(WG.fail);
   }
 
+  /* A small map of the caller's area: clicking a grid or micro-grid picks its code. */
+  function pickMap(areaInput) {
+    if (state.map) { state.map.invalidateSize(); return; }
+    var map = state.map = L.map('pp-map', { attributionControl: false, minZoom: 3,
+                                            maxZoom: 20 });
+    WG.makePanes(map, ['grids', 'micro-grids'], 410);
+    ['grids', 'micro-grids'].forEach(function (layer) {
+      var opts = WG.tileOptions(layer);
+      var style = Object.assign({}, WG.LEVEL_STYLES[layer], { fill: true, fillOpacity: 0.06 });
+      opts.interactive = true;  // filled, so a click anywhere inside picks the area
+      opts.vectorTileLayerStyles = new Proxy({}, { get: function () {
+        return function () { return style; };
+      } });
+      var tiles = L.vectorGrid.protobuf('/tiles/' + layer + '/{z}/{x}/{y}.pbf', opts);
+      tiles.on('click', function (e) {
+        var props = (e.layer && e.layer.properties) || {};
+        if (!props.code) { return; }
+        areaInput.value = props.code;
+        el('pp-area-hits').textContent = props.code + ' ' + (props.name || '');
+      });
+      tiles.addTo(map);
+    });
+    if (state.ctx && state.ctx.bbox) { WG.fitBbox(map, state.ctx.bbox, 16); }
+    else { map.setView([30, 120], 12); }
+  }
+
   function showReport(res) {
     var box = el('pp-report');
     var rows = (res.issues || []).map(function (i) {
@@ -125,6 +151,7 @@
     WG.applyLang();
     if (WG.redirecting) { return; }
     WG.api('/map/context').then(function (ctx) {
+      state.ctx = ctx;
       WG.chrome(ctx);
       if (ctx.role !== 'admin' && ctx.role !== 'commander') {
         var m = el('wg-message');
@@ -173,6 +200,7 @@
           toggle(el('pp-assign-form'), true);
           state.assignTo = p.id;
           el('pp-assign-who').textContent = p.name;
+          pickMap(el('pp-assign-form').querySelector('[name=area]'));
         } else if (b.classList.contains('wg-toggle')) {
           var path = (p.kind === 'worker' ? '/people/workers/' : '/people/departments/') + p.id;
           WG.api(path, { method: 'PATCH', body: { active: !p.active, version: p.version } })

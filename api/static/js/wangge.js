@@ -98,8 +98,10 @@
 
   /* ---- API ------------------------------------------------------------------------------ */
   WG.authHeaders = function () { return { Authorization: 'Bearer ' + WG.token() }; };
+  WG.readPaths = {};  // GET paths read so far (the worker app caches them for offline use)
   WG.api = function (path, opts) {
     opts = opts || {};
+    if (!opts.method || opts.method === 'GET') { WG.readPaths[path] = true; }
     var headers = Object.assign({ Accept: 'application/json' }, opts.headers || {},
                                 WG.authHeaders());
     var body = opts.body;
