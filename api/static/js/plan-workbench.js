@@ -13,7 +13,7 @@
   var original = WG.pages.planner;
   var LAYER = { grid: 'grids', micro_grid: 'micro_grids' };
   var COLLECTION = { grid: 'grids', micro_grid: 'micro-grids' };
-  var MINZOOM = { grid: 12, micro_grid: 14, buildings: 15 };
+  var MINZOOM = { grid: 10, micro_grid: 14, buildings: 15 };
 
   function el(id) { return document.getElementById(id); }
 
@@ -438,6 +438,7 @@
     }
     function select(level, props) {
       S.selected = { level: level, code: props.code, props: props };
+      if (level === 'grid') { WG.selectGrid(props); }  /* the split preview panel's grid */
       render();
       showArea(level, props.code);
     }
