@@ -61,6 +61,7 @@ PLAN_TEXT: dict[str, tuple[str, str]] = {
     "workers": ("责任人员", "Responsible workers"), "no_workers": ("无", "None"),
     "bounds_state": ("户数标准", "Bounds"), "kind": ("类型", "Kind"),
     "kind.standard": ("普通网格", "Standard"), "kind.dedicated": ("专属网格", "Dedicated"),
+    "kind_apply": ("改变类型", "Change kind"),
     "name": ("名称", "Name"), "version": ("版本", "Version"),
     "role.grid_leader": ("网格长", "Grid leader"), "role.full_time": ("专职网格员",
                                                                      "Full-time grid worker"),

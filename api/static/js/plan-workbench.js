@@ -462,7 +462,24 @@
         kv('bounds_state', WG.t(state(sel.level, p)) + ' (' + WG.cfg.bounds[sel.level].join('–') + ')') +
         kv('parent', parent) +
         (p.kind ? kv('kind', WG.t('kind.' + p.kind)) : '') +
-        kv('workers', workers);
+        kv('workers', workers) +
+        (sel.level === 'grid' && p.kind && !p.draft ? '<div class="wg-row">' +
+          '<select id="wb-kind" class="form-select form-select-sm" data-testid="area-kind">' +
+          ['standard', 'dedicated'].map(function (k) {
+            return '<option value="' + k + '"' + (k === p.kind ? ' selected' : '') + '>' +
+              WG.esc(WG.t('kind.' + k)) + '</option>';
+          }).join('') + '</select><button id="wb-kind-apply" class="btn btn-outline-primary ' +
+          'btn-sm" type="button" data-testid="area-kind-apply">' + WG.esc(WG.t('kind_apply')) +
+          '</button></div>' : '');
+      var apply = el('wb-kind-apply');
+      if (apply) {
+        apply.addEventListener('click', function () {
+          var kind = el('wb-kind').value;
+          if (kind !== p.kind) {
+            edit({ op: 'set_attributes', level: 'grid', area: p.code, kind: kind });
+          }
+        });
+      }
     }
     function showArea(level, code) {
       S.info = null;
