@@ -27,6 +27,9 @@ def import_command(
     parent_field: str = typer.Option(None, "--parent-field", help="parent code column (else "
                                      "the parent is found spatially)"),
     levels_field: str = typer.Option(None, "--levels-field", help="building levels column"),
+    class_field: str = typer.Option(None, "--class-field", help="community class column (A-D)"),
+    kind_field: str = typer.Option(None, "--kind-field", help="grid kind column (standard or "
+                                   "dedicated; dedicated grids take codes from 901)"),
     district_code: str = typer.Option(None, "--district-code", help="6-digit county code for "
                                       "streets without codes"),
     m2_per_household: float = typer.Option(None, "--m2-per-household", help="floor area per "
@@ -50,6 +53,7 @@ def import_command(
     opts = ImportOptions(
         layer=source_layer, where=where, crs=crs, code_field=code_field, name_field=name_field,
         households_field=households_field, parent_field=parent_field, levels_field=levels_field,
+        class_field=class_field, kind_field=kind_field,
         district_code=district_code, source=source, skip_invalid=skip_invalid, dry_run=dry_run,
         m2_per_household=m2_per_household or get_settings().m2_per_household)
     url = ensure_database()

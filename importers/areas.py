@@ -20,6 +20,31 @@ from importers.reader import Source
 from importers.validation import ImportReport, Rejected, clean_geometry, text
 
 STRADDLE_SHARE = 0.01  # a child overlapping a second parent by more than this is reported
+CLASSES = ("A", "B", "C", "D")  # community class (new estates, old town, urban fringe, rural)
+KINDS = {"standard": "standard", "dedicated": "dedicated", "普通": "standard",
+         "普通网格": "standard", "专属": "dedicated", "专属网格": "dedicated"}
+
+
+def _class_kind(level: Level, props: dict, opts: ImportOptions, code: str | None
+                ) -> tuple[str | None, str | None]:
+    """The row's community class (--class-field) and grid kind (--kind-field), checked."""
+    klass = kind = None
+    if opts.class_field and level.name == "community":
+        klass = (text(props.get(opts.class_field)) or "").upper() or None
+        if klass is not None and klass not in CLASSES:
+            raise Rejected(f"class {klass!r} is not one of A, B, C, D")
+    if opts.kind_field and level.name == "grid":
+        raw = text(props.get(opts.kind_field))
+        kind = KINDS.get((raw or "").lower()) if raw else None
+        if raw and kind is None:
+            raise Rejected(f"kind {raw!r} is not standard or dedicated")
+    if code and level.name == "grid":
+        coded = "dedicated" if code[-3:] >= "901" else "standard"
+        if kind and kind != coded:
+            raise Rejected(f"a {kind} grid cannot have code {code} (dedicated grids take "
+                           "sequences from 901)")
+        kind = coded
+    return klass, kind
 
 
 def _parents(conn, level: Level) -> tuple[list[tuple], shapely.STRtree | None]:
@@ -86,6 +111,7 @@ def import_areas(conn: psycopg.Connection, level: Level, src: Source, opts: Impo
                 raise Rejected(f"code {code} does not start with its parent's code {parent_code}")
             if code is not None and code in seen:
                 raise Rejected(f"duplicate code {code} (also row {seen[code]})")
+            klass, kind = _class_kind(level, props, opts, code)
         except Rejected as exc:
             report.issue(i, code, "rejected", str(exc))
             continue
@@ -95,10 +121,12 @@ def import_areas(conn: psycopg.Connection, level: Level, src: Source, opts: Impo
             seen[code] = i
         name = text(props.get(opts.name_field)) if opts.name_field else None
         attrs = {k: v for k, v in props.items() if v is not None and k not in
-                 (opts.code_field, opts.name_field, opts.parent_field)}
+                 (opts.code_field, opts.name_field, opts.parent_field, opts.class_field,
+                  opts.kind_field)}
         records.append({"row": i, "code": code, "name": name or "", "geom": geom,
                         "parent_id": parent[0] if parent else None, "parent_code": parent_code,
-                        "attributes": attrs})
+                        "attributes": attrs,
+                        "class": klass, "kind": kind})
     _generate_codes(conn, level, records)
     return records
 
@@ -133,7 +161,9 @@ def _generate_codes(conn, level: Level, records: list[dict]) -> None:
                 fresh.append(r)
         if fresh:
             taken = used | {c for c, _, _ in existing}
-            codes = assign_codes(parent_code, [r["geom"] for r in fresh], taken=taken)
+            codes = assign_codes(parent_code, [r["geom"] for r in fresh],
+                                 dedicated=[r.get("kind") == "dedicated" for r in fresh],
+                                 taken=taken)
             for r, code in zip(fresh, codes, strict=True):
                 r["code"] = code
 
@@ -141,9 +171,14 @@ def _generate_codes(conn, level: Level, records: list[dict]) -> None:
 def write_areas(conn: psycopg.Connection, level: Level, records: list[dict],
                 report: ImportReport) -> None:
     """Upsert by code; unchanged rows are left alone (no version bump)."""
-    extra_cols, extra_vals = "", ""
+    extra_cols, extra_vals, extra_set, extra_where = "", "", "", ""
     if level.name == "grid":
         extra_cols, extra_vals = ", kind", ", %(kind)s"
+    if level.name == "community":
+        extra_cols, extra_vals = ", class", ", %(class)s"
+        extra_set = ", class = coalesce(EXCLUDED.class, t.class)"
+        extra_where = ("\n           OR (EXCLUDED.class IS NOT NULL"
+                       " AND t.class IS DISTINCT FROM EXCLUDED.class)")
     parent_cols = "parent_id, parent_code" if level.parent else "parent_code"
     parent_vals = "%(parent_id)s, %(parent_code)s" if level.parent else "%(parent_code)s"
     parent_set = ("parent_id = EXCLUDED.parent_id, parent_code = EXCLUDED.parent_code"
@@ -154,8 +189,8 @@ def write_areas(conn: psycopg.Connection, level: Level, records: list[dict],
                 %(attributes)s{extra_vals})
         ON CONFLICT (code) WHERE valid_to IS NULL DO UPDATE SET
             name = EXCLUDED.name, {parent_set}, geom = EXCLUDED.geom,
-            attributes = EXCLUDED.attributes, version = t.version + 1
-        WHERE t.name IS DISTINCT FROM EXCLUDED.name
+            attributes = EXCLUDED.attributes, version = t.version + 1{extra_set}
+        WHERE t.name IS DISTINCT FROM EXCLUDED.name{extra_where}
            OR t.parent_code IS DISTINCT FROM EXCLUDED.parent_code
            OR NOT ST_OrderingEquals(t.geom, EXCLUDED.geom)
            OR t.attributes IS DISTINCT FROM EXCLUDED.attributes

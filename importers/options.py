@@ -18,6 +18,8 @@ class ImportOptions:
     households_field: str | None = None
     parent_field: str | None = None  # parent code column; else the parent is found spatially
     levels_field: str | None = None
+    class_field: str | None = None  # community class A-D
+    kind_field: str | None = None  # grid kind: standard or dedicated (codes from 901)
     district_code: str | None = None  # 6-digit county code for streets without codes
     m2_per_household: float = 90.0
     default_levels: int = 1

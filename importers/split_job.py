@@ -139,8 +139,18 @@ def run_splits(jobs: list[tuple], processes: int | None = None) -> list[tuple]:
         return list(pool.map(_split_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
 
 
+# Dedicated grids (专属网格, kind 'dedicated', codes from 901) are kept by a community's split
+# into grids: their polygons leave the region divided, their buildings stay theirs.
+DEDICATED = ("SELECT {what} FROM grids d WHERE d.parent_id = {parent}.id "
+             "AND d.valid_to IS NULL AND d.kind = 'dedicated'")
+
+
 def _load(conn, parent_table: str, codes: list[str] | None):
-    sql = (f"SELECT id, code, name, ST_AsBinary(geom) FROM {parent_table} "
+    geom = "geom"
+    if parent_table == "communities":
+        union = DEDICATED.format(what="ST_Union(d.geom)", parent="communities")
+        geom = f"coalesce(ST_Difference(geom, ({union})), geom)"
+    sql = (f"SELECT id, code, name, ST_AsBinary({geom}) FROM {parent_table} "
            "WHERE valid_to IS NULL")
     params: list = []
     if codes:
@@ -156,10 +166,15 @@ def _load(conn, parent_table: str, codes: list[str] | None):
 
 def _buildings(conn, parent_table: str, ids: list[int]):
     """Buildings by the parent holding their representative point (lowest parent id on ties)."""
+    keep = ""
+    if parent_table == "communities":
+        keep = "AND NOT EXISTS ({} AND ST_Intersects(d.geom, ST_PointOnSurface(b.geom)))".format(
+            DEDICATED.format(what="1", parent="p"))
     return conn.execute(
         f"""SELECT DISTINCT ON (b.id) p.id, b.id, b.households, ST_AsBinary(b.geom)
             FROM buildings b JOIN {parent_table} p
               ON p.id = ANY(%s) AND ST_Intersects(p.geom, ST_PointOnSurface(b.geom))
+            WHERE TRUE {keep}
             ORDER BY b.id, p.id""", (ids,)).fetchall()
 
 
@@ -173,8 +188,9 @@ def _roads(conn, parent_table: str, ids: list[int]):
 
 def _remove_children(conn, table: str, parent_ids: list[int]) -> tuple[int, int]:
     """Delete the parents' current children, retiring those that history still references."""
-    rows = conn.execute(f"SELECT id FROM {table} WHERE parent_id = ANY(%s) AND valid_to IS NULL",
-                        (parent_ids,)).fetchall()
+    standard = " AND kind <> 'dedicated'" if table == "grids" else ""
+    rows = conn.execute(f"SELECT id FROM {table} WHERE parent_id = ANY(%s) AND valid_to IS NULL"
+                        + standard, (parent_ids,)).fetchall()
     ids = [r[0] for r in rows]
     if not ids:
         return 0, 0

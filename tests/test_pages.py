@@ -227,9 +227,11 @@ def test_planner_colours_previews_and_validates(base: str, browser,
                                                demo: psycopg.Connection) -> None:
     context = browser.new_context(viewport=DESKTOP)
     page, watch = login(context, base, "planner", "wangge-planner", "/map/plan")
-    wait_js(page, "document.querySelectorAll('path.wg-grid').length > 0")
-    states = page.evaluate("""[...document.querySelectorAll('path.wg-grid')]
-        .map(p => ['under', 'within', 'over'].find(s => p.classList.contains('wg-' + s)))""")
+    # the workbench draws grids (and micro-grids from z14) coloured by their bounds state
+    page.select_option("[data-testid=edit-level]", "grid")
+    wait_js(page, "document.querySelectorAll('path.wb-grid').length > 0")
+    states = page.evaluate("""[...document.querySelectorAll('path.wb-grid')]
+        .map(p => ['under', 'within', 'over'].find(s => p.classList.contains('wb-' + s)))""")
     assert states and all(states)
     # the validation messages of the current boundaries
     checks = wait_js(page, "WG.checks")
@@ -243,16 +245,14 @@ def test_planner_colours_previews_and_validates(base: str, browser,
     code, households = demo.execute(
         "SELECT code, households FROM grids WHERE valid_to IS NULL AND kind = 'standard' "
         "ORDER BY code LIMIT 1").fetchone()
-    box = page.evaluate(f"""(() => {{
-        const layer = WG.layers.grids;
-        for (const key in layer._vectorTiles) {{
-            const f = layer._vectorTiles[key]._features[{code!r}];
-            if (f) {{ const r = f.feature._path.getBoundingClientRect();
-                      return [r.x + r.width / 2, r.y + r.height / 2]; }}
-        }}
-        return null; }})()""")
+    box = page.locator(f"path.wb-code-{code}").bounding_box()
     assert box, "the grid is drawn"
-    page.mouse.click(*box)
+    loads, size = page.evaluate("WG.bench.loads"), page.viewport_size
+    page.evaluate(f"WG.map.panBy([{box['x'] + box['width'] / 2 - size['width'] / 2}, "
+                  f"{box['y'] + box['height'] / 2 - size['height'] / 2}], {{animate: false}})")
+    wait_js(page, f"WG.bench.loads > {loads}")
+    box = page.locator(f"path.wb-code-{code}").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     wait_js(page, f"WG.selected && WG.selected.code === {code!r}")
     page.click("#p-preview")
     preview = wait_js(page, "WG.lastPreview", timeout_ms=30_000)

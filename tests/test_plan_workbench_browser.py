@@ -39,13 +39,14 @@ def _planner(url: str, name: str) -> None:
                      "(%s, %s, 'planner')", (name, hash_password("pw-" + name)))
 
 
-def _open(browser, base: str, name: str, viewport=DESKTOP) -> tuple:
+def _open(browser, base: str, name: str, viewport=DESKTOP, zoom: int = 18,
+          cx: float = 1.8) -> tuple:
     context = browser.new_context(viewport=viewport)
     page, watch = login(context, base, name, "pw-" + name, "/map/plan")
     wait_js(page, "WG.bench && WG.bench.loads >= 1", timeout_ms=30_000)
-    # look closely at the first grid (zoom 18: buildings and micro-grids drawn)
+    # look closely at the first grid (buildings and micro-grids drawn), clear of the panels
     loads = page.evaluate("WG.bench.loads")
-    page.evaluate(f"WG.map.setView([{Y0 + CELL}, {X0 + 1.8 * CELL}], 18, {{animate: false}})")
+    page.evaluate(f"WG.map.setView([{Y0 + CELL}, {X0 + cx * CELL}], {zoom}, {{animate: false}})")
     wait_js(page, f"WG.bench.loads > {loads} && WG.bench.buildingFeatures.length >= 24",
             timeout_ms=30_000)
     return context, page, watch
@@ -239,6 +240,15 @@ def test_resplit_a_grid_from_its_preview_then_undo(district, base) -> None:
         page.get_by_test_id("plan-undo").click()
         wait_js(page, "WG.bench.undone === 1", timeout_ms=30_000)
         assert snapshot(district) == before
+        # the second grid becomes a dedicated grid (a school): new 901 code, in the draft
+        _click(page, 3.3, 1.0)
+        wait_js(page, f"WG.bench.info && WG.bench.info.code === '{GRIDS[1]}'")
+        page.select_option("[data-testid=area-kind]", "dedicated")
+        page.get_by_test_id("area-kind-apply").click()
+        _edits(page, 2)
+        codes = sorted(f["properties"]["code"] for f in page.evaluate(
+            "WG.bench.plan.preview.features") if f["properties"]["layer"] == "grids")
+        assert codes == [GRIDS[1][:12] + "901"]
         watch.assert_clean()
 
 
@@ -283,7 +293,9 @@ def test_bad_input_is_refused_in_the_page_language(district, base) -> None:
     _planner(district, "wb_bad")
     before = snapshot(district)
     with chromium() as browser:
-        _context, page, watch = _open(browser, base, "wb_bad")
+        # the smaller screen the workbench supports
+        _context, page, watch = _open(browser, base, "wb_bad", {"width": 1024, "height": 768},
+                                      zoom=17, cx=1.5)
         page.get_by_test_id("plan-new").click()
         wait_js(page, "WG.bench.plan && WG.bench.plan.version === 1")
 

@@ -112,3 +112,42 @@ def test_community_into_grids(db_url):
             (community,)).fetchall()]
     assert codes == [community + "001", community + "002"]
     assert shapely.Point(0, 0)  # shapely stays importable in workers
+
+
+def test_community_split_keeps_dedicated_grids(db_url):
+    """A dedicated grid (a school, codes from 901) keeps its polygon, buildings and code; the
+    standard grids divide the rest of the community."""
+    grid = _seed(db_url, "110105006", [10] * 36)
+    community = grid[:12]
+    lon = LON + 0.01 * 6
+    school = box(lon, LAT, lon + 0.0012, LAT + 0.003)  # the west two building columns
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        conn.execute("UPDATE grids SET geom = ST_Multi(ST_Difference(geom, ST_GeomFromText(%s, "
+                     "4326))) WHERE code = %s", (school.wkt, grid))
+        conn.execute("INSERT INTO grids (code, name, parent_id, parent_code, kind, geom) "
+                     "SELECT %s, '学校', id, code, 'dedicated', ST_Multi(ST_GeomFromText(%s, "
+                     "4326)) FROM communities WHERE code = %s",
+                     (community + "901", school.wkt, community))
+        conn.execute("UPDATE buildings b SET grid_id = g.id FROM grids g WHERE g.code = %s "
+                     "AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))",
+                     (community + "901",))
+        before = conn.execute("SELECT id, ST_AsEWKB(geom) FROM grids WHERE code = %s",
+                              (community + "901",)).fetchone()
+    report = split_grids(db_url, [community], level="grid", min_households=100,
+                         max_households=200)
+    assert not report.rows[0].violations
+    assert report.rows[0].households == 240  # the school's 120 households are not divided
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        rows = conn.execute(
+            "SELECT code, kind, id, ST_AsEWKB(geom), ST_Area(ST_Intersection(geom, "
+            "ST_GeomFromText(%s, 4326))) FROM grids WHERE parent_code = %s AND valid_to IS NULL "
+            "ORDER BY code", (school.wkt, community)).fetchall()
+        school_buildings = conn.execute(
+            "SELECT count(*) FROM buildings b JOIN grids g ON g.id = b.grid_id "
+            "WHERE g.code = %s", (community + "901",)).fetchone()[0]
+    codes = [r[0] for r in rows]
+    assert codes == [community + "001", community + "002", community + "901"]
+    kept = rows[-1]
+    assert kept[1] == "dedicated" and (kept[2], bytes(kept[3])) == (before[0], bytes(before[1]))
+    assert all(r[4] < 1e-12 for r in rows[:-1])  # the new grids stay out of the school
+    assert school_buildings == 12

@@ -11,6 +11,10 @@ An operation is a JSON object (what a plan stores) naming areas by code and buil
 - ``split``: {level, area?, line} along a drawn line (without area: the area the line runs
   through longest), or {level, area, parts} by the engine.
 - ``resplit``: {grid} — the grid's micro-grids redrawn by the engine.
+- ``set_attributes``: {level: community, area, class: A-D} or {level: grid, area, kind:
+  standard|dedicated}. A grid that changes kind changes code (dedicated grids take sequences
+  from 901): it and its micro-grids are retired and re-created under the new code with the
+  same boundaries, so history and the workers follow.
 
 ``level`` is ``micro_grid`` (siblings inside a grid, the default) or ``grid`` (inside a
 community; the grids' micro-grids are re-split by the engine afterwards). New areas get the next
@@ -33,7 +37,9 @@ from gis.editing.geometry import EditError
 from gis.editing.store import Area, Session
 from gis.settings import Settings
 
-OPS = ("move_buildings", "redraw", "merge", "split", "resplit")
+OPS = ("move_buildings", "redraw", "merge", "split", "resplit", "set_attributes")
+CLASSES = ("A", "B", "C", "D")
+KINDS = ("standard", "dedicated")
 LEVEL_TABLES = {"micro_grid": "micro_grids", "grid": "grids"}
 TOLERANCE = 1e-9
 
@@ -175,6 +181,10 @@ async def apply(s: Session, op: dict[str, Any], settings: Settings) -> None:
     if kind not in OPS:
         raise EditError("invalid_request", f"unknown op {kind!r}: one of {', '.join(OPS)}")
     check_input(op, settings)
+    if kind == "set_attributes":
+        await _set_attributes(s, op)
+        await store.rollup(s)
+        return
     table = "grids" if kind == "resplit" else _table(op)
     if kind == "move_buildings":
         await _move(s, table, op, settings)
@@ -204,6 +214,37 @@ async def apply(s: Session, op: dict[str, Any], settings: Settings) -> None:
         s.allow(grid)
         await resplit(s, grid, settings)
     await store.rollup(s)
+
+
+async def _set_attributes(s: Session, op: dict) -> None:
+    level = op.get("level")
+    if level == "community":
+        if op.get("class") not in CLASSES:
+            raise EditError("invalid_request", "set_attributes: 'class' must be A, B, C or D")
+        area = await store.load(s, "communities", _str(op, "area"))
+        await store.set_class(s, area, op["class"])
+        return
+    if level != "grid":
+        raise EditError("invalid_request", "set_attributes: level must be community or grid")
+    if op.get("kind") not in KINDS:
+        raise EditError("invalid_request", "set_attributes: 'kind' must be standard or dedicated")
+    grid = await store.load(s, "grids", _str(op, "area"))
+    s.allow(grid)
+    if grid.kind == op["kind"]:
+        raise EditError("invalid_request", f"{grid.code} is already {op['kind']}", (grid.code,))
+    parent = await store.load_id(s, "communities", grid.parent_id)
+    code = next_free_code(parent.code, await store.codes_ever(s, "grids", parent.id),
+                          dedicated=op["kind"] == "dedicated")
+    new = await store.create(s, "grids", parent, code, grid.name, grid.geom, op["kind"])
+    for old in await store.children(s, "micro_grids", grid.id):
+        moved = await store.create(s, "micro_grids", new, code + old.code[-3:], old.name,
+                                   old.geom)
+        ids = [b.id for b in await store.buildings_in(s, "micro_grid_id", [old.id])]
+        await store.move_buildings(s, ids, moved.id, new.id, set_grid=True)
+        await store.retire(s, old)
+    rest = [b.id for b in await store.buildings_in(s, "grid_id", [grid.id])]
+    await store.move_buildings(s, rest, None, new.id, set_grid=True)
+    await store.retire(s, grid)
 
 
 async def _give_all(s: Session, table: str, src: Area, dst: Area) -> None:

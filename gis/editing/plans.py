@@ -382,13 +382,14 @@ async def _restore(conn: AsyncConnection, table: str, area_id: int, version: int
     """Put back the boundary an area had at `version` (the current one kept as history)."""
     await conn.execute(f"""
         INSERT INTO boundary_versions (layer, area_id, code, version, parent_id, households,
-                                       geom, valid_from, valid_to, plan_id)
-        SELECT %s, id, code, version, parent_id, households, geom, valid_from, now(), %s
+                                       geom, valid_from, valid_to, plan_id, attrs)
+        SELECT %s, id, code, version, parent_id, households, geom, valid_from, now(), %s,
+               {store.KEPT_ATTRS.get(table, 'NULL')}
         FROM {table} WHERE id = %s""", (table, plan_id, area_id))
     await conn.execute(f"""
         UPDATE {table} t SET geom = v.geom, households = v.households, version = t.version + 1,
-               valid_from = now()
-        FROM (SELECT geom, households FROM boundary_versions
+               valid_from = now(){store.RESTORE_ATTRS.get(table, '')}
+        FROM (SELECT geom, households, attrs FROM boundary_versions
               WHERE layer = %s AND area_id = %s AND version = %s AND plan_id = %s
               ORDER BY id LIMIT 1) v
         WHERE t.id = %s""", (table, area_id, version, plan_id, area_id))

@@ -80,6 +80,10 @@ class Session:
             raise EditError("forbidden", f"{area.code} lies outside your areas", (area.code,))
 
 
+# Attributes a plan can edit, kept with each boundary version (restored by undo).
+KEPT_ATTRS = {"communities": "jsonb_build_object('class', class)"}
+RESTORE_ATTRS = {"communities": ", class = v.attrs->>'class'"}
+
 AREA_COLUMNS = ("id, code, name, {parent} AS parent_id, parent_code, households, version, "
                 "ST_AsBinary(geom), {kind} AS kind")
 
@@ -153,9 +157,9 @@ async def _save_version(s: Session, area: Area) -> None:
     s._saved.add(area.key)
     await s.conn.execute(f"""
         INSERT INTO boundary_versions (layer, area_id, code, version, parent_id, households,
-                                       geom, valid_from, valid_to, plan_id)
+                                       geom, valid_from, valid_to, plan_id, attrs)
         SELECT %s, id, code, version, {'parent_id' if area.table != 'streets' else 'NULL'},
-               households, geom, valid_from, now(), %s
+               households, geom, valid_from, now(), %s, {KEPT_ATTRS.get(area.table, 'NULL')}
         FROM {area.table} WHERE id = %s""", (area.table, s.plan_id, area.id))
 
 
@@ -171,6 +175,16 @@ async def set_geom(s: Session, area: Area, geom: BaseGeometry) -> None:
         f"UPDATE {area.table} SET geom = ST_GeomFromWKB(%s, 4326), version = version + 1, "
         "valid_from = now() WHERE id = %s", (multi.wkb, area.id))
     area.geom, area.version = multi, area.version + 1
+
+
+async def set_class(s: Session, area: Area, klass: str) -> None:
+    """Change a community's class (its previous row kept as a version; version bumped)."""
+    s.allow(area)
+    _mark(s, area)
+    await _save_version(s, area)
+    await s.conn.execute("UPDATE communities SET class = %s, version = version + 1, "
+                         "valid_from = now() WHERE id = %s", (klass, area.id))
+    area.version += 1
 
 
 async def create(s: Session, table: str, parent: Area, code: str, name: str,

@@ -24,6 +24,7 @@ BUILDING_COLUMN = {"micro_grids": "micro_grid_id", "grids": "grid_id"}
 COVERING = {"micro_grids": ("micro_grid_leader",),
             "grids": ("grid_leader", "full_time", "part_time")}
 ACTIVE = "(s.ends_on IS NULL OR s.ends_on >= current_date)"
+KEPT = {"grids": "AND t.kind <> 'dedicated'"}  # children a split keeps (dedicated grids)
 
 # {old}: the retired boundary, as a sub-select of the retired row or a WKB parameter.
 SUCCESSOR_SQL = """
@@ -132,7 +133,7 @@ def capture(conn: Connection, table: str, parent_ids: list[int]) -> list[tuple]:
     (id, code, boundary WKB), so their workers can follow once the new children exist."""
     return conn.execute(f"""
         SELECT t.id, t.code, ST_AsBinary(t.geom) FROM {table} t
-        WHERE t.parent_id = ANY(%s) AND t.valid_to IS NULL AND EXISTS (
+        WHERE t.parent_id = ANY(%s) AND t.valid_to IS NULL {KEPT.get(table, "")} AND EXISTS (
             SELECT 1 FROM assignments s WHERE s.level = %s AND s.area_id = t.id AND {ACTIVE})
         ORDER BY t.id""", (parent_ids, LEVEL_OF[table])).fetchall()
 

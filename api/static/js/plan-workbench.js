@@ -13,7 +13,7 @@
   var original = WG.pages.planner;
   var LAYER = { grid: 'grids', micro_grid: 'micro_grids' };
   var COLLECTION = { grid: 'grids', micro_grid: 'micro-grids' };
-  var MINZOOM = { grid: 12, micro_grid: 14, buildings: 15 };
+  var MINZOOM = { grid: 10, micro_grid: 14, buildings: 15 };
 
   function el(id) { return document.getElementById(id); }
 
@@ -438,6 +438,7 @@
     }
     function select(level, props) {
       S.selected = { level: level, code: props.code, props: props };
+      if (level === 'grid') { WG.selectGrid(props); }  /* the split preview panel's grid */
       render();
       showArea(level, props.code);
     }
@@ -455,13 +456,30 @@
       var workers = S.info ? (S.info.workers.length ? S.info.workers.map(function (w) {
         return w.name + '（' + WG.t('role.' + w.role) + '）';
       }).join('、') : WG.t('no_workers')) : '';
-      el('wb-area').innerHTML = kv('code', p.code) + kv('area_name', p.name || '') +
+      el('wb-area').innerHTML = kv('code', p.code) + kv('name', p.name || '') +
         '<div class="wb-kv"><b>' + WG.esc(WG.t('level.' + sel.level)) + '</b></div>' +
         kv('households', p.households) +
         kv('bounds_state', WG.t(state(sel.level, p)) + ' (' + WG.cfg.bounds[sel.level].join('–') + ')') +
         kv('parent', parent) +
         (p.kind ? kv('kind', WG.t('kind.' + p.kind)) : '') +
-        kv('responsible_workers', workers);
+        kv('workers', workers) +
+        (sel.level === 'grid' && p.kind && !p.draft ? '<div class="wg-row">' +
+          '<select id="wb-kind" class="form-select form-select-sm" data-testid="area-kind">' +
+          ['standard', 'dedicated'].map(function (k) {
+            return '<option value="' + k + '"' + (k === p.kind ? ' selected' : '') + '>' +
+              WG.esc(WG.t('kind.' + k)) + '</option>';
+          }).join('') + '</select><button id="wb-kind-apply" class="btn btn-outline-primary ' +
+          'btn-sm" type="button" data-testid="area-kind-apply">' + WG.esc(WG.t('kind_apply')) +
+          '</button></div>' : '');
+      var apply = el('wb-kind-apply');
+      if (apply) {
+        apply.addEventListener('click', function () {
+          var kind = el('wb-kind').value;
+          if (kind !== p.kind) {
+            edit({ op: 'set_attributes', level: 'grid', area: p.code, kind: kind });
+          }
+        });
+      }
     }
     function showArea(level, code) {
       S.info = null;

@@ -1,7 +1,8 @@
 """Assignment changes: workers follow retired areas to their successors (issue 12, item 7).
 
 One row per assignment moved because a publish, an undo or a split retired its area: the
-worker, role, old and new area, the plan (when a plan did it) and why.
+worker, role, old and new area, the plan (when a plan did it) and why. Kept boundary versions
+also keep the community class, so undoing a class edit restores it.
 
 Revision ID: 0008_assignment_succession
 Revises: 0009_stats_rates
@@ -35,8 +36,10 @@ def upgrade() -> None:
     );
     CREATE INDEX assignment_changes_assignment ON assignment_changes (assignment_id);
     CREATE INDEX assignment_changes_plan ON assignment_changes (plan_id);
+    -- a kept version also keeps the attributes a plan can edit (community class), for undo
+    ALTER TABLE boundary_versions ADD COLUMN attrs jsonb;
     """)
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE assignment_changes")
+    op.execute("DROP TABLE assignment_changes; ALTER TABLE boundary_versions DROP COLUMN attrs")
