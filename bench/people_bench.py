@@ -56,7 +56,7 @@ def add_workers(conn: psycopg.Connection) -> int:
           SELECT w.id, 'micro_grid', m.id, 'micro_grid_leader', DATE '2020-01-01'
           FROM w JOIN m ON w.code = 'W' || m.code)
     INSERT INTO accounts (username, password_hash, role, worker_id)
-    SELECT 'w' || right(code, 9), '!', 'worker', id FROM w""")
+    SELECT 'w' || code, '!', 'worker', id FROM w""")
     conn.execute("""
     UPDATE incidents i SET status = 'dispatched', assignee_account_id = a.id,
            due_at = now() + (i.id % 96 - 24) * interval '1 hour'

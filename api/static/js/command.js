@@ -254,19 +254,20 @@
             box.querySelectorAll('.wg-act').forEach(function (x) { x.disabled = true; });
             var note = el('d-note') ? el('d-note').value : '';
             WG.api(url('transition', id), { method: 'POST',
-              body: { action: b.getAttribute('data-action'), note: note } })
+              body: { action: b.getAttribute('data-action'), note: note,
+                      version: p.version } })
               .then(function () { return showDetail(id); })
               .catch(function (err) { WG.fail(err); return showDetail(id); });
           });
         });
-        wirePeople(id, box);
+        wirePeople(id, box, p);
       }).catch(WG.fail);
     }
     function noteText() { return el('d-note') ? el('d-note').value : ''; }
     function post(path, body) {
       return WG.api(path, { method: 'POST', body: body });
     }
-    function wirePeople(id, box) {
+    function wirePeople(id, box, p) {
       var pick = el('d-assignee');
       if (pick) {
         WG.api('/incidents/' + id + '/assignees').then(function (res) {
@@ -282,7 +283,7 @@
         el('d-dispatch').addEventListener('click', function () {
           var parts = pick.value.split(':');
           if (!pick.value) { WG.toast(WG.t('choose_assignee'), 'error'); return; }
-          var body = { action: 'dispatch', note: noteText() };
+          var body = { action: 'dispatch', note: noteText(), version: p.version };
           body[parts[0] === 'account' ? 'assignee_account_id' : 'assignee_department_id'] =
             Number(parts[1]);
           el('d-dispatch').disabled = true;
