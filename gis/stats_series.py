@@ -19,9 +19,11 @@ BUCKETS = ("day", "week", "month")
 
 
 def series_sql(principal: Principal | None, start: datetime, end: datetime, bucket: str,
-               parent: tuple[str, int] | None = None, categories: list[str] | None = None
-               ) -> tuple[str, dict]:
-    """One statement: a row per bucket (bucket start, counts, patrol figures)."""
+               parent: tuple[str, int] | None = None, categories: list[str] | None = None,
+               rollup: bool = True) -> tuple[str, dict]:
+    """One statement: a row per bucket (bucket start, counts, patrol figures).
+
+    `rollup=False` reads incidents only (the benchmark's baseline)."""
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}: one of {', '.join(BUCKETS)}")
     params: dict = {"start": start, "end": end, "bucket": bucket}
@@ -45,7 +47,7 @@ def series_sql(principal: Principal | None, start: datetime, end: datetime, buck
         assigned_where += f" AND {parent_col} = %(parent_id)s"
     inc = " AND ".join(inc_where)
     days = _day_split(start, end)
-    if days is not None and parent is None and not restricted:
+    if rollup and days is not None and parent is None and not restricted:
         params.update(d0=days[0], d1=days[1])
         raw_where = (f"({inc}) AND ((r.reported_at >= %(start)s AND r.reported_at < %(d0)s) "
                      "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
