@@ -15,7 +15,9 @@ The last line holds the figures:
 
     stats: page_ms_median=... table_ms=... series_ms=... raw_ms=... ratio=... ...
 
-Usage: .venv/bin/python bench/stats_bench.py [--quick] [--keep]
+Usage: .venv/bin/python bench/stats_bench.py [--quick] [--keep] [--db NAME]
+(`--keep` leaves the generated database; `--db NAME` measures one kept earlier, skipping the
+generation, which takes minutes.)
 """
 
 from __future__ import annotations
@@ -188,15 +190,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (under 5 minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--db", help="measure this kept benchmark database (no generation)")
     args = parser.parse_args()
     runs = 9 if args.quick else 31
     settings = Settings()
     server = database_url(settings)
     if not settings.database_url:
         localdb.up(settings, lambda _m: None)
-    name = f"wangge_bench_stats_{os.getpid()}"
-    localdb.drop_database(server, name)
-    localdb.create_database(server, name)
+    name = args.db or f"wangge_bench_stats_{os.getpid()}"
+    if not args.db:
+        localdb.drop_database(server, name)
+        localdb.create_database(server, name)
     url = server.rsplit("/", 1)[0] + "/" + name
     proc = None
     errors = 0
@@ -205,18 +209,19 @@ def main() -> None:
         year = datetime.now(UTC).year - 1
         start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-            build_district(conn)
-            secs = bulk_incidents(conn, N_INCIDENTS, year)
-            points = bulk_patrols(conn, year, 2 if args.quick else 4)
-            for table in ("incidents", "incident_rollup", "incident_close_hist", "patrol_points",
-                          "assignments", "micro_grids"):
-                conn.execute(f"VACUUM ANALYZE {table}")
-            print(f"generated {N_INCIDENTS:,} incidents and {points:,} patrol points over "
-                  f"{year} in {secs:.0f} s", flush=True)
-            account = conn.execute(
-                "INSERT INTO accounts (username, password_hash, role) VALUES "
-                "('bench', %s, 'commander') RETURNING id", (hash_password("bench-pass"),)
-            ).fetchone()[0]
+            if not args.db:
+                build_district(conn)
+                secs = bulk_incidents(conn, N_INCIDENTS, year)
+                points = bulk_patrols(conn, year, 2 if args.quick else 4)
+                for table in ("incidents", "incident_rollup", "incident_close_hist",
+                              "patrol_points", "assignments", "micro_grids"):
+                    conn.execute(f"VACUUM ANALYZE {table}")
+                print(f"generated {N_INCIDENTS:,} incidents and {points:,} patrol points over "
+                      f"{year} in {secs:.0f} s", flush=True)
+                conn.execute("INSERT INTO accounts (username, password_hash, role) VALUES "
+                             "('bench', %s, 'commander')", (hash_password("bench-pass"),))
+            account = conn.execute("SELECT id FROM accounts WHERE username = 'bench'"
+                                   ).fetchone()[0]
             # the peer: the same two answers from the incidents table alone (SQL only)
             table_raw = stats_sql(None, "street", start, end, rollup=False)
             series_raw = series_sql(None, start, end, "month", rollup=False)
@@ -275,7 +280,7 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-        if not args.keep:
+        if not args.keep and not args.db:
             localdb.drop_database(server, name)
 
 
