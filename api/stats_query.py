@@ -22,7 +22,7 @@ from gis.levels import LEVEL_ORDER, level
 from gis.scope import Principal
 from gis.settings import Settings
 
-MAX_PERIOD_DAYS = 1830  # five years: a report compares years; longer is refused
+MAX_PERIOD_DAYS = 366
 readers = require_roles("admin", "planner", "commander", "worker")
 
 

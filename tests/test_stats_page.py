@@ -156,11 +156,11 @@ def test_bad_input_is_shown_in_the_page_language(base: str, browser,
     context = browser.new_context(viewport=DESKTOP)
     page, watch = login(context, base, "commander_s1", "wangge-commander", "/stats")
     error = page.locator("[data-testid=stats-error]")
-    _show(page, ANCHOR - timedelta(days=1831), ANCHOR, "street")
-    assert error.is_visible() and error.inner_text() == "统计时段不能超过五年（1830天）"
+    _show(page, ANCHOR - timedelta(days=400), ANCHOR, "street")
+    assert error.is_visible() and error.inner_text() == "统计时段不能超过366天"
     assert page.get_attribute("[data-testid=export-csv]", "href") is None
     page.click("#wg-lang")
-    assert error.inner_text() == "A period spans at most five years (1,830 days)"
+    assert error.inner_text() == "A period spans at most 366 days"
     page.click("#wg-lang")
     # a street this commander does not hold
     other = demo.execute(
