@@ -42,7 +42,10 @@ class StatsQuery:
 def period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """The period [start, end) in UTC (default: the last 30 days), at most MAX_PERIOD_DAYS."""
     end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=30)
+    try:
+        start = start or end - timedelta(days=30)
+    except OverflowError:
+        raise Problem(400, "Bad period", "end is too early", i18n="err.period_order") from None
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     if end.tzinfo is None:

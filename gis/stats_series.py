@@ -19,9 +19,11 @@ BUCKETS = ("day", "week", "month")
 
 
 def series_sql(principal: Principal | None, start: datetime, end: datetime, bucket: str,
-               parent: tuple[str, int] | None = None, categories: list[str] | None = None
-               ) -> tuple[str, dict]:
-    """One statement: a row per bucket (bucket start, counts, patrol figures)."""
+               parent: tuple[str, int] | None = None, categories: list[str] | None = None,
+               rollup: bool = True) -> tuple[str, dict]:
+    """One statement: a row per bucket (bucket start, counts, patrol figures).
+
+    `rollup=False` reads incidents only (the benchmark's baseline)."""
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}: one of {', '.join(BUCKETS)}")
     params: dict = {"start": start, "end": end, "bucket": bucket}
@@ -45,7 +47,7 @@ def series_sql(principal: Principal | None, start: datetime, end: datetime, buck
         assigned_where += f" AND {parent_col} = %(parent_id)s"
     inc = " AND ".join(inc_where)
     days = _day_split(start, end)
-    if days is not None and parent is None and not restricted:
+    if rollup and days is not None and parent is None and not restricted:
         params.update(d0=days[0], d1=days[1])
         raw_where = (f"({inc}) AND ((r.reported_at >= %(start)s AND r.reported_at < %(d0)s) "
                      "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
@@ -81,16 +83,25 @@ def series_sql(principal: Principal | None, start: datetime, end: datetime, buck
                              %(end)s AT TIME ZONE 'UTC' - interval '1 microsecond',
                              ('1 ' || %(bucket)s)::interval) AS b
     ),
-    assigned AS (
-        SELECT m.id, s.starts_on, s.ends_on
+    mg AS MATERIALIZED (
+        SELECT m.id, g.id AS grid_id, c.id AS community_id, c.parent_id AS street_id
         FROM micro_grids m JOIN grids g ON g.id = m.parent_id
         JOIN communities c ON c.id = g.parent_id
-        JOIN assignments s ON (s.level = 'micro_grid' AND s.area_id = m.id)
-            OR (s.level = 'grid' AND s.area_id = g.id)
-            OR (s.level = 'community' AND s.area_id = c.id)
-            OR (s.level = 'street' AND s.area_id = c.parent_id)
         WHERE m.valid_to IS NULL AND {assigned_where}
-          AND s.starts_on < %(end)s AND (s.ends_on IS NULL OR s.ends_on >= %(start)s::date)
+    ),
+    held AS MATERIALIZED (
+        SELECT s.level, s.area_id, s.starts_on, s.ends_on FROM assignments s
+        WHERE s.starts_on < %(end)s AND (s.ends_on IS NULL OR s.ends_on >= %(start)s::date)
+    ),
+    assigned AS MATERIALIZED (  -- one equality join per level (an OR join scans every pair)
+        SELECT m.id, h.starts_on, h.ends_on FROM mg m
+        JOIN held h ON h.level = 'micro_grid' AND h.area_id = m.id
+        UNION ALL SELECT m.id, h.starts_on, h.ends_on FROM mg m
+        JOIN held h ON h.level = 'grid' AND h.area_id = m.grid_id
+        UNION ALL SELECT m.id, h.starts_on, h.ends_on FROM mg m
+        JOIN held h ON h.level = 'community' AND h.area_id = m.community_id
+        UNION ALL SELECT m.id, h.starts_on, h.ends_on FROM mg m
+        JOIN held h ON h.level = 'street' AND h.area_id = m.street_id
     ),
     assigned_b AS (
         SELECT DISTINCT k.b, a.id FROM buckets k JOIN assigned a
@@ -98,9 +109,8 @@ def series_sql(principal: Principal | None, start: datetime, end: datetime, buck
     ),
     visited AS (
         SELECT DISTINCT date_trunc(%(bucket)s, p.t AT TIME ZONE 'UTC') AS b, p.micro_grid_id
-        FROM patrol_points p
+        FROM patrol_points p JOIN (SELECT DISTINCT id FROM assigned) a ON a.id = p.micro_grid_id
         WHERE p.t >= %(start)s AND p.t < %(end)s
-          AND p.micro_grid_id IN (SELECT id FROM assigned)
     ),
     patrol AS (
         SELECT a.b, count(*) AS assigned, count(v.micro_grid_id) AS patrolled

@@ -84,9 +84,9 @@ def month_period(month: str) -> tuple[datetime, datetime]:
     """[first day, first day of the next month) of `YYYY-MM`, in UTC."""
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError:
+        end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    except ValueError:  # not YYYY-MM, or December 9999
         raise Problem(400, "Bad month", "month is YYYY-MM", i18n="err.bad_month") from None
-    end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
     return start, end
 
 

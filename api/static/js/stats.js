@@ -7,6 +7,8 @@
   var RATES = ['disposal_rate', 'on_time_rate', 'response_rate', 'satisfaction_rate',
                'patrol_rate'];
   var COLORS = ['#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#d62728', '#17becf', '#8c564b'];
+  var FONT = 'system-ui, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", ' +
+    'sans-serif';
   var el = function (id) { return document.getElementById(id); };
   var state = { report: null, series: null, charts: {}, done: 0 };
 
@@ -80,7 +82,7 @@
   function renderCharts(series, bucket, animate) {
     var x = series.map(function (s) { return label(s, bucket); });
     chart('chart-counts').setOption({
-      animation: !!animate, color: COLORS, tooltip: { trigger: 'axis' },
+      animation: !!animate, color: COLORS, textStyle: { fontFamily: FONT }, tooltip: { trigger: 'axis' },
       legend: { top: 0 }, grid: { left: 40, right: 10, top: 30, bottom: 24 },
       xAxis: { type: 'category', data: x }, yAxis: { type: 'value', minInterval: 1 },
       series: ['reports', 'closures'].map(function (k) {
@@ -89,7 +91,7 @@
       })
     }, true);
     chart('chart-rates').setOption({
-      animation: !!animate, color: COLORS.slice(2), tooltip: { trigger: 'axis' },
+      animation: !!animate, color: COLORS.slice(2), textStyle: { fontFamily: FONT }, tooltip: { trigger: 'axis' },
       legend: { top: 0 }, grid: { left: 40, right: 10, top: 50, bottom: 24 },
       xAxis: { type: 'category', data: x },
       yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
