@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.db import connection_wait, get_conn
 from api.deps import authenticate, bearer_token, get_settings, oauth2_scheme, require_roles
 from api.feed_guard import RECHECK_S, FeedGuard
+from api.ogc.params import MAX_OFFSET
 from api.problems import Problem
 from gis import incidents as inc
 from gis.categories import load_categories
@@ -144,7 +145,8 @@ async def list_incidents(
         bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
         start: datetime | None = None, end: datetime | None = None,
         overdue: bool | None = Query(None, description="only overdue (督办) cases, or none"),
-        limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET, description="at most 100,000"),
         principal: Principal = Depends(readers),
         conn: AsyncConnection = Depends(get_conn)) -> dict:
     unknown = sorted(set(status) - set(STATUSES))
@@ -155,7 +157,8 @@ async def list_incidents(
     cur = await conn.execute(sql, {**params, "limit": limit, "offset": offset})
     items = (await cur.fetchone())[0]
     return {"items": items, "limit": limit, "offset": offset,
-            "next_offset": offset + limit if len(items) == limit else None}
+            "next_offset": offset + limit if len(items) == limit
+            and offset + limit <= MAX_OFFSET else None}
 
 
 @router.get("/incidents/feed", summary="Live feed of incident changes (server-sent events)",

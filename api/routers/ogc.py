@@ -147,7 +147,8 @@ async def schema(collection_id: str, request: Request,
 
 def _query(request: Request, c: registry.Collection) -> features.Query:
     q = dict(request.query_params)
-    allowed = AUTH_PARAMS | {"limit", "offset", "bbox", "bbox-crs", "datetime", *c.filters}
+    allowed = AUTH_PARAMS | {"limit", "offset", "after", "bbox", "bbox-crs", "datetime",
+                             *c.filters}
     params.check_known(q, allowed)
     _format(request)
     filters: dict[str, object] = {}
@@ -160,7 +161,8 @@ def _query(request: Request, c: registry.Collection) -> features.Query:
         params.check_bbox_area(bbox, request.app.state.settings.max_bbox_km2, c.id)
     return features.Query(
         limit=params.parse_limit(q.get("limit")),
-        offset=params.parse_int("offset", q.get("offset"), 0, 0),
+        offset=params.parse_offset(q.get("offset")),
+        after=params.parse_int("after", q.get("after"), 0, 0) if "after" in q else None,
         bbox=bbox,
         interval=params.parse_datetime(q.get("datetime")),
         filters=filters,
@@ -168,16 +170,21 @@ def _query(request: Request, c: registry.Collection) -> features.Query:
 
 
 def _page_links(request: Request, c: registry.Collection, q: features.Query,
-                returned: int, matched: int) -> list[dict]:
+                returned: int, matched: int, last: int | None) -> list[dict]:
     url = f"{base(request)}/collections/{c.id}/items"
-    keep = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
+    keep = {k: v for k, v in request.query_params.items()
+            if k not in ("offset", "limit", "after")}
+    if q.after is not None:
+        keep["after"] = str(q.after)
     keep["limit"] = str(q.limit)
     out = [link(with_query(url, {**keep, "offset": str(q.offset)}), "self", GEOJSON,
                 "this page"),
            link(f"{base(request)}/collections/{c.id}", "collection", JSON, c.title)]
     if q.offset + returned < matched:
-        out.append(link(with_query(url, {**keep, "offset": str(q.offset + q.limit)}), "next",
-                        GEOJSON, "next page"))
+        ahead = {**keep, "offset": str(q.offset + q.limit)}
+        if q.offset + q.limit > params.MAX_OFFSET and last is not None:  # page by id beyond
+            ahead = {**keep, "after": str(last)}
+        out.append(link(with_query(url, ahead), "next", GEOJSON, "next page"))
     if q.offset > 0:
         out.append(link(with_query(url, {**keep, "offset": str(max(0, q.offset - q.limit))}),
                         "prev", GEOJSON, "previous page"))
@@ -192,7 +199,10 @@ async def items(
     request: Request,
     limit: int = Query(params.DEFAULT_LIMIT, ge=1, json_schema_extra={"maximum": params.MAX_LIMIT},
                        description="page size (default 100, at most 10,000; larger is clamped)"),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, json_schema_extra={"maximum": params.MAX_OFFSET},
+                        description="at most 100,000; deeper pages follow the `next` links"),
+    after: int | None = Query(None, ge=0, description="keyset paging: features with a larger "
+                              "id (what `next` links use beyond the largest offset)"),
     bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS84 (default), "
                                  "EPSG 4326 or EPSG 3857 URIs"),
@@ -204,11 +214,11 @@ async def items(
 ) -> Response:
     c = _collection(collection_id)
     q = _query(request, c)
-    text, returned, matched = await features.page(conn, c, principal, q)
+    text, returned, matched, last = await features.page(conn, c, principal, q)
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     head = orjson.dumps({"type": "FeatureCollection", "numberMatched": matched,
                          "numberReturned": returned, "timeStamp": stamp,
-                         "links": _page_links(request, c, q, returned, matched)})
+                         "links": _page_links(request, c, q, returned, matched, last)})
     body = head[:-1] + b',"features":' + text.encode() + b"}"
     return Response(body, media_type=GEOJSON)
 
