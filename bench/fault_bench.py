@@ -1,10 +1,18 @@
-"""Load and fault: concurrent incident reports with retries while PostgreSQL restarts.
+"""Load and fault: concurrent incident reports with retries while PostgreSQL restarts, and
+while the API process is killed (SIGKILL) and started again.
 
 N clients report incidents one by one, each with its own Idempotency-Key, retrying on 503,
 connection errors and timeouts (same key) until accepted. In the middle, the database is restarted
 (`pg_ctl restart -m fast`). Afterwards every incident a client saw accepted must be in the
 database exactly once. The run uses its own PostgreSQL cluster (its own folder and port), so the
 restart touches nothing else, and serves the API from a separate uvicorn process.
+
+The kill case: the clients produce reports at a steady rate (like phones queueing reports
+offline) and send each with its key until it is accepted; in the middle the API process gets
+SIGKILL and is started again on the same port. Every report sent, accepted or not when the API
+died, must be in the database exactly once, and at least 20 % of the reports must have met the
+fault (been waiting, in flight or retried while the API was dead): a load that ended before the
+kill, or one that was barely touched by it, prints no ratio and fails.
 
     python bench/fault_bench.py            # 32 clients x 150 reports
     python bench/fault_bench.py --quick    # 8 clients x 60 reports; last line holds the figures
@@ -37,6 +45,7 @@ from gis.database import libpq_url  # noqa: E402
 from gis.settings import Settings  # noqa: E402
 
 SECRET = "fault-bench-secret-0123456789abcdef0123456789"
+START_S = 120  # an API process may take this long to start on a crowded machine
 
 
 @dataclass
@@ -90,15 +99,15 @@ def seed(url: str) -> str:
     return issue_token(settings, account_id, "fault", "admin", 0, 600)[0]
 
 
-def start_api(url: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+def start_api(url: str, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    port = port or _free_port()
     env = {**os.environ, "DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET,
            "WANGGE_POOL_TIMEOUT_S": "2"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
@@ -205,6 +214,104 @@ def run(clients: int, per_client: int, restart_after: float = 2.0) -> dict[str, 
         stop_cluster(settings)
 
 
+@dataclass
+class KillTally:
+    """Per report: when it was produced and accepted, and whether an attempt failed."""
+
+    created: dict[str, float] = field(default_factory=dict)
+    accepted: dict[str, float] = field(default_factory=dict)
+    failed_attempts: dict[str, int] = field(default_factory=dict)
+    other: int = 0  # final answers other than 201 (must be none)
+
+
+async def steady_client(base: str, token: str, n: int, interval: float, tally: KillTally,
+                        seed_no: int, deadline: float) -> None:
+    """Produce a report every `interval` s into a queue and send the queue in order, each report
+    with its own Idempotency-Key, retrying (same key) until it is accepted."""
+    queue: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
+
+    async def produce() -> None:
+        for i in range(n):
+            key = uuid.uuid4().hex
+            tally.created[key] = time.monotonic()
+            await queue.put((key, {"lon": 120.1 + (seed_no % 97) * 1e-4, "lat": 30.3 + i * 1e-5,
+                                   "category": "garbage", "title": key, "source": "app"}))
+            await asyncio.sleep(interval)
+
+    producer = asyncio.create_task(produce())
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=5) as http:
+        for _ in range(n):
+            key, body = await queue.get()
+            while time.monotonic() < deadline:
+                try:
+                    r = await http.post("/incidents", json=body,
+                                        headers={"Idempotency-Key": key})
+                except httpx.HTTPError:
+                    r = None
+                if r is not None and r.status_code == 201:
+                    tally.accepted[key] = time.monotonic()
+                    break
+                if r is not None and r.status_code < 500:
+                    tally.other += 1
+                    break
+                tally.failed_attempts[key] = tally.failed_attempts.get(key, 0) + 1
+                await asyncio.sleep(0.2)
+    await producer
+
+
+def run_kill(clients: int, per_client: int, interval: float = 0.05,
+             kill_after: float = 2.0) -> dict[str, float]:
+    """SIGKILL the API mid-load and start it again; returns the figures (see the docstring)."""
+    settings, url = start_cluster(f"kill-{os.getpid()}")
+    proc = None
+    try:
+        token = seed(url)
+        proc, base = start_api(url)
+        port = int(base.rsplit(":", 1)[1])
+        tally = KillTally()
+
+        async def scenario() -> tuple[float, float]:
+            deadline = time.monotonic() + 240
+            tasks = [asyncio.create_task(steady_client(base, token, per_client, interval, tally,
+                                                       c, deadline)) for c in range(clients)]
+            await asyncio.sleep(kill_after)
+            nonlocal proc
+            killed_at = time.monotonic()
+            proc.kill()  # SIGKILL: no shutdown, transactions cut mid-way
+            await asyncio.to_thread(proc.wait)
+            proc, _ = await asyncio.to_thread(start_api, url, port)
+            back_at = time.monotonic()
+            await asyncio.gather(*tasks)
+            return killed_at, back_at
+
+        killed_at, back_at = asyncio.run(scenario())
+        keys = list(tally.created)
+        with psycopg.connect(libpq_url(url)) as conn:
+            found = dict(conn.execute("SELECT title, count(*) FROM incidents WHERE title = "
+                                      "ANY(%s) GROUP BY title", (keys,)).fetchall())
+        met = [k for k in keys if tally.failed_attempts.get(k) or (
+            tally.created[k] <= back_at and tally.accepted.get(k, back_at) >= killed_at)]
+        finished_at = max(tally.accepted.values(), default=0.0)
+        return {
+            "requested": len(keys), "accepted": len(tally.accepted),
+            "lost": sum(1 for k in tally.accepted if k not in found),
+            "unstored": sum(1 for k in keys if k not in found),
+            "duplicated": sum(1 for n in found.values() if n > 1),
+            "other_answers": tally.other,
+            "met_fault_pct": round(100 * len(met) / max(1, len(keys)), 1),
+            "retried": sum(1 for k in keys if tally.failed_attempts.get(k)),
+            "api_down_s": round(back_at - killed_at, 2),
+            "load_ended_after_restart": finished_at > back_at,
+            "drain_s": round(finished_at - back_at, 2),
+        }
+    finally:
+        if proc and proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+        stop_cluster(settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (< 5 minutes)")
@@ -216,8 +323,18 @@ def main() -> None:
     figures = run(clients, per_client)
     for key, value in figures.items():
         print(f"{key:>20}: {value}")
+    kill = run_kill(clients, per_client)
+    for key, value in kill.items():
+        print(f"{'kill ' + key:>30}: {value}")
+    kill_ok = (kill["lost"] == 0 and kill["unstored"] == 0 and kill["duplicated"] == 0
+               and kill["other_answers"] == 0 and kill["met_fault_pct"] >= 20
+               and kill["load_ended_after_restart"])
+    kill_part = (f"kill_lost={kill['lost']} kill_duplicated={kill['duplicated']} "
+                 f"kill_met_fault={kill['met_fault_pct']}% kill_api_down_s={kill['api_down_s']}"
+                 if kill_ok else "kill=FAILED (see above; no figures)")
     print("fault: " + " ".join(f"{k}={figures[k]}" for k in (
-        "accepted", "retried", "lost", "duplicated", "5xx", "503", "recover_s")))
+        "accepted", "retried", "lost", "duplicated", "5xx", "503", "recover_s")) + " "
+          + kill_part)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ to well under a centimetre. CGCS2000 (EPSG:4490) is treated as WGS84 at this pre
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -25,21 +26,64 @@ class UnknownCRS(ValueError):
     """A CRS string we cannot interpret."""
 
 
-def normalize(crs: str | None) -> str:
-    """Canonical name: 'EPSG:4326' for WGS84-like input, 'gcj02', 'bd09', or an EPSG/WKT string."""
-    if crs is None or crs == "":
+_EPSG_FORMS = re.compile(r"^(?:EPSG:{1,2}|urn:ogc:def:crs:EPSG:[\d.]*:|"
+                         r"https?://www\.opengis\.net/def/crs/EPSG/[\d.]+/)(\d{1,6})$",
+                         re.IGNORECASE)
+_CRS84_URIS = {"http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+               "https://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+
+
+@lru_cache(maxsize=1024)
+def _epsg(code: int) -> str | None:
+    """The canonical name of EPSG `code`, None when pyproj does not know it (parsed once)."""
+    if code in (4326, 4490):
         return "EPSG:4326"
-    text = str(crs).strip()
+    try:
+        CRS.from_epsg(code)
+    except CRSError:
+        return None
+    return f"EPSG:{code}"
+
+
+def _named(text: str) -> str | None:
+    """The canonical name for the forms clients send (names, EPSG codes), without pyproj."""
     low = text.lower().replace("-", "").replace("_", "")
     if low in ("gcj02", "gcj"):
         return "gcj02"
     if low in ("bd09", "bd09ll", "baidu"):
         return "bd09"
-    if text.startswith("http://www.opengis.net/def/crs/"):
-        tail = text.rstrip("/").split("/")
-        text = "OGC:CRS84" if tail[-1] == "CRS84" else f"{tail[-3]}:{tail[-1]}"
-    if text.upper() in WGS84_EQUIVALENT or text.upper() == "EPSG:4490":
+    if text.upper() in WGS84_EQUIVALENT or text in _CRS84_URIS:
         return "EPSG:4326"
+    return None
+
+
+def client_crs(crs: str | None) -> str:
+    """The canonical name of a CRS sent by a client: EPSG codes (EPSG:n, their OGC URI or URN),
+    CRS84/WGS84, gcj02 and bd09 only. Anything else (WKT, PROJ strings) is refused without being
+    parsed, and each EPSG code is looked up once per process, so a batch of thousands of odd
+    strings costs a regular expression each."""
+    if crs is None or crs == "":
+        return "EPSG:4326"
+    text = str(crs).strip()
+    named = _named(text)
+    if named is not None:
+        return named
+    match = _EPSG_FORMS.match(text) if len(text) <= 80 else None
+    canonical = _epsg(int(match.group(1))) if match else None
+    if canonical is None:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise UnknownCRS(f"unknown CRS {shown!r}: send an EPSG code (EPSG:4326), gcj02 or bd09")
+    return canonical
+
+
+def normalize(crs: str | None) -> str:
+    """Canonical name: 'EPSG:4326' for WGS84-like input, 'gcj02', 'bd09', or an EPSG/WKT string
+    (WKT and PROJ strings are for files read by the importers; clients use client_crs)."""
+    try:
+        return client_crs(crs)
+    except UnknownCRS:
+        pass
+    text = str(crs).strip()
     try:
         parsed = CRS.from_user_input(text)
     except CRSError as exc:

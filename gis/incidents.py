@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from gis.attribution import locate_select
 from gis.categories import Category
-from gis.crs import UnknownCRS, normalize, to_wgs84
+from gis.crs import UnknownCRS, client_crs, to_wgs84
 from gis.dispatch import AssigneeError, assignee_json, check_assignee
 from gis.scope import Principal, scope_filter
 from gis.workflow import IllegalTransition, allowed_actions, next_status
@@ -86,7 +86,7 @@ def validate(reports: list[Report], categories: dict[str, Category],
         if not (math.isfinite(r.lon) and math.isfinite(r.lat)):
             reasons.append("coordinates must be finite numbers")
         try:
-            by_crs.setdefault(normalize(r.crs), []).append(i)
+            by_crs.setdefault(client_crs(r.crs), []).append(i)
         except UnknownCRS as exc:
             reasons.append(str(exc))
         if reasons:

@@ -15,7 +15,7 @@ import numpy as np
 from psycopg import AsyncConnection
 
 from gis.attribution import locate_select
-from gis.crs import UnknownCRS, normalize, to_wgs84
+from gis.crs import UnknownCRS, client_crs, to_wgs84
 from gis.scope import Principal, scope_filter
 
 MAX_POINTS = 5000
@@ -137,7 +137,7 @@ async def add_points(conn: AsyncConnection, principal: Principal, patrol_id: int
     groups: dict[str, list[int]] = {}
     for i, pt in enumerate(points):
         try:
-            groups.setdefault(normalize(pt.get("crs")), []).append(i)
+            groups.setdefault(client_crs(pt.get("crs")), []).append(i)
         except UnknownCRS as exc:
             raise PatrolError(422, str(exc), [{"index": i, "reason": str(exc)}]) from None
     for crs, idx in groups.items():

@@ -9,12 +9,14 @@ import time
 
 import httpx
 import psycopg
+from pyproj import Transformer
 
 from api.app import create_app
 from api.login_guard import LoginGuard
 from gis.accounts import hash_password
 from gis.database import libpq_url
 from tests.serving import serve
+from tests.test_incidents_fixture import world_fixture  # noqa: F401
 
 
 def _account(db_url: str, name: str, password: str) -> None:
@@ -121,3 +123,76 @@ def test_unauthenticated_writes_are_counted_not_audited(client, conn, admin_head
     assert rows == 0
     after = client.get("/metrics", headers=admin_headers).json()["unauthenticated_writes"]
     assert after - before == 6
+
+
+def test_offset_is_capped_and_deep_pages_follow_keyset_links(client, admin_headers,
+                                                             monkeypatch, world) -> None:
+    """(world: the fixture district, so there are micro-grids to page through)"""
+    from api.ogc import params
+
+    r = client.get("/collections/micro-grids/items", params={"offset": 100_001},
+                   headers=admin_headers)
+    assert r.status_code == 400 and "next" in r.json()["detail"]
+    assert client.get("/incidents", params={"offset": 100_001},
+                      headers=admin_headers).status_code == 400
+    assert client.get("/collections/micro-grids/items", params={"offset": 100_000},
+                      headers=admin_headers).status_code == 200
+
+    by_offset = client.get("/collections/micro-grids/items", params={"limit": 9},
+                           headers=admin_headers).json()
+    assert by_offset["numberMatched"] > 9
+    monkeypatch.setattr(params, "MAX_OFFSET", 4)  # as if 4 were 100,000
+    page = client.get("/collections/micro-grids/items", params={"limit": 3, "offset": 3},
+                      headers=admin_headers).json()
+    ids = [f["id"] for f in page["features"]]
+    nxt = next(link["href"] for link in page["links"] if link["rel"] == "next")
+    assert "after=" in nxt and "offset=" not in nxt
+    following = client.get(nxt.replace("http://testserver", ""), headers=admin_headers).json()
+    ids += [f["id"] for f in following["features"]]
+    assert ids == [f["id"] for f in by_offset["features"]][3:9]
+
+
+def test_crs_strings_are_epsg_codes_or_named_and_parsed_once(client, make_token, world,
+                                                             monkeypatch) -> None:
+    from gis import crs
+    from tests.test_incidents_fixture import COUNTY, bearer
+
+    grid = f"{COUNTY}002002001"
+    me = bearer(make_token("worker", [("grid", world.id(grid))]))
+    pid = client.post("/patrols", headers=me).json()["id"]
+    lon, lat = world.centers[grid + "001"]
+    parsed = []
+    real = crs.CRS
+
+    class CountingCRS(real):
+        @classmethod
+        def from_user_input(cls, value, **kw):
+            parsed.append(value)
+            return real.from_user_input(value, **kw)
+
+        @classmethod
+        def from_epsg(cls, code):
+            parsed.append(code)
+            return real.from_epsg(code)
+
+    monkeypatch.setattr(crs, "CRS", CountingCRS)
+    crs._epsg.cache_clear()
+    odd = [{"t": "2026-03-01T08:00:00Z", "lon": lon, "lat": lat,
+            "crs": f'GEOGCS["x{i}",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+                   f'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]'}
+           for i in range(5000)]
+    r = client.post(f"/patrols/{pid}/points", json={"points": odd}, headers=me)
+    assert r.status_code == 422 and "EPSG code" in r.json()["detail"]
+    assert parsed == []  # refused without reaching pyproj
+
+    spellings = ["EPSG:3857", "epsg:3857", "http://www.opengis.net/def/crs/EPSG/0/3857",
+                 "urn:ogc:def:crs:EPSG::3857"]
+    x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
+    points = [{"t": f"2026-03-01T08:{i:02d}:00Z", "lon": x, "lat": y, "crs": spellings[i % 4]}
+              for i in range(40)]
+    glon, glat = (float(v) for v in crs.wgs84_to_gcj02(lon, lat))
+    points += [{"t": "2026-03-01T09:00:00Z", "lon": glon, "lat": glat, "crs": "gcj02"},
+               {"t": "2026-03-01T09:01:00Z", "lon": lon, "lat": lat, "crs": "CRS84"}]
+    r = client.post(f"/patrols/{pid}/points", json={"points": points}, headers=me)
+    assert r.status_code == 200, r.text
+    assert parsed.count(3857) == 1  # four spellings, forty points: one lookup

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.fault_bench import ROOT, SECRET, _free_port, seed, start_cluster, stop_cluster
+from bench.fault_bench import ROOT, SECRET, START_S, _free_port, seed, start_cluster, stop_cluster
 from gis import localdb
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -46,7 +46,7 @@ def start_api(url: str) -> tuple[subprocess.Popen, str]:
                              "127.0.0.1", "--port", str(port), "--log-level", "critical"],
                             cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/conformance", timeout=2).status_code == 200:

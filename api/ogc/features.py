@@ -18,6 +18,7 @@ class Query:
 
     limit: int = 100
     offset: int = 0
+    after: int | None = None  # keyset paging: only ids above this one
     bbox: BBox | None = None
     interval: tuple[datetime | None, datetime | None] | None = None
     filters: dict[str, object] = field(default_factory=dict)
@@ -44,6 +45,9 @@ def _where(c: Collection, principal: Principal, q: Query | None) -> tuple[str, d
     if c.current_only:
         parts.append("t.valid_to IS NULL")
     if q is not None:
+        if q.after is not None:
+            parts.append("t.id > %(after)s")
+            params["after"] = q.after
         if q.bbox is not None:
             env = "ST_MakeEnvelope(%(bx1)s, %(by1)s, %(bx2)s, %(by2)s, %(bsrid)s)"
             if q.bbox.srid != 4326:
@@ -69,8 +73,9 @@ def _where(c: Collection, principal: Principal, q: Query | None) -> tuple[str, d
 
 
 async def page(conn: AsyncConnection, c: Collection, principal: Principal,
-               q: Query) -> tuple[str, int, int]:
-    """(features JSON array text, numberReturned, numberMatched) for one page, in one query."""
+               q: Query) -> tuple[str, int, int, int | None]:
+    """(features JSON array text, numberReturned, numberMatched, last id) for one page, in one
+    query."""
     where, params = _where(c, principal, q)
     params.update(limit=q.limit, offset=q.offset)
     sql = f"""
@@ -80,11 +85,12 @@ async def page(conn: AsyncConnection, c: Collection, principal: Principal,
     )
     SELECT COALESCE((SELECT json_agg(p.f ORDER BY p.id)::text FROM p), '[]'),
            (SELECT count(*) FROM p),
-           (SELECT count(*) FROM {c.table} t WHERE {where})
+           (SELECT count(*) FROM {c.table} t WHERE {where}),
+           (SELECT max(p.id) FROM p)
     """
     cur = await conn.execute(sql, params)
-    text, returned, matched = await cur.fetchone()
-    return text, returned, matched
+    text, returned, matched, last = await cur.fetchone()
+    return text, returned, matched, last
 
 
 async def one(conn: AsyncConnection, c: Collection, principal: Principal,

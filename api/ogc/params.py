@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from api.problems import Problem
 
 MAX_LIMIT = 10_000
+MAX_OFFSET = 100_000  # deeper pages follow keyset `next` links (after=<last id>)
 DEFAULT_LIMIT = 100
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -56,6 +57,16 @@ def parse_int(name: str, text: str | None, default: int, minimum: int) -> int:
         raise bad(f"{name} must be an integer, got {text!r}") from None
     if value < minimum:
         raise bad(f"{name} must be >= {minimum}")
+    return value
+
+
+def parse_offset(text: str | None) -> int:
+    """The page offset: at most MAX_OFFSET (a deep OFFSET makes the database walk every row
+    before it); beyond, the `next` links page by id (`after`)."""
+    value = parse_int("offset", text, 0, 0)
+    if value > MAX_OFFSET:
+        raise bad(f"offset must be at most {MAX_OFFSET:,}; follow the page's `next` link, which "
+                  "pages by id (after=<last id>) beyond that")
     return value
 
 

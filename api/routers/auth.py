@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from api.db import get_conn
 from api.deps import UNAUTHORIZED, get_principal, get_settings
 from api.login_guard import LoginGuard
-from api.problems import Problem
+from api.problems import PROBLEM_JSON, PROBLEM_SCHEMA, Problem
 from gis.accounts import hash_password, issue_token, verify_password
 from gis.scope import Principal
 from gis.settings import Settings
@@ -36,7 +36,8 @@ def login_guard(request: Request) -> LoginGuard:
 
 
 @router.post("/auth/token", summary="Log in (OAuth2 password flow)",
-             responses={429: {"description": "too many failed logins; retry after Retry-After"}})
+             responses={429: {"description": "too many failed logins; retry after Retry-After",
+                              "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}})
 async def login(request: Request, form: OAuth2PasswordRequestForm = Depends(),
                 conn: AsyncConnection = Depends(get_conn),
                 settings: Settings = Depends(get_settings)) -> dict:

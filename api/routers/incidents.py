@@ -16,6 +16,7 @@ from api.db import connection_wait, get_conn
 from api.deps import authenticate, bearer_token, get_settings, oauth2_scheme, require_roles
 from api.feed_guard import RECHECK_S, FeedGuard
 from api.idempotency import run_once
+from api.ogc.params import MAX_OFFSET
 from api.problems import Problem
 from api.routers.supervision import maybe_escalate
 from gis import incidents as inc
@@ -161,7 +162,8 @@ async def list_incidents(
         assignee: Literal["me"] | None = Query(
             None, description="'me': the cases dispatched to you (or your department), overdue "
             "first, then by due time"),
-        limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET, description="at most 100,000"),
         principal: Principal = Depends(readers),
         conn: AsyncConnection = Depends(get_conn), _: None = Depends(maybe_escalate)) -> dict:
     unknown = sorted(set(status) - set(STATUSES))
@@ -173,7 +175,8 @@ async def list_incidents(
     cur = await conn.execute(sql, {**params, "limit": limit, "offset": offset})
     items = (await cur.fetchone())[0]
     return {"items": items, "limit": limit, "offset": offset,
-            "next_offset": offset + limit if len(items) == limit else None}
+            "next_offset": offset + limit if len(items) == limit
+            and offset + limit <= MAX_OFFSET else None}
 
 
 @router.get("/incidents/feed", summary="Live feed of incident changes (server-sent events)",

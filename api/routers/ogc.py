@@ -196,7 +196,7 @@ def items_query(request: Request, c: registry.Collection, extra: frozenset[str] 
     allowed = AUTH_PARAMS | FILTER_PARAMS | extra | {
         "bbox", "bbox-crs", "datetime", "crs", *c.filters}
     if paging:
-        allowed |= {"limit", "offset"}
+        allowed |= {"limit", "offset", "after"}
     params.check_known(q, allowed)
     _format(request)
     filters: dict[str, object] = {}
@@ -209,7 +209,8 @@ def items_query(request: Request, c: registry.Collection, extra: frozenset[str] 
         params.check_bbox_area(bbox, request.app.state.settings.max_bbox_km2, c.id)
     return features.Query(
         limit=params.parse_limit(q.get("limit")),
-        offset=params.parse_int("offset", q.get("offset"), 0, 0),
+        offset=params.parse_offset(q.get("offset")),
+        after=params.parse_int("after", q.get("after"), 0, 0) if "after" in q else None,
         bbox=bbox,
         interval=params.parse_datetime(q.get("datetime")),
         filters=filters,
@@ -219,16 +220,21 @@ def items_query(request: Request, c: registry.Collection, extra: frozenset[str] 
 
 
 def _page_links(request: Request, c: registry.Collection, q: features.Query,
-                returned: int, matched: int) -> list[dict]:
+                returned: int, matched: int, last: int | None) -> list[dict]:
     url = f"{base(request)}/collections/{c.id}/items"
-    keep = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
+    keep = {k: v for k, v in request.query_params.items()
+            if k not in ("offset", "limit", "after")}
+    if q.after is not None:
+        keep["after"] = str(q.after)
     keep["limit"] = str(q.limit)
     out = [link(with_query(url, {**keep, "offset": str(q.offset)}), "self", GEOJSON,
                 "this page"),
            link(f"{base(request)}/collections/{c.id}", "collection", JSON, c.title)]
     if q.offset + returned < matched:
-        out.append(link(with_query(url, {**keep, "offset": str(q.offset + q.limit)}), "next",
-                        GEOJSON, "next page"))
+        ahead = {**keep, "offset": str(q.offset + q.limit)}
+        if q.offset + q.limit > params.MAX_OFFSET and last is not None:  # page by id beyond
+            ahead = {**keep, "after": str(last)}
+        out.append(link(with_query(url, ahead), "next", GEOJSON, "next page"))
     if q.offset > 0:
         out.append(link(with_query(url, {**keep, "offset": str(max(0, q.offset - q.limit))}),
                         "prev", GEOJSON, "previous page"))
@@ -249,7 +255,10 @@ async def items(
     collection_id: str = Path(alias="collectionId"),
     limit: int = Query(params.DEFAULT_LIMIT, ge=1, json_schema_extra={"maximum": params.MAX_LIMIT},
                        description="page size (default 100, at most 10,000; larger is clamped)"),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, json_schema_extra={"maximum": params.MAX_OFFSET},
+                        description="at most 100,000; deeper pages follow the `next` links"),
+    after: int | None = Query(None, ge=0, description="keyset paging: features with a larger "
+                              "id (what `next` links use beyond the largest offset)"),
     bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS84 (default), "
                                  "EPSG 4326 or EPSG 3857 URIs"),
@@ -271,11 +280,11 @@ async def items(
 ) -> Response:
     c = collection_or_404(collection_id)
     q = items_query(request, c)
-    text, returned, matched = await features.page(conn, c, principal, q)
+    text, returned, matched, last = await features.page(conn, c, principal, q)
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     envelope: dict = {"type": "FeatureCollection", "numberMatched": matched,
                       "numberReturned": returned, "timeStamp": stamp,
-                      "links": _page_links(request, c, q, returned, matched)}
+                      "links": _page_links(request, c, q, returned, matched, last)}
     if q.crs is not params.DEFAULT_CRS:
         # Content-Crs is the standard's signal; the 2008 GeoJSON crs member is what GDAL's
         # GeoJSON reader (and so QGIS) take the CRS of a plain items URL from.

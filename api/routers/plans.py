@@ -17,11 +17,12 @@ from api.db import get_conn
 from api.deps import require_roles
 from api.problems import Problem
 from gis.editing import history as hist
+from gis.editing import plan_scope
 from gis.editing import plans as store
 from gis.editing.plans import PlanError
 from gis.editing.validate import as_json, validate_area
 from gis.levels import level as get_level
-from gis.scope import Principal
+from gis.scope import Principal, scope_filter
 
 router = APIRouter(tags=["plans"])
 planner = require_roles("planner", "admin")
@@ -76,6 +77,22 @@ def _table(level: str) -> str:
     return lv.table
 
 
+async def _plan(conn: AsyncConnection, plan_id: int, principal: Principal) -> dict[str, Any]:
+    """The plan, if the caller may see it: a planner bound to areas gets a 404 for plans that
+    touch areas outside them, exactly as for a plan that does not exist."""
+    plan = await _run(store.get_plan(conn, plan_id))
+    if not await plan_scope.plan_visible(conn, principal, plan):
+        raise Problem(404, "Not Found", f"no plan {plan_id}")
+    return plan
+
+
+async def _area_inside(conn: AsyncConnection, principal: Principal, level: str,
+                       code: str) -> None:
+    """404, as for an unknown code, when the area lies outside a bound planner's areas."""
+    if not await plan_scope.code_inside(conn, principal, code):
+        raise Problem(404, "Not Found", f"no current {level} {code}")
+
+
 async def _run(coro):
     try:
         return await coro
@@ -97,15 +114,16 @@ async def create_plan(body: dict = Body(..., examples=[{"name": "调整翠苑社
 
 @router.get("/plans", summary="List plans")
 async def list_plans(status: str | None = Query(None, pattern=STATUS_PATTERN),
-                     _: Principal = Depends(planner),
+                     principal: Principal = Depends(planner),
                      conn: AsyncConnection = Depends(get_conn)) -> dict:
-    return {"plans": [_plan_json(p, full=False) for p in await store.list_plans(conn, status)]}
+    return {"plans": [_plan_json(p, full=False) for p in await store.list_plans(conn, status)
+                      if await plan_scope.plan_visible(conn, principal, p)]}
 
 
 @router.get("/plans/{plan_id}", summary="A plan: its edits, preview and version (ETag)")
-async def get_plan(plan_id: int, _: Principal = Depends(planner),
+async def get_plan(plan_id: int, principal: Principal = Depends(planner),
                    conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
-    plan = await _run(store.get_plan(conn, plan_id))
+    plan = await _plan(conn, plan_id, principal)
     return _with_etag(_plan_json(plan), plan["version"])
 
 
@@ -115,6 +133,7 @@ async def add_edit(request: Request, plan_id: int, body: dict = Body(...),
                    principal: Principal = Depends(planner),
                    conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
     version = _version(if_match, body)
+    await _plan(conn, plan_id, principal)
     out = await _run(store.edit(conn, plan_id, version, body, principal.username,
                                 request.app.state.settings, principal.scope,
                                 str(body.get("reason", ""))))
@@ -126,6 +145,7 @@ async def add_edit(request: Request, plan_id: int, body: dict = Body(...),
 async def drop_edit(request: Request, plan_id: int, if_match: str | None = Header(None),
                     principal: Principal = Depends(planner),
                     conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
+    await _plan(conn, plan_id, principal)  # someone else's draft outside your areas: 404
     plan = await _run(store.drop_last_edit(conn, plan_id, _version(if_match), principal.username,
                                            request.app.state.settings, principal.scope))
     return _with_etag(_plan_json(plan), plan["version"])
@@ -137,9 +157,9 @@ GEOJSON_200 = {200: {"content": {"application/geo+json": {"schema": {"type": "ob
 
 @router.get("/plans/{plan_id}/preview", summary="The areas a plan changes, as GeoJSON",
             response_class=Response, responses=GEOJSON_200)
-async def preview(plan_id: int, _: Principal = Depends(planner),
+async def preview(plan_id: int, principal: Principal = Depends(planner),
                   conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
-    plan = await _run(store.get_plan(conn, plan_id))
+    plan = await _plan(conn, plan_id, principal)
     body = plan["preview"] or {"type": "FeatureCollection", "features": []}
     return JSONResponse(body, media_type="application/geo+json",
                         headers={"ETag": _etag(plan["version"])})
@@ -149,6 +169,7 @@ async def preview(plan_id: int, _: Principal = Depends(planner),
 async def validate_plan(request: Request, plan_id: int,
                         principal: Principal = Depends(planner),
                         conn: AsyncConnection = Depends(get_conn)) -> dict:
+    await _plan(conn, plan_id, principal)
     return await _run(store.check_plan(conn, plan_id, request.app.state.settings,
                                        principal.scope))
 
@@ -158,6 +179,7 @@ async def publish(request: Request, plan_id: int, body: dict | None = Body(None)
                   if_match: str | None = Header(None), principal: Principal = Depends(planner),
                   conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
     body = body or {}
+    await _plan(conn, plan_id, principal)
     out = await _run(store.publish(conn, plan_id, _version(if_match, body), principal.username,
                                    request.app.state.settings, principal.scope,
                                    str(body.get("reason", ""))))
@@ -170,6 +192,7 @@ async def discard(plan_id: int, body: dict | None = Body(None),
                   if_match: str | None = Header(None), principal: Principal = Depends(planner),
                   conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
     body = body or {}
+    await _plan(conn, plan_id, principal)
     plan = await _run(store.discard(conn, plan_id, _version(if_match, body), principal.username,
                                     str(body.get("reason", ""))))
     return _with_etag(_plan_json(plan, full=False), plan["version"])
@@ -185,9 +208,10 @@ async def undo(body: dict | None = Body(None), principal: Principal = Depends(pl
 
 
 @router.get("/areas/{level}/{code}", summary="One current area's version (ETag) and households")
-async def area(level: str, code: str, _: Principal = Depends(planner),
+async def area(level: str, code: str, principal: Principal = Depends(planner),
                conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
     table = _table(level)
+    await _area_inside(conn, principal, level, code)
     cur = await conn.execute(f"SELECT id, code, name, households, version FROM {table} "
                              "WHERE code = %s AND valid_to IS NULL", (code,))
     row = await cur.fetchone()
@@ -198,9 +222,11 @@ async def area(level: str, code: str, _: Principal = Depends(planner),
 
 
 @router.get("/validate/{level}/{code}", summary="Validate one area (its children and itself)")
-async def validate(request: Request, level: str, code: str, _: Principal = Depends(planner),
+async def validate(request: Request, level: str, code: str,
+                   principal: Principal = Depends(planner),
                    conn: AsyncConnection = Depends(get_conn)) -> dict:
     table = _table(level)
+    await _area_inside(conn, principal, level, code)
     parent = "NULL::bigint" if table == "streets" else "parent_id"
     cur = await conn.execute(f"SELECT id, {parent}, version FROM {table} "
                              "WHERE code = %s AND valid_to IS NULL", (code,))
@@ -213,17 +239,21 @@ async def validate(request: Request, level: str, code: str, _: Principal = Depen
 
 
 @router.get("/history/{level}/{code}", summary="Boundary versions and audit entries of an area")
-async def area_history(level: str, code: str, _: Principal = Depends(planner),
+async def area_history(level: str, code: str, principal: Principal = Depends(planner),
                        conn: AsyncConnection = Depends(get_conn)) -> dict:
-    return await _run(hist.history(conn, _table(level), code))
+    table = _table(level)
+    await _area_inside(conn, principal, level, code)
+    return await _run(hist.history(conn, table, code))
 
 
 @router.get("/history/{level}/{code}/diff", summary="Diff of two versions of an area (GeoJSON)",
             response_class=Response, responses=GEOJSON_200)
 async def area_diff(level: str, code: str, a: int = Query(..., ge=1),
-                    b: int = Query(..., ge=1), _: Principal = Depends(planner),
+                    b: int = Query(..., ge=1), principal: Principal = Depends(planner),
                     conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
-    body = await _run(hist.diff(conn, _table(level), code, a, b))
+    table = _table(level)
+    await _area_inside(conn, principal, level, code)
+    body = await _run(hist.diff(conn, table, code, a, b))
     return JSONResponse(body, media_type="application/geo+json")
 
 
@@ -240,7 +270,7 @@ hidden AS (
 src AS (
     SELECT t.code, t.name, t.households, 'current' AS status, t.geom_3857 AS g
     FROM {table} t, env WHERE t.valid_to IS NULL AND t.geom_3857 && env.e
-      AND t.id NOT IN (SELECT id FROM hidden)
+      AND t.id NOT IN (SELECT id FROM hidden) AND {in_scope}
     UNION ALL
     SELECT f->'properties'->>'code', f->'properties'->>'name',
            (f->'properties'->>'households')::int, f->'properties'->>'status',
@@ -255,17 +285,18 @@ SELECT ST_AsMVT(q, %(layer)s, 4096, 'geom') FROM (
 @router.get("/plans/{plan_id}/tiles/{layer}/{z}/{x}/{y}.pbf",
             summary="A draft's own vector tiles (current areas with the plan applied)")
 async def draft_tile(plan_id: int, layer: str, z: int, x: int, y: int,
-                     _: Principal = Depends(planner),
+                     principal: Principal = Depends(planner),
                      conn: AsyncConnection = Depends(get_conn)) -> Response:
     tables = {"micro-grids": "micro_grids", "grids": "grids"}
     if layer not in tables:
         raise Problem(404, "Not Found", "draft tiles exist for micro-grids and grids")
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
         raise Problem(400, "Invalid request", "tile coordinates out of range")
-    plan = await _run(store.get_plan(conn, plan_id))
-    cur = await conn.execute(DRAFT_TILE_SQL.format(table=tables[layer]),
-                             {"z": z, "x": x, "y": y, "plan": plan_id, "table": tables[layer],
-                              "layer": layer})
+    plan = await _plan(conn, plan_id, principal)
+    in_scope, params = scope_filter(tables[layer], "t", principal)
+    cur = await conn.execute(DRAFT_TILE_SQL.format(table=tables[layer], in_scope=in_scope),
+                             {**params, "z": z, "x": x, "y": y, "plan": plan_id,
+                              "table": tables[layer], "layer": layer})
     data = (await cur.fetchone())[0] or b""
     return Response(bytes(data), media_type="application/vnd.mapbox-vector-tile",
                     headers={"ETag": f'"plan{plan_id}-v{plan["version"]}"',

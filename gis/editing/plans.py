@@ -18,7 +18,7 @@ import psycopg
 import shapely
 from psycopg import AsyncConnection
 
-from gis.editing import ops, store, succession
+from gis.editing import ops, plan_scope, store, succession
 from gis.editing.geometry import EditError
 from gis.editing.store import Session, jsonb
 from gis.editing.validate import as_json, blocking, validate_groups
@@ -345,6 +345,10 @@ async def undo_last(conn: AsyncConnection, actor: str, scope: Scope | None,
         if stale:
             raise PlanError("conflict", "areas changed since the publish; undo the later "
                             "changes first", {"stale": stale})
+        outside = await plan_scope.outside_keys(conn, scope, list(expected))
+        if outside:  # e.g. a re-split: its created and retired areas count too
+            raise PlanError("forbidden", "the last publish touched areas outside yours",
+                            {"outside": outside})
         s = Session(conn, plan["id"], scope)
         for key, before, _after in detail["changed"]:
             table, _, area_id = key.partition(":")
