@@ -46,7 +46,7 @@ K_MAX_TRIES = 4
 LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
-TOTAL_BUDGET_PER_BUILDING = 5
+TOTAL_BUDGET_PER_BUILDING = 8 * BUDGET_PER_BUILDING + 2 * LAST_BUDGET_PER_BUILDING
 
 
 def choose_parts(normal: int, oversize: int, lo: int, hi: int) -> tuple[int, str | None]:
