@@ -121,10 +121,42 @@ def communities_from(streets: np.ndarray, kinds: list[str], buildings: np.ndarra
     return out
 
 
+def whole_buildings(footprints: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One footprint per building: footprints inside another (building parts mapped as
+    buildings) are dropped, overlapping ones are joined (the most levels of the group)."""
+    tree = shapely.STRtree(footprints)
+    outer, inner = tree.query(footprints, predicate="contains")
+    same = shapely.equals(footprints[outer], footprints[inner])
+    drop = set(inner[(outer != inner) & (~same | (inner > outer))].tolist())  # one of twins
+    keep = np.array([i for i in range(len(footprints)) if i not in drop], dtype=np.int64)
+    footprints, levels = footprints[keep], levels[keep]
+    tree = shapely.STRtree(footprints)
+    a, b = tree.query(footprints, predicate="overlaps")
+    root = list(range(len(footprints)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        root[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(footprints)):
+        groups.setdefault(find(i), []).append(i)
+    geoms = [footprints[g[0]] if len(g) == 1 else shapely.union_all(footprints[g])
+             for g in groups.values()]
+    return (np.asarray(geoms, dtype=object),
+            np.array([levels[g].max() for g in groups.values()], dtype=np.int64))
+
+
 def city(name: str, footprints, kinds, levels, heights, streets, street_kinds) -> CityData:
     """A CityData from footprints (with type, tagged levels, height) and streets (with kind)."""
-    footprints = np.asarray(footprints, dtype=object)
     lv = np.array([levels_of(k, lv, h) for k, lv, h in zip(kinds, levels, heights, strict=True)])
+    footprints, lv = whole_buildings(np.asarray(footprints, dtype=object), lv)
+    footprints = np.asarray([g.geoms[0] if g.geom_type == "MultiPolygon" and len(g.geoms) == 1
+                             else g for g in footprints], dtype=object)
     households = households_of(footprints, lv)
     streets = np.asarray(streets, dtype=object)
     return CityData(name, footprints, households, streets,

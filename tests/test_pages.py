@@ -261,6 +261,20 @@ def test_planner_colours_previews_and_validates(base: str, browser,
     assert preview["report"]["parts"] == len(parts) == page.locator("path.wg-part").count()
     if not preview["report"]["violations"]:
         assert all(lo <= h <= hi for h in parts)
+    # narrow bounds: every part outside them is listed with why, in the page's language
+    page.fill("#p-min", "44")
+    page.fill("#p-max", "45")
+    page.evaluate("WG.lastPreview = null")
+    page.click("#p-preview")
+    narrow = wait_js(page, "WG.lastPreview", timeout_ms=30_000)
+    why = narrow["report"]["why"]
+    out = {f["properties"]["part"] for f in narrow["features"]
+           if not 44 <= f["properties"]["households"] <= 45}
+    assert out and out <= {w["part"] for w in why}
+    items = page.locator("[data-testid=p-why-item]")
+    assert items.count() == len(why)
+    counted = [w for w in why if "households" in w]
+    assert str(counted[0]["households"]) in items.nth(why.index(counted[0])).inner_text()
     page.wait_for_timeout(500)
     page.wait_for_load_state("networkidle")
     screenshot(page, "planner")

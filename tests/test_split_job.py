@@ -151,3 +151,16 @@ def test_community_split_keeps_dedicated_grids(db_url):
     assert kept[1] == "dedicated" and (kept[2], bytes(kept[3])) == (before[0], bytes(before[1]))
     assert all(r[4] < 1e-12 for r in rows[:-1])  # the new grids stay out of the school
     assert school_buildings == 12
+
+
+def test_report_says_why_a_part_is_out_of_bounds(db_url, tmp_path):
+    grid = _seed(db_url, "110105006", [120, 10, 10, 10], roads=False)
+    report = split_grids(db_url, [grid], dry_run=True)
+    (row,) = report.rows
+    assert any("one building of 120 households, over the maximum 50" in r
+               for r in row.part_reasons)
+    assert all(r.startswith("part ") for r in row.part_reasons)
+    out = tmp_path / "report.csv"
+    report.write(str(out))
+    text = out.read_text(encoding="utf-8")
+    assert "parts out of bounds or thin" in text and "one building of 120 households" in text

@@ -9,8 +9,10 @@ is notched around the footprint, so no footprint is split) and tight household m
 bonus along a barrier; the best one is applied with shapely: one side is the intersection of the
 region with the half-plane, the other the difference, so the parts tile the parent exactly. When
 a subtree misses the bounds the next lines are tried (backtracking within a budget), then other
-part counts, then a household-balance-first ranking. Buildings above the maximum count as parts
-of their own; inputs that cannot meet the bounds are reported, and the best division returned.
+part counts, then a household-balance-first ranking, within a total budget of cuts; then a local
+repair pass (gis.partition.repair) moves boundary buildings between neighbouring parts that
+miss the bounds. Buildings above the maximum count as parts of their own; inputs that cannot
+meet the bounds are reported, and the best division returned.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cuts import cut_scores, region_edges
 from gis.partition.quality import metric_scale, polsby_popper
-from gis.partition.result import SplitResult, finish, merge_stray
+from gis.partition.repair import absorb_empty, repair
+from gis.partition.result import SLIVER, SplitResult, assign, finish, merge_stray
 
 BASE_ANGLES = 24
 RETRY_ANGLES = 48
@@ -43,6 +46,7 @@ K_MAX_TRIES = 4
 LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
+TOTAL_BUDGET_PER_BUILDING = 8 * BUDGET_PER_BUILDING + 2 * LAST_BUDGET_PER_BUILDING
 
 
 def choose_parts(normal: int, oversize: int, lo: int, hi: int) -> tuple[int, str | None]:
@@ -121,6 +125,7 @@ class _Engine:
         self.base_cols = np.concatenate([np.arange(0, RETRY_ANGLES, step), bars])
         self.all_cols = np.arange(len(self.theta))
         self.budget = BUDGET_PER_BUILDING * self.n
+        self.spent = 0
         self.balanced = False
         self.feasible: dict[tuple[int, bytes], bool] = {}
 
@@ -338,6 +343,7 @@ class _Engine:
         for cand in islice(ranked, TRIES):
             a, b, ok = self._apply(region, cand)
             self.budget -= 1
+            self.spent += 1
             leaves_a, bad_a = self.divide(a)
             leaves_b, bad_b = self.divide(b)
             bad = bad_a + bad_b + forced + (0 if ok else 1)
@@ -415,7 +421,14 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     if bad and not reason:
         notes.append(f"{bad} cut(s) could not meet the bounds between footprints")
     parts = merge_stray([leaf.geom for leaf in leaves], eng.rep, eng.h)
-    return finish(parent, parts, None, eng.rep, households, violations, notes,
+    parts = [p for p in parts if not p.is_empty and p.area > SLIVER * parent.area] or [parent]
+    assignment = assign(parts, eng.rep)
+    if len(parts) > 1:
+        parts, assignment = absorb_empty(parts, assignment)
+    if not reason:
+        parts, assignment = repair(parts, assignment, eng.rep, eng.foot, eng.h, lo, hi,
+                                   (eng.kx, eng.ky))
+    return finish(parent, parts, assignment, eng.rep, households, violations, notes,
                    (eng.kx, eng.ky), lo, hi, reason is not None, reason)
 
 
@@ -427,7 +440,7 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
     division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
     division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
     cuts ranked by household balance first (shape second), then the nearest count with a
-    larger backtracking budget."""
+    larger backtracking budget, all within TOTAL_BUDGET_PER_BUILDING cuts per building."""
     every = np.arange(eng.n)
     order = sorted(options, key=lambda kk: (abs(kk - k), -kk))[:K_MAX_TRIES]
     best = None
@@ -437,8 +450,11 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
     for tried, (balanced, kk, budget) in enumerate(runs):
         if best is not None and best[0] == 0 and (tried >= K_TRY or best[1] >= GOOD_PP):
             break
+        left = TOTAL_BUDGET_PER_BUILDING * eng.n - eng.spent
+        if best is not None and left <= 0:
+            break  # the local repair pass takes it from here
         eng.balanced = balanced
-        eng.budget = budget * eng.n
+        eng.budget = max(1, min(budget * eng.n, left))
         leaves, bad = eng.divide(_Region(parent, every, kk))
         pp = float(np.mean(polsby_popper([leaf.geom for leaf in leaves], (eng.kx, eng.ky))))
         if best is None or (bad, -pp) < (best[0], -best[1]):

@@ -63,7 +63,7 @@ def merge_stray(parts: list[BaseGeometry], rep: np.ndarray, h: np.ndarray) -> li
     return [shapely.make_valid(p) if not p.is_valid else p for p in parts]
 
 
-def _assign(parts: list[BaseGeometry], rep: np.ndarray) -> np.ndarray:
+def assign(parts: list[BaseGeometry], rep: np.ndarray) -> np.ndarray:
     """Index of the part containing each representative point (nearest part as a fallback)."""
     out = np.full(len(rep), -1, dtype=np.int64)
     for i, part in enumerate(parts):
@@ -83,7 +83,7 @@ def finish(parent, parts, assignment, rep, households, violations, notes, scale,
              for p in parts]
     parts = [p for p in parts if not p.is_empty and p.area > SLIVER * parent.area] or [parent]
     if assignment is None:
-        assignment = _assign(parts, rep)
+        assignment = assign(parts, rep)
     hh = np.bincount(assignment, weights=households, minlength=len(parts)).astype(np.int64)
     for i, (part, count) in enumerate(zip(parts, hh, strict=True)):
         if part.geom_type != "Polygon":
