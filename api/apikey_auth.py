@@ -56,6 +56,12 @@ def check_key_use(request: Request) -> None:
                       "only")
 
 
+def _login_guard(request: Request):
+    """The app's failed-login counts when the login limits are in place (api.login_guard), so
+    wrong Basic passwords count like wrong login passwords; else None."""
+    return getattr(request.app.state, "login_guard", None)
+
+
 def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, headers=BASIC_CHALLENGE)
 
@@ -64,16 +70,23 @@ async def key_principal(request: Request, credential: str, conn: AsyncConnection
                         expand_scope) -> Principal:
     """The account behind a key credential, with its scope (401 if the key is not good)."""
     key, _, username = credential.partition(":")
+    guard = _login_guard(request) if username else None
+    address = request.client.host if request.client else None
+    if guard is not None and (wait := guard.retry_after(username, address)) is not None:
+        raise Problem(429, "Too Many Requests", "too many failed logins; try again later",
+                      headers={"Retry-After": str(wait)})
     prefix = apikeys.prefix_of(key)
-    if prefix is None:
-        raise _unauthorized("invalid API key")
-    cur = await conn.execute(apikeys.LOOKUP_SQL, {"prefix": prefix})
-    row = await cur.fetchone()
-    if row is None or not apikeys.matches(row[1], key):
-        raise _unauthorized("invalid API key")
+    row = None
+    if prefix is not None:
+        cur = await conn.execute(apikeys.LOOKUP_SQL, {"prefix": prefix})
+        row = await cur.fetchone()
+    if row is None or not apikeys.matches(row[1], key) or (
+            username and username.lower() != row[6].lower()):
+        if guard is not None:  # a wrong Basic password counts as a failed login
+            guard.failed(username, address)
+        raise _unauthorized("invalid API key for this account" if username
+                            else "invalid API key")
     key_id, _, expired, revoked, expires_epoch, account_id, name, role, worker_id, disabled = row
-    if username and username.lower() != name.lower():
-        raise _unauthorized("the API key belongs to another account")
     if revoked or expired or disabled:
         what = "revoked" if revoked else "expired" if expired else "of a disabled account"
         raise _unauthorized(f"API key {what}")
