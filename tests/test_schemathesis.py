@@ -40,6 +40,7 @@ def fuzz_settings(server_url: str, demo_url: str,
     localdb.drop_database(server_url, name)
 
 
+@pytest.mark.timeout(1500)  # 53 operations x 4 roles x 2 modes on a shared 2-core machine
 def test_every_operation_every_role_no_5xx_and_conforming(fuzz_settings: Settings) -> None:
     tokens = make_tokens(fuzz_settings.database_url, fuzz_settings)
     assert set(tokens) == set(ROLES)

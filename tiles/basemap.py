@@ -89,7 +89,10 @@ async def serve(request: Request, z: int, x: int, y: int) -> Response:
     return _tile_response(request, tile, tag, headers)
 
 
-@router.get("/basemap/labels", summary="Place labels of the offline basemap (GeoJSON points)")
+@router.get("/basemap/labels", summary="Place labels of the offline basemap (GeoJSON points)",
+            response_class=Response,
+            responses={200: {"content": {"application/geo+json": {}},
+                             "description": "a FeatureCollection of labelled points"}})
 async def labels(request: Request,
                  bbox: str = Query(..., description="minlon,minlat,maxlon,maxlat"),
                  zoom: int = Query(..., ge=0, le=22),

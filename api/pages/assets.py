@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import folium
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap, MarkerCluster, VectorGridProtobuf
 
 V = "/static/vendor"
@@ -44,3 +46,10 @@ def localize(m: folium.Map) -> folium.Map:
     m.default_js = list(MAP_JS)
     m.default_css = list(MAP_CSS)
     return m
+
+
+class VectorGridAssets(JSCSSMixin, MacroElement):
+    """Leaflet.VectorGrid on every page (the offline basemap draws with it), loaded once even
+    where the page's own tile layers ask for it too."""
+
+    default_js = VECTORGRID_JS

@@ -120,6 +120,8 @@ def base_map(settings: Settings, **kwargs) -> folium.Map:
     if settings.basemap_url:
         folium.TileLayer(settings.basemap_url, attr="basemap", name="底图 Basemap",
                          max_zoom=20).add_to(m)
+    else:  # the offline `basemap` tile layer, added by wangge.js
+        assets.VectorGridAssets().add_to(m)
     return m
 
 

@@ -149,7 +149,9 @@ async def schema(collection_id: str, request: Request,
 
 
 @router.get("/collections/{collection_id}/queryables",
-            summary="The properties a CQL2 filter may name")
+            summary="The properties a CQL2 filter may name", response_class=Response,
+            responses={200: {"content": {SCHEMA: {}, JSON: {}},
+                             "description": "a JSON Schema of the queryables"}})
 async def queryables(collection_id: str, request: Request,
                      principal: Principal = Depends(get_principal)) -> Response:
     c = collection_or_404(collection_id)

@@ -29,10 +29,12 @@
   /* ---- fonts ---------------------------------------------------------------------------- */
   /* Noto Sans SC comes in unicode-range chunks, and a browser fetches a chunk only when text
      that needs it is laid out. Text that appears later (the login alert, a toast, a message)
-     would first be drawn in a fallback font: empty boxes on a machine with no CJK font, until
-     its chunk arrives. So every page asks for the chunks of all its labels in the current
-     language before the page is shown (html.wg-fonts-wait hides it meanwhile, at most
-     FONT_WAIT_MS), and a language switch loads the other language's chunks before it applies. */
+     would first be drawn in a fallback font: empty boxes on a machine with no CJK font, and
+     Chromium keeps those boxes even after the chunk arrives when the text was laid out while
+     hidden. So no label text is set before the chunks of all the page's labels in the current
+     language are in (WG.fontsReady, at most FONT_WAIT_MS): the pages fill their labels and
+     build their panels only then, and a language switch loads the other language's chunks
+     before it applies. */
   var FONT = '16px "Noto Sans SC"';
   var FONT_WAIT_MS = 5000;
   WG.labelText = function (lang) {
@@ -50,10 +52,7 @@
     return Promise.race([load, limit]);
   };
   WG.loadFonts = function (lang) { return WG.loadFontsFor(WG.labelText(lang)); };
-  document.documentElement.classList.add('wg-fonts-wait');
-  WG.fontsReady = WG.loadFonts(WG.lang).then(function () {
-    document.documentElement.classList.remove('wg-fonts-wait');
-  });
+  WG.fontsReady = WG.loadFonts(WG.lang);
   WG.esc = function (value) {
     return String(value === null || value === undefined ? '' : value)
       .replace(/[&<>"']/g, function (c) {
@@ -355,11 +354,12 @@
   WG.start = function (map, layers) {
     WG.map = map;
     WG.layers = layers;
-    WG.applyLang();
     if (WG.redirecting) { return; }
     WG.makePanes(map, ['streets', 'communities', 'grids', 'micro-grids'], 410);
     WG.addBasemap(map);
-    WG.api('/map/context').then(function (ctx) {
+    Promise.all([WG.api('/map/context'), WG.fontsReady]).then(function (got) {
+      var ctx = got[0];
+      WG.applyLang();
       WG.ctx = ctx;
       WG.chrome(ctx);
       return WG.pages[CFG.page](map, layers, ctx);
@@ -376,6 +376,9 @@
 
   /* ---- login page ----------------------------------------------------------------------- */
   WG.startLogin = function () {
+    WG.fontsReady.then(WG.showLogin);
+  };
+  WG.showLogin = function () {
     WG.applyLang();
     var params = new URLSearchParams(location.search);
     var reason = params.get('reason');
