@@ -456,13 +456,13 @@
       var workers = S.info ? (S.info.workers.length ? S.info.workers.map(function (w) {
         return w.name + '（' + WG.t('role.' + w.role) + '）';
       }).join('、') : WG.t('no_workers')) : '';
-      el('wb-area').innerHTML = kv('code', p.code) + kv('name', p.name || '') +
+      el('wb-area').innerHTML = kv('code', p.code) + kv('area_name', p.name || '') +
         '<div class="wb-kv"><b>' + WG.esc(WG.t('level.' + sel.level)) + '</b></div>' +
         kv('households', p.households) +
         kv('bounds_state', WG.t(state(sel.level, p)) + ' (' + WG.cfg.bounds[sel.level].join('–') + ')') +
         kv('parent', parent) +
         (p.kind ? kv('kind', WG.t('kind.' + p.kind)) : '') +
-        kv('workers', workers) +
+        kv('responsible_workers', workers) +
         (sel.level === 'grid' && p.kind && !p.draft ? '<div class="wg-row">' +
           '<select id="wb-kind" class="form-select form-select-sm" data-testid="area-kind">' +
           ['standard', 'dedicated'].map(function (k) {
