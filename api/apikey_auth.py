@@ -16,6 +16,7 @@ import time
 from fastapi import Request
 from psycopg import AsyncConnection
 
+from api.login_guard import LoginGuard, app_login_guard
 from api.problems import Problem
 from gis import apikeys
 from gis.scope import Principal
@@ -56,10 +57,10 @@ def check_key_use(request: Request) -> None:
                       "only")
 
 
-def _login_guard(request: Request):
-    """The app's failed-login counts when the login limits are in place (api.login_guard), so
-    wrong Basic passwords count like wrong login passwords; else None."""
-    return getattr(request.app.state, "login_guard", None)
+def _login_guard(request: Request) -> LoginGuard:
+    """The app's failed-login counts (api.login_guard): wrong Basic passwords count like wrong
+    login passwords."""
+    return app_login_guard(request.app.state)
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -64,3 +64,13 @@ class LoginGuard:
 
     def succeeded(self, username: str) -> None:
         self.failures.pop(self.keys(username, None)[0], None)
+
+
+def app_login_guard(state: object) -> LoginGuard:
+    """The app's failed-login counts (`app.state.login_guard`, created on first use), shared by
+    the login route and HTTP Basic API-key checks."""
+    guard = getattr(state, "login_guard", None)
+    if guard is None:
+        guard = LoginGuard()
+        state.login_guard = guard  # type: ignore[attr-defined]
+    return guard

@@ -8,11 +8,13 @@ import math
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from api.login_guard import LoginGuard
 from gis import apikeys
 from gis.database import libpq_url
 from tests.test_incidents_fixture import COUNTY, bearer, world_fixture  # noqa: F401
@@ -119,7 +121,19 @@ def test_key_never_writes(client, worker, world, db_url) -> None:
     assert r.status_code == 401
 
 
-def test_revoked_expired_wrong_keys_are_401(client, worker, db_url) -> None:
+@pytest.fixture
+def own_login_guard(client) -> Iterator[LoginGuard]:
+    """A fresh failed-login count for one test (the shared client has one address, so its
+    deliberate failures must not lock other tests out)."""
+    saved = getattr(client.app.state, "login_guard", None)
+    client.app.state.login_guard = guard = LoginGuard()
+    try:
+        yield guard
+    finally:
+        client.app.state.login_guard = saved
+
+
+def test_revoked_expired_wrong_keys_are_401(client, worker, db_url, own_login_guard) -> None:
     made = new_key(client, worker["token"], expires_days=1)
     key, name = made["key"], worker["name"]
     url = "/collections/grids/items"
@@ -150,6 +164,17 @@ def test_revoked_expired_wrong_keys_are_401(client, worker, db_url) -> None:
     listed = client.get("/account/keys", headers=bearer(worker["token"])).json()["keys"]
     assert next(k for k in listed if k["id"] == live["id"])["revoked_at"]
     assert next(k for k in listed if k["id"] == made["id"])["last_used_at"]
+
+
+def test_wrong_basic_passwords_meet_the_login_limits(client, worker, own_login_guard) -> None:
+    """Basic credentials are a login: five wrong passwords for a name, then 429 with
+    Retry-After even for the right key, before anyone used POST /auth/token."""
+    good = new_key(client, worker["token"])["key"]
+    url, name = "/collections/grids/items", worker["name"]
+    for _ in range(5):
+        assert client.get(url, headers=basic(name, "wgk_wrong_password")).status_code == 401
+    r = client.get(url, headers=basic(name, good))
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
 def test_bad_key_requests_are_422(client, worker) -> None:

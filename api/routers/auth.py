@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from api.db import get_conn
 from api.deps import UNAUTHORIZED, get_principal, get_settings
-from api.login_guard import LoginGuard
+from api.login_guard import LoginGuard, app_login_guard
 from api.problems import PROBLEM_JSON, PROBLEM_SCHEMA, Problem
 from gis.accounts import hash_password, issue_token, verify_password
 from gis.scope import Principal
@@ -29,10 +29,7 @@ DUMMY_HASH = hash_password("no account has this password")  # same work for unkn
 
 def login_guard(request: Request) -> LoginGuard:
     """The app's failed-login counts (created on first use)."""
-    guard = getattr(request.app.state, "login_guard", None)
-    if guard is None:
-        guard = request.app.state.login_guard = LoginGuard()
-    return guard
+    return app_login_guard(request.app.state)
 
 
 @router.post("/auth/token", summary="Log in (OAuth2 password flow)",
