@@ -54,8 +54,11 @@ def test_plans_and_areas_outside_a_planners_binding_are_not_there(district, edit
 
     for path in (f"/areas/micro_grid/{micro(1, 1)}", f"/validate/micro_grid/{micro(1, 1)}",
                  f"/history/micro_grid/{micro(1, 1)}",
-                 f"/history/micro_grid/{micro(1, 1)}/diff?a=1&b=2", f"/areas/grid/{GRIDS[1]}"):
+                 f"/history/micro_grid/{micro(1, 1)}/diff?a=1&b=2", f"/areas/grid/{GRIDS[1]}",
+                 f"/map/plan/area/grid/{GRIDS[1]}", f"/map/plan/area/micro_grid/{micro(1, 1)}"):
         assert edit_client.get(path, headers=bound).status_code == 404, path
+    assert edit_client.get(f"/map/plan/area/grid/{GRIDS[0]}", headers=bound).status_code == 200
+    assert edit_client.get(f"/map/plan/area/grid/{GRIDS[1]}", headers=anyone).status_code == 200
     assert edit_client.get(f"/areas/micro_grid/{micro(0, 1)}", headers=bound).status_code == 200
     assert edit_client.get(f"/validate/micro_grid/{micro(0, 1)}",
                            headers=bound).status_code == 200

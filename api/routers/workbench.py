@@ -9,6 +9,7 @@ from api.db import get_conn
 from api.deps import require_roles
 from api.pages.area_info import area_info
 from api.problems import Problem
+from gis.editing import plan_scope
 from gis.scope import Principal
 
 router = APIRouter(tags=["pages"])
@@ -16,10 +17,12 @@ router = APIRouter(tags=["pages"])
 
 @router.get("/map/plan/area/{level}/{code}", summary="One area for the planner's area panel")
 async def plan_area(level: str, code: str,
-                    _: Principal = Depends(require_roles("planner", "admin")),
+                    principal: Principal = Depends(require_roles("planner", "admin")),
                     conn: AsyncConnection = Depends(get_conn)) -> dict:
     """Code, name, households, version, grid kind or community class, parent and the workers
-    assigned to it."""
+    assigned to it; an area outside a bound planner's areas answers like an unknown one."""
+    if not await plan_scope.code_inside(conn, principal, code):
+        raise Problem(404, "Not Found", f"no current {level} {code}")
     try:
         info = await area_info(conn, level, code)
     except KeyError as exc:
