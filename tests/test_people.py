@@ -224,3 +224,15 @@ def test_departments_with_their_own_login(client, admin_headers, world) -> None:
     assert token["access_token"]
     areas = client.get("/people/areas", params={"q": MG1[:12]}, headers=admin_headers).json()
     assert areas["items"][0]["code"] == MG1[:12]
+
+
+def test_role_and_department_labels_are_for_managers_only(client, admin_headers,
+                                                           make_token) -> None:
+    r = client.get("/people/options", headers=admin_headers)
+    assert r.status_code == 200
+    roles = {o["key"]: o["zh"] for o in r.json()["roles"]}
+    assert roles["grid_leader"] == "网格长" and "micro_grid_leader" in roles
+    assert {o["key"] for o in r.json()["department_kinds"]} >= {"urban_management", "police"}
+    for role in ("worker", "planner"):
+        assert client.get("/people/options", headers=bearer(make_token(role))
+                          ).status_code == 403, role
