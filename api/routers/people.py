@@ -79,7 +79,7 @@ class AssignmentEnd(BaseModel):
 
 class ImportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rows: list[dict[str, str | None]] = Field(max_length=10_000)
+    rows: list[dict[str, str | None]] = Field(min_length=1, max_length=10_000)
     dry_run: bool = False
 
 
@@ -187,7 +187,8 @@ async def edit_department(dept_id: int, body: DepartmentEdit,
         conn, principal, dept_id, version, body.name, body.kind, body.active)))
 
 
-@router.post("/import", summary="Import workers and assignments (all or nothing)")
+@router.post("/import", status_code=201, summary="Import workers and assignments (all or nothing)",
+             responses={200: {"description": "dry run: what would be written (nothing is)"}})
 async def import_workers(body: ImportIn, principal: Principal = Depends(managers),
                          conn: AsyncConnection = Depends(get_conn)) -> JSONResponse:
     """Rows as in `wangge import workers` (code, name, phone, username, role, area, starts_on,
