@@ -24,7 +24,7 @@ OPEN = "('reported', 'accepted', 'dispatched', 'in_progress')"
 _AREA_COL = {"street": "street_id", "community": "community_id", "grid": "grid_id",
              "micro_grid": "micro_grid_id"}
 
-# One incident's contribution (the same formula as the rollup triggers, migration 0009).
+# One incident's contribution (the same formula as the rollup triggers, migration 0006).
 CONTRIB = """
 SELECT {area} AS area_id, r.category, r.status, 1 AS n,
        (r.resolved_at IS NOT NULL AND r.due_at IS NOT NULL

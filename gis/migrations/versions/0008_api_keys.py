@@ -4,15 +4,15 @@ A key is shown once; only its SHA-256 is stored, with a short public prefix to f
 revoking or re-dating a key notifies 'wangge_changes' (like the other access tables), so the API
 forgets callers it remembered; recording last use does not.
 
-Revision ID: 0011_api_keys
-Revises: 0008_assignment_succession
+Revision ID: 0008_api_keys
+Revises: 0007_assignment_succession
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0011_api_keys"
-down_revision = "0008_assignment_succession"
+revision = "0008_api_keys"
+down_revision = "0007_assignment_succession"
 branch_labels = None
 depends_on = None
 

@@ -4,15 +4,15 @@ One row per assignment moved because a publish, an undo or a split retired its a
 worker, role, old and new area, the plan (when a plan did it) and why. Kept boundary versions
 also keep the community class, so undoing a class edit restores it.
 
-Revision ID: 0008_assignment_succession
-Revises: 0009_stats_rates
+Revision ID: 0007_assignment_succession
+Revises: 0006_stats_rates
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0008_assignment_succession"
-down_revision = "0009_stats_rates"
+revision = "0007_assignment_succession"
+down_revision = "0006_stats_rates"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """Incident photos (stored in the database as bytea, with their checksum) for the worker app.
 
-Revision ID: 0007_worker_photos
-Revises: 0010_basemap
+Revision ID: 0010_worker_photos
+Revises: 0009_basemap
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0007_worker_photos"
-down_revision = "0010_basemap"
+revision = "0010_worker_photos"
+down_revision = "0009_basemap"
 branch_labels = None
 depends_on = None
 

@@ -6,14 +6,14 @@ daily rollup gains `n_responded` and `n_sat_good` (ratings 4–5), kept exact by
 statement-level triggers, which are replaced here and the rollup rebuilt once. Patrol points get
 an index on time alone (the command map's live positions: the last ten minutes).
 
-Revision ID: 0009_stats_rates
+Revision ID: 0006_stats_rates
 Revises: 0005_people
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0009_stats_rates"
+revision = "0006_stats_rates"
 down_revision = "0005_people"
 branch_labels = None
 depends_on = None

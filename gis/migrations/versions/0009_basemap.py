@@ -4,15 +4,15 @@ Stored in EPSG:3857 (tiles are their only use), each row with the lowest zoom th
 (generalization by zoom is decided at import). basemap_loads numbers each load; the newest id is
 the basemap's version in tile ETags.
 
-Revision ID: 0010_basemap
-Revises: 0011_api_keys
+Revision ID: 0009_basemap
+Revises: 0008_api_keys
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0010_basemap"
-down_revision = "0011_api_keys"
+revision = "0009_basemap"
+down_revision = "0008_api_keys"
 branch_labels = None
 depends_on = None
 
