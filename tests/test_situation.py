@@ -54,7 +54,11 @@ def test_unpatrolled_equals_the_micro_grids_without_points(client, admin_headers
     west = next(f for f in fc["features"] if f["properties"]["code"] == grid + "001")
     assert {"name": "unpatrolled_walker", "role": "full_time"} in [
         {"name": a["name"], "role": a["role"]} for a in west["properties"]["grid_assignees"]]
-    assert west["properties"]["assignees"] == []  # nobody holds the micro-grid itself
+    held = {w for (w,) in conn.execute(  # those who hold the micro-grid itself (other tests')
+        "SELECT a.worker_id FROM assignments a JOIN micro_grids m ON m.id = a.area_id "
+        "WHERE a.level = 'micro_grid' AND m.code = %s AND a.starts_on <= current_date "
+        "AND (a.ends_on IS NULL OR a.ends_on > current_date)", (grid + "001",))}
+    assert {a["worker_id"] for a in west["properties"]["assignees"]} == held
     assert west["geometry"]["type"] == "MultiPolygon"
     later = client.get("/map/unpatrolled", params={"start": "2025-06-02T00:00:00Z",
                                                    "end": "2025-06-03T00:00:00Z",
@@ -64,8 +68,20 @@ def test_unpatrolled_equals_the_micro_grids_without_points(client, admin_headers
     assert {f["properties"]["code"][:15] for f in later["features"]} == {grid}
 
 
+LEADERLESS_SQL = """
+SELECT m.code FROM micro_grids m WHERE m.valid_to IS NULL AND NOT EXISTS (
+  SELECT 1 FROM assignments a WHERE a.level = 'micro_grid' AND a.area_id = m.id
+    AND a.role = 'micro_grid_leader' AND a.starts_on <= current_date
+    AND (a.ends_on IS NULL OR a.ends_on > current_date))"""
+
+
 def test_staffing_gaps(client, admin_headers, make_token, world, conn) -> None:
-    grid = f"{COUNTY}002002002"
+    # a grid of this world with no full-time worker yet (other tests staff some of them)
+    grid = conn.execute(
+        "SELECT g.code FROM grids g WHERE g.valid_to IS NULL AND g.code LIKE %s AND NOT EXISTS ("
+        "SELECT 1 FROM assignments a WHERE a.level = 'grid' AND a.area_id = g.id AND a.role = "
+        "'full_time' AND (a.ends_on IS NULL OR a.ends_on > current_date)) ORDER BY g.code DESC "
+        "LIMIT 1", (f"{COUNTY}%",)).fetchone()[0]
     before = client.get("/map/staffing", headers=admin_headers).json()
     assert grid in {f["id"] for f in before["grids_without_full_time"]}
     worker = conn.execute("INSERT INTO workers (name) VALUES ('staff-one') RETURNING id"
@@ -80,7 +96,8 @@ def test_staffing_gaps(client, admin_headers, make_token, world, conn) -> None:
     after = client.get("/map/staffing", headers=admin_headers).json()
     assert grid not in {f["id"] for f in after["grids_without_full_time"]}
     leaderless = {f["id"] for f in after["micro_grids_without_leader"]}
-    assert grid + "001" not in leaderless and grid + "002" in leaderless
+    assert grid + "001" not in leaderless
+    assert leaderless == {c for (c,) in conn.execute(LEADERLESS_SQL)}
     ending = [a for a in after["ending_soon"] if a["worker_id"] == worker]
     assert [(a["code"], a["ends_on"]) for a in ending] == [(grid, soon.isoformat())]
     idle_ids = {w["worker_id"] for w in after["workers_without_area"]}

@@ -154,7 +154,7 @@ def test_community_split_keeps_dedicated_grids(db_url):
 
 
 def test_report_says_why_a_part_is_out_of_bounds(db_url, tmp_path):
-    grid = _seed(db_url, "110105006", [120, 10, 10, 10], roads=False)
+    grid = _seed(db_url, "110105007", [120, 10, 10, 10], roads=False)
     report = split_grids(db_url, [grid], dry_run=True)
     (row,) = report.rows
     assert any("one building of 120 households, over the maximum 50" in r
