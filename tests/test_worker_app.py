@@ -276,7 +276,7 @@ def test_bad_input_is_shown_and_nothing_is_lost(base, browser, demo,
     assert queued(page) == 2  # the queue waits for a new login; nothing is dropped
     assert "重新登录" in page.inner_text("#w-sync")
     # a new login, and the queue goes on
-    page.click("[data-testid=relogin]")
+    page.click("[data-testid=relogin]", no_wait_after=True)  # the wait is the next line
     page.wait_for_url(f"{base}/login**")
     page.fill("input[name=username]", "worker")
     page.fill("input[name=password]", "wangge-worker")
