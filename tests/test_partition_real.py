@@ -137,3 +137,14 @@ def test_a_real_monaco_block_tiles_and_explains(monaco_block):
     feasible = [h for h, rs in zip(result.households, result.part_reasons, strict=True)
                 if not any(r["code"] in ("lone_building", "arithmetic") for r in rs)]
     assert len(result.parts) >= 3 and feasible
+
+
+def test_stray_lines_left_by_set_operations_are_dropped():
+    from gis.partition.result import merge_stray
+
+    square = box(0, 0, 1, 1)
+    with_line = shapely.GeometryCollection([square, shapely.LineString([(0, 1), (0, 2)])])
+    parts = merge_stray([with_line, box(1, 0, 2, 1)], np.array([[0.5, 0.5], [1.5, 0.5]]),
+                        np.array([10, 10]))
+    assert [p.geom_type for p in parts] == ["Polygon", "Polygon"]
+    assert parts[0].equals(square)

@@ -40,6 +40,10 @@ def merge_stray(parts: list[BaseGeometry], rep: np.ndarray, h: np.ndarray) -> li
         moved = False
         for i, geom in enumerate(parts):
             comps = shapely.get_parts(geom)
+            if len(comps) > 1:  # lines or points left by set operations are not area
+                comps = comps[[c.geom_type == "Polygon" for c in comps]]
+                if len(comps) == 1:
+                    parts[i] = comps[0]
             if len(comps) <= 1:
                 continue
             weight = [float(h[shapely.contains_xy(c, rep[:, 0], rep[:, 1])].sum()) for c in comps]
