@@ -15,6 +15,7 @@ from folium.template import Template
 
 from api.pages import assets, worker_shell
 from api.pages.i18n import DEFAULT_LANG, labels
+from api.pages.shell import page_html
 from api.pages.situation_chrome import SITUATION_PANEL
 from api.pages.workbench import workbench_chrome
 from gis.categories import load_categories
@@ -223,17 +224,7 @@ def planner_page(settings: Settings) -> str:
     return m.get_root().render()
 
 
-LOGIN_HTML = """<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Wangge 网格</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
-<link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
-<link rel="stylesheet" href="/static/css/wangge.css">
-<script>window.WG_CONFIG = __CONFIG__;</script>
-<script src="/static/js/wangge.js"></script>
-</head><body class="wg-login-body">
+LOGIN_BODY = """\
 <form id="wg-login" class="wg-login card">
   <div class="card-body">
     <h1 class="h4"><span data-i18n="app"></span> · <span data-i18n="login_title"></span></h1>
@@ -250,28 +241,16 @@ LOGIN_HTML = """<!DOCTYPE html>
   </div>
 </form>
 <script>WG.startLogin();</script>
-</body></html>"""
+"""
 
 
 def login_page(settings: Settings) -> str:
     """The login form: posts to /auth/token and keeps the token in the browser."""
-    config = page_config(settings, "login")
-    return LOGIN_HTML.replace("__CONFIG__", json.dumps(config, ensure_ascii=False)
-                              .replace("</", "<\\/"))
+    return page_html(title="Wangge 网格", config=page_config(settings, "login"), body=LOGIN_BODY,
+                     body_class="wg-login-body")
 
 
-ACCOUNT_HTML = """<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Wangge 网格</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
-<link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
-<link rel="stylesheet" href="/static/css/wangge.css">
-<script>window.WG_CONFIG = __CONFIG__;</script>
-<script src="/static/js/wangge.js"></script>
-<script src="/static/js/account.js"></script>
-</head><body class="wg-account-body">
+ACCOUNT_BODY = """\
 <main class="wg-account card"><div class="card-body">
   <div class="d-flex justify-content-between align-items-center">
     <h1 class="h4"><span data-i18n="app"></span> · <span data-i18n="account_title"></span></h1>
@@ -305,11 +284,11 @@ ACCOUNT_HTML = """<!DOCTYPE html>
     <tbody id="a-keys"></tbody>
   </table>
 </div></main>
-</body></html>"""
+"""
 
 
 def account_page(settings: Settings) -> str:
     """`/account`: the caller's API keys (create, list, revoke) for desktop GIS clients."""
-    config = page_config(settings, "account")
-    return ACCOUNT_HTML.replace("__CONFIG__", json.dumps(config, ensure_ascii=False)
-                                .replace("</", "<\\/"))
+    return page_html(title="Wangge 网格", config=page_config(settings, "account"),
+                     body=ACCOUNT_BODY, body_class="wg-account-body",
+                     scripts=("/static/js/account.js",))

@@ -8,27 +8,12 @@ commander its jurisdiction (the API decides; the page only shows what it is give
 
 from __future__ import annotations
 
-import json
-
 from api.pages.i18n import DEFAULT_LANG, labels
+from api.pages.shell import page_html
 from gis.roster import DEPARTMENT_KINDS, ROLE_LABELS
 from gis.settings import Settings
 
-PEOPLE_HTML = """<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Wangge 网格 · 人员</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
-<link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
-<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
-<link rel="stylesheet" href="/static/css/wangge.css">
-<script src="/static/vendor/leaflet/leaflet.js"></script>
-<script src="/static/vendor/vectorgrid/Leaflet.VectorGrid.bundled.min.js"></script>
-<script>window.WG_CONFIG = __CONFIG__;</script>
-<script src="/static/js/wangge.js"></script>
-<script src="/static/js/people.js"></script>
-</head><body class="wg-people-body">
+PEOPLE_BODY = """\
 <div id="wg-bar" class="wg-bar">
   <span class="wg-brand" data-i18n="app"></span>
   <span class="wg-title" data-i18n="people_title"></span>
@@ -122,7 +107,7 @@ PEOPLE_HTML = """<!DOCTYPE html>
   </table>
 </main>
 <script>WG.startPeople();</script>
-</body></html>"""
+"""
 
 
 def people_page_html(settings: Settings) -> str:
@@ -130,6 +115,9 @@ def people_page_html(settings: Settings) -> str:
     config = {"page": "people", "lang": DEFAULT_LANG, "labels": labels(settings.categories_file)}
     kinds = "".join(f'<option value="{k}" data-i18n="dept.{k}"></option>' for k in DEPARTMENT_KINDS)
     roles = "".join(f'<option value="{k}" data-i18n="role.{k}"></option>' for k in ROLE_LABELS)
-    return (PEOPLE_HTML.replace("__CONFIG__", json.dumps(config, ensure_ascii=False)
-                                .replace("</", "<\\/"))
-            .replace("__KINDS__", kinds).replace("__ROLES__", roles))
+    return page_html(title="Wangge 网格 · 人员", config=config,
+                     body=PEOPLE_BODY.replace("__KINDS__", kinds).replace("__ROLES__", roles),
+                     body_class="wg-people-body", styles=("/static/vendor/leaflet/leaflet.css",),
+                     libraries=("/static/vendor/leaflet/leaflet.js",
+                                "/static/vendor/vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+                     scripts=("/static/js/people.js",))

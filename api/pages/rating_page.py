@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from api.pages.i18n import DEFAULT_LANG, labels
+from api.pages.shell import page_html
 from gis.settings import Settings
 
-RATE_HTML = """<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Wangge 网格</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
-<link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
-<link rel="stylesheet" href="/static/css/wangge.css">
-<script>window.WG_CONFIG = __CONFIG__;</script>
-<script src="/static/js/wangge.js"></script>
-<script src="/static/js/rate.js"></script>
-</head><body class="wg-login-body">
+RATE_BODY = """\
 <main class="wg-login card"><div class="card-body">
   <h1 class="h5"><span data-i18n="rate_title"></span>
     <button id="wg-lang" class="btn btn-sm btn-light float-end" type="button" data-i18n="lang">
@@ -37,7 +24,7 @@ RATE_HTML = """<!DOCTYPE html>
   </form>
 </div></main>
 <script>WG.startRating();</script>
-</body></html>"""
+"""
 
 
 def rating_page_html(settings: Settings) -> str:
@@ -47,5 +34,7 @@ def rating_page_html(settings: Settings) -> str:
         f'<input type="radio" class="btn-check" name="score" id="r-score-{n}" value="{n}" '
         f'data-testid="rate-score-{n}" required><label class="btn btn-outline-primary" '
         f'for="r-score-{n}">{n}</label>' for n in range(1, 6))
-    return (RATE_HTML.replace("__CONFIG__", json.dumps(config, ensure_ascii=False)
-                              .replace("</", "<\\/")).replace("__SCORES__", scores))
+    return page_html(title="Wangge 网格", config=config,
+                     body=RATE_BODY.replace("__SCORES__", scores),
+                     body_class="wg-login-body", scripts=("/static/js/rate.js",),
+                     meta='<meta name="referrer" content="no-referrer">')

@@ -4,10 +4,10 @@ charts (Apache ECharts, vendored) and the table."""
 
 from __future__ import annotations
 
-import json
 from html import escape
 
 from api.pages.builders import _chrome, page_config
+from api.pages.shell import page_html
 from gis.categories import load_categories
 from gis.levels import LEVEL_ORDER
 from gis.report_columns import STATS_COLUMNS
@@ -18,36 +18,20 @@ ENDPOINTS = {"stats": "/stats", "series": "/stats/series", "export": "/stats/exp
 SERIES = ["reports", "closures", "disposal_rate", "on_time_rate", "response_rate",
           "satisfaction_rate", "patrol_rate"]
 
-SHELL = """<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Wangge 网格 · 统计</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
-<link rel="stylesheet" href="/static/vendor/noto-sans-sc/noto-sans-sc-400.css">
-<link rel="stylesheet" href="/static/css/wangge.css">
-<link rel="stylesheet" href="/static/css/stats.css">
-<script>window.WG_CONFIG = __CONFIG__;</script>
-<script src="/static/js/wangge.js"></script>
-<script src="/static/vendor/echarts/echarts.min.js"></script>
-<script src="/static/js/stats.js"></script>
-</head><body class="wg-stats-body">
-__BODY__
-<script>WG.startStats();</script>
-</body></html>"""
-
-
-def _config(settings: Settings, page: str) -> str:
+def _config(settings: Settings, page: str) -> dict:
     config = page_config(settings, page)
     config["endpoints"] = {**config["endpoints"], **ENDPOINTS}
     config["columns"] = [c.key for c in STATS_COLUMNS]
     config["series"] = SERIES
     config["levels"] = LEVEL_ORDER
-    return json.dumps(config, ensure_ascii=False, default=str).replace("</", "<\\/")
+    return config
 
 
 def _page(settings: Settings, page: str, body: str) -> str:
-    return SHELL.replace("__CONFIG__", _config(settings, page)).replace("__BODY__", body)
+    return page_html(title="Wangge 网格 · 统计", config=_config(settings, page),
+                     body=body + "\n<script>WG.startStats();</script>", body_class="wg-stats-body",
+                     page_styles=("/static/css/stats.css",),
+                     scripts=("/static/vendor/echarts/echarts.min.js", "/static/js/stats.js"))
 
 
 def stats_page(settings: Settings) -> str:
