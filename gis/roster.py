@@ -337,16 +337,19 @@ async def end_assignment(conn: AsyncConnection, principal: Principal, assignment
 
 async def search_areas(conn: AsyncConnection, principal: Principal, q: str,
                        limit: int = 20) -> list[dict]:
-    """Current areas inside the caller's jurisdiction whose code starts with or name holds `q`."""
+    """Current areas inside the caller's jurisdiction whose code starts with or name holds `q`
+    (with their bounding boxes, lon/lat, so a page can show where they are)."""
     parts = []
     for lv in LEVEL_ORDER:
         table = LEVELS[lv].table
-        parts.append(f"SELECT '{lv}' AS level, id, code, name, {LEVEL_ORDER.index(lv)} AS depth "
+        parts.append(f"SELECT '{lv}' AS level, id, code, name, {LEVEL_ORDER.index(lv)} AS depth, "
+                     "ARRAY[ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)] AS bbox "
                      f"FROM {table} WHERE valid_to IS NULL AND (code LIKE %(prefix)s "
                      f"OR name ILIKE %(q)s) AND (%(unrestricted)s OR id = ANY(%(scope_{lv})s))")
     cur = await conn.execute(
         "SELECT coalesce(json_agg(json_build_object('level', level, 'id', id, 'code', code, "
-        "'name', name) ORDER BY depth, code), '[]') FROM (" + " UNION ALL ".join(parts) +
+        "'name', name, 'bbox', bbox) ORDER BY depth, code), '[]') FROM (" +
+        " UNION ALL ".join(parts) +
         " ORDER BY depth, code LIMIT %(limit)s) x",
         _scope_params(principal) | {"prefix": f"{q.strip()}%", "q": f"%{q.strip()}%",
                                     "limit": limit})

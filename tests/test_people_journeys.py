@@ -63,7 +63,10 @@ def test_a_case_with_real_people_from_roster_to_resident_rating(
     row = admin.locator("[data-testid=people-table] tbody tr[data-name='陈网格']")
     row.wait_for()
     row.locator("[data-testid=assign-area]").click()
-    # the small map shows the grids from the vector tiles; a click picks a grid's code
+    # a code typed in finds the area and the small map moves to it; the map shows the grids
+    # from the vector tiles, and a click picks a grid's code
+    admin.fill("[data-testid=assign-area-code]", MG[:12])
+    admin.locator("#pp-area-hits", has_text=MG[:12]).wait_for()
     admin.locator("[data-testid=assign-map] .leaflet-wg-grids-pane path").first.wait_for()
     admin.locator("[data-testid=assign-map] .leaflet-wg-grids-pane path").first.click()
     wait_js(admin, "/^[0-9]{15}([0-9]{3})?$/.test(document.querySelector("

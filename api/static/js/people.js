@@ -101,6 +101,9 @@
       el('pp-area-hits').textContent = res.items.slice(0, 5).map(function (a) {
         return a.code + ' ' + a.name;
       }).join(' · ');
+      if (res.items.length && res.items[0].bbox && state.map) {  // show where the first hit is
+        WG.fitBbox(state.map, res.items[0].bbox, 16);
+      }
     }).catch(WG.fail);
   }
 
