@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     db_name: str = "wangge"
     db_pool_size: int = 10
     statement_timeout_ms: int = 15000
-    pool_timeout_s: float = Field(3.0, description="wait for a connection before answering 503")
+    pool_timeout_s: float = Field(2.0, description="wait for a connection before answering 503 "
+                                  "(an outage is answered within it)")
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -217,7 +217,8 @@ def test_tasks_responsible_and_history(client, me, other, world, conn, make_toke
         "'micro_grid' AND a.area_id = %s AND a.role = 'micro_grid_leader' AND a.starts_on <= "
         "current_date AND (a.ends_on IS NULL OR a.ends_on > current_date)", (mg_id,))]
     assert sorted(x["name"] for x in body["micro_grid_leaders"]) == sorted(leaders)
-    assert body["grid_leaders"][0]["phone"] == "13800000002"
+    assert {"name": "李网格长", "phone": "13800000002", "role": "grid_leader"} in \
+        body["grid_leaders"]  # other tests may add grid leaders to the shared grid
     assert any(w["role"] == "full_time" for w in body["grid_workers"])  # the worker fixture
     # outside my areas: 404; a planner may not see phone numbers: 403; bad input: 400
     assert client.get(f"/map/me/responsible?micro_grid={MG}", headers=other).status_code == 404
