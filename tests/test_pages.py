@@ -7,47 +7,20 @@ errors, render its layers, and do what its users rely on.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import psycopg
-import pytest
 
 from gis.accounts import issue_token
-from gis.database import libpq_url
 from gis.settings import Settings
-from tests.browser import chromium, login, screenshot, wait_js
-from tests.conftest import TEST_SECRET
-from tests.serving import serve
+from tests import demo_pages
+from tests.browser import login, screenshot, wait_js
+
+base, browser, demo, demo_settings = (
+    demo_pages.base, demo_pages.browser, demo_pages.demo, demo_pages.demo_settings)
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 PAGES = ["/login", "/map", "/map/me", "/map/plan"]
-
-
-@pytest.fixture(scope="module")
-def demo_settings(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(database_url=demo_url, secret_key=TEST_SECRET,
-                    local_dir=tmp_path_factory.mktemp("pages"))
-
-
-@pytest.fixture(scope="module")
-def base(demo_settings: Settings) -> Iterator[str]:
-    from api.app import create_app
-
-    with serve(create_app(demo_settings)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture()
-def demo(demo_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(libpq_url(demo_url), autocommit=True) as connection:
-        yield connection
 
 
 def _worker_grid(demo: psycopg.Connection) -> tuple[int, str]:
