@@ -55,6 +55,20 @@ def _day_split(start: datetime, end: datetime) -> tuple[datetime, datetime] | No
     return (d0, d1) if d0 < d1 else None
 
 
+def incident_filters(principal: Principal | None, categories, params: dict
+                     ) -> tuple[list[str], str]:
+    """The caller's scope and the category filter: conditions on incidents (alias r) and on
+    the rollup; their parameters are added to `params`."""
+    scope_where, scope_params = scope_filter("incidents", "r", principal)
+    params.update(scope_params)
+    inc_where, roll_where = [scope_where], ""
+    if categories:
+        params["categories"] = list(categories)
+        inc_where.append("r.category = ANY(%(categories)s)")
+        roll_where = "AND category = ANY(%(categories)s)"
+    return inc_where, roll_where
+
+
 def stats_sql(principal: Principal | None, level: str, start: datetime, end: datetime,
               parent: tuple[str, int] | None = None, rollup: bool = True,
               categories: list[str] | None = None) -> tuple[str, dict]:
@@ -65,15 +79,8 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     lv = level_spec(level)
     col = _AREA_COL[lv.name]
     params: dict = {"start": start, "end": end}
-    scope_where, scope_params = scope_filter("incidents", "r", principal)
-    params.update(scope_params)
     area_where = ["a.valid_to IS NULL"]
-    inc_where = [scope_where]
-    roll_where = ""
-    if categories:
-        params["categories"] = list(categories)
-        inc_where.append("r.category = ANY(%(categories)s)")
-        roll_where = "AND category = ANY(%(categories)s)"
+    inc_where, roll_where = incident_filters(principal, categories, params)
     if principal is not None and principal.restricted:
         area_where.append("a.id = ANY(%(scope_areas)s)")
         params["scope_areas"] = list(principal.scope.ids(lv.name))

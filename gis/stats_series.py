@@ -12,8 +12,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gis.scope import Principal, scope_filter
-from gis.stats import _AREA_COL, ACCEPTED_OR_LATER, CONTRIB, DONE, _day_split, _ratio
+from gis.scope import Principal
+from gis.stats import (
+    _AREA_COL,
+    ACCEPTED_OR_LATER,
+    CONTRIB,
+    DONE,
+    _day_split,
+    _ratio,
+    incident_filters,
+)
 
 BUCKETS = ("day", "week", "month")
 
@@ -27,14 +35,7 @@ def series_sql(principal: Principal | None, start: datetime, end: datetime, buck
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}: one of {', '.join(BUCKETS)}")
     params: dict = {"start": start, "end": end, "bucket": bucket}
-    scope_where, scope_params = scope_filter("incidents", "r", principal)
-    params.update(scope_params)
-    inc_where = [scope_where]
-    roll_where = ""
-    if categories:
-        params["categories"] = list(categories)
-        inc_where.append("r.category = ANY(%(categories)s)")
-        roll_where = "AND category = ANY(%(categories)s)"
+    inc_where, roll_where = incident_filters(principal, categories, params)
     assigned_where = "TRUE"
     restricted = principal is not None and principal.restricted
     if restricted:
