@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -34,6 +33,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import start_api  # noqa: E402
 from gis import localdb, migrate  # noqa: E402
 from gis.accounts import hash_password  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
@@ -64,26 +64,6 @@ def seed(url: str) -> None:
                      "SELECT %s, 'grid', id, 'full_time' FROM grids", (worker,))
         conn.execute("INSERT INTO accounts (username, password_hash, role, worker_id) "
                      "VALUES (%s, %s, 'worker', %s)", (USER, hash_password(PASSWORD), worker))
-
-
-def start_api(url: str) -> tuple[subprocess.Popen, str]:
-    with __import__("socket").socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the API did not start")
 
 
 def plan(tag: str) -> list[dict]:
@@ -222,14 +202,15 @@ def main() -> None:
     localdb.drop_database(server, name)
     localdb.create_database(server, name)
     url = server.rpartition("/")[0] + "/" + name
-    proc = None
+    api = None
     errors: list[str] = []
     page_results: list[dict] = []
     peer_results: list[dict] = []
     try:
         migrate.upgrade(url)
         seed(url)
-        proc, base = start_api(url)
+        api = start_api({"DATABASE_URL": url, "WANGGE_SECRET_KEY": SECRET}, name="sync-api")
+        base = api.base
         with chromium() as browser:
             context = browser.new_context(viewport={"width": 390, "height": 844},
                                           is_mobile=True, has_touch=True)
@@ -259,9 +240,8 @@ def main() -> None:
     except Exception as exc:  # a run with errors prints no ratio
         errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(timeout=10)
+        if api:
+            api.stop()
         localdb.drop_database(server, name)
 
     writes = REPORTS + POINTS // BATCH + 2
