@@ -83,11 +83,8 @@ def test_irregular_blocks_tile_keep_footprints_and_explain(layout, seed):
     parent, buildings, households = layout
     result = split(parent, buildings, households, seed=seed)
     check_tiling(parent, buildings, households, result)
-    for i, part in enumerate(result.parts):
-        # A single block should give one polygon per part. On some irregular blocks the engine
-        # still leaves a part in two pieces (issue 17 is open on it); it must never be silent.
-        if part.geom_type != "Polygon":
-            assert f"part {i + 1} is not contiguous" in result.violations
+    assert all(part.geom_type == "Polygon" for part in result.parts)  # one block: contiguous
+    assert not any("not contiguous" in v for v in result.violations)
     check_reasons(result, 30, 50)
     if result.feasible:
         assert all(30 <= h <= 50 for h in result.households)

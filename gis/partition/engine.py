@@ -31,6 +31,7 @@ from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.recombine import recombine
 from gis.partition.repair import absorb_empty, repair
 from gis.partition.result import SLIVER, SplitResult, assign, finish, merge_stray
+from gis.partition.slivers import clean_slivers
 
 BASE_ANGLES = 24
 RETRY_ANGLES = 48
@@ -50,7 +51,7 @@ LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
 RESPLIT_BUDGET_PER_BUILDING = 2
-TOTAL_BUDGET_PER_BUILDING = 8 * BUDGET_PER_BUILDING + 2 * LAST_BUDGET_PER_BUILDING
+TOTAL_BUDGET_PER_BUILDING = 40
 
 
 def _thin(mask: np.ndarray, keep: int) -> np.ndarray:
@@ -464,6 +465,8 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     if not reason:
         parts, assignment = repair(parts, assignment, eng.rep, eng.foot, eng.h, lo, hi,
                                    (eng.kx, eng.ky))
+    if len(parts) > 1:
+        parts = clean_slivers(parts, assignment, eng.foot, (eng.kx, eng.ky))
     return finish(parent, parts, assignment, eng.rep, households, violations, notes,
                    (eng.kx, eng.ky), lo, hi, reason is not None, reason)
 

@@ -1,12 +1,13 @@
 """Recombination after the first division: merge neighbouring parts and divide them again.
 
 A part out of bounds, or thin (Polsby-Popper below THIN), is merged with a neighbour it shares
-an edge with (then with two neighbours) and the union is divided again by the engine's straight
-cuts into as many parts as its households allow (as ReCom does for districting plans). The new
-division is kept only when every new part is one polygon holding a building and, against the
-old parts it replaces: no feasible part is out of bounds that was not, the households out of
-bounds fall, or stay and the minimum Polsby-Popper rises. The union is divided exactly, so the
-parts still tile the parent, and the cuts go around footprints, so none is split.
+an edge with (then with two neighbours, then with up to MAX_GROUP - 1 of them) and the union is
+divided again by the engine's straight cuts into as many parts as its households allow (as
+ReCom does for districting plans). The new division is kept only when every new part is one
+polygon holding a building and, against the old parts it replaces, the households out of
+bounds fall, or stay and the minimum Polsby-Popper rises (a part of one building over the
+maximum counts as in bounds). The union is divided exactly, so the parts still tile the parent,
+and the cuts go around footprints, so none is split.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gis.partition.quality import polsby_popper
 
 THIN = 0.25
 MAX_ROUNDS = 3
+MAX_GROUP = 6  # parts merged at most: the part and its five longest-bordering neighbours
 Resplit = Callable[[BaseGeometry, np.ndarray, int], list[tuple[BaseGeometry, np.ndarray]] | None]
 
 
@@ -107,6 +109,7 @@ def _improve(i, parts, assignment, households, counts, pp, lone, lo, hi, scale, 
     tree = shapely.STRtree(live)
     near = [j for j in _neighbours(i, live, tree) if j < len(lone) and not lone[j]]
     groups = [(i, j) for j in near] + [(i, *pair) for pair in combinations(near[:4], 2)]
+    groups += [(i, *near[:m]) for m in range(3, min(len(near), MAX_GROUP - 1) + 1)]
     for group in groups:
         members = np.flatnonzero(np.isin(assignment, group))
         old = [households[assignment == g] for g in group]
