@@ -51,6 +51,7 @@ LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
 RESPLIT_BUDGET_PER_BUILDING = 2
+RESPLIT_CUTS_PER_BUILDING = 4
 TOTAL_BUDGET_PER_BUILDING = 40
 
 
@@ -144,6 +145,7 @@ class _Engine:
         self.balanced = False
         self.feasible: dict[tuple[int, bytes], bool] = {}
         self.failed: set[tuple[int, bytes]] = set()
+        self.resplit_cap = 0
 
     def _barrier_lines(self, barriers) -> list[tuple[float, np.ndarray]]:
         """(normal angle, midpoint) of the longest fairly straight barrier pieces in the parent."""
@@ -376,7 +378,10 @@ class _Engine:
     def resplit(self, geom: BaseGeometry, idx: np.ndarray, k: int
                 ) -> list[tuple[BaseGeometry, np.ndarray]] | None:
         """`geom` holding buildings `idx` divided into k parts within the bounds, each one
-        polygon, or None (shape-first ranking, then household balance first)."""
+        polygon, or None (shape-first ranking, then household balance first). All resplits of
+        one split share a budget of RESPLIT_CUTS_PER_BUILDING cuts per building."""
+        if self.spent >= self.resplit_cap or (k >= 2 and not self._any_cut(idx, k)):
+            return None
         self.failed.clear()
         for balanced in (False, True):
             self.balanced = balanced
@@ -460,6 +465,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     if len(parts) > 1:
         parts, assignment = absorb_empty(parts, assignment)
     if not reason and len(parts) > 1:
+        eng.resplit_cap = eng.spent + RESPLIT_CUTS_PER_BUILDING * eng.n
         parts, assignment = recombine(parts, assignment, eng.h, lo, hi, (eng.kx, eng.ky),
                                       eng.resplit)
     if not reason:
