@@ -33,8 +33,8 @@ def blocks(draw):
     ring = [(LON + r * math.cos(a) * D, LAT + r * math.sin(a) * D)
             for r, a in zip(radii, angles, strict=True)]
     poly = shapely.make_valid(Polygon(ring))
-    parts = sorted(shapely.get_parts(poly), key=lambda p: -p.area)
-    return parts[0]
+    parts = shapely.get_parts(shapely.get_parts(poly))  # a collection may hold a multipolygon
+    return max((p for p in parts if p.geom_type == "Polygon"), key=lambda p: p.area)
 
 
 @st.composite

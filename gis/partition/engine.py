@@ -145,7 +145,7 @@ class _Engine:
         self.balanced = False
         self.feasible: dict[tuple[int, bytes], bool] = {}
         self.failed: set[tuple[int, bytes]] = set()
-        self.resplit_cap = 0
+        self.resplit_cap = RESPLIT_CUTS_PER_BUILDING * self.n
 
     def _barrier_lines(self, barriers) -> list[tuple[float, np.ndarray]]:
         """(normal angle, midpoint) of the longest fairly straight barrier pieces in the parent."""
