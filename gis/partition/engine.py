@@ -8,11 +8,15 @@ the mean Polsby-Popper its final parts can expect, less the footprint it crosses
 is notched around the footprint, so no footprint is split) and tight household margins, plus a
 bonus along a barrier; the best one is applied with shapely: one side is the intersection of the
 region with the half-plane, the other the difference, so the parts tile the parent exactly. When
-a subtree misses the bounds the next lines are tried (backtracking within a budget), then other
-part counts, then a household-balance-first ranking, within a total budget of cuts; then a local
-repair pass (gis.partition.repair) moves boundary buildings between neighbouring parts that
-miss the bounds. Buildings above the maximum count as parts of their own; inputs that cannot
-meet the bounds are reported, and the best division returned.
+a subtree misses the bounds the next lines are tried (backtracking within a budget; a set of
+buildings and part count already searched in full is not searched again), then other part
+counts, then a household-balance-first ranking, within a total budget of cuts. Only a few lines
+per angle and part count are scored (evenly spaced through the gaps). Then three passes: parts
+out of bounds or thin are merged with neighbours and divided again (gis.partition.recombine),
+boundary buildings move between neighbours that miss the bounds (gis.partition.repair), and thin
+empty arms go to the neighbour beside them (gis.partition.slivers). Buildings above the maximum
+count as parts of their own; inputs that cannot meet the bounds are reported, and the best
+division returned.
 """
 
 from __future__ import annotations
