@@ -55,6 +55,7 @@ LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
 RESPLIT_BUDGET_PER_BUILDING = 2
+SPECULATIVE_BUDGET_PER_BUILDING = 0  # no backtracking once a division meets the bounds
 RESPLIT_CUTS_PER_BUILDING = 4
 TOTAL_BUDGET_PER_BUILDING = 40
 
@@ -489,7 +490,8 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
     division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
     division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
     cuts ranked by household balance first (shape second), then the nearest count with a
-    larger backtracking budget, all within TOTAL_BUDGET_PER_BUILDING cuts per building."""
+    larger backtracking budget, all within TOTAL_BUDGET_PER_BUILDING cuts per building. Once a
+    division meets the bounds, the other counts are tried without backtracking."""
     every = np.arange(eng.n)
     order = sorted(options, key=lambda kk: (abs(kk - k), -kk))[:K_MAX_TRIES]
     best = None
@@ -504,6 +506,8 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
             break  # the local repair pass takes it from here
         eng.balanced = balanced
         eng.failed.clear()
+        if best is not None and best[0] == 0:  # a division in bounds exists: a quick look only
+            budget = min(budget, SPECULATIVE_BUDGET_PER_BUILDING)
         eng.budget = max(1, min(budget * eng.n, left))
         leaves, bad = eng.divide(_Region(parent, every, kk))
         pp = float(np.mean(polsby_popper([leaf.geom for leaf in leaves], (eng.kx, eng.ky))))
