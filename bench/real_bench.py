@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from gis.partition import choose_parts, polsby_popper
+from gis.partition.diagnose import lone_building
 from gis.partition.quality import metric_scale
 from importers.split_job import _split_one
 
@@ -92,7 +93,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
             continue
         for k, count in enumerate(counts):
             held = hh_b[assignment == k]
-            if len(held) == 1 and held[0] > hi:
+            if lone_building(held, hi):
                 lone += 1
                 continue
             feasible_parts += 1

@@ -26,12 +26,18 @@ def _reason(code: str, text: str, **figures) -> dict:
     return {"code": code, "text": text, **figures}
 
 
+def lone_building(held: np.ndarray, hi: int) -> bool:
+    """Whether a part holding buildings of `held` households is one building over the maximum
+    (with, at most, buildings of no households beside it): a part of its own, not a miss."""
+    return len(held) > 0 and int(held.max()) > hi and int(held.sum()) == int(held.max())
+
+
 def bounds_reason(count: int, held: np.ndarray, lo: int, hi: int,
                   arithmetic: str | None) -> dict | None:
     """Why a part holding `count` households (buildings `held`) is outside lo..hi, or None."""
     if lo <= count <= hi:
         return None
-    if len(held) == 1 and held[0] > hi:
+    if lone_building(held, hi):
         return _reason("lone_building", f"one building of {count} households, over the "
                        f"maximum {hi} (buildings are never split)", households=int(count),
                        max=hi)

@@ -8,11 +8,15 @@ the mean Polsby-Popper its final parts can expect, less the footprint it crosses
 is notched around the footprint, so no footprint is split) and tight household margins, plus a
 bonus along a barrier; the best one is applied with shapely: one side is the intersection of the
 region with the half-plane, the other the difference, so the parts tile the parent exactly. When
-a subtree misses the bounds the next lines are tried (backtracking within a budget), then other
-part counts, then a household-balance-first ranking, within a total budget of cuts; then a local
-repair pass (gis.partition.repair) moves boundary buildings between neighbouring parts that
-miss the bounds. Buildings above the maximum count as parts of their own; inputs that cannot
-meet the bounds are reported, and the best division returned.
+a subtree misses the bounds the next lines are tried (backtracking within a budget; a set of
+buildings and part count already searched in full is not searched again), then other part
+counts, then a household-balance-first ranking, within a total budget of cuts. Only a few lines
+per angle and part count are scored (evenly spaced through the gaps). Then three passes: parts
+out of bounds or thin are merged with neighbours and divided again (gis.partition.recombine),
+boundary buildings move between neighbours that miss the bounds (gis.partition.repair), and thin
+empty arms go to the neighbour beside them (gis.partition.slivers). Buildings above the maximum
+count as parts of their own; inputs that cannot meet the bounds are reported, and the best
+division returned.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cuts import cut_scores, region_edges
 from gis.partition.quality import metric_scale, polsby_popper
+from gis.partition.recombine import recombine
 from gis.partition.repair import absorb_empty, repair
 from gis.partition.result import SLIVER, SplitResult, assign, finish, merge_stray
+from gis.partition.slivers import clean_slivers
 
 BASE_ANGLES = 24
 RETRY_ANGLES = 48
@@ -39,14 +45,29 @@ NOTCH_WEIGHT = 1.0
 MARGIN_WEIGHT = 0.3
 MAX_RANKED = 16
 TRIES = 4
+KEEP_PER_GROUP = 8
 K_TRY = 2
 GOOD_PP = 0.66
 BALANCE_WEIGHT = 1.0
 K_MAX_TRIES = 4
+KEEP_PER_GROUP = 8
 LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
-TOTAL_BUDGET_PER_BUILDING = 8 * BUDGET_PER_BUILDING + 2 * LAST_BUDGET_PER_BUILDING
+RESPLIT_BUDGET_PER_BUILDING = 2
+SPECULATIVE_BUDGET_PER_BUILDING = 0  # no backtracking once a division meets the bounds
+RESPLIT_CUTS_PER_BUILDING = 4
+TOTAL_BUDGET_PER_BUILDING = 40
+
+
+def _thin(mask: np.ndarray, keep: int) -> np.ndarray:
+    """At most about `keep` of the valid positions of each (k1, angle) group, evenly spaced
+    along the angle's normal and always with the first and the last: neighbouring lines through
+    the gaps of one row of buildings score alike, and scoring them all is most of the time."""
+    count = np.cumsum(mask, axis=1)
+    total = count[:, -1:, :]
+    stride = np.maximum(1, -(-total // keep))
+    return mask & (((count - 1) % stride == 0) | (count == total))
 
 
 def choose_parts(normal: int, oversize: int, lo: int, hi: int) -> tuple[int, str | None]:
@@ -128,6 +149,8 @@ class _Engine:
         self.spent = 0
         self.balanced = False
         self.feasible: dict[tuple[int, bytes], bool] = {}
+        self.failed: set[tuple[int, bytes]] = set()
+        self.resplit_cap = RESPLIT_CUTS_PER_BUILDING * self.n
 
     def _barrier_lines(self, barriers) -> list[tuple[float, np.ndarray]]:
         """(normal angle, midpoint) of the longest fairly straight barrier pieces in the parent."""
@@ -207,7 +230,7 @@ class _Engine:
                            np.maximum(k2n * lo - n2, n2 - k2n * hi)).clip(0).astype(float)
         short += 1e6 * ((k1n < 0) | (k2n < 0) | ((k1n == 0) & (nc > 0)) | ((k2n == 0) & (n2 > 0)))
         if strict:
-            mask = valid_base & (short == 0)
+            mask = _thin(valid_base & (short == 0), KEEP_PER_GROUP)
         else:
             key = np.where(valid_base, short, np.inf)
             mask = np.isfinite(key) & (key == key.min(axis=1, keepdims=True))
@@ -339,8 +362,10 @@ class _Engine:
         if not forced:  # lines leaving a side without any cut meeting the bounds go last
             viable = (c for c in ranked if self._splittable(idx, c))
             ranked = chain(viable, (c for c in ranked if not self._splittable(idx, c)))
+        key = (k, idx.tobytes())
+        tries = 1 if key in self.failed else TRIES  # searched in full before: no second time
         best: tuple[list[_Region], int] | None = None
-        for cand in islice(ranked, TRIES):
+        for cand in islice(ranked, tries):
             a, b, ok = self._apply(region, cand)
             self.budget -= 1
             self.spent += 1
@@ -351,7 +376,26 @@ class _Engine:
                 best = (leaves_a + leaves_b, bad)
             if bad == 0 or self.budget <= 0:
                 break
+        if best[1]:
+            self.failed.add(key)
         return best
+
+    def resplit(self, geom: BaseGeometry, idx: np.ndarray, k: int
+                ) -> list[tuple[BaseGeometry, np.ndarray]] | None:
+        """`geom` holding buildings `idx` divided into k parts within the bounds, each one
+        polygon, or None (shape-first ranking, then household balance first). All resplits of
+        one split share a budget of RESPLIT_CUTS_PER_BUILDING cuts per building."""
+        if self.spent >= self.resplit_cap or (k >= 2 and not self._any_cut(idx, k)):
+            return None
+        self.failed.clear()
+        for balanced in (False, True):
+            self.balanced = balanced
+            self.budget = RESPLIT_BUDGET_PER_BUILDING * len(idx)
+            leaves, bad = self.divide(_Region(geom, idx, k))
+            if not bad and all(leaf.geom.geom_type == "Polygon" and len(leaf.idx)
+                               for leaf in leaves):
+                return [(leaf.geom, leaf.idx) for leaf in leaves]
+        return None
 
     def _splittable(self, idx: np.ndarray, cand: _Cut) -> bool:
         """Whether a side of `cand` that must become two parts has a line meeting the bounds."""
@@ -425,9 +469,15 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     assignment = assign(parts, eng.rep)
     if len(parts) > 1:
         parts, assignment = absorb_empty(parts, assignment)
+    if not reason and len(parts) > 1:
+        eng.resplit_cap = eng.spent + RESPLIT_CUTS_PER_BUILDING * eng.n
+        parts, assignment = recombine(parts, assignment, eng.h, lo, hi, (eng.kx, eng.ky),
+                                      eng.resplit)
     if not reason:
         parts, assignment = repair(parts, assignment, eng.rep, eng.foot, eng.h, lo, hi,
                                    (eng.kx, eng.ky))
+    if len(parts) > 1:
+        parts = clean_slivers(parts, assignment, eng.foot, (eng.kx, eng.ky))
     return finish(parent, parts, assignment, eng.rep, households, violations, notes,
                    (eng.kx, eng.ky), lo, hi, reason is not None, reason)
 
@@ -440,7 +490,8 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
     division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
     division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
     cuts ranked by household balance first (shape second), then the nearest count with a
-    larger backtracking budget, all within TOTAL_BUDGET_PER_BUILDING cuts per building."""
+    larger backtracking budget, all within TOTAL_BUDGET_PER_BUILDING cuts per building. Once a
+    division meets the bounds, the other counts are tried without backtracking."""
     every = np.arange(eng.n)
     order = sorted(options, key=lambda kk: (abs(kk - k), -kk))[:K_MAX_TRIES]
     best = None
@@ -454,6 +505,9 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
         if best is not None and left <= 0:
             break  # the local repair pass takes it from here
         eng.balanced = balanced
+        eng.failed.clear()
+        if best is not None and best[0] == 0:  # a division in bounds exists: a quick look only
+            budget = min(budget, SPECULATIVE_BUDGET_PER_BUILDING)
         eng.budget = max(1, min(budget * eng.n, left))
         leaves, bad = eng.divide(_Region(parent, every, kk))
         pp = float(np.mean(polsby_popper([leaf.geom for leaf in leaves], (eng.kx, eng.ky))))

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.diagnose import lone_building
 from gis.partition.quality import polsby_popper
 
 MAX_MOVES_PER_PART = 4
@@ -82,8 +83,7 @@ def repair(parts: list[BaseGeometry], assignment: np.ndarray, rep: np.ndarray,
     counts = np.bincount(assignment, weights=households, minlength=len(parts)).astype(int)
     moves = 0
     for _ in range(MAX_MOVES_PER_PART * len(parts)):
-        lone = [len(households[assignment == i]) == 1 and counts[i] > hi
-                for i in range(len(parts))]
+        lone = [lone_building(households[assignment == i], hi) for i in range(len(parts))]
         todo = [i for i in np.argsort(-np.array([_deviation(c, lo, hi) for c in counts]))
                 if _deviation(counts[i], lo, hi) > 0 and not lone[i]]
         moved = False

@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.diagnose import part_reasons
+from gis.partition.diagnose import lone_building, part_reasons
 from gis.partition.quality import polsby_popper
 
 SLIVER = 1e-12
@@ -94,8 +94,7 @@ def finish(parent, parts, assignment, rep, households, violations, notes, scale,
             violations.append(f"part {i + 1} is not contiguous")
         if count < lo or count > hi:
             big = households[assignment == i]
-            lone = len(big) == 1 and big[0] > hi
-            if not lone and not total_reason:
+            if not lone_building(big, hi) and not total_reason:
                 violations.append(f"part {i + 1} holds {count} households, outside {lo}-{hi}")
     area = parent.area
     error = abs(float(shapely.area(np.asarray(parts, object)).sum()) - area) / area if area else 0
