@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from gis.attribution import locate_select
 from gis.categories import Category
+from gis.cluster import CITUS
 from gis.crs import UnknownCRS, client_crs, to_wgs84
 from gis.dispatch import AssigneeError, assignee_json, check_assignee
 from gis.scope import Principal, scope_filter
@@ -129,9 +130,10 @@ def summary_json(alias: str) -> str:
 
 
 def notify_sql(alias: str, action: str, extra: str = "") -> str:
-    """pg_notify of a feed event for the incidents row `alias` (`extra`: more json pairs)."""
+    """pg_notify of a feed event for the incidents row `alias` (`extra`: more json pairs) and
+    the incidents layer's touch; an int expression (Citus keeps no void column)."""
     a = alias
-    return f"""pg_notify('{FEED_CHANNEL}', json_build_object({extra}
+    return f"""wangge_notify('{FEED_CHANNEL}', json_build_object({extra}
         'id', {a}.id, 'code', {a}.code, 'action', {action}, 'status', {a}.status,
         'category', {a}.category, 'title', {a}.title, 'at', {a}.updated_at,
         'lon', round(ST_X({a}.geom)::numeric, 7), 'lat', round(ST_Y({a}.geom)::numeric, 7),
@@ -139,14 +141,21 @@ def notify_sql(alias: str, action: str, extra: str = "") -> str:
         'grid_id', {a}.grid_id, 'micro_grid_id', {a}.micro_grid_id,
         'assignee_account_id', {a}.assignee_account_id,
         'assignee_department_id', {a}.assignee_department_id,
-        'assignee', {assignee_json(a)})::text)"""
+        'assignee', {assignee_json(a)})::text, 'incidents')"""
+
+
+def street_match(alias: str, street_id: int | None) -> str:
+    """A condition pinning the incidents row `alias` to its street (the shard key on Citus):
+    with it an update by id is routed to one shard group (%(street)s holds the street id)."""
+    return f"{alias}.street_id IS NULL" if street_id is None else f"{alias}.street_id = %(street)s"
 
 
 def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
     """The one-statement batch intake and its scope parameters."""
     in_scope, params = scope_filter("incidents", "l", principal)
     unrestricted = principal is None or not principal.restricted
-    outside = "FALSE" if allow_unassigned and unrestricted else "l.street_id IS NULL"
+    outside = ("FALSE" if allow_unassigned and unrestricted else "l.street_id IS NULL")
+    outside = f"({outside} OR (l.street_id IS NULL AND {CITUS}))"
     sql = f"""
     WITH src AS MATERIALIZED (
         SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id, u.*,
@@ -179,8 +188,9 @@ def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str
         RETURNING *
     ),
     ev AS (
-        INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status)
-        SELECT id, reported_at, %(actor)s, 'report', NULL, 'reported' FROM ins
+        INSERT INTO incident_events (incident_id, street_id, at, actor, action, from_status,
+                                     to_status)
+        SELECT id, street_id, reported_at, %(actor)s, 'report', NULL, 'reported' FROM ins
     )
     SELECT (SELECT json_agg(json_build_object('index', idx, 'reason', reason) ORDER BY idx)
             FROM bad) AS bad,
@@ -256,7 +266,8 @@ def detail_sql(principal: Principal | None) -> tuple[str, dict]:
                        'from_status', e.from_status, 'to_status', e.to_status, 'note', e.note,
                        'assignee', {assignee_json('e', legacy=False)})
                        ORDER BY e.at, e.id), '[]'::jsonb)
-                   FROM incident_events e WHERE e.incident_id = i.id))
+                   FROM incident_events e WHERE e.incident_id = i.id
+                     AND e.street_id = i.street_id))
     FROM incidents i WHERE i.id = %(id)s AND {where}
     """, params
 
@@ -330,12 +341,12 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
     """
     where, params = scope_filter("incidents", "i", principal)
     cur = await conn.execute(
-        f"SELECT i.status, i.version FROM incidents i WHERE i.id = %(id)s AND {where} "
-        "FOR UPDATE", {**params, "id": incident_id})
+        f"SELECT i.status, i.version, i.street_id FROM incidents i WHERE i.id = %(id)s "
+        f"AND {where} FOR UPDATE", {**params, "id": incident_id})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    status, current = row
+    status, current, street = row
     step = next_status(status, action, principal.role)
     if version is not None and version != current:
         raise IllegalTransition(status, action, allowed_actions(status, principal.role),
@@ -362,15 +373,17 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
                                               ELSE i.assignee_department_id END,
                 dispatched_at = CASE WHEN %(dispatch)s THEN now() ELSE i.dispatched_at END,
                 version = i.version + 1, updated_at = now()
-            WHERE i.id = %(id)s RETURNING i.*
+            WHERE i.id = %(id)s AND {street_match('i', street)} RETURNING i.*
         ), ev AS (
-            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note,
-                                         assignee_account_id, assignee_department_id)
-            SELECT id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s,
+            INSERT INTO incident_events (incident_id, street_id, actor, action, from_status,
+                                         to_status, note, assignee_account_id,
+                                         assignee_department_id)
+            SELECT id, street_id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s,
                    %(account)s, %(department)s FROM u
         )
         SELECT {summary_json('u')}, {notify_sql('u', '%(action)s')} FROM u
-        """, {"id": incident_id, "target": step.target, "source": status, "action": action,
+        """, {"id": incident_id, "street": street, "target": step.target, "source": status,
+              "action": action,
               "actor": principal.username, "note": note, "satisfaction": satisfaction,
               "dispatch": dispatch, "account": assignee_account_id if dispatch else None,
               "department": assignee_department_id if dispatch else None})

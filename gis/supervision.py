@@ -22,7 +22,7 @@ from __future__ import annotations
 from psycopg import AsyncConnection
 
 from gis.categories import Category
-from gis.incidents import OPEN, NotFound, notify_sql, summary_json
+from gis.incidents import OPEN, NotFound, notify_sql, street_match, summary_json
 from gis.scope import Principal, scope_filter
 
 ESCALATION_LOCK = 0x77616E6765  # pg_advisory_xact_lock key of escalation runs
@@ -44,23 +44,26 @@ async def urge(conn: AsyncConnection, principal: Principal, incident_id: int, no
         raise SupervisionError(422, "an urge needs a note (what is expected, by when)")
     where, params = scope_filter("incidents", "i", principal)
     cur = await conn.execute(
-        f"SELECT i.status FROM incidents i WHERE i.id = %(id)s AND {where} FOR UPDATE",
-        {**params, "id": incident_id})
+        f"SELECT i.status, i.street_id FROM incidents i WHERE i.id = %(id)s AND {where} "
+        "FOR UPDATE", {**params, "id": incident_id})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
     if f"'{row[0]}'" not in OPEN:
         raise SupervisionError(409, f"the case is {row[0]}: only open cases are urged")
     cur = await conn.execute(f"""
-        WITH u AS (UPDATE incidents i SET updated_at = now() WHERE i.id = %(id)s RETURNING i.*),
+        WITH u AS (UPDATE incidents i SET updated_at = now()
+                   WHERE i.id = %(id)s AND {street_match('i', row[1])} RETURNING i.*),
         ev AS (
-            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note,
-                                         assignee_account_id, assignee_department_id)
-            SELECT id, %(actor)s, 'urge', status, status, %(note)s, assignee_account_id,
-                   assignee_department_id FROM u
+            INSERT INTO incident_events (incident_id, street_id, actor, action, from_status,
+                                         to_status, note, assignee_account_id,
+                                         assignee_department_id)
+            SELECT id, street_id, %(actor)s, 'urge', status, status, %(note)s,
+                   assignee_account_id, assignee_department_id FROM u
         )
         SELECT {summary_json('u')}, {notify_sql('u', "'urge'", "'note', %(note)s::text, ")}
-        FROM u""", {"id": incident_id, "actor": principal.username, "note": note})
+        FROM u""", {"id": incident_id, "street": row[1], "actor": principal.username,
+                    "note": note})
     return (await cur.fetchone())[0]
 
 
@@ -86,8 +89,9 @@ u AS (
     RETURNING i.*, d.old_level
 ),
 ev AS (
-    INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, note)
-    SELECT u.id, %(now)s, 'system', 'escalate', u.status, u.status,
+    INSERT INTO incident_events (incident_id, street_id, at, actor, action, from_status,
+                                 to_status, note)
+    SELECT u.id, u.street_id, %(now)s, 'system', 'escalate', u.status, u.status,
            CASE lv WHEN 1 THEN 'street' ELSE 'district' END
     FROM u CROSS JOIN LATERAL generate_series(u.old_level + 1, u.escalation_level) lv
 )

@@ -6,7 +6,8 @@ On every database (one node or Citus):
   an incident and its children in one shard group. On one node a BEFORE INSERT trigger fills it
   from the incident when a writer leaves it out.
 - The change triggers name their table without a shard suffix, and wangge_touch(VARIADIC text[])
-  bumps layer versions and NOTIFYs 'wangge_changes' from the application's own statement (on
+  bumps layer versions and NOTIFYs 'wangge_changes' from the application's own statement
+  (wangge_notify(channel, payload, VARIADIC tables) sends a feed event as well; on
   Citus the triggers of distributed and reference tables run on the workers, where nobody
   listens, so the application calls it on the coordinator; on one node it only repeats what the
   triggers did, and PostgreSQL folds identical notifications of one transaction into one).
@@ -106,7 +107,7 @@ def _common() -> None:
 
 def _touch_function() -> None:
     op.execute("""
-    CREATE FUNCTION wangge_touch(VARIADIC tables text[]) RETURNS void LANGUAGE plpgsql AS $$
+    CREATE FUNCTION wangge_touch(VARIADIC tables text[]) RETURNS integer LANGUAGE plpgsql AS $$
     DECLARE t text;
     BEGIN
         FOREACH t IN ARRAY tables LOOP
@@ -115,6 +116,14 @@ def _touch_function() -> None:
             END IF;
             PERFORM pg_notify('wangge_changes', t);
         END LOOP;
+        RETURN cardinality(tables);
+    END $$;
+
+    CREATE FUNCTION wangge_notify(channel text, payload text, VARIADIC tables text[])
+    RETURNS integer LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify(channel, payload);
+        RETURN wangge_touch(VARIADIC tables);
     END $$;
     """)
 
@@ -216,5 +225,6 @@ def downgrade() -> None:
         PERFORM pg_notify('wangge_changes', TG_TABLE_NAME);
         RETURN NULL;
     END $$;
+    DROP FUNCTION IF EXISTS wangge_notify(text, text, VARIADIC text[]);
     DROP FUNCTION IF EXISTS wangge_touch(VARIADIC text[]);
     """)
