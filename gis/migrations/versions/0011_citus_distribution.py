@@ -11,6 +11,8 @@ On every database (one node or Citus):
   Citus the triggers of distributed and reference tables run on the workers, where nobody
   listens, so the application calls it on the coordinator; on one node it only repeats what the
   triggers did, and PostgreSQL folds identical notifications of one transaction into one).
+  A row trigger on edit_log (a coordinator table) touches the boundary layers and buildings
+  when a plan is published or undone.
 
 When the citus extension is present (see docs/scale.md, "Which query goes where"):
 - distributed by street_id, co-located: incidents, incident_events, rating_links, incident_photos
@@ -59,6 +61,10 @@ NEW_KEYS = {
     "patrol_points": "patrol_id, id",
 }
 
+# Layers a published or undone plan may change: touched by a trigger on edit_log, a
+# coordinator table, because Citus runs no trigger of a reference table there.
+BOUNDARY_LAYERS = ("streets", "communities", "grids", "micro_grids", "buildings")
+BOUNDARY_ARGS = ", ".join(f"'{t}'" for t in BOUNDARY_LAYERS)
 TABLE_NAME = "regexp_replace(TG_TABLE_NAME, '_[0-9]+$', '')"  # a shard's name is <table>_<n>
 
 
@@ -102,6 +108,14 @@ def _common() -> None:
         PERFORM pg_notify('wangge_changes', {TABLE_NAME});
         RETURN NULL;
     END $$;
+
+    CREATE FUNCTION wangge_touch_boundaries() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM wangge_touch({BOUNDARY_ARGS});
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER edit_log_touch AFTER INSERT ON edit_log FOR EACH ROW
+        WHEN (NEW.action IN ('publish', 'undo')) EXECUTE FUNCTION wangge_touch_boundaries();
     """)
 
 
@@ -225,6 +239,8 @@ def downgrade() -> None:
         PERFORM pg_notify('wangge_changes', TG_TABLE_NAME);
         RETURN NULL;
     END $$;
+    DROP TRIGGER IF EXISTS edit_log_touch ON edit_log;
+    DROP FUNCTION IF EXISTS wangge_touch_boundaries();
     DROP FUNCTION IF EXISTS wangge_notify(text, text, VARIADIC text[]);
     DROP FUNCTION IF EXISTS wangge_touch(VARIADIC text[]);
     """)
