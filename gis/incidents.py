@@ -150,6 +150,16 @@ def street_match(alias: str, street_id: int | None) -> str:
     return f"{alias}.street_id IS NULL" if street_id is None else f"{alias}.street_id = %(street)s"
 
 
+async def street_of(conn: AsyncConnection, incident_id: int) -> int | None:
+    """The street of an incident (NotFound when there is none), read before a locking read:
+    Citus locks rows only in a query that names the shard key (see street_match)."""
+    cur = await conn.execute("SELECT street_id FROM incidents WHERE id = %s", (incident_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return row[0]
+
+
 def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
     """The one-statement batch intake and its scope parameters."""
     in_scope, params = scope_filter("incidents", "l", principal)
@@ -340,9 +350,11 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
     misplaced satisfaction score or a dispatch to someone who cannot take the case.
     """
     where, params = scope_filter("incidents", "i", principal)
+    street = await street_of(conn, incident_id)
     cur = await conn.execute(
         f"SELECT i.status, i.version, i.street_id FROM incidents i WHERE i.id = %(id)s "
-        f"AND {where} FOR UPDATE", {**params, "id": incident_id})
+        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
+        {**params, "id": incident_id, "street": street})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from psycopg import AsyncConnection
 
-from gis.incidents import NotFound, notify_sql, street_match, summary_json
+from gis.incidents import NotFound, notify_sql, street_match, street_of, summary_json
 from gis.scope import Principal, scope_filter
 
 
@@ -43,9 +43,11 @@ def check_score(score: int, comment: str) -> None:
 
 async def _closed_case(conn: AsyncConnection, principal: Principal, incident_id: int) -> str:
     where, params = scope_filter("incidents", "i", principal)
+    street = await street_of(conn, incident_id)
     cur = await conn.execute(
         f"SELECT i.status, i.satisfaction_source FROM incidents i WHERE i.id = %(id)s "
-        f"AND {where} FOR UPDATE", {**params, "id": incident_id})
+        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
+        {**params, "id": incident_id, "street": street})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
@@ -74,14 +76,18 @@ SELECT l.id, l.incident_id, l.used_at IS NOT NULL AS used, l.expires_at <= now()
        i.satisfaction_source IN ('link', 'phone') AS rated, i.code, i.category, i.title,
        i.closed_at, i.street_id
 FROM rating_links l JOIN incidents i ON i.id = l.incident_id AND i.street_id = l.street_id
-WHERE l.token_sha256 = %s
+WHERE l.token_sha256 = %(token)s
 """
 
 
 async def _live_link(conn: AsyncConnection, token: str, lock: bool) -> tuple:
-    cur = await conn.execute(_LINK_SQL + (" FOR UPDATE OF l, i" if lock else ""),
-                             (digest(token),))
+    cur = await conn.execute(_LINK_SQL, {"token": digest(token)})
     row = await cur.fetchone()
+    if row is not None and lock:  # locked again by the shard key (Citus locks one shard only)
+        cur = await conn.execute(
+            _LINK_SQL + f" AND {street_match('l', row[9])} FOR UPDATE OF l, i",
+            {"token": digest(token), "street": row[9]})
+        row = await cur.fetchone()
     if row is None:
         raise RatingError(410, "this rating link is not valid")
     if row[2] or row[4]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from psycopg import AsyncConnection
 
 from gis.categories import Category
-from gis.incidents import OPEN, NotFound, notify_sql, street_match, summary_json
+from gis.incidents import OPEN, NotFound, notify_sql, street_match, street_of, summary_json
 from gis.scope import Principal, scope_filter
 
 ESCALATION_LOCK = 0x77616E6765  # pg_advisory_xact_lock key of escalation runs
@@ -43,9 +43,11 @@ async def urge(conn: AsyncConnection, principal: Principal, incident_id: int, no
     if not note:
         raise SupervisionError(422, "an urge needs a note (what is expected, by when)")
     where, params = scope_filter("incidents", "i", principal)
+    street = await street_of(conn, incident_id)
     cur = await conn.execute(
-        f"SELECT i.status, i.street_id FROM incidents i WHERE i.id = %(id)s AND {where} "
-        "FOR UPDATE", {**params, "id": incident_id})
+        f"SELECT i.status, i.street_id FROM incidents i WHERE i.id = %(id)s "
+        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
+        {**params, "id": incident_id, "street": street})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
@@ -68,24 +70,23 @@ async def urge(conn: AsyncConnection, principal: Principal, incident_id: int, no
 
 
 ESCALATE_SQL = f"""
-WITH lock AS (SELECT pg_advisory_xact_lock({ESCALATION_LOCK})),
-rules AS (
+WITH rules AS (
     SELECT * FROM unnest(%(keys)s::text[], %(street_s)s::float8[], %(district_s)s::float8[])
         AS r(category, street_s, district_s)
 ),
-due AS (
-    SELECT i.id, i.escalation_level AS old_level,
+due AS MATERIALIZED (
+    SELECT i.id, i.street_id, i.escalation_level AS old_level,
            CASE WHEN %(now)s >= i.due_at + make_interval(secs => r.district_s) THEN 2
                 ELSE 1 END AS new_level
-    FROM lock, incidents i JOIN rules r USING (category)
+    FROM incidents i JOIN rules r USING (category)
     WHERE i.status IN {OPEN} AND i.escalation_level < 2
       AND %(now)s >= i.due_at + make_interval(secs => r.street_s)
-    FOR UPDATE OF i
 ),
-u AS (
+u AS (  -- the row's state is checked again as it is locked (no FOR UPDATE across shards)
     UPDATE incidents i SET escalation_level = d.new_level, escalated_at = %(now)s,
                            updated_at = %(now)s
-    FROM due d WHERE i.id = d.id AND d.new_level > d.old_level
+    FROM due d WHERE i.id = d.id AND i.street_id = d.street_id AND d.new_level > d.old_level
+      AND i.escalation_level = d.old_level AND i.status IN {OPEN}
     RETURNING i.*, d.old_level
 ),
 ev AS (
@@ -109,8 +110,10 @@ async def escalate_overdue(conn: AsyncConnection, categories: dict[str, Category
     """Escalate every overdue case whose rule says so (call inside a transaction); returns
     [{id, code, escalation_level}] of the cases escalated now. `now` defaults to the clock."""
     keys = list(categories)
-    cur = await conn.execute(ESCALATE_SQL if now is not None
-                             else ESCALATE_SQL.replace("%(now)s", "now()"), {
+    await conn.execute(f"SELECT pg_advisory_xact_lock({ESCALATION_LOCK})")  # one at a time
+    if now is None:  # the database's clock, read first (Citus takes no now() in an UPDATE)
+        now = (await (await conn.execute("SELECT now()")).fetchone())[0]
+    cur = await conn.execute(ESCALATE_SQL, {
         "keys": keys,
         "street_s": [categories[k].escalate_after[0].total_seconds() for k in keys],
         "district_s": [categories[k].escalate_after[1].total_seconds() for k in keys],

@@ -21,8 +21,10 @@ When the citus extension is present (see docs/scale.md, "Which query goes where"
 - distributed by account: idempotency_keys (account_id; looked up before the street is known);
 - reference tables: streets, communities, grids, micro_grids, roads, buildings, workers,
   departments;
-- everything else stays on the coordinator. Foreign keys from distributed tables to coordinator
-  tables (accounts) cannot exist in Citus and are dropped; the application checks them.
+- everything else stays on the coordinator, as plain PostgreSQL tables. Foreign keys from
+  distributed tables to coordinator tables (accounts) cannot exist in Citus, and those from
+  coordinator tables to reference tables (workers, departments) would turn the coordinator
+  tables into Citus local tables: both are dropped; the application checks them.
 - the rollup triggers are dropped (statistics read incidents directly on Citus) and so are the
   statement triggers of distributed and reference tables (wangge_touch replaces them).
 
@@ -124,6 +126,10 @@ def _touch_function() -> None:
     CREATE FUNCTION wangge_touch(VARIADIC tables text[]) RETURNS integer LANGUAGE plpgsql AS $$
     DECLARE t text;
     BEGIN
+        -- the caller's transaction takes an id here, on the coordinator, so the tile cache's
+        -- "no write in flight" check (tiles/versions.py) sees it even when the rows it writes
+        -- live on the workers
+        PERFORM txid_current();
         FOREACH t IN ARRAY tables LOOP
             IF to_regclass('layer_version_' || t) IS NOT NULL THEN
                 PERFORM nextval('layer_version_' || t);
@@ -174,7 +180,9 @@ def _distribute(bind) -> None:
                "CREATE INDEX incidents_code ON incidents (code);"
                "ALTER TABLE rating_links DROP CONSTRAINT rating_links_token_sha256_key;"
                "CREATE INDEX rating_links_token ON rating_links (token_sha256);"
-               "ALTER TABLE incidents DROP CONSTRAINT incidents_street_id_id;")
+               "ALTER TABLE incidents DROP CONSTRAINT incidents_street_id_id;"
+               # a request names an incident by id alone: each shard finds it by index
+               "CREATE INDEX incidents_id ON incidents (id);")
     for table, key in NEW_KEYS.items():
         op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey, "
                    f"ADD PRIMARY KEY ({key})")
@@ -196,7 +204,11 @@ def _distribute(bind) -> None:
 def _fk_allowed(table: str, target: str, name: str) -> bool:
     """Whether Citus keeps the foreign key `name` of `table` (to `target`)."""
     if target in REFERENCE:
-        return True  # to a reference table: from anywhere
+        # from a distributed or reference table; a coordinator table with such a key would
+        # become a "Citus local table", whose writes Citus plans with its own restrictions
+        # (no now() in a COALESCE of an UPDATE, ...): those keys (accounts.worker_id,
+        # accounts.department_id, assignments.worker_id, assignment_changes.worker_id) go
+        return table in REFERENCE or table in DISTRIBUTED
     if table in DISTRIBUTED and target in DISTRIBUTED:
         column, colocate = DISTRIBUTED[table]
         # co-located and through the distribution column: the (street_id, incident_id) keys
