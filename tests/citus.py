@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import psycopg
-import pytest
 
 from gis.cluster import CITUS
 
@@ -11,12 +10,6 @@ from gis.cluster import CITUS
 def on_citus(conn: psycopg.Connection) -> bool:
     """True when the test database has the citus extension (its tables are distributed)."""
     return bool(conn.execute(f"SELECT {CITUS}").fetchone()[0])
-
-
-def single_node_only(conn: psycopg.Connection, why: str) -> None:
-    """Skip a test of a mechanism that exists on one node only (`why`: what Citus does instead)."""
-    if on_citus(conn):
-        pytest.skip(f"one-node mechanism: {why}")
 
 
 def announce(conn: psycopg.Connection, table: str) -> None:

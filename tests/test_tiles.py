@@ -17,6 +17,8 @@ from tiles.fastpath import match
 from tiles.layers import LAYERS, MARGIN
 from tiles.router import CACHE
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 MVT = "application/vnd.mapbox-vector-tile"
 
 
