@@ -13,6 +13,10 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("wangge.api")
+# Citus's coordinator reports a worker it cannot reach as SQLSTATE 08006 with this message
+# (citus remote_commands.c, ReportConnectionError): only the shards on that worker are out.
+REMOTE_NODE_FAILURE = "connection to the remote node"
+NODE_RETRY_AFTER_S = 10
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["type", "title", "status"], "additionalProperties": True,
@@ -48,6 +52,14 @@ def problem_response(status: int, title: str, detail: str | None = None,
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+def remote_node_failure(exc: BaseException) -> bool:
+    """True when `exc` is Citus reporting an unreachable worker node (the coordinator and its
+    own connection are fine; requests for data held by other nodes still succeed)."""
+    if not isinstance(exc, psycopg.Error) or not (exc.sqlstate or "").startswith("08"):
+        return False
+    return (exc.diag.message_primary or "").startswith(REMOTE_NODE_FAILURE)
+
+
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", "")}
             for err in exc.errors()]
@@ -78,6 +90,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(psycopg.OperationalError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        if remote_node_failure(exc):
+            # a Citus worker is down: this request needs its shards; other streets still work
+            log.warning("database node unavailable: %s", exc.diag.message_primary)
+            return problem_response(
+                503, "Service Unavailable",
+                "a database node holding this data is unavailable; retry later",
+                headers={"Retry-After": str(NODE_RETRY_AFTER_S)})
         log.warning("database unavailable: %s", exc)
         return problem_response(503, "Service Unavailable", "the database is unavailable; retry",
                                 headers={"Retry-After": "2"})
