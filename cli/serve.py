@@ -43,8 +43,27 @@ def up(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
 
 
 def test(pytest_args: list[str] = typer.Argument(None, help="extra pytest arguments")) -> None:
-    """Make the database ready and run the whole test suite (pytest)."""
-    db.ensure_database()
-    cmd = [sys.executable, "-m", "pytest", *(pytest_args or [])]
-    say("running " + " ".join(cmd[2:]))
-    raise typer.Exit(subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy()))
+    """Make the database ready and run the test suite (pytest).
+
+    With no arguments (what CI runs) the whole suite runs on the local PostGIS, then the tests
+    marked `citus` run again on a local Citus cluster (built on first use; WANGGE_TEST_CITUS=0
+    skips that stage). WANGGE_TEST_CITUS=1 with arguments runs just those on Citus.
+    """
+    citus_env = os.environ.get("WANGGE_TEST_CITUS")
+    stages: list[tuple[bool, list[str]]] = []
+    if pytest_args:
+        stages.append((citus_env == "1", list(pytest_args)))
+    else:
+        stages.append((False, []))
+        if citus_env != "0" and get_settings().database_url:
+            say("DATABASE_URL is set: the Citus stage is skipped (it needs the local cluster)")
+        elif citus_env != "0":
+            stages.append((True, ["-m", "citus and not qgis"]))
+    status = 0
+    for on_citus, args in stages:
+        db.ensure_database(citus=on_citus)
+        cmd = [sys.executable, "-m", "pytest", *args]
+        env = {**os.environ, "WANGGE_TEST_CITUS": "1" if on_citus else "0"}
+        say(("on the local Citus cluster: " if on_citus else "") + "running " + " ".join(cmd[2:]))
+        status = subprocess.call(cmd, cwd=PROJECT_ROOT, env=env) or status
+    raise typer.Exit(status)

@@ -146,7 +146,9 @@ def is_running(settings: Settings) -> bool:
     return True
 
 
-def _init_cluster(settings: Settings, user: str, say: Say) -> None:
+def init_cluster(settings: Settings, user: str, say: Say, password: str | None = None,
+                  extra_conf: str = "") -> None:
+    """initdb a cluster owned by `user` in settings.pg_dir (password: given or random)."""
     pg_dir = settings.pg_dir
     settings.local_dir.mkdir(parents=True, exist_ok=True)
     pg_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +157,7 @@ def _init_cluster(settings: Settings, user: str, say: Say) -> None:
         os.chown(pg_dir, owner.pw_uid, owner.pw_gid)
         _grant_traverse(pg_dir, user, say)
     pg_dir.chmod(0o700)
-    password = secrets.token_hex(16)
+    password = password or secrets.token_hex(16)
     pw_tmp = pg_dir / "initdb.pw"
     pw_tmp.write_text(password + "\n")
     if _is_root():
@@ -180,7 +182,7 @@ def _init_cluster(settings: Settings, user: str, say: Say) -> None:
             f"listen_addresses = '127.0.0.1'\n"
             f"unix_socket_directories = '{pg_dir}'\n"
             "shared_buffers = '512MB'\nwork_mem = '32MB'\nmax_connections = 200\n"
-            "synchronous_commit = on\nlogging_collector = off\n"
+            "synchronous_commit = on\nlogging_collector = off\n" + extra_conf
         )
     say(f"created cluster in {data_dir(settings)} owned by '{user}'")
 
@@ -260,7 +262,7 @@ def up(settings: Settings, say: Say) -> bool:
     ensure_packages(say)
     changed = False
     if not (data_dir(settings) / "PG_VERSION").exists():
-        _init_cluster(settings, os_user(settings), say)
+        init_cluster(settings, os_user(settings), say)
         changed = True
     changed |= start(settings, say)
     changed |= create_database(local_url(settings), settings.db_name, say)

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     pg_port: int = Field(54329, description="port of the local PostGIS cluster")
     pg_os_user: str | None = Field(None, description="non-root OS user owning the local cluster")
     db_name: str = "wangge"
+    citus_source: Path = Field(PROJECT_ROOT / "vendor" / "citus" / "citus-13.2.2.tar.gz",
+                               description="Citus source tarball built by `wangge db up --citus`")
+    citus_port: int | None = Field(None, description="port of the local Citus coordinator "
+                                   "(default WANGGE_PG_PORT + 100; worker i listens on it + i)")
+    citus_workers: int = Field(2, description="workers of the local Citus cluster")
     db_pool_size: int = 10
     statement_timeout_ms: int = 15000
     pool_timeout_s: float = Field(2.0, description="wait for a connection before answering 503 "
@@ -40,8 +45,6 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     allow_unassigned_incidents: bool = False
     categories_file: Path | None = None
-    timezone: str = Field("Asia/Shanghai", description="the district's time zone: assignment "
-                          "dates start and end at its midnight")
     rating_link_days: int = Field(14, description="days a resident's rating link stays valid")
     escalation_interval_s: float = Field(60.0, description="escalation of overdue cases runs "
                                          "on incident reads at most this often per process")
@@ -82,6 +85,11 @@ class Settings(BaseSettings):
     def pg_dir(self) -> Path:
         """Folder of the local cluster's data directory, socket and logs."""
         return self.local_dir / "pg"
+
+    @property
+    def citus_coordinator_port(self) -> int:
+        """Port of the local Citus coordinator; worker i (1..n) listens on this + i."""
+        return self.citus_port or self.pg_port + 100
 
 
 @lru_cache

@@ -2,6 +2,8 @@
 
 The session creates its own database (wangge_test_<pid>) in the project's local cluster (or on the
 server of DATABASE_URL), migrates it, and drops it at the end, so parallel runs never collide.
+With WANGGE_TEST_CITUS=1 the server is the project's local Citus cluster (`wangge db up --citus`)
+and every test database is made on its coordinator and workers.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from gis import localdb, migrate
+from gis import citus_local, localdb, migrate
 from gis.accounts import hash_password, issue_token
 from gis.database import database_url, libpq_url
 from gis.settings import Settings
@@ -25,6 +27,17 @@ from tests.serving import serve
 DATA = Path(__file__).resolve().parent / "data"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
+CITUS = os.environ.get("WANGGE_TEST_CITUS") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked citus_only are deselected (not skipped) on a single node."""
+    if CITUS:
+        return
+    kept = [item for item in items if item.get_closest_marker("citus_only") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 def _replace_db(url: str, name: str) -> str:
@@ -32,23 +45,42 @@ def _replace_db(url: str, name: str) -> str:
     return f"{head}/{name}"
 
 
+def create_test_database(server_url: str, name: str) -> str:
+    """Database `name` with PostGIS (and Citus on every node when CITUS); its URL."""
+    if CITUS:
+        citus_local.create_database(Settings(), name)
+    else:
+        localdb.create_database(server_url, name)
+    return _replace_db(server_url, name)
+
+
+def drop_test_database(server_url: str, name: str) -> None:
+    """Drop database `name` (on every node when CITUS)."""
+    if CITUS:
+        citus_local.drop_database(Settings(), name)
+    else:
+        localdb.drop_database(server_url, name)
+
+
 @contextmanager
 def fresh_database(server_url: str, name: str) -> Iterator[str]:
     """A newly created and migrated database `name` on the server; dropped afterwards."""
-    localdb.drop_database(server_url, name)
-    localdb.create_database(server_url, name)
-    url = _replace_db(server_url, name)
+    drop_test_database(server_url, name)
+    url = create_test_database(server_url, name)
     migrate.upgrade(url)
     try:
         yield url
     finally:
-        localdb.drop_database(server_url, name)
+        drop_test_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
-    """URL of the PostGIS server (the local cluster, started if needed, or DATABASE_URL)."""
+    """URL of the PostGIS server (the local cluster or the local Citus coordinator, started if
+    needed, or DATABASE_URL)."""
     base = Settings()
+    if CITUS:
+        return citus_local.up(base, lambda _msg: None)
     if not base.database_url:
         localdb.up(base, lambda _msg: None)
     return database_url(base)

@@ -13,6 +13,7 @@ import pytest
 from gis import localdb, migrate
 from gis.database import DatabaseError, check_connection, libpq_url
 from gis.settings import PROJECT_ROOT, Settings
+from tests.conftest import create_test_database, drop_test_database
 
 TABLES = {"streets", "communities", "grids", "micro_grids", "buildings", "roads", "workers",
           "accounts", "assignments", "patrols", "patrol_points", "incidents", "incident_events",
@@ -33,8 +34,7 @@ def _tables(url: str) -> set[str]:
 
 def test_migrations_up_and_down_on_an_empty_database(server_url: str) -> None:
     name = f"wangge_migrate_{os.getpid()}"
-    localdb.create_database(server_url, name)
-    url = server_url.rsplit("/", 1)[0] + "/" + name
+    url = create_test_database(server_url, name)
     try:
         migrate.upgrade(url)
         assert _tables(url) >= TABLES
@@ -45,7 +45,7 @@ def test_migrations_up_and_down_on_an_empty_database(server_url: str) -> None:
         migrate.upgrade(url)
         assert _tables(url) >= TABLES
     finally:
-        localdb.drop_database(server_url, name)
+        drop_test_database(server_url, name)
 
 
 def test_constraints_reject_bad_codes_and_negative_households(conn) -> None:

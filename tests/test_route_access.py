@@ -71,6 +71,7 @@ BASEMAP_1 = "test_basemap.py::test_labels_for_the_view"
 EXPORTS_1 = "test_exports.py::test_a_worker_exports_only_their_area"
 FILTER_1 = "test_ogc_filter.py::test_conformance_and_queryables_declare_the_filter"
 MBTILES_1 = "test_mbtiles.py::test_get_mbtiles_in_the_callers_scope"
+PMTILES_1 = "test_pmtiles.py::test_get_pmtiles_in_the_callers_scope"
 SUPERVISION_1 = ("test_supervision.py::"
                  "test_overdue_cases_escalate_by_rule_to_the_street_then_the_district")
 SUPERVISION_2 = "test_supervision.py::test_urge_needs_a_note_is_an_event_and_reaches_the_assignee"
@@ -159,6 +160,7 @@ ACCESS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/collections/{collection_id}/queryables"): (CALLER, FILTER_1),
     ("GET", "/collections/{collectionId}/export"): (KEY_READ, EXPORTS_1),
     ("GET", "/exports/tiles/{code}.mbtiles"): (KEY_READ, MBTILES_1),
+    ("GET", "/exports/tiles/{code}.pmtiles"): (KEY_READ, PMTILES_1),
     ("GET", "/basemap/labels"): (CALLER, BASEMAP_1),
     # people, dispatch, supervision and evaluation
     ("GET", "/admin/people"): (PUBLIC, PEOPLE_JOURNEY),

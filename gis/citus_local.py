@@ -1,0 +1,172 @@
+"""A local Citus cluster: one coordinator and N workers on this machine, under .local/citus/.
+
+`wangge db up --citus` calls :func:`up`: Citus is built when missing (gis.citus_build), then node
+0 (the coordinator) and nodes 1..N (workers) are each an initdb'd cluster of their own in
+.local/citus/node<i>/ on port WANGGE_CITUS_PORT + i (default WANGGE_PG_PORT + 100), all with the
+same superuser password, `shared_preload_libraries = 'citus'`. A database is made on every node
+with the citus and postgis extensions, and the workers are registered on the coordinator of that
+database (Citus keeps its node list per database). Each step checks first, like `wangge db up`.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from gis import localdb
+from gis.citus_build import ensure_citus
+from gis.database import libpq_url
+from gis.localdb import DB_SUPERUSER, LocalDbError, Say
+from gis.settings import Settings
+
+HOST = "127.0.0.1"
+NODE_CONF = (
+    "shared_preload_libraries = 'citus'\n"
+    "shared_buffers = '256MB'\n"
+    "max_prepared_transactions = 200\n"  # Citus commits multi-node writes with 2PC
+    "citus.log_remote_commands = off\n"
+)
+
+
+def node_settings(settings: Settings, node: int) -> Settings:
+    """Settings whose local cluster is node `node` (0 = coordinator) of the Citus cluster."""
+    return settings.model_copy(update={
+        "local_dir": settings.local_dir / "citus" / f"node{node}",
+        "pg_port": settings.citus_coordinator_port + node,
+    })
+
+
+def nodes(settings: Settings, workers: int | None = None) -> list[Settings]:
+    """The coordinator then the workers."""
+    count = settings.citus_workers if workers is None else workers
+    return [node_settings(settings, i) for i in range(count + 1)]
+
+
+def _password(settings: Settings) -> str | None:
+    path = localdb.password_file(node_settings(settings, 0))
+    return path.read_text().strip() if path.exists() else None
+
+
+def coordinator_url(settings: Settings, db_name: str | None = None) -> str:
+    """URL of the coordinator's database (the app and the migrations connect here)."""
+    return localdb.local_url(node_settings(settings, 0), db_name)
+
+
+def _connect(node: Settings, db_name: str) -> psycopg.Connection:
+    password = localdb.password_file(node).read_text().strip()
+    return psycopg.connect(host=HOST, port=node.pg_port, user=DB_SUPERUSER, password=password,
+                           dbname=db_name, autocommit=True)
+
+
+def worker_count(settings: Settings) -> int:
+    """Workers created by an earlier `up` (the node folders present)."""
+    root = settings.local_dir / "citus"
+    if not root.exists():
+        return 0
+    return len([p for p in root.glob("node*") if p.name != "node0"])
+
+
+def create_database(settings: Settings, name: str, workers: int | None = None,
+                    say: Say | None = None) -> bool:
+    """Database `name` on every node with citus + postgis, workers registered; False if it was
+    already complete."""
+    members = nodes(settings, worker_count(settings) if workers is None else workers)
+    password = _password(settings)
+    created = False
+    for node in members:
+        with _connect(node, "postgres") as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+                created = True
+        with _connect(node, name) as conn:
+            if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone():
+                continue  # set up before (a registered worker refuses DDL of its own)
+            conn.execute("CREATE EXTENSION citus")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            # how this node's Citus reaches the others (node id 0: every node)
+            conn.execute("INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) "
+                         "VALUES (0, %s, %s)", (DB_SUPERUSER, f"password={password}"))
+            created = True
+    coordinator, workers_ = members[0], members[1:]
+    with _connect(coordinator, name) as conn:
+        conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (HOST, coordinator.pg_port))
+        known = {row[0] for row in conn.execute(
+            "SELECT nodeport FROM pg_dist_node WHERE noderole = 'primary'")}
+        for worker in workers_:
+            if worker.pg_port not in known:
+                conn.execute("SELECT citus_add_node(%s, %s)", (HOST, worker.pg_port))
+                created = True
+    if created and say:
+        say(f"created database {name} on the coordinator and {len(workers_)} workers "
+            "(citus, postgis)")
+    return created
+
+
+def drop_database(settings: Settings, name: str) -> None:
+    """Drop database `name` on every node (closing its connections)."""
+    for node in nodes(settings, worker_count(settings)):
+        if localdb.is_running(node):
+            with _connect(node, "postgres") as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def up(settings: Settings, say: Say, workers: int | None = None) -> str:
+    """Build Citus if needed, create and start the nodes, make the database; its URL."""
+    count = settings.citus_workers if workers is None else workers
+    if count < 1:
+        raise LocalDbError("a Citus cluster needs at least one worker (--workers 1 or more)")
+    have = worker_count(settings)
+    if have and have != count:
+        raise LocalDbError(f"the local Citus cluster has {have} workers, not {count}: use "
+                           f"--workers {have}, or `wangge db down` and remove "
+                           f"{settings.local_dir / 'citus'} to start afresh")
+    localdb.ensure_packages(say)
+    if ensure_citus(settings.citus_source, say):
+        _restart_running(settings, say)
+    password = _password(settings)
+    for i, node in enumerate(nodes(settings, count)):
+        if not (localdb.data_dir(node) / "PG_VERSION").exists():
+            localdb.init_cluster(node, localdb.os_user(node), say, password=password,
+                                 extra_conf=NODE_CONF)
+            password = password or _password(settings)
+        if localdb.start(node, lambda _m: None):
+            say(f"started Citus {'coordinator' if i == 0 else f'worker {i}'} on "
+                f"{HOST}:{node.pg_port}")
+    create_database(settings, settings.db_name, count, say)
+    return coordinator_url(settings)
+
+
+def _restart_running(settings: Settings, say: Say) -> None:
+    """After the build's apt-get changed the server packages, restart clusters that ran."""
+    for node in [settings, *nodes(settings, worker_count(settings))]:
+        if localdb.is_running(node):
+            localdb.restart(node)
+            say(f"restarted the PostgreSQL on port {node.pg_port} (server packages changed)")
+
+
+def stop(settings: Settings, say: Say) -> bool:
+    """Stop every node; False when none was running."""
+    stopped = False
+    for node in reversed(nodes(settings, worker_count(settings))):
+        if localdb.stop(node, lambda _m: None):
+            stopped = True
+    if stopped:
+        say("stopped the local Citus cluster")
+    return stopped
+
+
+def stop_node(settings: Settings, node: int) -> None:
+    """Stop one node (fault tests: a worker down)."""
+    localdb.stop(node_settings(settings, node), lambda _m: None)
+
+
+def start_node(settings: Settings, node: int) -> None:
+    """Start one node again."""
+    localdb.start(node_settings(settings, node), lambda _m: None)
+
+
+def is_citus(url: str) -> bool:
+    """True when the database at `url` has the citus extension."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'"
+                            ).fetchone() is not None
