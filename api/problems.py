@@ -13,9 +13,11 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("wangge.api")
-# Citus's coordinator reports a worker it cannot reach as SQLSTATE 08006 with this message
-# (citus remote_commands.c, ReportConnectionError): only the shards on that worker are out.
-REMOTE_NODE_FAILURE = "connection to the remote node"
+# Citus's coordinator reports a worker it cannot reach as SQLSTATE class 08 (connection
+# exception, e.g. 08006 "connection to the remote node ... failed"), and a worker lost inside a
+# distributed transaction as XX000 "failure on connection marked as essential" (citus
+# remote_commands.c, remote_transaction.c): only requests that need that worker fail.
+ESSENTIAL_NODE_LOST = "failure on connection marked as essential"
 NODE_RETRY_AFTER_S = 10
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -53,11 +55,15 @@ def problem_response(status: int, title: str, detail: str | None = None,
 
 
 def remote_node_failure(exc: BaseException) -> bool:
-    """True when `exc` is Citus reporting an unreachable worker node (the coordinator and its
-    own connection are fine; requests for data held by other nodes still succeed)."""
-    if not isinstance(exc, psycopg.Error) or not (exc.sqlstate or "").startswith("08"):
+    """True when `exc` is the database server (a Citus coordinator) reporting that a node it
+    needs is unreachable: its own connection is fine, and requests for data held by other
+    nodes still succeed. (A connection lost by this process carries no SQLSTATE.)"""
+    if not isinstance(exc, psycopg.Error) or exc.sqlstate is None:
         return False
-    return (exc.diag.message_primary or "").startswith(REMOTE_NODE_FAILURE)
+    if exc.sqlstate.startswith("08"):
+        return True
+    return exc.sqlstate == "XX000" and (exc.diag.message_primary or "").startswith(
+        ESSENTIAL_NODE_LOST)
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -106,6 +112,13 @@ def install(app: FastAPI) -> None:
         # a request value PostgreSQL cannot take (a NUL byte, a number out of range, ...)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return problem_response(400, "Invalid request", f"a value cannot be used: {reason}")
+
+    @app.exception_handler(psycopg.errors.InternalError_)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        if remote_node_failure(exc):
+            return await _unavailable(request, exc)
+        log.error("database internal error: %s", exc, exc_info=exc)
+        return problem_response(500, "Internal Server Error", "the database failed")
 
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def _timeout(_: Request, exc: Exception) -> JSONResponse:
