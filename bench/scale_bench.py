@@ -30,9 +30,10 @@ The last line holds the figures:
 
 Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--keep]
                                              [--citus-url URL]
-(full: D=10, 10^7 incidents, 10^7 patrol points; --quick: D=2, 60,000 of each, under 5 min.
-The Citus database comes from the local cluster (`wangge db up --citus`), or `--citus-url`
-names an existing, migrated, empty database on a Citus coordinator.)
+(full: D=10, 10^7 incidents, 10^7 patrol points, 200 requests of each kind, 50 of the
+statistics; --quick: D=2, 60,000 of each, 4 buildings a micro-grid instead of 8, 25 and 10
+requests. The Citus database comes from the local cluster (`wangge db up --citus`), or
+`--citus-url` names an existing, migrated, empty database on a Citus coordinator.)
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ def district_box(d: int) -> tuple[float, float, float, float]:
     return X0, y0, X0 + STREETS * SIZE, y0 + SIZE
 
 
-def bulk_buildings(conn: psycopg.Connection, code: str) -> int:
-    """BUILDINGS small footprints per micro-grid of the county, 6-24 households each."""
+def bulk_buildings(conn: psycopg.Connection, code: str, per_micro_grid: int = BUILDINGS) -> int:
+    """Small footprints (up to 8) in every micro-grid of the county, 6-24 households each."""
     cur = conn.execute(f"""
     INSERT INTO buildings (code, micro_grid_id, grid_id, households, floors, geom)
     SELECT m.code || lpad(b::text, 3, '0'), m.id, m.parent_id, 6 + (m.id + b) % 19, 6,
@@ -105,12 +106,12 @@ def bulk_buildings(conn: psycopg.Connection, code: str) -> int:
     CROSS JOIN LATERAL (SELECT ST_XMin(m.geom) AS x0, ST_YMin(m.geom) AS y0,
                                ST_XMax(m.geom) - ST_XMin(m.geom) AS w,
                                ST_YMax(m.geom) - ST_YMin(m.geom) AS h) box
-    CROSS JOIN generate_series(1, {BUILDINGS}) b WHERE m.code LIKE '{code}%'""")
+    CROSS JOIN generate_series(1, {per_micro_grid}) b WHERE m.code LIKE '{code}%'""")
     return cur.rowcount
 
 
 def load_districts(conn: psycopg.Connection, districts: range, incidents: int, points: int,
-                   year: int) -> None:
+                   year: int, buildings: int = BUILDINGS) -> None:
     """Areas, buildings, incidents and patrol points of each district (set-based SQL)."""
     days = max(1, math.ceil(points / (GRIDS_PER_DISTRICT * POINTS_PER_PATROL)))
     for d in districts:
@@ -118,7 +119,7 @@ def load_districts(conn: psycopg.Connection, districts: range, incidents: int, p
         x0, y0, _, _ = district_box(d)
         build_district(conn, county=county(d), x0=x0, y0=y0, size=SIZE, streets=STREETS,
                        communities=COMMUNITIES, grids=GRIDS, micro=MICRO)
-        bulk_buildings(conn, county(d))
+        bulk_buildings(conn, county(d), buildings)
         bulk_incidents(conn, incidents, year, county=county(d), code_prefix=f"D{d}-",
                        spread=True)
         bulk_patrols(conn, year, POINTS_PER_PATROL, county=county(d), micro=MICRO, days=days)
@@ -198,8 +199,10 @@ class Side:
             return ms, None
         return ms, (r.json() if "json" in r.headers.get("content-type", "") else r.content)
 
-    def measure(self, runs: int, year: int, street_codes: list[str], seed: int) -> dict:
-        """Each query `runs` times (after one warm-up); the statistics' answers."""
+    def measure(self, runs: int, stats_runs: int, year: int, street_codes: list[str],
+                seed: int) -> dict:
+        """Each query `runs` times (the statistics `stats_runs` times) after one warm-up; the
+        statistics' answers."""
         rng = random.Random(seed)
         period = {"start": datetime(year, 1, 1, tzinfo=UTC).isoformat(),
                   "end": datetime(year + 1, 1, 1, tzinfo=UTC).isoformat()}
@@ -228,14 +231,14 @@ class Side:
             for name, send in requests.items():
                 send(http, runs)  # warm-up (its own bbox / tile)
                 ms = []
-                for i in range(runs):
+                for i in range(stats_runs if name.endswith("_stats") else runs):
                     took, body = send(http, i)
                     ms.append(took)
                     if name in ("district_stats", "region_stats"):
                         answers[name] = body
                 self.figures[name] = percentiles(ms)
                 say(f"{self.label}: {name} p50 {self.figures[name][0]:.1f} ms, "
-                    f"p99 {self.figures[name][1]:.1f} ms ({runs} requests)")
+                    f"p99 {self.figures[name][1]:.1f} ms ({len(ms)} requests)")
         return answers
 
     def intake(self, batches: int, seed: int) -> None:
@@ -330,7 +333,9 @@ def main() -> None:
     args = parser.parse_args()
     n_districts = args.districts or (2 if args.quick else 10)
     total = 60_000 if args.quick else 10_000_000  # incidents, and patrol points
-    runs = 30 if args.quick else 200
+    runs = 25 if args.quick else 200
+    stats_runs = 10 if args.quick else 50  # the statistics take up to seconds each
+    buildings = 4 if args.quick else BUILDINGS  # a micro-grid's buildings
     batches = 8 if args.quick else 50
     per_district = total // n_districts
     year = datetime.now(UTC).year - 1
@@ -353,7 +358,7 @@ def main() -> None:
                 raise SystemExit("scale: the Citus database has no distributed incidents and "
                                  "patrol points (migration 0011_citus_distribution)")
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
-            load_districts(conn, range(1), per_district, per_district, year)
+            load_districts(conn, range(1), per_district, per_district, year, buildings)
             ids = accounts(conn)
             streets = [r[0] for r in conn.execute(
                 "SELECT code FROM streets WHERE code LIKE %s ORDER BY code", (county(0) + "%",))]
@@ -361,11 +366,12 @@ def main() -> None:
         tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
                   for role, (aid, uname) in ids.items()}
         one = Side("single_1d", single_url, tokens)
-        one.measure(runs, year, streets, seed=1)
+        one.measure(runs, stats_runs, year, streets, seed=1)
         one.intake(batches, seed=1)
 
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
-            load_districts(conn, range(1, n_districts), per_district, per_district, year)
+            load_districts(conn, range(1, n_districts), per_district, per_district, year,
+                           buildings)
             counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
                                   "(SELECT count(*) FROM patrol_points), "
                                   "(SELECT count(*) FROM buildings), "
@@ -377,8 +383,8 @@ def main() -> None:
             f"in {copy_s:.0f} s")
         single = Side("single", single_url, tokens)
         citus = Side("citus", citus_url, tokens)
-        single_answer = single.measure(runs, year, streets, seed=2)
-        citus_answer = citus.measure(runs, year, streets, seed=2)
+        single_answer = single.measure(runs, stats_runs, year, streets, seed=2)
+        citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2)
         mismatches = int(single_answer != citus_answer)
         single.intake(batches, seed=2)
         citus.intake(batches, seed=2)
@@ -393,7 +399,7 @@ def main() -> None:
             f"{time.perf_counter() - started:.0f} s in all")
 
         head = (f"scale: districts={n_districts} incidents={counts[0]} points={counts[1]} "
-                f"buildings={counts[2]} micro_grids={counts[3]} runs={runs}")
+                f"buildings={counts[2]} micro_grids={counts[3]} runs={runs}/{stats_runs}")
         sides = f"single_1d: {one.line()} single: {single.line()} citus: {citus.line()}"
         tail = f"errors={errors} citus_mismatches={mismatches}"
         if errors or mismatches:
