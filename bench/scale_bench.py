@@ -191,7 +191,12 @@ class Side:
 
     def _get(self, http: httpx.Client, path: str, token: str, **params) -> tuple[float, object]:
         t0 = time.perf_counter()
-        r = http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        try:
+            r = http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:  # e.g. the connection a 500 closed
+            self.errors += 1
+            say(f"{self.label}: {path} -> {exc!r}")
+            return (time.perf_counter() - t0) * 1000, None
         ms = (time.perf_counter() - t0) * 1000
         if r.status_code not in (200, 204):
             self.errors += 1
@@ -200,7 +205,7 @@ class Side:
         return ms, (r.json() if "json" in r.headers.get("content-type", "") else r.content)
 
     def measure(self, runs: int, stats_runs: int, year: int, street_codes: list[str],
-                seed: int) -> dict:
+                seed: int, queries: tuple[str, ...] = QUERIES) -> dict:
         """Each query `runs` times (the statistics `stats_runs` times) after one warm-up; the
         statistics' answers."""
         rng = random.Random(seed)
@@ -228,7 +233,8 @@ class Side:
         answers: dict[str, object] = {}
         with start_api(self.env(), name=f"scale-{self.label}") as api, \
                 httpx.Client(base_url=api.base, timeout=120) as http:
-            for name, send in requests.items():
+            for name in queries:
+                send = requests[name]
                 send(http, runs)  # warm-up (its own bbox / tile)
                 ms = []
                 for i in range(stats_runs if name.endswith("_stats") else runs):
@@ -254,7 +260,12 @@ class Side:
                              limits=httpx.Limits(max_connections=CLIENTS)) as http:
             def send(batch: list[dict]) -> tuple[float, int]:
                 t0 = time.perf_counter()
-                r = http.post("/incidents/batch", json={"incidents": batch})
+                try:
+                    r = http.post("/incidents/batch", json={"incidents": batch})
+                except httpx.HTTPError as exc:
+                    self.errors += 1
+                    say(f"{self.label}: intake -> {exc!r}")
+                    return (time.perf_counter() - t0) * 1000, 0
                 ms = (time.perf_counter() - t0) * 1000
                 if r.status_code != 201:
                     self.errors += 1
@@ -330,7 +341,15 @@ def main() -> None:
     parser.add_argument("--districts", type=int, help="D (default 10, --quick 2)")
     parser.add_argument("--keep", action="store_true", help="keep both benchmark databases")
     parser.add_argument("--citus-url", help="an existing, empty database on a Citus coordinator")
+    parser.add_argument("--queries", default=",".join(QUERIES),
+                        help="the requests to time besides the intake (default: all of "
+                        f"{','.join(QUERIES)})")
     args = parser.parse_args()
+    queries = tuple(q for q in args.queries.split(",") if q)
+    unknown = set(queries) - set(QUERIES)
+    if unknown:
+        parser.error(f"unknown --queries {','.join(sorted(unknown))}; choose from "
+                     f"{','.join(QUERIES)}")
     n_districts = args.districts or (2 if args.quick else 10)
     total = 60_000 if args.quick else 10_000_000  # incidents, and patrol points
     runs = 25 if args.quick else 200
@@ -366,7 +385,7 @@ def main() -> None:
         tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
                   for role, (aid, uname) in ids.items()}
         one = Side("single_1d", single_url, tokens)
-        one.measure(runs, stats_runs, year, streets, seed=1)
+        one.measure(runs, stats_runs, year, streets, seed=1, queries=queries)
         one.intake(batches, seed=1)
 
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
@@ -383,8 +402,8 @@ def main() -> None:
             f"in {copy_s:.0f} s")
         single = Side("single", single_url, tokens)
         citus = Side("citus", citus_url, tokens)
-        single_answer = single.measure(runs, stats_runs, year, streets, seed=2)
-        citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2)
+        single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
+        citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
         mismatches = int(single_answer != citus_answer)
         single.intake(batches, seed=2)
         citus.intake(batches, seed=2)
@@ -406,12 +425,12 @@ def main() -> None:
             print(f"{head} {sides} {tail}")
             raise SystemExit(1)
         growth = " ".join(f"{q}={ratio(single.figures[q][0], one.figures[q][0])}"
-                          for q in ("intake", *QUERIES))
-        not_flat = [q for q in ("intake", *QUERIES)
+                          for q in ("intake", *queries))
+        not_flat = [q for q in ("intake", *queries)
                     if single.figures[q][0] / one.figures[q][0] > NOT_FLAT]
         overhead = " ".join([f"intake_per_s={ratio(citus.intake_per_s, single.intake_per_s)}"]
                             + [f"{q}={ratio(citus.figures[q][0], single.figures[q][0])}"
-                               for q in QUERIES])
+                               for q in queries])
         print(f"{head} {sides} growth_1_to_{n_districts}: {growth} citus_vs_single: {overhead} "
               f"not_flat={','.join(not_flat) or 'none'} {tail}")
     finally:
