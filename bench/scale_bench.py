@@ -32,8 +32,9 @@ Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--keep]
                                              [--citus-url URL]
 (full: D=10, 10^7 incidents, 10^7 patrol points, 200 requests of each kind, 50 of the
 statistics; --quick: D=2, 40,000 of each, 4 buildings a micro-grid instead of 8, 25 and 3
-requests, 6 intake batches instead of 50. The Citus database comes from the local cluster (`wangge db up --citus`), or
-`--citus-url` names an existing, migrated, empty database on a Citus coordinator.)
+requests, 6 intake batches instead of 50. The Citus database comes from the local cluster
+(`wangge db up --citus`), or `--citus-url` names an existing, migrated, empty database on a
+Citus coordinator.)
 """
 
 from __future__ import annotations
