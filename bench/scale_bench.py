@@ -31,9 +31,10 @@ The last line holds the figures:
 Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--keep]
                                              [--citus-url URL]
 (full: D=10, 10^7 incidents, 10^7 patrol points, 200 requests of each kind, 50 of the
-statistics; --quick: D=2, 60,000 of each, 4 buildings a micro-grid instead of 8, 25 and 5
-requests. The Citus database comes from the local cluster (`wangge db up --citus`), or
-`--citus-url` names an existing, migrated, empty database on a Citus coordinator.)
+statistics; --quick: D=2, 40,000 of each, 4 buildings a micro-grid instead of 8, 25 and 3
+requests, 6 intake batches instead of 50. The Citus database comes from the local cluster
+(`wangge db up --citus`), or `--citus-url` names an existing, migrated, empty database on a
+Citus coordinator.)
 """
 
 from __future__ import annotations
@@ -351,11 +352,11 @@ def main() -> None:
         parser.error(f"unknown --queries {','.join(sorted(unknown))}; choose from "
                      f"{','.join(QUERIES)}")
     n_districts = args.districts or (2 if args.quick else 10)
-    total = 60_000 if args.quick else 10_000_000  # incidents, and patrol points
+    total = 40_000 if args.quick else 10_000_000  # incidents, and patrol points
     runs = 25 if args.quick else 200
-    stats_runs = 5 if args.quick else 50  # the statistics take up to seconds each
+    stats_runs = 3 if args.quick else 50  # the statistics take up to seconds each
     buildings = 4 if args.quick else BUILDINGS  # a micro-grid's buildings
-    batches = 8 if args.quick else 50
+    batches = 6 if args.quick else 50
     per_district = total // n_districts
     year = datetime.now(UTC).year - 1
 
