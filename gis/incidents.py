@@ -1,9 +1,13 @@
 """Incidents: batch intake with attribution, reads confined to a scope, workflow transitions.
 
-All SQL for the incidents table lives here. Intake is one INSERT ... SELECT FROM unnest(arrays)
-per batch: the four area ids come from the GiST attribution subqueries, the batch is checked
-(outside every area, outside the caller's scope) in the same statement and written only when
-every row passes. Every change is announced with pg_notify on FEED_CHANNEL (delivered at commit).
+All SQL for the incidents table lives here. Intake takes three statements in the caller's
+transaction: the first gives each point of the batch a new id and its four area ids (GiST
+attribution subqueries on the boundary tables) and checks the batch (outside every area, outside
+the caller's scope); only when every row passes, the second inserts the incidents and the third
+their report events, each from those values passed back as arrays (INSERT ... SELECT FROM
+unnest), so that on Citus each row goes to its street's shard and a report needs only the
+worker holding its street. Ids come from the sequence in batch order, so the answer lists the
+incidents by id. Every change is announced with pg_notify on FEED_CHANNEL (delivered at commit).
 """
 
 from __future__ import annotations
@@ -160,55 +164,65 @@ async def street_of(conn: AsyncConnection, incident_id: int) -> int | None:
     return row[0]
 
 
-def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
-    """The one-statement batch intake and its scope parameters."""
+def locate_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
+    """The intake's first statement: new ids and the four area ids of each point, in batch
+    order, and the points that may not be stored (reads the reference tables only)."""
     in_scope, params = scope_filter("incidents", "l", principal)
     unrestricted = principal is None or not principal.restricted
     outside = ("FALSE" if allow_unassigned and unrestricted else "l.street_id IS NULL")
     outside = f"({outside} OR (l.street_id IS NULL AND {CITUS}))"
     sql = f"""
     WITH src AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id, u.*,
+        SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id, u.ord,
                ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom
-        FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(category)s::text[],
-                    %(title)s::text[], %(description)s::text[], %(reporter)s::text[],
-                    %(source)s::text[], %(priority)s::int[], %(reported_at)s::timestamptz[],
-                    %(due_s)s::float8[], %(resp_s)s::float8[])
-             WITH ORDINALITY AS u(lon, lat, category, title, description, reporter, source,
-                                  priority, reported_at, due_s, resp_s, ord)
+        FROM unnest(%(lon)s::float8[], %(lat)s::float8[]) WITH ORDINALITY AS u(lon, lat, ord)
     ),
-    l AS MATERIALIZED (SELECT src.*, {locate_select('src.geom')} FROM src),
-    bad AS (
-        SELECT ord - 1 AS idx, CASE WHEN {outside} THEN 'the point lies outside every area'
-                               ELSE 'the point lies outside your areas' END AS reason
-        FROM l WHERE {outside} OR NOT coalesce({in_scope}, FALSE)
-    ),
-    ins AS (
-        INSERT INTO incidents (id, code, category, title, description, geom, reported_at,
-                               reporter, source, priority, due_at, street_id, community_id,
-                               grid_id, micro_grid_id, respond_by)
-        SELECT l.id, 'E' || to_char(coalesce(l.reported_at, now()) AT TIME ZONE 'Asia/Shanghai',
-                                    'YYYYMMDD') || lpad(l.id::text, 9, '0'),
-               l.category, l.title, l.description, l.geom, coalesce(l.reported_at, now()),
-               l.reporter, l.source, l.priority,
-               coalesce(l.reported_at, now()) + make_interval(secs => l.due_s),
-               l.street_id, l.community_id, l.grid_id, l.micro_grid_id,
-               coalesce(l.reported_at, now()) + make_interval(secs => l.resp_s)
-        FROM l WHERE NOT EXISTS (SELECT 1 FROM bad)
-        RETURNING *
-    ),
-    ev AS (
-        INSERT INTO incident_events (incident_id, street_id, at, actor, action, from_status,
-                                     to_status)
-        SELECT id, street_id, reported_at, %(actor)s, 'report', NULL, 'reported' FROM ins
-    )
-    SELECT (SELECT json_agg(json_build_object('index', idx, 'reason', reason) ORDER BY idx)
-            FROM bad) AS bad,
-           (SELECT json_agg(x.j ORDER BY x.ord) FROM (
-                SELECT src.ord, {summary_json('ins')} AS j, {notify_sql('ins', "'report'")} AS n
-                FROM ins JOIN src USING (id)) x) AS items
+    l AS MATERIALIZED (SELECT src.*, {locate_select('src.geom')} FROM src)
+    SELECT (SELECT json_agg(json_build_object('index', ord - 1, 'reason', CASE WHEN {outside}
+                THEN 'the point lies outside every area'
+                ELSE 'the point lies outside your areas' END) ORDER BY ord)
+            FROM l WHERE {outside} OR NOT coalesce({in_scope}, FALSE)) AS bad,
+           array_agg(id ORDER BY ord), array_agg(street_id ORDER BY ord),
+           array_agg(community_id ORDER BY ord), array_agg(grid_id ORDER BY ord),
+           array_agg(micro_grid_id ORDER BY ord)
+    FROM l
     """
     return sql, params
+
+
+# The intake's second and third statements: the located rows, passed as arrays, so that Citus
+# sends each row to its street's shard alone (an INSERT ... SELECT reading a CTE would need the
+# CTE's result on every node, and so every worker).
+INSERT_SQL = f"""
+WITH ins AS (
+    INSERT INTO incidents (id, code, category, title, description, geom, reported_at, reporter,
+                           source, priority, due_at, street_id, community_id, grid_id,
+                           micro_grid_id, respond_by)
+    SELECT l.id, 'E' || to_char(coalesce(l.reported_at, now()) AT TIME ZONE 'Asia/Shanghai',
+                                'YYYYMMDD') || lpad(l.id::text, 9, '0'),
+           l.category, l.title, l.description, ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326),
+           coalesce(l.reported_at, now()), l.reporter, l.source, l.priority,
+           coalesce(l.reported_at, now()) + make_interval(secs => l.due_s),
+           l.street_id, l.community_id, l.grid_id, l.micro_grid_id,
+           coalesce(l.reported_at, now()) + make_interval(secs => l.resp_s)
+    FROM unnest(%(id)s::bigint[], %(lon)s::float8[], %(lat)s::float8[], %(category)s::text[],
+                %(title)s::text[], %(description)s::text[], %(reporter)s::text[],
+                %(source)s::text[], %(priority)s::int[], %(reported_at)s::timestamptz[],
+                %(due_s)s::float8[], %(resp_s)s::float8[], %(street_id)s::bigint[],
+                %(community_id)s::bigint[], %(grid_id)s::bigint[], %(micro_grid_id)s::bigint[])
+         AS l(id, lon, lat, category, title, description, reporter, source, priority,
+              reported_at, due_s, resp_s, street_id, community_id, grid_id, micro_grid_id)
+    RETURNING *
+)
+SELECT json_agg(x.j ORDER BY x.id) FROM (
+    SELECT ins.id, {summary_json('ins')} AS j, {notify_sql('ins', "'report'")} AS n FROM ins) x
+"""
+EVENTS_SQL = """
+INSERT INTO incident_events (incident_id, street_id, at, actor, action, from_status, to_status)
+SELECT e.id, e.street_id, coalesce(e.reported_at, now()), %(actor)s, 'report', NULL, 'reported'
+FROM unnest(%(id)s::bigint[], %(street_id)s::bigint[], %(reported_at)s::timestamptz[])
+     AS e(id, street_id, reported_at)
+"""
 
 
 async def intake(conn: AsyncConnection, principal: Principal, reports: list[Report],
@@ -219,14 +233,19 @@ async def intake(conn: AsyncConnection, principal: Principal, reports: list[Repo
     Call inside a transaction. IntakeError when any incident is invalid or out of place.
     """
     arrays = validate(reports, categories, max_batch)
-    sql, params = intake_sql(principal, allow_unassigned)
-    cur = await conn.execute(sql, {**arrays, **params, "actor": principal.username})
-    bad, items = await cur.fetchone()
+    sql, params = locate_sql(principal, allow_unassigned)
+    cur = await conn.execute(sql, {**arrays, **params})
+    bad, *located = await cur.fetchone()
     if bad:
         inside_every = all(b["reason"].endswith("your areas") for b in bad)
         raise IntakeError(403 if inside_every else 422,
                           "incidents outside your areas" if inside_every
                           else "incidents outside every area", bad)
+    rows = {**arrays, **dict(zip(("id", "street_id", "community_id", "grid_id",
+                                  "micro_grid_id"), located, strict=True))}
+    cur = await conn.execute(INSERT_SQL, rows)
+    items = (await cur.fetchone())[0]
+    await conn.execute(EVENTS_SQL, {**rows, "actor": principal.username})
     return items
 
 
