@@ -190,6 +190,13 @@ def locate_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str
     return sql, params
 
 
+def _unassigned(sql: str) -> str:
+    """`sql` (of summary_json or notify_sql over ins) with the assignee as NULL, which it is for
+    a new incident: its subquery joins accounts with reference tables, for which Citus would
+    send the new rows to every node."""
+    return sql.replace(assignee_json("ins"), "NULL::json")
+
+
 # The intake's second and third statements: the located rows, passed as arrays, so that Citus
 # sends each row to its street's shard alone (an INSERT ... SELECT reading a CTE would need the
 # CTE's result on every node, and so every worker).
@@ -215,7 +222,8 @@ WITH ins AS (
     RETURNING *
 )
 SELECT json_agg(x.j ORDER BY x.id) FROM (
-    SELECT ins.id, {summary_json('ins')} AS j, {notify_sql('ins', "'report'")} AS n FROM ins) x
+    SELECT ins.id, {_unassigned(summary_json('ins'))} AS j,
+           {_unassigned(notify_sql('ins', "'report'"))} AS n FROM ins) x
 """
 EVENTS_SQL = """
 INSERT INTO incident_events (incident_id, street_id, at, actor, action, from_status, to_status)

@@ -4,9 +4,11 @@ still served, and everything comes back when it returns.
 Incidents are distributed by street_id, so each street's incidents live on one worker; the
 boundaries are reference tables with a copy on every node, the coordinator included. The test
 makes streets until both workers hold one (A and B), serves the API (uvicorn on a loopback port),
-stops B's worker and checks: a report in street B and a read over every shard are 503 problem
-documents with Retry-After, at once (no hanging, no 500); street A's areas are still served; then
-it starts the worker again and reports in both streets are stored, the refused one nowhere.
+stops B's worker and checks: a report in street A is stored (201, with its report event) and read
+back by its street; a report in street B, a batch over both streets and a read over every shard
+are 503 problem documents with Retry-After, at once (no hanging, no 500), and the refused ones
+leave nothing behind (not even the batch's street-A row); street A's areas are still served; then
+it starts the worker again and reports in both streets are stored.
 
 Marked citus_only: it runs in the Citus stage of `./wangge test` (or
 `WANGGE_TEST_CITUS=1 ./wangge test tests/test_citus_fault.py`) and is deselected on one node.
@@ -57,12 +59,24 @@ def streets_on_two_workers(conn: psycopg.Connection) -> dict[int, tuple[int, tup
     raise AssertionError(f"every street landed on one worker: {held}")
 
 
+def incident_at(box: tuple, title: str) -> dict:
+    """An incident at the middle of `box`."""
+    x0, y0, x1, y1 = box
+    return {"lon": (x0 + x1) / 2, "lat": (y0 + y1) / 2, "category": "garbage", "title": title,
+            "source": "hotline"}
+
+
 def report(http: httpx.Client, box: tuple, title: str) -> httpx.Response:
     """POST /incidents at the middle of `box`."""
-    x0, y0, x1, y1 = box
-    return http.post("/incidents", json={"lon": (x0 + x1) / 2, "lat": (y0 + y1) / 2,
-                                         "category": "garbage", "title": title,
-                                         "source": "hotline"})
+    return http.post("/incidents", json=incident_at(box, title))
+
+
+def titles_in_street(http: httpx.Client, street_id: int) -> list[str]:
+    """Titles of a street's incidents, read with a filter on the shard key (street_id)."""
+    r = http.get("/collections/incidents/items",
+                 params={"filter": f"street_id = {street_id}", "limit": 100})
+    assert r.status_code == 200, r.text
+    return [f["properties"]["title"] for f in r.json()["features"]]
 
 
 def assert_node_down(r: httpx.Response) -> None:
@@ -91,7 +105,15 @@ def test_a_stopped_worker_fails_only_what_needs_it(db_url: str, live_server: str
         citus_local.stop_node(settings, node_b)
         try:
             started = time.monotonic()
+            r = report(http, box_a, "during A")  # A's worker is up: stored, with its event
+            assert r.status_code == 201, r.text
+            assert r.json()["street_id"] == street_a and r.json()["status"] == "reported"
+            assert "during A" in titles_in_street(http, street_a)
             assert_node_down(report(http, box_b, "during B"))
+            # a batch is all or nothing: its street-A row is not kept when B's cannot be
+            assert_node_down(http.post("/incidents/batch", json={"incidents": [
+                incident_at(box_a, "batch A"), incident_at(box_b, "batch B")]}))
+            assert "batch A" not in titles_in_street(http, street_a)
             # a read over every shard needs the stopped worker too
             assert_node_down(http.get("/collections/incidents/items", params={"limit": 5}))
             assert time.monotonic() - started < 10  # answered at once, not after a timeout
@@ -118,5 +140,11 @@ def test_a_stopped_worker_fails_only_what_needs_it(db_url: str, live_server: str
         titles = dict(conn.execute(
             "SELECT street_id, array_agg(title ORDER BY id) FROM incidents "
             "WHERE street_id IN (%s, %s) GROUP BY 1", (street_a, street_b)).fetchall())
-    assert titles[street_a] == ["before A", "after A"]
-    assert titles[street_b] == ["before B", "after B"]  # the refused report left nothing
+        events = conn.execute(
+            "SELECT i.title, count(e.id) FILTER (WHERE e.action = 'report') FROM incidents i "
+            "LEFT JOIN incident_events e ON e.street_id = i.street_id AND e.incident_id = i.id "
+            "WHERE i.street_id IN (%s, %s) GROUP BY i.id, i.title", (street_a, street_b)
+        ).fetchall()
+    assert titles[street_a] == ["before A", "during A", "after A"]
+    assert titles[street_b] == ["before B", "after B"]  # the refused reports left nothing
+    assert sorted(events) == sorted((t, 1) for t in titles[street_a] + titles[street_b])
