@@ -13,6 +13,12 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("wangge.api")
+# Citus's coordinator reports a worker it cannot reach as SQLSTATE class 08 (connection
+# exception, e.g. 08006 "connection to the remote node ... failed"), and a worker lost inside a
+# distributed transaction as XX000 "failure on connection marked as essential" (citus
+# remote_commands.c, remote_transaction.c): only requests that need that worker fail.
+ESSENTIAL_NODE_LOST = "failure on connection marked as essential"
+NODE_RETRY_AFTER_S = 10
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["type", "title", "status"], "additionalProperties": True,
@@ -48,6 +54,18 @@ def problem_response(status: int, title: str, detail: str | None = None,
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+def remote_node_failure(exc: BaseException) -> bool:
+    """True when `exc` is the database server (a Citus coordinator) reporting that a node it
+    needs is unreachable: its own connection is fine, and requests for data held by other
+    nodes still succeed. (A connection lost by this process carries no SQLSTATE.)"""
+    if not isinstance(exc, psycopg.Error) or exc.sqlstate is None:
+        return False
+    if exc.sqlstate.startswith("08"):
+        return True
+    return exc.sqlstate == "XX000" and (exc.diag.message_primary or "").startswith(
+        ESSENTIAL_NODE_LOST)
+
+
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", "")}
             for err in exc.errors()]
@@ -78,6 +96,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(psycopg.OperationalError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        if remote_node_failure(exc):
+            # a Citus worker is down: this request needs its shards; other streets still work
+            log.warning("database node unavailable: %s", exc.diag.message_primary)
+            return problem_response(
+                503, "Service Unavailable",
+                "a database node holding this data is unavailable; retry later",
+                headers={"Retry-After": str(NODE_RETRY_AFTER_S)})
         log.warning("database unavailable: %s", exc)
         return problem_response(503, "Service Unavailable", "the database is unavailable; retry",
                                 headers={"Retry-After": "2"})
@@ -87,6 +112,13 @@ def install(app: FastAPI) -> None:
         # a request value PostgreSQL cannot take (a NUL byte, a number out of range, ...)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return problem_response(400, "Invalid request", f"a value cannot be used: {reason}")
+
+    @app.exception_handler(psycopg.errors.InternalError_)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        if remote_node_failure(exc):
+            return await _unavailable(request, exc)
+        log.error("database internal error: %s", exc, exc_info=exc)
+        return problem_response(500, "Internal Server Error", "the database failed")
 
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def _timeout(_: Request, exc: Exception) -> JSONResponse:

@@ -55,52 +55,63 @@ SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
 N_INCIDENTS = 1_000_000
 
 
-def build_district(conn: psycopg.Connection) -> None:
-    """Streets side by side, each cut in columns (communities), rows (grids), columns again."""
+def build_district(conn: psycopg.Connection, *, county: str = COUNTY, x0: float = X0,
+                   y0: float = Y0, size: float = SIZE, streets: int = STREETS,
+                   communities: int = COMMUNITIES, grids: int = GRIDS,
+                   micro: int = MICRO) -> None:
+    """Streets side by side, each cut in columns (communities), rows (grids), columns again;
+    a full-time worker on every grid. Called again with another county code (and origin), it
+    adds a district beside the ones already there (scale_bench builds a region that way)."""
     box = ("ST_Multi(ST_MakeEnvelope({x0}, {y0}, {x0} + {w}, {y0} + {h}, 4326))")
+    mine = f"LIKE '{county}%'"
     with conn.transaction():
         conn.execute(f"""
         INSERT INTO streets (code, name, parent_code, geom)
-        SELECT '{COUNTY}' || lpad(s::text, 3, '0'), 'S' || s, '{COUNTY}',
-               {box.format(x0=f"{X0} + (s - 1) * {SIZE}", y0=Y0, w=SIZE, h=SIZE)}
-        FROM generate_series(1, {STREETS}) s""")
-        cw = SIZE / COMMUNITIES
+        SELECT '{county}' || lpad(s::text, 3, '0'), 'S' || s, '{county}',
+               {box.format(x0=f"{x0} + (s - 1) * {size}", y0=y0, w=size, h=size)}
+        FROM generate_series(1, {streets}) s""")
+        cw = size / communities
         conn.execute(f"""
         INSERT INTO communities (code, name, parent_id, parent_code, geom)
         SELECT s.code || lpad(c::text, 3, '0'), 'C' || c, s.id, s.code,
-               {box.format(x0=f"ST_XMin(s.geom) + (c - 1) * {cw}", y0=Y0, w=cw, h=SIZE)}
-        FROM streets s, generate_series(1, {COMMUNITIES}) c""")
-        gh = SIZE / GRIDS
+               {box.format(x0=f"ST_XMin(s.geom) + (c - 1) * {cw}", y0=y0, w=cw, h=size)}
+        FROM streets s, generate_series(1, {communities}) c WHERE s.code {mine}""")
+        gh = size / grids
         conn.execute(f"""
         INSERT INTO grids (code, name, parent_id, parent_code, geom)
         SELECT c.code || lpad(g::text, 3, '0'), 'G' || g, c.id, c.code,
-               {box.format(x0="ST_XMin(c.geom)", y0=f"{Y0 + SIZE} - g * {gh}", w=cw, h=gh)}
-        FROM communities c, generate_series(1, {GRIDS}) g""")
-        mw = cw / MICRO
+               {box.format(x0="ST_XMin(c.geom)", y0=f"{y0 + size} - g * {gh}", w=cw, h=gh)}
+        FROM communities c, generate_series(1, {grids}) g WHERE c.code {mine}""")
+        mw = cw / micro
         conn.execute(f"""
         INSERT INTO micro_grids (code, name, parent_id, parent_code, geom)
         SELECT g.code || lpad(m::text, 3, '0'), 'M' || m, g.id, g.code,
                {box.format(x0=f"ST_XMin(g.geom) + (m - 1) * {mw}", y0="ST_YMin(g.geom)",
                            w=mw, h=gh)}
-        FROM grids g, generate_series(1, {MICRO}) m""")
-        conn.execute("""
-        INSERT INTO workers (name) SELECT 'W' || g.code FROM grids g;
+        FROM grids g, generate_series(1, {micro}) m WHERE g.code {mine}""")
+        conn.execute(f"""
+        INSERT INTO workers (name) SELECT 'W' || g.code FROM grids g WHERE g.code {mine};
         INSERT INTO assignments (worker_id, level, area_id, role, starts_on)
         SELECT w.id, 'grid', g.id, 'full_time', '2000-01-01'
-        FROM grids g JOIN workers w ON w.name = 'W' || g.code""")
+        FROM grids g JOIN workers w ON w.name = 'W' || g.code WHERE g.code {mine}""")
 
 
-def bulk_incidents(conn: psycopg.Connection, n: int, year: int) -> float:
-    """n incidents over the year in various states, with response times from the categories."""
+def bulk_incidents(conn: psycopg.Connection, n: int, year: int, *, county: str = "",
+                   code_prefix: str = "S", spread: bool = False) -> float:
+    """n incidents over the year in various states, with response times from the categories,
+    spread evenly over the micro-grids whose code starts with `county` (all when empty): at
+    each micro-grid's point on surface, or (`spread`) anywhere in its bounding box."""
     cats = load_categories()
     keys = list(cats)
     resp = [cats[k].response_hours for k in keys]
+    point = ("ST_SetSRID(ST_MakePoint(m.x0 + random() * m.dx, m.y0 + random() * m.dy), 4326)"
+             if spread else "m.pt")
     t0 = time.perf_counter()
     conn.execute(f"""
     INSERT INTO incidents (code, category, title, geom, reported_at, source, status, due_at,
         respond_by, accepted_at, resolved_at, closed_at, satisfaction, street_id,
         community_id, grid_id, micro_grid_id)
-    SELECT 'S' || g, (%(cats)s::text[])[1 + g %% 8], 'bench', m.pt, rep, 'app', st,
+    SELECT %(prefix)s || g, (%(cats)s::text[])[1 + g %% 8], 'bench', {point}, rep, 'app', st,
            rep + interval '24 hours',
            rep + make_interval(secs => (%(resp)s::float8[])[1 + g %% 8] * 3600),
            CASE WHEN st NOT IN ('reported', 'rejected') THEN rep + acc END,
@@ -117,26 +128,32 @@ def bulk_incidents(conn: psycopg.Connection, n: int, year: int) -> float:
                                 'verified', 'resolved', 'rejected'])[1 + (g * 7) %% 9] END AS st,
                (random() * 6) * interval '1 hour' AS acc,
                (random() * 48) * interval '1 hour' AS res,
-               1 + (g * 2654435761) %% %(nmg)s AS k
+               1 + (g * 2654435761) %% (SELECT count(*) FROM micro_grids
+                                        WHERE code LIKE %(county)s) AS k
         FROM generate_series(1, %(n)s) g) x
     JOIN (SELECT row_number() OVER (ORDER BY m.id) AS k, m.id, m.parent_id AS grid_id,
                  g.parent_id AS community_id, c.parent_id AS street_id,
-                 ST_PointOnSurface(m.geom) AS pt
+                 ST_PointOnSurface(m.geom) AS pt, ST_XMin(m.geom) AS x0, ST_YMin(m.geom) AS y0,
+                 ST_XMax(m.geom) - ST_XMin(m.geom) AS dx, ST_YMax(m.geom) - ST_YMin(m.geom) AS dy
           FROM micro_grids m JOIN grids g ON g.id = m.parent_id
-          JOIN communities c ON c.id = g.parent_id) m ON m.k = x.k
-    """, {"cats": keys, "resp": resp, "n": n, "nmg": STREETS * COMMUNITIES * GRIDS * MICRO})
+          JOIN communities c ON c.id = g.parent_id WHERE m.code LIKE %(county)s) m ON m.k = x.k
+    """, {"cats": keys, "resp": resp, "n": n, "county": county + "%", "prefix": code_prefix})
     return time.perf_counter() - t0
 
 
-def bulk_patrols(conn: psycopg.Connection, year: int, per_grid_day: int) -> int:
-    """A patrol a day per grid's worker through some of its micro-grids."""
+def bulk_patrols(conn: psycopg.Connection, year: int, per_grid_day: int, *,
+                 county: str = "", micro: int = MICRO, days: int = 365) -> int:
+    """A patrol a day (for `days` days from Jan 1) per grid's worker through some of its
+    micro-grids, for the grids whose code starts with `county`; the patrol points in total."""
     conn.execute(f"""
     INSERT INTO patrols (worker_id, started_at, ended_at)
     SELECT s.worker_id, d + interval '9 hours', d + interval '11 hours'
-    FROM assignments s, generate_series(make_timestamptz({year}, 1, 1, 0, 0, 0, 'UTC'),
-                                        make_timestamptz({year}, 12, 31, 0, 0, 0, 'UTC'),
-                                        interval '1 day') d
-    WHERE s.level = 'grid'""")
+    FROM assignments s JOIN grids g ON g.id = s.area_id,
+         generate_series(make_timestamptz({year}, 1, 1, 0, 0, 0, 'UTC'),
+                         make_timestamptz({year}, 1, 1, 0, 0, 0, 'UTC')
+                         + ({min(days, 365)} - 1) * interval '1 day',
+                         interval '1 day') d
+    WHERE s.level = 'grid' AND g.code LIKE %(county)s""", {"county": county + "%"})
     conn.execute(f"""
     INSERT INTO patrol_points (patrol_id, t, geom, micro_grid_id, grid_id, community_id,
                                street_id)
@@ -146,7 +163,8 @@ def bulk_patrols(conn: psycopg.Connection, year: int, per_grid_day: int) -> int:
     JOIN grids g ON g.id = s.area_id JOIN communities c ON c.id = g.parent_id
     CROSS JOIN generate_series(1, {per_grid_day}) k
     JOIN micro_grids m ON m.parent_id = g.id
-         AND m.code = g.code || lpad((1 + (p.id + k * 3) % {MICRO})::text, 3, '0')""")
+         AND m.code = g.code || lpad((1 + (p.id + k * 3) %% {micro})::text, 3, '0')
+    WHERE g.code LIKE %(county)s""", {"county": county + "%"})
     return conn.execute("SELECT count(*) FROM patrol_points").fetchone()[0]
 
 

@@ -21,7 +21,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 
 from gis.accounts import create_account
-from gis.attribution import attribute_sql
+from gis.attribution import attribute_sql, locate_select
 from gis.categories import load_categories
 from gis.codes import assign_codes
 from gis.database import libpq_url
@@ -321,27 +321,28 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
                                                    * cat.due.total_seconds() / 3600 / 3))
             times = [min(t, anchor - timedelta(minutes=1)) for t in times]
             stamp = {target: times[i + 1] for i, (_a, _s, target) in enumerate(chain)}
-            cur.execute(
+            cur.execute(  # attributed as it is written (on Citus the street is the shard key)
+                "WITH p AS (SELECT ST_GeomFromWKB(%s, 4326) AS g) "
                 "INSERT INTO incidents (code, category, title, description, geom, reported_at, "
                 "reporter, source, status, due_at, accepted_at, resolved_at, closed_at, "
-                "updated_at, assignee, satisfaction, respond_by) VALUES (%s, %s, %s, %s, "
-                "ST_GeomFromWKB(%s, 4326), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "RETURNING id",
-                (f"SJ{reported:%Y%m%d}{seq:05d}", cat.key, f"{cat.zh}（演示）",
-                 f"演示数据：{cat.zh}", point.wkb, reported,
+                "updated_at, assignee, satisfaction, respond_by, street_id, community_id, "
+                "grid_id, micro_grid_id) SELECT %s, %s, %s, %s, p.g, %s, %s, %s, %s, %s, %s, "
+                f"%s, %s, %s, %s, %s, %s, {locate_select('p.g')} FROM p RETURNING id, street_id",
+                (point.wkb, f"SJ{reported:%Y%m%d}{seq:05d}", cat.key, f"{cat.zh}（演示）",
+                 f"演示数据：{cat.zh}", reported,
                  wname if source == "worker" else "", source, final, reported + cat.due,
                  stamp.get("accepted"), stamp.get("resolved"), stamp.get("closed"),
                  times[-1], wname if final not in ("reported", "accepted", "rejected") else None,
                  int(rng.integers(3, 6)) if final == "closed" else None,
                  reported + cat.response))
-            iid = cur.fetchone()[0]
-            events = [(iid, reported, wname if source == "worker" else source, "report", None,
-                       "reported", "")]
+            iid, street = cur.fetchone()
+            events = [(iid, street, reported, wname if source == "worker" else source, "report",
+                       None, "reported", "")]
             for i, (action, src, target) in enumerate(chain):
-                events.append((iid, times[i + 1], "commander", action, src, target, ""))
-            cur.executemany("INSERT INTO incident_events (incident_id, at, actor, action, "
-                            "from_status, to_status, note) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                            events)
+                events.append((iid, street, times[i + 1], "commander", action, src, target, ""))
+            cur.executemany("INSERT INTO incident_events (incident_id, street_id, at, actor, "
+                            "action, from_status, to_status, note) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", events)
 
 
 def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = None,
@@ -376,7 +377,6 @@ def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = N
         _patrols(cur, grid_polys, patrollers, anchor_dt, rng)
         _incidents(cur, grid_polys, patrollers, anchor_dt, rng)
         cur.execute(attribute_sql("patrol_points"))
-        cur.execute(attribute_sql("incidents"))
         n_inc = cur.execute("SELECT count(*) FROM incidents").fetchone()[0]
         n_pts = cur.execute("SELECT count(*) FROM patrol_points").fetchone()[0]
     say(f"workers with assignments, {n_pts} patrol points and {n_inc} incidents over 30 days")

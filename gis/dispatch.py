@@ -52,7 +52,13 @@ def assignee_json(alias: str, legacy: bool = True) -> str:
         END"""
 
 
-_ACCOUNT_CHECK_SQL = f"""
+# The case is read first (MATERIALIZED): on Citus a distributed table joins no coordinator table.
+_CASE = """WITH i AS MATERIALIZED (
+    SELECT id, street_id, community_id, grid_id, micro_grid_id FROM incidents
+    WHERE id = %(incident)s)
+"""
+
+_ACCOUNT_CHECK_SQL = _CASE + f"""
 SELECT coalesce(w.name, d.name, ac.username) AS name, ac.role,
        ac.disabled OR coalesce(NOT w.active, FALSE) OR coalesce(NOT d.active, FALSE) AS disabled,
        CASE ac.role
@@ -63,15 +69,15 @@ SELECT coalesce(w.name, d.name, ac.username) AS name, ac.role,
            ELSE FALSE END AS covers
 FROM accounts ac LEFT JOIN workers w ON w.id = ac.worker_id
      LEFT JOIN departments d ON d.id = ac.department_id
-     CROSS JOIN incidents i
-WHERE ac.id = %(target)s AND i.id = %(incident)s
+     CROSS JOIN i
+WHERE ac.id = %(target)s
 """
 
-_DEPARTMENT_CHECK_SQL = """
+_DEPARTMENT_CHECK_SQL = _CASE + """
 SELECT d.name, 'department', NOT d.active AS disabled,
        d.street_id IS NULL OR d.street_id = i.street_id AS covers
-FROM departments d CROSS JOIN incidents i
-WHERE d.id = %(target)s AND i.id = %(incident)s
+FROM departments d CROSS JOIN i
+WHERE d.id = %(target)s
 """
 
 
@@ -101,7 +107,7 @@ async def check_assignee(conn: AsyncConnection, incident_id: int, account_id: in
 
 
 SUGGEST_SQL = f"""
-WITH i AS (SELECT * FROM incidents WHERE id = %(incident)s),
+WITH i AS MATERIALIZED (SELECT * FROM incidents WHERE id = %(incident)s),
 workers_here AS (
     SELECT DISTINCT ON (ac.id) ac.id, w.name, ac.username, s.role, s.level,
            array_position(%(role_order)s::text[], s.role) AS role_rank,

@@ -1,9 +1,13 @@
 """Incidents: batch intake with attribution, reads confined to a scope, workflow transitions.
 
-All SQL for the incidents table lives here. Intake is one INSERT ... SELECT FROM unnest(arrays)
-per batch: the four area ids come from the GiST attribution subqueries, the batch is checked
-(outside every area, outside the caller's scope) in the same statement and written only when
-every row passes. Every change is announced with pg_notify on FEED_CHANNEL (delivered at commit).
+All SQL for the incidents table lives here. Intake takes three statements in the caller's
+transaction: the first gives each point of the batch a new id and its four area ids (GiST
+attribution subqueries on the boundary tables) and checks the batch (outside every area, outside
+the caller's scope); only when every row passes, the second inserts the incidents and the third
+their report events, each from those values passed back as arrays (INSERT ... SELECT FROM
+unnest), so that on Citus each row goes to its street's shard and a report needs only the
+worker holding its street. Ids come from the sequence in batch order, so the answer lists the
+incidents by id. Every change is announced with pg_notify on FEED_CHANNEL (delivered at commit).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from psycopg.types.json import Jsonb
 
 from gis.attribution import locate_select
 from gis.categories import Category
+from gis.cluster import CITUS
 from gis.crs import UnknownCRS, client_crs, to_wgs84
 from gis.dispatch import AssigneeError, assignee_json, check_assignee
 from gis.scope import Principal, scope_filter
@@ -129,9 +134,10 @@ def summary_json(alias: str) -> str:
 
 
 def notify_sql(alias: str, action: str, extra: str = "") -> str:
-    """pg_notify of a feed event for the incidents row `alias` (`extra`: more json pairs)."""
+    """pg_notify of a feed event for the incidents row `alias` (`extra`: more json pairs) and
+    the incidents layer's touch; an int expression (Citus keeps no void column)."""
     a = alias
-    return f"""pg_notify('{FEED_CHANNEL}', json_build_object({extra}
+    return f"""wangge_notify('{FEED_CHANNEL}', json_build_object({extra}
         'id', {a}.id, 'code', {a}.code, 'action', {action}, 'status', {a}.status,
         'category', {a}.category, 'title', {a}.title, 'at', {a}.updated_at,
         'lon', round(ST_X({a}.geom)::numeric, 7), 'lat', round(ST_Y({a}.geom)::numeric, 7),
@@ -139,56 +145,92 @@ def notify_sql(alias: str, action: str, extra: str = "") -> str:
         'grid_id', {a}.grid_id, 'micro_grid_id', {a}.micro_grid_id,
         'assignee_account_id', {a}.assignee_account_id,
         'assignee_department_id', {a}.assignee_department_id,
-        'assignee', {assignee_json(a)})::text)"""
+        'assignee', {assignee_json(a)})::text, 'incidents')"""
 
 
-def intake_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
-    """The one-statement batch intake and its scope parameters."""
+def street_match(alias: str, street_id: int | None) -> str:
+    """A condition pinning the incidents row `alias` to its street (the shard key on Citus):
+    with it an update by id is routed to one shard group (%(street)s holds the street id)."""
+    return f"{alias}.street_id IS NULL" if street_id is None else f"{alias}.street_id = %(street)s"
+
+
+async def street_of(conn: AsyncConnection, incident_id: int) -> int | None:
+    """The street of an incident (NotFound when there is none), read before a locking read:
+    Citus locks rows only in a query that names the shard key (see street_match)."""
+    cur = await conn.execute("SELECT street_id FROM incidents WHERE id = %s", (incident_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return row[0]
+
+
+def locate_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
+    """The intake's first statement: new ids and the four area ids of each point, in batch
+    order, and the points that may not be stored (reads the reference tables only)."""
     in_scope, params = scope_filter("incidents", "l", principal)
     unrestricted = principal is None or not principal.restricted
-    outside = "FALSE" if allow_unassigned and unrestricted else "l.street_id IS NULL"
+    outside = ("FALSE" if allow_unassigned and unrestricted else "l.street_id IS NULL")
+    outside = f"({outside} OR (l.street_id IS NULL AND {CITUS}))"
     sql = f"""
     WITH src AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id, u.*,
+        SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id, u.ord,
                ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom
-        FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(category)s::text[],
-                    %(title)s::text[], %(description)s::text[], %(reporter)s::text[],
-                    %(source)s::text[], %(priority)s::int[], %(reported_at)s::timestamptz[],
-                    %(due_s)s::float8[], %(resp_s)s::float8[])
-             WITH ORDINALITY AS u(lon, lat, category, title, description, reporter, source,
-                                  priority, reported_at, due_s, resp_s, ord)
+        FROM unnest(%(lon)s::float8[], %(lat)s::float8[]) WITH ORDINALITY AS u(lon, lat, ord)
     ),
-    l AS MATERIALIZED (SELECT src.*, {locate_select('src.geom')} FROM src),
-    bad AS (
-        SELECT ord - 1 AS idx, CASE WHEN {outside} THEN 'the point lies outside every area'
-                               ELSE 'the point lies outside your areas' END AS reason
-        FROM l WHERE {outside} OR NOT coalesce({in_scope}, FALSE)
-    ),
-    ins AS (
-        INSERT INTO incidents (id, code, category, title, description, geom, reported_at,
-                               reporter, source, priority, due_at, street_id, community_id,
-                               grid_id, micro_grid_id, respond_by)
-        SELECT l.id, 'E' || to_char(coalesce(l.reported_at, now()) AT TIME ZONE 'Asia/Shanghai',
-                                    'YYYYMMDD') || lpad(l.id::text, 9, '0'),
-               l.category, l.title, l.description, l.geom, coalesce(l.reported_at, now()),
-               l.reporter, l.source, l.priority,
-               coalesce(l.reported_at, now()) + make_interval(secs => l.due_s),
-               l.street_id, l.community_id, l.grid_id, l.micro_grid_id,
-               coalesce(l.reported_at, now()) + make_interval(secs => l.resp_s)
-        FROM l WHERE NOT EXISTS (SELECT 1 FROM bad)
-        RETURNING *
-    ),
-    ev AS (
-        INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status)
-        SELECT id, reported_at, %(actor)s, 'report', NULL, 'reported' FROM ins
-    )
-    SELECT (SELECT json_agg(json_build_object('index', idx, 'reason', reason) ORDER BY idx)
-            FROM bad) AS bad,
-           (SELECT json_agg(x.j ORDER BY x.ord) FROM (
-                SELECT src.ord, {summary_json('ins')} AS j, {notify_sql('ins', "'report'")} AS n
-                FROM ins JOIN src USING (id)) x) AS items
+    l AS MATERIALIZED (SELECT src.*, {locate_select('src.geom')} FROM src)
+    SELECT (SELECT json_agg(json_build_object('index', ord - 1, 'reason', CASE WHEN {outside}
+                THEN 'the point lies outside every area'
+                ELSE 'the point lies outside your areas' END) ORDER BY ord)
+            FROM l WHERE {outside} OR NOT coalesce({in_scope}, FALSE)) AS bad,
+           array_agg(id ORDER BY ord), array_agg(street_id ORDER BY ord),
+           array_agg(community_id ORDER BY ord), array_agg(grid_id ORDER BY ord),
+           array_agg(micro_grid_id ORDER BY ord)
+    FROM l
     """
     return sql, params
+
+
+def _unassigned(sql: str) -> str:
+    """`sql` (of summary_json or notify_sql over ins) with the assignee as NULL, which it is for
+    a new incident: its subquery joins accounts with reference tables, for which Citus would
+    send the new rows to every node."""
+    return sql.replace(assignee_json("ins"), "NULL::json")
+
+
+# The intake's second and third statements: the located rows, passed as arrays, so that Citus
+# sends each row to its street's shard alone (an INSERT ... SELECT reading a CTE would need the
+# CTE's result on every node, and so every worker).
+INSERT_SQL = f"""
+WITH ins AS (
+    INSERT INTO incidents (id, code, category, title, description, geom, reported_at, reporter,
+                           source, priority, due_at, street_id, community_id, grid_id,
+                           micro_grid_id, respond_by)
+    SELECT l.id, 'E' || to_char(coalesce(l.reported_at, now()) AT TIME ZONE 'Asia/Shanghai',
+                                'YYYYMMDD') || lpad(l.id::text, 9, '0'),
+           l.category, l.title, l.description, ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326),
+           coalesce(l.reported_at, now()), l.reporter, l.source, l.priority,
+           coalesce(l.reported_at, now()) + make_interval(secs => l.due_s),
+           l.street_id, l.community_id, l.grid_id, l.micro_grid_id,
+           coalesce(l.reported_at, now()) + make_interval(secs => l.resp_s)
+    FROM unnest(%(id)s::bigint[], %(lon)s::float8[], %(lat)s::float8[], %(category)s::text[],
+                %(title)s::text[], %(description)s::text[], %(reporter)s::text[],
+                %(source)s::text[], %(priority)s::int[], %(reported_at)s::timestamptz[],
+                %(due_s)s::float8[], %(resp_s)s::float8[], %(street_id)s::bigint[],
+                %(community_id)s::bigint[], %(grid_id)s::bigint[], %(micro_grid_id)s::bigint[])
+         AS l(id, lon, lat, category, title, description, reporter, source, priority,
+              reported_at, due_s, resp_s, street_id, community_id, grid_id, micro_grid_id)
+    RETURNING *
+)
+SELECT json_agg(x.j ORDER BY x.id) FROM (
+    SELECT ins.id, {_unassigned(summary_json('ins'))} AS j,
+           {_unassigned(notify_sql('ins', "'report'"))} AS n FROM ins) x
+"""
+EVENTS_SQL = """
+INSERT INTO incident_events (incident_id, street_id, at, actor, action, from_status, to_status)
+SELECT e.id, e.street_id, coalesce(e.reported_at, now()), %(actor)s, 'report', NULL, 'reported'
+FROM unnest(%(id)s::bigint[], %(street_id)s::bigint[], %(reported_at)s::timestamptz[])
+     AS e(id, street_id, reported_at)
+"""
 
 
 async def intake(conn: AsyncConnection, principal: Principal, reports: list[Report],
@@ -199,14 +241,19 @@ async def intake(conn: AsyncConnection, principal: Principal, reports: list[Repo
     Call inside a transaction. IntakeError when any incident is invalid or out of place.
     """
     arrays = validate(reports, categories, max_batch)
-    sql, params = intake_sql(principal, allow_unassigned)
-    cur = await conn.execute(sql, {**arrays, **params, "actor": principal.username})
-    bad, items = await cur.fetchone()
+    sql, params = locate_sql(principal, allow_unassigned)
+    cur = await conn.execute(sql, {**arrays, **params})
+    bad, *located = await cur.fetchone()
     if bad:
         inside_every = all(b["reason"].endswith("your areas") for b in bad)
         raise IntakeError(403 if inside_every else 422,
                           "incidents outside your areas" if inside_every
                           else "incidents outside every area", bad)
+    rows = {**arrays, **dict(zip(("id", "street_id", "community_id", "grid_id",
+                                  "micro_grid_id"), located, strict=True))}
+    cur = await conn.execute(INSERT_SQL, rows)
+    items = (await cur.fetchone())[0]
+    await conn.execute(EVENTS_SQL, {**rows, "actor": principal.username})
     return items
 
 
@@ -256,7 +303,8 @@ def detail_sql(principal: Principal | None) -> tuple[str, dict]:
                        'from_status', e.from_status, 'to_status', e.to_status, 'note', e.note,
                        'assignee', {assignee_json('e', legacy=False)})
                        ORDER BY e.at, e.id), '[]'::jsonb)
-                   FROM incident_events e WHERE e.incident_id = i.id))
+                   FROM incident_events e WHERE e.incident_id = i.id
+                     AND e.street_id = i.street_id))
     FROM incidents i WHERE i.id = %(id)s AND {where}
     """, params
 
@@ -329,13 +377,15 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
     misplaced satisfaction score or a dispatch to someone who cannot take the case.
     """
     where, params = scope_filter("incidents", "i", principal)
+    street = await street_of(conn, incident_id)
     cur = await conn.execute(
-        f"SELECT i.status, i.version FROM incidents i WHERE i.id = %(id)s AND {where} "
-        "FOR UPDATE", {**params, "id": incident_id})
+        f"SELECT i.status, i.version, i.street_id FROM incidents i WHERE i.id = %(id)s "
+        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
+        {**params, "id": incident_id, "street": street})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    status, current = row
+    status, current, street = row
     step = next_status(status, action, principal.role)
     if version is not None and version != current:
         raise IllegalTransition(status, action, allowed_actions(status, principal.role),
@@ -362,15 +412,17 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
                                               ELSE i.assignee_department_id END,
                 dispatched_at = CASE WHEN %(dispatch)s THEN now() ELSE i.dispatched_at END,
                 version = i.version + 1, updated_at = now()
-            WHERE i.id = %(id)s RETURNING i.*
+            WHERE i.id = %(id)s AND {street_match('i', street)} RETURNING i.*
         ), ev AS (
-            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note,
-                                         assignee_account_id, assignee_department_id)
-            SELECT id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s,
+            INSERT INTO incident_events (incident_id, street_id, actor, action, from_status,
+                                         to_status, note, assignee_account_id,
+                                         assignee_department_id)
+            SELECT id, street_id, %(actor)s, %(action)s, %(source)s, %(target)s, %(note)s,
                    %(account)s, %(department)s FROM u
         )
         SELECT {summary_json('u')}, {notify_sql('u', '%(action)s')} FROM u
-        """, {"id": incident_id, "target": step.target, "source": status, "action": action,
+        """, {"id": incident_id, "street": street, "target": step.target, "source": status,
+              "action": action,
               "actor": principal.username, "note": note, "satisfaction": satisfaction,
               "dispatch": dispatch, "account": assignee_account_id if dispatch else None,
               "department": assignee_department_id if dispatch else None})

@@ -64,19 +64,18 @@ PATROL_JSON = f"""json_build_object(
 
 # The same answer cut to the points inside a confined caller's scope: the track is rebuilt
 # from those points only, so no coordinate outside the caller's areas leaves the database.
-SCOPED_PATROL_JSON = """(WITH q AS (SELECT * FROM patrol_points q WHERE q.patrol_id = p.id
-                                 AND {in_scope}),
-      line AS (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(q.geom ORDER BY q.t, q.id) END
-               AS track FROM q)
- SELECT json_build_object(
+SCOPED_PATROL_JSON = """(SELECT json_build_object(
     'id', p.id, 'worker_id', p.worker_id,
     'worker', (SELECT name FROM workers WHERE id = p.worker_id),
     'started_at', p.started_at, 'ended_at', p.ended_at,
-    'points', (SELECT count(*) FROM q),
-    'length_m', round(coalesce(ST_Length(line.track::geography), 0)::numeric, 1),
-    'micro_grids', (SELECT coalesce(json_agg(DISTINCT q.micro_grid_id), '[]'::json)
-                    FROM q WHERE q.micro_grid_id IS NOT NULL),
-    'track', ST_AsGeoJSON(line.track, 7)::json) FROM line)"""
+    'points', count(*),
+    'length_m', round(coalesce(ST_Length((CASE WHEN count(*) >= 2
+                 THEN ST_MakeLine(q.geom ORDER BY q.t, q.id) END)::geography), 0)::numeric, 1),
+    'micro_grids', coalesce(json_agg(DISTINCT q.micro_grid_id)
+                            FILTER (WHERE q.micro_grid_id IS NOT NULL), '[]'::json),
+    'track', ST_AsGeoJSON(CASE WHEN count(*) >= 2
+                          THEN ST_MakeLine(q.geom ORDER BY q.t, q.id) END, 7)::json)
+ FROM patrol_points q WHERE q.patrol_id = p.id AND {in_scope})"""
 
 
 def _visible(principal: Principal) -> tuple[str, dict]:
@@ -102,8 +101,16 @@ async def start(conn: AsyncConnection, principal: Principal,
     if principal.worker_id is None:
         raise PatrolError(403, "only an account linked to a worker patrols")
     cur = await conn.execute(
-        f"INSERT INTO patrols AS p (worker_id, started_at) VALUES (%s, coalesce(%s, now())) "
-        f"RETURNING {PATROL_JSON}", (principal.worker_id, started_at))
+        "INSERT INTO patrols AS p (worker_id, started_at) VALUES (%s, coalesce(%s, now())) "
+        "RETURNING id", (principal.worker_id, started_at))
+    return await _json(conn, (await cur.fetchone())[0])
+
+
+async def _json(conn: AsyncConnection, patrol_id: int) -> dict:
+    """The whole patrol's answer (read apart from the write: Citus keeps subqueries out of
+    INSERT and UPDATE, and the read is routed to the patrol's shard)."""
+    cur = await conn.execute(f"SELECT {PATROL_JSON} FROM patrols p WHERE p.id = %s",
+                             (patrol_id,))
     return (await cur.fetchone())[0]
 
 
@@ -173,6 +180,7 @@ async def add_points(conn: AsyncConnection, principal: Principal, patrol_id: int
         raise PatrolError(403, "points outside your areas",
                           [{"index": i, "reason": "outside your areas"} for i in bad_idx])
     await conn.execute(TRACK_SQL, {"id": patrol_id})
+    await conn.execute("SELECT wangge_touch('patrol_points')")  # see gis/changes.py
     return {"patrol_id": patrol_id, "stored": stored, "micro_grids": sorted(micro_grids)}
 
 
@@ -181,10 +189,11 @@ async def end(conn: AsyncConnection, principal: Principal, patrol_id: int,
     """Close a patrol (inside a transaction); returns it with its track."""
     await _own_open(conn, principal, patrol_id)
     await conn.execute(TRACK_SQL, {"id": patrol_id})
-    cur = await conn.execute(
-        f"UPDATE patrols p SET ended_at = greatest(coalesce(%s, now()), p.started_at) "
-        f"WHERE p.id = %s RETURNING {PATROL_JSON}", (ended_at, patrol_id))
-    return (await cur.fetchone())[0]
+    # the clock is read first: Citus evaluates no now() next to a column in an UPDATE
+    cur = await conn.execute("SELECT coalesce(%s::timestamptz, now())", (ended_at,))
+    await conn.execute("UPDATE patrols p SET ended_at = greatest(%s, p.started_at) "
+                       "WHERE p.id = %s", ((await cur.fetchone())[0], patrol_id))
+    return await _json(conn, patrol_id)
 
 
 async def get(conn: AsyncConnection, principal: Principal, patrol_id: int) -> dict | None:

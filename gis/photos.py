@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageOps, UnidentifiedImageError
 from psycopg import AsyncConnection
 
+from gis.incidents import NotFound, street_match, street_of
 from gis.scope import Principal, scope_filter
 
 MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
@@ -113,9 +114,14 @@ PHOTO_JSON = """json_build_object(
 async def _incident_visible(conn: AsyncConnection, principal: Principal, incident_id: int,
                             lock: bool = False) -> bool:
     where, params = scope_filter("incidents", "i", principal)
+    try:
+        street = await street_of(conn, incident_id)
+    except NotFound:
+        return False
     cur = await conn.execute(
-        f"SELECT 1 FROM incidents i WHERE i.id = %(id)s AND {where}"
-        f"{' FOR SHARE' if lock else ''}", {**params, "id": incident_id})
+        f"SELECT 1 FROM incidents i WHERE i.id = %(id)s AND {street_match('i', street)} "
+        f"AND {where}{' FOR SHARE' if lock else ''}",
+        {**params, "id": incident_id, "street": street})
     return await cur.fetchone() is not None
 
 
@@ -133,11 +139,13 @@ async def add(conn: AsyncConnection, principal: Principal, incident_id: int, pur
         raise PhotoError(409, "Too many photos",
                          f"an incident's {purpose} holds at most {MAX_PER_INCIDENT} photos")
     cur = await conn.execute(f"""
-        INSERT INTO incident_photos AS p (incident_id, account_id, purpose, content_type, data,
-                                          size, sha256, width, height, taken_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {PHOTO_JSON}""",
-        (incident_id, principal.account_id, purpose, photo.content_type, photo.data,
-         len(photo.data), photo.sha256, photo.width, photo.height, photo.taken_at))
+        INSERT INTO incident_photos AS p (incident_id, street_id, account_id, purpose,
+                                          content_type, data, size, sha256, width, height,
+                                          taken_at)
+        SELECT i.id, i.street_id, %s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz
+        FROM incidents i WHERE i.id = %s RETURNING {PHOTO_JSON}""",
+        (principal.account_id, purpose, photo.content_type, photo.data,
+         len(photo.data), photo.sha256, photo.width, photo.height, photo.taken_at, incident_id))
     return (await cur.fetchone())[0]
 
 
@@ -157,7 +165,7 @@ async def read(conn: AsyncConnection, principal: Principal, incident_id: int,
     where, params = scope_filter("incidents", "i", principal)
     cur = await conn.execute(
         f"SELECT p.data, p.content_type, p.sha256 FROM incident_photos p "
-        f"JOIN incidents i ON i.id = p.incident_id "
+        f"JOIN incidents i ON i.id = p.incident_id AND i.street_id = p.street_id "
         f"WHERE p.id = %(photo)s AND p.incident_id = %(id)s AND {where}",
         {**params, "photo": photo_id, "id": incident_id})
     row = await cur.fetchone()

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from psycopg import AsyncConnection
 
-from gis.incidents import NotFound, notify_sql, summary_json
+from gis.incidents import NotFound, notify_sql, street_match, street_of, summary_json
 from gis.scope import Principal, scope_filter
 
 
@@ -43,9 +43,11 @@ def check_score(score: int, comment: str) -> None:
 
 async def _closed_case(conn: AsyncConnection, principal: Principal, incident_id: int) -> str:
     where, params = scope_filter("incidents", "i", principal)
+    street = await street_of(conn, incident_id)
     cur = await conn.execute(
         f"SELECT i.status, i.satisfaction_source FROM incidents i WHERE i.id = %(id)s "
-        f"AND {where} FOR UPDATE", {**params, "id": incident_id})
+        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
+        {**params, "id": incident_id, "street": street})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
@@ -62,25 +64,30 @@ async def create_link(conn: AsyncConnection, principal: Principal, incident_id: 
         raise RatingError(409, "the case is already rated by the resident")
     token = secrets.token_urlsafe(32)
     cur = await conn.execute(
-        "INSERT INTO rating_links (incident_id, token_sha256, created_by, expires_at) "
-        "VALUES (%s, %s, %s, now() + %s) RETURNING expires_at",
-        (incident_id, digest(token), principal.username, timedelta(days=days)))
+        "INSERT INTO rating_links (incident_id, street_id, token_sha256, created_by, "
+        "expires_at) SELECT i.id, i.street_id, %s, %s, now() + %s FROM incidents i "
+        "WHERE i.id = %s RETURNING expires_at",
+        (digest(token), principal.username, timedelta(days=days), incident_id))
     return {"token": token, "expires_at": (await cur.fetchone())[0]}
 
 
 _LINK_SQL = """
 SELECT l.id, l.incident_id, l.used_at IS NOT NULL AS used, l.expires_at <= now() AS expired,
        i.satisfaction_source IN ('link', 'phone') AS rated, i.code, i.category, i.title,
-       i.closed_at
-FROM rating_links l JOIN incidents i ON i.id = l.incident_id
-WHERE l.token_sha256 = %s
+       i.closed_at, i.street_id
+FROM rating_links l JOIN incidents i ON i.id = l.incident_id AND i.street_id = l.street_id
+WHERE l.token_sha256 = %(token)s
 """
 
 
 async def _live_link(conn: AsyncConnection, token: str, lock: bool) -> tuple:
-    cur = await conn.execute(_LINK_SQL + (" FOR UPDATE OF l, i" if lock else ""),
-                             (digest(token),))
+    cur = await conn.execute(_LINK_SQL, {"token": digest(token)})
     row = await cur.fetchone()
+    if row is not None and lock:  # locked again by the shard key (Citus locks one shard only)
+        cur = await conn.execute(
+            _LINK_SQL + f" AND {street_match('l', row[9])} FOR UPDATE OF l, i",
+            {"token": digest(token), "street": row[9]})
+        row = await cur.fetchone()
     if row is None:
         raise RatingError(410, "this rating link is not valid")
     if row[2] or row[4]:
@@ -101,7 +108,9 @@ async def rate(conn: AsyncConnection, token: str, score: int, comment: str = "")
     check_score(score, comment)
     row = await _live_link(conn, token, lock=True)
     link_id, incident_id, code = row[0], row[1], row[5]
-    await conn.execute("UPDATE rating_links SET used_at = now() WHERE id = %s", (link_id,))
+    street = row[9]
+    await conn.execute(f"UPDATE rating_links i SET used_at = now() WHERE id = %(id)s "
+                       f"AND {street_match('i', street)}", {"id": link_id, "street": street})
     await _store(conn, incident_id, score, comment, "link", "resident", "rate")
     return {"code": code, "score": score}
 
@@ -117,18 +126,22 @@ async def follow_up(conn: AsyncConnection, principal: Principal, incident_id: in
 
 async def _store(conn: AsyncConnection, incident_id: int, score: int, comment: str,
                  source: str, actor: str, action: str) -> dict:
+    cur = await conn.execute("SELECT street_id FROM incidents WHERE id = %s", (incident_id,))
+    street = (await cur.fetchone())[0]
     cur = await conn.execute(f"""
         WITH u AS (
             UPDATE incidents i SET satisfaction = %(score)s, satisfaction_comment = %(comment)s,
                 satisfaction_source = %(source)s, rated_at = now(), updated_at = now()
-            WHERE i.id = %(id)s RETURNING i.*
+            WHERE i.id = %(id)s AND {street_match('i', street)} RETURNING i.*
         ), ev AS (
-            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note)
-            SELECT id, %(actor)s, %(action)s, status, status,
+            INSERT INTO incident_events (incident_id, street_id, actor, action, from_status,
+                                         to_status, note)
+            SELECT id, street_id, %(actor)s, %(action)s, status, status,
                    %(score)s || '/5' || CASE WHEN %(comment)s = '' THEN ''
                                               ELSE ' ' || %(comment)s END FROM u
         )
         SELECT {summary_json('u')}, {notify_sql('u', '%(action)s')} FROM u
-        """, {"id": incident_id, "score": score, "comment": comment, "source": source,
+        """, {"id": incident_id, "street": street, "score": score, "comment": comment,
+              "source": source,
               "actor": actor, "action": action})
     return (await cur.fetchone())[0]

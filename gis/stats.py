@@ -69,13 +69,38 @@ def incident_filters(principal: Principal | None, categories, params: dict
     return inc_where, roll_where
 
 
+def _patrolled(col: str, distributed: bool) -> str:
+    """CTE patrol_by_area: micro-grids assigned and patrolled per area. One node probes the
+    (micro_grid_id, t) index per assigned micro-grid; Citus allows no correlated subquery over
+    a CTE, so there the period's visited micro-grids are collected first (a multi-shard
+    DISTINCT) and joined."""
+    if not distributed:
+        return f"""    patrol_by_area AS MATERIALIZED (
+        SELECT x.{col} AS area_id, count(*) AS assigned,
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM patrol_points p WHERE p.micro_grid_id = x.id
+                   AND p.t >= %(start)s AND p.t < %(end)s)) AS patrolled
+        FROM assigned x GROUP BY 1
+    ),"""
+    return f"""    visited AS MATERIALIZED (
+        SELECT DISTINCT p.micro_grid_id AS id FROM patrol_points p
+        WHERE p.t >= %(start)s AND p.t < %(end)s AND p.micro_grid_id IS NOT NULL
+    ),
+    patrol_by_area AS MATERIALIZED (
+        SELECT x.{col} AS area_id, count(*) AS assigned, count(v.id) AS patrolled
+        FROM assigned x LEFT JOIN visited v ON v.id = x.id GROUP BY 1
+    ),"""
+
+
 def stats_sql(principal: Principal | None, level: str, start: datetime, end: datetime,
               parent: tuple[str, int] | None = None, rollup: bool = True,
-              categories: list[str] | None = None) -> tuple[str, dict]:
+              categories: list[str] | None = None, distributed: bool = False
+              ) -> tuple[str, dict]:
     """One statement returning the report rows for every area of `level` (and a total).
 
     `categories` (when given) keeps only incidents of those categories; `rollup=False` reads
-    incidents only (the benchmark's baseline)."""
+    incidents only (the benchmark's baseline, and on Citus, where the rollup is not kept);
+    `distributed` writes the patrol rate in a form Citus runs (see _patrolled)."""
     lv = level_spec(level)
     col = _AREA_COL[lv.name]
     params: dict = {"start": start, "end": end}
@@ -175,11 +200,15 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
               FROM parts GROUP BY 1, 2 HAVING sum(n) <> 0) c
         GROUP BY 1
     ),
-    overdue AS (
+    overdue_by_area AS MATERIALIZED (
         SELECT coalesce(r.{col}, 0) AS area_id, count(*) AS n FROM incidents r
         WHERE ({inc}) AND r.status IN {OPEN} AND r.due_at < now()
           AND r.reported_at >= %(start)s AND r.reported_at < %(end)s
-        GROUP BY ROLLUP (1)
+        GROUP BY 1
+    ),
+    overdue AS (  -- per area and the total (NULL area), as GROUP BY ROLLUP gives on one node
+        SELECT area_id, n FROM overdue_by_area
+        UNION ALL SELECT NULL, coalesce(sum(n), 0) FROM overdue_by_area
     ),
     areas AS (
         SELECT a.id, a.code, a.name FROM {lv.table} a WHERE {' AND '.join(area_where)}
@@ -197,12 +226,11 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
                    OR (s.level = 'community' AND s.area_id = c.id)
                    OR (s.level = 'street' AND s.area_id = c.parent_id)))
     ),
+{_patrolled(col, distributed)}
     patrol AS (
-        SELECT x.{col} AS area_id, count(*) AS assigned,
-               count(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM patrol_points p WHERE p.micro_grid_id = x.id
-                   AND p.t >= %(start)s AND p.t < %(end)s)) AS patrolled
-        FROM assigned x GROUP BY ROLLUP (1)
+        SELECT area_id, assigned, patrolled FROM patrol_by_area
+        UNION ALL SELECT NULL, coalesce(sum(assigned), 0), coalesce(sum(patrolled), 0)
+        FROM patrol_by_area
     ),
     report AS (
         SELECT a.id, a.code, a.name, m.*, s.j AS by_status, k.j AS by_category,

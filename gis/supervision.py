@@ -22,7 +22,7 @@ from __future__ import annotations
 from psycopg import AsyncConnection
 
 from gis.categories import Category
-from gis.incidents import OPEN, NotFound, notify_sql, summary_json
+from gis.incidents import OPEN, NotFound, notify_sql, street_match, street_of, summary_json
 from gis.scope import Principal, scope_filter
 
 ESCALATION_LOCK = 0x77616E6765  # pg_advisory_xact_lock key of escalation runs
@@ -43,51 +43,56 @@ async def urge(conn: AsyncConnection, principal: Principal, incident_id: int, no
     if not note:
         raise SupervisionError(422, "an urge needs a note (what is expected, by when)")
     where, params = scope_filter("incidents", "i", principal)
+    street = await street_of(conn, incident_id)
     cur = await conn.execute(
-        f"SELECT i.status FROM incidents i WHERE i.id = %(id)s AND {where} FOR UPDATE",
-        {**params, "id": incident_id})
+        f"SELECT i.status, i.street_id FROM incidents i WHERE i.id = %(id)s "
+        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
+        {**params, "id": incident_id, "street": street})
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
     if f"'{row[0]}'" not in OPEN:
         raise SupervisionError(409, f"the case is {row[0]}: only open cases are urged")
     cur = await conn.execute(f"""
-        WITH u AS (UPDATE incidents i SET updated_at = now() WHERE i.id = %(id)s RETURNING i.*),
+        WITH u AS (UPDATE incidents i SET updated_at = now()
+                   WHERE i.id = %(id)s AND {street_match('i', row[1])} RETURNING i.*),
         ev AS (
-            INSERT INTO incident_events (incident_id, actor, action, from_status, to_status, note,
-                                         assignee_account_id, assignee_department_id)
-            SELECT id, %(actor)s, 'urge', status, status, %(note)s, assignee_account_id,
-                   assignee_department_id FROM u
+            INSERT INTO incident_events (incident_id, street_id, actor, action, from_status,
+                                         to_status, note, assignee_account_id,
+                                         assignee_department_id)
+            SELECT id, street_id, %(actor)s, 'urge', status, status, %(note)s,
+                   assignee_account_id, assignee_department_id FROM u
         )
         SELECT {summary_json('u')}, {notify_sql('u', "'urge'", "'note', %(note)s::text, ")}
-        FROM u""", {"id": incident_id, "actor": principal.username, "note": note})
+        FROM u""", {"id": incident_id, "street": row[1], "actor": principal.username,
+                    "note": note})
     return (await cur.fetchone())[0]
 
 
 ESCALATE_SQL = f"""
-WITH lock AS (SELECT pg_advisory_xact_lock({ESCALATION_LOCK})),
-rules AS (
+WITH rules AS (
     SELECT * FROM unnest(%(keys)s::text[], %(street_s)s::float8[], %(district_s)s::float8[])
         AS r(category, street_s, district_s)
 ),
-due AS (
-    SELECT i.id, i.escalation_level AS old_level,
+due AS MATERIALIZED (
+    SELECT i.id, i.street_id, i.escalation_level AS old_level,
            CASE WHEN %(now)s >= i.due_at + make_interval(secs => r.district_s) THEN 2
                 ELSE 1 END AS new_level
-    FROM lock, incidents i JOIN rules r USING (category)
+    FROM incidents i JOIN rules r USING (category)
     WHERE i.status IN {OPEN} AND i.escalation_level < 2
       AND %(now)s >= i.due_at + make_interval(secs => r.street_s)
-    FOR UPDATE OF i
 ),
-u AS (
+u AS (  -- the row's state is checked again as it is locked (no FOR UPDATE across shards)
     UPDATE incidents i SET escalation_level = d.new_level, escalated_at = %(now)s,
                            updated_at = %(now)s
-    FROM due d WHERE i.id = d.id AND d.new_level > d.old_level
+    FROM due d WHERE i.id = d.id AND i.street_id = d.street_id AND d.new_level > d.old_level
+      AND i.escalation_level = d.old_level AND i.status IN {OPEN}
     RETURNING i.*, d.old_level
 ),
 ev AS (
-    INSERT INTO incident_events (incident_id, at, actor, action, from_status, to_status, note)
-    SELECT u.id, %(now)s, 'system', 'escalate', u.status, u.status,
+    INSERT INTO incident_events (incident_id, street_id, at, actor, action, from_status,
+                                 to_status, note)
+    SELECT u.id, u.street_id, %(now)s, 'system', 'escalate', u.status, u.status,
            CASE lv WHEN 1 THEN 'street' ELSE 'district' END
     FROM u CROSS JOIN LATERAL generate_series(u.old_level + 1, u.escalation_level) lv
 )
@@ -105,8 +110,10 @@ async def escalate_overdue(conn: AsyncConnection, categories: dict[str, Category
     """Escalate every overdue case whose rule says so (call inside a transaction); returns
     [{id, code, escalation_level}] of the cases escalated now. `now` defaults to the clock."""
     keys = list(categories)
-    cur = await conn.execute(ESCALATE_SQL if now is not None
-                             else ESCALATE_SQL.replace("%(now)s", "now()"), {
+    await conn.execute(f"SELECT pg_advisory_xact_lock({ESCALATION_LOCK})")  # one at a time
+    if now is None:  # the database's clock, read first (Citus takes no now() in an UPDATE)
+        now = (await (await conn.execute("SELECT now()")).fetchone())[0]
+    cur = await conn.execute(ESCALATE_SQL, {
         "keys": keys,
         "street_s": [categories[k].escalate_after[0].total_seconds() for k in keys],
         "district_s": [categories[k].escalate_after[1].total_seconds() for k in keys],

@@ -79,7 +79,8 @@ async def history(conn: AsyncConnection, principal: Principal,
             'days', %(days)s,
             'reports', (SELECT coalesce(json_agg(x.j ORDER BY x.reported_at DESC), '[]'::json)
                 FROM (SELECT i.reported_at, {summary_json('i')} AS j
-                      FROM incidents i JOIN incident_events e ON e.incident_id = i.id
+                      FROM incidents i JOIN incident_events e
+                        ON e.incident_id = i.id AND e.street_id = i.street_id
                       WHERE e.action = 'report' AND e.actor = %(me)s
                         AND i.reported_at >= now() - make_interval(days => %(days)s)
                       ORDER BY i.reported_at DESC LIMIT 500) x),

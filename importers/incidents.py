@@ -7,13 +7,15 @@ import hashlib
 
 import psycopg
 
-from gis.attribution import attribute_sql
+from gis.attribution import locate_expr, locate_select
 from gis.categories import load_categories
+from gis.cluster import CITUS
 from importers.options import ImportOptions, features
 from importers.reader import Source
 from importers.validation import ImportReport, Rejected, clean_geometry, text
 
 SOURCES = ("worker", "hotline", "app", "camera")
+GEOM = "ST_GeomFromWKB(%(wkb)s, 4326)"
 
 
 def import_incidents(conn: psycopg.Connection, src: Source, opts: ImportOptions,
@@ -39,30 +41,41 @@ def import_incidents(conn: psycopg.Connection, src: Source, opts: ImportOptions,
             report.issue(i, code, "rejected", str(exc))
             continue
         seen[code] = i
-        records.append({"code": code, "category": category, "title": title,
+        records.append({"row": i, "code": code, "category": category, "title": title,
                         "description": text(props.get("description")) or "",
                         "reported_at": reported, "source": opts.source, "geom": geom})
     return records
 
 
 def write_incidents(conn: psycopg.Connection, records: list[dict], report: ImportReport) -> None:
-    new = []
+    """Attribute each new incident, then store it with its report event (codes already stored
+    are left untouched). On Citus (incidents distributed by street) a point outside every street
+    is rejected, since it has no shard."""
+    citus = conn.execute(f"SELECT {CITUS}").fetchone()[0]
+    stored = 0
     for r in records:
-        row = conn.execute(
-            """INSERT INTO incidents (code, category, title, description, geom, reported_at,
-                                      source, reporter)
-               VALUES (%(code)s, %(category)s, %(title)s, %(description)s,
-                       ST_GeomFromWKB(%(wkb)s, 4326), coalesce(%(reported_at)s::timestamptz,
-                       now()), %(source)s, 'import')
-               ON CONFLICT (code) DO NOTHING RETURNING id""",
-            {**r, "wkb": r["geom"].wkb}).fetchone()
-        if row is None:
+        if conn.execute("SELECT 1 FROM incidents WHERE code = %s", (r["code"],)).fetchone():
             report.unchanged += 1
-        else:
-            report.inserted += 1
-            new.append(row[0])
-    if new:
-        conn.execute(attribute_sql("incidents", "id = ANY(%s)"), (new,))
-        conn.execute("""INSERT INTO incident_events (incident_id, at, actor, action, to_status)
-                        SELECT id, reported_at, 'import', 'report', 'reported'
-                        FROM incidents WHERE id = ANY(%s)""", (new,))
+            continue
+        params = {**r, "wkb": r["geom"].wkb}
+        street = conn.execute(f"SELECT {locate_expr('street_id', GEOM)}", params).fetchone()[0]
+        if street is None and citus:
+            report.issue(r["row"], r["code"], "rejected", "the point lies outside every street (a "
+                         "distributed database keeps incidents by street)")
+            continue
+        conn.execute(f"""
+            WITH new AS (
+                INSERT INTO incidents (code, category, title, description, geom, reported_at,
+                                       source, reporter, street_id, community_id, grid_id,
+                                       micro_grid_id)
+                SELECT %(code)s, %(category)s, %(title)s, %(description)s, {GEOM},
+                       coalesce(%(reported_at)s::timestamptz, now()), %(source)s, 'import',
+                       {locate_select(GEOM)}
+                RETURNING id, street_id, reported_at)
+            INSERT INTO incident_events (incident_id, street_id, at, actor, action, to_status)
+            SELECT id, street_id, reported_at, 'import', 'report', 'reported' FROM new""",
+                     params)
+        report.inserted += 1
+        stored += 1
+    if stored:
+        conn.execute("SELECT wangge_touch('incidents')")  # see gis/changes.py

@@ -216,22 +216,18 @@ def _remove_children(conn, table: str, parent_ids: list[int]) -> tuple[int, int]
 
 
 def _assign_buildings(conn, child: str, rows: list[tuple[int, int, int]]) -> None:
-    """Set each building's new child (and, for micro-grids, its grid) in one UPDATE from a
-    temporary table filled by COPY; rows are (building id, child id, parent id)."""
+    """Set each building's new child (and, for micro-grids, its grid) in one UPDATE from arrays
+    (a temporary table would be a coordinator table, which Citus joins with no reference
+    table); rows are (building id, child id, parent id)."""
     if not rows:
         return
-    conn.execute("CREATE TEMP TABLE split_assignment (building bigint, child bigint, "
-                 "parent bigint) ON COMMIT DROP")
-    with conn.cursor() as cur, cur.copy("COPY split_assignment FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    if child == "micro_grid":
-        conn.execute("""UPDATE buildings b SET micro_grid_id = a.child, grid_id = a.parent
-                        FROM split_assignment a WHERE b.id = a.building""")
-    else:
-        conn.execute("""UPDATE buildings b SET grid_id = a.child
-                        FROM split_assignment a WHERE b.id = a.building""")
-    conn.execute("DROP TABLE split_assignment")
+    building, kid, parent = (list(col) for col in zip(*rows, strict=True))
+    sets = ("micro_grid_id = a.child, grid_id = a.parent" if child == "micro_grid"
+            else "grid_id = a.child")
+    conn.execute(f"""UPDATE buildings b SET {sets}
+                     FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])
+                          AS a(building, child, parent)
+                     WHERE b.id = a.building""", (building, kid, parent))
 
 
 def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "micro_grid",

@@ -31,10 +31,10 @@ CITUS = os.environ.get("WANGGE_TEST_CITUS") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked citus_only are deselected (not skipped) on a single node."""
-    if CITUS:
-        return
-    kept = [item for item in items if item.get_closest_marker("citus_only") is None]
+    """Tests marked citus_only are deselected (not skipped) on a single node, and those marked
+    single_node on Citus."""
+    unwanted = "single_node" if CITUS else "citus_only"
+    kept = [item for item in items if item.get_closest_marker(unwanted) is None]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept

@@ -13,6 +13,8 @@ import pytest
 
 from tests.test_incidents_fixture import COUNTY, STEP, X0, Y0, bearer, world_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 GRID = f"{COUNTY}002001002"  # the worker's grid (street 2)
 STREET = f"{COUNTY}001"  # the commander's street
 BBOX = f"{X0 - 0.01},{Y0 - 0.01},{X0 + 2 * STEP + 0.01},{Y0 + STEP + 0.01}"

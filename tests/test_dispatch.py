@@ -13,6 +13,8 @@ from gis.feed import visible
 from gis.scope import Scope
 from tests.test_incidents_fixture import COUNTY, bearer, world_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 MG = f"{COUNTY}001001001001"  # street 1, community 1, grid 1, micro-grid 1
 OTHER_GRID = f"{COUNTY}001001002"
 OTHER_STREET = f"{COUNTY}002"

@@ -9,8 +9,11 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.test_incidents_fixture import COUNTY, bearer, serve, world_fixture  # noqa: F401
+
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
 
 MINE = f"{COUNTY}001002002001"
 OTHER = f"{COUNTY}002002001002"

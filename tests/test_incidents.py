@@ -18,6 +18,8 @@ from tests.test_incidents_fixture import (  # noqa: F401
     world_fixture,
 )
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 MG = f"{COUNTY}001002001002"  # street 1, community 2, grid 1 (north), micro-grid 2
 
 

@@ -19,6 +19,8 @@ import uvicorn
 
 from gis.database import libpq_url
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 COUNTY = "610199"
 X0, Y0, STEP = 108.90, 34.20, 0.02  # a street is STEP x STEP degrees
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gis.crs import wgs84_to_gcj02
 from tests.conftest import with_settings
 from tests.test_incidents_fixture import COUNTY, STEP, bearer, world_fixture  # noqa: F401
+
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
 
 GRID = f"{COUNTY}002002001"  # its micro-grids ...001 (west) and ...002 (east)
 

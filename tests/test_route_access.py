@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.routing import _IncludedRouter
+
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
 
 TESTS = Path(__file__).resolve().parent
 PUBLIC = "public"

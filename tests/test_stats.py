@@ -8,6 +8,8 @@ import pytest
 from gis.database import libpq_url
 from tests.test_incidents_fixture import COUNTY, World, bearer, world_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 A = f"{COUNTY}001001001001"  # street 1 / community 001
 B = f"{COUNTY}002002002002"  # street 2 / community 002
 PERIOD = {"start": "2025-03-01T00:00:00Z", "end": "2025-03-04T12:00:00Z"}
@@ -115,6 +117,7 @@ def test_stats_under_an_area_and_for_a_scoped_worker(client, admin_headers, make
     assert streets["areas"] == [] and streets["total"]["total"] == 2
 
 
+@pytest.mark.single_node  # Citus keeps no rollup: its statistics read incidents
 def test_rollup_stays_exact_through_updates_and_deletes(conn, cases) -> None:
     conn.execute("UPDATE incidents SET status = 'resolved', resolved_at = reported_at "
                  "WHERE code = 'STATS2'")

@@ -14,6 +14,8 @@ from gis.report_columns import CASE_COLUMNS, STATS_COLUMNS
 from tests.test_incidents_fixture import bearer, world_fixture  # noqa: F401
 from tests.test_stats_rates import PERIOD, A, B, rated_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 
 def _api_rows(report: dict) -> list[list]:
     return [[c.get(a) for c in STATS_COLUMNS] for a in report["areas"] + [report["total"]]]

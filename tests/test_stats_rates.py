@@ -11,6 +11,8 @@ import pytest
 from gis.database import libpq_url
 from tests.test_incidents_fixture import COUNTY, World, bearer, world_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 A = f"{COUNTY}001002002001"  # street 1 / community 002 / grid 002 / micro-grid 001
 B = f"{COUNTY}002001002002"  # street 2 / community 001
 PERIOD = {"start": "2025-05-01T00:00:00Z", "end": "2025-05-04T12:00:00Z"}
@@ -109,6 +111,7 @@ def test_series_buckets_equal_stats_of_each_stretch(client, admin_headers, rated
     assert [(s["reports"], s["response_rate"]) for s in garbage] == [(3, 0.666667)]
 
 
+@pytest.mark.single_node  # Citus keeps no rollup: its statistics read incidents
 def test_rollup_counts_response_and_satisfaction_exactly(conn, rated) -> None:
     rolled = conn.execute(
         "SELECT street_id, category, sum(n_responded), sum(n_sat_good) FROM incident_rollup "

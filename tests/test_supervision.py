@@ -15,6 +15,8 @@ from tests.conftest import with_settings
 from tests.test_dispatch import accepted_case, account_id, act, new_case
 from tests.test_incidents_fixture import COUNTY, bearer, world_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 MG = f"{COUNTY}001001001001"
 OTHER_STREET_MG = f"{COUNTY}002001001001"
 

@@ -11,10 +11,13 @@ import psycopg
 import pytest
 
 from gis.database import libpq_url
+from tests.citus import announce
 from tests.test_ogc import X0, Y0, build_layers
 from tiles.fastpath import match
 from tiles.layers import LAYERS, MARGIN
 from tiles.router import CACHE
+
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -85,12 +88,14 @@ def test_etag_304_and_invalidation_on_edit(client, admin_headers, conn, layers):
     assert again.status_code == 304 and not again.content
     gid = layers["grids"][0]
     conn.execute("UPDATE grids SET name = '改名网格' WHERE id = %s", (gid,))
+    announce(conn, "grids")
     try:
         after = client.get(url, headers={**admin_headers, "If-None-Match": etag})
         assert after.status_code == 200 and after.headers["etag"] != etag
         assert decode(after.content)["grids"][gid]["name"] == "改名网格"
     finally:
         conn.execute("UPDATE grids SET name = '网格00' WHERE id = %s", (gid,))
+        announce(conn, "grids")
 
 
 def test_gzip_when_asked(client, admin_headers, layers):
@@ -177,6 +182,7 @@ def test_tile_rendered_during_an_uncommitted_write_is_not_cached(client, admin_h
     CACHE.clear()
     with psycopg.connect(libpq_url(db_url)) as writer:
         writer.execute("UPDATE grids SET name = '进行中' WHERE id = %s", (gid,))
+        announce(writer, "grids")
         during = client.get(url, headers=admin_headers)  # the version is bumped, not committed
         assert decode(during.content)["grids"][gid]["name"] != "进行中"
         writer.commit()
@@ -194,6 +200,7 @@ def test_tile_rendered_during_an_uncommitted_write_is_not_cached(client, admin_h
     finally:
         with psycopg.connect(libpq_url(db_url), autocommit=True) as c:
             c.execute("UPDATE grids SET name = '网格01' WHERE id = %s", (gid,))
+            announce(c, "grids")
 
 
 def test_fast_path_claims_only_tile_urls() -> None:

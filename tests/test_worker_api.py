@@ -13,6 +13,8 @@ from PIL import Image
 from tests.conftest import with_settings
 from tests.test_incidents_fixture import COUNTY, STEP, World, bearer, world_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 GRID = f"{COUNTY}001001001"          # the worker's grid (street 1, community 1, north grid)
 MG = GRID + "001"
 OTHER_GRID = f"{COUNTY}002002002"    # another worker's grid

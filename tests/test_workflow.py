@@ -7,6 +7,8 @@ import pytest
 from gis.workflow import STATUSES, TRANSITIONS, allowed_actions
 from tests.test_incidents_fixture import COUNTY, bearer, world_fixture  # noqa: F401
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 MG = f"{COUNTY}002001001001"
 ACTIONS = sorted({t.action for t in TRANSITIONS})
 # the path to each status from 'reported'

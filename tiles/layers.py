@@ -33,6 +33,9 @@ class Layer:
     polygons: bool = True
     current_only: bool = True
     time_dependent: bool = False  # attributes change with the clock (due state)
+    # Distributed on Citus: the rows are gathered first (a MATERIALIZED CTE, run on the
+    # shards), then encoded on the coordinator, since Citus cannot ship ST_AsMVT's row type.
+    distributed: bool = False
 
 
 def _area(cid: str, table: str, minzoom: int, extra: dict[str, str] | None = None) -> Layer:
@@ -57,11 +60,13 @@ LAYERS: dict[str, Layer] = {lay.id: lay for lay in (
           {"code": "t.code", "category": "t.category", "status": "t.status",
            "priority": "t.priority", "overdue": OVERDUE},
           {"code": "String", "category": "String", "status": "String", "priority": "Number",
-           "overdue": "Boolean"}, polygons=False, current_only=False, time_dependent=True),
+           "overdue": "Boolean"}, polygons=False, current_only=False, time_dependent=True,
+          distributed=True),
     Layer("patrol-points", "patrol_points", 15,
           {"patrol_id": "t.patrol_id", "t": "to_char(t.t AT TIME ZONE 'UTC', "
                                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"},
-          {"patrol_id": "Number", "t": "String"}, polygons=False, current_only=False),
+          {"patrol_id": "Number", "t": "String"}, polygons=False, current_only=False,
+          distributed=True),
 )}
 ALL = "all"
 
@@ -85,6 +90,15 @@ def _layer_sql(lay: Layer, scoped: bool, n: int, reproject: bool, simplify: bool
     if lay.polygons and simplify:
         geom = f"ST_Simplify({geom}, e.tol, true)"
     attrs = ", ".join(f"{expr} AS \"{name}\"" for name, expr in lay.attributes.items())
+    if lay.distributed:
+        return f"""r{n} AS MATERIALIZED (
+            SELECT t.id, {attrs},
+                   ST_AsMVTGeom({geom}, e.env, {EXTENT}, {BUFFER}, true) AS geom
+            FROM {lay.table} t, e WHERE {' AND '.join(where)}
+        ),
+        l{n} AS (
+            SELECT ST_AsMVT(q, '{lay.id}', {EXTENT}, 'geom', 'id') AS mvt FROM (
+                SELECT * FROM r{n} WHERE geom IS NOT NULL ORDER BY id) q)"""
     return f"""l{n} AS (
         SELECT ST_AsMVT(q, '{lay.id}', {EXTENT}, 'geom', 'id') AS mvt FROM (
             SELECT t.id, {attrs},

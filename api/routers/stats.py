@@ -12,6 +12,7 @@ from api.db import get_conn
 from api.problems import Problem
 from api.stats_query import StatsQuery, readers, stats_query
 from gis import stats, stats_series
+from gis.cluster import is_citus
 from gis.scope import Principal
 
 router = APIRouter(tags=["statistics"])
@@ -20,8 +21,9 @@ MAX_CELLS = 200_000
 
 async def area_report(conn: AsyncConnection, q: StatsQuery) -> dict:
     """GET /stats's answer for a parsed query (also what the exports write)."""
+    citus = await is_citus(conn)
     sql, params = stats.stats_sql(q.principal, q.level, q.start, q.end, q.parent,
-                                  categories=q.categories)
+                                  rollup=not citus, categories=q.categories, distributed=citus)
     cur = await conn.execute(sql, params)
     areas, total = stats.shape(await cur.fetchall())
     return {"level": q.level, "start": q.start, "end": q.end, "area": q.area,
@@ -31,7 +33,7 @@ async def area_report(conn: AsyncConnection, q: StatsQuery) -> dict:
 async def series_report(conn: AsyncConnection, q: StatsQuery, bucket: str) -> list[dict]:
     """The period's time series per bucket (day, week, month)."""
     sql, params = stats_series.series_sql(q.principal, q.start, q.end, bucket, q.parent,
-                                          q.categories)
+                                          q.categories, rollup=not await is_citus(conn))
     cur = await conn.execute(sql, params)
     return stats_series.shape_series(await cur.fetchall())
 

@@ -1,0 +1,444 @@
+"""Scale-out benchmark: the same region on one PostgreSQL node and on Citus, side by side.
+
+Generates a region of D districts with set-based SQL (the district generators of
+bench/stats_bench.py, one county code and origin per district): a district is 18 streets, 126
+communities, 1,512 grids, 7,560 micro-grids and 60,480 buildings, with its share of the
+incidents (over last year, in every workflow state) and of the patrol points. It is generated
+once, into a single-node database; the Citus database (coordinator and 2 workers) gets the very
+same rows by COPY, so both sides answer over the same data. Then, with the API started on each
+(its own uvicorn process), it measures per request, p50 and p99:
+
+- intake: POST /incidents/batch (1,000 a batch, 4 concurrent clients; incidents per second);
+- street_stats: GET /stats?level=community&area=<one street> for the year (admin);
+- district_stats: GET /stats?level=street for the year, as a commander of district 1's streets;
+- region_stats: the same as an admin, over every district (the rollup path: it grows with D);
+- tile14, tile16: GET /tiles/all/{z}/{x}/{y}.pbf, each tile of district 1 once (a cold cache);
+- items: GET /collections/incidents/items?bbox=... (about 1 km squares, limit 100).
+
+Every request is about district 1, measured three times: on one node holding district 1 only,
+on one node holding all D districts, and on Citus holding all D. The first two give the growth of
+each request's cost from 1 to D districts on one node (flat is 1.0x; the bench names what is not
+flat: above 1.5x); the last two give Citus's overhead (citus/single, above 1 is slower; on 2 cores
+Citus cannot be faster: the coordinator, both workers, the API and the clients share them). Both
+sides must also agree: the district statistics, and after the same intake on both, the incidents
+per micro-grid (`citus_mismatches` counts differences). A run with errors prints no ratios.
+
+The last line holds the figures:
+
+    scale: districts=... incidents=... points=... single_1d: ... single: ... citus: ...
+    growth_1_to_D: ... citus_vs_single: ... not_flat=... errors=0 citus_mismatches=0
+
+Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--keep]
+                                             [--citus-url URL]
+(full: D=10, 10^7 incidents, 10^7 patrol points, 200 requests of each kind, 50 of the
+statistics; --quick: D=2, 40,000 of each, 4 buildings a micro-grid instead of 8, 25 and 3
+requests, 6 intake batches instead of 50. The Citus database comes from the local cluster
+(`wangge db up --citus`), or `--citus-url` names an existing, migrated, empty database on a
+Citus coordinator.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import math
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import say, start_api  # noqa: E402
+from bench.incidents_bench import CATEGORIES, CLIENTS  # noqa: E402
+from bench.stats_bench import build_district, bulk_incidents, bulk_patrols  # noqa: E402
+from gis import citus_local, localdb, migrate  # noqa: E402
+from gis.accounts import hash_password, issue_token  # noqa: E402
+from gis.database import database_url, libpq_url  # noqa: E402
+from gis.settings import Settings  # noqa: E402
+
+X0, Y0 = 119.00, 29.00
+SIZE = 0.06  # a street's box in degrees: 18 streets side by side make a district's row
+STREETS, COMMUNITIES, GRIDS, MICRO, BUILDINGS = 18, 7, 12, 5, 8  # children per parent
+GRIDS_PER_DISTRICT = STREETS * COMMUNITIES * GRIDS
+POINTS_PER_PATROL = 4
+SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
+BATCH = 1000
+NOT_FLAT = 1.5  # growth from 1 to D districts above this is reported as not flat
+QUERIES = ("street_stats", "district_stats", "region_stats", "tile14", "tile16", "items")
+# copied from the single node to Citus in this order (foreign keys); the rollups are kept by
+# the incidents' own triggers on each side
+COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "workers",
+               "assignments", "accounts", "account_areas", "patrols", "patrol_points",
+               "incidents")
+# both sides must hold the same incidents per micro-grid
+PER_MICRO_GRID_SQL = ("SELECT micro_grid_id, count(*) FROM incidents GROUP BY 1 ORDER BY 1")
+
+
+def county(d: int) -> str:
+    """District d's 6-digit county code (GB/T 2260 shape)."""
+    return f"3302{d + 1:02d}"
+
+
+def district_box(d: int) -> tuple[float, float, float, float]:
+    """(minlon, minlat, maxlon, maxlat) of district d: districts are stacked rows of streets."""
+    y0 = Y0 + d * SIZE
+    return X0, y0, X0 + STREETS * SIZE, y0 + SIZE
+
+
+def bulk_buildings(conn: psycopg.Connection, code: str, per_micro_grid: int = BUILDINGS) -> int:
+    """Small footprints (up to 8) in every micro-grid of the county, 6-24 households each."""
+    cur = conn.execute(f"""
+    INSERT INTO buildings (code, micro_grid_id, grid_id, households, floors, geom)
+    SELECT m.code || lpad(b::text, 3, '0'), m.id, m.parent_id, 6 + (m.id + b) % 19, 6,
+           ST_Multi(ST_MakeEnvelope(x0 + w * (0.05 + ((b - 1) % 4) * 0.24),
+                                    y0 + h * (0.08 + ((b - 1) / 4) * 0.5),
+                                    x0 + w * (0.22 + ((b - 1) % 4) * 0.24),
+                                    y0 + h * (0.42 + ((b - 1) / 4) * 0.5), 4326))
+    FROM micro_grids m
+    CROSS JOIN LATERAL (SELECT ST_XMin(m.geom) AS x0, ST_YMin(m.geom) AS y0,
+                               ST_XMax(m.geom) - ST_XMin(m.geom) AS w,
+                               ST_YMax(m.geom) - ST_YMin(m.geom) AS h) box
+    CROSS JOIN generate_series(1, {per_micro_grid}) b WHERE m.code LIKE '{code}%'""")
+    return cur.rowcount
+
+
+def load_districts(conn: psycopg.Connection, districts: range, incidents: int, points: int,
+                   year: int, buildings: int = BUILDINGS) -> None:
+    """Areas, buildings, incidents and patrol points of each district (set-based SQL)."""
+    days = max(1, math.ceil(points / (GRIDS_PER_DISTRICT * POINTS_PER_PATROL)))
+    for d in districts:
+        t0 = time.perf_counter()
+        x0, y0, _, _ = district_box(d)
+        build_district(conn, county=county(d), x0=x0, y0=y0, size=SIZE, streets=STREETS,
+                       communities=COMMUNITIES, grids=GRIDS, micro=MICRO)
+        bulk_buildings(conn, county(d), buildings)
+        bulk_incidents(conn, incidents, year, county=county(d), code_prefix=f"D{d}-",
+                       spread=True)
+        bulk_patrols(conn, year, POINTS_PER_PATROL, county=county(d), micro=MICRO, days=days)
+        say(f"district {d + 1}: generated in {time.perf_counter() - t0:.0f} s")
+    for table in ("streets", "communities", "grids", "micro_grids", "buildings", "incidents",
+                  "incident_rollup", "incident_close_hist", "patrols", "patrol_points",
+                  "assignments"):
+        conn.execute(f"VACUUM ANALYZE {table}")
+
+
+def copy_region(src: psycopg.Connection, dst: psycopg.Connection) -> float:
+    """Every generated row from the single node into the Citus database (COPY, binary);
+    identity sequences moved past the copied ids. Seconds taken."""
+    t0 = time.perf_counter()
+    for table in COPY_TABLES:
+        cols = [r[0] for r in dst.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum", (table,))]
+        have = {r[0] for r in src.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped", (table,))}
+        names = ", ".join(c for c in cols if c in have)
+        with src.cursor().copy(f"COPY {table} ({names}) TO STDOUT (FORMAT BINARY)") as out, \
+                dst.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as inp:
+            for block in out:
+                inp.write(block)
+        seq = (dst.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()
+               if "id" in cols else None)
+        if seq and seq[0]:
+            dst.execute(f"SELECT setval(%s, (SELECT coalesce(max(id), 0) + 1 FROM {table}), "
+                        "false)", (seq[0],))
+    for table in COPY_TABLES:
+        dst.execute(f"ANALYZE {table}")
+    return time.perf_counter() - t0
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The WebMercatorQuad tile (x, y) holding a point at zoom z."""
+    n = 2 ** z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)
+
+
+def district_tiles(z: int, limit: int, rng: random.Random) -> list[str]:
+    """Up to `limit` distinct tile paths of zoom z over district 1, in a random order."""
+    x0, y0, x1, y1 = district_box(0)
+    (tx0, ty1), (tx1, ty0) = tile_of(x0, y0, z), tile_of(x1, y1, z)
+    tiles = [f"/tiles/all/{z}/{x}/{y}.pbf" for x in range(tx0, tx1 + 1)
+             for y in range(ty0, ty1 + 1)]
+    rng.shuffle(tiles)
+    return tiles[:limit]
+
+
+def percentiles(ms: list[float]) -> tuple[float, float]:
+    """(p50, p99) of a sample in milliseconds."""
+    if len(ms) < 2:
+        return (ms[0], ms[0]) if ms else (math.nan, math.nan)
+    return statistics.median(ms), statistics.quantiles(ms, n=100, method="inclusive")[98]
+
+
+class Side:
+    """The API over one database: the timed requests of the bench, counting failures."""
+
+    def __init__(self, label: str, url: str, tokens: dict[str, str]) -> None:
+        self.label, self.url, self.tokens = label, url, tokens
+        self.errors = 0
+        self.figures: dict[str, tuple[float, float]] = {}
+        self.intake_per_s = math.nan
+
+    def _get(self, http: httpx.Client, path: str, token: str, **params) -> tuple[float, object]:
+        t0 = time.perf_counter()
+        try:
+            r = http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:  # e.g. the connection a 500 closed
+            self.errors += 1
+            say(f"{self.label}: {path} -> {exc!r}")
+            return (time.perf_counter() - t0) * 1000, None
+        ms = (time.perf_counter() - t0) * 1000
+        if r.status_code not in (200, 204):
+            self.errors += 1
+            say(f"{self.label}: {path} -> {r.status_code} {r.text[:200]}")
+            return ms, None
+        return ms, (r.json() if "json" in r.headers.get("content-type", "") else r.content)
+
+    def measure(self, runs: int, stats_runs: int, year: int, street_codes: list[str],
+                seed: int, queries: tuple[str, ...] = QUERIES) -> dict:
+        """Each query `runs` times (the statistics `stats_runs` times) after one warm-up; the
+        statistics' answers."""
+        rng = random.Random(seed)
+        period = {"start": datetime(year, 1, 1, tzinfo=UTC).isoformat(),
+                  "end": datetime(year + 1, 1, 1, tzinfo=UTC).isoformat()}
+        x0, y0, x1, y1 = district_box(0)
+        boxes = []
+        for _ in range(runs + 1):
+            bx, by = x0 + rng.random() * (x1 - x0 - 0.01), y0 + rng.random() * (y1 - y0 - 0.01)
+            boxes.append(f"{bx:.5f},{by:.5f},{bx + 0.01:.5f},{by + 0.01:.5f}")
+        admin, commander = self.tokens["admin"], self.tokens["commander"]
+        requests: dict[str, Callable[[httpx.Client, int], tuple[float, object]]] = {
+            "street_stats": lambda h, i: self._get(h, "/stats", admin, level="community",
+                                                   area=street_codes[i % len(street_codes)],
+                                                   **period),
+            "district_stats": lambda h, i: self._get(h, "/stats", commander, level="street",
+                                                     **period),
+            "region_stats": lambda h, i: self._get(h, "/stats", admin, level="street", **period),
+            "items": lambda h, i: self._get(h, "/collections/incidents/items", admin,
+                                            bbox=boxes[i], limit=100),
+        }
+        for z in (14, 16):
+            tiles = district_tiles(z, runs + 1, random.Random(seed + z))
+            requests[f"tile{z}"] = (lambda h, i, t=tiles: self._get(h, t[i % len(t)], admin))
+        answers: dict[str, object] = {}
+        with start_api(self.env(), name=f"scale-{self.label}") as api, \
+                httpx.Client(base_url=api.base, timeout=120) as http:
+            for name in queries:
+                send = requests[name]
+                send(http, runs)  # warm-up (its own bbox / tile)
+                ms = []
+                for i in range(stats_runs if name.endswith("_stats") else runs):
+                    took, body = send(http, i)
+                    ms.append(took)
+                    if name in ("district_stats", "region_stats"):
+                        answers[name] = body
+                self.figures[name] = percentiles(ms)
+                say(f"{self.label}: {name} p50 {self.figures[name][0]:.1f} ms, "
+                    f"p99 {self.figures[name][1]:.1f} ms ({len(ms)} requests)")
+        return answers
+
+    def intake(self, batches: int, seed: int) -> None:
+        """POST /incidents/batch from CLIENTS concurrent clients: incidents/s, p50/p99 a batch."""
+        rng = random.Random(seed)
+        x0, y0, x1, y1 = district_box(0)
+        payloads = [[{"lon": x0 + rng.random() * (x1 - x0), "lat": y0 + rng.random() * (y1 - y0),
+                      "category": rng.choice(CATEGORIES), "title": "scale", "source": "app",
+                      "reporter": "bench"} for _ in range(BATCH)] for _ in range(batches)]
+        headers = {"Authorization": f"Bearer {self.tokens['admin']}"}
+        with start_api(self.env(), name=f"scale-{self.label}-intake") as api, \
+                httpx.Client(base_url=api.base, headers=headers, timeout=300,
+                             limits=httpx.Limits(max_connections=CLIENTS)) as http:
+            def send(batch: list[dict]) -> tuple[float, int]:
+                t0 = time.perf_counter()
+                try:
+                    r = http.post("/incidents/batch", json={"incidents": batch})
+                except httpx.HTTPError as exc:
+                    self.errors += 1
+                    say(f"{self.label}: intake -> {exc!r}")
+                    return (time.perf_counter() - t0) * 1000, 0
+                ms = (time.perf_counter() - t0) * 1000
+                if r.status_code != 201:
+                    self.errors += 1
+                    say(f"{self.label}: intake -> {r.status_code} {r.text[:200]}")
+                    return ms, 0
+                return ms, r.json()["count"]
+
+            t0 = time.perf_counter()
+            with cf.ThreadPoolExecutor(CLIENTS) as pool:
+                done = list(pool.map(send, payloads))
+            self.intake_per_s = sum(n for _, n in done) / (time.perf_counter() - t0)
+        self.figures["intake"] = percentiles([ms for ms, _ in done])
+        say(f"{self.label}: intake {self.intake_per_s:,.0f} incidents/s, a batch of {BATCH} "
+            f"p50 {self.figures['intake'][0]:.0f} ms, p99 {self.figures['intake'][1]:.0f} ms")
+
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.url, "WANGGE_SECRET_KEY": SECRET,
+                "WANGGE_LOCAL_DIR": os.environ.get("TMPDIR", "/tmp"),
+                "WANGGE_STATEMENT_TIMEOUT_MS": "120000"}
+
+    def line(self) -> str:
+        """`intake_per_s=... intake_ms=p50/p99 street_stats_ms=p50/p99 ...`"""
+        parts = [f"intake_per_s={self.intake_per_s:.0f}"] if "intake" in self.figures else []
+        for name in ("intake", *QUERIES):
+            if name in self.figures:
+                p50, p99 = self.figures[name]
+                parts.append(f"{name}_ms={p50:.1f}/{p99:.1f}")
+        return " ".join(parts)
+
+
+def accounts(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
+    """An admin, and a commander of district 1's streets: {role: (account id, username)}."""
+    out = {}
+    for role, name in (("admin", "scale_admin"), ("commander", "scale_commander")):
+        out[role] = (conn.execute(
+            "INSERT INTO accounts (username, password_hash, role) VALUES (%s, %s, %s) "
+            "RETURNING id", (name, hash_password("bench-pass"), role)).fetchone()[0], name)
+    conn.execute("INSERT INTO account_areas (account_id, level, area_id) SELECT %s, 'street', id "
+                 "FROM streets WHERE code LIKE %s", (out["commander"][0], county(0) + "%"))
+    return out
+
+
+def citus_database(name: str, given: str | None) -> tuple[str, Callable[[], None]]:
+    """(URL of a migrated Citus database, its clean-up): `given`, or database `name` made on
+    the local Citus cluster (started if needed, as `wangge db up --citus` does) with citus and
+    postgis on every node and the workers registered."""
+    if given:
+        migrate.upgrade(given)
+        return given, lambda: None
+    settings = Settings()
+    citus_local.up(settings, lambda _m: None)
+    citus_local.drop_database(settings, name)
+    citus_local.create_database(settings, name)
+    url = citus_local.coordinator_url(settings, name)
+    migrate.upgrade(url)
+    return url, lambda: citus_local.drop_database(settings, name)
+
+
+def distributed(conn: psycopg.Connection) -> bool:
+    """True when incidents and patrol points are distributed tables (the Citus migration ran)."""
+    return conn.execute(
+        "SELECT count(*) = 2 FROM pg_dist_partition WHERE logicalrelid IN "
+        "('incidents'::regclass, 'patrol_points'::regclass) AND partmethod = 'h'").fetchone()[0]
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b and not math.isnan(a) and not math.isnan(b) else "n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 districts, fewer rows (< 5 min)")
+    parser.add_argument("--districts", type=int, help="D (default 10, --quick 2)")
+    parser.add_argument("--keep", action="store_true", help="keep both benchmark databases")
+    parser.add_argument("--citus-url", help="an existing, empty database on a Citus coordinator")
+    parser.add_argument("--queries", default=",".join(QUERIES),
+                        help="the requests to time besides the intake (default: all of "
+                        f"{','.join(QUERIES)})")
+    args = parser.parse_args()
+    queries = tuple(q for q in args.queries.split(",") if q)
+    unknown = set(queries) - set(QUERIES)
+    if unknown:
+        parser.error(f"unknown --queries {','.join(sorted(unknown))}; choose from "
+                     f"{','.join(QUERIES)}")
+    n_districts = args.districts or (2 if args.quick else 10)
+    total = 40_000 if args.quick else 10_000_000  # incidents, and patrol points
+    runs = 25 if args.quick else 200
+    stats_runs = 3 if args.quick else 50  # the statistics take up to seconds each
+    buildings = 4 if args.quick else BUILDINGS  # a micro-grid's buildings
+    batches = 6 if args.quick else 50
+    per_district = total // n_districts
+    year = datetime.now(UTC).year - 1
+
+    settings = Settings()
+    server = database_url(settings)
+    if not settings.database_url:
+        localdb.up(settings, lambda _m: None)
+    name = f"wangge_bench_scale_{os.getpid()}"
+    localdb.drop_database(server, name)
+    localdb.create_database(server, name)
+    single_url = server.rsplit("/", 1)[0] + "/" + name
+    drop_citus: Callable[[], None] = lambda: None  # noqa: E731
+    started = time.perf_counter()
+    try:
+        migrate.upgrade(single_url)
+        citus_url, drop_citus = citus_database(name, args.citus_url)
+        with psycopg.connect(libpq_url(citus_url), autocommit=True) as cconn:
+            if not distributed(cconn):
+                raise SystemExit("scale: the Citus database has no distributed incidents and "
+                                 "patrol points (migration 0011_citus_distribution)")
+        with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
+            load_districts(conn, range(1), per_district, per_district, year, buildings)
+            ids = accounts(conn)
+            streets = [r[0] for r in conn.execute(
+                "SELECT code FROM streets WHERE code LIKE %s ORDER BY code", (county(0) + "%",))]
+        issuer = Settings(secret_key=SECRET)
+        tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
+                  for role, (aid, uname) in ids.items()}
+        one = Side("single_1d", single_url, tokens)
+        one.measure(runs, stats_runs, year, streets, seed=1, queries=queries)
+        one.intake(batches, seed=1)
+
+        with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
+            load_districts(conn, range(1, n_districts), per_district, per_district, year,
+                           buildings)
+            counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
+                                  "(SELECT count(*) FROM patrol_points), "
+                                  "(SELECT count(*) FROM buildings), "
+                                  "(SELECT count(*) FROM micro_grids)").fetchone()
+            with psycopg.connect(libpq_url(citus_url), autocommit=True) as cconn:
+                copy_s = copy_region(conn, cconn)
+        say(f"region: {n_districts} districts, {counts[3]:,} micro-grids, {counts[2]:,} "
+            f"buildings, {counts[0]:,} incidents, {counts[1]:,} patrol points; copied to Citus "
+            f"in {copy_s:.0f} s")
+        single = Side("single", single_url, tokens)
+        citus = Side("citus", citus_url, tokens)
+        single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
+        citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
+        mismatches = int(single_answer != citus_answer)
+        single.intake(batches, seed=2)
+        citus.intake(batches, seed=2)
+        with psycopg.connect(libpq_url(single_url)) as conn, \
+                psycopg.connect(libpq_url(citus_url)) as cconn:
+            a = dict(conn.execute(PER_MICRO_GRID_SQL).fetchall())
+            b = dict(cconn.execute(PER_MICRO_GRID_SQL).fetchall())
+        mismatches += sum(1 for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+        errors = one.errors + single.errors + citus.errors
+        say(f"the two sides agree: {mismatches} differences (district statistics, incidents per "
+            f"micro-grid after the same intake); {errors} failed requests; "
+            f"{time.perf_counter() - started:.0f} s in all")
+
+        head = (f"scale: districts={n_districts} incidents={counts[0]} points={counts[1]} "
+                f"buildings={counts[2]} micro_grids={counts[3]} runs={runs}/{stats_runs}")
+        sides = f"single_1d: {one.line()} single: {single.line()} citus: {citus.line()}"
+        tail = f"errors={errors} citus_mismatches={mismatches}"
+        if errors or mismatches:
+            print(f"{head} {sides} {tail}")
+            raise SystemExit(1)
+        growth = " ".join(f"{q}={ratio(single.figures[q][0], one.figures[q][0])}"
+                          for q in ("intake", *queries))
+        not_flat = [q for q in ("intake", *queries)
+                    if single.figures[q][0] / one.figures[q][0] > NOT_FLAT]
+        overhead = " ".join([f"intake_per_s={ratio(citus.intake_per_s, single.intake_per_s)}"]
+                            + [f"{q}={ratio(citus.figures[q][0], single.figures[q][0])}"
+                               for q in queries])
+        print(f"{head} {sides} growth_1_to_{n_districts}: {growth} citus_vs_single: {overhead} "
+              f"not_flat={','.join(not_flat) or 'none'} {tail}")
+    finally:
+        if not args.keep:
+            localdb.drop_database(server, name)
+            drop_citus()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Whether the database is a Citus cluster (the citus extension is installed).
+
+Migration 0011 distributes the event tables whenever the extension is present, so its presence
+is what decides the few code paths that differ (statistics read incidents instead of the
+rollup, which Citus cannot keep with statement triggers; an incident needs a street).
+"""
+
+from __future__ import annotations
+
+from psycopg import AsyncConnection
+
+# A condition usable inside any statement.
+CITUS = "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"
+
+_known: dict[tuple, bool] = {}
+
+
+async def is_citus(conn: AsyncConnection) -> bool:
+    """True when the connection's database has the citus extension (remembered per database)."""
+    info = conn.info
+    key = (info.host, info.port, info.dbname)
+    if key not in _known:
+        cur = await conn.execute(f"SELECT {CITUS}")
+        _known[key] = bool((await cur.fetchone())[0])
+    return _known[key]
