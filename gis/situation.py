@@ -42,10 +42,14 @@ def _assignees(level_col: str, id_expr: str) -> str:
         WHERE s.level = '{level_col}' AND s.area_id = {id_expr} AND {_CURRENT})"""
 
 
-def unpatrolled_sql(principal: Principal | None, parent: tuple[str, int] | None = None
-                    ) -> tuple[str, dict]:
+def unpatrolled_sql(principal: Principal | None, parent: tuple[str, int] | None = None,
+                    distributed: bool = False) -> tuple[str, dict]:
     """Current micro-grids in scope with no patrol point in [start, end), as GeoJSON features
-    with their assignees (of the micro-grid and its grid) and their last patrol before end."""
+    with their assignees (of the micro-grid and its grid) and their last patrol before end.
+
+    One node probes the (micro_grid_id, t) index per micro-grid; on Citus (`distributed`) no
+    subquery over patrol_points may be correlated with a reference table's row, so the
+    micro-grids are read first and the points are aggregated for all of them at once."""
     where, params = scope_filter("micro_grids", "m", principal)
     conds = ["m.valid_to IS NULL", where]
     if parent is not None:
@@ -53,6 +57,8 @@ def unpatrolled_sql(principal: Principal | None, parent: tuple[str, int] | None 
                "micro_grid": "m.id"}[parent[0]]
         conds.append(f"{col} = %(parent_id)s")
         params["parent_id"] = parent[1]
+    if distributed:
+        return _unpatrolled_distributed(conds), params
     sql = f"""
     SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
         json_build_object('type', 'Feature', 'id', m.code,
@@ -70,6 +76,32 @@ def unpatrolled_sql(principal: Principal | None, parent: tuple[str, int] | None 
         WHERE p.micro_grid_id = m.id AND p.t >= %(start)s AND p.t < %(end)s)
     """
     return sql, params
+
+
+def _unpatrolled_distributed(conds: list[str]) -> str:
+    return f"""
+    WITH m AS MATERIALIZED (
+        SELECT m.id, m.code, m.name, m.households, m.geom, g.id AS grid_id
+        FROM micro_grids m JOIN grids g ON g.id = m.parent_id
+        JOIN communities c ON c.id = g.parent_id WHERE {' AND '.join(conds)}),
+    points AS MATERIALIZED (
+        SELECT p.micro_grid_id, max(p.t) AS last_t,
+               bool_or(p.t >= %(start)s) AS visited
+        FROM patrol_points p
+        WHERE p.micro_grid_id = ANY(ARRAY(SELECT id FROM m)) AND p.t < %(end)s
+        GROUP BY 1)
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        json_build_object('type', 'Feature', 'id', m.code,
+            'geometry', ST_AsGeoJSON(m.geom, 6)::json,
+            'properties', json_build_object(
+                'code', m.code, 'name', m.name, 'households', m.households,
+                'assignees', {_assignees('micro_grid', 'm.id')},
+                'grid_assignees', {_assignees('grid', 'm.grid_id')},
+                'last_patrol', pt.last_t))
+        ORDER BY m.code), '[]'::json))
+    FROM m LEFT JOIN points pt ON pt.micro_grid_id = m.id
+    WHERE NOT coalesce(pt.visited, FALSE)
+    """
 
 
 def staffing_sql(principal: Principal | None, days: int = 7) -> tuple[str, dict]:
@@ -129,7 +161,17 @@ def area_info_sql(principal: Principal | None, level: str) -> tuple[str, dict]:
     iwhere, _ = scope_filter("incidents", "i", principal)
     col = {"street": "street_id", "community": "community_id", "grid": "grid_id",
            "micro_grid": "micro_grid_id"}[lv.name]
+    # The area is read first and the cases by its id (MATERIALIZED): on Citus no distributed
+    # table sits in a subquery correlated with a reference table's row.
     sql = f"""
+    WITH a AS MATERIALIZED (
+        SELECT a.id, a.code, a.name, a.households FROM {lv.table} a
+        WHERE a.code = %(code)s AND a.valid_to IS NULL AND {where}),
+    open_cases AS MATERIALIZED (
+        SELECT i.id, i.code, i.category, i.status, i.title, i.reported_at,
+               i.due_at < now() AS overdue
+        FROM incidents i WHERE i.{col} = ANY(ARRAY(SELECT id FROM a)) AND {iwhere}
+          AND i.status IN ('reported', 'accepted', 'dispatched', 'in_progress'))
     SELECT json_build_object('level', %(level)s::text, 'code', a.code, 'name', a.name,
         'households', a.households,
         'people', (SELECT coalesce(json_agg(json_build_object(
@@ -138,15 +180,12 @@ def area_info_sql(principal: Principal | None, level: str) -> tuple[str, dict]:
             FROM assignments s JOIN workers w ON w.id = s.worker_id
             WHERE s.level = %(level)s AND s.area_id = a.id AND {_CURRENT}),
         'open_cases', (SELECT coalesce(json_agg(json_build_object(
-                'id', i.id, 'code', i.code, 'category', i.category, 'status', i.status,
-                'title', i.title, 'reported_at', i.reported_at,
-                'overdue', i.due_at < now()) ORDER BY i.reported_at DESC), '[]'::json)
-            FROM (SELECT * FROM incidents i WHERE i.{col} = a.id AND {iwhere}
-                  AND i.status IN ('reported', 'accepted', 'dispatched', 'in_progress')
-                  ORDER BY i.reported_at DESC LIMIT 200) i),
-        'open_count', (SELECT count(*) FROM incidents i WHERE i.{col} = a.id AND {iwhere}
-                  AND i.status IN ('reported', 'accepted', 'dispatched', 'in_progress')))
-    FROM {lv.table} a WHERE a.code = %(code)s AND a.valid_to IS NULL AND {where}
+                'id', o.id, 'code', o.code, 'category', o.category, 'status', o.status,
+                'title', o.title, 'reported_at', o.reported_at, 'overdue', o.overdue)
+                ORDER BY o.reported_at DESC), '[]'::json)
+            FROM (SELECT * FROM open_cases ORDER BY reported_at DESC LIMIT 200) o),
+        'open_count', (SELECT count(*) FROM open_cases))
+    FROM a
     """
     params["level"] = lv.name
     return sql, params

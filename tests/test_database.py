@@ -32,6 +32,8 @@ def _tables(url: str) -> set[str]:
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
 
+@pytest.mark.single_node  # 0011 refuses to downgrade a distributed schema (Citus undistributes
+# no table with an identity column, and its reference tables keep their identities)
 def test_migrations_up_and_down_on_an_empty_database(server_url: str) -> None:
     name = f"wangge_migrate_{os.getpid()}"
     url = create_test_database(server_url, name)

@@ -15,6 +15,7 @@ from api.routers.stats import area_report
 from api.stats_query import StatsQuery, area_parent, period
 from gis import situation
 from gis.accounts import AccountError, level_of_code
+from gis.cluster import is_citus
 from gis.levels import LEVEL_ORDER, level
 from gis.scope import Principal
 
@@ -49,7 +50,8 @@ async def unpatrolled(start: datetime | None = None, end: datetime | None = None
     (default: the last 30 days), each with its assignees and its last patrol before end."""
     start, end = period(start, end)
     parent = await area_parent(conn, principal, area) if area else None
-    sql, params = situation.unpatrolled_sql(principal, parent)
+    sql, params = situation.unpatrolled_sql(principal, parent,
+                                            distributed=await is_citus(conn))
     params.update(start=start, end=end)
     fc = await _one(conn, sql, params)
     return {**fc, "start": start, "end": end}

@@ -230,7 +230,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if is_citus(op.get_bind()):
-        raise RuntimeError("a distributed schema cannot be downgraded: restore a backup")
+        raise RuntimeError("a distributed schema cannot be downgraded (Citus undistributes no "
+                           "table with an identity column): restore a backup")
     for child in INCIDENT_CHILDREN:
         op.execute(f"""
         DROP TRIGGER IF EXISTS {child}_street ON {child};
