@@ -1,0 +1,244 @@
+"""Building cells: a tiling of a parent by one cell per building, for assignment-first splits.
+
+Points are sampled on every footprint (its representative point and its outline, densified
+every SPACING_M and pulled INSET_M towards the footprint's centre so that two footprints
+sharing a wall give two rows of points with the wall between them); one Voronoi diagram of all
+the points (one GEOS call per parent) is clipped to the parent and its cells are unioned per
+building. Overlapping footprints, and buildings whose points all coincide with another's, form
+one unit (they always go to the same part). Every unit's cell then holds its whole footprint:
+the rare pieces of a footprint that fell into another cell are added to its own and taken from
+the other. Pieces of a cell cut off by a concave parent (holding none of its footprints) join
+the neighbouring cell they share the longest edge with, so each cell is one polygon. The cells
+tile the parent (land without buildings belongs to the nearest building's cell), and two units
+are neighbours when their cells share an edge of positive length: a connected set of units has
+a single polygon as its union.
+
+Everything is computed in a local metric frame (metres), so areas, perimeters and shared edge
+lengths are what Polsby-Popper needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+SPACING_M = 3.0
+INSET_M = 0.05
+TINY_M2 = 1e-8
+GRID_M = 1e-9
+HOLE_M2 = 1e-4
+
+
+@dataclass
+class Cells:
+    """Unit cells of one parent, in metres: unit_of[b] is building b's unit; per unit its cell,
+    area, perimeter, households and centroid; adj[u] maps each neighbour to the shared length."""
+
+    unit_of: np.ndarray
+    cells: np.ndarray
+    area: np.ndarray
+    perimeter: np.ndarray
+    households: np.ndarray
+    centroid: np.ndarray
+    adj: list[dict[int, float]]
+    members: list[np.ndarray]
+
+    @property
+    def n(self) -> int:
+        return len(self.cells)
+
+
+def _units(foot: np.ndarray) -> np.ndarray:
+    """Unit index per footprint: footprints whose interiors overlap share a unit."""
+    root = list(range(len(foot)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    polys = np.flatnonzero(shapely.area(foot) > 0)
+    if len(polys) > 1:
+        tree = shapely.STRtree(foot[polys])
+        a, b = tree.query(foot[polys], predicate="intersects")
+        keep = a < b
+        a, b = polys[a[keep]], polys[b[keep]]
+        inter = shapely.area(shapely.intersection(foot[a], foot[b]))
+        for i, j in zip(a[inter > TINY_M2].tolist(), b[inter > TINY_M2].tolist(), strict=True):
+            root[find(i)] = find(j)
+    labels = np.array([find(i) for i in range(len(foot))], dtype=np.int64)
+    _, unit = np.unique(labels, return_inverse=True)
+    return unit.reshape(-1)
+
+
+def _samples(foot: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sample points (metres) and the unit of each: representative points, and outlines
+    densified and pulled slightly inside (see the module docstring)."""
+    reps = shapely.get_coordinates(shapely.point_on_surface(foot))
+    rings = shapely.segmentize(shapely.get_exterior_ring(shapely.get_parts(foot)), SPACING_M)
+    part_owner = np.repeat(np.arange(len(foot)), shapely.get_num_geometries(foot))
+    coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
+    ok = ~np.isnan(coords).any(axis=1) if len(coords) else np.zeros(0, bool)
+    coords, owner = coords[ok], part_owner[ring_idx[ok]]
+    centre = shapely.get_coordinates(shapely.centroid(foot))
+    toward = centre[owner] - coords
+    dist = np.hypot(toward[:, 0], toward[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(dist > 2 * INSET_M, INSET_M / dist, 0.0)
+    coords = coords + toward * step[:, None]
+    xy = np.vstack([reps, coords])
+    label = np.concatenate([unit, unit[owner]])
+    _, first = np.unique(np.round(xy, 6), axis=0, return_index=True)
+    first = np.sort(first)
+    return xy[first], label[first]
+
+
+def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
+    """The union of `geoms` per label 0..n-1 (empty polygons for labels without any)."""
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(n + 1))
+    out = np.empty(n, dtype=object)
+    for u in range(n):
+        group = geoms[order[bounds[u]:bounds[u + 1]]]
+        if len(group) == 1:
+            out[u] = group[0]
+        elif len(group):
+            out[u] = shapely.coverage_union_all(group)
+        else:
+            out[u] = shapely.Polygon()
+    return out
+
+
+def polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of `geom` (lines and points left by overlays dropped)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    polys = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def _own_footprints(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Cells in which every footprint lies wholly in its own unit's cell: each piece of a
+    footprint in another unit's cell moves to its own (overlays snapped to GRID_M, so the
+    piece taken and the piece given match and the cells still tile the parent)."""
+    tree = shapely.STRtree(cells)
+    b, c = tree.query(foot, predicate="intersects")
+    foreign = unit[b] != c
+    b, c = b[foreign], c[foreign]
+    if len(b):
+        hit = shapely.area(shapely.intersection(cells[c], foot[b])) > TINY_M2
+        b, c = b[hit], c[hit]
+    if not len(b):
+        return cells
+    cells = cells.copy()
+    for bi, ci in zip(b.tolist(), c.tolist(), strict=True):
+        piece = polygonal(shapely.intersection(cells[ci], foot[bi], grid_size=GRID_M))
+        if piece.is_empty:
+            continue
+        cells[ci] = polygonal(shapely.difference(cells[ci], piece, grid_size=GRID_M))
+        cells[unit[bi]] = polygonal(shapely.union(cells[unit[bi]], piece, grid_size=GRID_M))
+    return cells
+
+
+def _polygons(geom: BaseGeometry) -> list:
+    return [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
+
+
+def _shared(a: BaseGeometry, b: BaseGeometry) -> float:
+    return float(shapely.length(shapely.intersection(a.boundary, b.boundary)))
+
+
+def _gather_strays(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Cells made single polygons: pieces holding none of the unit's footprints join the
+    neighbouring cell that shares the longest edge with them."""
+    cells = cells.copy()
+    reps = shapely.point_on_surface(foot)
+    for _ in range(3):
+        moved = False
+        for u in range(len(cells)):
+            pieces = _polygons(cells[u])
+            if len(pieces) <= 1:
+                if len(pieces) == 1:
+                    cells[u] = pieces[0]
+                continue
+            held = [bool(shapely.intersects(p, reps[unit == u]).any()) for p in pieces]
+            if not any(held):
+                held[int(np.argmax([p.area for p in pieces]))] = True
+            keep = [p for p, h in zip(pieces, held, strict=True) if h]
+            tree = shapely.STRtree(cells)
+            for piece, h in zip(pieces, held, strict=True):
+                if h:
+                    continue
+                near = [int(j) for j in tree.query(piece, predicate="intersects") if j != u]
+                edge = [_shared(piece, cells[j]) for j in near]
+                if not near or max(edge) <= 0:
+                    keep.append(piece)
+                    continue
+                j = near[int(np.argmax(edge))]
+                cells[j] = shapely.union(cells[j], piece, grid_size=GRID_M)
+                moved = True
+            cells[u] = keep[0] if len(keep) == 1 else shapely.union_all(keep, grid_size=GRID_M)
+        if not moved:
+            break
+    return cells
+
+
+def _adjacency(cells: np.ndarray) -> list[dict[int, float]]:
+    """Neighbours of each cell with the length of the edge they share (> 0)."""
+    tree = shapely.STRtree(cells)
+    a, b = tree.query(cells, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    length = shapely.length(shapely.intersection(shapely.boundary(cells[a]),
+                                                 shapely.boundary(cells[b])))
+    adj: list[dict[int, float]] = [{} for _ in range(len(cells))]
+    for i, j, w in zip(a.tolist(), b.tolist(), length.tolist(), strict=True):
+        if w > 0:
+            adj[i][j] = w
+            adj[j][i] = w
+    return adj
+
+
+def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -> Cells:
+    """Unit cells of `parent` (metres) for footprints `foot` (metres; points allowed)."""
+    foot = np.asarray(foot, dtype=object)
+    unit = _units(foot)
+    n = int(unit.max()) + 1
+    xy, label = _samples(foot, unit)
+    if len(xy) < 2 or n == 1:
+        cells = np.asarray([parent], dtype=object)
+        unit = np.zeros(len(foot), dtype=np.int64)
+        n = 1
+    else:
+        pts = shapely.multipoints(xy)
+        vor = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=parent, ordered=True))
+        cells = shapely.intersection(_union_by(vor, label, n), parent, grid_size=GRID_M)
+        cells = _own_footprints(cells, foot, unit)
+        cells = _gather_strays(cells, foot, unit)
+    empty = shapely.is_empty(cells) | (shapely.area(cells) <= 0)
+    if empty.any():  # a unit every point of which another unit took: it joins that unit
+        keep = np.flatnonzero(~empty)
+        reps = shapely.point_on_surface(foot)
+        host = np.array([keep[int(np.argmin(shapely.distance(cells[keep], reps[b])))]
+                         if empty[unit[b]] else unit[b] for b in range(len(foot))])
+        renumber = np.full(n, -1)
+        renumber[keep] = np.arange(len(keep))
+        unit, cells, n = renumber[host], cells[keep], len(keep)
+    hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
+    members = [np.flatnonzero(unit == u) for u in range(n)]
+    return Cells(unit, cells, shapely.area(cells), shapely.length(cells), hh,
+                 shapely.get_coordinates(shapely.centroid(cells)), _adjacency(cells), members)
+
+
+def union_of(cells: np.ndarray) -> BaseGeometry:
+    """The union of some cells (snapped like the cells), without the hairline gaps overlays
+    may leave between them (holes under HOLE_M2)."""
+    geom = cells[0] if len(cells) == 1 else polygonal(shapely.union_all(cells, grid_size=GRID_M))
+    if geom.geom_type != "Polygon" or not geom.interiors:
+        return geom
+    holes = [h for h in geom.interiors if shapely.Polygon(h).area >= HOLE_M2]
+    return shapely.Polygon(geom.exterior, holes)
