@@ -27,9 +27,11 @@ from shapely.geometry.base import BaseGeometry
 
 SPACING_M = 3.0
 INSET_M = 0.05
-TINY_M2 = 1e-8
+JITTER_M = 1e-3  # breaks ties between co-circular points (regular rows of houses)
+TINY_M2 = 0.0
 GRID_M = 1e-9
 HOLE_M2 = 1e-4
+POLYGON = 3  # shapely.GeometryType.POLYGON
 
 
 @dataclass
@@ -94,7 +96,8 @@ def _samples(foot: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray
     label = np.concatenate([unit, unit[owner]])
     _, first = np.unique(np.round(xy, 6), axis=0, return_index=True)
     first = np.sort(first)
-    return xy[first], label[first]
+    xy = xy[first] + np.random.default_rng(0).uniform(-JITTER_M, JITTER_M, (len(first), 2))
+    return xy, label[first]
 
 
 def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
@@ -107,7 +110,10 @@ def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
         if len(group) == 1:
             out[u] = group[0]
         elif len(group):
-            out[u] = shapely.coverage_union_all(group)
+            try:
+                out[u] = shapely.coverage_union_all(group)
+            except shapely.errors.GEOSException:  # degenerate cells (co-circular points)
+                out[u] = polygonal(shapely.union_all(group, grid_size=GRID_M))
         else:
             out[u] = shapely.Polygon()
     return out
@@ -153,10 +159,9 @@ def _shared(a: BaseGeometry, b: BaseGeometry) -> float:
 
 
 def _gather_strays(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """Cells made single polygons: pieces holding none of the unit's footprints join the
+    """Cells made single polygons: pieces holding no part of the unit's footprints join the
     neighbouring cell that shares the longest edge with them."""
     cells = cells.copy()
-    reps = shapely.point_on_surface(foot)
     for _ in range(3):
         moved = False
         for u in range(len(cells)):
@@ -165,7 +170,8 @@ def _gather_strays(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.
                 if len(pieces) == 1:
                     cells[u] = pieces[0]
                 continue
-            held = [bool(shapely.intersects(p, reps[unit == u]).any()) for p in pieces]
+            own = shapely.union_all(foot[unit == u])
+            held = [bool(shapely.area(shapely.intersection(p, own)) > 0) for p in pieces]
             if not any(held):
                 held[int(np.argmax([p.area for p in pieces]))] = True
             keep = [p for p, h in zip(pieces, held, strict=True) if h]
@@ -216,6 +222,8 @@ def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarra
     else:
         pts = shapely.multipoints(xy)
         vor = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=parent, ordered=True))
+        odd = shapely.get_type_id(vor) != POLYGON
+        vor[odd] = [polygonal(v) for v in vor[odd]]  # GEOS may wrap a cell in a collection
         cells = shapely.intersection(_union_by(vor, label, n), parent, grid_size=GRID_M)
         cells = _own_footprints(cells, foot, unit)
         cells = _gather_strays(cells, foot, unit)

@@ -34,7 +34,7 @@ TRIES = 4
 FREE, LONE = -1, -2
 
 
-def _frame(parent: BaseGeometry, geographic: bool):
+def local_frame(parent: BaseGeometry, geographic: bool):
     """Origin and metres per unit of the local frame; functions to and from it."""
     kx, ky = metric_scale(parent, geographic)
     minx, miny, _, _ = parent.bounds
@@ -214,7 +214,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
         raise ValueError("one household count per building is needed")
     if (households < 0).any():
         raise ValueError("household counts must be >= 0")
-    scale, there, back = _frame(parent, geographic)
+    scale, there, back = local_frame(parent, geographic)
     foot = np.asarray(buildings, dtype=object)
     rep = shapely.get_coordinates(shapely.point_on_surface(foot)) if len(foot) else np.zeros(
         (0, 2))

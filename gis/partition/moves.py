@@ -6,7 +6,9 @@ part updates both parts' exact Polsby-Popper in time proportional to the cell's 
 without touching any geometry. A move is allowed when the cell shares an edge with the
 receiving part, the giving part keeps another cell and stays connected, and neither part
 moves away from its bounds. Two phases: `balance` makes the moves that bring the parts
-nearer their bounds (the sum of their distances to lo..hi falls), best compactness first;
+nearer their bounds (the sum of their distances to lo..hi falls), best compactness first,
+then `chains` of such moves through up to CHAIN_DEPTH neighbouring parts (a part under the
+minimum takes a cell from a neighbour, which takes one from its own neighbour, ...);
 `compact` makes the moves that raise the smaller Polsby-Popper of the two parts, or keep it and
 raise their sum, pass after pass until none is left. Parts in `fixed` (lone buildings above
 the maximum) neither give nor take.
@@ -23,6 +25,8 @@ from gis.partition.cells import Cells
 MAX_PASSES = 12
 MAX_BALANCE_MOVES_PER_UNIT = 4
 EPS = 1e-9
+CHAIN_DEPTH = 3
+CHAIN_BUDGET = 400
 
 
 def deviation(count: int, lo: int, hi: int) -> int:
@@ -151,6 +155,58 @@ def balance(state: Parts) -> None:
         state.move(u, dst, links)
 
 
+def _needy(state: Parts, j: int) -> list[tuple[int, int]]:
+    """Moves (cell, to part) that bring part j nearer its bounds: a neighbour's cell into j
+    when j is under, one of j's cells out to a neighbour when over."""
+    lo, hi = state.lo, state.hi
+    out: list[tuple[int, int]] = []
+    if state.hh[j] < lo:
+        for u in {v for x in state.members[j] for v in state.adj[x]}:
+            src = state.part[u]
+            if src != j and src not in state.fixed and state.h[u] > 0:
+                out.append((u, j))
+    elif state.hh[j] > hi:
+        for u in state.members[j]:
+            if state.h[u] > 0:
+                out.extend((u, d) for d in state.links(u) if d != j and d not in state.fixed)
+    return out
+
+
+def _chain(state: Parts, j: int, depth: int, start: int, budget: list[int]) -> bool:
+    """Moves along a chain of neighbouring parts (up to `depth`) that end with less total
+    deviation than `start`: part j takes (or gives) a cell, the neighbour that then misses
+    its bounds does the same, and so on; undone when no chain helps."""
+    for u, dst in _needy(state, j):
+        if budget[0] <= 0:
+            return False
+        budget[0] -= 1
+        src = state.part[u]
+        if not state.stays_connected(u):
+            continue
+        state.move(u, dst, state.links(u))
+        if state.total_deviation() < start:
+            return True
+        nxt = src if dst == j else dst
+        if depth > 1 and deviation(state.hh[nxt], state.lo, state.hi) > 0 and _chain(
+                state, nxt, depth - 1, start, budget):
+            return True
+        state.move(u, src, state.links(u))
+    return False
+
+
+def chains(state: Parts) -> None:
+    """Chains of moves (see `_chain`) while they lower the total deviation."""
+    budget = [CHAIN_BUDGET]
+    while budget[0] > 0:
+        start = state.total_deviation()
+        if start == 0:
+            return
+        out = [j for j in range(state.k) if j not in state.fixed
+               and deviation(state.hh[j], state.lo, state.hi) > 0]
+        if not any(_chain(state, j, CHAIN_DEPTH, start, budget) for j in out):
+            return
+
+
 def compact(state: Parts) -> int:
     """Moves that raise the pair's smaller Polsby-Popper (or keep it and raise their sum),
     within bounds, pass after pass; returns the number of moves."""
@@ -196,5 +252,6 @@ def compact(state: Parts) -> int:
 def improve(state: Parts) -> None:
     """Balance, then compactness, then balance again (see the module docstring)."""
     balance(state)
+    chains(state)
     compact(state)
     balance(state)
