@@ -31,7 +31,7 @@ JITTER_M = 1e-3  # breaks ties between co-circular points (regular rows of house
 TINY_M2 = 0.0
 GRID_M = 1e-9
 HOLE_M2 = 1e-4
-POLYGON = 3  # shapely.GeometryType.POLYGON
+POLYGONAL = (3, 6)  # shapely.GeometryType POLYGON, MULTIPOLYGON
 
 
 @dataclass
@@ -125,6 +125,15 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
         return geom
     polys = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def polygonal_all(geoms: np.ndarray) -> np.ndarray:
+    """`polygonal` of every geometry that is not already a (Multi)Polygon."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    odd = ~np.isin(shapely.get_type_id(geoms), POLYGONAL)
+    if odd.any():
+        geoms[odd] = [polygonal(g) for g in geoms[odd]]
+    return geoms
 
 
 def _own_footprints(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.ndarray:
@@ -222,9 +231,9 @@ def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarra
     else:
         pts = shapely.multipoints(xy)
         vor = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=parent, ordered=True))
-        odd = shapely.get_type_id(vor) != POLYGON
-        vor[odd] = [polygonal(v) for v in vor[odd]]  # GEOS may wrap a cell in a collection
-        cells = shapely.intersection(_union_by(vor, label, n), parent, grid_size=GRID_M)
+        vor = polygonal_all(vor)  # GEOS may wrap a cell in a collection
+        cells = polygonal_all(shapely.intersection(_union_by(vor, label, n), parent,
+                                                    grid_size=GRID_M))
         cells = _own_footprints(cells, foot, unit)
         cells = _gather_strays(cells, foot, unit)
     empty = shapely.is_empty(cells) | (shapely.area(cells) <= 0)

@@ -23,15 +23,17 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cells import Cells, building_cells, union_of
+from gis.partition.cells import Cells, building_cells, polygonal_all, union_of
 from gis.partition.engine import choose_parts
 from gis.partition.moves import Parts, improve
 from gis.partition.quality import metric_scale
 from gis.partition.result import SplitResult, finish
+from gis.partition.smooth import smooth
 
 LLOYD_STEPS = 4
 TRIES = 4
 FREE, LONE = -1, -2
+SMOOTH = 1
 
 
 def local_frame(parent: BaseGeometry, geographic: bool):
@@ -245,8 +247,10 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     renumber = np.full(int(part.max()) + 1, -1)
     for j, g in enumerate(groups):
         renumber[part[g[0]]] = j
-    geoms = [union_of(cells.cells[g]) for g in groups]
-    parts = list(back(np.asarray(geoms, dtype=object)))
+    geoms = np.asarray([union_of(cells.cells[g]) for g in groups], dtype=object)
     assignment = renumber[part[cells.unit_of]]
+    if SMOOTH:
+        geoms = smooth(geoms, polygonal_all(shapely.intersection(there(foot), local)), assignment)
+    parts = list(back(geoms))
     return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
                   reason is not None, reason)

@@ -25,6 +25,7 @@ from gis.partition.cells import Cells
 MAX_PASSES = 12
 MAX_BALANCE_MOVES_PER_UNIT = 4
 EPS = 1e-9
+FLOOR = 1.0
 CHAIN_DEPTH = 3
 CHAIN_BUDGET = 400
 
@@ -233,10 +234,12 @@ def compact(state: Parts) -> int:
                 old_dst = state.pp(dst)
                 new_src, new_dst = state.after(u, dst, links)
                 old_min, new_min = min(old_src, old_dst), min(new_src, new_dst)
-                if new_min < old_min - EPS:
+                if new_min < min(old_min, FLOOR) - EPS:
                     continue
                 gain = (new_min - old_min, new_src + new_dst - old_src - old_dst)
-                if gain[0] <= EPS and gain[1] <= EPS:
+                if FLOOR < 1:
+                    gain = (gain[1], gain[0])
+                if gain[0] <= EPS and (gain[1] <= EPS or FLOOR < 1):
                     continue
                 if best is None or gain > best[0]:
                     best = (gain, dst)
