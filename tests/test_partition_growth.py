@@ -144,6 +144,18 @@ def test_towers_over_the_maximum_stand_alone_and_arithmetic_is_reported():
     assert sorted(result.households) == [28, 28, 120]  # nearest the bounds: 2 short, not 6 over
 
 
+def test_parts_reach_past_a_tower_through_the_land_around_it():
+    """20 households either side of a 120-household tower across a narrow block: one part of
+    40 passes the tower through the land around it, the tower stands alone."""
+    parent = box(LON, LAT, LON + 150 * D, LAT + 30 * D)
+    buildings = [box(LON + x0 * D, LAT + 5 * D, LON + x1 * D, LAT + 25 * D)
+                 for x0, x1 in ((10, 30), (60, 90), (120, 140))]
+    result = growth.split(parent, buildings, [20, 120, 20])
+    check_division(parent, buildings, [20, 120, 20], result)
+    assert sorted(result.households) == [40, 120] and result.assignment[0] == result.assignment[2]
+    assert not [v for v in result.violations if "outside" in v or "contiguous" in v]
+
+
 def test_concave_parent_keeps_parts_single_polygons():
     """A U-shaped block: cells cut apart by the notch still give one polygon per part."""
     parent = Polygon([(LON, LAT), (LON + 300 * D, LAT), (LON + 300 * D, LAT + 200 * D),

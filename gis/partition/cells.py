@@ -218,6 +218,59 @@ def _adjacency(cells: np.ndarray) -> list[dict[int, float]]:
     return adj
 
 
+def _land_pieces(cell: BaseGeometry, own: BaseGeometry) -> tuple[BaseGeometry, list]:
+    """A cell split into its footprints and the land around them, cut in quadrants at the
+    footprints' centre (each connected piece on its own)."""
+    core = polygonal(shapely.intersection(cell, own, grid_size=GRID_M))
+    land = polygonal(shapely.difference(cell, own, grid_size=GRID_M))
+    if core.is_empty or land.is_empty:
+        return cell, []
+    cx, cy = shapely.get_coordinates(shapely.centroid(core))[0]
+    minx, miny, maxx, maxy = cell.bounds
+    r = 2.0 * max(maxx - minx, maxy - miny, 1.0)
+    quads = [shapely.box(cx + dx * r if dx < 0 else cx, cy + dy * r if dy < 0 else cy,
+                         cx if dx < 0 else cx + r, cy if dy < 0 else cy + r)
+             for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1))]
+    pieces = [p for q in quads
+              for p in shapely.get_parts(polygonal(shapely.intersection(land, q,
+                                                                        grid_size=GRID_M)))
+              if p.geom_type == "Polygon" and p.area > HOLE_M2]
+    return core, pieces
+
+
+def _free_land(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray,
+               split: np.ndarray) -> np.ndarray:
+    """Cells of the `split` units reduced to their footprints, the land around them appended
+    as cells of no building (see _land_pieces)."""
+    cells = list(cells)
+    for u in np.flatnonzero(split).tolist():
+        own = shapely.union_all(foot[unit == u])
+        if shapely.area(own) <= 0:
+            continue
+        core, pieces = _land_pieces(cells[u], own)
+        if pieces and core.geom_type == "Polygon":
+            cells[u] = core
+            cells.extend(pieces)
+    return np.asarray(cells, dtype=object)
+
+
+def _made(unit: np.ndarray, cells: np.ndarray, households: np.ndarray, n: int) -> Cells:
+    hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
+    members = [np.flatnonzero(unit == u) for u in range(n)]
+    return Cells(unit, cells, shapely.area(cells), shapely.length(cells), hh,
+                 shapely.get_coordinates(shapely.centroid(cells)), _adjacency(cells), members)
+
+
+def with_free_land(cells: Cells, foot: np.ndarray, households: np.ndarray, hi: int) -> Cells:
+    """`cells` where a lone building over `hi` households keeps only its footprint as its
+    cell: the land around it becomes cells of no building (quadrants around it), so that the
+    parts around a tower can reach one another past it."""
+    single = np.array([len(m) == 1 for m in cells.members])
+    grown = _free_land(cells.cells, np.asarray(foot, dtype=object), cells.unit_of,
+                       single & (cells.households > hi))
+    return _made(cells.unit_of, grown, households, len(grown))
+
+
 def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -> Cells:
     """Unit cells of `parent` (metres) for footprints `foot` (metres; points allowed)."""
     foot = np.asarray(foot, dtype=object)
@@ -245,10 +298,7 @@ def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarra
         renumber = np.full(n, -1)
         renumber[keep] = np.arange(len(keep))
         unit, cells, n = renumber[host], cells[keep], len(keep)
-    hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
-    members = [np.flatnonzero(unit == u) for u in range(n)]
-    return Cells(unit, cells, shapely.area(cells), shapely.length(cells), hh,
-                 shapely.get_coordinates(shapely.centroid(cells)), _adjacency(cells), members)
+    return _made(unit, cells, households, n)
 
 
 def union_of(cells: np.ndarray) -> BaseGeometry:

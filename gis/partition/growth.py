@@ -9,10 +9,16 @@ the fewest households taking the free neighbouring cell nearest its centre, so p
 balanced. A local search (gis.partition.moves) then moves boundary cells between neighbouring
 parts: first while it brings parts nearer their bounds, then while it raises compactness
 (minimum Polsby-Popper of the two parts first, then their sum) without leaving the bounds or
-breaking a part in two. Every part is the union of a connected set of cells, hence a single
-polygon; footprints lie inside their own cells, so no building is split; the cells tile the
-parent, so the parts do. Buildings above the maximum are parts of their own, as in the cut
-engine, and the same violations and reasons are reported.
+breaking a part in two. Several growths are tried (TRIES seeds, then one part more or fewer)
+and the best kept: fewest households outside the bounds, then the highest minimum and mean
+Polsby-Popper. Every part is the union of a connected set of cells, hence a single polygon;
+footprints lie inside their own cells, so no building is split; the cells tile the parent, so
+the parts do. The shared edges are then simplified together (gis.partition.smooth), footprints
+kept whole. Buildings above the maximum are parts of their own, as in the cut engine; when
+their cells cut the other buildings into groups that cannot meet the bounds, the split is tried
+again with the land around those towers as cells of no building (gis.partition.cells
+with_free_land), which any part may cross. The same violations and reasons are reported as by
+the cut engine.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cells import Cells, building_cells, polygonal_all, union_of
+from gis.partition.cells import Cells, building_cells, polygonal_all, union_of, with_free_land
 from gis.partition.engine import choose_parts
 from gis.partition.moves import Parts, improve
 from gis.partition.quality import metric_scale
@@ -161,10 +167,11 @@ def _part_counts(households: int, lo: int, hi: int, delta: int) -> int:
     return k if not reason and math.ceil(households / hi) <= k <= households // lo else 0
 
 
-def _assign(cells: Cells, lone: list[int], lo: int, hi: int, seed: int) -> Parts:
+def _assign(cells: Cells, lone: list[int], lo: int, hi: int, seed: int
+            ) -> tuple[tuple, Parts]:
     """The best of several growths (seeds, then part counts one up or down) after local
     search: fewest households outside the bounds, then the highest minimum and mean
-    Polsby-Popper."""
+    Polsby-Popper. Returns that ranking key and the assignment."""
     comps = [(c, int(cells.households[c].sum())) for c in _components(cells, set(lone))]
     best = None
     for delta in (0, 1, -1):
@@ -195,7 +202,13 @@ def _assign(cells: Cells, lone: list[int], lo: int, hi: int, seed: int) -> Parts
             key = (state.total_deviation(), -min(pps), -float(np.mean(pps)))
             if best is None or key < best[0]:
                 best = (key, state)
-    return best[1]
+    return best
+
+
+def _lone(cells: Cells, households: np.ndarray, hi: int) -> list[int]:
+    """Units that are one building over the maximum (parts of their own)."""
+    return [u for u in range(cells.n)
+            if len(cells.members[u]) == 1 and households[cells.members[u][0]] > hi]
 
 
 def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
@@ -237,10 +250,14 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     if parent.geom_type == "MultiPolygon":
         violations.append("the parent is not one polygon: its parts cannot all be contiguous")
     local = there(parent)
-    cells = building_cells(local, there(foot), households)
-    lone = [u for u in range(cells.n)
-            if len(cells.members[u]) == 1 and households[cells.members[u][0]] > hi]
-    state = _assign(cells, lone, lo, hi, seed)
+    feet = there(foot)
+    cells = building_cells(local, feet, households)
+    key, state = _assign(cells, _lone(cells, households, hi), lo, hi, seed)
+    if key[0] > 0 and (households > hi).any():  # try again with the land round the towers free
+        freed = with_free_land(cells, feet, households, hi)
+        key2, state2 = _assign(freed, _lone(freed, households, hi), lo, hi, seed)
+        if key2 < key:
+            cells, state = freed, state2
     part = np.asarray(state.part, dtype=np.int64)
     groups = [np.flatnonzero(part == j) for j in range(int(part.max()) + 1)]
     groups = [g for g in groups if len(g)]

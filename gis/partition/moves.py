@@ -11,7 +11,7 @@ then `chains` of such moves through up to CHAIN_DEPTH neighbouring parts (a part
 minimum takes a cell from a neighbour, which takes one from its own neighbour, ...);
 `compact` makes the moves that raise the smaller Polsby-Popper of the two parts, or keep it and
 raise their sum, pass after pass until none is left. Parts in `fixed` (lone buildings above
-the maximum) neither give nor take.
+the maximum) neither give nor take cells holding buildings, only land (cells of no building).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class Parts:
         self.a = [float(x) for x in cells.area]
         self.p = [float(x) for x in cells.perimeter]
         self.part = [int(x) for x in part]
+        self.land = {u for u, m in enumerate(cells.members) if len(m) == 0}
         k = max(self.part) + 1 if self.part else 0
         self.members: list[set[int]] = [set() for _ in range(k)]
         self.hh = [0] * k
@@ -117,8 +118,9 @@ class Parts:
         self.part[u] = dst
 
     def boundary(self) -> list[int]:
-        """Cells (of parts that may give) with a neighbour in another part."""
-        return [u for u in range(len(self.part)) if self.part[u] not in self.fixed
+        """Cells (of parts that may give them) with a neighbour in another part."""
+        return [u for u in range(len(self.part))
+                if (self.part[u] not in self.fixed or u in self.land)
                 and any(self.part[v] != self.part[u] for v in self.adj[u])]
 
     def total_deviation(self) -> int:
@@ -217,7 +219,8 @@ def compact(state: Parts) -> int:
         moved = 0
         for u in state.boundary():
             src, h = state.part[u], state.h[u]
-            if state.part[u] in state.fixed:
+            land = u in state.land
+            if src in state.fixed and not land:
                 continue
             links = state.links(u)
             if len(links) == 1:
@@ -227,7 +230,7 @@ def compact(state: Parts) -> int:
             old_src = state.pp(src)
             best = None
             for dst in links:
-                if dst == src or dst in state.fixed:
+                if dst == src or (dst in state.fixed and not land):
                     continue
                 if deviation(state.hh[dst] + h, lo, hi) > deviation(state.hh[dst], lo, hi):
                     continue
