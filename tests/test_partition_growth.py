@@ -107,8 +107,10 @@ def test_every_building_gets_a_cell_holding_its_footprint(layout):
     parent, buildings = there(parent), list(there(np.asarray(buildings, object)))
     cells = building_cells(parent, np.asarray(buildings, object), np.asarray(households))
     assert abs(shapely.area(cells.cells).sum() - parent.area) / parent.area < 1e-9
+    assert shapely.is_valid(cells.cells).all()
     for b, unit in zip(buildings, cells.unit_of, strict=True):
-        assert cells.cells[unit].buffer(1e-12).covers(b)
+        spill, far = outside(b.intersection(parent), cells.cells[unit])
+        assert spill <= 1e-9 * b.area and far < 1e-6  # metres
     for u, near in enumerate(cells.adj):  # neighbours share an edge, both ways
         for v, length in near.items():
             assert length > 0 and cells.adj[v][u] == length

@@ -30,6 +30,7 @@ INSET_M = 0.05
 JITTER_M = 1e-3  # breaks ties between co-circular points (regular rows of houses)
 TINY_M2 = 0.0
 GRID_M = 1e-9
+SIMPLIFY_M = 0.5
 HOLE_M2 = 1e-4
 POLYGONAL = (3, 6)  # shapely.GeometryType POLYGON, MULTIPOLYGON
 
@@ -136,26 +137,41 @@ def polygonal_all(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def _own_footprints(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """Cells in which every footprint lies wholly in its own unit's cell: each piece of a
-    footprint in another unit's cell moves to its own (overlays snapped to GRID_M, so the
-    piece taken and the piece given match and the cells still tile the parent)."""
+def _simplified(cells: np.ndarray) -> np.ndarray:
+    """Cells with fewer vertices: the chains of short Voronoi edges between two cells are
+    simplified together (coverage simplification, the parent's outline kept)."""
+    try:
+        simple = shapely.coverage_simplify(cells, SIMPLIFY_M, simplify_boundary=False)
+    except shapely.errors.GEOSException:
+        return cells
+    if not shapely.is_valid(simple).all():
+        return cells
+    return polygonal_all(shapely.set_precision(simple, GRID_M))
+
+
+def _own_footprints(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray,
+                    parent: BaseGeometry) -> np.ndarray:
+    """Cells in which every footprint lies wholly in its own unit's cell: a cell holding part
+    of another unit's footprint loses all such footprints at once, and each unit concerned
+    takes its footprints (within the parent) whole. Overlays are snapped to GRID_M, so what
+    one cell loses and another takes match and the cells still tile the parent."""
     tree = shapely.STRtree(cells)
     b, c = tree.query(foot, predicate="intersects")
     foreign = unit[b] != c
     b, c = b[foreign], c[foreign]
     if len(b):
-        hit = shapely.area(shapely.intersection(cells[c], foot[b])) > TINY_M2
+        hit = shapely.relate_pattern(cells[c], foot[b], "2********")  # interiors share area
         b, c = b[hit], c[hit]
     if not len(b):
         return cells
     cells = cells.copy()
-    for bi, ci in zip(b.tolist(), c.tolist(), strict=True):
-        piece = polygonal(shapely.intersection(cells[ci], foot[bi], grid_size=GRID_M))
-        if piece.is_empty:
-            continue
-        cells[ci] = polygonal(shapely.difference(cells[ci], piece, grid_size=GRID_M))
-        cells[unit[bi]] = polygonal(shapely.union(cells[unit[bi]], piece, grid_size=GRID_M))
+    for ci in np.unique(c).tolist():
+        taken = shapely.union_all(foot[b[c == ci]], grid_size=GRID_M)
+        cells[ci] = polygonal(shapely.difference(cells[ci], taken, grid_size=GRID_M))
+    for u in np.unique(unit[b]).tolist():
+        mine = shapely.intersection(shapely.union_all(foot[unit == u], grid_size=GRID_M),
+                                    parent, grid_size=GRID_M)
+        cells[u] = polygonal(shapely.union(cells[u], polygonal(mine), grid_size=GRID_M))
     return cells
 
 
@@ -287,7 +303,9 @@ def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarra
         vor = polygonal_all(vor)  # GEOS may wrap a cell in a collection
         cells = polygonal_all(shapely.intersection(_union_by(vor, label, n), parent,
                                                     grid_size=GRID_M))
-        cells = _own_footprints(cells, foot, unit)
+        if SIMPLIFY_M > 0:
+            cells = _simplified(cells)
+        cells = _own_footprints(cells, foot, unit, parent)
         cells = _gather_strays(cells, foot, unit)
     empty = shapely.is_empty(cells) | (shapely.area(cells) <= 0)
     if empty.any():  # a unit every point of which another unit took: it joins that unit

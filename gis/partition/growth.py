@@ -37,7 +37,7 @@ from gis.partition.result import SplitResult, finish
 from gis.partition.smooth import smooth
 
 LLOYD_STEPS = 4
-TRIES = 4
+TRIES = 2
 FREE, LONE = -1, -2
 SMOOTH = 1
 
