@@ -10,8 +10,10 @@ nearer their bounds (the sum of their distances to lo..hi falls), best compactne
 then `chains` of such moves through up to CHAIN_DEPTH neighbouring parts (a part under the
 minimum takes a cell from a neighbour, which takes one from its own neighbour, ...);
 `compact` makes the moves that raise the smaller Polsby-Popper of the two parts, or keep it and
-raise their sum, pass after pass until none is left. Parts in `fixed` (lone buildings above
-the maximum) neither give nor take cells holding buildings, only land (cells of no building).
+raise their sum, pass after pass until none is left, then those that raise their sum while no
+part falls below the smallest Polsby-Popper of all (so the minimum holds and the mean rises).
+Parts in `fixed` (lone buildings above the maximum) neither give nor take cells holding
+buildings, only land (cells of no building).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from gis.partition.cells import Cells
 MAX_PASSES = 12
 MAX_BALANCE_MOVES_PER_UNIT = 4
 EPS = 1e-9
-FLOOR = 1.0
 CHAIN_DEPTH = 3
 CHAIN_BUDGET = 400
 
@@ -210,9 +211,10 @@ def chains(state: Parts) -> None:
             return
 
 
-def compact(state: Parts) -> int:
+def compact(state: Parts, floor: float | None = None) -> int:
     """Moves that raise the pair's smaller Polsby-Popper (or keep it and raise their sum),
-    within bounds, pass after pass; returns the number of moves."""
+    within bounds, pass after pass; returns the number of moves. With `floor`, moves that
+    raise the pair's sum instead, as long as neither part falls below `floor`."""
     lo, hi = state.lo, state.hi
     moves = 0
     for _ in range(MAX_PASSES):
@@ -237,13 +239,14 @@ def compact(state: Parts) -> int:
                 old_dst = state.pp(dst)
                 new_src, new_dst = state.after(u, dst, links)
                 old_min, new_min = min(old_src, old_dst), min(new_src, new_dst)
-                if new_min < min(old_min, FLOOR) - EPS:
-                    continue
                 gain = (new_min - old_min, new_src + new_dst - old_src - old_dst)
-                if FLOOR < 1:
+                if floor is None:
+                    if new_min < old_min - EPS or (gain[0] <= EPS and gain[1] <= EPS):
+                        continue
+                else:
+                    if new_min < min(old_min, floor) - EPS or gain[1] <= EPS:
+                        continue
                     gain = (gain[1], gain[0])
-                if gain[0] <= EPS and (gain[1] <= EPS or FLOOR < 1):
-                    continue
                 if best is None or gain > best[0]:
                     best = (gain, dst)
             if best is not None and state.stays_connected(u):
@@ -260,4 +263,5 @@ def improve(state: Parts) -> None:
     balance(state)
     chains(state)
     compact(state)
+    compact(state, floor=min(state.pp(j) for j in range(state.k)))
     balance(state)
