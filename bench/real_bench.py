@@ -19,7 +19,6 @@ import numpy as np
 import shapely
 
 from gis.partition import choose_parts, polsby_popper
-from gis.partition.diagnose import lone_building
 from gis.partition.quality import metric_scale
 from importers.split_job import _split_one
 
@@ -40,14 +39,16 @@ def run_jobs(jobs: list[tuple], processes: int) -> list[tuple]:
         return list(pool.map(timed_split, jobs, chunksize=4))
 
 
-def make_jobs(parents: list, blds: list[np.ndarray], data, lo: int, hi: int) -> list[tuple]:
+def make_jobs(parents: list, blds: list[np.ndarray], data, lo: int, hi: int,
+              engine: str | None = None) -> list[tuple]:
     """Split jobs (WKB) for each parent with its buildings and the streets crossing it."""
     tree = shapely.STRtree(data.streets)
     jobs = []
     for geom, idx in zip(parents, blds, strict=True):
         near = data.streets[tree.query(geom, predicate="intersects")]
         jobs.append((geom.wkb, [b.wkb for b in data.buildings[idx]],
-                     [int(h) for h in data.households[idx]], [r.wkb for r in near], lo, hi, 0))
+                     [int(h) for h in data.households[idx]], [r.wkb for r in near], lo, hi, 0,
+                     engine))
     return jobs
 
 
@@ -93,7 +94,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
             continue
         for k, count in enumerate(counts):
             held = hh_b[assignment == k]
-            if lone_building(held, hi):
+            if (held > hi).any():  # not feasible: a building in it is over the maximum
                 lone += 1
                 continue
             feasible_parts += 1
@@ -121,10 +122,11 @@ def line(name: str, level: str, s: dict) -> str:
             f"{s['cpu_ms']:.1f}")
 
 
-def divide(data, parents, blds, level: str, runs: int, processes: int):
+def divide(data, parents, blds, level: str, runs: int, processes: int,
+           engine: str | None = None):
     """Split every parent `runs` times; the results of the last run and the median CPU/parent."""
     lo, hi = LEVELS[level]
-    jobs = make_jobs(parents, blds, data, lo, hi)
+    jobs = make_jobs(parents, blds, data, lo, hi, engine)
     per_run = []
     for _ in range(runs):
         results = run_jobs(jobs, processes)
@@ -132,15 +134,15 @@ def divide(data, parents, blds, level: str, runs: int, processes: int):
     return results, float(np.median(per_run))
 
 
-def bench_city(data, runs: int, processes: int) -> dict:
+def bench_city(data, runs: int, processes: int, engine: str | None = None) -> dict:
     """Both levels of one city; returns the figures per level."""
     figures = {}
     parents = [g for g, _ in data.communities]
     blds = [idx for _, idx in data.communities]
-    results, _ = divide(data, parents, blds, "grid", 1, processes)
+    results, _ = divide(data, parents, blds, "grid", 1, processes, engine)
     figures["grid"] = evaluate(parents, blds, results, data, *LEVELS["grid"])
     grids, gblds = children(parents, blds, results)
-    results, cpu = divide(data, grids, gblds, "micro_grid", runs, processes)
+    results, cpu = divide(data, grids, gblds, "micro_grid", runs, processes, engine)
     figures["micro_grid"] = evaluate(grids, gblds, results, data, *LEVELS["micro_grid"])
     figures["micro_grid"]["cpu_ms"] = 1000.0 * cpu
     figures["grids"] = (grids, gblds, results)
@@ -198,7 +200,7 @@ def main_real(args) -> None:
     for name in args.cities.split(","):
         data = LOADERS[name]()
         print(data.describe())
-        figures = bench_city(data, runs, args.processes)
+        figures = bench_city(data, runs, args.processes, args.engine)
         for level in ("grid", "micro_grid"):
             print(line(name, level, figures[level]))
         grids, gblds, results = figures["grids"]

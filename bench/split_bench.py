@@ -9,6 +9,8 @@ grids, and our/baseline ratios. The last line holds the figures.
     .venv/bin/python bench/split_bench.py [--quick] [--grids N] [--processes P]
     .venv/bin/python bench/split_bench.py --real [--quick] [--cities monaco,shanghai]
 
+--engine growth runs the assignment-first engine (gis.partition.growth) instead of the cuts.
+
 With --real, the real cities of bench/real_city.py instead (see bench/real_bench.py).
 """
 
@@ -115,6 +117,8 @@ def main() -> None:
     ap.add_argument("--cities", default="monaco,shanghai", help="with --real: which cities")
     ap.add_argument("--runs", type=int, default=None, help="with --real: runs of the micro-grid "
                     "split (the CPU figure is their median; default 3, 1 with --quick)")
+    ap.add_argument("--engine", choices=["cuts", "growth"], default="cuts",
+                    help="the split engine (gis.partition.engines)")
     args = ap.parse_args()
     if args.real:
         from bench.real_bench import main_real
@@ -131,7 +135,7 @@ def main() -> None:
     print(f"district: {len(district)} grids, {buildings} buildings, {households} households "
           f"(generated in {time.perf_counter() - t0:.1f} s)")
 
-    jobs = [(p.wkb, [b.wkb for b in bs], hh, [r.wkb for r in rd], lo, hi, 0)
+    jobs = [(p.wkb, [b.wkb for b in bs], hh, [r.wkb for r in rd], lo, hi, 0, args.engine)
             for p, bs, hh, rd in district]
     t0, cpu0 = time.perf_counter(), cpu_seconds()
     results = run_splits(jobs, args.processes)

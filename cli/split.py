@@ -20,14 +20,19 @@ def split_command(
     seed: int = typer.Option(0, "--seed"),
     dry_run: bool = typer.Option(False, "--dry-run", help="compute and report, write nothing"),
     report: str = typer.Option(None, "--report", help="write the quality report (.csv/.json)"),
+    engine: str = typer.Option("cuts", "--engine", help="cuts (straight cuts, the default) or "
+                               "growth (parts grown over building cells)"),
 ) -> None:
     """Split parents into children of 30-50 (micro-grid) or 300-500 (grid) households."""
     import psycopg
 
     from cli.db import ensure_database
     from gis.database import libpq_url
+    from gis.partition.engines import ENGINES
     from importers.split_job import split_grids
 
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}")
     key = level.replace("-", "_")
     if key not in ("micro_grid", "grid"):
         fail("--level must be micro-grid or grid")
@@ -50,7 +55,7 @@ def split_command(
     try:
         with console.status("splitting ..."):
             result = split_grids(url, codes, level=key, min_households=lo, max_households=hi,
-                                 seed=seed, dry_run=dry_run)
+                                 seed=seed, dry_run=dry_run, engine=engine)
     except ValueError as exc:
         fail(str(exc))
     console.print(result.table())

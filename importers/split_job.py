@@ -22,7 +22,7 @@ from gis.database import libpq_url
 from gis.editing import succession
 from gis.levels import LEVELS
 from gis.levels import level as get_level
-from gis.partition import split
+from gis.partition.engines import splitter
 from gis.rollup import rollup_households
 
 PARALLEL_FROM = 16
@@ -119,8 +119,11 @@ class SplitRunReport:
 
 
 def _split_one(job: tuple) -> tuple:
-    """Worker: split one parent given as WKB; returns part WKBs, assignment and quality."""
-    parent_wkb, building_wkbs, households, road_wkbs, lo, hi, seed = job
+    """Worker: split one parent given as WKB; returns part WKBs, assignment and quality.
+
+    A job is (parent, buildings, households, roads, min, max, seed[, engine name])."""
+    parent_wkb, building_wkbs, households, road_wkbs, lo, hi, seed, *engine = job
+    split = splitter(engine[0] if engine else None)
     parent = shapely.from_wkb(parent_wkb)
     buildings = shapely.from_wkb(np.asarray(building_wkbs, dtype=object)) if building_wkbs else []
     roads = shapely.from_wkb(np.asarray(road_wkbs, dtype=object)) if road_wkbs else ()
@@ -232,12 +235,15 @@ def _assign_buildings(conn, child: str, rows: list[tuple[int, int, int]]) -> Non
 
 def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "micro_grid",
                 min_households: int = 30, max_households: int = 50, seed: int = 0,
-                dry_run: bool = False, processes: int | None = None) -> SplitRunReport:
+                dry_run: bool = False, processes: int | None = None,
+                engine: str | None = None) -> SplitRunReport:
     """Split the given (or all current) parents into children of `level` in one transaction.
 
     level "micro_grid": grids -> micro-grids; level "grid": communities -> grids. Roads crossing
-    a parent are barrier lines the cuts prefer. With dry_run nothing is written.
+    a parent are barrier lines the cuts prefer. With dry_run nothing is written. `engine`
+    names the split engine (gis.partition.engines; the default when None).
     """
+    splitter(engine)  # an unknown name fails here, before anything is read
     child = get_level(level)
     if child.parent is None or child.name == "community":
         raise ValueError("split level must be micro_grid or grid")
@@ -258,7 +264,7 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
         for pid, wkb in _roads(conn, parent_level.table, ids):
             roads[pid].append(bytes(wkb))
         jobs = [(bytes(p[3]), [b[2] for b in blds[p[0]]], [b[1] for b in blds[p[0]]],
-                 roads[p[0]], min_households, max_households, seed) for p in parents]
+                 roads[p[0]], min_households, max_households, seed, engine) for p in parents]
         results = run_splits(jobs, processes)
         followers = succession.capture(conn, child.table, ids)
         removed, retired = _remove_children(conn, child.table, ids)

@@ -1,0 +1,329 @@
+"""Building cells: a tiling of a parent by one cell per building, for assignment-first splits.
+
+Points are sampled on every footprint (its representative point and its outline, densified
+every SPACING_M and pulled INSET_M towards the footprint's centre so that two footprints
+sharing a wall give two rows of points with the wall between them); one Voronoi diagram of all
+the points (one GEOS call per parent) is clipped to the parent and its cells are unioned per
+building. Overlapping footprints, and buildings whose points all coincide with another's, form
+one unit (they always go to the same part). Every unit's cell then holds its whole footprint:
+the rare pieces of a footprint that fell into another cell are added to its own and taken from
+the other. Pieces of a cell cut off by a concave parent (holding none of its footprints) join
+the neighbouring cell they share the longest edge with, so each cell is one polygon. The cells
+tile the parent (land without buildings belongs to the nearest building's cell), and two units
+are neighbours when their cells share an edge of positive length: a connected set of units has
+a single polygon as its union.
+
+Everything is computed in a local metric frame (metres), so areas, perimeters and shared edge
+lengths are what Polsby-Popper needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+SPACING_M = 3.0
+INSET_M = 0.05
+JITTER_M = 1e-3  # breaks ties between co-circular points (regular rows of houses)
+TINY_M2 = 0.0
+GRID_M = 1e-9
+SIMPLIFY_M = 0.5
+HOLE_M2 = 1e-4
+POLYGONAL = (3, 6)  # shapely.GeometryType POLYGON, MULTIPOLYGON
+
+
+@dataclass
+class Cells:
+    """Unit cells of one parent, in metres: unit_of[b] is building b's unit; per unit its cell,
+    area, perimeter, households and centroid; adj[u] maps each neighbour to the shared length."""
+
+    unit_of: np.ndarray
+    cells: np.ndarray
+    area: np.ndarray
+    perimeter: np.ndarray
+    households: np.ndarray
+    centroid: np.ndarray
+    adj: list[dict[int, float]]
+    members: list[np.ndarray]
+
+    @property
+    def n(self) -> int:
+        return len(self.cells)
+
+
+def _units(foot: np.ndarray) -> np.ndarray:
+    """Unit index per footprint: footprints whose interiors overlap share a unit."""
+    root = list(range(len(foot)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    polys = np.flatnonzero(shapely.area(foot) > 0)
+    if len(polys) > 1:
+        tree = shapely.STRtree(foot[polys])
+        a, b = tree.query(foot[polys], predicate="intersects")
+        keep = a < b
+        a, b = polys[a[keep]], polys[b[keep]]
+        inter = shapely.area(shapely.intersection(foot[a], foot[b]))
+        for i, j in zip(a[inter > TINY_M2].tolist(), b[inter > TINY_M2].tolist(), strict=True):
+            root[find(i)] = find(j)
+    labels = np.array([find(i) for i in range(len(foot))], dtype=np.int64)
+    _, unit = np.unique(labels, return_inverse=True)
+    return unit.reshape(-1)
+
+
+def _samples(foot: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sample points (metres) and the unit of each: representative points, and outlines
+    densified and pulled slightly inside (see the module docstring)."""
+    reps = shapely.get_coordinates(shapely.point_on_surface(foot))
+    rings = shapely.segmentize(shapely.get_exterior_ring(shapely.get_parts(foot)), SPACING_M)
+    part_owner = np.repeat(np.arange(len(foot)), shapely.get_num_geometries(foot))
+    coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
+    ok = ~np.isnan(coords).any(axis=1) if len(coords) else np.zeros(0, bool)
+    coords, owner = coords[ok], part_owner[ring_idx[ok]]
+    centre = shapely.get_coordinates(shapely.centroid(foot))
+    toward = centre[owner] - coords
+    dist = np.hypot(toward[:, 0], toward[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(dist > 2 * INSET_M, INSET_M / dist, 0.0)
+    coords = coords + toward * step[:, None]
+    xy = np.vstack([reps, coords])
+    label = np.concatenate([unit, unit[owner]])
+    _, first = np.unique(np.round(xy, 6), axis=0, return_index=True)
+    first = np.sort(first)
+    xy = xy[first] + np.random.default_rng(0).uniform(-JITTER_M, JITTER_M, (len(first), 2))
+    return xy, label[first]
+
+
+def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
+    """The union of `geoms` per label 0..n-1 (empty polygons for labels without any)."""
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(n + 1))
+    out = np.empty(n, dtype=object)
+    for u in range(n):
+        group = geoms[order[bounds[u]:bounds[u + 1]]]
+        if len(group) == 1:
+            out[u] = group[0]
+        elif len(group):
+            try:
+                out[u] = shapely.coverage_union_all(group)
+            except shapely.errors.GEOSException:  # degenerate cells (co-circular points)
+                out[u] = polygonal(shapely.union_all(group, grid_size=GRID_M))
+        else:
+            out[u] = shapely.Polygon()
+    return out
+
+
+def polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of `geom` (lines and points left by overlays dropped)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    polys = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def polygonal_all(geoms: np.ndarray) -> np.ndarray:
+    """`polygonal` of every geometry that is not already a (Multi)Polygon."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    odd = ~np.isin(shapely.get_type_id(geoms), POLYGONAL)
+    if odd.any():
+        geoms[odd] = [polygonal(g) for g in geoms[odd]]
+    return geoms
+
+
+def _simplified(cells: np.ndarray) -> np.ndarray:
+    """Cells with fewer vertices: the chains of short Voronoi edges between two cells are
+    simplified together (coverage simplification, the parent's outline kept)."""
+    try:
+        simple = shapely.coverage_simplify(cells, SIMPLIFY_M, simplify_boundary=False)
+    except shapely.errors.GEOSException:
+        return cells
+    if not shapely.is_valid(simple).all():
+        return cells
+    return polygonal_all(shapely.set_precision(simple, GRID_M))
+
+
+def _own_footprints(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray,
+                    parent: BaseGeometry) -> np.ndarray:
+    """Cells in which every footprint lies wholly in its own unit's cell: a cell holding part
+    of another unit's footprint loses all such footprints at once, and each unit concerned
+    takes its footprints (within the parent) whole. Overlays are snapped to GRID_M, so what
+    one cell loses and another takes match and the cells still tile the parent."""
+    tree = shapely.STRtree(cells)
+    b, c = tree.query(foot, predicate="intersects")
+    foreign = unit[b] != c
+    b, c = b[foreign], c[foreign]
+    if len(b):
+        hit = shapely.relate_pattern(cells[c], foot[b], "2********")  # interiors share area
+        b, c = b[hit], c[hit]
+    if not len(b):
+        return cells
+    cells = cells.copy()
+    for ci in np.unique(c).tolist():
+        taken = shapely.union_all(foot[b[c == ci]], grid_size=GRID_M)
+        cells[ci] = polygonal(shapely.difference(cells[ci], taken, grid_size=GRID_M))
+    for u in np.unique(unit[b]).tolist():
+        mine = shapely.intersection(shapely.union_all(foot[unit == u], grid_size=GRID_M),
+                                    parent, grid_size=GRID_M)
+        cells[u] = polygonal(shapely.union(cells[u], polygonal(mine), grid_size=GRID_M))
+    return cells
+
+
+def _polygons(geom: BaseGeometry) -> list:
+    return [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
+
+
+def _shared(a: BaseGeometry, b: BaseGeometry) -> float:
+    return float(shapely.length(shapely.intersection(a.boundary, b.boundary)))
+
+
+def _gather_strays(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Cells made single polygons: pieces holding no part of the unit's footprints join the
+    neighbouring cell that shares the longest edge with them."""
+    cells = cells.copy()
+    for _ in range(3):
+        moved = False
+        for u in range(len(cells)):
+            pieces = _polygons(cells[u])
+            if len(pieces) <= 1:
+                if len(pieces) == 1:
+                    cells[u] = pieces[0]
+                continue
+            own = shapely.union_all(foot[unit == u])
+            held = [bool(shapely.area(shapely.intersection(p, own)) > 0) for p in pieces]
+            if not any(held):
+                held[int(np.argmax([p.area for p in pieces]))] = True
+            keep = [p for p, h in zip(pieces, held, strict=True) if h]
+            tree = shapely.STRtree(cells)
+            for piece, h in zip(pieces, held, strict=True):
+                if h:
+                    continue
+                near = [int(j) for j in tree.query(piece, predicate="intersects") if j != u]
+                edge = [_shared(piece, cells[j]) for j in near]
+                if not near or max(edge) <= 0:
+                    keep.append(piece)
+                    continue
+                j = near[int(np.argmax(edge))]
+                cells[j] = shapely.union(cells[j], piece, grid_size=GRID_M)
+                moved = True
+            cells[u] = keep[0] if len(keep) == 1 else shapely.union_all(keep, grid_size=GRID_M)
+        if not moved:
+            break
+    return cells
+
+
+def _adjacency(cells: np.ndarray) -> list[dict[int, float]]:
+    """Neighbours of each cell with the length of the edge they share (> 0)."""
+    tree = shapely.STRtree(cells)
+    a, b = tree.query(cells, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    length = shapely.length(shapely.intersection(shapely.boundary(cells[a]),
+                                                 shapely.boundary(cells[b])))
+    adj: list[dict[int, float]] = [{} for _ in range(len(cells))]
+    for i, j, w in zip(a.tolist(), b.tolist(), length.tolist(), strict=True):
+        if w > 0:
+            adj[i][j] = w
+            adj[j][i] = w
+    return adj
+
+
+def _land_pieces(cell: BaseGeometry, own: BaseGeometry) -> tuple[BaseGeometry, list]:
+    """A cell split into its footprints and the land around them, cut in quadrants at the
+    footprints' centre (each connected piece on its own)."""
+    core = polygonal(shapely.intersection(cell, own, grid_size=GRID_M))
+    land = polygonal(shapely.difference(cell, own, grid_size=GRID_M))
+    if core.is_empty or land.is_empty:
+        return cell, []
+    cx, cy = shapely.get_coordinates(shapely.centroid(core))[0]
+    minx, miny, maxx, maxy = cell.bounds
+    r = 2.0 * max(maxx - minx, maxy - miny, 1.0)
+    quads = [shapely.box(cx + dx * r if dx < 0 else cx, cy + dy * r if dy < 0 else cy,
+                         cx if dx < 0 else cx + r, cy if dy < 0 else cy + r)
+             for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1))]
+    pieces = [p for q in quads
+              for p in shapely.get_parts(polygonal(shapely.intersection(land, q,
+                                                                        grid_size=GRID_M)))
+              if p.geom_type == "Polygon" and p.area > HOLE_M2]
+    return core, pieces
+
+
+def _free_land(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray,
+               split: np.ndarray) -> np.ndarray:
+    """Cells of the `split` units reduced to their footprints, the land around them appended
+    as cells of no building (see _land_pieces)."""
+    cells = list(cells)
+    for u in np.flatnonzero(split).tolist():
+        own = shapely.union_all(foot[unit == u])
+        if shapely.area(own) <= 0:
+            continue
+        core, pieces = _land_pieces(cells[u], own)
+        if pieces and core.geom_type == "Polygon":
+            cells[u] = core
+            cells.extend(pieces)
+    return np.asarray(cells, dtype=object)
+
+
+def _made(unit: np.ndarray, cells: np.ndarray, households: np.ndarray, n: int) -> Cells:
+    hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
+    members = [np.flatnonzero(unit == u) for u in range(n)]
+    return Cells(unit, cells, shapely.area(cells), shapely.length(cells), hh,
+                 shapely.get_coordinates(shapely.centroid(cells)), _adjacency(cells), members)
+
+
+def with_free_land(cells: Cells, foot: np.ndarray, households: np.ndarray, hi: int) -> Cells:
+    """`cells` where a lone building over `hi` households keeps only its footprint as its
+    cell: the land around it becomes cells of no building (quadrants around it), so that the
+    parts around a tower can reach one another past it."""
+    single = np.array([len(m) == 1 for m in cells.members])
+    grown = _free_land(cells.cells, np.asarray(foot, dtype=object), cells.unit_of,
+                       single & (cells.households > hi))
+    return _made(cells.unit_of, grown, households, len(grown))
+
+
+def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -> Cells:
+    """Unit cells of `parent` (metres) for footprints `foot` (metres; points allowed)."""
+    foot = np.asarray(foot, dtype=object)
+    unit = _units(foot)
+    n = int(unit.max()) + 1
+    xy, label = _samples(foot, unit)
+    if len(xy) < 2 or n == 1:
+        cells = np.asarray([parent], dtype=object)
+        unit = np.zeros(len(foot), dtype=np.int64)
+        n = 1
+    else:
+        pts = shapely.multipoints(xy)
+        vor = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=parent, ordered=True))
+        vor = polygonal_all(vor)  # GEOS may wrap a cell in a collection
+        cells = polygonal_all(shapely.intersection(_union_by(vor, label, n), parent,
+                                                    grid_size=GRID_M))
+        if SIMPLIFY_M > 0:
+            cells = _simplified(cells)
+        cells = _own_footprints(cells, foot, unit, parent)
+        cells = _gather_strays(cells, foot, unit)
+    empty = shapely.is_empty(cells) | (shapely.area(cells) <= 0)
+    if empty.any():  # a unit every point of which another unit took: it joins that unit
+        keep = np.flatnonzero(~empty)
+        reps = shapely.point_on_surface(foot)
+        host = np.array([keep[int(np.argmin(shapely.distance(cells[keep], reps[b])))]
+                         if empty[unit[b]] else unit[b] for b in range(len(foot))])
+        renumber = np.full(n, -1)
+        renumber[keep] = np.arange(len(keep))
+        unit, cells, n = renumber[host], cells[keep], len(keep)
+    return _made(unit, cells, households, n)
+
+
+def union_of(cells: np.ndarray) -> BaseGeometry:
+    """The union of some cells (snapped like the cells), without the hairline gaps overlays
+    may leave between them (holes under HOLE_M2)."""
+    geom = cells[0] if len(cells) == 1 else polygonal(shapely.union_all(cells, grid_size=GRID_M))
+    if geom.geom_type != "Polygon" or not geom.interiors:
+        return geom
+    holes = [h for h in geom.interiors if shapely.Polygon(h).area >= HOLE_M2]
+    return shapely.Polygon(geom.exterior, holes)
