@@ -423,14 +423,11 @@ class _Engine:
         return self.offset + np.arange(m) * math.pi / m
 
 
-def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
-          max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
-    """Divide `parent` into parts of min..max households (see the module docstring).
-
-    buildings: points or footprints (same coordinates as parent); households: one int each;
-    barriers: lines (roads) that cuts prefer to follow. Coordinates are lon/lat unless
-    `geographic` is False (then planar metres).
-    """
+def split_inputs(parent: BaseGeometry, buildings, households, min_households: int,
+                 max_households: int) -> tuple[BaseGeometry, list, np.ndarray, int, int]:
+    """The split's arguments checked and normalised (one engine or another): a one-part
+    MultiPolygon as its Polygon, buildings as a list, households as int64; ValueError on bad
+    input."""
     if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
         parent = parent.geoms[0]
     lo, hi = int(min_households), int(max_households)
@@ -442,6 +439,19 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
         raise ValueError("one household count per building is needed")
     if (households < 0).any():
         raise ValueError("household counts must be >= 0")
+    return parent, buildings, households, lo, hi
+
+
+def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
+          max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
+    """Divide `parent` into parts of min..max households (see the module docstring).
+
+    buildings: points or footprints (same coordinates as parent); households: one int each;
+    barriers: lines (roads) that cuts prefer to follow. Coordinates are lon/lat unless
+    `geographic` is False (then planar metres).
+    """
+    parent, buildings, households, lo, hi = split_inputs(parent, buildings, households,
+                                                         min_households, max_households)
     violations: list[str] = []
     notes: list[str] = []
     if not buildings:

@@ -30,7 +30,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cells import Cells, building_cells, polygonal_all, union_of, with_free_land
-from gis.partition.engine import choose_parts
+from gis.partition.engine import choose_parts, split_inputs
 from gis.partition.moves import Parts, improve
 from gis.partition.quality import metric_scale
 from gis.partition.result import SplitResult, finish
@@ -218,17 +218,8 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     Same arguments and result as gis.partition.engine.split; `barriers` are accepted for that
     reason and not used yet.
     """
-    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
-        parent = parent.geoms[0]
-    lo, hi = int(min_households), int(max_households)
-    if not 0 < lo <= hi:
-        raise ValueError(f"bounds must satisfy 0 < min <= max, got {lo}..{hi}")
-    buildings = list(buildings)
-    households = np.asarray(list(households), dtype=np.int64).reshape(-1)
-    if len(buildings) != len(households):
-        raise ValueError("one household count per building is needed")
-    if (households < 0).any():
-        raise ValueError("household counts must be >= 0")
+    parent, buildings, households, lo, hi = split_inputs(parent, buildings, households,
+                                                         min_households, max_households)
     scale, there, back = local_frame(parent, geographic)
     foot = np.asarray(buildings, dtype=object)
     rep = shapely.get_coordinates(shapely.point_on_surface(foot)) if len(foot) else np.zeros(
