@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import psycopg
@@ -18,6 +19,7 @@ log = logging.getLogger("wangge.api")
 # distributed transaction as XX000 "failure on connection marked as essential" (citus
 # remote_commands.c, remote_transaction.c): only requests that need that worker fail.
 ESSENTIAL_NODE_LOST = "failure on connection marked as essential"
+NODE_RENEW_S = 1.0
 NODE_RETRY_AFTER_S = 10
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -52,6 +54,18 @@ def problem_response(status: int, title: str, detail: str | None = None,
         body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+async def _renew_pool(app) -> None:
+    """Replace the pooled connections (at most once per NODE_RENEW_S): each coordinator backend
+    keeps its connections to the workers, and one to a worker that went away stays dead after the
+    worker is back, failing that backend's next request; new backends connect afresh."""
+    pool = getattr(app.state, "pool", None)
+    now = time.monotonic()
+    if pool is None or now - getattr(app.state, "pool_renewed_at", -NODE_RENEW_S) < NODE_RENEW_S:
+        return
+    app.state.pool_renewed_at = now
+    await pool.drain()
 
 
 def remote_node_failure(exc: BaseException) -> bool:
@@ -95,10 +109,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(psycopg.OperationalError)
-    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         if remote_node_failure(exc):
             # a Citus worker is down: this request needs its shards; other streets still work
             log.warning("database node unavailable: %s", exc.diag.message_primary)
+            await _renew_pool(request.app)
             return problem_response(
                 503, "Service Unavailable",
                 "a database node holding this data is unavailable; retry later",
