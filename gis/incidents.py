@@ -164,6 +164,23 @@ async def street_of(conn: AsyncConnection, incident_id: int) -> int | None:
     return row[0]
 
 
+async def locked_case(conn: AsyncConnection, principal: Principal, incident_id: int,
+                      columns: str, lock: str = "FOR UPDATE") -> tuple:
+    """`columns` of case `incident_id` (alias i) in the caller's scope, locked by `lock` (FOR
+    UPDATE, FOR SHARE, or "" for none) in a read that names its street, so that Citus routes it
+    to one shard group; NotFound when there is no such case or it is outside the scope."""
+    where, params = scope_filter("incidents", "i", principal)
+    street = await street_of(conn, incident_id)
+    cur = await conn.execute(
+        f"SELECT {columns} FROM incidents i WHERE i.id = %(id)s "
+        f"AND {street_match('i', street)} AND {where} {lock}",
+        {**params, "id": incident_id, "street": street})
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return row
+
+
 def locate_sql(principal: Principal | None, allow_unassigned: bool) -> tuple[str, dict]:
     """The intake's first statement: new ids and the four area ids of each point, in batch
     order, and the points that may not be stored (reads the reference tables only)."""
@@ -376,16 +393,8 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
     the role forbids it or `version` is stale; ValueError (AssigneeError for the assignee) for a
     misplaced satisfaction score or a dispatch to someone who cannot take the case.
     """
-    where, params = scope_filter("incidents", "i", principal)
-    street = await street_of(conn, incident_id)
-    cur = await conn.execute(
-        f"SELECT i.status, i.version, i.street_id FROM incidents i WHERE i.id = %(id)s "
-        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
-        {**params, "id": incident_id, "street": street})
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"no incident {incident_id}")
-    status, current, street = row
+    status, current, street = await locked_case(conn, principal, incident_id,
+                                                "i.status, i.version, i.street_id")
     step = next_status(status, action, principal.role)
     if version is not None and version != current:
         raise IllegalTransition(status, action, allowed_actions(status, principal.role),

@@ -17,8 +17,8 @@ from datetime import timedelta
 
 from psycopg import AsyncConnection
 
-from gis.incidents import NotFound, notify_sql, street_match, street_of, summary_json
-from gis.scope import Principal, scope_filter
+from gis.incidents import locked_case, notify_sql, street_match, summary_json
+from gis.scope import Principal
 
 
 class RatingError(ValueError):
@@ -42,15 +42,7 @@ def check_score(score: int, comment: str) -> None:
 
 
 async def _closed_case(conn: AsyncConnection, principal: Principal, incident_id: int) -> str:
-    where, params = scope_filter("incidents", "i", principal)
-    street = await street_of(conn, incident_id)
-    cur = await conn.execute(
-        f"SELECT i.status, i.satisfaction_source FROM incidents i WHERE i.id = %(id)s "
-        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
-        {**params, "id": incident_id, "street": street})
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"no incident {incident_id}")
+    row = await locked_case(conn, principal, incident_id, "i.status, i.satisfaction_source")
     if row[0] != "closed":
         raise RatingError(409, f"the case is {row[0]}: residents rate closed cases")
     return row[1]

@@ -22,8 +22,14 @@ from __future__ import annotations
 from psycopg import AsyncConnection
 
 from gis.categories import Category
-from gis.incidents import OPEN, NotFound, notify_sql, street_match, street_of, summary_json
-from gis.scope import Principal, scope_filter
+from gis.incidents import (
+    OPEN,
+    locked_case,
+    notify_sql,
+    street_match,
+    summary_json,
+)
+from gis.scope import Principal
 
 ESCALATION_LOCK = 0x77616E6765  # pg_advisory_xact_lock key of escalation runs
 LEVEL_NAMES = {1: "street", 2: "district"}
@@ -42,15 +48,7 @@ async def urge(conn: AsyncConnection, principal: Principal, incident_id: int, no
     note = (note or "").strip()
     if not note:
         raise SupervisionError(422, "an urge needs a note (what is expected, by when)")
-    where, params = scope_filter("incidents", "i", principal)
-    street = await street_of(conn, incident_id)
-    cur = await conn.execute(
-        f"SELECT i.status, i.street_id FROM incidents i WHERE i.id = %(id)s "
-        f"AND {street_match('i', street)} AND {where} FOR UPDATE",
-        {**params, "id": incident_id, "street": street})
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"no incident {incident_id}")
+    row = await locked_case(conn, principal, incident_id, "i.status, i.street_id")
     if f"'{row[0]}'" not in OPEN:
         raise SupervisionError(409, f"the case is {row[0]}: only open cases are urged")
     cur = await conn.execute(f"""
