@@ -190,6 +190,16 @@ async def _check_version(conn: AsyncConnection, table: str, row_id: int,
                           current_version=row[0])
 
 
+async def _set_accounts_active(conn: AsyncConnection, owner_column: str, owner_id: int,
+                               active: bool) -> None:
+    """Enable or disable the accounts of a worker or department (`owner_column` worker_id or
+    department_id); disabling also ends their tokens at once."""
+    await conn.execute(
+        f"UPDATE accounts SET disabled = NOT %(active)s, token_generation = token_generation "
+        f"+ CASE WHEN %(active)s THEN 0 ELSE 1 END WHERE {owner_column} = %(id)s",
+        {"active": active, "id": owner_id})
+
+
 async def update_worker(conn: AsyncConnection, principal: Principal, worker_id: int,
                         version: int | None, name: str | None = None, phone: str | None = None,
                         active: bool | None = None, password: str | None = None) -> dict:
@@ -203,10 +213,7 @@ async def update_worker(conn: AsyncConnection, principal: Principal, worker_id: 
         "active = coalesce(%(active)s, active), version = version + 1 WHERE id = %(id)s",
         {"name": name, "phone": phone, "active": active, "id": worker_id})
     if active is not None:
-        await conn.execute(
-            "UPDATE accounts SET disabled = NOT %(active)s, token_generation = token_generation "
-            "+ CASE WHEN %(active)s THEN 0 ELSE 1 END WHERE worker_id = %(id)s",
-            {"active": active, "id": worker_id})
+        await _set_accounts_active(conn, "worker_id", worker_id, active)
     if password is not None:
         await conn.execute("UPDATE accounts SET password_hash = %s WHERE worker_id = %s",
                            (hash_password(password), worker_id))
@@ -260,10 +267,7 @@ async def update_department(conn: AsyncConnection, principal: Principal, dept_id
         " active = coalesce(%(active)s, active), version = version + 1 WHERE id = %(id)s",
         {"name": name, "kind": kind, "active": active, "id": dept_id})
     if active is not None:
-        await conn.execute(
-            "UPDATE accounts SET disabled = NOT %(active)s, token_generation = token_generation "
-            "+ CASE WHEN %(active)s THEN 0 ELSE 1 END WHERE department_id = %(id)s",
-            {"active": active, "id": dept_id})
+        await _set_accounts_active(conn, "department_id", dept_id, active)
     return await get_department(conn, principal, dept_id)
 
 
