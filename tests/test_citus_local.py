@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -10,7 +13,7 @@ import pytest
 from gis import citus_build, citus_local
 from gis.database import libpq_url
 from gis.localdb import LocalDbError
-from gis.settings import Settings
+from gis.settings import PROJECT_ROOT, Settings
 
 pytestmark = [pytest.mark.citus, pytest.mark.citus_only]
 
@@ -60,3 +63,15 @@ def test_points_on_the_workers_join_polygons_of_a_reference_table(db_url: str) -
             conn.execute("DROP TABLE IF EXISTS probe_points, probe_areas")
     assert counts == [(i, 100) for i in range(10)]
     assert placements == citus_local.worker_count(Settings())
+
+
+def test_bad_requests_for_a_cluster_name_the_fix() -> None:
+    settings = Settings()
+    have = citus_local.worker_count(settings)
+    with pytest.raises(LocalDbError, match=f"--workers {have}"):
+        citus_local.up(settings, lambda _m: None, workers=have + 1)
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "db", "up", "--citus"],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
+                          env={**os.environ, "DATABASE_URL": "postgresql://x@127.0.0.1:1/x"})
+    assert proc.returncode == 1 and "drop --citus" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
