@@ -383,7 +383,19 @@ async def undo_last(conn: AsyncConnection, actor: str, scope: Scope | None,
 
 async def _restore(conn: AsyncConnection, table: str, area_id: int, version: int,
                    plan_id: int) -> None:
-    """Put back the boundary an area had at `version` (the current one kept as history)."""
+    """Put back the boundary an area had at `version` (the current one kept as history).
+
+    The kept version is read first and written back as parameters: boundary_versions stays on
+    the coordinator, and Citus refuses an UPDATE of a reference table FROM a coordinator table.
+    """
+    cur = await conn.execute("""
+        SELECT ST_AsEWKB(geom), households, attrs FROM boundary_versions
+        WHERE layer = %s AND area_id = %s AND version = %s AND plan_id = %s
+        ORDER BY id LIMIT 1""", (table, area_id, version, plan_id))
+    kept = await cur.fetchone()
+    if kept is None:
+        raise PlanError("conflict", f"{table} {area_id} has no version {version} on record")
+    geom, households, attrs = kept
     await conn.execute(f"""
         INSERT INTO boundary_versions (layer, area_id, code, version, parent_id, households,
                                        geom, valid_from, valid_to, plan_id, attrs)
@@ -391,9 +403,8 @@ async def _restore(conn: AsyncConnection, table: str, area_id: int, version: int
                {store.KEPT_ATTRS.get(table, 'NULL')}
         FROM {table} WHERE id = %s""", (table, plan_id, area_id))
     await conn.execute(f"""
-        UPDATE {table} t SET geom = v.geom, households = v.households, version = t.version + 1,
-               valid_from = now(){store.RESTORE_ATTRS.get(table, '')}
-        FROM (SELECT geom, households, attrs FROM boundary_versions
-              WHERE layer = %s AND area_id = %s AND version = %s AND plan_id = %s
-              ORDER BY id LIMIT 1) v
-        WHERE t.id = %s""", (table, area_id, version, plan_id, area_id))
+        UPDATE {table} SET geom = ST_GeomFromEWKB(%(geom)s), households = %(households)s,
+               version = version + 1, valid_from = now(){store.RESTORE_ATTRS.get(table, '')}
+        WHERE id = %(id)s""",
+                       {"geom": geom, "households": households, "attrs": jsonb(attrs),
+                        "id": area_id})

@@ -82,7 +82,7 @@ class Session:
 
 # Attributes a plan can edit, kept with each boundary version (restored by undo).
 KEPT_ATTRS = {"communities": "jsonb_build_object('class', class)"}
-RESTORE_ATTRS = {"communities": ", class = v.attrs->>'class'"}
+RESTORE_ATTRS = {"communities": ", class = %(attrs)s::jsonb->>'class'"}
 
 AREA_COLUMNS = ("id, code, name, {parent} AS parent_id, parent_code, households, version, "
                 "ST_AsBinary(geom), {kind} AS kind")
