@@ -10,6 +10,8 @@ database (Citus keeps its node list per database). Each step checks first, like 
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 
 from gis import localdb
@@ -102,12 +104,28 @@ def create_database(settings: Settings, name: str, workers: int | None = None,
     return created
 
 
+DROP_ATTEMPTS = 5
+
+
 def drop_database(settings: Settings, name: str) -> None:
-    """Drop database `name` on every node (closing its connections)."""
+    """Drop database `name` on every node (closing its connections).
+
+    FORCE waits 5 s for the sessions it ends; a busy machine, or Citus reconnecting to the
+    database (its maintenance daemon, the coordinator's connections to a worker) in that window,
+    can leave one, so the drop is tried again a few times before it fails.
+    """
     for node in nodes(settings, worker_count(settings)):
-        if localdb.is_running(node):
-            with _connect(node, "postgres") as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not localdb.is_running(node):
+            continue
+        for attempt in range(1, DROP_ATTEMPTS + 1):
+            try:
+                with _connect(node, "postgres") as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == DROP_ATTEMPTS:
+                    raise
+                time.sleep(1)
 
 
 def up(settings: Settings, say: Say, workers: int | None = None) -> str:
