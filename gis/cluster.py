@@ -23,3 +23,12 @@ async def is_citus(conn: AsyncConnection) -> bool:
         cur = await conn.execute(f"SELECT {CITUS}")
         _known[key] = bool((await cur.fetchone())[0])
     return _known[key]
+
+
+# The first statement of a transaction that reads distributed tables across shards and then
+# writes a reference table they have a foreign key to (an import deleting areas that incidents
+# reference, say). Citus runs a multi-shard read over several connections per worker, and then
+# refuses the reference write ("cannot modify table ... because there was a parallel operation
+# on a distributed table"); in sequential mode it uses one connection per worker throughout. On
+# one node the setting is an unused placeholder, so the statement is the same for both.
+SEQUENTIAL = "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"

@@ -17,6 +17,7 @@ import numpy as np
 import psycopg
 import shapely
 
+from gis.cluster import SEQUENTIAL
 from gis.codes import assign_codes
 from gis.database import libpq_url
 from gis.editing import succession
@@ -253,6 +254,7 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
                          f"{max_households}")
     report = SplitRunReport(child.name, min_households, max_households, dry_run)
     with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute(SEQUENTIAL)  # reads incidents across shards, then deletes areas
         parents = _load(conn, parent_level.table, grid_codes)
         if not parents:
             return report
