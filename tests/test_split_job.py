@@ -10,6 +10,8 @@ from shapely.geometry import box
 from gis.database import libpq_url
 from importers.split_job import split_grids
 
+pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
+
 LON, LAT = 116.40, 39.90
 
 

@@ -171,6 +171,7 @@ def test_split_reports_new_areas_without_a_leader(edit_url: str) -> None:
         (GRIDS[0], "micro_grid_leader")]
 
 
+@pytest.mark.citus  # the split job reads incidents across shards, then deletes micro-grids
 def test_split_job_moves_workers_to_the_new_micro_grids(edit_url: str) -> None:
     from importers.split_job import split_grids
 
