@@ -23,16 +23,20 @@ Citus cannot be faster: the coordinator, both workers, the API and the clients s
 sides must also agree: the district statistics, and after the same intake on both, the incidents
 per micro-grid (`citus_mismatches` counts differences). A run with errors prints no ratios.
 
-The last line holds the figures:
+The last line holds the figures, then the load average at the end and the seconds each phase
+took (both databases migrated, the region generated, copied to Citus, and the whole run):
 
     scale: districts=... incidents=... points=... single_1d: ... single: ... citus: ...
     growth_1_to_D: ... citus_vs_single: ... not_flat=... errors=0 citus_mismatches=0
+    load1=... migrate_s=... generate_s=... copy_s=... wall_s=...
 
-Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--keep]
-                                             [--citus-url URL]
+Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--incidents N]
+                                             [--runs R/S] [--keep] [--citus-url URL]
 (full: D=10, 10^7 incidents, 10^7 patrol points, 200 requests of each kind, 50 of the
 statistics; --quick: D=2, 40,000 of each, 4 buildings a micro-grid instead of 8, 25 and 3
-requests, 6 intake batches instead of 50. The Citus database comes from the local cluster
+requests, 6 intake batches instead of 50. `--incidents N` sets the incidents and the patrol
+points of the region (the areas and buildings stay full size), `--runs R/S` the requests of
+each kind and of each statistic. The Citus database comes from the local cluster
 (`wangge db up --citus`), or `--citus-url` names an existing, migrated, empty database on a
 Citus coordinator.)
 """
@@ -81,6 +85,8 @@ COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "w
                "incidents")
 # copied side by side after the others: the incidents, and the patrols with their points
 PARALLEL = (("incidents",), ("patrols", "patrol_points"))
+# their plain indexes dropped for the copy and built after it
+BUILT_AFTER = ("buildings", "incidents", "patrol_points")
 # both sides must hold the same incidents per micro-grid
 PER_MICRO_GRID_SQL = ("SELECT micro_grid_id, count(*) FROM incidents GROUP BY 1 ORDER BY 1")
 
@@ -144,10 +150,20 @@ def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> 
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
         "AND NOT attisdropped", (table,))}
     names = ", ".join(c for c in cols if c in have)
+    # the big tables' plain indexes are built after the COPY (on every shard or copy at once),
+    # not row by row: the copy's slowest part
+    indexes = [r[0] for r in dst.execute(
+        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = %s::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        (table,))] if table in BUILT_AFTER else []
+    for definition in indexes:
+        dst.execute(f"DROP INDEX {definition.split(' INDEX ', 1)[1].split(' ON ', 1)[0]}")
     with src.cursor().copy(f"COPY {table} ({names}) TO STDOUT (FORMAT BINARY)") as out, \
             dst.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as inp:
         for block in out:
             inp.write(block)
+    for definition in indexes:
+        dst.execute(definition)
     seq = (dst.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()
            if "id" in cols else None)
     if seq and seq[0]:
