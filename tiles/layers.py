@@ -154,8 +154,8 @@ def _tile_sql_text(layer_ids: tuple[str, ...], scoped: bool, simplify: bool,
                  for n in local]
         columns = ", ".join(f"COALESCE((SELECT mvt FROM l{n}), ''::bytea) AS m{n}"
                             for n in local)
-        ctes.insert(0, f"fixed AS MATERIALIZED (WITH {env}, {', '.join(inner)} "
+        ctes.insert(0, f"other_layers AS MATERIALIZED (WITH {env}, {', '.join(inner)} "
                        f"SELECT {columns})")
-        mvt.update({n: f"(SELECT m{n} FROM fixed)" for n in local})
+        mvt.update({n: f"(SELECT m{n} FROM other_layers)" for n in local})
     concat = " || ".join(mvt[n] for n in range(len(layer_ids)))
     return f"WITH {', '.join(ctes)} SELECT {concat}"
