@@ -23,16 +23,20 @@ Citus cannot be faster: the coordinator, both workers, the API and the clients s
 sides must also agree: the district statistics, and after the same intake on both, the incidents
 per micro-grid (`citus_mismatches` counts differences). A run with errors prints no ratios.
 
-The last line holds the figures:
+The last line holds the figures, then the load average at the end and the seconds each phase
+took (both databases migrated, the region generated, copied to Citus, and the whole run):
 
     scale: districts=... incidents=... points=... single_1d: ... single: ... citus: ...
     growth_1_to_D: ... citus_vs_single: ... not_flat=... errors=0 citus_mismatches=0
+    load1=... migrate_s=... generate_s=... copy_s=... wall_s=...
 
-Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--keep]
-                                             [--citus-url URL]
+Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--incidents N]
+                                             [--runs R/S] [--keep] [--citus-url URL]
 (full: D=10, 10^7 incidents, 10^7 patrol points, 200 requests of each kind, 50 of the
 statistics; --quick: D=2, 40,000 of each, 4 buildings a micro-grid instead of 8, 25 and 3
-requests, 6 intake batches instead of 50. The Citus database comes from the local cluster
+requests, 6 intake batches instead of 50. `--incidents N` sets the incidents and the patrol
+points of the region (the areas and buildings stay full size), `--runs R/S` the requests of
+each kind and of each statistic. The Citus database comes from the local cluster
 (`wangge db up --citus`), or `--citus-url` names an existing, migrated, empty database on a
 Citus coordinator.)
 """
@@ -79,6 +83,10 @@ QUERIES = ("street_stats", "district_stats", "region_stats", "tile14", "tile16",
 COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "workers",
                "assignments", "accounts", "account_areas", "patrols", "patrol_points",
                "incidents")
+# copied side by side after the others: the incidents, and the patrols with their points
+PARALLEL = (("incidents",), ("patrols", "patrol_points"))
+# their plain indexes dropped for the copy and built after it
+BUILT_AFTER = ("buildings", "incidents", "patrol_points")
 # both sides must hold the same incidents per micro-grid
 PER_MICRO_GRID_SQL = ("SELECT micro_grid_id, count(*) FROM incidents GROUP BY 1 ORDER BY 1")
 
@@ -131,29 +139,55 @@ def load_districts(conn: psycopg.Connection, districts: range, incidents: int, p
         conn.execute(f"VACUUM ANALYZE {table}")
 
 
-def copy_region(src: psycopg.Connection, dst: psycopg.Connection) -> float:
-    """Every generated row from the single node into the Citus database (COPY, binary);
-    identity sequences moved past the copied ids. Seconds taken."""
+def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> None:
+    """One table's rows from the single node into the Citus database (COPY, binary), its
+    identity sequence moved past the copied ids."""
     t0 = time.perf_counter()
-    for table in COPY_TABLES:
-        cols = [r[0] for r in dst.execute(
-            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-            "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum", (table,))]
-        have = {r[0] for r in src.execute(
-            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-            "AND NOT attisdropped", (table,))}
-        names = ", ".join(c for c in cols if c in have)
-        with src.cursor().copy(f"COPY {table} ({names}) TO STDOUT (FORMAT BINARY)") as out, \
-                dst.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as inp:
-            for block in out:
-                inp.write(block)
-        seq = (dst.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()
-               if "id" in cols else None)
-        if seq and seq[0]:
-            dst.execute(f"SELECT setval(%s, (SELECT coalesce(max(id), 0) + 1 FROM {table}), "
-                        "false)", (seq[0],))
-    for table in COPY_TABLES:
-        dst.execute(f"ANALYZE {table}")
+    cols = [r[0] for r in dst.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum", (table,))]
+    have = {r[0] for r in src.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped", (table,))}
+    names = ", ".join(c for c in cols if c in have)
+    # the big tables' plain indexes are built after the COPY (on every shard or copy at once),
+    # not row by row: the copy's slowest part
+    indexes = [r[0] for r in dst.execute(
+        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = %s::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        (table,))] if table in BUILT_AFTER else []
+    for definition in indexes:
+        dst.execute(f"DROP INDEX {definition.split(' INDEX ', 1)[1].split(' ON ', 1)[0]}")
+    with src.cursor().copy(f"COPY {table} ({names}) TO STDOUT (FORMAT BINARY)") as out, \
+            dst.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as inp:
+        for block in out:
+            inp.write(block)
+    for definition in indexes:
+        dst.execute(definition)
+    seq = (dst.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()
+           if "id" in cols else None)
+    if seq and seq[0]:
+        dst.execute(f"SELECT setval(%s, (SELECT coalesce(max(id), 0) + 1 FROM {table}), "
+                    "false)", (seq[0],))
+    dst.execute(f"ANALYZE {table}")
+    say(f"copied {table} to Citus in {time.perf_counter() - t0:.1f} s")
+
+
+def copy_region(src_url: str, dst_url: str) -> float:
+    """Every generated row from the single node into the Citus database: the reference and
+    coordinator tables in turn, then the incidents beside the patrols and their points (two
+    connections to each side; they reference only tables copied before). Seconds taken."""
+    t0 = time.perf_counter()
+
+    def copy_tables(tables: tuple[str, ...] | list[str]) -> None:
+        with psycopg.connect(libpq_url(src_url), autocommit=True) as src, \
+                psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
+            for table in tables:
+                copy_table(src, dst, table)
+
+    copy_tables([t for t in COPY_TABLES if all(t not in track for track in PARALLEL)])
+    with cf.ThreadPoolExecutor(len(PARALLEL)) as pool:
+        list(pool.map(copy_tables, PARALLEL))
     return time.perf_counter() - t0
 
 
@@ -342,6 +376,12 @@ def main() -> None:
     parser.add_argument("--districts", type=int, help="D (default 10, --quick 2)")
     parser.add_argument("--keep", action="store_true", help="keep both benchmark databases")
     parser.add_argument("--citus-url", help="an existing, empty database on a Citus coordinator")
+    parser.add_argument("--incidents", type=int, metavar="N",
+                        help="incidents, and patrol points, in the region (default 10^7, "
+                        "--quick 40,000)")
+    parser.add_argument("--runs", metavar="R/S",
+                        help="requests of each kind / of each statistic (default 200/50, "
+                        "--quick 25/3)")
     parser.add_argument("--queries", default=",".join(QUERIES),
                         help="the requests to time besides the intake (default: all of "
                         f"{','.join(QUERIES)})")
@@ -352,18 +392,24 @@ def main() -> None:
         parser.error(f"unknown --queries {','.join(sorted(unknown))}; choose from "
                      f"{','.join(QUERIES)}")
     n_districts = args.districts or (2 if args.quick else 10)
-    total = 40_000 if args.quick else 10_000_000  # incidents, and patrol points
-    runs = 25 if args.quick else 200
-    stats_runs = 3 if args.quick else 50  # the statistics take up to seconds each
+    total = args.incidents or (40_000 if args.quick else 10_000_000)  # and patrol points
+    runs, stats_runs = 25, 3  # the statistics take up to seconds each
+    if not args.quick:
+        runs, stats_runs = 200, 50
+    if args.runs:
+        try:
+            runs, stats_runs = (int(n) for n in args.runs.split("/"))
+        except ValueError:
+            parser.error(f"--runs {args.runs}: give two counts, e.g. 50/5")
     buildings = 4 if args.quick else BUILDINGS  # a micro-grid's buildings
     batches = 6 if args.quick else 50
     per_district = total // n_districts
     year = datetime.now(UTC).year - 1
 
     settings = Settings()
-    server = database_url(settings)
     if not settings.database_url:
         localdb.up(settings, lambda _m: None)
+    server = database_url(settings)  # after `up`: a new local cluster's password is in its URL
     name = f"wangge_bench_scale_{os.getpid()}"
     localdb.drop_database(server, name)
     localdb.create_database(server, name)
@@ -371,14 +417,19 @@ def main() -> None:
     drop_citus: Callable[[], None] = lambda: None  # noqa: E731
     started = time.perf_counter()
     try:
-        migrate.upgrade(single_url)
-        citus_url, drop_citus = citus_database(name, args.citus_url)
+        with cf.ThreadPoolExecutor(1) as pool:  # the Citus cluster's setup beside the migration
+            citus_job = pool.submit(citus_database, name, args.citus_url)
+            migrate.upgrade(single_url)
+            citus_url, drop_citus = citus_job.result()
+        phases = {"migrate_s": time.perf_counter() - started}
+        say(f"both databases migrated in {phases['migrate_s']:.0f} s")
         with psycopg.connect(libpq_url(citus_url), autocommit=True) as cconn:
             if not distributed(cconn):
                 raise SystemExit("scale: the Citus database has no distributed incidents and "
                                  "patrol points (migration 0011_citus_distribution)")
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
             load_districts(conn, range(1), per_district, per_district, year, buildings)
+            phases["generate_s"] = time.perf_counter() - started - phases["migrate_s"]
             ids = accounts(conn)
             streets = [r[0] for r in conn.execute(
                 "SELECT code FROM streets WHERE code LIKE %s ORDER BY code", (county(0) + "%",))]
@@ -390,14 +441,15 @@ def main() -> None:
         one.intake(batches, seed=1)
 
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
+            t0 = time.perf_counter()
             load_districts(conn, range(1, n_districts), per_district, per_district, year,
                            buildings)
+            phases["generate_s"] += time.perf_counter() - t0
             counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
                                   "(SELECT count(*) FROM patrol_points), "
                                   "(SELECT count(*) FROM buildings), "
                                   "(SELECT count(*) FROM micro_grids)").fetchone()
-            with psycopg.connect(libpq_url(citus_url), autocommit=True) as cconn:
-                copy_s = copy_region(conn, cconn)
+        phases["copy_s"] = copy_s = copy_region(single_url, citus_url)
         say(f"region: {n_districts} districts, {counts[3]:,} micro-grids, {counts[2]:,} "
             f"buildings, {counts[0]:,} incidents, {counts[1]:,} patrol points; copied to Citus "
             f"in {copy_s:.0f} s")
@@ -421,7 +473,9 @@ def main() -> None:
         head = (f"scale: districts={n_districts} incidents={counts[0]} points={counts[1]} "
                 f"buildings={counts[2]} micro_grids={counts[3]} runs={runs}/{stats_runs}")
         sides = f"single_1d: {one.line()} single: {single.line()} citus: {citus.line()}"
-        tail = f"errors={errors} citus_mismatches={mismatches}"
+        phases["wall_s"] = time.perf_counter() - started
+        tail = (f"errors={errors} citus_mismatches={mismatches} load1={os.getloadavg()[0]:.1f} "
+                + " ".join(f"{k}={v:.0f}" for k, v in phases.items()))
         if errors or mismatches:
             print(f"{head} {sides} {tail}")
             raise SystemExit(1)

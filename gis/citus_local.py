@@ -28,6 +28,17 @@ NODE_CONF = (
     "citus.log_remote_commands = off\n"
 )
 
+# Set on the coordinator's database by every `up` (create_database): how a multi-shard query
+# reaches the workers. Citus's defaults open up to 16 connections per worker for a query's tasks
+# and keep one between queries, so a tile or a bbox page over 32 shards set up new worker
+# backends (each loading PostGIS) on every request; with the workers sharing this machine's
+# cores, two connections per worker, both kept, run the shards' tasks without that set-up
+# (docs/scale.md, "Measured").
+EXECUTOR_SETTINGS = {
+    "citus.max_adaptive_executor_pool_size": "2",
+    "citus.max_cached_conns_per_worker": "2",
+}
+
 
 def node_settings(settings: Settings, node: int) -> Settings:
     """Settings whose local cluster is node `node` (0 = coordinator) of the Citus cluster."""
@@ -92,6 +103,8 @@ def create_database(settings: Settings, name: str, workers: int | None = None,
     coordinator, workers_ = members[0], members[1:]
     with _connect(coordinator, name) as conn:
         conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (HOST, coordinator.pg_port))
+        for setting, value in EXECUTOR_SETTINGS.items():
+            conn.execute(f'ALTER DATABASE "{name}" SET {setting} = {value}')
         known = {row[0] for row in conn.execute(
             "SELECT nodeport FROM pg_dist_node WHERE noderole = 'primary'")}
         for worker in workers_:

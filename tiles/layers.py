@@ -77,24 +77,33 @@ def layers_at(layer_id: str, z: int) -> list[Layer]:
     return [lay for lay in chosen if z >= lay.minzoom]
 
 
+# The tile's envelope, and with the buffer's margin, written out in a distributed layer's query
+# rather than read from the CTE `e`: Citus would send `e` to every node as an intermediate result
+# and scan each shard without its GiST index (the envelope unknown when the shard plans).
+ENV_SQL = "ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int)"
+ENV_M_SQL = f"ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int, margin => {MARGIN})"
+
+
 def _layer_sql(lay: Layer, scoped: bool, n: int, reproject: bool, simplify: bool) -> str:
+    env, env_m, tol = ((ENV_SQL, ENV_M_SQL, "%(tol)s::float8") if lay.distributed
+                       else ("e.env", "e.env_m", "e.tol"))
     where = [scope_fragment(lay.table, "t") if scoped else "TRUE"]
     if lay.current_only:
         where.append("t.valid_to IS NULL")
     if reproject:
         geom = "ST_Transform(t.geom, 3857)"
-        where.append("t.geom && ST_Transform(e.env_m, 4326)")
+        where.append(f"t.geom && ST_Transform({env_m}, 4326)")
     else:
         geom = "t.geom_3857"
-        where.append("t.geom_3857 && e.env_m")
+        where.append(f"t.geom_3857 && {env_m}")
     if lay.polygons and simplify:
-        geom = f"ST_Simplify({geom}, e.tol, true)"
+        geom = f"ST_Simplify({geom}, {tol}, true)"
     attrs = ", ".join(f"{expr} AS \"{name}\"" for name, expr in lay.attributes.items())
     if lay.distributed:
         return f"""r{n} AS MATERIALIZED (
             SELECT t.id, {attrs},
-                   ST_AsMVTGeom({geom}, e.env, {EXTENT}, {BUFFER}, true) AS geom
-            FROM {lay.table} t, e WHERE {' AND '.join(where)}
+                   ST_AsMVTGeom({geom}, {env}, {EXTENT}, {BUFFER}, true) AS geom
+            FROM {lay.table} t WHERE {' AND '.join(where)}
         ),
         l{n} AS (
             SELECT ST_AsMVT(q, '{lay.id}', {EXTENT}, 'geom', 'id') AS mvt FROM (
@@ -128,11 +137,25 @@ def tile_sql(layers: list[Layer], principal: Principal, z: int,
 @lru_cache(maxsize=512)
 def _tile_sql_text(layer_ids: tuple[str, ...], scoped: bool, simplify: bool,
                    reproject: bool) -> str:
-    parts = [_layer_sql(LAYERS[lid], scoped, n, reproject, simplify)
-             for n, lid in enumerate(layer_ids)]
-    env = ("e AS (SELECT ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int) AS env, "
-           f"ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int, margin => {MARGIN}) AS env_m, "
-           "%(tol)s::float8 AS tol)")
-    concat = " || ".join(f"COALESCE((SELECT mvt FROM l{n}), ''::bytea)"
-                         for n in range(len(layer_ids)))
-    return f"WITH {env}, {', '.join(parts)} SELECT {concat}"
+    env = (f"e AS (SELECT {ENV_SQL} AS env, {ENV_M_SQL} AS env_m, %(tol)s::float8 AS tol)")
+    local = [n for n, lid in enumerate(layer_ids) if not LAYERS[lid].distributed]
+    spread = [n for n, lid in enumerate(layer_ids) if LAYERS[lid].distributed]
+    if not spread:  # one query over reference (or plain) tables: Citus routes it to one node
+        parts = [_layer_sql(LAYERS[layer_ids[n]], scoped, n, reproject, simplify) for n in local]
+        concat = " || ".join(f"COALESCE((SELECT mvt FROM l{n}), ''::bytea)" for n in local)
+        return f"WITH {env}, {', '.join(parts)} SELECT {concat}"
+    # With distributed layers, Citus plans every CTE of the statement as a query of its own:
+    # the other layers are therefore nested in one CTE (one query on one node), and each
+    # distributed layer is one multi-shard query; the tile's bytes are the same.
+    mvt = {n: f"COALESCE((SELECT mvt FROM l{n}), ''::bytea)" for n in spread}
+    ctes = [_layer_sql(LAYERS[layer_ids[n]], scoped, n, reproject, simplify) for n in spread]
+    if local:
+        inner = [_layer_sql(LAYERS[layer_ids[n]], scoped, n, reproject, simplify)
+                 for n in local]
+        columns = ", ".join(f"COALESCE((SELECT mvt FROM l{n}), ''::bytea) AS m{n}"
+                            for n in local)
+        ctes.insert(0, f"other_layers AS MATERIALIZED (WITH {env}, {', '.join(inner)} "
+                       f"SELECT {columns})")
+        mvt.update({n: f"(SELECT m{n} FROM other_layers)" for n in local})
+    concat = " || ".join(mvt[n] for n in range(len(layer_ids)))
+    return f"WITH {', '.join(ctes)} SELECT {concat}"
