@@ -35,6 +35,17 @@ def _restore(simple: np.ndarray, foot: np.ndarray, owner: np.ndarray,
     return simple
 
 
+def _spill(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Area of each footprint outside its part: overlays only for those the part does not
+    cover (a prepared predicate tells)."""
+    shapely.prepare(parts)
+    out = np.zeros(len(foot))
+    odd = np.flatnonzero(~shapely.covers(parts[owner], foot))
+    if len(odd):
+        out[odd] = shapely.area(shapely.difference(foot[odd], parts[owner[odd]]))
+    return out
+
+
 def smooth(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray:
     """`parts` with simplified shared edges (see the module docstring); owner[b] is the part
     holding footprint b (metres, clipped to the parent)."""
@@ -49,14 +60,14 @@ def smooth(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray
             simple = shapely.coverage_simplify(parts, tol * side, simplify_boundary=False)
         except shapely.errors.GEOSException:
             return parts
-        spill = shapely.area(shapely.difference(foot[polys], simple[owner[polys]]))
+        spill = _spill(simple, foot[polys], owner[polys])
         clipped = polys[spill > 0]
         if len(clipped):
             try:
                 simple = _restore(simple, foot, owner, clipped)
             except shapely.errors.GEOSException:
                 continue
-            spill = shapely.area(shapely.difference(foot[polys], simple[owner[polys]]))
+            spill = _spill(simple, foot[polys], owner[polys])
         if ((spill <= LOOSE_M2).all() and shapely.is_valid(simple).all()
                 and (shapely.get_type_id(simple) == 3).all()
                 and abs(float(shapely.area(simple).sum()) - total) <= 1e-9 * total):
