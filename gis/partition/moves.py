@@ -139,6 +139,25 @@ class Parts:
         for v in self.adj[u]:
             cache[v] = None
 
+    def there_and_back(self, u: int, dst: int, links: dict[int, float]) -> None:
+        """What moving u to `dst` and back leaves behind: the rounding of the parts'
+        perimeters and areas and the order of their cell sets (so that a move weighed
+        without being made leaves the search exactly as making and undoing it would)."""
+        src = self.part[u]
+        ls, ld = 2.0 * links.get(src, 0.0), 2.0 * links.get(dst, 0.0)
+        self.perim[src] += -self.p[u] + ls
+        self.perim[dst] += self.p[u] - ld
+        self.area[src] -= self.a[u]
+        self.area[dst] += self.a[u]
+        self.members[src].discard(u)
+        self.members[dst].add(u)
+        self.perim[dst] += -self.p[u] + ld
+        self.perim[src] += self.p[u] - ls
+        self.area[dst] -= self.a[u]
+        self.area[src] += self.a[u]
+        self.members[dst].discard(u)
+        self.members[src].add(u)
+
     def boundary(self, among=None) -> list[int]:
         """Cells (of parts that may give them) with a neighbour in another part, in order;
         only those in `among` (sorted) when given."""
@@ -223,6 +242,8 @@ def _chain(state: Parts, j: int, depth: int, start: int, budget: list[int]) -> b
             if _chain(state, src if dst == j else dst, depth - 1, start, budget):
                 return True
             state.move(u, src, state.links(u))
+        else:
+            state.there_and_back(u, dst, state.links(u))
     return False
 
 
