@@ -29,7 +29,7 @@ def _restore(simple: np.ndarray, foot: np.ndarray, owner: np.ndarray,
     for b in clipped.tolist():
         mine = int(owner[b])
         for j in tree.query(foot[b], predicate="intersects").tolist():
-            if j != mine and shapely.area(shapely.intersection(simple[j], foot[b])) > 0:
+            if j != mine and shapely.relate_pattern(simple[j], foot[b], "2********"):
                 simple[j] = polygonal(shapely.difference(simple[j], foot[b], grid_size=GRID_M))
         simple[mine] = polygonal(shapely.union(simple[mine], foot[b], grid_size=GRID_M))
     return simple
