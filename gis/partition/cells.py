@@ -32,6 +32,7 @@ TINY_M2 = 0.0
 GRID_M = 1e-9
 SIMPLIFY_M = 0.5
 HOLE_M2 = 1e-4
+ON_LINE_M = 1e-6  # an edge this near the parent's boundary lies on it
 POLYGONAL = (3, 6)  # shapely.GeometryType POLYGON, MULTIPOLYGON
 
 
@@ -48,6 +49,7 @@ class Cells:
     centroid: np.ndarray
     adj: list[dict[int, float]]
     members: list[np.ndarray]
+    outline: BaseGeometry | None = None  # the parent's boundary
 
     @property
     def n(self) -> int:
@@ -218,16 +220,65 @@ def _gather_strays(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.
     return cells
 
 
-def _adjacency(cells: np.ndarray) -> list[dict[int, float]]:
-    """Neighbours of each cell with the length of the edge they share (> 0)."""
-    tree = shapely.STRtree(cells)
-    a, b = tree.query(cells, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    length = shapely.length(shapely.intersection(shapely.boundary(cells[a]),
-                                                 shapely.boundary(cells[b])))
+def _segments(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every edge of every cell's outline: its ends (x1, y1, x2, y2, lower end first), its
+    cell and its length."""
+    lines, cell = shapely.get_parts(shapely.boundary(cells), return_index=True)
+    xy, line = shapely.get_coordinates(lines, return_index=True)
+    same = line[1:] == line[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    lo = np.where(swap[:, None], b, a)
+    hi = np.where(swap[:, None], a, b)
+    return np.hstack([lo, hi]), cell[line[:-1][same]], np.hypot(*(b - a).T)
+
+
+def _overlay_lengths(cells: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return shapely.length(shapely.intersection(shapely.boundary(cells[a]),
+                                               shapely.boundary(cells[b])))
+
+
+def _adjacency(cells: np.ndarray, outline: BaseGeometry | None = None
+               ) -> list[dict[int, float]]:
+    """Neighbours of each cell with the length of the edge they share (> 0).
+
+    Edges that two cells share vertex for vertex are matched by their ends (a sort, no
+    geometry). A cell with an edge matched by no other cell and not on `outline` (the
+    parent's boundary; None: unknown) meets a neighbour along edges noded differently on
+    each side (a T-junction left by an overlay): its shared lengths are measured by overlays
+    of the outlines, as before, so the lengths are the same either way."""
     adj: list[dict[int, float]] = [{} for _ in range(len(cells))]
-    for i, j, w in zip(a.tolist(), b.tolist(), length.tolist(), strict=True):
+    if len(cells) < 2:
+        return adj
+    seg, cell, length = _segments(cells)
+    order = np.lexsort(seg.T[::-1])
+    seg, cell, length = seg[order], cell[order], length[order]
+    twin = (seg[1:] == seg[:-1]).all(axis=1)  # an edge two cells share (or one, twice)
+    dup = twin & (cell[1:] != cell[:-1]) & (length[1:] > 0)
+    matched = np.zeros(len(seg), dtype=bool)
+    matched[1:] |= twin
+    matched[:-1] |= twin
+    lone = np.flatnonzero(~matched & (length > 0))
+    if outline is not None and len(lone):
+        mid = (seg[lone, :2] + seg[lone, 2:]) / 2.0
+        lone = lone[shapely.distance(outline, shapely.points(mid)) > ON_LINE_M]
+    pairs: dict[tuple[int, int], float] = {}
+    for i, j, w in zip(cell[:-1][dup].tolist(), cell[1:][dup].tolist(),
+                       length[1:][dup].tolist(), strict=True):
+        key = (i, j) if i < j else (j, i)
+        pairs[key] = pairs.get(key, 0.0) + w
+    odd = np.unique(cell[lone])
+    if len(odd):
+        tree = shapely.STRtree(cells)
+        a, b = tree.query(cells[odd], predicate="intersects")
+        a = odd[a]
+        keep = a != b
+        a, b = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+        ab = np.unique(np.column_stack([a, b]), axis=0) if len(a) else np.zeros((0, 2), int)
+        for (i, j), w in zip(ab.tolist(), _overlay_lengths(cells, ab[:, 0], ab[:, 1]).tolist(),
+                             strict=True):
+            pairs[(i, j)] = w
+    for (i, j), w in sorted(pairs.items()):
         if w > 0:
             adj[i][j] = w
             adj[j][i] = w
@@ -270,11 +321,13 @@ def _free_land(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray,
     return np.asarray(cells, dtype=object)
 
 
-def _made(unit: np.ndarray, cells: np.ndarray, households: np.ndarray, n: int) -> Cells:
+def _made(unit: np.ndarray, cells: np.ndarray, households: np.ndarray, n: int,
+          outline: BaseGeometry | None) -> Cells:
     hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
     members = [np.flatnonzero(unit == u) for u in range(n)]
     return Cells(unit, cells, shapely.area(cells), shapely.length(cells), hh,
-                 shapely.get_coordinates(shapely.centroid(cells)), _adjacency(cells), members)
+                 shapely.get_coordinates(shapely.centroid(cells)), _adjacency(cells, outline),
+                 members, outline)
 
 
 def with_free_land(cells: Cells, foot: np.ndarray, households: np.ndarray, hi: int) -> Cells:
@@ -284,7 +337,7 @@ def with_free_land(cells: Cells, foot: np.ndarray, households: np.ndarray, hi: i
     single = np.array([len(m) == 1 for m in cells.members])
     grown = _free_land(cells.cells, np.asarray(foot, dtype=object), cells.unit_of,
                        single & (cells.households > hi))
-    return _made(cells.unit_of, grown, households, len(grown))
+    return _made(cells.unit_of, grown, households, len(grown), cells.outline)
 
 
 def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -> Cells:
@@ -316,7 +369,7 @@ def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarra
         renumber = np.full(n, -1)
         renumber[keep] = np.arange(len(keep))
         unit, cells, n = renumber[host], cells[keep], len(keep)
-    return _made(unit, cells, households, n)
+    return _made(unit, cells, households, n, shapely.boundary(parent))
 
 
 def union_of(cells: np.ndarray) -> BaseGeometry:

@@ -72,17 +72,20 @@ def _seeds(cells: Cells, free: np.ndarray, k: int, rng: np.random.Generator) -> 
         centres.append(xy[i])
         d2 = np.minimum(d2, ((xy - xy[i]) ** 2).sum(axis=1))
     c = np.asarray(centres)
+    wxy = xy * w[:, None]
     for _ in range(LLOYD_STEPS):
         near = np.argmin(((xy[:, None, :] - c[None]) ** 2).sum(axis=2), axis=1)
-        for j in range(k):
-            sel = near == j
-            if sel.any():
-                c[j] = (xy[sel] * w[sel, None]).sum(axis=0) / w[sel].sum()
+        mass = np.bincount(near, weights=w, minlength=k)
+        sx = np.bincount(near, weights=wxy[:, 0], minlength=k)
+        sy = np.bincount(near, weights=wxy[:, 1], minlength=k)
+        held = mass > 0
+        c[held] = np.column_stack([sx[held], sy[held]]) / mass[held, None]
+    d = ((xy[:, None, :] - c[None]) ** 2).sum(axis=2)
     taken: list[int] = []
     for j in range(k):
-        d = ((xy - c[j]) ** 2).sum(axis=1)
-        d[[free.tolist().index(t) for t in taken]] = np.inf
-        taken.append(int(free[int(np.argmin(d))]))
+        i = int(np.argmin(d[:, j]))
+        taken.append(int(free[i]))
+        d[i] = np.inf
     return taken
 
 
@@ -90,28 +93,34 @@ def _grow(cells: Cells, part: np.ndarray, seeds: list[int], first: int) -> None:
     """Grow parts first.. from `seeds` over the free units (part FREE): the part with the fewest
     households takes the free neighbour nearest its centre, until none is left."""
     k = len(seeds)
+    xy = cells.centroid.tolist()
+    households = cells.households.tolist()
+    adj = cells.adj
+    free = part.tolist()
     for j, u in enumerate(seeds):
-        part[u] = first + j
-    hh = [int(cells.households[u]) for u in seeds]
-    centre = [cells.centroid[u].copy() for u in seeds]
-    weight = [float(cells.households[u]) + 1e-3 for u in seeds]
-    frontier = [{v for v in cells.adj[u] if part[v] == FREE} for u in seeds]
+        free[u] = first + j
+    hh = [households[u] for u in seeds]
+    cx = [xy[u][0] for u in seeds]
+    cy = [xy[u][1] for u in seeds]
+    weight = [households[u] + 1e-3 for u in seeds]
+    frontier = [{v for v in adj[u] if free[v] == FREE} for u in seeds]
     while True:
         live = [j for j in range(k) if frontier[j]]
         if not live:
             break
         j = min(live, key=lambda j: (hh[j], j))
-        cand = list(frontier[j])
-        d = ((cells.centroid[cand] - centre[j]) ** 2).sum(axis=1)
-        u = cand[int(np.argmin(d))]
-        part[u] = first + j
-        hw = float(cells.households[u]) + 1e-3
-        centre[j] = (centre[j] * weight[j] + cells.centroid[u] * hw) / (weight[j] + hw)
+        x0, y0 = cx[j], cy[j]
+        u = min(frontier[j], key=lambda v: (xy[v][0] - x0) ** 2 + (xy[v][1] - y0) ** 2)
+        free[u] = first + j
+        hw = households[u] + 1e-3
+        cx[j] = (x0 * weight[j] + xy[u][0] * hw) / (weight[j] + hw)
+        cy[j] = (y0 * weight[j] + xy[u][1] * hw) / (weight[j] + hw)
         weight[j] += hw
-        hh[j] += int(cells.households[u])
+        hh[j] += households[u]
         for f in frontier:
             f.discard(u)
-        frontier[j] |= {v for v in cells.adj[u] if part[v] == FREE}
+        frontier[j] |= {v for v in adj[u] if free[v] == FREE}
+    part[:] = free
 
 
 def _attach(cells: Cells, part: np.ndarray) -> None:

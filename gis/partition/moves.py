@@ -58,12 +58,17 @@ class Parts:
         self.hh = [0] * k
         self.area = [0.0] * k
         self.perim = [0.0] * k
+        self._links: list[dict[int, float] | None] = [None] * len(self.part)
         for u, j in enumerate(self.part):
             self.members[j].add(u)
             self.hh[j] += self.h[u]
             self.area[j] += self.a[u]
             self.perim[j] += self.p[u] - sum(w for v, w in self.adj[u].items()
                                              if self.part[v] == j)
+        self.may_give = [self.part[u] not in self.fixed or u in self.land
+                         for u in range(len(self.part))]
+        self.deviation = sum(deviation(c, lo, hi) for j, c in enumerate(self.hh)
+                             if j not in self.fixed)
 
     @property
     def k(self) -> int:
@@ -73,11 +78,16 @@ class Parts:
         return _pp(self.area[j], self.perim[j])
 
     def links(self, u: int) -> dict[int, float]:
-        """Length of the edge cell u shares with each part (its own included)."""
-        out: dict[int, float] = {}
-        for v, w in self.adj[u].items():
-            j = self.part[v]
-            out[j] = out.get(j, 0.0) + w
+        """Length of the edge cell u shares with each part (its own included); kept until u
+        or a neighbour moves (read only)."""
+        out = self._links[u]
+        if out is None:
+            out = {}
+            part = self.part
+            for v, w in self.adj[u].items():
+                j = part[v]
+                out[j] = out.get(j, 0.0) + w
+            self._links[u] = out
         return out
 
     def after(self, u: int, dst: int, links: dict[int, float]) -> tuple[float, float]:
@@ -89,44 +99,74 @@ class Parts:
 
     def stays_connected(self, u: int) -> bool:
         """Whether u's part without u is still one connected set (and not empty)."""
-        src = self.part[u]
+        part, adj = self.part, self.adj
+        src = part[u]
         rest = self.members[src]
         if len(rest) <= 1:
             return False
-        start = next((v for v in self.adj[u] if self.part[v] == src), None)
+        start = next((v for v in adj[u] if part[v] == src), None)
         if start is None:
             return False
         seen = {u, start}
         stack = [start]
         while stack:
-            x = stack.pop()
-            for v in self.adj[x]:
-                if v not in seen and self.part[v] == src:
+            for v in adj[stack.pop()]:
+                if v not in seen and part[v] == src:
                     seen.add(v)
                     stack.append(v)
         return len(seen) == len(rest)
 
     def move(self, u: int, dst: int, links: dict[int, float]) -> None:
         src = self.part[u]
+        lo, hi, hh, h = self.lo, self.hi, self.hh, self.h[u]
+        counted = [j for j in (src, dst) if j not in self.fixed]
+        for j in counted:
+            self.deviation -= max(lo - hh[j], hh[j] - hi, 0)
         self.perim[src] += -self.p[u] + 2.0 * links.get(src, 0.0)
         self.perim[dst] += self.p[u] - 2.0 * links.get(dst, 0.0)
         self.area[src] -= self.a[u]
         self.area[dst] += self.a[u]
-        self.hh[src] -= self.h[u]
-        self.hh[dst] += self.h[u]
+        hh[src] -= h
+        hh[dst] += h
+        for j in counted:
+            self.deviation += max(lo - hh[j], hh[j] - hi, 0)
         self.members[src].discard(u)
         self.members[dst].add(u)
         self.part[u] = dst
+        self.may_give[u] = dst not in self.fixed or u in self.land
+        cache = self._links
+        cache[u] = None
+        for v in self.adj[u]:
+            cache[v] = None
 
-    def boundary(self) -> list[int]:
-        """Cells (of parts that may give them) with a neighbour in another part."""
-        return [u for u in range(len(self.part))
-                if (self.part[u] not in self.fixed or u in self.land)
-                and any(self.part[v] != self.part[u] for v in self.adj[u])]
+    def there_and_back(self, u: int, dst: int, links: dict[int, float]) -> None:
+        """What moving u to `dst` and back leaves behind: the rounding of the parts'
+        perimeters and areas and the order of their cell sets (so that a move weighed
+        without being made leaves the search exactly as making and undoing it would)."""
+        src = self.part[u]
+        ls, ld = 2.0 * links.get(src, 0.0), 2.0 * links.get(dst, 0.0)
+        self.perim[src] += -self.p[u] + ls
+        self.perim[dst] += self.p[u] - ld
+        self.area[src] -= self.a[u]
+        self.area[dst] += self.a[u]
+        self.members[src].discard(u)
+        self.members[dst].add(u)
+        self.perim[dst] += -self.p[u] + ld
+        self.perim[src] += self.p[u] - ls
+        self.area[dst] -= self.a[u]
+        self.area[src] += self.a[u]
+        self.members[dst].discard(u)
+        self.members[src].add(u)
+
+    def boundary(self, among=None) -> list[int]:
+        """Cells (of parts that may give them) with a neighbour in another part, in order;
+        only those in `among` (sorted) when given."""
+        part, give, links = self.part, self.may_give, self.links
+        return [u for u in (range(len(part)) if among is None else among)
+                if give[u] and (len(links(u)) > 1 or part[u] not in links(u))]
 
     def total_deviation(self) -> int:
-        return sum(deviation(c, self.lo, self.hi) for j, c in enumerate(self.hh)
-                   if j not in self.fixed)
+        return self.deviation
 
 
 def balance(state: Parts) -> None:
@@ -137,7 +177,11 @@ def balance(state: Parts) -> None:
         if state.total_deviation() == 0:
             return
         best = None
-        for u in state.boundary():
+        hh = state.hh
+        out = [j for j in range(state.k) if j not in state.fixed
+               and (hh[j] < lo or hh[j] > hi)]
+        near = sorted({v for j in out for x in state.members[j] for v in (x, *state.adj[x])})
+        for u in state.boundary(near):  # a move between two parts in bounds gains nothing
             src, h = state.part[u], state.h[u]
             if h == 0:
                 continue
@@ -145,9 +189,9 @@ def balance(state: Parts) -> None:
             for dst in links:
                 if dst == src or dst in state.fixed:
                     continue
-                gain = (deviation(state.hh[src], lo, hi) + deviation(state.hh[dst], lo, hi)
-                        - deviation(state.hh[src] - h, lo, hi)
-                        - deviation(state.hh[dst] + h, lo, hi))
+                gain = (deviation(hh[src], lo, hi) + deviation(hh[dst], lo, hi)
+                        - deviation(hh[src] - h, lo, hi)
+                        - deviation(hh[dst] + h, lo, hi))
                 if gain <= 0:
                     continue
                 key = (gain, min(state.after(u, dst, links)))
@@ -180,21 +224,26 @@ def _chain(state: Parts, j: int, depth: int, start: int, budget: list[int]) -> b
     """Moves along a chain of neighbouring parts (up to `depth`) that end with less total
     deviation than `start`: part j takes (or gives) a cell, the neighbour that then misses
     its bounds does the same, and so on; undone when no chain helps."""
+    lo, hi, hh = state.lo, state.hi, state.hh
     for u, dst in _needy(state, j):
         if budget[0] <= 0:
             return False
         budget[0] -= 1
-        src = state.part[u]
+        src, h = state.part[u], state.h[u]
         if not state.stays_connected(u):
             continue
-        state.move(u, dst, state.links(u))
-        if state.total_deviation() < start:
+        left, right = deviation(hh[src] - h, lo, hi), deviation(hh[dst] + h, lo, hi)
+        if (state.deviation + left + right - deviation(hh[src], lo, hi)
+                - deviation(hh[dst], lo, hi)) < start:
+            state.move(u, dst, state.links(u))
             return True
-        nxt = src if dst == j else dst
-        if depth > 1 and deviation(state.hh[nxt], state.lo, state.hi) > 0 and _chain(
-                state, nxt, depth - 1, start, budget):
-            return True
-        state.move(u, src, state.links(u))
+        if depth > 1 and (left if dst == j else right) > 0:  # the part that now misses
+            state.move(u, dst, state.links(u))
+            if _chain(state, src if dst == j else dst, depth - 1, start, budget):
+                return True
+            state.move(u, src, state.links(u))
+        else:
+            state.there_and_back(u, dst, state.links(u))
     return False
 
 

@@ -29,10 +29,21 @@ def _restore(simple: np.ndarray, foot: np.ndarray, owner: np.ndarray,
     for b in clipped.tolist():
         mine = int(owner[b])
         for j in tree.query(foot[b], predicate="intersects").tolist():
-            if j != mine and shapely.area(shapely.intersection(simple[j], foot[b])) > 0:
+            if j != mine and shapely.relate_pattern(simple[j], foot[b], "2********"):
                 simple[j] = polygonal(shapely.difference(simple[j], foot[b], grid_size=GRID_M))
         simple[mine] = polygonal(shapely.union(simple[mine], foot[b], grid_size=GRID_M))
     return simple
+
+
+def _spill(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Area of each footprint outside its part: overlays only for those the part does not
+    cover (a prepared predicate tells)."""
+    shapely.prepare(parts)
+    out = np.zeros(len(foot))
+    odd = np.flatnonzero(~shapely.covers(parts[owner], foot))
+    if len(odd):
+        out[odd] = shapely.area(shapely.difference(foot[odd], parts[owner[odd]]))
+    return out
 
 
 def smooth(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray:
@@ -49,14 +60,14 @@ def smooth(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray
             simple = shapely.coverage_simplify(parts, tol * side, simplify_boundary=False)
         except shapely.errors.GEOSException:
             return parts
-        spill = shapely.area(shapely.difference(foot[polys], simple[owner[polys]]))
+        spill = _spill(simple, foot[polys], owner[polys])
         clipped = polys[spill > 0]
         if len(clipped):
             try:
                 simple = _restore(simple, foot, owner, clipped)
             except shapely.errors.GEOSException:
                 continue
-            spill = shapely.area(shapely.difference(foot[polys], simple[owner[polys]]))
+            spill = _spill(simple, foot[polys], owner[polys])
         if ((spill <= LOOSE_M2).all() and shapely.is_valid(simple).all()
                 and (shapely.get_type_id(simple) == 3).all()
                 and abs(float(shapely.area(simple).sum()) - total) <= 1e-9 * total):
