@@ -180,3 +180,24 @@ def test_real_grids_polished_stay_valid_and_never_worse(real_grids, name):
         assert out_of_bounds(done, households, 30, 50) <= out_of_bounds(raw, households, 30, 50)
         assert min(done.polsby_popper) >= min(raw.polsby_popper) - 1e-9
         assert np.mean(done.polsby_popper) >= np.mean(raw.polsby_popper) - 0.01
+
+
+def test_a_part_boxed_in_by_towers_says_so():
+    """A part short of the minimum whose only neighbour is a tower over the maximum gets the
+    `towers` reason (in both languages on the pages), not a plain `under`."""
+    from gis.partition.diagnose import part_reasons
+
+    parent = box(LON, LAT, LON + 90 * D, LAT + 30 * D)
+    parts = [box(LON + 30 * k * D, LAT, LON + 30 * (k + 1) * D, LAT + 30 * D) for k in range(3)]
+    households = np.array([20, 100, 30, 15])
+    assignment = np.array([0, 1, 2, 2])
+    counts = [20, 100, 45]
+    reasons = part_reasons(parent, parts, assignment, households, counts, [0.78] * 3, 30, 50,
+                           metric_scale(parent), None)
+    assert [r["code"] for r in reasons[0]] == ["towers"]
+    assert reasons[0][0]["towers"] == 1 and reasons[0][0]["neighbours"] == 1
+    assert [r["code"] for r in reasons[1]] == ["lone_building"] and reasons[2] == []
+    from api.pages.i18n import labels
+
+    table = labels()
+    assert all("{towers}" in table[lang]["why_towers"] for lang in ("zh-CN", "en"))
