@@ -3,10 +3,14 @@ households, then grids -> micro-grids of 30-50, by the engine, with METIS (same 
 and, when spopt is installed, PySAL max-p (threshold = the minimum) as baselines.
 
 Per data set and level it prints: parts; grids whose household arithmetic makes the bounds
-impossible (counted apart, with the reason) and parts that are one building over the maximum;
+impossible (counted apart, with the reason: decided exactly per parent by
+gis.partition.feasible.packing, whether ANY grouping of its buildings' households gives parts
+within the bounds, geometry ignored; parents it leaves undecided are counted feasible) and
+parts that are one building over the maximum;
 the share of the other (feasible) parts within bounds; contiguity; exact tiling; buildings kept
-whole; Polsby-Popper mean, 10th percentile and minimum; CPU seconds per grid (time.process_time
-in the worker, median over runs).
+whole; Polsby-Popper mean, 10th percentile and minimum; parts thinner than PP 0.2 and how
+many of them lie in parents themselves under 0.2 (last line: thin=parts/in thin parents); CPU
+seconds per grid (time.process_time in the worker, median over runs).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import shapely
 
-from gis.partition import choose_parts, polsby_popper
+from gis.partition import polsby_popper
+from gis.partition.diagnose import THIN_PP
+from gis.partition.feasible import packing
 from gis.partition.quality import metric_scale
 from importers.split_job import _split_one
 
@@ -63,16 +69,29 @@ def children(parents, blds, results) -> tuple[list, list[np.ndarray]]:
     return geoms, idxs
 
 
+def reason_key(reason: str | None) -> str:
+    """A short name for why a parent's households cannot meet the bounds."""
+    text = reason or ""
+    if "below" in text:
+        return "below the minimum"
+    return "no grouping" if "grouping" in text else "not divisible"
+
+
 def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     """Quality figures of one level's division (see the module docstring)."""
     pps, in_bounds, feasible_parts, lone, contiguous, split_blds = [], 0, 0, 0, 0, 0
-    area_err, reasons, impossible_parts = 0.0, Counter(), 0
-    parts_total = 0
+    area_err, reasons, impossible_parts, undecided = 0.0, Counter(), 0, 0
+    parts_total, thin_parts, thin_in_thin = 0, 0, 0
     for parent, idx, (res, _) in zip(parents, blds, results, strict=True):
         parts = shapely.from_wkb(np.asarray(res[0], dtype=object))
         hh_b = data.households[idx]
         scale = metric_scale(parent)
-        pps += list(polsby_popper(parts, scale))
+        part_pp = polsby_popper(parts, scale)
+        pps += list(part_pp)
+        thin = int((part_pp < THIN_PP).sum())
+        thin_parts += thin
+        if thin and float(polsby_popper([parent], scale)[0]) < THIN_PP:
+            thin_in_thin += thin
         parts_total += len(parts)
         contiguous += int(sum(p.geom_type == "Polygon" for p in parts))
         total = float(shapely.area(parts).sum())
@@ -85,13 +104,13 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
             inside = shapely.area(shapely.intersection(foot, parts[assignment]))
             within = shapely.area(shapely.intersection(foot, parent))  # OSM footprints may
             split_blds += int((inside < within - 1e-3 * shapely.area(foot)).sum())  # cross it
-        over = hh_b > hi
-        _, reason = choose_parts(int(hh_b[~over].sum()), int(over.sum()), lo, hi)
+        verdict = packing(hh_b, lo, hi)
         counts = np.asarray(res[2])
-        if reason:
+        if verdict.feasible is False:
             impossible_parts += len(parts)
-            reasons["below the minimum" if "below" in reason else "not divisible"] += 1
+            reasons[reason_key(verdict.reason)] += 1
             continue
+        undecided += verdict.feasible is None
         for k, count in enumerate(counts):
             held = hh_b[assignment == k]
             if (held > hi).any():  # not feasible: a building in it is over the maximum
@@ -104,22 +123,25 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     return {"parents": len(parents), "parts": parts_total, "feasible": feasible_parts,
             "in_bounds": 100.0 * in_bounds / max(feasible_parts, 1), "lone": lone,
             "impossible_grids": sum(reasons.values()), "impossible_parts": impossible_parts,
-            "reasons": dict(reasons), "contiguous": 100.0 * contiguous / max(parts_total, 1),
+            "reasons": dict(reasons), "undecided": undecided,
+            "contiguous": 100.0 * contiguous / max(parts_total, 1),
             "area_error": area_err, "split_buildings": split_blds,
             "pp_mean": float(pps.mean()), "pp_p10": float(np.percentile(pps, 10)),
             "pp_min": float(pps.min()), "cpu_ms": 1000.0 * float(cpu.mean()),
-            "cpu_total": float(cpu.sum())}
+            "cpu_total": float(cpu.sum()), "thin": thin_parts, "thin_in_thin": thin_in_thin}
 
 
 def line(name: str, level: str, s: dict) -> str:
     return (f"{name}/{level}: parents={s['parents']} parts={s['parts']} "
             f"feasible_in_bounds={s['in_bounds']:.1f}% (of {s['feasible']}; apart: "
             f"{s['lone']} lone buildings over max, {s['impossible_grids']} parents with "
-            f"impossible arithmetic {s['reasons']} holding {s['impossible_parts']} parts) "
+            f"impossible arithmetic {s['reasons']} holding {s['impossible_parts']} parts; "
+            f"{s['undecided']} parents undecided, counted feasible) "
             f"contiguous={s['contiguous']:.1f}% area_error={s['area_error']:.1e} "
             f"split_buildings={s['split_buildings']} pp_mean={s['pp_mean']:.3f} "
-            f"pp_p10={s['pp_p10']:.3f} pp_min={s['pp_min']:.3f} cpu_ms_per_parent="
-            f"{s['cpu_ms']:.1f}")
+            f"pp_p10={s['pp_p10']:.3f} pp_min={s['pp_min']:.3f} thin={s['thin']} (PP under "
+            f"{THIN_PP}; {s['thin_in_thin']} of them in parents under {THIN_PP}) "
+            f"cpu_ms_per_parent={s['cpu_ms']:.1f}")
 
 
 def divide(data, parents, blds, level: str, runs: int, processes: int,
@@ -171,8 +193,7 @@ def baseline(kind: str, grids, gblds, results, data, sample: list[int]) -> dict:
         pps += list(polsby_popper(parts, metric_scale(grids[i])))
         parts_total += len(parts)
         contiguous += sum(p.geom_type == "Polygon" for p in parts)
-        over = hh > hi
-        if choose_parts(int(hh[~over].sum()), int(over.sum()), lo, hi)[1]:
+        if packing(hh, lo, hi).feasible is False:
             continue
         reps = shapely.point_on_surface(data.buildings[idx])
         for part, count in zip(parts, counts, strict=False):
@@ -230,6 +251,7 @@ def main_real(args) -> None:
             f"in_bounds={m['in_bounds']:.1f}% apart={m['lone']}+{m['impossible_parts']} "
             f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
             f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "
+            f"thin={m['thin']}/{m['thin_in_thin']} "
             f"cpu_ms_per_grid={m['cpu_ms']:.1f} metis_in_bounds={metis['in_bounds']:.1f}% "
             f"metis_pp={metis['pp_mean']:.3f} {maxp}")
     print("split_real: " + " | ".join(summary))

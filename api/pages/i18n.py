@@ -127,6 +127,11 @@ _TEXT = {
                  "（最大楼栋 {largest} 户）", "{households} households, {extra} over the "
                  "maximum {max}: no cut between footprints gave it less (largest building "
                  "{largest})"),
+    "why_towers": ("{households} 户：四周多为超过上限的单栋楼"
+                   "（{neighbours} 个相邻分块中 {towers} 个），可交换楼栋的相邻分块太少",
+                   "{households} households: boxed in by buildings "
+                   "over the maximum ({towers} of its {neighbours} neighbours), so few "
+                   "neighbours can trade buildings with it"),
     "why_narrow_parent": ("形状细长（紧凑度 {pp}）：上级本身狭长（紧凑度 {parent_pp}），"
                           "约 {length_m}×{width_m} 米", "thin (PP {pp}): the parent itself is "
                           "narrow (PP {parent_pp}); {length_m} x {width_m} m"),

@@ -4,10 +4,11 @@ Each flagged part gets one or more reasons: a code, its figures and an English s
 translate the code with its figures, see api/pages/i18n.py `why_*`). Out of bounds: the part is
 one building over the maximum (`lone_building`), the parent's households cannot be divided into
 parts within the bounds at all (`arithmetic`), or the cuts between footprints left it short or
-long (`under`, `over`, with its largest building, which is never split). Thin (Polsby-Popper
-below THIN_PP): the parent itself is narrow there (`narrow_parent`), the part is a strip
-(`strip`, with the sides of its minimum rotated rectangle), or its edges wind around
-footprints (`ragged`, low fill of that rectangle).
+long (`under`, `over`, with its largest building, which is never split), or buildings over
+the maximum around it leave it few neighbours to trade buildings with (`towers`). Thin
+(Polsby-Popper below THIN_PP): the parent itself is narrow there (`narrow_parent`), the part
+is a strip (`strip`, with the sides of its minimum rotated rectangle), or its edges wind
+around footprints (`ragged`, low fill of that rectangle).
 """
 
 from __future__ import annotations
@@ -85,9 +86,29 @@ def part_reasons(parent, parts: list, assignment: np.ndarray, households: np.nda
     """For each part, the reasons it is out of bounds or thin (empty when it is neither)."""
     parent_pp = float(polsby_popper([parent], scale)[0])
     out = []
+    lone = [lone_building(households[assignment == i], hi) for i in range(len(parts))]
     for i, (part, count, pp) in enumerate(zip(parts, counts, pps, strict=True)):
         held = households[assignment == i]
-        reasons = [r for r in (bounds_reason(int(count), held, lo, hi, arithmetic),
-                               shape_reason(part, float(pp), parent_pp, scale)) if r]
+        bounds = bounds_reason(int(count), held, lo, hi, arithmetic)
+        if bounds and bounds["code"] in ("under", "over"):
+            bounds = boxed_in(bounds, i, parts, lone) or bounds
+        reasons = [r for r in (bounds, shape_reason(part, float(pp), parent_pp, scale)) if r]
         out.append(reasons)
     return out
+
+
+def boxed_in(reason: dict, i: int, parts: list, lone: list[bool]) -> dict | None:
+    """The `towers` reason when at least half of part i's neighbours (sharing an edge) are
+    single buildings over the maximum, so it has few neighbours to trade buildings with."""
+    near = [j for j in range(len(parts)) if j != i and shapely.length(
+        shapely.intersection(parts[i].boundary, parts[j].boundary)) > 0]
+    towers = sum(lone[j] for j in near)
+    if not near or 2 * towers < len(near):
+        return None
+    count = reason["households"]
+    side = (f"{reason['missing']} under the minimum {reason['min']}" if reason["code"] == "under"
+            else f"{reason['extra']} over the maximum {reason['max']}")
+    return _reason("towers", f"{count} households, {side}: boxed in by buildings over the "
+                   f"maximum ({towers} of its {len(near)} neighbours), so few neighbours can "
+                   "trade buildings with it", households=count, towers=towers,
+                   neighbours=len(near))

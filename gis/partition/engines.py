@@ -1,21 +1,41 @@
 """The split engines by name: `cuts` (recursive straight cuts, gis.partition.engine, the default)
 and `growth` (parts grown over building cells, gis.partition.growth). Both take the same
-arguments and return a SplitResult."""
+arguments and return a SplitResult; `splitter` runs the chosen one, then the passes of
+gis.partition.polish (exact feasibility, bounds, straight boundaries through the gaps)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from gis.partition import engine, growth
+from gis.partition.engine import split_inputs
+from gis.partition.polish import polish
 from gis.partition.result import SplitResult
 
 DEFAULT = "cuts"
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split}
 
 
+def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
+    """`split` followed by the passes of gis.partition.polish (exact feasibility, bounds,
+    straight boundaries through the gaps)."""
+
+    def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
+            max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
+        result = split(parent, buildings, households, barriers=barriers,
+                       min_households=min_households, max_households=max_households,
+                       seed=seed, geographic=geographic)
+        parent, buildings, households, lo, hi = split_inputs(
+            parent, buildings, households, min_households, max_households)
+        return polish(parent, buildings, households, result, lo, hi, geographic)
+
+    run.__doc__ = split.__doc__
+    return run
+
+
 def splitter(name: str | None = None) -> Callable[..., SplitResult]:
-    """The split function of engine `name` (the default when None)."""
+    """The split function of engine `name` (the default when None), polished."""
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")
-    return ENGINES[key]
+    return polished(ENGINES[key])

@@ -1,0 +1,288 @@
+"""Redraw the boundary between two neighbouring parts as one straight line through the gaps.
+
+Land without buildings counts no households, so the line between two parts can run anywhere
+between their footprints. For a pair of parts sharing an edge whose union is one polygon, lines
+at ANGLES directions are laid between the buildings' representative points (sorted along each
+direction's normal, so every line splits the pair's buildings into a prefix and the rest):
+
+- `keep` mode (compactness): only lines leaving each building in its part; the line runs
+  through the middle of the widest gap between the two parts' footprints (their convex hulls'
+  extents along the normal), or, when the footprints overlap along every direction, between
+  the representative points, footprints that the line crosses staying whole on their own side;
+- `balance` mode (bounds): any line whose two sides hold households within lo..hi (or fewer out
+  of bounds than now), so buildings may change part.
+
+The best few lines by gap width are drawn: one side is the union cut by the half-plane, the
+other the rest of the union, so the pair still tiles the same area; each footprint is then
+added to its own side and taken from the other, so none is split. A redraw is kept only when
+both sides are one polygon each holding its buildings and, in `keep` mode, the lower
+Polsby-Popper of the two rises (in `balance` mode: fewer households out of bounds, then a
+higher lower Polsby-Popper). Parts other than the pair never change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.quality import polsby_popper
+
+ANGLES = 24
+DRAWN = 2  # lines drawn per pair (best gaps first)
+GAIN = 1e-4  # smallest rise in the lower Polsby-Popper that counts
+WHOLE = 1e-6  # share of a footprint's area that may differ (overlay rounding)
+AREA_NOISE = 1e-9  # share of a pair's area that may differ after an overlay
+NEAR_M = 5.0  # footprints this near a new line are checked whole on their side
+COMPACT = 0.5  # pairs whose parts are both at least this compact are left as they are
+
+
+@dataclass
+class Footprints:
+    """The buildings of one parent: footprints, representative points, households, and each
+    footprint's extent along every direction's normal."""
+
+    foot: np.ndarray
+    rep: np.ndarray
+    households: np.ndarray
+    axes: np.ndarray
+    lo_proj: np.ndarray
+    hi_proj: np.ndarray
+    rep_proj: np.ndarray
+
+    @classmethod
+    def of(cls, foot, rep: np.ndarray, households, scale: tuple[float, float]) -> Footprints:
+        foot = np.asarray(foot, dtype=object)
+        theta = np.arange(ANGLES) * math.pi / ANGLES
+        axes = np.vstack([scale[0] * np.cos(theta), scale[1] * np.sin(theta)])
+        coords, owner = shapely.get_coordinates(shapely.convex_hull(foot), return_index=True)
+        proj = coords @ axes
+        n = len(foot)
+        lo_proj = np.full((n, ANGLES), np.inf)
+        hi_proj = np.full((n, ANGLES), -np.inf)
+        np.minimum.at(lo_proj, owner, proj)
+        np.maximum.at(hi_proj, owner, proj)
+        return cls(foot, rep, np.asarray(households, dtype=np.int64), axes, lo_proj, hi_proj,
+                   rep @ axes)
+
+
+def _halfplane(region: BaseGeometry, axis: np.ndarray, t: float) -> Polygon:
+    """The half-plane {p: axis·p <= t}, clipped to a box around `region`."""
+    minx, miny, maxx, maxy = region.bounds
+    c = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
+    big = 4.0 * max(maxx - minx, maxy - miny, 1e-9)
+    norm = float(np.hypot(*axis))
+    nhat = axis / norm
+    d = np.array([-nhat[1], nhat[0]])
+    p0 = c + nhat * (t - float(axis @ c)) / norm
+    a, b = p0 + d * big, p0 - d * big
+    return Polygon([a, b, b - nhat * big, a - nhat * big])
+
+
+def _one(geom: BaseGeometry) -> BaseGeometry | None:
+    """The one polygon of `geom` (lines and points left by set operations dropped), or None
+    when it has several (a collection may hold a multipolygon: flattened twice)."""
+    flat = shapely.get_parts(shapely.get_parts(geom))
+    polys = [p for p in flat if p.geom_type == "Polygon" and p.area > 0]
+    return polys[0] if len(polys) == 1 else None
+
+
+def _lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, mode: str, lo: int, hi: int
+           ) -> list[tuple[float, int, float, np.ndarray]]:
+    """Candidate lines (gap, angle, t, side-A mask over idx), widest gaps first."""
+    rp = fp.rep_proj[idx]
+    order = np.argsort(rp, axis=0, kind="stable")
+    rs = np.take_along_axis(rp, order, 0)
+    lo_s = np.take_along_axis(fp.lo_proj[idx], order, 0)
+    hi_s = np.take_along_axis(fp.hi_proj[idx], order, 0)
+    reach = np.maximum.accumulate(hi_s, axis=0)[:-1]  # side A's furthest footprint
+    start = np.minimum.accumulate(lo_s[::-1], axis=0)[::-1][1:]  # side B's nearest
+    gap = start - reach
+    t = np.where(gap > 0, (reach + start) / 2, (rs[:-1] + rs[1:]) / 2)
+    ok = rs[1:] > rs[:-1]
+    n = len(idx)
+    if mode == "keep":
+        inside = np.cumsum(mine[order], axis=0)[:-1]
+        size = np.arange(1, n)[:, None]
+        ok &= ((inside == size) & (size == mine.sum())) | ((inside == 0) & (
+            n - size == mine.sum()))
+    else:
+        h = fp.households[idx]
+        ca = np.cumsum(h[order], axis=0)[:-1]
+        cb = int(h.sum()) - ca
+        ok &= (ca >= lo) & (ca <= hi) & (cb >= lo) & (cb <= hi)
+    r, j = np.nonzero(ok)
+    if len(r) == 0:
+        return []
+    keyed = sorted(zip(-gap[r, j], j, r, strict=True))
+    out, seen = [], set()
+    for g, jj, rr in keyed:
+        side = np.zeros(n, bool)
+        side[order[: rr + 1, jj]] = True
+        key = side.tobytes()
+        if key in seen or (~side).tobytes() in seen:
+            continue
+        seen.add(key)
+        out.append((-float(g), int(jj), float(t[rr, jj]), side))
+        if len(out) >= DRAWN:
+            break
+    return out
+
+
+def _draw(union: BaseGeometry, fp: Footprints, idx: np.ndarray, side: np.ndarray, jj: int,
+          t: float, part_i, part_j, mine: np.ndarray, holed: int = 0
+          ) -> tuple[BaseGeometry, BaseGeometry] | None:
+    """The union divided by the line, each footprint whole on its own side (as much of it as
+    its part held before); None unless both sides are one polygon and, as overlays round
+    vertices near the line, the footprints within NEAR_M of it are checked (all of them
+    where a part has holes)."""
+    hp = _halfplane(union, fp.axes[:, jj], t)
+    crossing = (fp.lo_proj[idx, jj] < t) & (fp.hi_proj[idx, jj] > t)
+    if crossing.any():
+        mine_a = fp.foot[idx[side & crossing]]
+        mine_b = fp.foot[idx[~side & crossing]]
+        if len(mine_a):
+            hp = shapely.union_all([hp, *mine_a])
+        if len(mine_b):
+            hp = shapely.difference(hp, shapely.union_all(mine_b))
+    a = _one(shapely.intersection(union, hp))
+    b = _one(shapely.difference(union, hp))
+    if a is None or b is None:
+        return None
+    if abs(a.area + b.area - union.area) > AREA_NOISE * union.area:
+        return None
+    near = (fp.lo_proj[idx, jj] < t + NEAR_M) & (fp.hi_proj[idx, jj] > t - NEAR_M)
+    if holed or shapely.get_num_interior_rings(a) or shapely.get_num_interior_rings(b):
+        near[:] = True
+    if near.any():
+        feet = fp.foot[idx[near]]
+        held = shapely.area(shapely.intersection(feet, np.where(mine[near], part_i, part_j)))
+        inside = shapely.area(shapely.intersection(feet, np.where(side[near], a, b)))
+        if (inside < held - WHOLE * shapely.area(feet)).any():
+            return None  # overlay noise round a footprint: not whole on its side
+    return a, b
+
+
+def _neighbours(parts: list[BaseGeometry]) -> list[tuple[int, int]]:
+    tree = shapely.STRtree(parts)
+    pairs = []
+    for i, part in enumerate(parts):
+        for j in tree.query(part, predicate="intersects"):
+            j = int(j)
+            if j > i and shapely.length(shapely.intersection(part.boundary,
+                                                            parts[j].boundary)) > 0:
+                pairs.append((i, j))
+    return pairs
+
+
+def _deviation(count: int, lo: int, hi: int) -> int:
+    return max(lo - count, count - hi, 0)
+
+
+def redraw_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarray,
+                fp: Footprints, scale: tuple[float, float], mode: str = "keep",
+                lo: int = 0, hi: int = 0) -> bool:
+    """Redraw the boundary of parts i and j in place (see the module docstring); whether it
+    changed."""
+    union = _one(shapely.union(parts[i], parts[j]))
+    if union is None:
+        return False
+    idx = np.flatnonzero((assignment == i) | (assignment == j))
+    if len(idx) < 2:
+        return False
+    mine = assignment[idx] == i
+    if abs(union.area - parts[i].area - parts[j].area) > AREA_NOISE * union.area:
+        return False  # the overlay lost or doubled some area: leave this pair as it is
+    holed = int(shapely.get_num_interior_rings(shapely.get_parts([parts[i], parts[j]])).sum())
+    if holed:  # overlays round holes may drop a footprint lying at one: check them all
+        feet = fp.foot[idx]
+        held = shapely.area(shapely.intersection(feet, np.where(mine, parts[i], parts[j])))
+        if (shapely.area(shapely.intersection(feet, union)) < held
+                - WHOLE * shapely.area(feet)).any():
+            return False
+    old_pp = polsby_popper([parts[i], parts[j]], scale)
+    h = fp.households
+    before_dev = (_deviation(int(h[assignment == i].sum()), lo, hi)
+                  + _deviation(int(h[assignment == j].sum()), lo, hi))
+    if mode == "free" and before_dev:
+        mode = "keep"
+    best = None
+    for _, jj, t, side in _lines(fp, idx, mine, mode, lo, hi):
+        drawn = _draw(union, fp, idx, side, jj, t, parts[i], parts[j], mine, holed)
+        if drawn is None:
+            continue
+        if mode == "keep":
+            a_is_i = bool(side[mine].all())
+            geoms = drawn if a_is_i else drawn[::-1]
+            new_mine = mine
+        else:  # side A becomes whichever part keeps more of its own buildings there
+            a_is_i = int((side & mine).sum()) + int((~side & ~mine).sum()) >= len(idx) / 2
+            geoms = drawn if a_is_i else drawn[::-1]
+            new_mine = side if a_is_i else ~side
+        pp = polsby_popper(list(geoms), scale)
+        if mode != "balance":
+            if pp.min() <= old_pp.min() + GAIN:
+                continue
+            key = (0, -float(pp.min()))
+        else:
+            key = (0, -float(pp.min()))  # both sides within bounds by construction
+            if before_dev == 0:
+                continue
+        if best is None or key < best[0]:
+            best = (key, geoms, new_mine)
+    if best is None:
+        return False
+    _, (gi, gj), new_mine = best
+    parts[i], parts[j] = gi, gj
+    assignment[idx[new_mine]] = i
+    assignment[idx[~new_mine]] = j
+    return True
+
+
+def straighten(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
+               scale: tuple[float, float], rounds: int = 1, mode: str = "keep",
+               lo: float = -np.inf, hi: float = np.inf) -> list[BaseGeometry]:
+    """Parts after redrawing shared boundaries as straight lines while the lower
+    Polsby-Popper of each pair rises: `keep` leaves every building in its part, `free` lets
+    buildings change part when both sides stay within lo..hi (pairs where either is out of
+    bounds, or holds a building over hi, are left alone)."""
+    parts = list(parts)
+    for _ in range(rounds):
+        pp = polsby_popper(parts, scale)
+        pairs = sorted((p for p in _neighbours(parts) if min(pp[p[0]], pp[p[1]]) < COMPACT),
+                       key=lambda p: min(pp[p[0]], pp[p[1]]))
+        changed = False
+        for i, j in pairs:
+            if redraw_pair(i, j, parts, assignment, fp, scale, mode, lo, hi):
+                changed = True
+        if not changed:
+            break
+    return parts
+
+
+def rebalance(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
+              scale: tuple[float, float], lo: int, hi: int, lone: np.ndarray
+              ) -> list[BaseGeometry]:
+    """Parts after redividing each out-of-bounds part with a neighbour by one straight line
+    whose two sides are both within lo..hi (buildings may change part; `lone` marks parts
+    that are one building over the maximum, left alone)."""
+    parts = list(parts)
+    counts = np.bincount(assignment, weights=fp.households, minlength=len(parts))
+    bad = [i for i in range(len(parts)) if not lone[i] and not lo <= counts[i] <= hi]
+    if not bad:
+        return parts
+    pairs = _neighbours(parts)
+    for i in bad:
+        counts = np.bincount(assignment, weights=fp.households, minlength=len(parts))
+        if lo <= counts[i] <= hi:
+            continue
+        for a, b in pairs:
+            if i not in (a, b) or lone[a] or lone[b]:
+                continue
+            if redraw_pair(a, b, parts, assignment, fp, scale, "balance", lo, hi):
+                break
+    return parts
