@@ -37,7 +37,6 @@ DRAWN = 2  # lines drawn per pair (best gaps first)
 GAIN = 1e-4  # smallest rise in the lower Polsby-Popper that counts
 WHOLE = 1e-6  # share of a footprint's area that may differ (overlay rounding)
 AREA_NOISE = 1e-9  # share of a pair's area that may differ after an overlay
-NEAR_M = 5.0  # footprints this near a new line are checked whole on their side
 COMPACT = 0.5  # pairs whose parts are both at least this compact are left as they are
 
 
@@ -134,12 +133,9 @@ def _lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, mode: str, lo: int
 
 
 def _draw(union: BaseGeometry, fp: Footprints, idx: np.ndarray, side: np.ndarray, jj: int,
-          t: float, part_i, part_j, mine: np.ndarray, holed: int = 0
-          ) -> tuple[BaseGeometry, BaseGeometry] | None:
-    """The union divided by the line, each footprint whole on its own side (as much of it as
-    its part held before); None unless both sides are one polygon and, as overlays round
-    vertices near the line, the footprints within NEAR_M of it are checked (all of them
-    where a part has holes)."""
+          t: float) -> tuple[BaseGeometry, BaseGeometry] | None:
+    """The union divided by the line, footprints it crosses whole on their own side; None
+    unless both sides are one polygon and together keep the union's area."""
     hp = _halfplane(union, fp.axes[:, jj], t)
     crossing = (fp.lo_proj[idx, jj] < t) & (fp.hi_proj[idx, jj] > t)
     if crossing.any():
@@ -155,16 +151,16 @@ def _draw(union: BaseGeometry, fp: Footprints, idx: np.ndarray, side: np.ndarray
         return None
     if abs(a.area + b.area - union.area) > AREA_NOISE * union.area:
         return None
-    near = (fp.lo_proj[idx, jj] < t + NEAR_M) & (fp.hi_proj[idx, jj] > t - NEAR_M)
-    if holed or shapely.get_num_interior_rings(a) or shapely.get_num_interior_rings(b):
-        near[:] = True
-    if near.any():
-        feet = fp.foot[idx[near]]
-        held = shapely.area(shapely.intersection(feet, np.where(mine[near], part_i, part_j)))
-        inside = shapely.area(shapely.intersection(feet, np.where(side[near], a, b)))
-        if (inside < held - WHOLE * shapely.area(feet)).any():
-            return None  # overlay noise round a footprint: not whole on its side
     return a, b
+
+
+def _whole(feet: np.ndarray, before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether each footprint lies in its part `after` as fully as in its part `before`
+    (overlays round vertices, and round holes they may drop a small footprint: every kept
+    redraw is checked)."""
+    held = shapely.area(shapely.intersection(feet, before))
+    inside = shapely.area(shapely.intersection(feet, after))
+    return bool((inside >= held - WHOLE * shapely.area(feet)).all())
 
 
 def _neighbours(parts: list[BaseGeometry]) -> list[tuple[int, int]]:
@@ -197,22 +193,15 @@ def redraw_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarra
     mine = assignment[idx] == i
     if abs(union.area - parts[i].area - parts[j].area) > AREA_NOISE * union.area:
         return False  # the overlay lost or doubled some area: leave this pair as it is
-    holed = int(shapely.get_num_interior_rings(shapely.get_parts([parts[i], parts[j]])).sum())
-    if holed:  # overlays round holes may drop a footprint lying at one: check them all
-        feet = fp.foot[idx]
-        held = shapely.area(shapely.intersection(feet, np.where(mine, parts[i], parts[j])))
-        if (shapely.area(shapely.intersection(feet, union)) < held
-                - WHOLE * shapely.area(feet)).any():
-            return False
     old_pp = polsby_popper([parts[i], parts[j]], scale)
     h = fp.households
     before_dev = (_deviation(int(h[assignment == i].sum()), lo, hi)
                   + _deviation(int(h[assignment == j].sum()), lo, hi))
     if mode == "free" and before_dev:
         mode = "keep"
-    best = None
+    found = []
     for _, jj, t, side in _lines(fp, idx, mine, mode, lo, hi):
-        drawn = _draw(union, fp, idx, side, jj, t, parts[i], parts[j], mine, holed)
+        drawn = _draw(union, fp, idx, side, jj, t)
         if drawn is None:
             continue
         if mode == "keep":
@@ -232,11 +221,14 @@ def redraw_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarra
             key = (0, -float(pp.min()))  # both sides within bounds by construction
             if before_dev == 0:
                 continue
-        if best is None or key < best[0]:
-            best = (key, geoms, new_mine)
-    if best is None:
+        found.append((key, len(found), geoms, new_mine))
+    feet = fp.foot[idx]
+    before = np.where(mine, parts[i], parts[j])
+    for _, _, (gi, gj), new_mine in sorted(found, key=lambda f: f[:2]):
+        if _whole(feet, before, np.where(new_mine, gi, gj)):
+            break
+    else:
         return False
-    _, (gi, gj), new_mine = best
     parts[i], parts[j] = gi, gj
     assignment[idx[new_mine]] = i
     assignment[idx[~new_mine]] = j
