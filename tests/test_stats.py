@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from gis import stats
+from gis.cluster import CITUS
 from gis.database import libpq_url
 from gis.scope import Principal, expand_scope
 from tests.test_incidents_fixture import COUNTY, World, bearer, world_fixture  # noqa: F401
@@ -172,8 +173,9 @@ def raw_report(conn, username: str, categories: list[str] | None) -> dict:
     principal = Principal(account, username, "commander", scope=expand_scope(conn, account))
     start, end = (datetime.fromisoformat(PERIOD[k].replace("Z", "+00:00"))
                   for k in ("start", "end"))
+    citus = conn.execute(f"SELECT {CITUS}").fetchone()[0]
     sql, params = stats.stats_sql(principal, "street", start, end, rollup=False,
-                                  categories=categories)
+                                  categories=categories, distributed=citus)
     areas, total = stats.shape(conn.execute(sql, params).fetchall())
     return {"areas": areas, "total": total}
 
