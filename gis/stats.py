@@ -88,6 +88,28 @@ def _assigned_test(distributed: bool) -> str:
     return "(" + "\n               OR ".join(tests) + ")"
 
 
+def _other_streets_in_scope(principal: Principal, area: str, categories) -> str:
+    """UNION ALL parts: the whole days' incidents of streets outside the scope's streets (or of
+    none) that lie in the scope by community, grid or micro-grid, each read through its own
+    area index (one part per level, each leaving out the rows a part before it took), so the
+    read follows the scope's areas, not the region's incidents."""
+    taken: list[str] = []
+    parts = []
+    for lv, col in (("community", "community_id"), ("grid", "grid_id"),
+                    ("micro_grid", "micro_grid_id")):
+        if not principal.scope.ids(lv):
+            continue
+        test = f"r.{col} = ANY(%(scope_{lv})s::bigint[])"
+        where = [test, "r.reported_at >= %(d0)s", "r.reported_at < %(d1)s",
+                 "(r.street_id IS NULL OR r.street_id <> ALL(%(scope_street)s::bigint[]))"]
+        where += [f"NOT coalesce({t}, FALSE)" for t in taken]
+        if categories:
+            where.append("r.category = ANY(%(categories)s)")
+        parts.append(" UNION ALL " + CONTRIB.format(area=area, where=" AND ".join(where)))
+        taken.append(test)
+    return "".join(parts)
+
+
 def _patrolled(col: str, distributed: bool) -> str:
     """CTE patrol_by_area: micro-grids assigned and patrolled per area. One node probes the
     (micro_grid_id, t) index per assigned micro-grid; Citus allows no correlated subquery over
@@ -168,9 +190,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
                    "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
         raw_sql = CONTRIB.format(area=area, where=f"({inc}) AND {partial}")
         if restricted:
-            raw_sql += " UNION ALL " + CONTRIB.format(area=area, where=(
-                f"({inc}) AND r.reported_at >= %(d0)s AND r.reported_at < %(d1)s "
-                f"AND (r.street_id IS NULL OR r.street_id <> ALL(%(scope_street)s::bigint[]))"))
+            raw_sql += _other_streets_in_scope(principal, area, categories)
         rolled = f"""UNION ALL
             SELECT street_id, category, status, sum(n), sum(n_on_time), sum(n_closed),
                    sum(close_s), sum(n_sat), sum(sat_sum), sum(n_responded), sum(n_sat_good),
