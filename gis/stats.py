@@ -15,7 +15,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from gis.levels import level as level_spec
-from gis.scope import Principal, scope_filter
+from gis.scope import Principal, scope_filter, scope_filter_hashed
 
 BIN_RATIO = 1.05
 ACCEPTED_OR_LATER = "('accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed')"
@@ -59,7 +59,7 @@ def incident_filters(principal: Principal | None, categories, params: dict
                      ) -> tuple[list[str], str]:
     """The caller's scope and the category filter: conditions on incidents (alias r) and on
     the rollup; their parameters are added to `params`."""
-    scope_where, scope_params = scope_filter("incidents", "r", principal)
+    scope_where, scope_params = scope_filter_hashed("incidents", "r", principal)
     params.update(scope_params)
     inc_where, roll_where = [scope_where], ""
     if categories:
@@ -67,6 +67,47 @@ def incident_filters(principal: Principal | None, categories, params: dict
         inc_where.append("r.category = ANY(%(categories)s)")
         roll_where = "AND category = ANY(%(categories)s)"
     return inc_where, roll_where
+
+
+def _assigned_test(distributed: bool) -> str:
+    """Whether micro-grid m (in grid g, community c) had an assignment during the period. One
+    node tests four hashed sets of the period's assigned areas (built once, not probed per
+    micro-grid); Citus keeps the correlated EXISTS it runs."""
+    period = "s.starts_on < %(end)s AND (s.ends_on IS NULL OR s.ends_on >= %(start)s::date)"
+    if distributed:
+        return f"""EXISTS (
+            SELECT 1 FROM assignments s WHERE {period}
+              AND ((s.level = 'micro_grid' AND s.area_id = m.id)
+                   OR (s.level = 'grid' AND s.area_id = g.id)
+                   OR (s.level = 'community' AND s.area_id = c.id)
+                   OR (s.level = 'street' AND s.area_id = c.parent_id)))"""
+    tests = [f"{key} IN (SELECT s.area_id FROM assignments s WHERE {period} "
+             f"AND s.level = '{lv}')"
+             for lv, key in (("micro_grid", "m.id"), ("grid", "g.id"), ("community", "c.id"),
+                             ("street", "c.parent_id"))]
+    return "(" + "\n               OR ".join(tests) + ")"
+
+
+def _other_streets_in_scope(principal: Principal, area: str, categories) -> str:
+    """UNION ALL parts: the whole days' incidents of streets outside the scope's streets (or of
+    none) that lie in the scope by community, grid or micro-grid, each read through its own
+    area index (one part per level, each leaving out the rows a part before it took), so the
+    read follows the scope's areas, not the region's incidents."""
+    taken: list[str] = []
+    parts = []
+    for lv, col in (("community", "community_id"), ("grid", "grid_id"),
+                    ("micro_grid", "micro_grid_id")):
+        if not principal.scope.ids(lv):
+            continue
+        test = f"r.{col} = ANY(%(scope_{lv})s::bigint[])"
+        where = [test, "r.reported_at >= %(d0)s", "r.reported_at < %(d1)s",
+                 "(r.street_id IS NULL OR r.street_id <> ALL(%(scope_street)s::bigint[]))"]
+        where += [f"NOT coalesce({t}, FALSE)" for t in taken]
+        if categories:
+            where.append("r.category = ANY(%(categories)s)")
+        parts.append(" UNION ALL " + CONTRIB.format(area=area, where=" AND ".join(where)))
+        taken.append(test)
+    return "".join(parts)
 
 
 def _patrolled(col: str, distributed: bool) -> str:
@@ -107,7 +148,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     area_where = ["a.valid_to IS NULL"]
     inc_where, roll_where = incident_filters(principal, categories, params)
     if principal is not None and principal.restricted:
-        area_where.append("a.id = ANY(%(scope_areas)s)")
+        area_where.append("a.id = ANY(%(scope_areas)s::bigint[])")
         params["scope_areas"] = list(principal.scope.ids(lv.name))
     if parent is not None:
         plevel, pid = parent
@@ -125,35 +166,50 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     inc = " AND ".join(inc_where)
     assigned_where = "TRUE"
     if principal is not None and principal.restricted:
-        assigned_where = "m.id = ANY(%(scope_micro_grid)s)"
+        assigned_where = "m.id = ANY(%(scope_micro_grid)s::bigint[])"
     if parent is not None:
         parent_col = {"street": "c.parent_id", "community": "c.id", "grid": "g.id",
                       "micro_grid": "m.id"}[parent[0]]
         assigned_where += f" AND {parent_col} = %(parent_id)s"
     days = _day_split(start, end)
+    restricted = principal is not None and principal.restricted
+    scope_streets = bool(restricted and principal.scope.street)
     use_rollup = (rollup and lv.name == "street" and parent is None and days is not None
-                  and (principal is None or not principal.restricted))
+                  and (not restricted or scope_streets))
+    area = f"coalesce(r.{col}, 0)"
     if use_rollup:
         params.update(d0=days[0], d1=days[1])
-        raw_where = (f"({inc}) AND ((r.reported_at >= %(start)s AND r.reported_at < %(d0)s) "
-                     "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
+        # the rollup holds the whole days of the streets read from it: every street, or the
+        # scope's streets S; a scoped caller's incidents of other streets (or none) that lie in
+        # the scope by their community, grid or micro-grid are read raw for those days too
+        in_streets, roll_streets = "TRUE", ""
+        if restricted:
+            in_streets = "r.street_id = ANY(%(scope_street)s::bigint[])"
+            roll_streets = "AND street_id = ANY(%(scope_street)s::bigint[])"
+        partial = ("((r.reported_at >= %(start)s AND r.reported_at < %(d0)s) "
+                   "OR (r.reported_at >= %(d1)s AND r.reported_at < %(end)s))")
+        raw_sql = CONTRIB.format(area=area, where=f"({inc}) AND {partial}")
+        if restricted:
+            raw_sql += _other_streets_in_scope(principal, area, categories)
         rolled = f"""UNION ALL
             SELECT street_id, category, status, sum(n), sum(n_on_time), sum(n_closed),
                    sum(close_s), sum(n_sat), sum(sat_sum), sum(n_responded), sum(n_sat_good),
                    NULL::smallint FROM incident_rollup
-            WHERE day >= %(d0)s::date AND day < %(d1)s::date {roll_where} GROUP BY 1, 2, 3"""
-        rolled_hist = """UNION ALL SELECT street_id, bin, sum(n) FROM incident_close_hist
-            WHERE day >= %(d0)s::date AND day < %(d1)s::date GROUP BY 1, 2"""
+            WHERE day >= %(d0)s::date AND day < %(d1)s::date {roll_where} {roll_streets}
+            GROUP BY 1, 2, 3"""
+        rolled_hist = f"""UNION ALL SELECT street_id, bin, sum(n) FROM incident_close_hist
+            WHERE day >= %(d0)s::date AND day < %(d1)s::date {roll_streets} GROUP BY 1, 2"""
         if categories:  # the histogram has no category: read the whole days' closures raw
             rolled_hist = f"""UNION ALL SELECT coalesce(r.street_id, 0), wangge_close_bin(
                 r.closed_at - r.reported_at), 1 FROM incidents r
-            WHERE ({inc}) AND r.status = 'closed' AND r.reported_at >= %(d0)s
-              AND r.reported_at < %(d1)s"""
+            WHERE ({inc}) AND {in_streets} AND r.status = 'closed'
+              AND r.reported_at >= %(d0)s AND r.reported_at < %(d1)s"""
     else:
-        raw_where = f"({inc}) AND r.reported_at >= %(start)s AND r.reported_at < %(end)s"
+        raw_sql = CONTRIB.format(area=area, where=(
+            f"({inc}) AND r.reported_at >= %(start)s AND r.reported_at < %(end)s"))
         rolled = rolled_hist = ""
     sql = f"""
-    WITH raw AS MATERIALIZED ({CONTRIB.format(area=f"coalesce(r.{col}, 0)", where=raw_where)}),
+    WITH raw AS MATERIALIZED ({raw_sql}),
     parts0 AS (SELECT * FROM raw {rolled}),
     hist0 AS (SELECT area_id, bin, 1 AS n FROM raw WHERE bin IS NOT NULL {rolled_hist}),
     parts AS (SELECT * FROM parts0 UNION ALL SELECT -1, category, status, n, n_on_time,
@@ -218,13 +274,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
                c.parent_id AS street_id, m.id AS micro_grid_id
         FROM micro_grids m JOIN grids g ON g.id = m.parent_id
         JOIN communities c ON c.id = g.parent_id
-        WHERE m.valid_to IS NULL AND {assigned_where} AND EXISTS (
-            SELECT 1 FROM assignments s
-            WHERE s.starts_on < %(end)s AND (s.ends_on IS NULL OR s.ends_on >= %(start)s::date)
-              AND ((s.level = 'micro_grid' AND s.area_id = m.id)
-                   OR (s.level = 'grid' AND s.area_id = g.id)
-                   OR (s.level = 'community' AND s.area_id = c.id)
-                   OR (s.level = 'street' AND s.area_id = c.parent_id)))
+        WHERE m.valid_to IS NULL AND {assigned_where} AND {_assigned_test(distributed)}
     ),
 {_patrolled(col, distributed)}
     patrol AS (

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
 import pytest
 
+from gis import stats
+from gis.cluster import CITUS
 from gis.database import libpq_url
+from gis.scope import Principal, expand_scope
 from tests.test_incidents_fixture import COUNTY, World, bearer, world_fixture  # noqa: F401
 
 pytestmark = pytest.mark.citus  # run again on the local Citus cluster (docs/scale.md)
@@ -159,3 +164,52 @@ def test_density_counts_cells_in_scope(client, admin_headers, cases) -> None:
     cells = r.json()["features"]
     assert sum(f["properties"]["count"] for f in cells) == 7
     assert len(cells) == 2
+
+
+def raw_report(conn, username: str, categories: list[str] | None) -> dict:
+    """GET /stats?level=street's answer computed from incidents only (no rollup)."""
+    account = conn.execute("SELECT id FROM accounts WHERE username = %s", (username,)
+                           ).fetchone()[0]
+    principal = Principal(account, username, "commander", scope=expand_scope(conn, account))
+    start, end = (datetime.fromisoformat(PERIOD[k].replace("Z", "+00:00"))
+                  for k in ("start", "end"))
+    citus = conn.execute(f"SELECT {CITUS}").fetchone()[0]
+    sql, params = stats.stats_sql(principal, "street", start, end, rollup=False,
+                                  categories=categories, distributed=citus)
+    areas, total = stats.shape(conn.execute(sql, params).fetchall())
+    return {"areas": areas, "total": total}
+
+
+@pytest.mark.parametrize("categories", [None, ["garbage", "road_damage"]])
+def test_scoped_street_stats_equal_the_raw_count(client, conn, make_token, cases,
+                                                 categories) -> None:
+    # street 1 whole, and one community of street 2: street 2's incidents there count in the
+    # total (by their community) though their street is outside the scope
+    name = f"scoped_cmd_{len(categories or [])}"
+    token = make_token("commander", [("street", cases.id(A[:9])),
+                                     ("community", cases.id(B[:12]))], username=name)
+    params = {"level": "street", **PERIOD} | ({"category": categories} if categories else {})
+    r = client.get("/stats", params=params, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert [a["code"] for a in got["areas"]] == [A[:9]]
+    if categories is None:
+        check(got["areas"][0], EXPECTED_1, P90[1])
+        assert got["total"]["total"] == 7 and got["total"]["overdue"] == 2
+        assert got["total"]["by_category"] == {"garbage": 3, "noise": 2, "road_damage": 1,
+                                               "petition": 1}
+        assert got["total"]["mean_close_hours"] == pytest.approx((24 + 26 + 96) / 3, abs=1e-4)
+    else:
+        assert got["total"]["by_category"] == {"garbage": 3, "road_damage": 1}
+    expected = raw_report(conn, name, categories)
+    assert got["areas"] == expected["areas"] and got["total"] == expected["total"]
+
+
+def test_a_scope_of_communities_only_reads_incidents(client, make_token,
+                                                   cases) -> None:
+    # no street in the scope: no rollup, and the empty street list adds no term
+    token = make_token("commander", [("community", cases.id(B[:12]))])
+    got = client.get("/stats", params={"level": "street", **PERIOD},
+                     headers=bearer(token)).json()
+    assert got["areas"] == [] and got["total"]["total"] == 2
+    assert got["total"]["by_status"] == {"closed": 1, "accepted": 1}
