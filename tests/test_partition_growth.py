@@ -8,6 +8,8 @@ and `wangge split` run it on request.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import psycopg
 import pytest
@@ -19,13 +21,16 @@ from shapely.geometry import Polygon, box
 from bench.real_city import load_monaco, load_shanghai
 from gis.database import libpq_url
 from gis.partition import choose_parts, growth
-from gis.partition.cells import building_cells
+from gis.partition import smooth as smooth_module
+from gis.partition.cells import HOLE_M2, building_cells
 from gis.partition.engines import splitter
+from gis.partition.quality import metric_scale
 from importers.split_job import split_grids
 from tests.test_partition_real import check_reasons, irregular_layouts
 
 LON, LAT = 7.42, 43.73
 D = 1e-5  # ~1 m
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def outside(geom, container) -> tuple[float, float]:
@@ -50,6 +55,11 @@ def check_division(parent, buildings, households, result):
         inside = b.intersection(parent)
         spill, far = outside(inside, parts[i])  # never split
         assert spill <= 1e-9 * max(inside.area, area * 1e-9) and far < 1e-10
+        held = shapely.intersection(b, parts[i]).area  # asked the other way round, as the
+        assert held >= inside.area - 1e-6 * b.area  # real-city bench asks it
+    kx, ky = metric_scale(parent)
+    for part in parts:  # no hairline gap (a flat one can turn over in degrees)
+        assert all(shapely.Polygon(r).area * kx * ky >= HOLE_M2 for r in part.interiors)
     assert sum(result.households) == sum(households)
 
 
@@ -272,3 +282,38 @@ def test_cli_split_takes_an_engine(db_url, monkeypatch):
         assert "would create 9" in ok.output and "0 violation(s)" in ok.output
     finally:
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def monaco_grid_202():
+    """A real Monaco grid of 23 buildings (453 households, one tower of 60) as the real-city
+    bench's split of its community drew it (tests/data/monaco_grid_202.wkt), with the buildings
+    whose representative point lies in it."""
+    grid = shapely.from_wkt((DATA / "monaco_grid_202.wkt").read_text())
+    data = load_monaco()
+    inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
+    return grid, list(data.buildings[inside]), data.households[inside]
+
+
+def test_a_real_grid_keeps_every_building_whole_before_and_after_polish(monaco_grid_202):
+    """Building 20 (31 households) was once left outside its part: giving a clipped footprint
+    back to its part left a hairline hole, turned over by the scaling back to degrees."""
+    parent, buildings, households = monaco_grid_202
+    assert len(buildings) == 23 and int(households.sum()) == 453
+    for split in (growth.split, splitter("growth")):
+        result = split(parent, buildings, households)
+        check_division(parent, buildings, households, result)
+        assert not any("lies across" in v for v in result.violations)
+
+
+def test_the_result_check_gives_a_split_footprint_whole_to_its_part(monaco_grid_202,
+                                                                    monkeypatch):
+    """With the hairline holes of the smoothing left in (the defect above, brought back), the
+    engine's result check (gis.partition.whole) fills the hole, so that building 20 is whole
+    in its part by every overlay's reading."""
+    monkeypatch.setattr(smooth_module, "without_hairlines", lambda geom: geom)
+    parent, buildings, households = monaco_grid_202
+    result = growth.split(parent, buildings, households)
+    check_division(parent, buildings, households, result)
+    assert all(p.geom_type == "Polygon" for p in result.parts) and result.households[
+        result.assignment[20]] >= 31

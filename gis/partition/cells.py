@@ -376,7 +376,16 @@ def union_of(cells: np.ndarray) -> BaseGeometry:
     """The union of some cells (snapped like the cells), without the hairline gaps overlays
     may leave between them (holes under HOLE_M2)."""
     geom = cells[0] if len(cells) == 1 else polygonal(shapely.union_all(cells, grid_size=GRID_M))
+    return without_hairlines(geom)
+
+
+def without_hairlines(geom: BaseGeometry, hole_m2: float = HOLE_M2) -> BaseGeometry:
+    """`geom` (metres) without the hairline holes snapped overlays leave (under `hole_m2`).
+
+    Such a hole is a gap no part covers, and a near-flat one may turn its orientation over when
+    the part is scaled back to degrees, after which GEOS overlays count the whole part as
+    outside it (a footprint inside it intersects it in nothing)."""
     if geom.geom_type != "Polygon" or not geom.interiors:
         return geom
-    holes = [h for h in geom.interiors if shapely.Polygon(h).area >= HOLE_M2]
-    return shapely.Polygon(geom.exterior, holes)
+    holes = [h for h in geom.interiors if shapely.Polygon(h).area >= hole_m2]
+    return geom if len(holes) == len(geom.interiors) else shapely.Polygon(geom.exterior, holes)

@@ -489,7 +489,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     if len(parts) > 1:
         parts = clean_slivers(parts, assignment, eng.foot, (eng.kx, eng.ky))
     return finish(parent, parts, assignment, eng.rep, households, violations, notes,
-                   (eng.kx, eng.ky), lo, hi, reason is not None, reason)
+                  (eng.kx, eng.ky), lo, hi, reason is not None, reason, buildings)
 
 
 def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]

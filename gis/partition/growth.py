@@ -270,4 +270,4 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
         geoms = smooth(geoms, polygonal_all(shapely.intersection(there(foot), local)), assignment)
     parts = list(back(geoms))
     return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
-                  reason is not None, reason)
+                  reason is not None, reason, list(foot))

@@ -10,7 +10,8 @@
 
 Only pairs of parts change, each pair keeps the area it covered and every footprint whole on
 its own side, so the parts still tile the parent and no building is split; the minimum
-Polsby-Popper never falls (each redraw raises the lower of its pair's two).
+Polsby-Popper never falls (each redraw raises the lower of its pair's two). The result is
+checked once more for footprints whole in their parts (gis.partition.whole).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gis.partition.feasible import packing
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.reshape import Footprints, rebalance, straighten
 from gis.partition.result import SplitResult
+from gis.partition.whole import keep_whole
 
 PART_VIOLATION = "part "  # violations about one part are recomputed here
 
@@ -53,6 +55,8 @@ def polish(parent, buildings, households, result: SplitResult, lo: int, hi: int,
         lone = np.array([lone_building(h[assignment == i], hi) for i in range(len(parts))])
         parts = rebalance(parts, assignment, fp, scale, lo, hi, lone)
     parts = straighten(parts, assignment, fp, scale, mode="free", lo=lo, hi=hi)
+    parts, assignment, split = keep_whole(parent, parts, assignment, foot, h, scale)
+    violations.extend(split)
     return _rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
                     arithmetic)
 

@@ -11,6 +11,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.partition.diagnose import lone_building, part_reasons
 from gis.partition.quality import polsby_popper
+from gis.partition.whole import keep_whole
 
 SLIVER = 1e-12
 
@@ -82,12 +83,18 @@ def assign(parts: list[BaseGeometry], rep: np.ndarray) -> np.ndarray:
 
 
 def finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
-            total_reason: bool = True, arithmetic: str | None = None):
+           total_reason: bool = True, arithmetic: str | None = None, buildings=None):
+    """The SplitResult of an engine's parts and assignment. With `buildings`, every footprint
+    is first checked whole in its part (gis.partition.whole: made whole, or a violation)."""
     parts = [p.geoms[0] if p.geom_type == "MultiPolygon" and len(p.geoms) == 1 else p
              for p in parts]
     parts = [p for p in parts if not p.is_empty and p.area > SLIVER * parent.area] or [parent]
     if assignment is None:
         assignment = assign(parts, rep)
+    if buildings is not None and len(parts) > 1:
+        parts, assignment, split = keep_whole(parent, parts, assignment, buildings, households,
+                                              scale)
+        violations.extend(split)
     hh = np.bincount(assignment, weights=households, minlength=len(parts)).astype(np.int64)
     for i, (part, count) in enumerate(zip(parts, hh, strict=True)):
         if part.geom_type != "Polygon":

@@ -4,10 +4,11 @@ The parts (a coverage of the parent, in metres) are simplified together by GEOS 
 simplification (Visvalingam-Whyatt on the shared edges only, so the parent's outline and the
 exact tiling are kept and neighbours stay edge-matched). A simplified edge may clip a
 footprint near it: that footprint is then given back whole to its own part and taken from the
-neighbour (overlays snapped to GRID_M, as for the cells). The result is kept only when every
-part is still one valid polygon holding all its footprints and the areas still add up to the
-parent's; else a smaller tolerance is tried (TOLERANCES, relative to the parts' size), and at
-last the parts are left as they were.
+neighbour (overlays snapped to GRID_M, as for the cells, and the hairline holes they may
+leave filled, as in the cells' unions: gis.partition.cells.without_hairlines). The result is
+kept only when every part is still one valid polygon holding all its footprints and the areas
+still add up to the parent's; else a smaller tolerance is tried (TOLERANCES, relative to the
+parts' size), and at last the parts are left as they were.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gis.partition.cells import GRID_M, polygonal
+from gis.partition.cells import GRID_M, polygonal, without_hairlines
 
 TOLERANCES = (0.15, 0.08, 0.04)  # x the side of a square of the parts' mean area
 LOOSE_M2 = 1e-6
@@ -30,8 +31,10 @@ def _restore(simple: np.ndarray, foot: np.ndarray, owner: np.ndarray,
         mine = int(owner[b])
         for j in tree.query(foot[b], predicate="intersects").tolist():
             if j != mine and shapely.relate_pattern(simple[j], foot[b], "2********"):
-                simple[j] = polygonal(shapely.difference(simple[j], foot[b], grid_size=GRID_M))
-        simple[mine] = polygonal(shapely.union(simple[mine], foot[b], grid_size=GRID_M))
+                simple[j] = without_hairlines(polygonal(
+                    shapely.difference(simple[j], foot[b], grid_size=GRID_M)))
+        simple[mine] = without_hairlines(polygonal(
+            shapely.union(simple[mine], foot[b], grid_size=GRID_M)))
     return simple
 
 
