@@ -7,7 +7,8 @@ nothing to the area), giving each side's exact area, perimeter (edges plus the c
 convex regions) and extents along and across the line. A side that must still become k_s parts is
 scored by the mean Polsby-Popper its parts could reach: the best recursive division of a
 rectangle of the side's extents (a precomputed table over aspect ratio and k), scaled down by how
-far the side falls short of that rectangle's own compactness.
+far the side falls short of that rectangle's own compactness. A cut's line and half-plane
+(`line_frame`, `halfplane`) are drawn here too, for the engine and the polish pass.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
 
 TABLE_K = 64
 TABLE_R = 257
@@ -120,3 +123,23 @@ def cut_scores(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray,
     ks = np.vstack([k1, k2])
     reach = division_pp(aspect, ks) * fill
     return (k1 * reach[0] + k2 * reach[1]) / (k1 + k2)
+
+
+def line_frame(region: BaseGeometry, axis: np.ndarray, t: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Unit normal, unit direction, a point on the line {p: axis·p = t}, and a length that
+    reaches past `region`'s bounds from that point."""
+    minx, miny, maxx, maxy = region.bounds
+    c = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
+    big = 4.0 * max(maxx - minx, maxy - miny, 1e-9)
+    norm = float(np.hypot(*axis))
+    nhat = axis / norm
+    d = np.array([-nhat[1], nhat[0]])
+    return nhat, d, c + nhat * (t - float(axis @ c)) / norm, big
+
+
+def halfplane(region: BaseGeometry, axis: np.ndarray, t: float) -> Polygon:
+    """The half-plane {p: axis·p <= t}, clipped to a box around `region`."""
+    nhat, d, p0, big = line_frame(region, axis, t)
+    a, b = p0 + d * big, p0 - d * big
+    return Polygon([a, b, b - nhat * big, a - nhat * big])

@@ -30,7 +30,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cuts import cut_scores, region_edges
+from gis.partition.cuts import cut_scores, halfplane, line_frame, region_edges
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.recombine import recombine
 from gis.partition.repair import absorb_empty, repair
@@ -177,24 +177,12 @@ class _Engine:
         """2 x m matrix: projection of a lon/lat point on each angle's normal, in metres."""
         return np.vstack([self.kx * np.cos(angles), self.ky * np.sin(angles)])
 
-    def _frame(self, region: BaseGeometry, axis: np.ndarray, t: float):
-        """Unit normal, unit direction, a point on the line {p: axis·p = t}, and a length."""
-        minx, miny, maxx, maxy = region.bounds
-        c = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
-        big = 4.0 * max(maxx - minx, maxy - miny, 1e-9)
-        norm = float(np.hypot(*axis))
-        nhat = axis / norm
-        d = np.array([-nhat[1], nhat[0]])
-        return nhat, d, c + nhat * (t - float(axis @ c)) / norm, big
-
     def _halfplane(self, region: BaseGeometry, axis: np.ndarray, t: float) -> Polygon:
         """The half-plane {p: axis·p <= t}, clipped to a box around `region`."""
-        nhat, d, p0, big = self._frame(region, axis, t)
-        a, b = p0 + d * big, p0 - d * big
-        return Polygon([a, b, b - nhat * big, a - nhat * big])
+        return halfplane(region, axis, t)
 
     def _line(self, region: BaseGeometry, axis: np.ndarray, t: float) -> np.ndarray:
-        _, d, p0, big = self._frame(region, axis, t)
+        _, d, p0, big = line_frame(region, axis, t)
         return np.array([p0 + d * big, p0 - d * big])
 
     def _metric_length(self, line_len: float, axis: np.ndarray) -> float:

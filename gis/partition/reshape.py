@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.cuts import halfplane
 from gis.partition.quality import polsby_popper
 
 ANGLES = 24
@@ -67,19 +67,6 @@ class Footprints:
         np.maximum.at(hi_proj, owner, proj)
         return cls(foot, rep, np.asarray(households, dtype=np.int64), axes, lo_proj, hi_proj,
                    rep @ axes)
-
-
-def _halfplane(region: BaseGeometry, axis: np.ndarray, t: float) -> Polygon:
-    """The half-plane {p: axis·p <= t}, clipped to a box around `region`."""
-    minx, miny, maxx, maxy = region.bounds
-    c = np.array([(minx + maxx) / 2, (miny + maxy) / 2])
-    big = 4.0 * max(maxx - minx, maxy - miny, 1e-9)
-    norm = float(np.hypot(*axis))
-    nhat = axis / norm
-    d = np.array([-nhat[1], nhat[0]])
-    p0 = c + nhat * (t - float(axis @ c)) / norm
-    a, b = p0 + d * big, p0 - d * big
-    return Polygon([a, b, b - nhat * big, a - nhat * big])
 
 
 def _one(geom: BaseGeometry) -> BaseGeometry | None:
@@ -136,7 +123,7 @@ def _draw(union: BaseGeometry, fp: Footprints, idx: np.ndarray, side: np.ndarray
           t: float) -> tuple[BaseGeometry, BaseGeometry] | None:
     """The union divided by the line, footprints it crosses whole on their own side; None
     unless both sides are one polygon and together keep the union's area."""
-    hp = _halfplane(union, fp.axes[:, jj], t)
+    hp = halfplane(union, fp.axes[:, jj], t)
     crossing = (fp.lo_proj[idx, jj] < t) & (fp.hi_proj[idx, jj] > t)
     if crossing.any():
         mine_a = fp.foot[idx[side & crossing]]
