@@ -59,23 +59,30 @@ def unpatrolled_sql(principal: Principal | None, parent: tuple[str, int] | None 
         params["parent_id"] = parent[1]
     if distributed:
         return _unpatrolled_distributed(conds), params
+    last_patrol = ("(SELECT max(p.t) FROM patrol_points p "
+                   "WHERE p.micro_grid_id = m.id AND p.t < %(end)s)")
     sql = f"""
-    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-        json_build_object('type', 'Feature', 'id', m.code,
-            'geometry', ST_AsGeoJSON(m.geom, 6)::json,
-            'properties', json_build_object(
-                'code', m.code, 'name', m.name, 'households', m.households,
-                'assignees', {_assignees('micro_grid', 'm.id')},
-                'grid_assignees', {_assignees('grid', 'g.id')},
-                'last_patrol', (SELECT max(p.t) FROM patrol_points p
-                                WHERE p.micro_grid_id = m.id AND p.t < %(end)s)))
-        ORDER BY m.code), '[]'::json))
+    {_unpatrolled_collection('g.id', last_patrol)}
     FROM micro_grids m JOIN grids g ON g.id = m.parent_id JOIN communities c ON c.id = g.parent_id
     WHERE {' AND '.join(conds)} AND NOT EXISTS (
         SELECT 1 FROM patrol_points p
         WHERE p.micro_grid_id = m.id AND p.t >= %(start)s AND p.t < %(end)s)
     """
     return sql, params
+
+
+def _unpatrolled_collection(grid_id: str, last_patrol: str) -> str:
+    """The SELECT list of the unpatrolled layer: micro-grids `m` as a FeatureCollection with
+    their assignees (of the micro-grid and of its grid `grid_id`) and `last_patrol`."""
+    return f"""SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        json_build_object('type', 'Feature', 'id', m.code,
+            'geometry', ST_AsGeoJSON(m.geom, 6)::json,
+            'properties', json_build_object(
+                'code', m.code, 'name', m.name, 'households', m.households,
+                'assignees', {_assignees('micro_grid', 'm.id')},
+                'grid_assignees', {_assignees('grid', grid_id)},
+                'last_patrol', {last_patrol}))
+        ORDER BY m.code), '[]'::json))"""
 
 
 def _unpatrolled_distributed(conds: list[str]) -> str:
@@ -90,15 +97,7 @@ def _unpatrolled_distributed(conds: list[str]) -> str:
         FROM patrol_points p
         WHERE p.micro_grid_id = ANY(ARRAY(SELECT id FROM m)) AND p.t < %(end)s
         GROUP BY 1)
-    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-        json_build_object('type', 'Feature', 'id', m.code,
-            'geometry', ST_AsGeoJSON(m.geom, 6)::json,
-            'properties', json_build_object(
-                'code', m.code, 'name', m.name, 'households', m.households,
-                'assignees', {_assignees('micro_grid', 'm.id')},
-                'grid_assignees', {_assignees('grid', 'm.grid_id')},
-                'last_patrol', pt.last_t))
-        ORDER BY m.code), '[]'::json))
+    {_unpatrolled_collection('m.grid_id', 'pt.last_t')}
     FROM m LEFT JOIN points pt ON pt.micro_grid_id = m.id
     WHERE NOT coalesce(pt.visited, FALSE)
     """
