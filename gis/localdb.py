@@ -13,6 +13,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def _grant_traverse(path: Path, user: str, say: Say) -> None:
             parent.chmod(parent.stat().st_mode | 0o001)
 
 
-def _port_free(port: int) -> bool:
+def _port_bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -125,6 +126,33 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _port_free(port: int, wait_s: float = 10.0) -> bool:
+    """True when the port can be bound, waiting up to `wait_s` for an outgoing connection
+    that holds it as its local port (inside the ephemeral range) to close."""
+    deadline = time.monotonic() + wait_s
+    while not _port_bindable(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _ephemeral_hint(port: int) -> str:
+    low, high = _ephemeral_range()
+    if low <= port <= high:
+        return (f" (ports {low}-{high} are also handed out to outgoing connections; "
+                f"a port below {low} cannot be taken that way)")
+    return ""
 
 
 def data_dir(settings: Settings) -> Path:
@@ -202,7 +230,7 @@ def start(settings: Settings, say: Say) -> bool:
     if not _port_free(settings.pg_port):
         raise LocalDbError(
             f"port {settings.pg_port} is taken by another program: stop it or set "
-            f"WANGGE_PG_PORT to a free port"
+            f"WANGGE_PG_PORT to a free port{_ephemeral_hint(settings.pg_port)}"
         )
     _write_port(settings)
     log = settings.pg_dir / "postgres.log"

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
         description="PostgreSQL/PostGIS URL; unset means the project's own local PostGIS.",
     )
     local_dir: Path = Field(PROJECT_ROOT / ".local", description="git-ignored state folder")
-    pg_port: int = Field(54329, description="port of the local PostGIS cluster")
+    pg_port: int = Field(25329, description="port of the local PostGIS cluster (below Linux's "
+                         "ephemeral range, so no outgoing connection can hold it)")
     pg_os_user: str | None = Field(None, description="non-root OS user owning the local cluster")
     db_name: str = "wangge"
     citus_source: Path = Field(PROJECT_ROOT / "vendor" / "citus" / "citus-13.2.2.tar.gz",
