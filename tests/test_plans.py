@@ -238,3 +238,27 @@ def test_grid_level_move_resplits_micro_grids(district, edit_client, token) -> N
     assert violations(district) == []
     assert edit_client.post("/plans/undo", json={}, headers=h).status_code == 200
     assert violations(district) == []
+
+
+def test_undo_without_the_kept_boundary_is_a_conflict_and_changes_nothing(
+        district, edit_client, token) -> None:
+    """A publish whose kept boundary went missing (e.g. a hand-pruned history) cannot be
+    undone: 409 naming the area, and the published boundaries, buildings and plan stay."""
+    h = token("planner")
+    pid, etag = _plan(edit_client, h, "move, then lose its history")
+    bid = _building_id(district, micro(0, 1) + "B2")
+    r = _edit(edit_client, h, pid, etag,
+              {"op": "move_buildings", "buildings": [bid], "to": micro(0, 2), "reason": "road"})
+    assert r.status_code == 200, r.text
+    r = edit_client.post(f"/plans/{pid}/publish", headers={**h, "If-Match": r.headers["etag"]})
+    assert r.status_code == 200, r.text
+    published = snapshot(district)
+    with psycopg.connect(libpq_url(district)) as conn:
+        gone = conn.execute("DELETE FROM boundary_versions WHERE plan_id = %s", (pid,)).rowcount
+    assert gone > 0
+
+    r = edit_client.post("/plans/undo", json={"reason": "oops"}, headers=h)
+    assert r.status_code == 409, r.text
+    assert "no version" in r.text and "micro_grids" in r.text
+    assert snapshot(district) == published
+    assert edit_client.get(f"/plans/{pid}", headers=h).json()["status"] == "published"
