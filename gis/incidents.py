@@ -305,10 +305,10 @@ async def idempotent_store(conn: AsyncConnection, account_id: int, key: str, dig
 # --- reads --------------------------------------------------------------------------------------
 
 def detail_sql(principal: Principal | None, street: int | None) -> tuple[str, dict]:
-    """One incident (%(id)s, of street `street`) with its events, or no row when out of
-    scope."""
+    """One incident (%(id)s, of street `street`) with its events, or no row when out of scope.
+    Both tables are read by the street as a value (a correlated `e.street_id = i.street_id`
+    would make Citus send the statement to every shard)."""
     where, params = scope_filter("incidents", "i", principal)
-    where = f"{street_match('i', street)} AND {where}"
     params["street"] = street
     return f"""
     SELECT {summary_json('i')}::jsonb || jsonb_build_object(
@@ -328,8 +328,8 @@ def detail_sql(principal: Principal | None, street: int | None) -> tuple[str, di
                        'assignee', {assignee_json('e', legacy=False)})
                        ORDER BY e.at, e.id), '[]'::jsonb)
                    FROM incident_events e WHERE e.incident_id = i.id
-                     AND e.street_id = i.street_id))
-    FROM incidents i WHERE i.id = %(id)s AND {where}
+                     AND {street_match('e', street)}))
+    FROM incidents i WHERE i.id = %(id)s AND {street_match('i', street)} AND {where}
     """, params
 
 
