@@ -135,18 +135,21 @@ async def add(conn: AsyncConnection, principal: Principal, incident_id: int, pur
     if (await cur.fetchone())[0] >= MAX_PER_INCIDENT:
         raise PhotoError(409, "Too many photos",
                          f"an incident's {purpose} holds at most {MAX_PER_INCIDENT} photos")
-    cur = await conn.execute(f"""
+    cur = await conn.execute("""
         INSERT INTO incident_photos AS p (incident_id, street_id, account_id, purpose,
                                           content_type, data, size, sha256, width, height,
                                           taken_at)
-        SELECT i.id, i.street_id, %(account)s, %(purpose)s, %(ctype)s, %(data)s, %(size)s,
-               %(sha256)s, %(width)s, %(height)s, %(taken_at)s::timestamptz
-        FROM incidents i WHERE i.id = %(id)s AND {street_match('i', street)}
-        RETURNING {PHOTO_JSON}""",
+        VALUES (%(id)s, %(street)s, %(account)s, %(purpose)s, %(ctype)s, %(data)s, %(size)s,
+                %(sha256)s, %(width)s, %(height)s, %(taken_at)s::timestamptz)
+        RETURNING p.id""",
         {"account": principal.account_id, "purpose": purpose, "ctype": photo.content_type,
          "data": photo.data, "size": len(photo.data), "sha256": photo.sha256,
          "width": photo.width, "height": photo.height, "taken_at": photo.taken_at,
          "id": incident_id, "street": street})
+    # read back (a VALUES insert, routed by its street, returns only immutable expressions)
+    cur = await conn.execute(
+        f"SELECT {PHOTO_JSON} FROM incident_photos p WHERE p.id = %(photo)s "
+        f"AND {street_match('p', street)}", {"photo": (await cur.fetchone())[0], "street": street})
     return (await cur.fetchone())[0]
 
 

@@ -1,7 +1,10 @@
 """Evaluation (评): the resident's one-time rating link, and the commander's phone follow-up.
 
 A commander makes a link for a closed case: a random 32-byte token (URL-safe) whose SHA-256
-digest alone is stored in rating_links, with an expiry (WANGGE_RATING_LINK_DAYS). Whoever holds
+digest alone is stored in rating_links, with an expiry (WANGGE_RATING_LINK_DAYS). The token
+starts with the case's street id and a dot ("17.<random>"), so that the link's lookup names the
+shard key and Citus reads one shard; the digest covers the prefix, so an altered street finds
+no link. A token without the prefix (made before it) is looked up on every shard. Whoever holds
 the link may rate once, without logging in: the first valid use stores the score (1-5) and the
 comment on the incident (satisfaction_source 'link'), marks the link used and appends a 'rate'
 event, all in one transaction with the link's row locked, so two submissions cannot both count.
@@ -57,11 +60,10 @@ async def create_link(conn: AsyncConnection, principal: Principal, incident_id: 
     source, street = await _closed_case(conn, principal, incident_id)
     if source in ("link", "phone"):
         raise RatingError(409, "the case is already rated by the resident")
-    token = secrets.token_urlsafe(32)
+    token = ("" if street is None else f"{street}.") + secrets.token_urlsafe(32)
     cur = await conn.execute(
         "INSERT INTO rating_links (incident_id, street_id, token_sha256, created_by, "
-        "expires_at) SELECT i.id, i.street_id, %(sha)s, %(by)s, now() + %(days)s "
-        f"FROM incidents i WHERE i.id = %(id)s AND {street_match('i', street)} "
+        "expires_at) VALUES (%(id)s, %(street)s, %(sha)s, %(by)s, now() + %(days)s) "
         "RETURNING expires_at",
         {"sha": digest(token), "by": principal.username, "days": timedelta(days=days),
          "id": incident_id, "street": street})
@@ -77,8 +79,16 @@ WHERE l.token_sha256 = %(token)s
 """
 
 
+def _token_street(token: str) -> int | None:
+    """The street id a token starts with (None for a token without one)."""
+    head, dot, _ = token.partition(".")
+    return int(head) if dot and head.isdigit() and len(head) <= 18 else None
+
+
 async def _live_link(conn: AsyncConnection, token: str, lock: bool) -> tuple:
-    cur = await conn.execute(_LINK_SQL, {"token": digest(token)})
+    street = _token_street(token)
+    routed = "" if street is None else " AND l.street_id = %(street)s AND i.street_id = %(street)s"
+    cur = await conn.execute(_LINK_SQL + routed, {"token": digest(token), "street": street})
     row = await cur.fetchone()
     if row is not None and lock:  # locked again by the shard key (Citus locks one shard only)
         cur = await conn.execute(

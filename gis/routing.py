@@ -104,6 +104,8 @@ def street_condition(alias: str, streets: tuple[int | None, ...] | None) -> tupl
     (`TRUE` when None): AND it with the scope filter; it leaves the rows the same."""
     if streets is None:
         return "TRUE", {}
+    if not streets:  # no incident of the scope anywhere (Citus reads every shard for '{}')
+        return "FALSE", {}
     known = [s for s in streets if s is not None]
     cond = f"{alias}.street_id = ANY(%(route_streets)s::bigint[])"
     if len(known) < len(streets):
