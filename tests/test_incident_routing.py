@@ -24,6 +24,7 @@ from shapely.geometry import Point
 from gis.accounts import hash_password, issue_token
 from gis.database import libpq_url
 from gis.incidents import detail_sql, list_sql
+from gis.rating import digest
 from gis.routing import SCOPE_STREETS_SQL
 from gis.scope import Principal, expand_scope, scope_fragment
 from gis.settings import Settings
@@ -276,3 +277,41 @@ def test_on_citus_a_case_is_read_on_one_shard_and_a_list_on_its_streets_shards(
         assert _task_count(conn, sql, {**params, **page}) == wanted < shards
         sql, params = list_sql(principal, [], [], None, None, None, None)
         assert _task_count(conn, sql, {**params, **page}) == shards
+
+
+def test_a_rating_token_carries_its_street_and_older_tokens_still_work(
+        district: District, cases: dict) -> None:
+    d, admin, case = district, cases["admin"], cases["other"]
+    worker = d.headers("worker", "grid", "GA1")
+
+    def act(headers: dict, action: str, **extra) -> None:
+        r = d.client.post(f"/incidents/{case['id']}/transitions", headers=headers,
+                          json={"action": action, **extra})
+        assert r.status_code == 200, r.text
+
+    act(admin, "accept")
+    act(admin, "dispatch", assignee_account_id=int(worker["X-Account"]))
+    for who, step in ((worker, "start"), (worker, "resolve"), (admin, "verify"),
+                      (admin, "close")):
+        act(who, step)
+    r = d.client.post(f"/incidents/{case['id']}/rating-link", headers=admin)
+    assert r.status_code == 201, r.text
+    token = r.json()["path"].rsplit("/", 1)[1]
+    street, _, rest = token.partition(".")
+    assert street == str(case["street_id"]) and len(rest) == 43
+    for forged in (f"{d.ids['B']}.{rest}", rest, f"{street}.{rest[:-1]}A"):
+        assert d.client.get(f"/rate/{forged}/case").status_code == 410, forged
+    assert d.client.get(f"/rate/{token}/case").json()["code"] == case["code"]
+    # a link made before tokens carried their street is found on every shard
+    legacy = "legacy-token-without-a-street-0123456789abcdef"
+    with psycopg.connect(libpq_url(d.url), autocommit=True) as conn:
+        conn.execute("DELETE FROM rating_links WHERE incident_id = %s AND street_id = %s",
+                     (case["id"], case["street_id"]))
+        conn.execute("INSERT INTO rating_links (incident_id, street_id, token_sha256, "
+                     "created_by, expires_at) VALUES (%s, %s, %s, 'admin', "
+                     "now() + interval '1 day')",
+                     (case["id"], case["street_id"], digest(legacy)))
+    assert d.client.get(f"/rate/{token}/case").status_code == 410
+    assert d.client.post(f"/rate/{legacy}", json={"score": 5}).status_code == 200
+    r = d.client.get(f"/incidents/{case['id']}", headers=admin)
+    assert r.json()["satisfaction"] == 5 and r.json()["events"][-1]["action"] == "rate"
