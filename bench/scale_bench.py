@@ -503,7 +503,8 @@ def main() -> None:
             b = dict(cconn.execute(PER_MICRO_GRID_SQL).fetchall())
         mismatches += sum(1 for k in a.keys() | b.keys() if a.get(k) != b.get(k))
         errors = one.errors + single.errors + citus.errors
-        say(f"the two sides agree: {mismatches} differences (district statistics, incidents per "
+        say(f"the two sides agree: {mismatches} differences (district statistics, the community's "
+            f"list, incidents per "
             f"micro-grid after the same intake); {errors} failed requests; "
             f"{time.perf_counter() - started:.0f} s in all")
 
