@@ -20,7 +20,8 @@ shard group only when it names the street. Two coordinator tables (migration
   in the set.
 
 Both tables are written in the transaction that stores the incidents, by
-`wangge_route_incidents(...)` (RECORD_SQL; on one node a trigger on incidents also calls it).
+`wangge_route_incidents(...)`: on Citus the writers call it (RECORD_SQL), on one node a trigger
+on incidents does, for every writer.
 Rows are never removed when incidents are (a stale pair only widens the set); a TRUNCATE of
 incidents must truncate both (one node: a trigger; the demo's reset names them).
 """
@@ -29,11 +30,14 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
+from gis.cluster import CITUS
 from gis.scope import Principal
 
-# Records a batch of stored incidents (arrays in the same order; parameters named as below).
+# Records a batch of stored incidents (arrays in the same order; parameters named as below). On
+# one node the trigger on incidents has recorded them already, so it runs on Citus only.
 RECORD_SQL = ("SELECT wangge_route_incidents(%(id)s::bigint[], %(street_id)s::bigint[], "
-              "%(community_id)s::bigint[], %(grid_id)s::bigint[], %(micro_grid_id)s::bigint[])")
+              "%(community_id)s::bigint[], %(grid_id)s::bigint[], %(micro_grid_id)s::bigint[]) "
+              f"WHERE {CITUS}")
 
 # The routing tables from the incidents table (after a bulk load that bypassed RECORD_SQL).
 REBUILD_SQL = "SELECT wangge_route_rebuild()"

@@ -11,12 +11,13 @@ transaction that stores incidents (gis/routing.py):
   Recorded from the incidents themselves, the set is exact whatever moved since (a community
   re-parented to another street, a point on the edge of two streets attributed per level).
 
-wangge_route_incidents(ids, streets, communities, grids, micro_grids) writes both; the intake,
-the incident import and the demo call it. On one node an AFTER INSERT statement trigger on
-incidents calls it too, so every writer (bulk loads, tests, hand-written SQL) is covered; on
-Citus triggers of distributed tables run on the workers, so writers outside the application
-call `SELECT wangge_route_rebuild()` after loading (the bench's copy does), and a TRUNCATE of
-incidents truncates both tables too (on one node a trigger does it).
+wangge_route_incidents(ids, streets, communities, grids, micro_grids) writes both. On one node
+an AFTER INSERT statement trigger on incidents calls it, so every writer (bulk loads, tests,
+hand-written SQL) is covered; on Citus triggers of distributed tables run on the workers, so
+the intake, the incident import and the demo call it themselves, and writers outside the
+application call `SELECT wangge_route_rebuild()` after loading (the bench's copy does). A
+TRUNCATE of incidents must truncate both tables too (on one node a trigger does it; the demo's
+reset names them).
 
 Revision ID: 0012_incident_routing
 Revises: 0011_citus_distribution
