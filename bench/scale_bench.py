@@ -13,15 +13,20 @@ same rows by COPY, so both sides answer over the same data. Then, with the API s
 - district_stats: GET /stats?level=street for the year, as a commander of district 1's streets;
 - region_stats: the same as an admin, over every district (the rollup path: it grows with D);
 - tile14, tile16: GET /tiles/all/{z}/{x}/{y}.pbf, each tile of district 1 once (a cold cache);
-- items: GET /collections/incidents/items?bbox=... (about 1 km squares, limit 100).
+- items: GET /collections/incidents/items?bbox=... (about 1 km squares, limit 100);
+- case: GET /incidents/{id} of random incidents of district 1 (admin; the id map routes it to
+  one shard on Citus);
+- scoped_list: GET /incidents (newest 100) as a commander of one community of district 1 (the
+  scope's streets route it to that street's shard on Citus).
 
 Every request is about district 1, measured three times: on one node holding district 1 only,
 on one node holding all D districts, and on Citus holding all D. The first two give the growth of
 each request's cost from 1 to D districts on one node (flat is 1.0x; the bench names what is not
 flat: above 1.5x); the last two give Citus's overhead (citus/single, above 1 is slower; on 2 cores
 Citus cannot be faster: the coordinator, both workers, the API and the clients share them). Both
-sides must also agree: the district statistics, and after the same intake on both, the incidents
-per micro-grid (`citus_mismatches` counts differences). A run with errors prints no ratios.
+sides must also agree: the district statistics, the community's list, and after the same intake
+on both, the incidents per micro-grid (`citus_mismatches` counts differences). A run with errors
+prints no ratios.
 
 The last line holds the figures, then the load average at the end and the seconds each phase
 took (both databases migrated, the region generated, copied to Citus, and the whole run):
@@ -67,6 +72,7 @@ from bench.stats_bench import build_district, bulk_incidents, bulk_patrols  # no
 from gis import citus_local, localdb, migrate  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
+from gis.routing import REBUILD_SQL as ROUTE_REBUILD_SQL  # noqa: E402
 from gis.settings import Settings  # noqa: E402
 
 X0, Y0 = 119.00, 29.00
@@ -77,7 +83,8 @@ POINTS_PER_PATROL = 4
 SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
 BATCH = 1000
 NOT_FLAT = 1.5  # growth from 1 to D districts above this is reported as not flat
-QUERIES = ("street_stats", "district_stats", "region_stats", "tile14", "tile16", "items")
+QUERIES = ("street_stats", "district_stats", "region_stats", "tile14", "tile16", "items",
+           "case", "scoped_list")
 # copied from the single node to Citus in this order (foreign keys); the rollups are kept by
 # the incidents' own triggers on each side
 COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "workers",
@@ -188,6 +195,8 @@ def copy_region(src_url: str, dst_url: str) -> float:
     copy_tables([t for t in COPY_TABLES if all(t not in track for track in PARALLEL)])
     with cf.ThreadPoolExecutor(len(PARALLEL)) as pool:
         list(pool.map(copy_tables, PARALLEL))
+    with psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
+        dst.execute(ROUTE_REBUILD_SQL)  # the copy bypassed the writers that record routes
     return time.perf_counter() - t0
 
 
@@ -240,9 +249,10 @@ class Side:
         return ms, (r.json() if "json" in r.headers.get("content-type", "") else r.content)
 
     def measure(self, runs: int, stats_runs: int, year: int, street_codes: list[str],
-                seed: int, queries: tuple[str, ...] = QUERIES) -> dict:
+                seed: int, queries: tuple[str, ...] = QUERIES,
+                case_ids: list[int] = ()) -> dict:
         """Each query `runs` times (the statistics `stats_runs` times) after one warm-up; the
-        statistics' answers."""
+        statistics' answers. `case_ids`: incidents of district 1 for `case`."""
         rng = random.Random(seed)
         period = {"start": datetime(year, 1, 1, tzinfo=UTC).isoformat(),
                   "end": datetime(year + 1, 1, 1, tzinfo=UTC).isoformat()}
@@ -261,6 +271,10 @@ class Side:
             "region_stats": lambda h, i: self._get(h, "/stats", admin, level="street", **period),
             "items": lambda h, i: self._get(h, "/collections/incidents/items", admin,
                                             bbox=boxes[i], limit=100),
+            "case": lambda h, i: self._get(h, f"/incidents/{case_ids[i % len(case_ids)]}",
+                                           admin),
+            "scoped_list": lambda h, i: self._get(h, "/incidents", self.tokens["community"],
+                                                  limit=100),
         }
         for z in (14, 16):
             tiles = district_tiles(z, runs + 1, random.Random(seed + z))
@@ -275,7 +289,7 @@ class Side:
                 for i in range(stats_runs if name.endswith("_stats") else runs):
                     took, body = send(http, i)
                     ms.append(took)
-                    if name in ("district_stats", "region_stats"):
+                    if name in ("district_stats", "region_stats", "scoped_list"):
                         answers[name] = body
                 self.figures[name] = percentiles(ms)
                 say(f"{self.label}: {name} p50 {self.figures[name][0]:.1f} ms, "
@@ -341,6 +355,24 @@ def accounts(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
     conn.execute("INSERT INTO account_areas (account_id, level, area_id) SELECT %s, 'street', id "
                  "FROM streets WHERE code LIKE %s", (out["commander"][0], county(0) + "%"))
     return out
+
+
+def community_account(conn: psycopg.Connection) -> tuple[int, str]:
+    """A commander of district 1's first community (for scoped_list): (account id, username)."""
+    account = conn.execute(
+        "INSERT INTO accounts (username, password_hash, role) VALUES (%s, %s, 'commander') "
+        "RETURNING id", ("scale_community", hash_password("bench-pass"))).fetchone()[0]
+    conn.execute("INSERT INTO account_areas (account_id, level, area_id) SELECT %s, "
+                 "'community', min(id) FROM communities WHERE code LIKE %s",
+                 (account, county(0) + "%"))
+    return account, "scale_community"
+
+
+def sample_cases(conn: psycopg.Connection, n: int, seed: int) -> list[int]:
+    """Ids of n random incidents (of district 1, the only one loaded when this is called)."""
+    conn.execute("SELECT setseed(%s)", (1 / (seed + 1),))
+    return [r[0] for r in conn.execute("SELECT id FROM incidents ORDER BY random() LIMIT %s",
+                                       (n,))]
 
 
 def citus_database(name: str, given: str | None) -> tuple[str, Callable[[], None]]:
@@ -431,13 +463,16 @@ def main() -> None:
             load_districts(conn, range(1), per_district, per_district, year, buildings)
             phases["generate_s"] = time.perf_counter() - started - phases["migrate_s"]
             ids = accounts(conn)
+            community = community_account(conn)
+            case_ids = sample_cases(conn, runs + 1, seed=1)
             streets = [r[0] for r in conn.execute(
                 "SELECT code FROM streets WHERE code LIKE %s ORDER BY code", (county(0) + "%",))]
         issuer = Settings(secret_key=SECRET)
         tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
                   for role, (aid, uname) in ids.items()}
+        tokens["community"] = issue_token(issuer, *community, "commander", 0)[0]
         one = Side("single_1d", single_url, tokens)
-        one.measure(runs, stats_runs, year, streets, seed=1, queries=queries)
+        one.measure(runs, stats_runs, year, streets, seed=1, queries=queries, case_ids=case_ids)
         one.intake(batches, seed=1)
 
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
@@ -455,8 +490,10 @@ def main() -> None:
             f"in {copy_s:.0f} s")
         single = Side("single", single_url, tokens)
         citus = Side("citus", citus_url, tokens)
-        single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
-        citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
+        single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
+                                       case_ids=case_ids)
+        citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
+                                     case_ids=case_ids)
         mismatches = int(single_answer != citus_answer)
         single.intake(batches, seed=2)
         citus.intake(batches, seed=2)
@@ -466,7 +503,8 @@ def main() -> None:
             b = dict(cconn.execute(PER_MICRO_GRID_SQL).fetchall())
         mismatches += sum(1 for k in a.keys() | b.keys() if a.get(k) != b.get(k))
         errors = one.errors + single.errors + citus.errors
-        say(f"the two sides agree: {mismatches} differences (district statistics, incidents per "
+        say(f"the two sides agree: {mismatches} differences (district statistics, the community's "
+            f"list, incidents per "
             f"micro-grid after the same intake); {errors} failed requests; "
             f"{time.perf_counter() - started:.0f} s in all")
 

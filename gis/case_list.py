@@ -6,16 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from gis.report_columns import CASE_COLUMNS
+from gis.routing import street_condition
 from gis.scope import Principal, scope_filter
 from gis.stats import _AREA_COL
 
 
 def case_list_sql(principal: Principal | None, start: datetime, end: datetime,
                   parent: tuple[str, int] | None = None, categories: list[str] | None = None,
-                  count: bool = False) -> tuple[str, dict]:
-    """One statement selecting the CASE_COLUMNS of each case (or their count)."""
+                  count: bool = False, streets: tuple[int | None, ...] | None = None
+                  ) -> tuple[str, dict]:
+    """One statement selecting the CASE_COLUMNS of each case (or their count); `streets`:
+    gis.routing.scope_streets of the caller (names the shard key; same rows)."""
     where, params = scope_filter("incidents", "i", principal)
-    clauses = [where, "i.reported_at >= %(start)s", "i.reported_at < %(end)s"]
+    route, route_params = street_condition("i", streets)
+    params.update(route_params)
+    clauses = [where, route, "i.reported_at >= %(start)s", "i.reported_at < %(end)s"]
     params.update(start=start, end=end)
     if categories:
         clauses.append("i.category = ANY(%(categories)s)")

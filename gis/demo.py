@@ -28,6 +28,7 @@ from gis.database import libpq_url
 from gis.demo_geometry import METRIC_CRS, ORIGIN, DemoArea, generate
 from gis.demo_people import DEMO_DEPARTMENT_ACCOUNTS, add_departments
 from gis.rollup import rollup_households
+from gis.routing import RECORD_SQL
 from gis.workflow import TRANSITIONS
 
 DISTRICT_CODE = "330199"  # fictional county-level code under Hangzhou (3301xx)
@@ -92,7 +93,7 @@ def has_data(url: str) -> bool:
 RESET_TABLES = ("audit_log, edit_log, boundary_versions, plans, idempotency_keys, "
                 "rating_links, incident_events, incidents, patrol_points, patrols, assignments, "
                 "account_areas, accounts, departments, workers, buildings, roads, micro_grids, "
-                "grids, communities, streets")
+                "grids, communities, streets, incident_streets, incident_area_streets")
 
 
 @dataclass
@@ -297,6 +298,7 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
     categories = list(load_categories().values())
     sources = ["worker", "hotline", "app", "camera"]
     seq = 0
+    routes: list[tuple] = []
     for _wid, grid_id, wname in patrollers:
         poly = grid_polys[grid_id]
         for _ in range(int(rng.integers(10, 20))):
@@ -327,7 +329,8 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
                 "reporter, source, status, due_at, accepted_at, resolved_at, closed_at, "
                 "updated_at, assignee, satisfaction, respond_by, street_id, community_id, "
                 "grid_id, micro_grid_id) SELECT %s, %s, %s, %s, p.g, %s, %s, %s, %s, %s, %s, "
-                f"%s, %s, %s, %s, %s, %s, {locate_select('p.g')} FROM p RETURNING id, street_id",
+                f"%s, %s, %s, %s, %s, %s, {locate_select('p.g')} FROM p "
+                "RETURNING id, street_id, community_id, grid_id, micro_grid_id",
                 (point.wkb, f"SJ{reported:%Y%m%d}{seq:05d}", cat.key, f"{cat.zh}（演示）",
                  f"演示数据：{cat.zh}", reported,
                  wname if source == "worker" else "", source, final, reported + cat.due,
@@ -335,7 +338,8 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
                  times[-1], wname if final not in ("reported", "accepted", "rejected") else None,
                  int(rng.integers(3, 6)) if final == "closed" else None,
                  reported + cat.response))
-            iid, street = cur.fetchone()
+            routes.append(cur.fetchone())
+            iid, street = routes[-1][:2]
             events = [(iid, street, reported, wname if source == "worker" else source, "report",
                        None, "reported", "")]
             for i, (action, src, target) in enumerate(chain):
@@ -343,6 +347,9 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
             cur.executemany("INSERT INTO incident_events (incident_id, street_id, at, actor, "
                             "action, from_status, to_status, note) "
                             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", events)
+    if routes:  # each incident's street for routing (gis/routing.py)
+        columns = ("id", "street_id", "community_id", "grid_id", "micro_grid_id")
+        cur.execute(RECORD_SQL, {c: [r[k] for r in routes] for k, c in enumerate(columns)})
 
 
 def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = None,

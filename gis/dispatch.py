@@ -52,11 +52,18 @@ def assignee_json(alias: str, legacy: bool = True) -> str:
         END"""
 
 
-# The case is read first (MATERIALIZED): on Citus a distributed table joins no coordinator table.
+# The case is read first (MATERIALIZED): on Citus a distributed table joins no coordinator table;
+# by id and street (%(street)s), so that Citus reads one shard (gis.routing).
 _CASE = """WITH i AS MATERIALIZED (
     SELECT id, street_id, community_id, grid_id, micro_grid_id FROM incidents
-    WHERE id = %(incident)s)
+    WHERE id = %(incident)s AND {street})
 """
+
+
+def _case_street(street_id: int | None) -> str:
+    """The street condition of _CASE (one shard on Citus; IS NULL for a case outside every
+    street, one node only)."""
+    return "street_id IS NULL" if street_id is None else "street_id = %(street)s"
 
 _ACCOUNT_CHECK_SQL = _CASE + f"""
 SELECT coalesce(w.name, d.name, ac.username) AS name, ac.role,
@@ -81,15 +88,17 @@ WHERE d.id = %(target)s
 """
 
 
-async def check_assignee(conn: AsyncConnection, incident_id: int, account_id: int | None,
-                         department_id: int | None) -> str:
-    """The assignee's display name, or AssigneeError saying why it cannot take the case."""
+async def check_assignee(conn: AsyncConnection, incident_id: int, street_id: int | None,
+                         account_id: int | None, department_id: int | None) -> str:
+    """The assignee's display name, or AssigneeError saying why it cannot take the case
+    (`street_id`: the case's street)."""
     if (account_id is None) == (department_id is None):
         raise AssigneeError("dispatch needs exactly one of assignee_account_id and "
                             "assignee_department_id")
     sql, target = ((_ACCOUNT_CHECK_SQL, account_id) if account_id is not None
                    else (_DEPARTMENT_CHECK_SQL, department_id))
-    cur = await conn.execute(sql, {"target": target, "incident": incident_id})
+    cur = await conn.execute(sql.replace("{street}", _case_street(street_id)),
+                             {"target": target, "incident": incident_id, "street": street_id})
     row = await cur.fetchone()
     what = "account" if account_id is not None else "department"
     if row is None:
@@ -107,7 +116,7 @@ async def check_assignee(conn: AsyncConnection, incident_id: int, account_id: in
 
 
 SUGGEST_SQL = f"""
-WITH i AS MATERIALIZED (SELECT * FROM incidents WHERE id = %(incident)s),
+WITH i AS MATERIALIZED (SELECT * FROM incidents WHERE id = %(incident)s AND {{street}}),
 workers_here AS (
     SELECT DISTINCT ON (ac.id) ac.id, w.name, ac.username, s.role, s.level,
            array_position(%(role_order)s::text[], s.role) AS role_rank,
@@ -136,8 +145,11 @@ SELECT coalesce(json_agg(x.j ORDER BY x.k1, x.k2, x.k3, x.name), '[]'::json) FRO
 """
 
 
-async def suggestions(conn: AsyncConnection, incident_id: int) -> list[dict]:
-    """People who may take the case: its grid's workers first, then the street's departments."""
-    cur = await conn.execute(SUGGEST_SQL, {"incident": incident_id,
-                                           "role_order": list(ROLE_ORDER)})
+async def suggestions(conn: AsyncConnection, incident_id: int,
+                      street_id: int | None) -> list[dict]:
+    """People who may take the case (of street `street_id`): its grid's workers first, then
+    the street's departments."""
+    cur = await conn.execute(SUGGEST_SQL.replace("{street}", _case_street(street_id)),
+                             {"incident": incident_id, "street": street_id,
+                              "role_order": list(ROLE_ORDER)})
     return (await cur.fetchone())[0]

@@ -27,6 +27,8 @@ from gis.categories import Category
 from gis.cluster import CITUS
 from gis.crs import UnknownCRS, client_crs, to_wgs84
 from gis.dispatch import AssigneeError, assignee_json, check_assignee
+from gis.routing import RECORD_SQL, NoSuchIncident, street_condition
+from gis.routing import street_of as routing_street_of
 from gis.scope import Principal, scope_filter
 from gis.workflow import IllegalTransition, allowed_actions, next_status
 
@@ -155,13 +157,14 @@ def street_match(alias: str, street_id: int | None) -> str:
 
 
 async def street_of(conn: AsyncConnection, incident_id: int) -> int | None:
-    """The street of an incident (NotFound when there is none), read before a locking read:
-    Citus locks rows only in a query that names the shard key (see street_match)."""
-    cur = await conn.execute("SELECT street_id FROM incidents WHERE id = %s", (incident_id,))
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"no incident {incident_id}")
-    return row[0]
+    """The street of an incident (NotFound when there is none), read before the case itself:
+    a read naming the street is routed to one shard group on Citus, and Citus locks rows only
+    in a query that names the shard key (see street_match). From the coordinator's map
+    (gis.routing)."""
+    try:
+        return await routing_street_of(conn, incident_id)
+    except NoSuchIncident:
+        raise NotFound(f"no incident {incident_id}") from None
 
 
 async def locked_case(conn: AsyncConnection, principal: Principal, incident_id: int,
@@ -271,6 +274,7 @@ async def intake(conn: AsyncConnection, principal: Principal, reports: list[Repo
     cur = await conn.execute(INSERT_SQL, rows)
     items = (await cur.fetchone())[0]
     await conn.execute(EVENTS_SQL, {**rows, "actor": principal.username})
+    await conn.execute(RECORD_SQL, rows)
     return items
 
 
@@ -300,9 +304,12 @@ async def idempotent_store(conn: AsyncConnection, account_id: int, key: str, dig
 
 # --- reads --------------------------------------------------------------------------------------
 
-def detail_sql(principal: Principal | None) -> tuple[str, dict]:
-    """One incident with its events, or no row when out of scope."""
+def detail_sql(principal: Principal | None, street: int | None) -> tuple[str, dict]:
+    """One incident (%(id)s, of street `street`) with its events, or no row when out of scope.
+    Both tables are read by the street as a value (a correlated `e.street_id = i.street_id`
+    would make Citus send the statement to every shard)."""
     where, params = scope_filter("incidents", "i", principal)
+    params["street"] = street
     return f"""
     SELECT {summary_json('i')}::jsonb || jsonb_build_object(
         'description', i.description, 'reporter', i.reporter, 'accepted_at', i.accepted_at,
@@ -321,14 +328,14 @@ def detail_sql(principal: Principal | None) -> tuple[str, dict]:
                        'assignee', {assignee_json('e', legacy=False)})
                        ORDER BY e.at, e.id), '[]'::jsonb)
                    FROM incident_events e WHERE e.incident_id = i.id
-                     AND e.street_id = i.street_id))
-    FROM incidents i WHERE i.id = %(id)s AND {where}
+                     AND {street_match('e', street)}))
+    FROM incidents i WHERE i.id = %(id)s AND {street_match('i', street)} AND {where}
     """, params
 
 
 async def get(conn: AsyncConnection, principal: Principal, incident_id: int) -> dict:
     """An incident with its history (NotFound when missing or outside the caller's scope)."""
-    sql, params = detail_sql(principal)
+    sql, params = detail_sql(principal, await street_of(conn, incident_id))
     cur = await conn.execute(sql, {**params, "id": incident_id})
     row = await cur.fetchone()
     if row is None:
@@ -340,12 +347,16 @@ async def get(conn: AsyncConnection, principal: Principal, incident_id: int) -> 
 def list_sql(principal: Principal | None, status: list[str], category: list[str],
              bbox: tuple[float, float, float, float] | None, start: datetime | None,
              end: datetime | None, overdue: bool | None,
-             assigned_to: int | None = None) -> tuple[str, dict]:
+             assigned_to: int | None = None,
+             streets: tuple[int | None, ...] | None = None) -> tuple[str, dict]:
     """Incidents in scope matching the filters as one JSON array: newest first, or, for the
     cases dispatched to account `assigned_to` (directly or to its department), overdue first,
-    then by due time."""
+    then by due time. `streets`: gis.routing.scope_streets of the caller (names the shard
+    key; same rows)."""
     where, params = scope_filter("incidents", "i", principal)
-    clauses = [where]
+    route, route_params = street_condition("i", streets)
+    params.update(route_params)
+    clauses = [where, route]
     if status:
         clauses.append("i.status = ANY(%(status)s)")
     if category:
@@ -405,7 +416,8 @@ async def transition(conn: AsyncConnection, principal: Principal, incident_id: i
         raise ValueError("satisfaction is a score from 1 to 5")
     dispatch = action == "dispatch"
     if dispatch:
-        await check_assignee(conn, incident_id, assignee_account_id, assignee_department_id)
+        await check_assignee(conn, incident_id, street, assignee_account_id,
+                             assignee_department_id)
     elif assignee_account_id is not None or assignee_department_id is not None:
         raise AssigneeError("an assignee goes with 'dispatch' only")
     cur = await conn.execute(f"""

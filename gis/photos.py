@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageOps, UnidentifiedImageError
 from psycopg import AsyncConnection
 
-from gis.incidents import NotFound, locked_case
+from gis.incidents import NotFound, locked_case, street_match, street_of
 from gis.scope import Principal, scope_filter
 
 MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
@@ -111,13 +111,15 @@ PHOTO_JSON = """json_build_object(
     'url', '/incidents/' || p.incident_id || '/photos/' || p.id)"""
 
 
-async def _incident_visible(conn: AsyncConnection, principal: Principal, incident_id: int,
-                            lock: bool = False) -> bool:
+async def _case_street(conn: AsyncConnection, principal: Principal, incident_id: int,
+                       lock: bool = False) -> int | None:
+    """The street of an incident in scope (its photos' shard key), PhotoError 404 otherwise."""
     try:
-        await locked_case(conn, principal, incident_id, "1", "FOR SHARE" if lock else "")
+        row = await locked_case(conn, principal, incident_id, "i.street_id",
+                                "FOR SHARE" if lock else "")
     except NotFound:
-        return False
-    return True
+        raise PhotoError(404, "Not Found", f"no incident {incident_id}") from None
+    return row[0]
 
 
 async def add(conn: AsyncConnection, principal: Principal, incident_id: int, purpose: str,
@@ -125,32 +127,39 @@ async def add(conn: AsyncConnection, principal: Principal, incident_id: int, pur
     """Store a photo with an incident in scope (inside a transaction); returns its record."""
     if purpose not in PURPOSES:
         raise PhotoError(422, "Invalid photo", f"purpose is one of {', '.join(PURPOSES)}")
-    if not await _incident_visible(conn, principal, incident_id, lock=True):
-        raise PhotoError(404, "Not Found", f"no incident {incident_id}")
+    street = await _case_street(conn, principal, incident_id, lock=True)
     cur = await conn.execute(
-        "SELECT count(*) FROM incident_photos WHERE incident_id = %s AND purpose = %s",
-        (incident_id, purpose))
+        "SELECT count(*) FROM incident_photos p WHERE p.incident_id = %(id)s "
+        f"AND {street_match('p', street)} AND p.purpose = %(purpose)s",
+        {"id": incident_id, "street": street, "purpose": purpose})
     if (await cur.fetchone())[0] >= MAX_PER_INCIDENT:
         raise PhotoError(409, "Too many photos",
                          f"an incident's {purpose} holds at most {MAX_PER_INCIDENT} photos")
-    cur = await conn.execute(f"""
+    cur = await conn.execute("""
         INSERT INTO incident_photos AS p (incident_id, street_id, account_id, purpose,
                                           content_type, data, size, sha256, width, height,
                                           taken_at)
-        SELECT i.id, i.street_id, %s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz
-        FROM incidents i WHERE i.id = %s RETURNING {PHOTO_JSON}""",
-        (principal.account_id, purpose, photo.content_type, photo.data,
-         len(photo.data), photo.sha256, photo.width, photo.height, photo.taken_at, incident_id))
+        VALUES (%(id)s, %(street)s, %(account)s, %(purpose)s, %(ctype)s, %(data)s, %(size)s,
+                %(sha256)s, %(width)s, %(height)s, %(taken_at)s::timestamptz)
+        RETURNING p.id""",
+        {"account": principal.account_id, "purpose": purpose, "ctype": photo.content_type,
+         "data": photo.data, "size": len(photo.data), "sha256": photo.sha256,
+         "width": photo.width, "height": photo.height, "taken_at": photo.taken_at,
+         "id": incident_id, "street": street})
+    # read back (a VALUES insert, routed by its street, returns only immutable expressions)
+    cur = await conn.execute(
+        f"SELECT {PHOTO_JSON} FROM incident_photos p WHERE p.id = %(photo)s "
+        f"AND {street_match('p', street)}", {"photo": (await cur.fetchone())[0], "street": street})
     return (await cur.fetchone())[0]
 
 
 async def listing(conn: AsyncConnection, principal: Principal, incident_id: int) -> list[dict]:
     """The photos of an incident in scope (PhotoError 404 otherwise)."""
-    if not await _incident_visible(conn, principal, incident_id):
-        raise PhotoError(404, "Not Found", f"no incident {incident_id}")
+    street = await _case_street(conn, principal, incident_id)
     cur = await conn.execute(
         f"SELECT coalesce(json_agg({PHOTO_JSON} ORDER BY p.id), '[]'::json) "
-        "FROM incident_photos p WHERE p.incident_id = %s", (incident_id,))
+        f"FROM incident_photos p WHERE p.incident_id = %(id)s AND {street_match('p', street)}",
+        {"id": incident_id, "street": street})
     return (await cur.fetchone())[0]
 
 
@@ -158,10 +167,14 @@ async def read(conn: AsyncConnection, principal: Principal, incident_id: int,
                photo_id: int) -> tuple[bytes, str, str] | None:
     """(bytes, content type, sha256) of a photo whose incident is in scope, else None."""
     where, params = scope_filter("incidents", "i", principal)
+    try:
+        street = await street_of(conn, incident_id)
+    except NotFound:
+        return None
     cur = await conn.execute(
         f"SELECT p.data, p.content_type, p.sha256 FROM incident_photos p "
         f"JOIN incidents i ON i.id = p.incident_id AND i.street_id = p.street_id "
-        f"WHERE p.id = %(photo)s AND p.incident_id = %(id)s AND {where}",
-        {**params, "photo": photo_id, "id": incident_id})
+        f"WHERE p.id = %(photo)s AND p.incident_id = %(id)s AND {street_match('i', street)} "
+        f"AND {where}", {**params, "photo": photo_id, "id": incident_id, "street": street})
     row = await cur.fetchone()
     return (bytes(row[0]), row[1], row[2]) if row else None

@@ -1,7 +1,10 @@
 """Evaluation (评): the resident's one-time rating link, and the commander's phone follow-up.
 
 A commander makes a link for a closed case: a random 32-byte token (URL-safe) whose SHA-256
-digest alone is stored in rating_links, with an expiry (WANGGE_RATING_LINK_DAYS). Whoever holds
+digest alone is stored in rating_links, with an expiry (WANGGE_RATING_LINK_DAYS). The token
+starts with the case's street id and a dot ("17.<random>"), so that the link's lookup names the
+shard key and Citus reads one shard; the digest covers the prefix, so an altered street finds
+no link. A token without the prefix (made before it) is looked up on every shard. Whoever holds
 the link may rate once, without logging in: the first valid use stores the score (1-5) and the
 comment on the incident (satisfaction_source 'link'), marks the link used and appends a 'rate'
 event, all in one transaction with the link's row locked, so two submissions cannot both count.
@@ -41,25 +44,29 @@ def check_score(score: int, comment: str) -> None:
         raise RatingError(422, "the comment holds at most 1000 characters")
 
 
-async def _closed_case(conn: AsyncConnection, principal: Principal, incident_id: int) -> str:
-    row = await locked_case(conn, principal, incident_id, "i.status, i.satisfaction_source")
+async def _closed_case(conn: AsyncConnection, principal: Principal, incident_id: int
+                       ) -> tuple[str, int | None]:
+    """(satisfaction source, street) of a closed case in scope, locked."""
+    row = await locked_case(conn, principal, incident_id,
+                            "i.status, i.satisfaction_source, i.street_id")
     if row[0] != "closed":
         raise RatingError(409, f"the case is {row[0]}: residents rate closed cases")
-    return row[1]
+    return row[1], row[2]
 
 
 async def create_link(conn: AsyncConnection, principal: Principal, incident_id: int,
                       days: int) -> dict:
     """A new one-time link for a closed case: {token, expires_at} (the token is shown once)."""
-    source = await _closed_case(conn, principal, incident_id)
+    source, street = await _closed_case(conn, principal, incident_id)
     if source in ("link", "phone"):
         raise RatingError(409, "the case is already rated by the resident")
-    token = secrets.token_urlsafe(32)
+    token = ("" if street is None else f"{street}.") + secrets.token_urlsafe(32)
     cur = await conn.execute(
         "INSERT INTO rating_links (incident_id, street_id, token_sha256, created_by, "
-        "expires_at) SELECT i.id, i.street_id, %s, %s, now() + %s FROM incidents i "
-        "WHERE i.id = %s RETURNING expires_at",
-        (digest(token), principal.username, timedelta(days=days), incident_id))
+        "expires_at) VALUES (%(id)s, %(street)s, %(sha)s, %(by)s, now() + %(days)s) "
+        "RETURNING expires_at",
+        {"sha": digest(token), "by": principal.username, "days": timedelta(days=days),
+         "id": incident_id, "street": street})
     return {"token": token, "expires_at": (await cur.fetchone())[0]}
 
 
@@ -72,8 +79,16 @@ WHERE l.token_sha256 = %(token)s
 """
 
 
+def _token_street(token: str) -> int | None:
+    """The street id a token starts with (None for a token without one)."""
+    head, dot, _ = token.partition(".")
+    return int(head) if dot and head.isdigit() and len(head) <= 18 else None
+
+
 async def _live_link(conn: AsyncConnection, token: str, lock: bool) -> tuple:
-    cur = await conn.execute(_LINK_SQL, {"token": digest(token)})
+    street = _token_street(token)
+    routed = "" if street is None else " AND l.street_id = %(street)s AND i.street_id = %(street)s"
+    cur = await conn.execute(_LINK_SQL + routed, {"token": digest(token), "street": street})
     row = await cur.fetchone()
     if row is not None and lock:  # locked again by the shard key (Citus locks one shard only)
         cur = await conn.execute(
@@ -103,7 +118,7 @@ async def rate(conn: AsyncConnection, token: str, score: int, comment: str = "")
     street = row[9]
     await conn.execute(f"UPDATE rating_links i SET used_at = now() WHERE id = %(id)s "
                        f"AND {street_match('i', street)}", {"id": link_id, "street": street})
-    await _store(conn, incident_id, score, comment, "link", "resident", "rate")
+    await _store(conn, incident_id, street, score, comment, "link", "resident", "rate")
     return {"code": code, "score": score}
 
 
@@ -111,15 +126,13 @@ async def follow_up(conn: AsyncConnection, principal: Principal, incident_id: in
                     comment: str = "") -> dict:
     """回访: a commander records the resident's score given by phone; returns the summary."""
     check_score(score, comment)
-    await _closed_case(conn, principal, incident_id)
-    return await _store(conn, incident_id, score, comment, "phone", principal.username,
-                        "follow_up")
+    _source, street = await _closed_case(conn, principal, incident_id)
+    return await _store(conn, incident_id, street, score, comment, "phone",
+                        principal.username, "follow_up")
 
 
-async def _store(conn: AsyncConnection, incident_id: int, score: int, comment: str,
-                 source: str, actor: str, action: str) -> dict:
-    cur = await conn.execute("SELECT street_id FROM incidents WHERE id = %s", (incident_id,))
-    street = (await cur.fetchone())[0]
+async def _store(conn: AsyncConnection, incident_id: int, street: int | None, score: int,
+                 comment: str, source: str, actor: str, action: str) -> dict:
     cur = await conn.execute(f"""
         WITH u AS (
             UPDATE incidents i SET satisfaction = %(score)s, satisfaction_comment = %(comment)s,

@@ -8,6 +8,7 @@ by :func:`gis.scope.scope_filter`; each answers with a single JSON value built i
 from __future__ import annotations
 
 from gis.levels import level as level_spec
+from gis.routing import street_condition
 from gis.scope import Principal, scope_filter
 
 # Roles that hold an area (assignments.role), in the order they are listed.
@@ -153,11 +154,16 @@ def staffing_sql(principal: Principal | None, days: int = 7) -> tuple[str, dict]
     return sql, params
 
 
-def area_info_sql(principal: Principal | None, level: str) -> tuple[str, dict]:
-    """One area (by code, in scope): the people assigned to it and its open cases."""
+def area_info_sql(principal: Principal | None, level: str,
+                  streets: tuple[int | None, ...] | None = None) -> tuple[str, dict]:
+    """One area (by code, in scope): the people assigned to it and its open cases (`streets`:
+    gis.routing.area_streets of the area, naming the shard key; same rows)."""
     lv = level_spec(level)
     where, params = scope_filter(lv.table, "a", principal)
     iwhere, _ = scope_filter("incidents", "i", principal)
+    route, route_params = street_condition("i", streets)
+    iwhere = f"{iwhere} AND {route}"
+    params.update(route_params)
     col = {"street": "street_id", "community": "community_id", "grid": "grid_id",
            "micro_grid": "micro_grid_id"}[lv.name]
     # The area is read first and the cases by its id (MATERIALIZED): on Citus no distributed

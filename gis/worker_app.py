@@ -8,6 +8,7 @@ from __future__ import annotations
 from psycopg import AsyncConnection
 
 from gis.incidents import summary_json
+from gis.routing import scope_streets, street_condition
 from gis.scope import Principal, scope_filter
 
 TASK_STATUSES = ("dispatched", "in_progress")
@@ -19,8 +20,9 @@ async def tasks(conn: AsyncConnection, principal: Principal, limit: int = 200) -
     """The cases dispatched to the caller (the assignee is their account) still to handle
     (dispatched or in progress): overdue first, then by due time."""
     where, params = scope_filter("incidents", "i", principal)
-    where = f"i.assignee_account_id = %(me)s AND ({where})"
-    params["me"] = principal.account_id
+    route, route_params = street_condition("i", await scope_streets(conn, principal))
+    where = f"i.assignee_account_id = %(me)s AND ({where}) AND {route}"
+    params.update(route_params, me=principal.account_id)
     cur = await conn.execute(f"""
         SELECT coalesce(json_agg(x.j ORDER BY x.overdue DESC, x.due_at, x.id), '[]'::json)
         FROM (SELECT i.id, i.due_at, (i.due_at < now()) AS overdue,

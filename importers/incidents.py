@@ -7,9 +7,10 @@ import hashlib
 
 import psycopg
 
-from gis.attribution import locate_expr, locate_select
+from gis.attribution import AREA_ID_COLUMNS, locate_select
 from gis.categories import load_categories
 from gis.cluster import CITUS
+from gis.routing import RECORD_SQL
 from importers.options import ImportOptions, features
 from importers.reader import Source
 from importers.validation import ImportReport, Rejected, clean_geometry, text
@@ -49,33 +50,37 @@ def import_incidents(conn: psycopg.Connection, src: Source, opts: ImportOptions,
 
 def write_incidents(conn: psycopg.Connection, records: list[dict], report: ImportReport) -> None:
     """Attribute each new incident, then store it with its report event (codes already stored
-    are left untouched). On Citus (incidents distributed by street) a point outside every street
-    is rejected, since it has no shard."""
+    are left untouched) and record its street for routing (gis/routing.py). On Citus (incidents
+    distributed by street) a point outside every street is rejected, since it has no shard."""
     citus = conn.execute(f"SELECT {CITUS}").fetchone()[0]
-    stored = 0
+    routes: dict[str, list] = {k: [] for k in ("id", *AREA_ID_COLUMNS)}
     for r in records:
         if conn.execute("SELECT 1 FROM incidents WHERE code = %s", (r["code"],)).fetchone():
             report.unchanged += 1
             continue
         params = {**r, "wkb": r["geom"].wkb}
-        street = conn.execute(f"SELECT {locate_expr('street_id', GEOM)}", params).fetchone()[0]
-        if street is None and citus:
+        areas = dict(zip(AREA_ID_COLUMNS, conn.execute(f"SELECT {locate_select(GEOM)}",
+                                                       params).fetchone(), strict=True))
+        if areas["street_id"] is None and citus:
             report.issue(r["row"], r["code"], "rejected", "the point lies outside every street (a "
                          "distributed database keeps incidents by street)")
             continue
-        conn.execute(f"""
+        new_id = conn.execute(f"""
             WITH new AS (
                 INSERT INTO incidents (code, category, title, description, geom, reported_at,
                                        source, reporter, street_id, community_id, grid_id,
                                        micro_grid_id)
                 SELECT %(code)s, %(category)s, %(title)s, %(description)s, {GEOM},
                        coalesce(%(reported_at)s::timestamptz, now()), %(source)s, 'import',
-                       {locate_select(GEOM)}
+                       %(street_id)s, %(community_id)s, %(grid_id)s, %(micro_grid_id)s
                 RETURNING id, street_id, reported_at)
             INSERT INTO incident_events (incident_id, street_id, at, actor, action, to_status)
-            SELECT id, street_id, reported_at, 'import', 'report', 'reported' FROM new""",
-                     params)
+            SELECT id, street_id, reported_at, 'import', 'report', 'reported' FROM new
+            RETURNING incident_id""", {**params, **areas}).fetchone()[0]
+        routes["id"].append(new_id)
+        for column, area_id in areas.items():
+            routes[column].append(area_id)
         report.inserted += 1
-        stored += 1
-    if stored:
+    if routes["id"]:
+        conn.execute(RECORD_SQL, routes)
         conn.execute("SELECT wangge_touch('incidents')")  # see gis/changes.py

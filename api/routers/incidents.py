@@ -24,6 +24,7 @@ from gis.categories import load_categories
 from gis.database import database_url, libpq_url
 from gis.dispatch import AssigneeError, suggestions
 from gis.feed import feed_for
+from gis.routing import scope_streets
 from gis.scope import Principal
 from gis.settings import Settings
 from gis.workflow import BY_ACTION, STATUSES, TRANSITIONS, IllegalTransition
@@ -171,7 +172,8 @@ async def list_incidents(
         raise Problem(400, "Unknown status", f"{', '.join(unknown)}: one of "
                       f"{', '.join(STATUSES)}")
     sql, params = inc.list_sql(principal, status, category, _bbox(bbox), start, end, overdue,
-                               principal.account_id if assignee == "me" else None)
+                               principal.account_id if assignee == "me" else None,
+                               await scope_streets(conn, principal))
     cur = await conn.execute(sql, {**params, "limit": limit, "offset": offset})
     items = (await cur.fetchone())[0]
     return {"items": items, "limit": limit, "offset": offset,
@@ -242,10 +244,10 @@ async def get_incident(incident_id: int, principal: Principal = Depends(readers)
 async def list_assignees(incident_id: int, principal: Principal = Depends(dispatchers),
                          conn: AsyncConnection = Depends(get_conn)) -> dict:
     try:
-        await inc.get(conn, principal, incident_id)
+        case = await inc.get(conn, principal, incident_id)
     except inc.NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from None
-    return {"items": await suggestions(conn, incident_id)}
+    return {"items": await suggestions(conn, incident_id, case["street_id"])}
 
 
 @router.post("/incidents/{incident_id}/transitions",

@@ -20,6 +20,7 @@ from api.stats_query import StatsQuery, area_parent, readers, stats_query
 from gis.case_list import case_list_sql
 from gis.levels import LEVEL_ORDER, LEVELS
 from gis.report_columns import CASE_COLUMNS, STATS_COLUMNS, heading, stats_rows
+from gis.routing import scope_streets
 from gis.scope import Principal
 
 router = APIRouter(tags=["statistics"])
@@ -31,10 +32,12 @@ def _stamp(q: StatsQuery) -> str:
     return f"{q.start:%Y%m%d}-{q.end:%Y%m%d}"
 
 
-async def _cases(request: Request, q: StatsQuery) -> AsyncIterator[tuple]:
+async def _cases(request: Request, q: StatsQuery,
+                 streets: tuple[int | None, ...] | None) -> AsyncIterator[tuple]:
     """The case list's rows from a server-side cursor on a connection of its own (it outlives
     the request's dependencies while the response streams)."""
-    sql, params = case_list_sql(q.principal, q.start, q.end, q.parent, q.categories)
+    sql, params = case_list_sql(q.principal, q.start, q.end, q.parent, q.categories,
+                                streets=streets)
     async with (request.app.state.pool.connection() as conn, conn.transaction(),
                 conn.cursor(name="wangge_cases") as cur):
         await cur.execute(sql, params)
@@ -64,16 +67,19 @@ async def export(request: Request, q: StatsQuery = Depends(stats_query),
         book.sheet(heading(lang, "统计表", "Statistics"), header, rows)
         return book.response(name)
     header = [heading(lang, zh, en) for _k, zh, en, _e in CASE_COLUMNS]
+    streets = await scope_streets(conn, q.principal)
     if fmt == "csv":
-        return csv_response(header, _cases(request, q), name)
-    sql, params = case_list_sql(q.principal, q.start, q.end, q.parent, q.categories, count=True)
+        return csv_response(header, _cases(request, q, streets), name)
+    sql, params = case_list_sql(q.principal, q.start, q.end, q.parent, q.categories, count=True,
+                                streets=streets)
     n = (await (await conn.execute(sql, params)).fetchone())[0]
     if n > XLSX_MAX_ROWS:
         raise Problem(400, "Too many rows", f"{n} cases exceed a sheet's {XLSX_MAX_ROWS} rows; "
                       "export CSV or a shorter period", i18n="err.too_many_rows")
     book = XlsxBook()
     try:
-        await book.sheet_async(heading(lang, "案件清单", "Cases"), header, _cases(request, q))
+        await book.sheet_async(heading(lang, "案件清单", "Cases"), header,
+                                 _cases(request, q, streets))
     except BaseException:
         book.discard()
         raise

@@ -17,6 +17,7 @@ from gis import situation
 from gis.accounts import AccountError, level_of_code
 from gis.cluster import is_citus
 from gis.levels import LEVEL_ORDER, level
+from gis.routing import area_streets
 from gis.scope import Principal
 
 router = APIRouter(tags=["situation"])
@@ -88,7 +89,7 @@ async def area_info(code: str, start: datetime | None = None, end: datetime | No
     except AccountError as exc:
         raise Problem(400, "Bad area code", str(exc), i18n="err.bad_area") from None
     start, end = period(start, end)
-    sql, params = situation.area_info_sql(principal, lv)
+    sql, params = situation.area_info_sql(principal, lv, await area_streets(conn, lv, code))
     params["code"] = code
     info = await _one(conn, sql, params)
     if info is None:
