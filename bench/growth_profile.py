@@ -3,10 +3,16 @@
 The real cities of bench/real_city.py are divided into grids (300-500 households) by the growth
 engine, as bench/split_bench.py --real does; then every grid is divided into micro-grids
 (30-50) in this process while each stage of gis.partition.growth, cells, moves and smooth is
-timed with time.process_time (stages nest: building the cells holds its overlays, _assign
-holds seeding, growth and the local search). The last line holds the total per city.
+timed with time.process_time (stages nest: building the cells holds the faces' stages, _assign
+holds seeding, growth and the local search; the unions of faces are the cells' and the parts'
+polygons; polish is the passes after the engine, gis.partition.polish). The last line holds
+the total per city.
 
-    .venv/bin/python bench/growth_profile.py [--cities monaco,shanghai]
+    .venv/bin/python bench/growth_profile.py [--cities monaco,shanghai] [--cells faces]
+
+--cells faces builds the cells from faces (gis.partition.cells FACES, gis.partition.faces)
+instead of overlays per cell (the default, `overlays`); the last line then also gives the
+micro-grids' households in bounds and Polsby-Popper mean and minimum, to weigh the two.
 """
 
 from __future__ import annotations
@@ -17,21 +23,25 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.real_bench import LEVELS, children, divide, make_jobs  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
-from gis.partition import cells, growth, moves, smooth  # noqa: E402
+from gis.partition import cells, engines, faces, growth, moves, smooth  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
 STAGES = {
     growth: ("building_cells", "with_free_land", "_assign", "_seeds", "_grow", "improve",
-             "union_of", "smooth", "finish"),
+             "smooth", "finish"),
     cells: ("_units", "_samples", "_union_by", "_simplified", "_own_footprints",
-            "_gather_strays", "_adjacency"),
+            "_gather_strays", "_adjacency", "union_of"),
+    faces: ("region_edges", "plane_faces", "shared_edges", "face_labels", "gather_strays",
+            "union_by_label"),
     moves: ("balance", "chains", "compact"),
+    engines: ("polish",),
     smooth: ("_restore", "_spill"),
 }
 
@@ -60,7 +70,9 @@ def instrument(spent: Counter) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", default="monaco,shanghai")
+    ap.add_argument("--cells", choices=("overlays", "faces"), default="overlays")
     args = ap.parse_args()
+    cells.FACES = args.cells == "faces"
     totals = []
     spent: Counter = Counter()
     instrument(spent)
@@ -73,19 +85,26 @@ def main() -> None:
         jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], "growth")
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         t0 = time.process_time()
-        for job in jobs:
-            _split_one(job)
+        out = [_split_one(job) for job in jobs]
         total = time.process_time() - t0
+        lo, hi = LEVELS["micro_grid"]
+        counts = np.concatenate([r[2] for r in out])
+        pps = np.concatenate([r[3] for r in out])
         print(f"{name}: {len(jobs)} grids, {1000 * total / len(jobs):.1f} CPU ms per grid "
               f"(shapely {shapely.__version__}, GEOS {shapely.geos_version_string})")
         for label, seconds in spent.most_common():
             print(f"  {label:28s} {1000 * seconds / len(jobs):7.1f} ms/grid "
                   f"{100 * seconds / total:5.1f} %")
+        unions = spent["cells.union_of"] + spent["faces.union_by_label"]
         totals.append(f"{name}: grids={len(jobs)} cpu_ms_per_grid={1000 * total / len(jobs):.1f}"
                       f" cells={100 * spent['growth.building_cells'] / total:.0f}%"
                       f" search={100 * spent['growth._assign'] / total:.0f}%"
                       f" smooth={100 * spent['growth.smooth'] / total:.0f}%"
-                      f" unions={100 * spent['growth.union_of'] / total:.0f}%")
+                      f" unions={100 * unions / total:.0f}%"
+                      f" polish={100 * spent['engines.polish'] / total:.0f}%"
+                      f" cells_from={args.cells} parts={len(counts)}"
+                      f" within={100 * np.mean((counts >= lo) & (counts <= hi)):.1f}%"
+                      f" pp_mean={pps.mean():.3f} pp_min={pps.min():.3f}")
     print("growth_profile: " + " | ".join(totals))
 
 

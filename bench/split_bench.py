@@ -9,7 +9,9 @@ grids, and our/baseline ratios. The last line holds the figures.
     .venv/bin/python bench/split_bench.py [--quick] [--grids N] [--processes P]
     .venv/bin/python bench/split_bench.py --real [--quick] [--cities monaco,shanghai]
 
---engine growth runs the assignment-first engine (gis.partition.growth) instead of the cuts.
+--engine growth runs the assignment-first engine (gis.partition.growth) instead of the cuts;
+--cells faces builds its cells from faces (gis.partition.cells FACES) instead of overlays per
+cell (set before the worker processes fork, so they inherit it).
 
 With --real, the real cities of bench/real_city.py instead (see bench/real_bench.py).
 """
@@ -119,7 +121,12 @@ def main() -> None:
                     "split (the CPU figure is their median; default 3, 1 with --quick)")
     ap.add_argument("--engine", choices=["cuts", "growth"], default="cuts",
                     help="the split engine (gis.partition.engines)")
+    ap.add_argument("--cells", choices=["overlays", "faces"], default="overlays",
+                    help="how the growth engine builds its cells (gis.partition.cells FACES)")
     args = ap.parse_args()
+    from gis.partition import cells
+
+    cells.FACES = args.cells == "faces"
     if args.real:
         from bench.real_bench import main_real
 

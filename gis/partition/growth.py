@@ -29,7 +29,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cells import Cells, building_cells, polygonal_all, union_of, with_free_land
+from gis.partition.cells import Cells, building_cells, polygonal_all, with_free_land
 from gis.partition.engine import choose_parts, split_inputs
 from gis.partition.moves import Parts, improve
 from gis.partition.quality import metric_scale
@@ -264,7 +264,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     renumber = np.full(int(part.max()) + 1, -1)
     for j, g in enumerate(groups):
         renumber[part[g[0]]] = j
-    geoms = np.asarray([union_of(cells.cells[g]) for g in groups], dtype=object)
+    geoms = cells.unions(groups)
     assignment = renumber[part[cells.unit_of]]
     if SMOOTH:
         geoms = smooth(geoms, polygonal_all(shapely.intersection(there(foot), local)), assignment)

@@ -22,7 +22,7 @@ import shapely
 from gis.partition.diagnose import lone_building, part_reasons
 from gis.partition.feasible import packing
 from gis.partition.quality import metric_scale, polsby_popper
-from gis.partition.reshape import Footprints, rebalance, straighten
+from gis.partition.reshape import COMPACT, Footprints, rebalance, straighten
 from gis.partition.result import SplitResult
 from gis.partition.whole import keep_whole
 
@@ -49,12 +49,16 @@ def polish(parent, buildings, households, result: SplitResult, lo: int, hi: int,
                                                       arithmetic)
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
-    rep = shapely.get_coordinates(shapely.point_on_surface(foot))
-    fp = Footprints.of(foot, rep, h, scale)
-    if verdict.feasible is not False:
-        lone = np.array([lone_building(h[assignment == i], hi) for i in range(len(parts))])
-        parts = rebalance(parts, assignment, fp, scale, lo, hi, lone)
-    parts = straighten(parts, assignment, fp, scale, mode="free", lo=lo, hi=hi)
+    lone = np.array([lone_building(h[assignment == i], hi) for i in range(len(parts))])
+    counts = np.bincount(assignment, weights=h, minlength=len(parts))
+    settled = ((verdict.feasible is False or all(lone | ((lo <= counts) & (counts <= hi))))
+               and min(polsby_popper(parts, scale)) >= COMPACT)
+    if not settled:  # else nothing to rebalance and no pair to redraw: skip both
+        rep = shapely.get_coordinates(shapely.point_on_surface(foot))
+        fp = Footprints.of(foot, rep, h, scale)
+        if verdict.feasible is not False:
+            parts = rebalance(parts, assignment, fp, scale, lo, hi, lone)
+        parts = straighten(parts, assignment, fp, scale, mode="free", lo=lo, hi=hi)
     parts, assignment, split = keep_whole(parent, parts, assignment, foot, h, scale)
     violations.extend(split)
     return _rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
