@@ -2,30 +2,36 @@
 
 Runs after gis.partition.polish on either engine's result, and only where there is something
 to fix: a parent whose parts are all within the bounds (or one building over the maximum) and
-at least FLOOR compact is returned as it is, before anything is built.
+at least THIN (0.2) compact is returned as it is, before anything is built.
 
-1. Bounds, along chains of neighbours (`chains`): a part short of (or over) the bounds is
-   given households along a path of up to CHAIN_PARTS neighbouring parts, from the far end
-   towards it: each pair on the path is merged and divided again by one straight line through
-   the gaps between footprints (the best of DRAWN lines, several angles), the far part of the
-   pair ending within the bounds and the near one holding what the next step needs. A chain is
-   kept only when it brings the part into the bounds with every part on it within them, and no
-   redrawn part falls below the lower of FLOOR and its pair's former Polsby-Popper; otherwise
-   the parts are restored.
-2. Compactness, for each part under FLOOR (thinnest first):
+1. Bounds, along chains of neighbours (`chains`): a part short of (or over) the bounds gets
+   (or gives) households along a path of up to CHAIN_PARTS neighbouring parts, from the far
+   end towards it, CHAINS paths at most, shortest first. At each pair of the path one boundary
+   building moves with its land (its share of its part's Voronoi diagram of the buildings,
+   `_move`); failing that, next to the part, one boundary building of each is exchanged
+   (Kernighan-Lin-like, `_swap`); failing that, the pair is merged and divided again by one
+   straight line through the gaps between footprints (the best of DRAWN lines, one per
+   angle, ReCom-like, `_redraw`). The far part of the pair ends within the bounds and the
+   near one holds what the next step needs. A chain is kept only when every part on it ends
+   within the bounds and no changed part falls below the lower of FLOOR and its pair's
+   former Polsby-Popper; otherwise its parts are restored.
+2. Compactness, for each part under THIN (thinnest first):
    - its concavities are filled (`fill_in`): a morphological closing of the part (grow by d,
-     shrink by d, for each d of CLOSE_M) takes the empty land of its neighbours that the
+     shrink by d, the best d of CLOSE_M) takes the empty land of its neighbours that the
      closing covers, their footprints staying theirs;
    - its empty thin arms go to the neighbour beside them (gis.partition.slivers);
    - it is merged with each neighbour in turn and the pair divided again by the best of DRAWN
-     straight lines (ReCom-like, `recombine_pair`): buildings may change sides as long as the
-     pair's households out of bounds do not grow.
+     straight lines (`recombine_pair`), or else one boundary building with its land moves
+     between the two, either way (`trade`): buildings may change sides as long as the pair's
+     households out of bounds do not grow.
    Each change is kept only when every part it touches stays one polygon holding its
    footprints whole and the lowest Polsby-Popper among them rises, so the minimum never falls.
 
 Area only changes hands between neighbouring parts, and each overlay's result is checked to
 keep the area it had, so the parts still tile the parent; footprints are checked whole on
-their side (reshape `_whole`), so no building is split.
+their side (reshape `_whole`), so no building is split. An overlay GEOS cannot compute
+(nearly touching edges) counts as a failed try; one outside those tries leaves the division
+as the other passes gave it.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import shapely
 from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.diagnose import lone_building
+from gis.partition.diagnose import THIN_PP, lone_building
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.reshape import AREA_NOISE, GAIN, Footprints, _draw, _neighbours, _one, _whole
@@ -45,10 +51,12 @@ from gis.partition.result import SplitResult
 from gis.partition.slivers import clean_slivers
 from gis.partition.whole import keep_whole
 
-FLOOR = 0.3  # parts under this Polsby-Popper are worked on (issue 17's bar is 0.2)
-DRAWN = 12  # straight lines drawn per pair (the widest gap of each of the best angles)
+THIN = THIN_PP  # parts under this Polsby-Popper are worked on (issue 17's bar, 0.2)
+FLOOR = 0.3  # a chain's redrawn parts keep at least this Polsby-Popper (or what they had)
+DRAWN = 8  # straight lines drawn per pair (the widest gap of each of the best angles)
 CLOSE_M = (4.0, 10.0, 20.0)  # closing radii tried on a thin part, metres
 CHAIN_PARTS = 4  # parts on a chain, the one out of bounds included
+CHAINS = 12  # chains tried per part out of bounds (shortest first)
 ROUNDS = 2
 
 
@@ -57,9 +65,9 @@ def _deviation(count: float, lo: float, hi: float) -> float:
 
 
 def needs_work(counts, pps, held: list[np.ndarray], lo: int, hi: int, feasible: bool) -> bool:
-    """Whether a division has a part under FLOOR, or (when the arithmetic allows the bounds)
+    """Whether a division has a part under THIN, or (when the arithmetic allows the bounds)
     a part out of bounds that is not one building over the maximum."""
-    if min(pps, default=1.0) < FLOOR:
+    if min(pps, default=1.0) < THIN:
         return True
     return feasible and any(not lo <= c <= hi and not lone_building(h, hi)
                             for c, h in zip(counts, held, strict=True))
@@ -219,6 +227,51 @@ def _move(src: int, dst: int, parts: list[BaseGeometry], assignment: np.ndarray,
     return True
 
 
+def _swap(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
+          scale: tuple[float, float], ok: Callable[[int, int], bool], floor: float) -> bool:
+    """Exchange one boundary building of part i, with its land, for one of part j when the
+    counts are `ok` (i, j) afterwards, both parts stay one polygon and the lower
+    Polsby-Popper is highest (at least `floor`); in place, whether two moved."""
+    try:
+        mine, theirs = _pieces(i, parts, assignment, fp), _pieces(j, parts, assignment, fp)
+    except GEOSException:
+        return False
+    counts = _counts(assignment, fp, len(parts))
+    h = fp.households
+    mine = {b: g for b, g in mine.items() if shapely.intersects(g, parts[j])}
+    theirs = {c: g for c, g in theirs.items() if shapely.intersects(g, parts[i])}
+    best = None
+    for b, gb in mine.items():
+        for c, gc in theirs.items():
+            if not ok(int(counts[i] - h[b] + h[c]), int(counts[j] - h[c] + h[b])):
+                continue
+            try:
+                gi = _one(shapely.union(shapely.difference(parts[i], gb), gc))
+                gj = _one(shapely.union(shapely.difference(parts[j], gc), gb))
+            except GEOSException:
+                continue
+            if gi is None or gj is None:
+                continue
+            total = parts[i].area + parts[j].area
+            if abs(gi.area + gj.area - total) > AREA_NOISE * total:
+                continue
+            pp = polsby_popper([gi, gj], scale)
+            key = (float(pp.min()), float(pp.sum()))
+            if pp.min() >= floor and (best is None or key > best[0]):
+                best = (key, b, c, gi, gj)
+    if best is None:
+        return False
+    _, b, c, gi, gj = best
+    idx = np.flatnonzero((assignment == i) | (assignment == j))
+    was = np.where(assignment[idx] == i, parts[i], parts[j])
+    now_i = ((assignment[idx] == i) & (idx != b)) | (idx == c)
+    if not _whole(fp.foot[idx], was, np.where(now_i, gi, gj)):
+        return False
+    parts[i], parts[j] = gi, gj
+    assignment[b], assignment[c] = j, i
+    return True
+
+
 def _adjacency(parts: list[BaseGeometry]) -> list[set[int]]:
     near: list[set[int]] = [set() for _ in parts]
     for a, b in _neighbours(parts):
@@ -275,6 +328,9 @@ def _chain(path: list[int], parts, assignment, fp, scale, lo, hi) -> bool:
         else:
             moved = _move(near, far, parts, assignment, fp, scale,
                           lambda cf, cn, ok=ok: bool(ok(cn, cf)), floor)
+        if not moved and m == 1:
+            moved = _swap(near, far, parts, assignment, fp, scale,
+                          lambda cn, cf, ok=ok: bool(ok(cn, cf)), floor)
         if not moved and not _redraw(near, far, parts, assignment, fp, scale, ok, accept):
             return False
         pp[near], pp[far] = polsby_popper([parts[near], parts[far]], scale)
@@ -291,7 +347,7 @@ def chains(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
         counts = _counts(assignment, fp, len(parts))
         if lone[start] or lo <= counts[start] <= hi:
             continue
-        for path in _paths(start, near, lone, CHAIN_PARTS):
+        for path in _paths(start, near, lone, CHAIN_PARTS)[:CHAINS]:
             if not all(lo <= counts[p] <= hi for p in path[1:]):
                 continue
             saved_parts, saved = list(parts), assignment.copy()
@@ -392,13 +448,29 @@ def recombine_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.nda
     return _redraw(i, j, parts, assignment, fp, scale, ok, accept)
 
 
+def trade(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarray,
+          fp: Footprints, scale: tuple[float, float], lo: int, hi: int) -> bool:
+    """Move one boundary building, with its land, between thin part i and neighbour j (either
+    way) when the lower Polsby-Popper of the two rises and their households out of bounds do
+    not grow; in place, whether one moved."""
+    counts = _counts(assignment, fp, len(parts))
+    dev = _deviation(counts[i], lo, hi) + _deviation(counts[j], lo, hi)
+    floor = float(polsby_popper([parts[i], parts[j]], scale).min()) + GAIN
+
+    def ok(c_dst: int, c_src: int) -> bool:
+        return _deviation(c_dst, lo, hi) + _deviation(c_src, lo, hi) <= dev
+
+    return (_move(i, j, parts, assignment, fp, scale, ok, floor)
+            or _move(j, i, parts, assignment, fp, scale, ok, floor))
+
+
 def compact(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
             scale: tuple[float, float], lo: int, hi: int) -> list[BaseGeometry]:
     """Parts after raising the thinnest (see the module docstring, 2)."""
     parts = list(parts)
     for _ in range(ROUNDS):
         pp = polsby_popper(parts, scale)
-        thin = [int(i) for i in np.argsort(pp) if pp[i] < FLOOR]
+        thin = [int(i) for i in np.argsort(pp) if pp[i] < THIN]
         if not thin:
             break
         changed = False
@@ -408,10 +480,11 @@ def compact(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
                 changed = True
         parts = clean_slivers(parts, assignment, fp.foot, scale)
         pp = polsby_popper(parts, scale)
-        for i in [k for k in thin if pp[k] < FLOOR]:
+        for i in [k for k in thin if pp[k] < THIN]:
             pps = polsby_popper(parts, scale)
             for j in sorted(_adjacency(parts)[i], key=lambda k: pps[k]):
-                if recombine_pair(i, j, parts, assignment, fp, scale, lo, hi):
+                if recombine_pair(i, j, parts, assignment, fp, scale, lo, hi) or trade(
+                        i, j, parts, assignment, fp, scale, lo, hi):
                     changed = True
                     break
         if not changed:
@@ -437,7 +510,7 @@ def improve(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
 def improved(parent: BaseGeometry, buildings, households, result: SplitResult, lo: int, hi: int,
              geographic: bool = True) -> SplitResult:
     """`result` after the passes of the module docstring, or `result` itself when no part is
-    out of bounds or under FLOOR (nothing is built then)."""
+    out of bounds or under THIN (nothing is built then)."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64).copy()
     held = [h[assignment == k] for k in range(len(result.parts))]
