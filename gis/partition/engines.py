@@ -1,7 +1,9 @@
 """The split engines by name: `cuts` (recursive straight cuts, gis.partition.engine, the default)
 and `growth` (parts grown over building cells, gis.partition.growth). Both take the same
 arguments and return a SplitResult; `splitter` runs the chosen one, then the passes of
-gis.partition.polish (exact feasibility, bounds, straight boundaries through the gaps)."""
+gis.partition.polish (exact feasibility, bounds, straight boundaries through the gaps), then the
+local improvement of gis.partition.improve (chains of neighbours for parts out of bounds, thin
+parts filled in and recombined with a neighbour)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Callable
 
 from gis.partition import engine, growth
 from gis.partition.engine import split_inputs
+from gis.partition.improve import improved
 from gis.partition.polish import polish
 from gis.partition.result import SplitResult
 
@@ -18,7 +21,7 @@ ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth"
 
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
     """`split` followed by the passes of gis.partition.polish (exact feasibility, bounds,
-    straight boundaries through the gaps)."""
+    straight boundaries through the gaps) and gis.partition.improve."""
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
             max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
@@ -27,7 +30,8 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
                        seed=seed, geographic=geographic)
         parent, buildings, households, lo, hi = split_inputs(
             parent, buildings, households, min_households, max_households)
-        return polish(parent, buildings, households, result, lo, hi, geographic)
+        result = polish(parent, buildings, households, result, lo, hi, geographic)
+        return improved(parent, buildings, households, result, lo, hi, geographic)
 
     run.__doc__ = split.__doc__
     return run

@@ -27,6 +27,7 @@ from gis.partition.result import SplitResult
 from gis.partition.whole import keep_whole
 
 PART_VIOLATION = "part "  # violations about one part are recomputed here
+ARITHMETIC_WORDS = ("cannot be divided", "below the minimum", "no grouping of")
 
 
 def polish(parent, buildings, households, result: SplitResult, lo: int, hi: int,
@@ -37,16 +38,15 @@ def polish(parent, buildings, households, result: SplitResult, lo: int, hi: int,
         parent = parent.geoms[0]
     verdict = packing(h, lo, hi)
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
-    said = [v for v in violations if "cannot be divided" in v or "below the minimum" in v]
-    arithmetic = said[0] if said else None
-    if verdict.feasible is False and not said:
+    arithmetic = arithmetic_of(violations)
+    if verdict.feasible is False and not arithmetic:
         arithmetic = verdict.reason
         violations.append(arithmetic)
     parts, assignment = list(result.parts), np.asarray(result.assignment, dtype=np.int64).copy()
     if len(parts) < 2 or len(h) < 2:
-        return result if not arithmetic else _rebuild(parent, parts, assignment, h, result,
-                                                      violations, lo, hi, geographic,
-                                                      arithmetic)
+        return result if not arithmetic else rebuild(parent, parts, assignment, h, result,
+                                                     violations, lo, hi, geographic,
+                                                     arithmetic)
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
     lone = np.array([lone_building(h[assignment == i], hi) for i in range(len(parts))])
@@ -61,12 +61,20 @@ def polish(parent, buildings, households, result: SplitResult, lo: int, hi: int,
         parts = straighten(parts, assignment, fp, scale, mode="free", lo=lo, hi=hi)
     parts, assignment, split = keep_whole(parent, parts, assignment, foot, h, scale)
     violations.extend(split)
-    return _rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
-                    arithmetic)
+    return rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
+                   arithmetic)
 
 
-def _rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
-             arithmetic) -> SplitResult:
+def arithmetic_of(violations: list[str]) -> str | None:
+    """The violation saying the parent's household arithmetic makes the bounds impossible."""
+    said = [v for v in violations if any(w in v for w in ARITHMETIC_WORDS)]
+    return said[0] if said else None
+
+
+def rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
+            arithmetic) -> SplitResult:
+    """The SplitResult of `parts` and `assignment`: per-part violations, tiling error,
+    Polsby-Popper and the reasons of parts out of bounds or thin."""
     scale = metric_scale(parent, geographic)
     counts = np.bincount(assignment, weights=h, minlength=len(parts)).astype(np.int64)
     for i, (part, count) in enumerate(zip(parts, counts, strict=True)):

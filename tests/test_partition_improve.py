@@ -1,0 +1,177 @@
+"""The local improvement after the passes (gis.partition.improve): a part out of bounds gets
+households along a chain of neighbours, a ragged part takes back the empty land in its
+concavities, and on random and real grids every division stays an exact tiling of single
+polygons with whole footprints, with no more households out of bounds and a minimum
+Polsby-Popper that never falls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from bench.real_city import load_monaco, load_shanghai
+from gis.partition import engine, growth
+from gis.partition.engines import splitter
+from gis.partition.improve import FLOOR, chains, fill_in, improved, needs_work
+from gis.partition.polish import polish
+from gis.partition.quality import metric_scale, polsby_popper
+from gis.partition.reshape import Footprints
+from gis.partition.result import finish
+from tests.test_partition_growth import check_division
+from tests.test_partition_polish import out_of_bounds
+from tests.test_partition_real import irregular_layouts
+
+LON, LAT = 7.42, 43.73
+D = 1e-5  # ~1 m
+RAW = {"cuts": engine.split, "growth": growth.split}
+
+
+def footprints(buildings, households, scale) -> Footprints:
+    foot = np.asarray(buildings, dtype=object)
+    rep = shapely.get_coordinates(shapely.point_on_surface(foot))
+    return Footprints.of(foot, rep, households, scale)
+
+
+def division(parent, parts, assignment, buildings, households):
+    """A SplitResult of the given parts (for check_division)."""
+    rep = shapely.get_coordinates(shapely.point_on_surface(np.asarray(buildings)))
+    return finish(parent, parts, np.asarray(assignment), rep, np.asarray(households), [], [],
+                  metric_scale(parent), 30, 50, False)
+
+
+def test_a_short_part_gets_households_along_a_chain_of_neighbours():
+    """Three parts in a row, 25 | 15 + 20 | 10 + 20 + 15 households: the short part's only
+    neighbour cannot give it any building and stay within 30-50, so households must come from
+    the far part through the middle one (10 to the middle, then 15 to the short part)."""
+    parent = box(LON, LAT, LON + 180 * D, LAT + 30 * D)
+    xs = [5, 35, 65, 95, 125, 155]
+    buildings = [box(LON + x * D, LAT + 8 * D, LON + (x + 14) * D, LAT + 22 * D) for x in xs]
+    households = np.array([25, 15, 20, 10, 20, 15])
+    parts = [box(LON, LAT, LON + 30 * D, LAT + 30 * D),
+             box(LON + 30 * D, LAT, LON + 90 * D, LAT + 30 * D),
+             box(LON + 90 * D, LAT, LON + 180 * D, LAT + 30 * D)]
+    assignment = np.array([0, 1, 1, 2, 2, 2])
+    scale = metric_scale(parent)
+    fp = footprints(buildings, households, scale)
+    done = chains(parts, assignment, fp, scale, 30, 50, np.zeros(3, bool))
+    counts = np.bincount(assignment, weights=households, minlength=3)
+    assert counts.tolist() == [40, 30, 35]
+    check_division(parent, buildings, households,
+                   division(parent, done, assignment, buildings, households))
+    assert polsby_popper(done, scale).min() >= FLOOR
+
+
+def test_a_ragged_part_takes_back_the_empty_land_of_its_concavity():
+    """Part A's middle is a deep empty notch held by its neighbour B: the closing gives the
+    notch back to A (no building moves), so both parts end near-rectangles."""
+    parent = box(LON, LAT, LON + 100 * D, LAT + 60 * D)
+    buildings = [box(LON + 5 * D, LAT + 5 * D, LON + 15 * D, LAT + 20 * D),
+                 box(LON + 5 * D, LAT + 40 * D, LON + 15 * D, LAT + 55 * D),
+                 box(LON + 70 * D, LAT + 20 * D, LON + 90 * D, LAT + 40 * D)]
+    households = np.array([20, 20, 40])
+    notch = box(LON + 20 * D, LAT + 22 * D, LON + 50 * D, LAT + 38 * D)
+    a = box(LON, LAT, LON + 50 * D, LAT + 60 * D).difference(notch)
+    b = parent.difference(a)
+    assignment = np.array([0, 0, 1])
+    scale = metric_scale(parent)
+    parts = [a, b]
+    before = polsby_popper(parts, scale)
+    assert fill_in(0, parts, assignment, footprints(buildings, households, scale), scale, {1})
+    after = polsby_popper(parts, scale)
+    assert after.min() > before.min() + 0.1 and after[0] > 0.7
+    assert assignment.tolist() == [0, 0, 1]
+    check_division(parent, buildings, households,
+                   division(parent, parts, assignment, buildings, households))
+
+
+def test_a_division_with_nothing_to_fix_is_returned_as_it_is():
+    parent = box(LON, LAT, LON + 60 * D, LAT + 30 * D)
+    buildings = [box(LON + 5 * D, LAT + 5 * D, LON + 25 * D, LAT + 25 * D),
+                 box(LON + 35 * D, LAT + 5 * D, LON + 55 * D, LAT + 25 * D)]
+    result = division(parent, [box(LON, LAT, LON + 30 * D, LAT + 30 * D),
+                               box(LON + 30 * D, LAT, LON + 60 * D, LAT + 30 * D)],
+                      [0, 1], buildings, [40, 40])
+    assert not needs_work(result.households, result.polsby_popper,
+                          [np.array([40]), np.array([40])], 30, 50, True)
+    assert improved(parent, buildings, [40, 40], result, 30, 50) is result
+
+
+@pytest.mark.parametrize("name", ["cuts", "growth"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layout=irregular_layouts(), seed=st.integers(0, 2))
+def test_improve_keeps_the_division_valid_and_never_worse(name, layout, seed):
+    parent, buildings, households = layout
+    raw = RAW[name](parent, buildings, households, seed=seed)
+    polished = polish(parent, buildings, households, raw, 30, 50)
+    done = improved(parent, buildings, households, polished, 30, 50)
+    check_division(parent, buildings, households, done)
+    assert out_of_bounds(done, households, 30, 50) <= out_of_bounds(polished, households, 30,
+                                                                      50)
+    assert min(done.polsby_popper) >= min(polished.polsby_popper) - 1e-9
+    assert done.violations == polished.violations or not any(
+        "lies across" in v for v in done.violations)
+
+
+@pytest.fixture(scope="module")
+def real_grids():
+    """Real grids of Monaco and Shanghai: the communities of 300-900 households with the most
+    buildings."""
+    out = []
+    for data in (load_monaco(), load_shanghai()):
+        fits = [(g, idx) for g, idx in data.communities
+                if 300 <= data.households[idx].sum() <= 900]
+        for geom, idx in sorted(fits, key=lambda c: -len(c[1]))[:2]:
+            out.append((geom, list(data.buildings[idx]), data.households[idx]))
+    return out
+
+
+@pytest.mark.parametrize("name", ["cuts", "growth"])
+def test_real_grids_improved_stay_valid_and_never_worse(real_grids, name):
+    for parent, buildings, households in real_grids:
+        raw = RAW[name](parent, buildings, households)
+        polished = polish(parent, buildings, households, raw, 30, 50)
+        done = splitter(name)(parent, buildings, households)
+        check_division(parent, buildings, households, done)
+        assert out_of_bounds(done, households, 30, 50) <= out_of_bounds(polished, households,
+                                                                          30, 50)
+        assert min(done.polsby_popper) >= min(polished.polsby_popper) - 1e-9
+
+
+def test_the_thinnest_real_micro_grid_of_a_bund_grid_gets_more_compact(bund_grid_108):
+    parent, buildings, households = bund_grid_108
+    raw = growth.split(parent, buildings, households)
+    polished = polish(parent, buildings, households, raw, 30, 50)
+    done = improved(parent, buildings, households, polished, 30, 50)
+    check_division(parent, buildings, households, done)
+    assert min(polished.polsby_popper) < 0.15  # the part wrapping round the tower
+    assert min(done.polsby_popper) > min(polished.polsby_popper) + 0.03
+    assert sorted(done.households) == sorted(polished.households)
+
+
+@pytest.fixture(scope="module")
+def bund_grid_108():
+    """A real grid of the Bund (11 buildings, 410 households, a 100-household L-shaped tower)
+    as the real-city bench's growth split of its community drew it, with the buildings whose
+    representative point lies in it."""
+    from tests.test_partition_growth import DATA
+
+    grid = shapely.from_wkt((DATA / "shanghai_grid_108.wkt").read_text())
+    data = load_shanghai()
+    inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
+    return grid, list(data.buildings[inside]), data.households[inside]
+
+
+def test_polished_result_is_what_the_engines_return(real_grids):
+    """The engine chooser runs the improvement after the polish passes."""
+    parent, buildings, households = real_grids[0]
+    raw = growth.split(parent, buildings, households)
+    polished = polish(parent, buildings, households, raw, 30, 50)
+    expected = improved(parent, buildings, households, polished, 30, 50)
+    got = splitter("growth")(parent, buildings, households)
+    assert got.households == expected.households
+    assert np.allclose(got.polsby_popper, expected.polsby_popper)
+    assert got.violations == expected.violations
