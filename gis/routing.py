@@ -2,7 +2,7 @@
 
 On Citus incidents and their children are distributed by street_id, and a query reaches one
 shard group only when it names the street. Two coordinator tables (migration
-0012_incident_routing) give the street where the request does not carry it:
+0013_incident_routing) give the street where the request does not carry it:
 
 - `incident_streets` maps an incident's id to its street. A read by id (a case, its
   transitions, photos, rating link, assignees) takes the street here first (one primary-key

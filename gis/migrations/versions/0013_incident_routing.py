@@ -19,16 +19,16 @@ application call `SELECT wangge_route_rebuild()` after loading (the bench's copy
 TRUNCATE of incidents must truncate both tables too (on one node a trigger does it; the demo's
 reset names them).
 
-Revision ID: 0012_incident_routing
-Revises: 0011_citus_distribution
+Revision ID: 0013_incident_routing
+Revises: 0012_citus_rollup
 Create Date: 2026-11-30
 """
 
 from alembic import op
 from sqlalchemy import text
 
-revision = "0012_incident_routing"
-down_revision = "0011_citus_distribution"
+revision = "0013_incident_routing"
+down_revision = "0012_citus_rollup"
 branch_labels = None
 depends_on = None
 
