@@ -61,9 +61,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scale_citus, scale_data  # noqa: E402
 from bench.common import say, start_api  # noqa: E402
 from bench.incidents_bench import CATEGORIES, CLIENTS  # noqa: E402
-from bench.stats_bench import build_district, bulk_incidents, bulk_patrols  # noqa: E402
+from bench.stats_bench import build_district  # noqa: E402
 from gis import citus_local, localdb, migrate  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
@@ -78,15 +79,15 @@ SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
 BATCH = 1000
 NOT_FLAT = 1.5  # growth from 1 to D districts above this is reported as not flat
 QUERIES = ("street_stats", "district_stats", "region_stats", "tile14", "tile16", "items")
-# copied from the single node to Citus in this order (foreign keys); the rollups are kept by
-# the incidents' own triggers on each side
+# copied from the single node to Citus in this order (foreign keys); the incidents, patrols and
+# patrol points are generated on each side by the same statements (bench/scale_data.py)
 COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "workers",
-               "assignments", "accounts", "account_areas", "patrols", "patrol_points",
-               "incidents")
-# copied side by side after the others: the incidents, and the patrols with their points
-PARALLEL = (("incidents",), ("patrols", "patrol_points"))
+               "assignments", "accounts", "account_areas")
 # their plain indexes dropped for the copy and built after it
-BUILT_AFTER = ("buildings", "incidents", "patrol_points")
+BUILT_AFTER = ("buildings",)
+# compared between the two databases after the load (bench/scale_data.py, CHECKSUMS)
+CHECKED = ("streets", "communities", "grids", "micro_grids", "buildings", "workers", "incidents",
+           "patrols", "patrol_points")
 # both sides must hold the same incidents per micro-grid
 PER_MICRO_GRID_SQL = ("SELECT micro_grid_id, count(*) FROM incidents GROUP BY 1 ORDER BY 1")
 
@@ -119,29 +120,48 @@ def bulk_buildings(conn: psycopg.Connection, code: str, per_micro_grid: int = BU
     return cur.rowcount
 
 
-def load_districts(conn: psycopg.Connection, districts: range, incidents: int, points: int,
-                   year: int, buildings: int = BUILDINGS) -> None:
-    """Areas, buildings, incidents and patrol points of each district (set-based SQL)."""
-    days = max(1, math.ceil(points / (GRIDS_PER_DISTRICT * POINTS_PER_PATROL)))
+def load_areas(conn: psycopg.Connection, districts: range,
+               buildings: int = BUILDINGS) -> dict[str, float]:
+    """Areas, workers and buildings of each district (set-based SQL); seconds per step."""
+    took = {"areas": 0.0, "buildings": 0.0}
     for d in districts:
         t0 = time.perf_counter()
         x0, y0, _, _ = district_box(d)
         build_district(conn, county=county(d), x0=x0, y0=y0, size=SIZE, streets=STREETS,
                        communities=COMMUNITIES, grids=GRIDS, micro=MICRO)
+        t1 = time.perf_counter()
         bulk_buildings(conn, county(d), buildings)
-        bulk_incidents(conn, incidents, year, county=county(d), code_prefix=f"D{d}-",
-                       spread=True)
-        bulk_patrols(conn, year, POINTS_PER_PATROL, county=county(d), micro=MICRO, days=days)
-        say(f"district {d + 1}: generated in {time.perf_counter() - t0:.0f} s")
+        took["areas"] += t1 - t0
+        took["buildings"] += time.perf_counter() - t1
+    return took
+
+
+def patrol_days(per_district: int) -> int:
+    """Days of patrols (a patrol a grid a day) giving a district about its share of points."""
+    return max(1, math.ceil(per_district / (GRIDS_PER_DISTRICT * POINTS_PER_PATROL)))
+
+
+def load_single(conn: psycopg.Connection, districts: range, per_district: int, year: int,
+                buildings: int = BUILDINGS) -> None:
+    """A whole district set into the single node: areas and buildings, then the incidents,
+    patrols and points (bench/scale_data.py), each step's seconds printed."""
+    took = load_areas(conn, districts, buildings)
+    took.update(scale_data.load_facts(conn, [county(d) for d in districts], per_district, year,
+                                      patrol_days(per_district), POINTS_PER_PATROL, MICRO))
+    t0 = time.perf_counter()
     for table in ("streets", "communities", "grids", "micro_grids", "buildings", "incidents",
                   "incident_rollup", "incident_close_hist", "patrols", "patrol_points",
                   "assignments"):
         conn.execute(f"VACUUM ANALYZE {table}")
+    took["analyze"] = time.perf_counter() - t0
+    say(f"single node, districts {districts.start + 1}-{districts.stop}: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
 
 
-def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> None:
-    """One table's rows from the single node into the Citus database (COPY, binary), its
-    identity sequence moved past the copied ids."""
+def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str,
+               where: str = "true") -> None:
+    """One table's rows (those `where` holds) from the single node into the Citus database
+    (COPY, binary), its identity sequence moved past the copied ids."""
     t0 = time.perf_counter()
     cols = [r[0] for r in dst.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
@@ -158,7 +178,8 @@ def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> 
         (table,))] if table in BUILT_AFTER else []
     for definition in indexes:
         dst.execute(f"DROP INDEX {definition.split(' INDEX ', 1)[1].split(' ON ', 1)[0]}")
-    with src.cursor().copy(f"COPY {table} ({names}) TO STDOUT (FORMAT BINARY)") as out, \
+    with src.cursor().copy(f"COPY (SELECT {names} FROM {table} WHERE {where}) TO STDOUT "
+                           "(FORMAT BINARY)") as out, \
             dst.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as inp:
         for block in out:
             inp.write(block)
@@ -173,22 +194,43 @@ def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> 
     say(f"copied {table} to Citus in {time.perf_counter() - t0:.1f} s")
 
 
-def copy_region(src_url: str, dst_url: str) -> float:
-    """Every generated row from the single node into the Citus database: the reference and
-    coordinator tables in turn, then the incidents beside the patrols and their points (two
-    connections to each side; they reference only tables copied before). Seconds taken."""
+def load_citus(src_url: str, dst_url: str, n_districts: int, per_district: int,
+               year: int) -> float:
+    """The Citus database filled with the single node's rows: the areas, buildings, workers and
+    accounts copied (COPY through the coordinator: reference and coordinator tables), the
+    incidents the single node took in before (the 1-district intake) copied, and the generated
+    incidents, patrols and points made on the workers, shard by shard, by the same statements
+    (bench/scale_citus.py). Seconds taken."""
     t0 = time.perf_counter()
-
-    def copy_tables(tables: tuple[str, ...] | list[str]) -> None:
-        with psycopg.connect(libpq_url(src_url), autocommit=True) as src, \
-                psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
-            for table in tables:
-                copy_table(src, dst, table)
-
-    copy_tables([t for t in COPY_TABLES if all(t not in track for track in PARALLEL)])
-    with cf.ThreadPoolExecutor(len(PARALLEL)) as pool:
-        list(pool.map(copy_tables, PARALLEL))
+    with psycopg.connect(libpq_url(src_url), autocommit=True) as src, \
+            psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
+        for table in COPY_TABLES:
+            copy_table(src, dst, table)
+        copy_table(src, dst, "incidents",
+                   f"id >= {scale_data.max_generated_id(per_district)}")
+    took = scale_citus.load_facts(dst_url, [county(d) for d in range(n_districts)],
+                                  per_district, year, patrol_days(per_district),
+                                  POINTS_PER_PATROL, MICRO)
+    t1 = time.perf_counter()
+    with psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
+        for table in scale_data.TABLES:
+            dst.execute(f"ANALYZE {table}")
+    took["analyze"] = time.perf_counter() - t1
+    say("Citus: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
     return time.perf_counter() - t0
+
+
+def load_mismatches(single_url: str, citus_url: str) -> int:
+    """Tables whose counts and checksums (bench/scale_data.py, CHECKSUMS) differ between the
+    two databases after the load; each difference is printed."""
+    with psycopg.connect(libpq_url(single_url)) as a, psycopg.connect(libpq_url(citus_url)) as b:
+        one, other = scale_data.checksums(a, CHECKED), scale_data.checksums(b, CHECKED)
+    differ = [t for t in CHECKED if one[t] != other[t]]
+    for t in differ:
+        say(f"{t}: single {one[t]} citus {other[t]}")
+    say(f"the loaded tables agree: {len(CHECKED) - len(differ)} of {len(CHECKED)} "
+        f"(incidents {one['incidents'][0]:,}, patrol points {one['patrol_points'][0]:,})")
+    return len(differ)
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -428,7 +470,7 @@ def main() -> None:
                 raise SystemExit("scale: the Citus database has no distributed incidents and "
                                  "patrol points (migration 0011_citus_distribution)")
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
-            load_districts(conn, range(1), per_district, per_district, year, buildings)
+            load_single(conn, range(1), per_district, year, buildings)
             phases["generate_s"] = time.perf_counter() - started - phases["migrate_s"]
             ids = accounts(conn)
             streets = [r[0] for r in conn.execute(
@@ -442,22 +484,23 @@ def main() -> None:
 
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
             t0 = time.perf_counter()
-            load_districts(conn, range(1, n_districts), per_district, per_district, year,
-                           buildings)
+            load_single(conn, range(1, n_districts), per_district, year, buildings)
             phases["generate_s"] += time.perf_counter() - t0
             counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
                                   "(SELECT count(*) FROM patrol_points), "
                                   "(SELECT count(*) FROM buildings), "
                                   "(SELECT count(*) FROM micro_grids)").fetchone()
-        phases["copy_s"] = copy_s = copy_region(single_url, citus_url)
+        phases["citus_load_s"] = load_s = load_citus(single_url, citus_url, n_districts,
+                                                     per_district, year)
         say(f"region: {n_districts} districts, {counts[3]:,} micro-grids, {counts[2]:,} "
-            f"buildings, {counts[0]:,} incidents, {counts[1]:,} patrol points; copied to Citus "
-            f"in {copy_s:.0f} s")
+            f"buildings, {counts[0]:,} incidents, {counts[1]:,} patrol points; Citus loaded "
+            f"in {load_s:.0f} s")
+        loaded_mismatches = load_mismatches(single_url, citus_url)
         single = Side("single", single_url, tokens)
         citus = Side("citus", citus_url, tokens)
         single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
         citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries)
-        mismatches = int(single_answer != citus_answer)
+        mismatches = loaded_mismatches + int(single_answer != citus_answer)
         single.intake(batches, seed=2)
         citus.intake(batches, seed=2)
         with psycopg.connect(libpq_url(single_url)) as conn, \
