@@ -1,8 +1,8 @@
 """Whether the database is a Citus cluster (the citus extension is installed).
 
 Migration 0011 distributes the event tables whenever the extension is present, so its presence
-is what decides the few code paths that differ (statistics read incidents instead of the
-rollup, which Citus cannot keep with statement triggers; an incident needs a street).
+is what decides the few code paths that differ (the patrol rate's query shape; an incident needs
+a street). The statistics rollup is kept on both (migration 0012_citus_rollup).
 """
 
 from __future__ import annotations

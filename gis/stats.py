@@ -2,11 +2,12 @@
 time to close (mean, p90), overdue (督办), satisfaction (评价), patrol rate; density cells.
 
 District-wide figures per street read the rollup tables kept exact by triggers (migration
-0002_incident_rollup) for whole UTC days and the incidents themselves for the partial days at
-either end; every other query reads incidents through their area-id indexes, confined to the
-caller's scope. Time to close is taken from a log histogram (bins 5 % wide) so the p90 is merged
-cheaply from the rollup: it is the nearest-rank p90's bin, reported at the bin's geometric middle
-(within 2.5 % of the exact value). Mean time to close is exact.
+0002_incident_rollup; on Citus by triggers on each incidents shard that write the co-located
+rollup shards, migration 0012_citus_rollup) for whole UTC days and the incidents themselves for
+the partial days at either end; every other query reads incidents through their area-id
+indexes, confined to the caller's scope. Time to close is taken from a log histogram (bins 5 %
+wide) so the p90 is merged cheaply from the rollup: it is the nearest-rank p90's bin, reported
+at the bin's geometric middle (within 2.5 % of the exact value). Mean time to close is exact.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     """One statement returning the report rows for every area of `level` (and a total).
 
     `categories` (when given) keeps only incidents of those categories; `rollup=False` reads
-    incidents only (the benchmark's baseline, and on Citus, where the rollup is not kept);
-    `distributed` writes the patrol rate in a form Citus runs (see _patrolled)."""
+    incidents only (the benchmarks' and the tests' baseline); `distributed` writes the patrol
+    rate in a form Citus runs (see _patrolled)."""
     lv = level_spec(level)
     col = _AREA_COL[lv.name]
     params: dict = {"start": start, "end": end}

@@ -111,7 +111,6 @@ def test_series_buckets_equal_stats_of_each_stretch(client, admin_headers, rated
     assert [(s["reports"], s["response_rate"]) for s in garbage] == [(3, 0.666667)]
 
 
-@pytest.mark.single_node  # Citus keeps no rollup: its statistics read incidents
 def test_rollup_counts_response_and_satisfaction_exactly(conn, rated) -> None:
     rolled = conn.execute(
         "SELECT street_id, category, sum(n_responded), sum(n_sat_good) FROM incident_rollup "

@@ -23,7 +23,7 @@ async def area_report(conn: AsyncConnection, q: StatsQuery) -> dict:
     """GET /stats's answer for a parsed query (also what the exports write)."""
     citus = await is_citus(conn)
     sql, params = stats.stats_sql(q.principal, q.level, q.start, q.end, q.parent,
-                                  rollup=not citus, categories=q.categories, distributed=citus)
+                                  categories=q.categories, distributed=citus)
     cur = await conn.execute(sql, params)
     areas, total = stats.shape(await cur.fetchall())
     return {"level": q.level, "start": q.start, "end": q.end, "area": q.area,
@@ -33,7 +33,7 @@ async def area_report(conn: AsyncConnection, q: StatsQuery) -> dict:
 async def series_report(conn: AsyncConnection, q: StatsQuery, bucket: str) -> list[dict]:
     """The period's time series per bucket (day, week, month)."""
     sql, params = stats_series.series_sql(q.principal, q.start, q.end, bucket, q.parent,
-                                          q.categories, rollup=not await is_citus(conn))
+                                          q.categories)
     cur = await conn.execute(sql, params)
     return stats_series.shape_series(await cur.fetchall())
 
