@@ -42,12 +42,15 @@ def reference_shards(conn: psycopg.Connection) -> dict[str, str]:
         "WHERE logicalrelid = ANY (%s::regclass[])", (list(REFERENCE),))}
 
 
-def _fill_node(url: str, statements: list[tuple[str, dict]]) -> float:
+def _fill_node(url: str, statements: list[tuple[str, dict, bool]]) -> float:
+    """Run a node's shard statements in turn, each with the row triggers off unless it says
+    keep them (the incidents: their shards' statement triggers keep the rollup)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET session_replication_role = replica")
         conn.execute("SET citus.enable_manual_changes_to_shards = on")
         t0 = time.perf_counter()
-        for sql, params in statements:
+        for sql, params, triggers in statements:
+            conn.execute("SET session_replication_role = "
+                         + ("origin" if triggers else "replica"))
             conn.execute(sql, params)
         return time.perf_counter() - t0
 
@@ -64,7 +67,12 @@ def load_facts(citus_url: str, counties: Sequence[str], per_district: int, year:
         plan = shards(conn)
         t0 = time.perf_counter()
         indexes = scale_data.drop_plain_indexes(conn)
-        by_node: dict[tuple[str, int], list[tuple[str, dict]]] = {}
+        by_node: dict[tuple[str, int], list[tuple[str, dict, bool]]] = {}
+        # the incidents keep their triggers where a rollup trigger is on the shards (its
+        # statement triggers, one per shard statement, fill the co-located rollup shard exactly)
+        rollup_on_shards = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'incidents'::regclass "
+            "AND NOT tgisinternal AND tgname = 'incidents_rollup_ins')").fetchone()[0]
         inc_sql_params = None
         for table, sid, lo, hi, host, port in plan:
             names = {**ref, table: f"{table}_{sid}"}
@@ -72,13 +80,14 @@ def load_facts(citus_url: str, counties: Sequence[str], per_district: int, year:
                 sql, extra = scale_data.incidents_sql(per_district, year, tables=names,
                                                       hash_range=(lo, hi))
                 inc_sql_params = extra
-                item = (sql, {**params, **extra})
+                item = (sql, {**params, **extra}, rollup_on_shards)
             elif table == "patrols":
                 item = (scale_data.patrols_sql(year, days, tables=names, hash_range=(lo, hi)),
-                        params)
+                        params, False)
             else:
                 item = (scale_data.patrol_points_sql(year, days, per_patrol, micro,
-                                                     tables=names, hash_range=(lo, hi)), params)
+                                                     tables=names, hash_range=(lo, hi)),
+                        params, False)
             by_node.setdefault((host, port), []).append(item)
         assert inc_sql_params is not None, "no incidents shards"
         urls = [make_conninfo(**{**base, "host": h, "port": str(p)}) for h, p in by_node]

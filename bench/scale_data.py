@@ -53,6 +53,11 @@ CHECKSUMS = {
                   "sum(floor(extract(epoch FROM coalesce(closed_at, due_at))))::bigint, "
                   "sum(coalesce(satisfaction, 0)), "
                   "sum(round(ST_X(geom) * 1e7)::bigint + round(ST_Y(geom) * 1e7)::bigint)"),
+    "incident_rollup": ("count(*), sum(n), sum(n_on_time), sum(n_closed), sum(n_sat), "
+                        "sum(sat_sum), sum(n_responded), sum(n_sat_good), "
+                        "round(sum(close_s) / 1000)::bigint, "
+                        "sum(hashtext(day::text || street_id || category || status))"),
+    "incident_close_hist": "count(*), sum(n), sum(bin * n), sum(street_id * n)",
     "patrols": ("count(*), sum(id), sum(worker_id), "
                 "sum(floor(extract(epoch FROM started_at)))::bigint"),
     "patrol_points": ("count(*), sum(id), sum(patrol_id), sum(micro_grid_id), sum(street_id), "
