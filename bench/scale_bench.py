@@ -1,12 +1,17 @@
 """Scale-out benchmark: the same region on one PostgreSQL node and on Citus, side by side.
 
-Generates a region of D districts with set-based SQL (the district generators of
+Generates a region of D districts with set-based SQL (the district generator of
 bench/stats_bench.py, one county code and origin per district): a district is 18 streets, 126
 communities, 1,512 grids, 7,560 micro-grids and 60,480 buildings, with its share of the
-incidents (over last year, in every workflow state) and of the patrol points. It is generated
-once, into a single-node database; the Citus database (coordinator and 2 workers) gets the very
-same rows by COPY, so both sides answer over the same data. Then, with the API started on each
-(its own uvicorn process), it measures per request, p50 and p99:
+incidents (over last year, in every workflow state) and of the patrol points. The areas,
+workers and buildings are generated into a single-node database and copied into the Citus
+database (coordinator and 2 workers; reference tables); the incidents, patrols and patrol points
+are made on each side by the same deterministic statements (bench/scale_data.py: every value a
+function of the row's id), on the single node over two connections and on Citus on the workers,
+shard by shard (bench/scale_citus.py), with the row triggers off, the plain indexes built after
+and the statistics rollup filled once (on Citus by the shards' own rollup triggers). Both sides
+then hold the same rows: counts and checksums of every loaded table are compared. Then, with the
+API started on each (its own uvicorn process), it measures per request, p50 and p99:
 
 - intake: POST /incidents/batch (1,000 a batch, 4 concurrent clients; incidents per second);
 - street_stats: GET /stats?level=community&area=<one street> for the year (admin);
@@ -21,14 +26,16 @@ each request's cost from 1 to D districts on one node (flat is 1.0x; the bench n
 flat: above 1.5x); the last two give Citus's overhead (citus/single, above 1 is slower; on 2 cores
 Citus cannot be faster: the coordinator, both workers, the API and the clients share them). Both
 sides must also agree: the district statistics, and after the same intake on both, the incidents
-per micro-grid (`citus_mismatches` counts differences). A run with errors prints no ratios.
+per micro-grid, and after the load the loaded tables' checksums (`citus_mismatches` counts
+differences). A run with errors prints no ratios.
 
 The last line holds the figures, then the load average at the end and the seconds each phase
-took (both databases migrated, the region generated, copied to Citus, and the whole run):
+took (both databases migrated, the region generated on the single node, the Citus database
+loaded, and the whole run):
 
     scale: districts=... incidents=... points=... single_1d: ... single: ... citus: ...
     growth_1_to_D: ... citus_vs_single: ... not_flat=... errors=0 citus_mismatches=0
-    load1=... migrate_s=... generate_s=... copy_s=... wall_s=...
+    load1=... migrate_s=... generate_s=... citus_load_s=... wall_s=...
 
 Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--incidents N]
                                              [--runs R/S] [--keep] [--citus-url URL]

@@ -24,11 +24,13 @@ database), so it stays exact.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import re
 import time
 from collections.abc import Sequence
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from gis.categories import load_categories
 
@@ -228,30 +230,50 @@ def rollup_fill_sql(conn: psycopg.Connection, source: str) -> str | None:
     return re.sub(r"\bnew_rows\b", f"({source})", body)
 
 
-def load_facts(conn: psycopg.Connection, counties: Sequence[str], per_district: int, year: int,
-               days: int, per_patrol: int, micro: int) -> dict[str, float]:
-    """The incidents, patrols and points of `counties` into a single-node database: triggers
-    off, plain indexes built after, the rollup filled once. Seconds per step."""
-    check_ids(conn, counties, per_district)
+def _insert_facts(dsn: str, counties: Sequence[str], per_district: int, year: int, days: int,
+                  per_patrol: int, micro: int) -> dict[str, float]:
+    """One connection's share: the three INSERTs for `counties`, row triggers off."""
     params = {"counties": [c + "%" for c in counties]}
-    took: dict[str, float] = {}
     inc_sql, inc_params = incidents_sql(per_district, year)
-    t0 = time.perf_counter()
-    indexes = drop_plain_indexes(conn)
-    with conn.transaction():
+    took: dict[str, float] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
         conn.execute("SET LOCAL session_replication_role = replica")
         for step, sql, extra in (
                 ("incidents", inc_sql, inc_params),
                 ("patrols", patrols_sql(year, days), {}),
                 ("points", patrol_points_sql(year, days, per_patrol, micro), {})):
+            t0 = time.perf_counter()
             conn.execute(sql, {**params, **extra})
             took[step] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-    build_indexes(conn, indexes)
-    took["indexes"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fill_rollup(conn, counties, per_district)
-    took["rollup"] = time.perf_counter() - t0
+    return took
+
+
+def _rollup_share(dsn: str, counties: Sequence[str], per_district: int) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        fill_rollup(conn, counties, per_district)
+
+
+def load_facts(conn: psycopg.Connection, counties: Sequence[str], per_district: int, year: int,
+               days: int, per_patrol: int, micro: int, parallel: int = 2) -> dict[str, float]:
+    """The incidents, patrols and points of `counties` into a single-node database: triggers
+    off, plain indexes built after, the rollup filled once; the counties shared out over
+    `parallel` connections (one per core). Seconds per step (the slowest connection's)."""
+    check_ids(conn, counties, per_district)
+    dsn = make_conninfo(conn.info.dsn, password=conn.info.password)
+    groups = [list(counties[k::parallel]) for k in range(min(parallel, len(counties)))]
+    took: dict[str, float] = {}
+    indexes = drop_plain_indexes(conn)
+    with cf.ThreadPoolExecutor(len(groups)) as pool:
+        for share in pool.map(lambda g: _insert_facts(dsn, g, per_district, year, days,
+                                                      per_patrol, micro), groups):
+            for step, seconds in share.items():
+                took[step] = max(took.get(step, 0.0), seconds)
+        t0 = time.perf_counter()
+        build_indexes(conn, indexes)
+        took["indexes"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        list(pool.map(lambda g: _rollup_share(dsn, g, per_district), groups))
+        took["rollup"] = time.perf_counter() - t0
     move_sequences(conn, per_district)
     return took
 

@@ -112,7 +112,7 @@ def test_each_shard_holds_exactly_its_own_rows(region) -> None:
                           ("patrol_points", "patrol_id")):
         wrong = conn.execute(
             "SELECT coalesce(sum(result::bigint), 0) FROM run_command_on_shards(%s, $cmd$"
-            f"SELECT count(*) FROM %1$s WHERE get_shard_id_for_distribution_column("
-            f"'{table}', {column}) <> substring('%1$s' FROM '_([0-9]+)$')::bigint$cmd$)",
+            f"SELECT count(*) FROM %%1$s WHERE get_shard_id_for_distribution_column("
+            f"'{table}', {column}) <> substring('%%1$s' FROM '_([0-9]+)$')::bigint$cmd$)",
             (table,)).fetchone()[0]
         assert wrong == 0, table
