@@ -88,10 +88,11 @@ NOT_FLAT = 1.5  # growth from 1 to D districts above this is reported as not fla
 QUERIES = ("street_stats", "district_stats", "region_stats", "tile14", "tile16", "items")
 # copied from the single node to Citus in this order (foreign keys); the incidents, patrols and
 # patrol points are generated on each side by the same statements (bench/scale_data.py)
-COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "workers",
-               "assignments", "accounts", "account_areas")
+# (the buildings are made on every node by the single node's statement: bench/scale_citus.py)
+COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "workers", "assignments",
+               "accounts", "account_areas")
 # their plain indexes dropped for the copy and built after it
-BUILT_AFTER = ("buildings",)
+BUILT_AFTER: tuple[str, ...] = ()
 # compared between the two databases after the load (bench/scale_data.py, CHECKSUMS)
 CHECKED = ("streets", "communities", "grids", "micro_grids", "buildings", "workers", "incidents",
            "patrols", "patrol_points")
@@ -111,36 +112,29 @@ def district_box(d: int) -> tuple[float, float, float, float]:
 
 
 def bulk_buildings(conn: psycopg.Connection, code: str, per_micro_grid: int = BUILDINGS) -> int:
-    """Small footprints (up to 8) in every micro-grid of the county, 6-24 households each."""
-    cur = conn.execute(f"""
-    INSERT INTO buildings (code, micro_grid_id, grid_id, households, floors, geom)
-    SELECT m.code || lpad(b::text, 3, '0'), m.id, m.parent_id, 6 + (m.id + b) % 19, 6,
-           ST_Multi(ST_MakeEnvelope(x0 + w * (0.05 + ((b - 1) % 4) * 0.24),
-                                    y0 + h * (0.08 + ((b - 1) / 4) * 0.5),
-                                    x0 + w * (0.22 + ((b - 1) % 4) * 0.24),
-                                    y0 + h * (0.42 + ((b - 1) / 4) * 0.5), 4326))
-    FROM micro_grids m
-    CROSS JOIN LATERAL (SELECT ST_XMin(m.geom) AS x0, ST_YMin(m.geom) AS y0,
-                               ST_XMax(m.geom) - ST_XMin(m.geom) AS w,
-                               ST_YMax(m.geom) - ST_YMin(m.geom) AS h) box
-    CROSS JOIN generate_series(1, {per_micro_grid}) b WHERE m.code LIKE '{code}%'""")
-    return cur.rowcount
+    """Small footprints (up to 8) in every micro-grid of the county, 6-24 households each
+    (bench/scale_data.py, buildings_sql)."""
+    return conn.execute(scale_data.buildings_sql(per_micro_grid),
+                        {"counties": [code + "%"]}).rowcount
 
 
 def load_areas(conn: psycopg.Connection, districts: range,
                buildings: int = BUILDINGS) -> dict[str, float]:
-    """Areas, workers and buildings of each district (set-based SQL); seconds per step."""
-    took = {"areas": 0.0, "buildings": 0.0}
+    """Areas and workers of each district, then their buildings (row triggers off, the plain
+    indexes built after); seconds per step."""
+    t0 = time.perf_counter()
     for d in districts:
-        t0 = time.perf_counter()
         x0, y0, _, _ = district_box(d)
         build_district(conn, county=county(d), x0=x0, y0=y0, size=SIZE, streets=STREETS,
                        communities=COMMUNITIES, grids=GRIDS, micro=MICRO)
-        t1 = time.perf_counter()
-        bulk_buildings(conn, county(d), buildings)
-        took["areas"] += t1 - t0
-        took["buildings"] += time.perf_counter() - t1
-    return took
+    t1 = time.perf_counter()
+    indexes = scale_data.drop_plain_indexes(conn, ("buildings",))
+    with conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        for d in districts:
+            bulk_buildings(conn, county(d), buildings)
+    scale_data.build_indexes(conn, indexes)
+    return {"areas": t1 - t0, "buildings": time.perf_counter() - t1}
 
 
 def patrol_days(per_district: int) -> int:
@@ -202,12 +196,12 @@ def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str,
 
 
 def load_citus(src_url: str, dst_url: str, n_districts: int, per_district: int,
-               year: int) -> float:
-    """The Citus database filled with the single node's rows: the areas, buildings, workers and
-    accounts copied (COPY through the coordinator: reference and coordinator tables), the
-    incidents the single node took in before (the 1-district intake) copied, and the generated
-    incidents, patrols and points made on the workers, shard by shard, by the same statements
-    (bench/scale_citus.py). Seconds taken."""
+               year: int, buildings: int = BUILDINGS) -> float:
+    """The Citus database filled with the single node's rows: the areas, workers and accounts
+    copied (COPY through the coordinator: reference and coordinator tables), the incidents the
+    single node took in before (the 1-district intake) copied, the buildings made on every node
+    (a reference table's copies) and the incidents, patrols and points on the workers, shard by
+    shard, by the single node's statements (bench/scale_citus.py). Seconds taken."""
     t0 = time.perf_counter()
     with psycopg.connect(libpq_url(src_url), autocommit=True) as src, \
             psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
@@ -215,7 +209,9 @@ def load_citus(src_url: str, dst_url: str, n_districts: int, per_district: int,
             copy_table(src, dst, table)
         copy_table(src, dst, "incidents",
                    f"id >= {scale_data.max_generated_id(per_district)}")
-    took = scale_citus.load_facts(dst_url, [county(d) for d in range(n_districts)],
+    took = {"buildings": scale_citus.load_buildings(
+        dst_url, [county(d) for d in range(n_districts)], buildings)}
+    took |= scale_citus.load_facts(dst_url, [county(d) for d in range(n_districts)],
                                   per_district, year, patrol_days(per_district),
                                   POINTS_PER_PATROL, MICRO)
     t1 = time.perf_counter()
@@ -503,7 +499,7 @@ def main() -> None:
                                   "(SELECT count(*) FROM buildings), "
                                   "(SELECT count(*) FROM micro_grids)").fetchone()
         phases["citus_load_s"] = load_s = load_citus(single_url, citus_url, n_districts,
-                                                     per_district, year)
+                                                     per_district, year, buildings)
         say(f"region: {n_districts} districts, {counts[3]:,} micro-grids, {counts[2]:,} "
             f"buildings, {counts[0]:,} incidents, {counts[1]:,} patrol points; Citus loaded "
             f"in {load_s:.0f} s")

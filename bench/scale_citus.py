@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from bench import scale_data
 from gis.database import libpq_url
 
-REFERENCE = ("streets", "communities", "grids", "micro_grids", "workers")
+REFERENCE = ("streets", "communities", "grids", "micro_grids", "workers", "buildings")
 
 
 def shards(conn: psycopg.Connection) -> list[tuple[str, int, int, int, str, int]]:
@@ -53,6 +53,34 @@ def _fill_node(url: str, statements: list[tuple[str, dict, bool]]) -> float:
                          + ("origin" if triggers else "replica"))
             conn.execute(sql, params)
         return time.perf_counter() - t0
+
+
+def load_buildings(citus_url: str, counties: Sequence[str], per_micro_grid: int) -> float:
+    """The buildings (a reference table) made on every node holding a copy, side by side, by
+    the single node's statement; their plain indexes built after. Seconds taken."""
+    base = conninfo_to_dict(libpq_url(citus_url))
+    params = {"counties": [c + "%" for c in counties]}
+    t0 = time.perf_counter()
+    with psycopg.connect(libpq_url(citus_url), autocommit=True) as conn:
+        ref = reference_shards(conn)
+        names = {**ref, "buildings": conn.execute(
+            "SELECT shard_name('buildings', shardid) FROM pg_dist_shard "
+            "WHERE logicalrelid = 'buildings'::regclass").fetchone()[0]}
+        nodes = conn.execute(
+            "SELECT n.nodename, n.nodeport FROM pg_dist_shard s JOIN pg_dist_placement p "
+            "USING (shardid) JOIN pg_dist_node n ON n.groupid = p.groupid "
+            "WHERE s.logicalrelid = 'buildings'::regclass").fetchall()
+        indexes = scale_data.drop_plain_indexes(conn, ("buildings",))
+        sql = scale_data.buildings_sql(per_micro_grid, tables=names)
+        urls = [make_conninfo(**{**base, "host": h, "port": str(p)}) for h, p in nodes]
+        with cf.ThreadPoolExecutor(len(urls)) as pool:
+            list(pool.map(_fill_node, urls, [[(sql, params, False)]] * len(urls)))
+        scale_data.build_indexes(conn, indexes)
+        seq = conn.execute("SELECT pg_get_serial_sequence('buildings', 'id')").fetchone()[0]
+        conn.execute("SELECT setval(%s, (SELECT coalesce(max(id), 0) + 1 FROM buildings), "
+                     "false)", (seq,))
+        conn.execute("ANALYZE buildings")
+    return time.perf_counter() - t0
 
 
 def load_facts(citus_url: str, counties: Sequence[str], per_district: int, year: int,

@@ -140,6 +140,28 @@ def incidents_sql(per_district: int, year: int, *, tables: dict[str, str] | None
     return sql, {"cats": keys, "resp": resp, "n": per_district}
 
 
+def buildings_sql(per_micro_grid: int, *, tables: dict[str, str] | None = None) -> str:
+    """INSERT of small footprints (up to 8) in every micro-grid of %(counties)s, 6-24
+    households each; the b-th one of micro-grid m has id (m.id - 1) * 8 + b."""
+    t = _names({"buildings": "buildings", **(tables or {})})
+    if not 1 <= per_micro_grid <= 8:
+        raise ValueError("1 to 8 buildings a micro-grid")
+    return f"""
+    INSERT INTO {t['buildings']} (id, code, micro_grid_id, grid_id, households, floors, geom)
+    SELECT (m.id - 1) * 8 + b, m.code || lpad(b::text, 3, '0'), m.id, m.parent_id,
+           6 + (m.id + b) %% 19, 6,
+           ST_Multi(ST_MakeEnvelope(x0 + w * (0.05 + ((b - 1) %% 4) * 0.24),
+                                    y0 + h * (0.08 + ((b - 1) / 4) * 0.5),
+                                    x0 + w * (0.22 + ((b - 1) %% 4) * 0.24),
+                                    y0 + h * (0.42 + ((b - 1) / 4) * 0.5), 4326))
+    FROM {t['micro_grids']} m
+    CROSS JOIN LATERAL (SELECT ST_XMin(m.geom) AS x0, ST_YMin(m.geom) AS y0,
+                               ST_XMax(m.geom) - ST_XMin(m.geom) AS w,
+                               ST_YMax(m.geom) - ST_YMin(m.geom) AS h) box
+    CROSS JOIN generate_series(1, {int(per_micro_grid)}) b
+    WHERE m.code LIKE ANY (%(counties)s::text[])"""
+
+
 def _patrol_rows(t: dict[str, str], year: int, days: int) -> str:
     """SELECT of (pid, worker_id, grid, started_at) for the grids of %(counties)s."""
     return f"""
@@ -314,7 +336,7 @@ def move_sequences(conn: psycopg.Connection, per_district: int) -> None:
     """Identity sequences past the generated ids: new incidents get ids above every generated
     one, of every district, so later districts' rows never meet the intake's."""
     for table, floor in (("incidents", max_generated_id(per_district)), ("patrols", 0),
-                         ("patrol_points", 0)):
+                         ("patrol_points", 0), ("buildings", 0)):
         seq = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()[0]
         conn.execute(f"SELECT setval(%s, greatest(%s, (SELECT coalesce(max(id), 0) "
                      f"FROM {table})) + 1, false)", (seq, floor))
