@@ -1,12 +1,17 @@
 """Scale-out benchmark: the same region on one PostgreSQL node and on Citus, side by side.
 
-Generates a region of D districts with set-based SQL (the district generators of
+Generates a region of D districts with set-based SQL (the district generator of
 bench/stats_bench.py, one county code and origin per district): a district is 18 streets, 126
 communities, 1,512 grids, 7,560 micro-grids and 60,480 buildings, with its share of the
-incidents (over last year, in every workflow state) and of the patrol points. It is generated
-once, into a single-node database; the Citus database (coordinator and 2 workers) gets the very
-same rows by COPY, so both sides answer over the same data. Then, with the API started on each
-(its own uvicorn process), it measures per request, p50 and p99:
+incidents (over last year, in every workflow state) and of the patrol points. The areas,
+workers and buildings are generated into a single-node database and copied into the Citus
+database (coordinator and 2 workers; reference tables); the incidents, patrols and patrol points
+are made on each side by the same deterministic statements (bench/scale_data.py: every value a
+function of the row's id), on the single node over two connections and on Citus on the workers,
+shard by shard (bench/scale_citus.py), with the row triggers off, the plain indexes built after
+and the statistics rollup filled once (on Citus by the shards' own rollup triggers). Both sides
+then hold the same rows: counts and checksums of every loaded table are compared. Then, with the
+API started on each (its own uvicorn process), it measures per request, p50 and p99:
 
 - intake: POST /incidents/batch (1,000 a batch, 4 concurrent clients; incidents per second);
 - street_stats: GET /stats?level=community&area=<one street> for the year (admin);
@@ -25,15 +30,16 @@ each request's cost from 1 to D districts on one node (flat is 1.0x; the bench n
 flat: above 1.5x); the last two give Citus's overhead (citus/single, above 1 is slower; on 2 cores
 Citus cannot be faster: the coordinator, both workers, the API and the clients share them). Both
 sides must also agree: the district statistics, the community's list, and after the same intake
-on both, the incidents per micro-grid (`citus_mismatches` counts differences). A run with errors
-prints no ratios.
+on both, the incidents per micro-grid, and after the load the loaded tables' checksums
+(`citus_mismatches` counts differences). A run with errors prints no ratios.
 
 The last line holds the figures, then the load average at the end and the seconds each phase
-took (both databases migrated, the region generated, copied to Citus, and the whole run):
+took (both databases migrated, the region generated on the single node, the Citus database
+loaded, and the whole run):
 
     scale: districts=... incidents=... points=... single_1d: ... single: ... citus: ...
     growth_1_to_D: ... citus_vs_single: ... not_flat=... errors=0 citus_mismatches=0
-    load1=... migrate_s=... generate_s=... copy_s=... wall_s=...
+    load1=... migrate_s=... generate_s=... citus_load_s=... wall_s=...
 
 Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--incidents N]
                                              [--runs R/S] [--keep] [--citus-url URL]
@@ -66,9 +72,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scale_citus, scale_data  # noqa: E402
 from bench.common import say, start_api  # noqa: E402
 from bench.incidents_bench import CATEGORIES, CLIENTS  # noqa: E402
-from bench.stats_bench import build_district, bulk_incidents, bulk_patrols  # noqa: E402
+from bench.stats_bench import build_district  # noqa: E402
 from gis import citus_local, localdb, migrate  # noqa: E402
 from gis.accounts import hash_password, issue_token  # noqa: E402
 from gis.database import database_url, libpq_url  # noqa: E402
@@ -85,15 +92,16 @@ BATCH = 1000
 NOT_FLAT = 1.5  # growth from 1 to D districts above this is reported as not flat
 QUERIES = ("street_stats", "district_stats", "region_stats", "tile14", "tile16", "items",
            "case", "scoped_list")
-# copied from the single node to Citus in this order (foreign keys); the rollups are kept by
-# the incidents' own triggers on each side
-COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "buildings", "workers",
-               "assignments", "accounts", "account_areas", "patrols", "patrol_points",
-               "incidents")
-# copied side by side after the others: the incidents, and the patrols with their points
-PARALLEL = (("incidents",), ("patrols", "patrol_points"))
+# copied from the single node to Citus in this order (foreign keys); the incidents, patrols and
+# patrol points are generated on each side by the same statements (bench/scale_data.py)
+# (the buildings are made on every node by the single node's statement: bench/scale_citus.py)
+COPY_TABLES = ("streets", "communities", "grids", "micro_grids", "workers", "assignments",
+               "accounts", "account_areas")
 # their plain indexes dropped for the copy and built after it
-BUILT_AFTER = ("buildings", "incidents", "patrol_points")
+BUILT_AFTER: tuple[str, ...] = ()
+# compared between the two databases after the load (bench/scale_data.py, CHECKSUMS)
+CHECKED = ("streets", "communities", "grids", "micro_grids", "buildings", "workers", "incidents",
+           "patrols", "patrol_points")
 # both sides must hold the same incidents per micro-grid
 PER_MICRO_GRID_SQL = ("SELECT micro_grid_id, count(*) FROM incidents GROUP BY 1 ORDER BY 1")
 
@@ -110,45 +118,60 @@ def district_box(d: int) -> tuple[float, float, float, float]:
 
 
 def bulk_buildings(conn: psycopg.Connection, code: str, per_micro_grid: int = BUILDINGS) -> int:
-    """Small footprints (up to 8) in every micro-grid of the county, 6-24 households each."""
-    cur = conn.execute(f"""
-    INSERT INTO buildings (code, micro_grid_id, grid_id, households, floors, geom)
-    SELECT m.code || lpad(b::text, 3, '0'), m.id, m.parent_id, 6 + (m.id + b) % 19, 6,
-           ST_Multi(ST_MakeEnvelope(x0 + w * (0.05 + ((b - 1) % 4) * 0.24),
-                                    y0 + h * (0.08 + ((b - 1) / 4) * 0.5),
-                                    x0 + w * (0.22 + ((b - 1) % 4) * 0.24),
-                                    y0 + h * (0.42 + ((b - 1) / 4) * 0.5), 4326))
-    FROM micro_grids m
-    CROSS JOIN LATERAL (SELECT ST_XMin(m.geom) AS x0, ST_YMin(m.geom) AS y0,
-                               ST_XMax(m.geom) - ST_XMin(m.geom) AS w,
-                               ST_YMax(m.geom) - ST_YMin(m.geom) AS h) box
-    CROSS JOIN generate_series(1, {per_micro_grid}) b WHERE m.code LIKE '{code}%'""")
-    return cur.rowcount
+    """Small footprints (up to 8) in every micro-grid of the county, 6-24 households each
+    (bench/scale_data.py, buildings_sql)."""
+    return conn.execute(scale_data.buildings_sql(per_micro_grid),
+                        {"counties": [code + "%"]}).rowcount
 
 
-def load_districts(conn: psycopg.Connection, districts: range, incidents: int, points: int,
-                   year: int, buildings: int = BUILDINGS) -> None:
-    """Areas, buildings, incidents and patrol points of each district (set-based SQL)."""
-    days = max(1, math.ceil(points / (GRIDS_PER_DISTRICT * POINTS_PER_PATROL)))
+def load_areas(conn: psycopg.Connection, districts: range,
+               buildings: int = BUILDINGS) -> dict[str, float]:
+    """Areas and workers of each district, then their buildings (row triggers off, the plain
+    indexes built after); seconds per step."""
+    t0 = time.perf_counter()
     for d in districts:
-        t0 = time.perf_counter()
         x0, y0, _, _ = district_box(d)
         build_district(conn, county=county(d), x0=x0, y0=y0, size=SIZE, streets=STREETS,
                        communities=COMMUNITIES, grids=GRIDS, micro=MICRO)
-        bulk_buildings(conn, county(d), buildings)
-        bulk_incidents(conn, incidents, year, county=county(d), code_prefix=f"D{d}-",
-                       spread=True)
-        bulk_patrols(conn, year, POINTS_PER_PATROL, county=county(d), micro=MICRO, days=days)
-        say(f"district {d + 1}: generated in {time.perf_counter() - t0:.0f} s")
+    t1 = time.perf_counter()
+    indexes = scale_data.drop_plain_indexes(conn, ("buildings",))
+    with conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        for d in districts:
+            bulk_buildings(conn, county(d), buildings)
+    scale_data.build_indexes(conn, indexes)
+    return {"areas": t1 - t0, "buildings": time.perf_counter() - t1}
+
+
+def patrol_days(per_district: int) -> int:
+    """Days of patrols (a patrol a grid a day) giving a district about its share of points."""
+    return max(1, math.ceil(per_district / (GRIDS_PER_DISTRICT * POINTS_PER_PATROL)))
+
+
+def load_single(conn: psycopg.Connection, districts: range, per_district: int, year: int,
+                buildings: int = BUILDINGS) -> None:
+    """A whole district set into the single node: areas and buildings, then the incidents,
+    patrols and points (bench/scale_data.py), each step's seconds printed."""
+    took = load_areas(conn, districts, buildings)
+    took.update(scale_data.load_facts(conn, [county(d) for d in districts], per_district, year,
+                                      patrol_days(per_district), POINTS_PER_PATROL, MICRO))
+    t0 = time.perf_counter()
     for table in ("streets", "communities", "grids", "micro_grids", "buildings", "incidents",
                   "incident_rollup", "incident_close_hist", "patrols", "patrol_points",
                   "assignments"):
         conn.execute(f"VACUUM ANALYZE {table}")
+    took["analyze"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    conn.execute(ROUTE_REBUILD_SQL)  # the load ran with the routing trigger off
+    took["routes"] = time.perf_counter() - t0
+    say(f"single node, districts {districts.start + 1}-{districts.stop}: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
 
 
-def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> None:
-    """One table's rows from the single node into the Citus database (COPY, binary), its
-    identity sequence moved past the copied ids."""
+def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str,
+               where: str = "true") -> None:
+    """One table's rows (those `where` holds) from the single node into the Citus database
+    (COPY, binary), its identity sequence moved past the copied ids."""
     t0 = time.perf_counter()
     cols = [r[0] for r in dst.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
@@ -165,7 +188,8 @@ def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> 
         (table,))] if table in BUILT_AFTER else []
     for definition in indexes:
         dst.execute(f"DROP INDEX {definition.split(' INDEX ', 1)[1].split(' ON ', 1)[0]}")
-    with src.cursor().copy(f"COPY {table} ({names}) TO STDOUT (FORMAT BINARY)") as out, \
+    with src.cursor().copy(f"COPY (SELECT {names} FROM {table} WHERE {where}) TO STDOUT "
+                           "(FORMAT BINARY)") as out, \
             dst.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as inp:
         for block in out:
             inp.write(block)
@@ -180,24 +204,54 @@ def copy_table(src: psycopg.Connection, dst: psycopg.Connection, table: str) -> 
     say(f"copied {table} to Citus in {time.perf_counter() - t0:.1f} s")
 
 
-def copy_region(src_url: str, dst_url: str) -> float:
-    """Every generated row from the single node into the Citus database: the reference and
-    coordinator tables in turn, then the incidents beside the patrols and their points (two
-    connections to each side; they reference only tables copied before). Seconds taken."""
+def load_citus(src_url: str, dst_url: str, n_districts: int, per_district: int,
+               year: int, buildings: int = BUILDINGS) -> float:
+    """The Citus database filled with the single node's rows: the areas, workers and accounts
+    copied (COPY through the coordinator: reference and coordinator tables), the incidents the
+    single node took in before (the 1-district intake) copied, the buildings made on every node
+    (a reference table's copies) and the incidents, patrols and points on the workers, shard by
+    shard, by the single node's statements (bench/scale_citus.py). Seconds taken."""
     t0 = time.perf_counter()
-
-    def copy_tables(tables: tuple[str, ...] | list[str]) -> None:
-        with psycopg.connect(libpq_url(src_url), autocommit=True) as src, \
-                psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
-            for table in tables:
-                copy_table(src, dst, table)
-
-    copy_tables([t for t in COPY_TABLES if all(t not in track for track in PARALLEL)])
-    with cf.ThreadPoolExecutor(len(PARALLEL)) as pool:
-        list(pool.map(copy_tables, PARALLEL))
+    with psycopg.connect(libpq_url(src_url), autocommit=True) as src, \
+            psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
+        for table in COPY_TABLES:
+            copy_table(src, dst, table)
+        copy_table(src, dst, "incidents",
+                   f"id >= {scale_data.max_generated_id(per_district)}")
+    took = {"buildings": scale_citus.load_buildings(
+        dst_url, [county(d) for d in range(n_districts)], buildings)}
+    took |= scale_citus.load_facts(dst_url, [county(d) for d in range(n_districts)],
+                                  per_district, year, patrol_days(per_district),
+                                  POINTS_PER_PATROL, MICRO)
+    t1 = time.perf_counter()
     with psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
-        dst.execute(ROUTE_REBUILD_SQL)  # the copy bypassed the writers that record routes
+        for table in scale_data.TABLES:
+            dst.execute(f"ANALYZE {table}")
+    took["analyze"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    with psycopg.connect(libpq_url(dst_url), autocommit=True) as dst:
+        dst.execute(ROUTE_REBUILD_SQL)  # the load bypassed the writers that record routes
+    took["routes"] = time.perf_counter() - t1
+    say("Citus: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
     return time.perf_counter() - t0
+
+
+def load_mismatches(single_url: str, citus_url: str) -> int:
+    """Tables whose counts and checksums (bench/scale_data.py, CHECKSUMS) differ between the
+    two databases after the load; each difference is printed."""
+    with psycopg.connect(libpq_url(single_url)) as a, psycopg.connect(libpq_url(citus_url)) as b:
+        # the statistics rollup too, where Citus keeps one (a rollup trigger on incidents)
+        kept = b.execute("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal AND "
+                         "tgrelid = 'incidents'::regclass AND tgname = 'incidents_rollup_ins')"
+                         ).fetchone()[0]
+        tables = CHECKED + (("incident_rollup", "incident_close_hist") if kept else ())
+        one, other = scale_data.checksums(a, tables), scale_data.checksums(b, tables)
+    differ = [t for t in tables if one[t] != other[t]]
+    for t in differ:
+        say(f"{t}: single {one[t]} citus {other[t]}")
+    say(f"the loaded tables agree: {len(tables) - len(differ)} of {len(tables)} "
+        f"(incidents {one['incidents'][0]:,}, patrol points {one['patrol_points'][0]:,})")
+    return len(differ)
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -460,7 +514,7 @@ def main() -> None:
                 raise SystemExit("scale: the Citus database has no distributed incidents and "
                                  "patrol points (migration 0011_citus_distribution)")
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
-            load_districts(conn, range(1), per_district, per_district, year, buildings)
+            load_single(conn, range(1), per_district, year, buildings)
             phases["generate_s"] = time.perf_counter() - started - phases["migrate_s"]
             ids = accounts(conn)
             community = community_account(conn)
@@ -477,24 +531,25 @@ def main() -> None:
 
         with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
             t0 = time.perf_counter()
-            load_districts(conn, range(1, n_districts), per_district, per_district, year,
-                           buildings)
+            load_single(conn, range(1, n_districts), per_district, year, buildings)
             phases["generate_s"] += time.perf_counter() - t0
             counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
                                   "(SELECT count(*) FROM patrol_points), "
                                   "(SELECT count(*) FROM buildings), "
                                   "(SELECT count(*) FROM micro_grids)").fetchone()
-        phases["copy_s"] = copy_s = copy_region(single_url, citus_url)
+        phases["citus_load_s"] = load_s = load_citus(single_url, citus_url, n_districts,
+                                                     per_district, year, buildings)
         say(f"region: {n_districts} districts, {counts[3]:,} micro-grids, {counts[2]:,} "
-            f"buildings, {counts[0]:,} incidents, {counts[1]:,} patrol points; copied to Citus "
-            f"in {copy_s:.0f} s")
+            f"buildings, {counts[0]:,} incidents, {counts[1]:,} patrol points; Citus loaded "
+            f"in {load_s:.0f} s")
+        loaded_mismatches = load_mismatches(single_url, citus_url)
         single = Side("single", single_url, tokens)
         citus = Side("citus", citus_url, tokens)
         single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
                                        case_ids=case_ids)
         citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
                                      case_ids=case_ids)
-        mismatches = int(single_answer != citus_answer)
+        mismatches = loaded_mismatches + int(single_answer != citus_answer)
         single.intake(batches, seed=2)
         citus.intake(batches, seed=2)
         with psycopg.connect(libpq_url(single_url)) as conn, \
