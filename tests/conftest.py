@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
 from gis import citus_local, localdb, migrate
 from gis.accounts import hash_password, issue_token
@@ -28,6 +29,13 @@ DATA = Path(__file__).resolve().parent / "data"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
 CITUS = os.environ.get("WANGGE_TEST_CITUS") == "1"
+
+# Property tests draw the same examples on every run ("ci", the default), so a run on a clean
+# machine tests exactly what passed here; WANGGE_HYPOTHESIS=explore draws new ones each run
+# (and replays the failures it found) to look for more.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("WANGGE_HYPOTHESIS", "ci"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

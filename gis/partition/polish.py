@@ -9,8 +9,10 @@
    footprints while the lower Polsby-Popper of the pair rises (reshape `straighten`).
 
 Only pairs of parts change, each pair keeps the area it covered and every footprint whole on
-its own side, so the parts still tile the parent and no building is split; the minimum
-Polsby-Popper never falls (each redraw raises the lower of its pair's two). The result is
+its own side, so the parts still tile the parent and no building is split. Step 3 never lowers
+the minimum Polsby-Popper (each redraw raises the lower of its pair's two); step 2 puts bounds
+first and may lower it, but never below 0.2 or the pair's own lower value, whichever is less
+(reshape.BALANCE_FLOOR). The result is
 checked once more for footprints whole in their parts (gis.partition.whole).
 """
 

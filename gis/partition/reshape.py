@@ -38,6 +38,9 @@ GAIN = 1e-4  # smallest rise in the lower Polsby-Popper that counts
 WHOLE = 1e-6  # share of a footprint's area that may differ (overlay rounding)
 AREA_NOISE = 1e-9  # share of a pair's area that may differ after an overlay
 COMPACT = 0.5  # pairs whose parts are both at least this compact are left as they are
+# a pair brought into bounds keeps its parts at least this compact (or as compact as the lower
+# of the two was): bounds come first, but not at the price of a sliver
+BALANCE_FLOOR = 0.2
 
 
 @dataclass
@@ -206,7 +209,7 @@ def redraw_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarra
             key = (0, -float(pp.min()))
         else:
             key = (0, -float(pp.min()))  # both sides within bounds by construction
-            if before_dev == 0:
+            if before_dev == 0 or pp.min() < min(old_pp.min(), BALANCE_FLOOR):
                 continue
         found.append((key, len(found), geoms, new_mine))
     feet = fp.foot[idx]
