@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from bench.real_city import load_monaco, load_shanghai
+from bench.real_city import load_shanghai
 from gis.partition import engine, growth
 from gis.partition.engines import splitter
 from gis.partition.improve import FLOOR, chains, fill_in, improved, needs_work
@@ -21,9 +21,13 @@ from gis.partition.polish import polish
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.reshape import Footprints
 from gis.partition.result import finish
+from tests import test_partition_polish
 from tests.test_partition_growth import check_division
 from tests.test_partition_polish import out_of_bounds
 from tests.test_partition_real import irregular_layouts
+
+# the real grids fixture shared with the polish tests
+real_grids = test_partition_polish.real_grids
 
 LON, LAT = 7.42, 43.73
 D = 1e-5  # ~1 m
@@ -114,19 +118,6 @@ def test_improve_keeps_the_division_valid_and_never_worse(name, layout, seed):
     assert min(done.polsby_popper) >= min(polished.polsby_popper) - 1e-9
     assert done.violations == polished.violations or not any(
         "lies across" in v for v in done.violations)
-
-
-@pytest.fixture(scope="module")
-def real_grids():
-    """Real grids of Monaco and Shanghai: the communities of 300-900 households with the most
-    buildings."""
-    out = []
-    for data in (load_monaco(), load_shanghai()):
-        fits = [(g, idx) for g, idx in data.communities
-                if 300 <= data.households[idx].sum() <= 900]
-        for geom, idx in sorted(fits, key=lambda c: -len(c[1]))[:2]:
-            out.append((geom, list(data.buildings[idx]), data.households[idx]))
-    return out
 
 
 @pytest.mark.parametrize("name", ["cuts", "growth"])

@@ -136,25 +136,6 @@ def _samples(foot: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return xy, label[first]
 
 
-def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
-    """The union of `geoms` per label 0..n-1 (empty polygons for labels without any)."""
-    order = np.argsort(label, kind="stable")
-    bounds = np.searchsorted(label[order], np.arange(n + 1))
-    out = np.empty(n, dtype=object)
-    for u in range(n):
-        group = geoms[order[bounds[u]:bounds[u + 1]]]
-        if len(group) == 1:
-            out[u] = group[0]
-        elif len(group):
-            try:
-                out[u] = shapely.coverage_union_all(group)
-            except shapely.errors.GEOSException:  # degenerate cells (co-circular points)
-                out[u] = polygonal(shapely.union_all(group, grid_size=GRID_M))
-        else:
-            out[u] = shapely.Polygon()
-    return out
-
-
 def polygonal(geom: BaseGeometry) -> BaseGeometry:
     """The polygons of `geom` (lines and points left by overlays dropped)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -446,7 +427,7 @@ def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarra
         pts = shapely.multipoints(xy)
         vor = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=parent, ordered=True))
         vor = polygonal_all(vor)  # GEOS may wrap a cell in a collection
-        cells = polygonal_all(shapely.intersection(_union_by(vor, label, n), parent,
+        cells = polygonal_all(shapely.intersection(faces_of.union_by_label(vor, label, n), parent,
                                                     grid_size=GRID_M))
         if SIMPLIFY_M > 0:
             cells = _simplified(cells)
