@@ -102,6 +102,7 @@ def create_database(settings: Settings, name: str, workers: int | None = None,
             created = True
     coordinator, workers_ = members[0], members[1:]
     with _connect(coordinator, name) as conn:
+        _move_registered_workers(conn, [w.pg_port for w in workers_])
         conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (HOST, coordinator.pg_port))
         for setting, value in EXECUTOR_SETTINGS.items():
             conn.execute(f'ALTER DATABASE "{name}" SET {setting} = {value}')
@@ -115,6 +116,22 @@ def create_database(settings: Settings, name: str, workers: int | None = None,
         say(f"created database {name} on the coordinator and {len(workers_)} workers "
             "(citus, postgis)")
     return created
+
+
+def _move_registered_workers(conn: psycopg.Connection, ports: list[int]) -> None:
+    """Point workers registered on ports no longer used (the cluster's ports were changed, e.g.
+    WANGGE_PG_PORT) at the current ones, in node order: the metadata, not the data, names them."""
+    stale = [row for row in conn.execute(
+        "SELECT nodeid, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' "
+        "ORDER BY nodeport").fetchall() if row[1] not in ports]
+    known = {row[0] for row in conn.execute(
+        "SELECT nodeport FROM pg_dist_node WHERE groupid <> 0").fetchall()}
+    free = [port for port in ports if port not in known]
+    moved = list(zip(stale, free, strict=False))
+    for (nodeid, _old), port in moved:
+        conn.execute("SELECT citus_update_node(%s, %s, %s)", (nodeid, HOST, port))
+    if moved:  # the workers' copies of the metadata name the old ports until synced
+        conn.execute("SELECT start_metadata_sync_to_all_nodes()")
 
 
 DROP_ATTEMPTS = 5
