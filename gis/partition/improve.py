@@ -205,14 +205,8 @@ def _move(src: int, dst: int, parts: list[BaseGeometry], assignment: np.ndarray,
             gs = _one(shapely.difference(parts[src], piece))
         except GEOSException:
             continue
-        if gd is None or gs is None:
-            continue
-        total = parts[dst].area + parts[src].area
-        if abs(gd.area + gs.area - total) > AREA_NOISE * total:
-            continue
-        pp = polsby_popper([gd, gs], scale)
-        key = (float(pp.min()), float(pp.sum()))
-        if pp.min() >= floor and (best is None or key > best[0]):
+        key = _pair_key(parts[dst], parts[src], gd, gs, scale)
+        if key is not None and key[0] >= floor and (best is None or key > best[0]):
             best = (key, b, gd, gs)
     if best is None:
         return False
@@ -225,6 +219,20 @@ def _move(src: int, dst: int, parts: list[BaseGeometry], assignment: np.ndarray,
     parts[dst], parts[src] = gd, gs
     assignment[b] = dst
     return True
+
+
+def _pair_key(a: BaseGeometry, b: BaseGeometry, new_a: BaseGeometry | None,
+              new_b: BaseGeometry | None, scale: tuple[float, float]
+              ) -> tuple[float, float] | None:
+    """How good a redrawn pair is (its lower, then summed Polsby-Popper), or None when a side
+    is not one polygon or the overlay lost or doubled area."""
+    if new_a is None or new_b is None:
+        return None
+    total = a.area + b.area
+    if abs(new_a.area + new_b.area - total) > AREA_NOISE * total:
+        return None
+    pp = polsby_popper([new_a, new_b], scale)
+    return float(pp.min()), float(pp.sum())
 
 
 def _swap(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
@@ -250,14 +258,8 @@ def _swap(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarray, fp:
                 gj = _one(shapely.union(shapely.difference(parts[j], gc), gb))
             except GEOSException:
                 continue
-            if gi is None or gj is None:
-                continue
-            total = parts[i].area + parts[j].area
-            if abs(gi.area + gj.area - total) > AREA_NOISE * total:
-                continue
-            pp = polsby_popper([gi, gj], scale)
-            key = (float(pp.min()), float(pp.sum()))
-            if pp.min() >= floor and (best is None or key > best[0]):
+            key = _pair_key(parts[i], parts[j], gi, gj, scale)
+            if key is not None and key[0] >= floor and (best is None or key > best[0]):
                 best = (key, b, c, gi, gj)
     if best is None:
         return False
