@@ -234,19 +234,6 @@ def _gather_strays(cells: np.ndarray, foot: np.ndarray, unit: np.ndarray) -> np.
     return cells
 
 
-def _segments(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every edge of every cell's outline: its ends (x1, y1, x2, y2, lower end first), its
-    cell and its length."""
-    lines, cell = shapely.get_parts(shapely.boundary(cells), return_index=True)
-    xy, line = shapely.get_coordinates(lines, return_index=True)
-    same = line[1:] == line[:-1]
-    a, b = xy[:-1][same], xy[1:][same]
-    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
-    lo = np.where(swap[:, None], b, a)
-    hi = np.where(swap[:, None], a, b)
-    return np.hstack([lo, hi]), cell[line[:-1][same]], np.hypot(*(b - a).T)
-
-
 def _overlay_lengths(cells: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return shapely.length(shapely.intersection(shapely.boundary(cells[a]),
                                                shapely.boundary(cells[b])))
@@ -264,7 +251,7 @@ def _adjacency(cells: np.ndarray, outline: BaseGeometry | None = None
     adj: list[dict[int, float]] = [{} for _ in range(len(cells))]
     if len(cells) < 2:
         return adj
-    seg, cell, length = _segments(cells)
+    seg, cell, length = faces_of.segments(cells)
     order = np.lexsort(seg.T[::-1])
     seg, cell, length = seg[order], cell[order], length[order]
     twin = (seg[1:] == seg[:-1]).all(axis=1)  # an edge two cells share (or one, twice)
