@@ -28,7 +28,7 @@ from gis.database import libpq_url
 from gis.demo_geometry import METRIC_CRS, ORIGIN, DemoArea, generate
 from gis.demo_people import DEMO_DEPARTMENT_ACCOUNTS, add_departments
 from gis.rollup import rollup_households
-from gis.routing import RECORD_SQL
+from gis.routing import RECORD_SQL, REPORTS_SQL
 from gis.workflow import TRANSITIONS
 
 DISTRICT_CODE = "330199"  # fictional county-level code under Hangzhou (3301xx)
@@ -93,7 +93,8 @@ def has_data(url: str) -> bool:
 RESET_TABLES = ("audit_log, edit_log, boundary_versions, plans, idempotency_keys, "
                 "rating_links, incident_events, incidents, patrol_points, patrols, assignments, "
                 "account_areas, accounts, departments, workers, buildings, roads, micro_grids, "
-                "grids, communities, streets, incident_streets, incident_area_streets")
+                "grids, communities, streets, incident_streets, incident_area_streets, "
+                "incident_actor_streets")
 
 
 @dataclass
@@ -299,6 +300,7 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
     sources = ["worker", "hotline", "app", "camera"]
     seq = 0
     routes: list[tuple] = []
+    reports: list[tuple] = []  # (incident, street, reported, actor) of each report event
     for _wid, grid_id, wname in patrollers:
         poly = grid_polys[grid_id]
         for _ in range(int(rng.integers(10, 20))):
@@ -342,6 +344,7 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
             iid, street = routes[-1][:2]
             events = [(iid, street, reported, wname if source == "worker" else source, "report",
                        None, "reported", "")]
+            reports.append(events[0][:4])
             for i, (action, src, target) in enumerate(chain):
                 events.append((iid, street, times[i + 1], "commander", action, src, target, ""))
             cur.executemany("INSERT INTO incident_events (incident_id, street_id, at, actor, "
@@ -350,6 +353,8 @@ def _incidents(cur: psycopg.Cursor, grid_polys: dict[int, Polygon], patrollers, 
     if routes:  # each incident's street for routing (gis/routing.py)
         columns = ("id", "street_id", "community_id", "grid_id", "micro_grid_id")
         cur.execute(RECORD_SQL, {c: [r[k] for r in routes] for k, c in enumerate(columns)})
+        cur.execute(REPORTS_SQL, {c: [r[k] for r in reports] for k, c in
+                                  ((1, "street_id"), (2, "reported_at"), (3, "actor"))})
 
 
 def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = None,

@@ -27,7 +27,7 @@ from gis.categories import Category
 from gis.cluster import CITUS
 from gis.crs import UnknownCRS, client_crs, to_wgs84
 from gis.dispatch import AssigneeError, assignee_json, check_assignee
-from gis.routing import RECORD_SQL, NoSuchIncident, street_condition
+from gis.routing import RECORD_SQL, REPORTS_SQL, NoSuchIncident, street_condition
 from gis.routing import street_of as routing_street_of
 from gis.scope import Principal, scope_filter
 from gis.workflow import IllegalTransition, allowed_actions, next_status
@@ -275,6 +275,7 @@ async def intake(conn: AsyncConnection, principal: Principal, reports: list[Repo
     items = (await cur.fetchone())[0]
     await conn.execute(EVENTS_SQL, {**rows, "actor": principal.username})
     await conn.execute(RECORD_SQL, rows)
+    await conn.execute(REPORTS_SQL, {**rows, "actor": [principal.username] * len(rows["id"])})
     return items
 
 

@@ -19,11 +19,18 @@ shard group only when it names the street. Two coordinator tables (migration
   point on the edge of two streets (attribution picks each level on its own), keeps its street
   in the set.
 
-Both tables are written in the transaction that stores the incidents, by
-`wangge_route_incidents(...)`: on Citus the writers call it (RECORD_SQL), on one node a trigger
-on incidents does, for every writer.
-Rows are never removed when incidents are (a stale pair only widens the set); a TRUNCATE of
-incidents must truncate both (one node: a trigger; the demo's reset names them).
+- `incident_actor_streets` (migration 0014) holds every street an actor reported in, with the
+  last day of such a report: the worker app's history (a worker's own reports, by the report
+  event's actor) names those streets, which may lie outside the worker's scope today.
+
+The tables are written in the transaction that stores the incidents, by
+`wangge_route_incidents(...)` and `wangge_route_reports(...)`: on Citus the writers call them
+(RECORD_SQL, REPORTS_SQL), on one node triggers on incidents and incident_events do, for every
+writer. Rows are never removed when incidents are (a stale pair only widens the set); a
+TRUNCATE of incidents must truncate all three (one node: a trigger; the demo's reset names
+them). `incident_streets` is partitioned by id range (ROUTE_IDS ids a partition): archived
+years leave by `SELECT wangge_route_drop(<first id kept>)`, and their ids fall back to the
+lookup on every shard.
 """
 
 from __future__ import annotations
@@ -39,8 +46,18 @@ RECORD_SQL = ("SELECT wangge_route_incidents(%(id)s::bigint[], %(street_id)s::bi
               "%(community_id)s::bigint[], %(grid_id)s::bigint[], %(micro_grid_id)s::bigint[]) "
               f"WHERE {CITUS}")
 
-# The routing tables from the incidents table (after a bulk load that bypassed RECORD_SQL).
-REBUILD_SQL = "SELECT wangge_route_rebuild()"
+# Records the streets an actor reported in (report events: actor, street, report time, arrays
+# in the same order; migration 0014). On one node a trigger on incident_events has done it.
+REPORTS_SQL = ("SELECT wangge_route_reports(%(actor)s::text[], %(street_id)s::bigint[], "
+               f"%(reported_at)s::timestamptz[]) WHERE {CITUS}")
+
+# The routing tables from the incidents table (after a bulk load that bypassed RECORD_SQL and
+# REPORTS_SQL); the map's rows of ranges without a partition are moved into new ones.
+REBUILD_SQL = ("SELECT wangge_route_rebuild(), wangge_route_rebuild_reports(), "
+               "wangge_route_repartition()")
+
+# incident_streets is partitioned by id range, this many ids a partition (migration 0014).
+ROUTE_IDS = 10_000_000
 
 MAPPED_SQL = "SELECT street_id FROM incident_streets WHERE id = %s"
 UNMAPPED_SQL = "SELECT street_id FROM incidents WHERE id = %s"
@@ -72,6 +89,16 @@ AREA_STREETS_SQL = {
 }
 
 
+# Every street in which `actor` reported an incident on or after the UTC day that began
+# `days` days ago (the worker app's history window).
+ACTOR_STREETS_SQL = """
+SELECT ARRAY(SELECT street_id FROM incident_actor_streets
+             WHERE actor = %(actor)s AND last_day >=
+                   ((now() - make_interval(days => %(days)s)) AT TIME ZONE 'UTC')::date
+             ORDER BY street_id)
+"""
+
+
 class NoSuchIncident(LookupError):
     """No incident has this id."""
 
@@ -100,6 +127,16 @@ async def area_streets(conn: AsyncConnection, level: str, code: str) -> tuple[in
     """Every street that can hold an incident attributed to the current area `code` of
     `level` (its own id for a street)."""
     row = await (await conn.execute(AREA_STREETS_SQL[level], {"code": code})).fetchone()
+    return tuple(row[0])
+
+
+async def actor_streets(conn: AsyncConnection, actor: str, days: int
+                        ) -> tuple[int | None, ...]:
+    """Every street holding a report event of `actor` for an incident reported in the last
+    `days` days, from incident_actor_streets (0014): recorded with the reports, so it keeps
+    streets no longer in the actor's scope. May hold NULL on one node."""
+    row = await (await conn.execute(ACTOR_STREETS_SQL, {"actor": actor, "days": days})
+                 ).fetchone()
     return tuple(row[0])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from psycopg import AsyncConnection
 
 from gis.incidents import summary_json
-from gis.routing import scope_streets, street_condition
+from gis.routing import actor_streets, scope_streets, street_condition
 from gis.scope import Principal, scope_filter
 
 TASK_STATUSES = ("dispatched", "in_progress")
@@ -75,7 +75,14 @@ async def responsible(conn: AsyncConnection, principal: Principal, micro_grid: s
 
 async def history(conn: AsyncConnection, principal: Principal,
                   days: int = HISTORY_DAYS) -> dict:
-    """The caller's reports (by the report event's actor) and patrols of the last `days`."""
+    """The caller's reports (by the report event's actor) and patrols of the last `days`.
+
+    The reports are read in the streets the caller reported in during those days
+    (gis.routing.actor_streets), which names the shard key on Citus: a worker's reports
+    may lie in streets no longer in their scope, so the scope's streets would not do."""
+    streets = await actor_streets(conn, principal.username, days)
+    in_i, route = street_condition("i", streets)
+    in_e, _ = street_condition("e", streets)
     cur = await conn.execute(f"""
         SELECT json_build_object(
             'days', %(days)s,
@@ -83,7 +90,7 @@ async def history(conn: AsyncConnection, principal: Principal,
                 FROM (SELECT i.reported_at, {summary_json('i')} AS j
                       FROM incidents i JOIN incident_events e
                         ON e.incident_id = i.id AND e.street_id = i.street_id
-                      WHERE e.action = 'report' AND e.actor = %(me)s
+                      WHERE e.action = 'report' AND e.actor = %(me)s AND {in_i} AND {in_e}
                         AND i.reported_at >= now() - make_interval(days => %(days)s)
                       ORDER BY i.reported_at DESC LIMIT 500) x),
             'patrols', (SELECT coalesce(json_agg(json_build_object(
@@ -92,5 +99,5 @@ async def history(conn: AsyncConnection, principal: Principal,
                     ORDER BY p.started_at DESC), '[]'::json)
                 FROM patrols p WHERE p.worker_id = %(worker)s
                   AND p.started_at >= now() - make_interval(days => %(days)s)))
-        """, {"days": days, "me": principal.username, "worker": principal.worker_id})
+        """, {"days": days, "me": principal.username, "worker": principal.worker_id, **route})
     return (await cur.fetchone())[0]

@@ -10,7 +10,7 @@ import psycopg
 from gis.attribution import AREA_ID_COLUMNS, locate_select
 from gis.categories import load_categories
 from gis.cluster import CITUS
-from gis.routing import RECORD_SQL
+from gis.routing import RECORD_SQL, REPORTS_SQL
 from importers.options import ImportOptions, features
 from importers.reader import Source
 from importers.validation import ImportReport, Rejected, clean_geometry, text
@@ -53,7 +53,7 @@ def write_incidents(conn: psycopg.Connection, records: list[dict], report: Impor
     are left untouched) and record its street for routing (gis/routing.py). On Citus (incidents
     distributed by street) a point outside every street is rejected, since it has no shard."""
     citus = conn.execute(f"SELECT {CITUS}").fetchone()[0]
-    routes: dict[str, list] = {k: [] for k in ("id", *AREA_ID_COLUMNS)}
+    routes: dict[str, list] = {k: [] for k in ("id", *AREA_ID_COLUMNS, "reported_at")}
     for r in records:
         if conn.execute("SELECT 1 FROM incidents WHERE code = %s", (r["code"],)).fetchone():
             report.unchanged += 1
@@ -65,7 +65,7 @@ def write_incidents(conn: psycopg.Connection, records: list[dict], report: Impor
             report.issue(r["row"], r["code"], "rejected", "the point lies outside every street (a "
                          "distributed database keeps incidents by street)")
             continue
-        new_id = conn.execute(f"""
+        new_id, reported_at = conn.execute(f"""
             WITH new AS (
                 INSERT INTO incidents (code, category, title, description, geom, reported_at,
                                        source, reporter, street_id, community_id, grid_id,
@@ -76,11 +76,13 @@ def write_incidents(conn: psycopg.Connection, records: list[dict], report: Impor
                 RETURNING id, street_id, reported_at)
             INSERT INTO incident_events (incident_id, street_id, at, actor, action, to_status)
             SELECT id, street_id, reported_at, 'import', 'report', 'reported' FROM new
-            RETURNING incident_id""", {**params, **areas}).fetchone()[0]
+            RETURNING incident_id, at""", {**params, **areas}).fetchone()
         routes["id"].append(new_id)
+        routes["reported_at"].append(reported_at)
         for column, area_id in areas.items():
             routes[column].append(area_id)
         report.inserted += 1
     if routes["id"]:
         conn.execute(RECORD_SQL, routes)
+        conn.execute(REPORTS_SQL, {**routes, "actor": ["import"] * len(routes["id"])})
         conn.execute("SELECT wangge_touch('incidents')")  # see gis/changes.py

@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 
 from api.ogc.params import DEFAULT_CRS, BBox, Crs
 from api.ogc.registry import Collection
+from gis.routing import NoSuchIncident, street_of
 from gis.scope import Principal, scope_filter
 
 
@@ -95,9 +96,17 @@ async def page(conn: AsyncConnection, c: Collection, principal: Principal,
 
 async def one(conn: AsyncConnection, c: Collection, principal: Principal,
               fid: int, crs: Crs = DEFAULT_CRS) -> str | None:
-    """One feature's GeoJSON text, or None when it is absent or out of the caller's scope."""
+    """One feature's GeoJSON text, or None when it is absent or out of the caller's scope.
+    An incident is read with its street (gis.routing.street_of): one shard on Citus."""
     where, params = _where(c, principal, None)
     params["fid"] = fid
+    if c.table == "incidents":
+        try:
+            params["route_street"] = await street_of(conn, fid)
+        except NoSuchIncident:
+            return None
+        where += (" AND t.street_id IS NULL" if params["route_street"] is None
+                  else " AND t.street_id = %(route_street)s")
     sql = f"SELECT {_feature_sql(c, crs)}::text FROM {c.table} t WHERE t.id = %(fid)s AND {where}"
     cur = await conn.execute(sql, params)
     row = await cur.fetchone()
