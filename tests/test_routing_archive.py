@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import Point
 
 from api.ogc.features import one
 from api.ogc.registry import get as collection
@@ -26,6 +27,8 @@ from gis.database import libpq_url
 from gis.routing import ROUTE_IDS
 from gis.scope import Principal, expand_scope
 from gis.settings import Settings
+from importers.incidents import write_incidents
+from importers.validation import ImportReport
 from tests.citus import on_citus
 from tests.conftest import TEST_SECRET, fresh_database
 
@@ -183,6 +186,30 @@ def test_history_window_follows_the_report_time(district: District) -> None:
                  (w.username,))[0][1].year == 2000
     fresh = d.report(w, X0 + 1.5 * S, "new")
     assert _history_ids(d, w) == [fresh["id"]]
+
+
+def test_every_writer_records_its_report_streets(district: District) -> None:
+    """The batch intake and the incident import record the streets their report events' actor
+    reported in (on Citus nothing else would: no trigger on distributed tables)."""
+    d = district
+    w = d.account("worker", "GB1")
+    r = d.client.post("/incidents/batch", headers=w.headers, json={"incidents": [
+        {"lon": X0 + x * S, "lat": Y0 + S / 2, "category": "garbage", "title": "batch",
+         **({"reported_at": "2001-02-03T04:05:06Z"} if x > 1.5 else {})}
+        for x in (1.25, 1.75)]})
+    assert r.status_code == 201, r.text
+    assert d.sql("SELECT street_id, last_day = (now() AT TIME ZONE 'UTC')::date "
+                 "FROM incident_actor_streets WHERE actor = %s", (w.username,)) == [
+        (d.ids["B"], True)]
+    report = ImportReport("incidents", "actors.geojson")
+    with psycopg.connect(libpq_url(d.url)) as conn, conn.transaction():
+        write_incidents(conn, [{"row": 0, "code": f"IMP-actor-{os.getpid()}",
+                                "category": "garbage", "title": "imported", "description": "",
+                                "reported_at": None, "source": "hotline",
+                                "geom": Point(X0 + 0.5 * S, Y0 + S / 3)}], report)
+    assert report.inserted == 1
+    assert (d.ids["A"],) in d.sql("SELECT street_id FROM incident_actor_streets "
+                                  "WHERE actor = 'import'")
 
 
 def test_a_feature_by_id_is_read_with_its_street(district: District, moved_worker) -> None:
