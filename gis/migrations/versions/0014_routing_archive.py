@@ -82,15 +82,22 @@ END $$;
 
 CREATE FUNCTION wangge_route_prepare(ids bigint[]) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
+    lo bigint;
+    hi bigint;
     n bigint;
     made integer := 0;
 BEGIN
-    FOR n IN SELECT DISTINCT r FROM (
-            SELECT id / {ROUTE_IDS} AS r FROM unnest(ids) AS id
-            UNION ALL SELECT max(id) / {ROUTE_IDS} + 1 FROM unnest(ids) AS id) x
-        WHERE r IS NOT NULL AND r >= 0 LOOP
-        IF to_regclass('incident_streets_p' || n) IS NULL
-           AND wangge_route_partition(n) THEN
+    SELECT min(x) / {ROUTE_IDS}, max(x) / {ROUTE_IDS} INTO lo, hi FROM unnest(ids) AS x;
+    IF hi IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- a batch's ids are new ids of one sequence: one range, rarely two
+    FOR n IN SELECT r FROM generate_series(greatest(lo, 0), hi + 1) AS r WHERE hi - lo <= 2
+             UNION SELECT DISTINCT x / {ROUTE_IDS} FROM unnest(ids) AS x
+                   WHERE hi - lo > 2 AND x >= 0
+             UNION SELECT hi + 1 ORDER BY 1
+    LOOP
+        IF to_regclass('incident_streets_p' || n) IS NULL AND wangge_route_partition(n) THEN
             made := made + 1;
         END IF;
     END LOOP;
