@@ -9,10 +9,14 @@ polygons; polish is the passes after the engine, gis.partition.polish). The last
 the total per city.
 
     .venv/bin/python bench/growth_profile.py [--cities monaco,shanghai] [--cells faces]
+                                             [--lengths exact]
 
 --cells faces builds the cells from faces (gis.partition.cells FACES, gis.partition.faces)
 instead of overlays per cell (the default, `overlays`); the last line then also gives the
 micro-grids' households in bounds and Polsby-Popper mean and minimum, to weigh the two.
+--lengths exact measures the overlay cells' shared edges at T-junctions by projection
+(gis.partition.cells EXACT_LENGTHS) instead of overlays of their outlines (the default).
+improve is the local improvement pass after polish (gis.partition.improve).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ STAGES = {
     faces: ("region_edges", "plane_faces", "shared_edges", "face_labels", "gather_strays",
             "union_by_label"),
     moves: ("balance", "chains", "compact"),
-    engines: ("polish",),
+    engines: ("polish", "improved"),
     smooth: ("_restore", "_spill"),
 }
 
@@ -71,8 +75,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", default="monaco,shanghai")
     ap.add_argument("--cells", choices=("overlays", "faces"), default="overlays")
+    ap.add_argument("--lengths", choices=("overlays", "exact"), default="overlays")
     args = ap.parse_args()
     cells.FACES = args.cells == "faces"
+    cells.EXACT_LENGTHS = args.lengths == "exact"
     totals = []
     spent: Counter = Counter()
     instrument(spent)
@@ -102,7 +108,8 @@ def main() -> None:
                       f" smooth={100 * spent['growth.smooth'] / total:.0f}%"
                       f" unions={100 * unions / total:.0f}%"
                       f" polish={100 * spent['engines.polish'] / total:.0f}%"
-                      f" cells_from={args.cells} parts={len(counts)}"
+                      f" improve={100 * spent['engines.improved'] / total:.0f}%"
+                      f" cells_from={args.cells} lengths={args.lengths} parts={len(counts)}"
                       f" within={100 * np.mean((counts >= lo) & (counts <= hi)):.1f}%"
                       f" pp_mean={pps.mean():.3f} pp_min={pps.min():.3f}")
     print("growth_profile: " + " | ".join(totals))
