@@ -9,10 +9,18 @@ polygons; polish is the passes after the engine, gis.partition.polish). The last
 the total per city.
 
     .venv/bin/python bench/growth_profile.py [--cities monaco,shanghai] [--cells faces]
+                                             [--lengths exact] [--every N] [--seed S]
+                                             [--set NAME=VALUE ...]
 
 --cells faces builds the cells from faces (gis.partition.cells FACES, gis.partition.faces)
 instead of overlays per cell (the default, `overlays`); the last line then also gives the
 micro-grids' households in bounds and Polsby-Popper mean and minimum, to weigh the two.
+--lengths exact measures the overlay cells' shared edges at T-junctions by projection
+(gis.partition.cells EXACT_LENGTHS) instead of overlays of their outlines (the default).
+improve is the local improvement pass after polish (gis.partition.improve). --every N divides
+every Nth grid only (a quicker sample), --seed S divides them with seed S (default 0), and
+--set NAME=VALUE sets a constant of gis.partition.cells (e.g. SPACING_M=6) for the micro-grid
+level only (the grids stay the default division's, so the same grids are compared).
 """
 
 from __future__ import annotations
@@ -36,12 +44,12 @@ from importers.split_job import _split_one  # noqa: E402
 STAGES = {
     growth: ("building_cells", "with_free_land", "_assign", "_seeds", "_grow", "improve",
              "smooth", "finish"),
-    cells: ("_units", "_samples", "_union_by", "_simplified", "_own_footprints",
+    cells: ("_units", "_samples", "_simplified", "_own_footprints",
             "_gather_strays", "_adjacency", "union_of"),
     faces: ("region_edges", "plane_faces", "shared_edges", "face_labels", "gather_strays",
             "union_by_label"),
     moves: ("balance", "chains", "compact"),
-    engines: ("polish",),
+    engines: ("polish", "improved"),
     smooth: ("_restore", "_spill"),
 }
 
@@ -71,18 +79,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", default="monaco,shanghai")
     ap.add_argument("--cells", choices=("overlays", "faces"), default="overlays")
+    ap.add_argument("--lengths", choices=("overlays", "exact"), default="overlays")
+    ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args()
     cells.FACES = args.cells == "faces"
+    cells.EXACT_LENGTHS = args.lengths == "exact"
     totals = []
     spent: Counter = Counter()
     instrument(spent)
+    overrides = [(k, type(getattr(cells, k))(v)) for k, v in (a.split("=", 1) for a in args.set)]
+    defaults = [(k, getattr(cells, k)) for k, _ in overrides]
     for name in args.cities.split(","):
+        for key, value in defaults:  # the grids are the default division's
+            setattr(cells, key, value)
         data = LOADERS[name]()
         parents = [g for g, _ in data.communities]
         blds = [idx for _, idx in data.communities]
         results, _ = divide(data, parents, blds, "grid", 1, 1, "growth")
         grids, gblds = children(parents, blds, results)
-        jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], "growth")
+        jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], "growth")[::args.every]
+        jobs = [(*job[:6], args.seed, *job[7:]) for job in jobs]
+        for key, value in overrides:
+            setattr(cells, key, value)
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         t0 = time.process_time()
         out = [_split_one(job) for job in jobs]
@@ -102,7 +122,8 @@ def main() -> None:
                       f" smooth={100 * spent['growth.smooth'] / total:.0f}%"
                       f" unions={100 * unions / total:.0f}%"
                       f" polish={100 * spent['engines.polish'] / total:.0f}%"
-                      f" cells_from={args.cells} parts={len(counts)}"
+                      f" improve={100 * spent['engines.improved'] / total:.0f}%"
+                      f" cells_from={args.cells} lengths={args.lengths} parts={len(counts)}"
                       f" within={100 * np.mean((counts >= lo) & (counts <= hi)):.1f}%"
                       f" pp_mean={pps.mean():.3f} pp_min={pps.min():.3f}")
     print("growth_profile: " + " | ".join(totals))

@@ -11,7 +11,8 @@ grids, and our/baseline ratios. The last line holds the figures.
 
 --engine growth runs the assignment-first engine (gis.partition.growth) instead of the cuts;
 --cells faces builds its cells from faces (gis.partition.cells FACES) instead of overlays per
-cell (set before the worker processes fork, so they inherit it).
+cell (set before the worker processes fork, so they inherit it); --lengths exact measures the
+overlay cells' T-junction edges by projection (gis.partition.cells EXACT_LENGTHS).
 
 With --real, the real cities of bench/real_city.py instead (see bench/real_bench.py).
 """
@@ -123,10 +124,13 @@ def main() -> None:
                     help="the split engine (gis.partition.engines)")
     ap.add_argument("--cells", choices=["overlays", "faces"], default="overlays",
                     help="how the growth engine builds its cells (gis.partition.cells FACES)")
+    ap.add_argument("--lengths", choices=["overlays", "exact"], default="overlays",
+                    help="how cells' T-junction edges are measured (cells EXACT_LENGTHS)")
     args = ap.parse_args()
     from gis.partition import cells
 
     cells.FACES = args.cells == "faces"
+    cells.EXACT_LENGTHS = args.lengths == "exact"
     if args.real:
         from bench.real_bench import main_real
 

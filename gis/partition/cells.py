@@ -41,6 +41,7 @@ GRID_M = 1e-9
 SIMPLIFY_M = 0.5
 HOLE_M2 = 1e-4
 FACES = False  # build cells from faces (gis.partition.faces) instead of overlays per cell
+EXACT_LENGTHS = False  # T-junction edges paired by projection (_lone_lengths), not overlays
 ON_LINE_M = 1e-6  # an edge this near the parent's boundary lies on it
 POLYGONAL = (3, 6)  # shapely.GeometryType POLYGON, MULTIPOLYGON
 
@@ -239,6 +240,36 @@ def _overlay_lengths(cells: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
                                                shapely.boundary(cells[b])))
 
 
+def _lone_lengths(seg: np.ndarray, cell: np.ndarray) -> dict[tuple[int, int], float]:
+    """Length each pair of cells shares along edges that no other cell repeats vertex for
+    vertex (`seg`, rows x1, y1, x2, y2, with their cell): T-junctions, and ends that snapped
+    overlays left a nanometre apart. Two such edges of different cells are collinear when
+    both ends of one lie within ON_LINE_M of the other's line; they share the overlap of
+    their extents along it (a projection, no overlay)."""
+    lines = shapely.linestrings(seg.reshape(-1, 2, 2))
+    a, b = shapely.STRtree(lines).query(lines, predicate="dwithin", distance=ON_LINE_M)
+    keep = (a < b) & (cell[a] != cell[b])
+    a, b = a[keep], b[keep]
+    if not len(a):
+        return {}
+    p0, d = seg[b, :2], seg[b, 2:] - seg[b, :2]
+    span = np.hypot(d[:, 0], d[:, 1])
+    u = d / np.where(span > 0, span, 1.0)[:, None]
+    q0, q1 = seg[a, :2] - p0, seg[a, 2:] - p0
+    off0 = np.abs(u[:, 0] * q0[:, 1] - u[:, 1] * q0[:, 0])
+    off1 = np.abs(u[:, 0] * q1[:, 1] - u[:, 1] * q1[:, 0])
+    s0 = (u * q0).sum(axis=1)
+    s1 = (u * q1).sum(axis=1)
+    overlap = np.minimum(np.maximum(s0, s1), span) - np.maximum(np.minimum(s0, s1), 0.0)
+    ok = (off0 <= ON_LINE_M) & (off1 <= ON_LINE_M) & (overlap > 0) & (span > 0)
+    out: dict[tuple[int, int], float] = {}
+    for i, j, w in zip(cell[a[ok]].tolist(), cell[b[ok]].tolist(), overlap[ok].tolist(),
+                       strict=True):
+        key = (i, j) if i < j else (j, i)
+        out[key] = out.get(key, 0.0) + w
+    return out
+
+
 def _adjacency(cells: np.ndarray, outline: BaseGeometry | None = None
                ) -> list[dict[int, float]]:
     """Neighbours of each cell with the length of the edge they share (> 0).
@@ -247,7 +278,10 @@ def _adjacency(cells: np.ndarray, outline: BaseGeometry | None = None
     geometry). A cell with an edge matched by no other cell and not on `outline` (the
     parent's boundary; None: unknown) meets a neighbour along edges noded differently on
     each side (a T-junction left by an overlay): its shared lengths are measured by overlays
-    of the outlines, as before, so the lengths are the same either way."""
+    of the outlines, as before, so the lengths are the same either way. Such overlays read
+    edges short wherever the two sides are not exactly collinear (ends snapped a nanometre
+    apart); with EXACT_LENGTHS those edges are paired by projection instead
+    (`_lone_lengths`), so every length is what the two polygons share within ON_LINE_M."""
     adj: list[dict[int, float]] = [{} for _ in range(len(cells))]
     if len(cells) < 2:
         return adj
@@ -269,7 +303,10 @@ def _adjacency(cells: np.ndarray, outline: BaseGeometry | None = None
         key = (i, j) if i < j else (j, i)
         pairs[key] = pairs.get(key, 0.0) + w
     odd = np.unique(cell[lone])
-    if len(odd):
+    if EXACT_LENGTHS and len(odd) > 1:
+        for (i, j), w in _lone_lengths(seg[lone], cell[lone]).items():
+            pairs[(i, j)] = pairs.get((i, j), 0.0) + w
+    elif len(odd):
         tree = shapely.STRtree(cells)
         a, b = tree.query(cells[odd], predicate="intersects")
         a = odd[a]
