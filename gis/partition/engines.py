@@ -50,7 +50,7 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
 
 
 # the divisions a cluster is re-split by: both engines with their passes, without the re-split
-SUBSPLITS = (_passes(growth.split, resplit=False), _passes(engine.split, resplit=False))
+SUBSPLITS = (_passes(engine.split, resplit=False), _passes(growth.split, resplit=False))
 
 
 def splitter(name: str | None = None) -> Callable[..., SplitResult]:

@@ -1,24 +1,26 @@
 """Re-splitting a few neighbouring parts together: the last pass for parts still out of bounds.
 
 The passes before it move one building at a time (or one line per pair), so a part whose every
-neighbour would leave the bounds by any single move stays out (a part of 26 households beside
-parts of 45, 42 and 34, buildings of 15-25 each). Here such a part is taken together with one,
-two or three of its neighbours (CLUSTER parts at most, clusters of fewer parts first, the
-neighbours sharing the longest edges first, TRIES clusters at most) when the cluster's
-buildings can be grouped within the bounds at all (gis.partition.feasible), and the union of
-those parts is divided again from scratch by each engine given (the polished engines, without
-this pass), into as many parts as they choose. A division is kept when:
+neighbour would leave the bounds by any single move stays out (a part of 29 households, 14 +
+15, beside single buildings of 30). Here such a part is taken together with one, two or three
+neighbouring parts (connected sets of up to CLUSTER parts holding it, no lone tower among
+them, fewer parts first, then the longer edges shared inside the set), those whose buildings
+can be grouped within the bounds at all (gis.partition.feasible), TRIES sets at most, and the
+union of the set is divided again from scratch by each engine given in turn (the polished
+engines, without this pass; the straight cuts first), into as many parts as the engine
+chooses. The first division kept replaces the set's parts; it is kept when:
 
 - every new part is within the bounds (or one building over the maximum), one polygon, and
   holds its footprints whole;
-- the new parts' areas add up to the cluster's (they tile the same union, which the parts
-  outside the cluster border unchanged), and
-- its lowest Polsby-Popper is at least the lower of FLOOR and the cluster's own lowest, so
-  bounds come first, but not at the price of a sliver.
+- the new parts' areas add up to the set's (they tile the same union, whose outline the parts
+  outside the set share unchanged), and
+- its lowest Polsby-Popper is at least the lower of FLOOR (0.2, issue 17's bar) and the set's
+  own lowest: bounds come first, but not at the price of a sliver, so the minimum over a
+  division may fall, never below FLOOR.
 
-Of the kept divisions the one with the highest lowest (then mean) Polsby-Popper wins. Only
-parents with a part out of bounds and arithmetic that allows the bounds are touched; the others
-are returned before anything is built.
+Only parents with a part out of bounds and arithmetic that allows the bounds are touched; the
+others are returned before anything is built. A parent gets SPLITS divisions by an engine at
+most (CPU: a set of three or four parts is divided in 50-500 ms).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from gis.partition.result import SplitResult
 
 CLUSTER = 4  # parts in a cluster, the one out of bounds included
 TRIES = 8  # clusters divided again per part out of bounds
+SPLITS = 8  # divisions by an engine per parent, at most (CPU: most parents need one or two)
 FLOOR = 0.2  # the new parts' lowest Polsby-Popper, or the cluster's own when that was lower
 
 Split = Callable[..., SplitResult]
@@ -81,20 +84,28 @@ def clusters(k: int, shared: dict[tuple[int, int], float], lone: np.ndarray,
     return [(k, *sorted(g - {k})) for g in ranked]
 
 
+def _deviation(counts: np.ndarray, groups: list[np.ndarray], lo: int, hi: int) -> int:
+    """Households out of bounds over parts of `counts` (parts one building over hi: none)."""
+    return int(sum(max(lo - c, c - hi, 0) for c, g in zip(counts, groups, strict=True)
+                   if not lone_building(g, hi)))
+
+
 def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeometry],
             assignment: np.ndarray, foot: np.ndarray, h: np.ndarray, scale, lo: int, hi: int,
-            splits: Sequence[Split], barriers, geographic: bool
-            ) -> tuple[tuple[float, float], list[BaseGeometry], np.ndarray] | None:
-    """The best kept division of the cluster's union (see the module docstring): its key,
-    parts and the assignment of the cluster's buildings (over their indices, in order)."""
+            splits: Sequence[Split], barriers, geographic: bool, budget: list[int]
+            ) -> tuple[list[BaseGeometry], np.ndarray] | None:
+    """The first kept division of the cluster's union (see the module docstring), by the
+    engines in turn while `budget` (divisions left for the parent) lasts: its parts and the
+    assignment of the cluster's buildings (over their indices, in order)."""
     idx = np.flatnonzero(np.isin(assignment, cluster))
     held = h[idx]
-    old_pp = polsby_popper([parts[c] for c in cluster], scale)
-    floor = min(FLOOR, float(old_pp.min()))
+    floor = min(FLOOR, float(polsby_popper([parts[c] for c in cluster], scale).min()))
     before = np.asarray(parts, dtype=object)[assignment[idx]]
     area = sum(parts[c].area for c in cluster)
-    best = None
     for split in splits:
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
         try:
             got = split(union, list(foot[idx]), held, barriers=barriers, min_households=lo,
                         max_households=hi, geographic=geographic)
@@ -104,31 +115,22 @@ def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeome
         if len(new) < 1 or any(p.geom_type != "Polygon" for p in new):
             continue
         counts = np.bincount(sub, weights=held, minlength=len(new))
-        if any(not lo <= c <= hi and not lone_building(held[sub == n], hi)
-               for n, c in enumerate(counts)):
+        if _deviation(counts, [held[sub == n] for n in range(len(new))], lo, hi) > 0:
             continue
         if abs(sum(p.area for p in new) - area) > AREA_NOISE * area * 10:
             continue
-        pp = polsby_popper(new, scale)
-        if pp.min() < floor:
+        if polsby_popper(new, scale).min() < floor:
             continue
-        after = np.asarray(new, dtype=object)[sub]
-        if not _whole(foot[idx], before, after):
-            continue
-        key = (float(pp.min()), float(pp.mean()))
-        if best is None or key > best[0]:
-            best = (key, new, sub)
-    return best
+        if _whole(foot[idx], before, np.asarray(new, dtype=object)[sub]):
+            return new, sub
+    return None
 
 
-def _key(parts: list[BaseGeometry], assignment: np.ndarray, h: np.ndarray, scale, lo: int,
-         hi: int) -> tuple[int, float, float]:
-    """How good a whole division is: fewer parts out of bounds, then the higher lowest and
-    mean Polsby-Popper."""
+def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
+    """Parts out of bounds not tried yet."""
     counts = np.bincount(assignment, weights=h, minlength=len(parts))
     lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(parts))])
-    pp = polsby_popper(parts, scale)
-    return -len(_out(counts, lone, lo, hi)), float(pp.min()), float(pp.mean())
+    return [k for k in _out(counts, lone, lo, hi) if id(parts[k]) not in done]
 
 
 def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
@@ -138,19 +140,23 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
     (see the module docstring), and whether any was."""
     parts, assignment, changed = list(parts), assignment.copy(), False
     done: set[int] = set()
-    for _ in range(len(parts)):
-        counts = np.bincount(assignment, weights=h, minlength=len(parts))
-        lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(parts))])
-        todo = [k for k in _out(counts, lone, lo, hi) if id(parts[k]) not in done]
+    budget = [SPLITS]
+    for _ in range(2 * len(parts)):
+        if budget[0] <= 0:
+            break
+        todo = _targets(parts, assignment, h, lo, hi, done)
         if not todo:
             break
         k = todo[0]
         done.add(id(parts[k]))
         shared = _shared(parts)
-        tried, best = 0, None
+        lone = np.array([lone_building(h[assignment == c], hi) for c in range(len(parts))])
+        tried = 0
         for cluster in clusters(k, shared, lone):
+            if tried >= TRIES:
+                break
             idx = np.flatnonzero(np.isin(assignment, cluster))
-            if tried >= TRIES or packing(h[idx], lo, hi).feasible is False:
+            if packing(h[idx], lo, hi).feasible is False:
                 continue
             tried += 1
             try:
@@ -161,24 +167,18 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
             if union is None or abs(union.area - area) > AREA_NOISE * area:
                 continue
             got = _divide(union, cluster, parts, assignment, foot, h, scale, lo, hi, splits,
-                          barriers, geographic)
+                          barriers, geographic, budget)
             if got is None:
                 continue
-            _, new, sub = got
+            new, sub = got
             keep = [p for p in range(len(parts)) if p not in cluster]
             remap = np.full(len(parts), -1, dtype=np.int64)
             remap[keep] = np.arange(len(keep))
-            moved = remap[assignment]
-            moved[idx] = sub + len(keep)
-            now = [parts[p] for p in keep] + new
-            key = _key(now, moved, h, scale, lo, hi)
-            if best is None or key > best[0]:
-                best = (key, now, moved)
-            if len(cluster) > 2 and best is not None:
-                break  # a larger cluster is dearer to divide: keep what was found
-        if best is not None:
-            _, parts, assignment = best
+            assignment = remap[assignment]
+            assignment[idx] = sub + len(keep)
+            parts = [parts[p] for p in keep] + new
             changed = True
+            break
     return parts, assignment, changed
 
 
@@ -190,10 +190,10 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64)
     arithmetic = arithmetic_of(result.violations)
-    if arithmetic or len(h) < 2:
+    if len(h) < 2:
         return result
     lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(result.parts))])
-    if not _out(np.asarray(result.households), lone, lo, hi):
+    if arithmetic or not _out(np.asarray(result.households), lone, lo, hi):
         return result
     if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
         parent = parent.geoms[0]
