@@ -3,7 +3,8 @@ and `growth` (parts grown over building cells, gis.partition.growth). Both take 
 arguments and return a SplitResult; `splitter` runs the chosen one, then the passes of
 gis.partition.polish (exact feasibility, bounds, straight boundaries through the gaps), then the
 local improvement of gis.partition.improve (chains of neighbours for parts out of bounds, thin
-parts filled in and recombined with a neighbour)."""
+parts filled in and recombined with a neighbour), then, for parts still out of bounds, the
+re-split of a few neighbouring parts together by both engines (gis.partition.resplit)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from gis.partition import engine, growth
 from gis.partition.engine import split_inputs
 from gis.partition.improve import improved
 from gis.partition.polish import polish
+from gis.partition.resplit import resplit_result
 from gis.partition.result import SplitResult
 
 DEFAULT = "cuts"
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split}
 
 
-def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
-    """`split` followed by the passes of gis.partition.polish (exact feasibility, bounds,
-    straight boundaries through the gaps) and gis.partition.improve."""
+def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., SplitResult]:
+    """`split` followed by the polish and improvement passes (and, with `resplit`, the
+    re-split of clusters around parts still out of bounds, by every engine so polished)."""
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
             max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
@@ -31,10 +33,24 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
         parent, buildings, households, lo, hi = split_inputs(
             parent, buildings, households, min_households, max_households)
         result = polish(parent, buildings, households, result, lo, hi, geographic)
-        return improved(parent, buildings, households, result, lo, hi, geographic)
+        result = improved(parent, buildings, households, result, lo, hi, geographic)
+        if not resplit:
+            return result
+        return resplit_result(parent, buildings, households, result, lo, hi, SUBSPLITS,
+                              barriers, geographic)
 
     run.__doc__ = split.__doc__
     return run
+
+
+def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
+    """`split` followed by the passes of gis.partition.polish (exact feasibility, bounds,
+    straight boundaries through the gaps), gis.partition.improve and gis.partition.resplit."""
+    return _passes(split, resplit=True)
+
+
+# the divisions a cluster is re-split by: both engines with their passes, without the re-split
+SUBSPLITS = (_passes(engine.split, resplit=False), _passes(growth.split, resplit=False))
 
 
 def splitter(name: str | None = None) -> Callable[..., SplitResult]:

@@ -1,0 +1,207 @@
+"""Re-splitting a few neighbouring parts together: the last pass for parts still out of bounds.
+
+The passes before it move one building at a time (or one line per pair), so a part whose every
+neighbour would leave the bounds by any single move stays out (a part of 29 households, 14 +
+15, beside single buildings of 30). Here such a part is taken together with one, two or three
+neighbouring parts (connected sets of up to CLUSTER parts holding it, no lone tower among
+them, fewer parts first, then the longer edges shared inside the set), those whose buildings
+can be grouped within the bounds at all (gis.partition.feasible), TRIES sets at most, and the
+union of the set is divided again from scratch by each engine given in turn (the polished
+engines, without this pass; the straight cuts first), into as many parts as the engine
+chooses. The first division kept replaces the set's parts; it is kept when:
+
+- every new part is within the bounds (or one building over the maximum), one polygon, and
+  holds its footprints whole;
+- the new parts' areas add up to the set's (they tile the same union, whose outline the parts
+  outside the set share unchanged), and
+- its lowest Polsby-Popper is at least the lower of FLOOR (0.2, issue 17's bar) and the set's
+  own lowest: bounds come first, but not at the price of a sliver, so the minimum over a
+  division may fall, never below FLOOR.
+
+Only parents with a part out of bounds and arithmetic that allows the bounds are touched; the
+others are returned before anything is built. A parent gets SPLITS divisions by an engine at
+most (CPU: a set of three or four parts is divided in 50-500 ms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import shapely
+from shapely.errors import GEOSException
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.diagnose import lone_building
+from gis.partition.feasible import packing
+from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
+from gis.partition.quality import metric_scale, polsby_popper
+from gis.partition.reshape import AREA_NOISE, _neighbours, _one, _whole
+from gis.partition.result import SplitResult
+
+CLUSTER = 4  # parts in a cluster, the one out of bounds included
+TRIES = 8  # clusters divided again per part out of bounds
+SPLITS = 8  # divisions by an engine per parent, at most (CPU: most parents need one or two)
+FLOOR = 0.2  # the new parts' lowest Polsby-Popper, or the cluster's own when that was lower
+
+Split = Callable[..., SplitResult]
+
+
+def _out(counts: np.ndarray, lone: np.ndarray, lo: int, hi: int) -> list[int]:
+    return [k for k, c in enumerate(counts) if not lone[k] and not lo <= c <= hi]
+
+
+def _shared(parts: list[BaseGeometry]) -> dict[tuple[int, int], float]:
+    """Length of the edge each pair of neighbouring parts shares (in degrees; only compared)."""
+    return {(a, b): float(shapely.length(shapely.intersection(parts[a].boundary,
+                                                               parts[b].boundary)))
+            for a, b in _neighbours(parts)}
+
+
+def clusters(k: int, shared: dict[tuple[int, int], float], lone: np.ndarray,
+             size: int = CLUSTER) -> list[tuple[int, ...]]:
+    """Connected sets of 2..size parts holding part k and no lone tower: fewer parts first,
+    then the longer edges shared inside the set (a compact cluster) first."""
+    near: dict[int, set[int]] = {}
+    for a, b in shared:
+        if not lone[a] and not lone[b]:
+            near.setdefault(a, set()).add(b)
+            near.setdefault(b, set()).add(a)
+    found: set[frozenset[int]] = set()
+    frontier = [frozenset([k])]
+    for _ in range(size - 1):
+        grown = set()
+        for group in frontier:
+            for j in set().union(*(near.get(g, set()) for g in group)) - group:
+                grown.add(group | {j})
+        found |= grown
+        frontier = list(grown)
+
+    def inside(group: frozenset[int]) -> float:
+        return sum(length for (a, b), length in shared.items() if a in group and b in group)
+
+    ranked = sorted(found, key=lambda g: (len(g), -inside(g), sorted(g)))
+    return [(k, *sorted(g - {k})) for g in ranked]
+
+
+def _deviation(counts: np.ndarray, groups: list[np.ndarray], lo: int, hi: int) -> int:
+    """Households out of bounds over parts of `counts` (parts one building over hi: none)."""
+    return int(sum(max(lo - c, c - hi, 0) for c, g in zip(counts, groups, strict=True)
+                   if not lone_building(g, hi)))
+
+
+def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeometry],
+            assignment: np.ndarray, foot: np.ndarray, h: np.ndarray, scale, lo: int, hi: int,
+            splits: Sequence[Split], barriers, geographic: bool, budget: list[int]
+            ) -> tuple[list[BaseGeometry], np.ndarray] | None:
+    """The first kept division of the cluster's union (see the module docstring), by the
+    engines in turn while `budget` (divisions left for the parent) lasts: its parts and the
+    assignment of the cluster's buildings (over their indices, in order)."""
+    idx = np.flatnonzero(np.isin(assignment, cluster))
+    held = h[idx]
+    floor = min(FLOOR, float(polsby_popper([parts[c] for c in cluster], scale).min()))
+    before = np.asarray(parts, dtype=object)[assignment[idx]]
+    area = sum(parts[c].area for c in cluster)
+    for split in splits:
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
+        try:
+            got = split(union, list(foot[idx]), held, barriers=barriers, min_households=lo,
+                        max_households=hi, geographic=geographic)
+        except (GEOSException, ValueError):
+            continue
+        new, sub = list(got.parts), np.asarray(got.assignment, dtype=np.int64)
+        if len(new) < 1 or any(p.geom_type != "Polygon" for p in new):
+            continue
+        counts = np.bincount(sub, weights=held, minlength=len(new))
+        if _deviation(counts, [held[sub == n] for n in range(len(new))], lo, hi) > 0:
+            continue
+        if abs(sum(p.area for p in new) - area) > AREA_NOISE * area * 10:
+            continue
+        if polsby_popper(new, scale).min() < floor:
+            continue
+        if _whole(foot[idx], before, np.asarray(new, dtype=object)[sub]):
+            return new, sub
+    return None
+
+
+def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
+    """Parts out of bounds not tried yet."""
+    counts = np.bincount(assignment, weights=h, minlength=len(parts))
+    lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(parts))])
+    return [k for k in _out(counts, lone, lo, hi) if id(parts[k]) not in done]
+
+
+def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
+            h: np.ndarray, scale, lo: int, hi: int, splits: Sequence[Split], barriers=(),
+            geographic: bool = True) -> tuple[list[BaseGeometry], np.ndarray, bool]:
+    """Parts and assignment after dividing clusters around each part out of bounds again
+    (see the module docstring), and whether any was."""
+    parts, assignment, changed = list(parts), assignment.copy(), False
+    done: set[int] = set()
+    budget = [SPLITS]
+    for _ in range(2 * len(parts)):
+        if budget[0] <= 0:
+            break
+        todo = _targets(parts, assignment, h, lo, hi, done)
+        if not todo:
+            break
+        k = todo[0]
+        done.add(id(parts[k]))
+        shared = _shared(parts)
+        lone = np.array([lone_building(h[assignment == c], hi) for c in range(len(parts))])
+        tried = 0
+        for cluster in clusters(k, shared, lone):
+            if tried >= TRIES:
+                break
+            idx = np.flatnonzero(np.isin(assignment, cluster))
+            if packing(h[idx], lo, hi).feasible is False:
+                continue
+            tried += 1
+            try:
+                union = _one(shapely.union_all([parts[c] for c in cluster]))
+            except GEOSException:
+                continue
+            area = sum(parts[c].area for c in cluster)
+            if union is None or abs(union.area - area) > AREA_NOISE * area:
+                continue
+            got = _divide(union, cluster, parts, assignment, foot, h, scale, lo, hi, splits,
+                          barriers, geographic, budget)
+            if got is None:
+                continue
+            new, sub = got
+            keep = [p for p in range(len(parts)) if p not in cluster]
+            remap = np.full(len(parts), -1, dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            assignment = remap[assignment]
+            assignment[idx] = sub + len(keep)
+            parts = [parts[p] for p in keep] + new
+            changed = True
+            break
+    return parts, assignment, changed
+
+
+def resplit_result(parent: BaseGeometry, buildings, households, result: SplitResult, lo: int,
+                   hi: int, splits: Sequence[Split], barriers=(), geographic: bool = True
+                   ) -> SplitResult:
+    """`result` after `resplit`, or `result` itself when no part is out of bounds (or the
+    arithmetic makes the bounds impossible)."""
+    h = np.asarray(households, dtype=np.int64).reshape(-1)
+    assignment = np.asarray(result.assignment, dtype=np.int64)
+    arithmetic = arithmetic_of(result.violations)
+    if len(h) < 2:
+        return result
+    lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(result.parts))])
+    if arithmetic or not _out(np.asarray(result.households), lone, lo, hi):
+        return result
+    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
+        parent = parent.geoms[0]
+    scale = metric_scale(parent, geographic)
+    foot = np.asarray(list(buildings), dtype=object)
+    parts, new, changed = resplit(list(result.parts), assignment, foot, h, scale, lo, hi, splits,
+                                  barriers, geographic)
+    if not changed:
+        return result
+    violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
+    return rebuild(parent, parts, new, h, result, violations, lo, hi, geographic, arithmetic)

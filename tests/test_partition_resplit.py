@@ -1,0 +1,114 @@
+"""The re-split of a few neighbouring parts together (gis.partition.resplit): a part that no
+single move or chain can bring within the bounds is divided again with its neighbours, and on
+random layouts every division stays an exact tiling of single polygons with whole footprints,
+with no more parts out of bounds and no part under the floor it did not start under."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from bench.real_city import load_shanghai
+from gis.partition import engine, growth
+from gis.partition.engines import SUBSPLITS, _passes, splitter
+from gis.partition.improve import improved
+from gis.partition.polish import polish
+from gis.partition.resplit import FLOOR, clusters, resplit_result
+from tests.test_partition_growth import DATA, check_division
+from tests.test_partition_improve import division, parts_out
+from tests.test_partition_polish import out_of_bounds
+from tests.test_partition_real import irregular_layouts
+
+LON, LAT = 7.42, 43.73
+D = 1e-5  # ~1 m
+RAW = {"cuts": engine.split, "growth": growth.split}
+
+
+def test_a_short_part_of_single_buildings_is_regrouped_with_two_neighbours():
+    """Four parts in a row, 14 + 15 | 30 | 30 | 37 households: the short first part's only
+    neighbour is one building of 30, so no move, exchange or chain brings it to 30; the three
+    first parts together regroup into 14 + 30 (the top row) and 15 + 30 (the bottom row)."""
+    parent = box(LON, LAT, LON + 120 * D, LAT + 60 * D)
+
+    def foot(x, y):
+        return box(LON + x * D, LAT + y * D, LON + (x + 15) * D, LAT + (y + 15) * D)
+
+    buildings = [foot(5, 40), foot(5, 5), foot(35, 40), foot(65, 5), foot(95, 22)]
+    households = np.array([14, 15, 30, 30, 37])
+    parts = [box(LON + x * D, LAT, LON + (x + 30) * D, LAT + 60 * D) for x in (0, 30, 60, 90)]
+    before = division(parent, parts, [0, 0, 1, 2, 3], buildings, households)
+    assert parts_out(before, households) == 1
+    assert improved(parent, buildings, households, before, 30, 50).households == [29, 30, 30, 37]
+    done = resplit_result(parent, buildings, households, before, 30, 50, SUBSPLITS)
+    check_division(parent, buildings, households, done)
+    assert parts_out(done, households) == 0
+    assert sorted(done.households) == [37, 44, 45]
+    assert min(done.polsby_popper) >= FLOOR
+
+
+def test_a_real_bund_grid_gets_every_micro_grid_within_the_bounds():
+    """A real grid of the Bund (12 buildings, 483 households, towers of 52-126): after the
+    polish and improvement passes two micro-grids between the towers stay short (29 and 27
+    households: buildings of 9-29, no single move helps); the re-split regroups the three
+    parts of 36, 29 and 27 into two of 46, both compact."""
+    grid = shapely.from_wkt((DATA / "shanghai_grid_132.wkt").read_text())
+    data = load_shanghai()
+    inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
+    buildings, households = list(data.buildings[inside]), data.households[inside]
+    before = improved(grid, buildings, households,
+                      polish(grid, buildings, households,
+                             growth.split(grid, buildings, households), 30, 50), 30, 50)
+    assert parts_out(before, households) == 2
+    done = splitter("growth")(grid, buildings, households)
+    check_division(grid, buildings, households, done)
+    assert parts_out(done, households) == 0
+    assert len(done.parts) == len(before.parts) - 1
+    assert min(done.polsby_popper) >= min(min(before.polsby_popper), FLOOR)
+    assert not any("outside 30-50" in v for v in done.violations)
+    assert any("outside 30-50" in v for v in before.violations)
+
+
+def test_clusters_are_connected_and_grow_from_the_part():
+    """Parts 0-1-2-3 in a row and 4 beside 0 only: every cluster holds part 0 first and is
+    connected; pairs come before triples; a lone tower (3) is never taken."""
+    shared = {(0, 1): 1.0, (1, 2): 1.0, (2, 3): 1.0, (0, 4): 0.5}
+    lone = np.array([False, False, False, True, False])
+    got = clusters(0, shared, lone)
+    assert got[:2] == [(0, 1), (0, 4)]
+    assert (0, 1, 2) in got and (0, 1, 4) in got and (0, 1, 2, 4) in got
+    assert all(3 not in c for c in got) and all(c[0] == 0 for c in got)
+    assert (0, 2) not in got  # not connected without 1
+
+
+def test_nothing_out_of_bounds_is_returned_as_it_is():
+    parent = box(LON, LAT, LON + 60 * D, LAT + 30 * D)
+    buildings = [box(LON + 5 * D, LAT + 5 * D, LON + 25 * D, LAT + 25 * D),
+                 box(LON + 35 * D, LAT + 5 * D, LON + 55 * D, LAT + 25 * D)]
+    result = division(parent, [box(LON, LAT, LON + 30 * D, LAT + 30 * D),
+                               box(LON + 30 * D, LAT, LON + 60 * D, LAT + 30 * D)],
+                      [0, 1], buildings, [40, 40])
+    assert resplit_result(parent, buildings, [40, 40], result, 30, 50, SUBSPLITS) is result
+
+
+@pytest.mark.parametrize("name", ["cuts", "growth"])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layout=irregular_layouts(), seed=st.integers(0, 2))
+def test_resplit_keeps_the_division_valid_and_never_worse(name, layout, seed):
+    parent, buildings, households = layout
+    raw = RAW[name](parent, buildings, households, seed=seed)
+    before = improved(parent, buildings, households,
+                      polish(parent, buildings, households, raw, 30, 50), 30, 50)
+    done = resplit_result(parent, buildings, households, before, 30, 50, SUBSPLITS)
+    check_division(parent, buildings, households, done)
+    assert parts_out(done, households) <= parts_out(before, households)
+    assert out_of_bounds(done, households, 30, 50) <= out_of_bounds(before, households, 30, 50) \
+        or parts_out(done, households) < parts_out(before, households)
+    assert min(done.polsby_popper) >= min(min(before.polsby_popper), FLOOR) - 1e-9
+    if parts_out(done, households) == parts_out(before, households):
+        assert done is before
+    whole = _passes(RAW[name], resplit=True)(parent, buildings, households, seed=seed)
+    assert whole.households == done.households
