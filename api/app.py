@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feed = getattr(app.state, "incident_feed", None)
             if feed is not None:
                 await feed.close()
+            await supervision.stop_escalation(app.state)
             await watcher.stop()
             await pool.close(timeout=2)
 

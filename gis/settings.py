@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     rating_link_days: int = Field(14, description="days a resident's rating link stays valid")
     escalation_interval_s: float = Field(60.0, description="escalation of overdue cases runs "
                                          "on incident reads at most this often per process")
+    escalation_wait_s: float = Field(0.5, ge=0, description="a read waits at most this long "
+                                     "for an escalation run it started; a longer run goes on "
+                                     "in the background")
     basemap_url: str | None = Field(None, description="optional XYZ basemap template for map pages")
     telemetry: bool = Field(False, description="FastAPI's OpenTelemetry spans, metrics and logs "
                             "(needs a configured OpenTelemetry provider; off saves a check per "

@@ -4,6 +4,7 @@ use, expiry, 410), phone follow-up, and the category response times."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -11,6 +12,7 @@ import pytest
 
 from gis.categories import load_categories
 from gis.database import libpq_url
+from gis.supervision import ESCALATION_LOCK
 from tests.conftest import with_settings
 from tests.test_dispatch import accepted_case, account_id, act, new_case
 from tests.test_incidents_fixture import COUNTY, bearer, world_fixture  # noqa: F401
@@ -131,6 +133,26 @@ def test_escalation_runs_on_reads_without_anyone_asking(client, admin_headers, w
         detail = client.get(f"/incidents/{late}", headers=admin_headers).json()
     assert detail["escalation_level"] == 1
     assert detail["events"][-1]["action"] == "escalate"
+
+
+def test_a_read_is_not_held_by_an_escalation_run_that_cannot_finish(client, admin_headers,
+                                                                      world, db_url) -> None:
+    """A backlog (or another process's run) may make escalation slow: the read that started
+    it answers after escalation_wait_s, and the run still completes in the background."""
+    late = new_case(client, admin_headers, world, category="illegal_parking",  # due 4 h, +2 h
+                    reported_at=(datetime.now(UTC) - timedelta(hours=7)).isoformat())
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as other_run:
+        other_run.execute("SELECT pg_advisory_lock(%s)", (ESCALATION_LOCK,))
+        with with_settings(client, escalation_interval_s=0, escalation_wait_s=0.2):
+            detail = client.get(f"/incidents/{late}", headers=admin_headers).json()
+        assert detail["escalation_level"] == 0  # answered while the run waits for the lock
+        other_run.execute("SELECT pg_advisory_unlock(%s)", (ESCALATION_LOCK,))
+    deadline = time.monotonic() + 30
+    with with_settings(client, escalation_interval_s=3600):  # no new run: the first one ends
+        while (level := client.get(f"/incidents/{late}", headers=admin_headers).json()[
+                "escalation_level"]) != 1:
+            assert time.monotonic() < deadline, f"escalation did not finish (level {level})"
+            time.sleep(0.05)
 
 
 def test_a_rating_link_works_once_without_login_then_is_gone(client, admin_headers,

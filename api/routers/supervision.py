@@ -5,6 +5,8 @@ The rating endpoints under /rate/{token} need no login: the one-time token is th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from datetime import datetime
@@ -55,19 +57,43 @@ def _problem(exc: Exception) -> Problem:
     return Problem(status, TITLES.get(status, "Error"), str(exc))
 
 
-async def maybe_escalate(request: Request) -> None:
-    """Run the escalation rule if this process has not in the last escalation interval (on
-    incident reads; a failure is logged, never the reader's problem)."""
-    state, settings = request.app.state, request.app.state.settings
-    now = time.monotonic()
-    if now - getattr(state, "escalated_at", float("-inf")) < settings.escalation_interval_s:
-        return
-    state.escalated_at = now
+async def _escalate_now(state, settings: Settings) -> None:
+    """One run of the escalation rule in its own transaction (logged, never raised)."""
     try:
         async with state.pool.connection() as conn, conn.transaction():
             await supervision.escalate_overdue(conn, load_categories(settings.categories_file))
     except Exception as exc:  # a read must not fail because escalation could not run
         log.warning("escalation not run: %s", exc)
+
+
+async def maybe_escalate(request: Request) -> None:
+    """Run the escalation rule if this process has not in the last escalation interval (on
+    incident reads). The read waits for it at most `escalation_wait_s` (a normal run takes
+    milliseconds, so the read shows its result); a long run, such as a backlog after an
+    outage, finishes in the background and the read is not held. One run at a time."""
+    state, settings = request.app.state, request.app.state.settings
+    running = getattr(state, "escalation", None)
+    if running is not None and not running.done():
+        return
+    now = time.monotonic()
+    if now - getattr(state, "escalated_at", float("-inf")) < settings.escalation_interval_s:
+        return
+    state.escalated_at = now
+    state.escalation = task = asyncio.create_task(_escalate_now(state, settings))
+    try:
+        await asyncio.wait_for(asyncio.shield(task), settings.escalation_wait_s)
+    except TimeoutError:
+        log.info("escalation takes longer than %.1f s: it goes on without this read",
+                 settings.escalation_wait_s)
+
+
+async def stop_escalation(state) -> None:
+    """Cancel a background escalation run (its transaction rolls back); for shutdown."""
+    task = getattr(state, "escalation", None)
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @router.post("/incidents/escalate", summary="Escalate overdue cases by rule now (督办)")
