@@ -70,11 +70,13 @@ def _day_split(start: datetime, end: datetime) -> tuple[datetime, datetime] | No
     return (d0, d1) if d0 < d1 else None
 
 
-def incident_filters(principal: Principal | None, categories, params: dict
-                     ) -> tuple[list[str], str]:
+def incident_filters(principal: Principal | None, categories, params: dict,
+                     routed: bool = False) -> tuple[list[str], str]:
     """The caller's scope and the category filter: conditions on incidents (alias r) and on
-    the rollup; their parameters are added to `params`."""
-    scope_where, scope_params = scope_filter_hashed("incidents", "r", principal)
+    the rollup; their parameters are added to `params`. `routed`: the caller ANDs a street
+    condition (so the scope's street term must not hide it from Citus's shard pruning)."""
+    scope_where, scope_params = scope_filter_hashed("incidents", "r", principal,
+                                                    "street_id" if routed else None)
     params.update(scope_params)
     inc_where, roll_where = [scope_where], ""
     if categories:
@@ -116,9 +118,11 @@ def _other_streets_in_scope(principal: Principal, area: str, categories,
         if not principal.scope.ids(lv):
             continue
         test = f"r.{col} = ANY(%(scope_{lv})s::bigint[])"
-        where = [test, "r.reported_at >= %(d0)s", "r.reported_at < %(d1)s",
-                 "(r.street_id IS NULL OR r.street_id <> ALL(%(scope_street)s::bigint[]))"]
-        if other is not None:
+        where = [test, "r.reported_at >= %(d0)s", "r.reported_at < %(d1)s"]
+        if other is None:
+            where.append("(r.street_id IS NULL OR r.street_id <> ALL(%(scope_street)s::bigint[]))")
+        else:  # outside the scope's streets by construction; no OR on street_id (see
+            # scope_filter_hashed) unless NULL is among them (one node only)
             where.append("(r.street_id = ANY(%(other_streets)s::bigint[])"
                          + (" OR r.street_id IS NULL)" if other[1] else ")"))
         where += [f"NOT coalesce({t}, FALSE)" for t in taken]
@@ -197,8 +201,9 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
     col = _AREA_COL[lv.name]
     params: dict = {"start": start, "end": end}
     area_where = ["a.valid_to IS NULL"]
-    inc_where, roll_where = incident_filters(principal, categories, params)
-    if principal is not None and principal.restricted and streets is not None:
+    routed = principal is not None and principal.restricted and streets is not None
+    inc_where, roll_where = incident_filters(principal, categories, params, routed)
+    if routed:
         route, route_params = street_condition("r", streets)
         inc_where.append(route)
         params.update(route_params)
