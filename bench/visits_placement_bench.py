@@ -83,7 +83,8 @@ def kept_database() -> str:
 
 def timed(conn: psycopg.Connection, sql: str, params: dict) -> tuple[float, object]:
     t0 = time.perf_counter()
-    value = conn.execute(sql, params).fetchone()[0]
+    cur = conn.execute(sql, params)
+    value = cur.fetchone()[0] if cur.description else cur.rowcount
     return (time.perf_counter() - t0) * 1000, value
 
 
