@@ -160,7 +160,7 @@ def load_single(conn: psycopg.Connection, districts: range, per_district: int, y
     t0 = time.perf_counter()
     for table in ("streets", "communities", "grids", "micro_grids", "buildings", "incidents",
                   "incident_rollup", "incident_close_hist", "patrols", "patrol_points",
-                  "assignments"):
+                  "assignments", "patrol_visits"):
         conn.execute(f"VACUUM ANALYZE {table}")
     took["analyze"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -247,6 +247,10 @@ def load_mismatches(single_url: str, citus_url: str) -> int:
                          "tgrelid = 'incidents'::regclass AND tgname = 'incidents_rollup_ins')"
                          ).fetchone()[0]
         tables = CHECKED + (("incident_rollup", "incident_close_hist") if kept else ())
+        # and the patrol rate's rollup, where both keep one (migration 0015_patrol_visits)
+        if all(c.execute("SELECT to_regclass('patrol_visits') IS NOT NULL").fetchone()[0]
+               for c in (a, b)):
+            tables += ("patrol_visits",)
         one, other = scale_data.checksums(a, tables), scale_data.checksums(b, tables)
     differ = [t for t in tables if one[t] != other[t]]
     for t in differ:

@@ -127,5 +127,9 @@ def load_facts(citus_url: str, counties: Sequence[str], per_district: int, year:
         t0 = time.perf_counter()
         took["rollup"] = (time.perf_counter() - t0
                           if scale_data.fill_rollup(conn, counties, per_district) else 0.0)
+        t0 = time.perf_counter()
+        if scale_data.fill_visits(conn):  # on the coordinator, from every shard's points
+            conn.execute("ANALYZE patrol_visits")
+            took["visits"] = time.perf_counter() - t0
         scale_data.move_sequences(conn, per_district)
     return took

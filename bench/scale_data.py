@@ -19,7 +19,8 @@ shard's own table on a worker included (`tables` maps each table to the name to 
 The bulk load runs with the row triggers off (`session_replication_role = replica`: the foreign
 keys' checks and the rollup's statement triggers), the tables' plain indexes dropped and built
 after, and the rollup filled once, afterwards, by the rollup trigger's own SQL (read from the
-database), so it stays exact.
+database), so it stays exact; the patrol visits (the patrol rate's rollup) are recounted from
+the points by the migration's own function (fill_visits).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from gis.categories import load_categories
+from gis.patrol_visits import REBUILD_SQL as VISITS_REBUILD_SQL
 
 STRIDE = 100_000  # above every micro-grid id: an incident's id is (j - 1) * STRIDE + m.id
 MIN_MICRO = 1_000  # micro-grids in a district at least (7,560 here): bounds the ids
@@ -65,6 +67,8 @@ CHECKSUMS = {
     "patrol_points": ("count(*), sum(id), sum(patrol_id), sum(micro_grid_id), sum(street_id), "
                       "sum(floor(extract(epoch FROM t)))::bigint, "
                       "sum(round(ST_X(geom) * 1e7)::bigint + round(ST_Y(geom) * 1e7)::bigint)"),
+    "patrol_visits": ("count(*), sum(n), sum(micro_grid_id * n), sum(street_id * n), "
+                      "sum((day - date '2000-01-01') * n)"),
 }
 
 
@@ -296,6 +300,9 @@ def load_facts(conn: psycopg.Connection, counties: Sequence[str], per_district: 
         t0 = time.perf_counter()
         list(pool.map(lambda g: _rollup_share(dsn, g, per_district), groups))
         took["rollup"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if fill_visits(conn):
+        took["visits"] = time.perf_counter() - t0
     move_sequences(conn, per_district)
     return took
 
@@ -310,6 +317,16 @@ def fill_rollup(conn: psycopg.Connection, counties: Sequence[str], per_district:
         return False
     conn.execute(fill.replace("%", "%%").replace("%%(counties)s", "%(counties)s"),
                  {"counties": [c + "%" for c in counties]})
+    return True
+
+
+def fill_visits(conn: psycopg.Connection) -> bool:
+    """Recount the patrol rate's rollup (patrol_visits) from every stored patrol point with the
+    migration's own function (the load ran with its triggers off; Citus has none); False when
+    the database keeps no such rollup."""
+    if conn.execute("SELECT to_regproc('wangge_patrol_visits_rebuild') IS NULL").fetchone()[0]:
+        return False
+    conn.execute(VISITS_REBUILD_SQL)
     return True
 
 

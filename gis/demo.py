@@ -27,6 +27,7 @@ from gis.codes import assign_codes
 from gis.database import libpq_url
 from gis.demo_geometry import METRIC_CRS, ORIGIN, DemoArea, generate
 from gis.demo_people import DEMO_DEPARTMENT_ACCOUNTS, add_departments
+from gis.patrol_visits import REBUILD_IF_CITUS_SQL as VISITS_REBUILD_SQL
 from gis.rollup import rollup_households
 from gis.routing import RECORD_SQL, REPORTS_SQL
 from gis.workflow import TRANSITIONS
@@ -94,7 +95,7 @@ RESET_TABLES = ("audit_log, edit_log, boundary_versions, plans, idempotency_keys
                 "rating_links, incident_events, incidents, patrol_points, patrols, assignments, "
                 "account_areas, accounts, departments, workers, buildings, roads, micro_grids, "
                 "grids, communities, streets, incident_streets, incident_area_streets, "
-                "incident_actor_streets")
+                "incident_actor_streets, patrol_visits")
 
 
 @dataclass
@@ -389,6 +390,7 @@ def load_demo(url: str, say: Say = print, seed: int = 1, anchor: date | None = N
         _patrols(cur, grid_polys, patrollers, anchor_dt, rng)
         _incidents(cur, grid_polys, patrollers, anchor_dt, rng)
         cur.execute(attribute_sql("patrol_points"))
+        cur.execute(VISITS_REBUILD_SQL)  # the patrol rate's rollup (Citus: no trigger keeps it)
         n_inc = cur.execute("SELECT count(*) FROM incidents").fetchone()[0]
         n_pts = cur.execute("SELECT count(*) FROM patrol_points").fetchone()[0]
     say(f"workers with assignments, {n_pts} patrol points and {n_inc} incidents over 30 days")

@@ -16,6 +16,7 @@ from psycopg import AsyncConnection
 
 from gis.attribution import locate_select
 from gis.crs import UnknownCRS, client_crs, to_wgs84
+from gis.patrol_visits import RECORD_SQL as VISITS_RECORD_SQL
 from gis.scope import Principal, scope_filter
 
 MAX_POINTS = 5000
@@ -168,17 +169,26 @@ async def add_points(conn: AsyncConnection, principal: Principal, patrol_id: int
         INSERT INTO patrol_points (patrol_id, t, accuracy, geom, micro_grid_id, grid_id,
                                    community_id, street_id)
         SELECT %(id)s, t, accuracy, geom, micro_grid_id, grid_id, community_id, street_id
-        FROM l WHERE NOT EXISTS (SELECT 1 FROM bad) RETURNING micro_grid_id
+        FROM l WHERE NOT EXISTS (SELECT 1 FROM bad) RETURNING t, micro_grid_id, street_id
+    ),
+    visits AS MATERIALIZED (
+        SELECT (t AT TIME ZONE 'UTC')::date AS day, micro_grid_id, street_id, count(*) AS n
+        FROM ins WHERE micro_grid_id IS NOT NULL GROUP BY 1, 2, 3
     )
     SELECT (SELECT array_agg(idx ORDER BY idx) FROM bad),
            (SELECT count(*) FROM ins),
-           (SELECT coalesce(array_agg(DISTINCT micro_grid_id), '{{}}') FROM ins)
+           (SELECT coalesce(array_agg(DISTINCT micro_grid_id), '{{}}') FROM visits),
+           (SELECT array_agg(day) FROM visits), (SELECT array_agg(micro_grid_id) FROM visits),
+           (SELECT array_agg(street_id) FROM visits), (SELECT array_agg(n) FROM visits)
     """, {**params, "id": patrol_id, "lon": lon.tolist(), "lat": lat.tolist(),
           "t": [p["t"] for p in points], "accuracy": [p.get("accuracy") for p in points]})
-    bad_idx, stored, micro_grids = await cur.fetchone()
+    bad_idx, stored, micro_grids, *visits = await cur.fetchone()
     if bad_idx:
         raise PatrolError(403, "points outside your areas",
                           [{"index": i, "reason": "outside your areas"} for i in bad_idx])
+    if visits[0]:  # the patrol rate's rollup (on one node its triggers have counted them)
+        await conn.execute(VISITS_RECORD_SQL, dict(zip(("days", "micro_grids", "streets",
+                                                        "counts"), visits, strict=True)))
     await conn.execute(TRACK_SQL, {"id": patrol_id})
     await conn.execute("SELECT wangge_touch('patrol_points')")  # see gis/changes.py
     return {"patrol_id": patrol_id, "stored": stored, "micro_grids": sorted(micro_grids)}

@@ -157,17 +157,22 @@ def scope_valid_until(tz_name: str, now: float) -> float:
     return midnight.timestamp()
 
 
-def scope_filter_hashed(table: str, alias: str, principal: Principal | None
-                        ) -> tuple[str, dict]:
+def scope_filter_hashed(table: str, alias: str, principal: Principal | None,
+                        shard_key: str | None = None) -> tuple[str, dict]:
     """:func:`scope_filter` for queries that test many rows: the id lists are passed as bigint[]
     (the type of the id columns, so PostgreSQL hashes each list once instead of searching it
     linearly per row, which it does for a smallint[] list against a bigint column) and the terms
-    whose list is empty are left out (FALSE when every list is empty). Same rows."""
+    whose list is empty are left out (FALSE when every list is empty). Same rows.
+
+    `shard_key` (a column) is tested as `coalesce(col, 0)` (ids are positive: the same rows):
+    Citus 13.2 prunes shards by an AND-ed condition on its distribution column only when no OR
+    term names that column too, so a caller that ANDs its own street condition names it here."""
     if principal is None or principal.scope is None:
         return "TRUE", {}
     columns = AREA_COLUMNS[table]
     if table in ("streets", "communities", "grids", "micro_grids"):
         columns = columns[-1:]
-    parts = [f"{alias}.{col} = ANY(%(scope_{lv})s::bigint[])" for lv, col in columns
+    parts = [(f"coalesce({alias}.{col}, 0)" if col == shard_key else f"{alias}.{col}")
+             + f" = ANY(%(scope_{lv})s::bigint[])" for lv, col in columns
              if principal.scope.ids(lv)]
     return "(" + (" OR ".join(parts) or "FALSE") + ")", principal.scope.params()

@@ -8,6 +8,9 @@ the partial days at either end; every other query reads incidents through their 
 indexes, confined to the caller's scope. Time to close is taken from a log histogram (bins 5 %
 wide) so the p90 is merged cheaply from the rollup: it is the nearest-rank p90's bin, reported
 at the bin's geometric middle (within 2.5 % of the exact value). Mean time to close is exact.
+The patrol rate reads the visits rollup (patrol_visits, migration 0015_patrol_visits) for whole
+UTC days at every level, and patrol_points for the partial days. A scoped caller's incident reads
+name the streets that can hold its incidents (gis.routing), so Citus reads only their shards.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from gis.levels import level as level_spec
+from gis.routing import street_condition
 from gis.scope import Principal, scope_filter, scope_filter_hashed
 
 BIN_RATIO = 1.05
@@ -66,11 +70,13 @@ def _day_split(start: datetime, end: datetime) -> tuple[datetime, datetime] | No
     return (d0, d1) if d0 < d1 else None
 
 
-def incident_filters(principal: Principal | None, categories, params: dict
-                     ) -> tuple[list[str], str]:
+def incident_filters(principal: Principal | None, categories, params: dict,
+                     routed: bool = False) -> tuple[list[str], str]:
     """The caller's scope and the category filter: conditions on incidents (alias r) and on
-    the rollup; their parameters are added to `params`."""
-    scope_where, scope_params = scope_filter_hashed("incidents", "r", principal)
+    the rollup; their parameters are added to `params`. `routed`: the caller ANDs a street
+    condition (so the scope's street term must not hide it from Citus's shard pruning)."""
+    scope_where, scope_params = scope_filter_hashed("incidents", "r", principal,
+                                                    "street_id" if routed else None)
     params.update(scope_params)
     inc_where, roll_where = [scope_where], ""
     if categories:
@@ -94,11 +100,17 @@ def _assigned_test() -> str:
     return "(" + "\n               OR ".join(tests) + ")"
 
 
-def _other_streets_in_scope(principal: Principal, area: str, categories) -> str:
+def _other_streets_in_scope(principal: Principal, area: str, categories,
+                            streets: tuple[int | None, ...] | None = None) -> str:
     """UNION ALL parts: the whole days' incidents of streets outside the scope's streets (or of
     none) that lie in the scope by community, grid or micro-grid, each read through its own
     area index (one part per level, each leaving out the rows a part before it took), so the
-    read follows the scope's areas, not the region's incidents."""
+    read follows the scope's areas, not the region's incidents. `streets`
+    (gis.routing.scope_streets) names the streets that can hold such incidents, so Citus reads
+    only their shards (none: no part at all); the parameter other_streets is set for them."""
+    other = _other_streets(principal, streets)
+    if other is not None and not other[0] and not other[1]:
+        return ""  # every incident of the scope's areas lies in the scope's streets
     taken: list[str] = []
     parts = []
     for lv, col in (("community", "community_id"), ("grid", "grid_id"),
@@ -106,8 +118,13 @@ def _other_streets_in_scope(principal: Principal, area: str, categories) -> str:
         if not principal.scope.ids(lv):
             continue
         test = f"r.{col} = ANY(%(scope_{lv})s::bigint[])"
-        where = [test, "r.reported_at >= %(d0)s", "r.reported_at < %(d1)s",
-                 "(r.street_id IS NULL OR r.street_id <> ALL(%(scope_street)s::bigint[]))"]
+        where = [test, "r.reported_at >= %(d0)s", "r.reported_at < %(d1)s"]
+        if other is None:
+            where.append("(r.street_id IS NULL OR r.street_id <> ALL(%(scope_street)s::bigint[]))")
+        else:  # outside the scope's streets by construction; no OR on street_id (see
+            # scope_filter_hashed) unless NULL is among them (one node only)
+            where.append("(r.street_id = ANY(%(other_streets)s::bigint[])"
+                         + (" OR r.street_id IS NULL)" if other[1] else ")"))
         where += [f"NOT coalesce({t}, FALSE)" for t in taken]
         if categories:
             where.append("r.category = ANY(%(categories)s)")
@@ -116,22 +133,52 @@ def _other_streets_in_scope(principal: Principal, area: str, categories) -> str:
     return "".join(parts)
 
 
-def _patrolled(col: str, distributed: bool) -> str:
-    """CTE patrol_by_area: micro-grids assigned and patrolled per area. One node probes the
-    (micro_grid_id, t) index per assigned micro-grid; Citus allows no correlated subquery over
-    a CTE, so there the period's visited micro-grids are collected first (a multi-shard
+def _other_streets(principal: Principal, streets: tuple[int | None, ...] | None
+                   ) -> tuple[list[int], bool] | None:
+    """The streets of `streets` outside the scope's own streets, and whether NULL is among
+    them (one node); None when the caller's streets are not known."""
+    if streets is None:
+        return None
+    own = set(principal.scope.street)
+    return [s for s in streets if s is not None and s not in own], None in streets
+
+
+def _patrolled(col: str, distributed: bool, days: tuple[datetime, datetime] | None = None,
+               start: datetime | None = None, end: datetime | None = None) -> str:
+    """CTE patrol_by_area: micro-grids assigned and patrolled per area (at least one patrol
+    point in [start, end)). With `days` (the whole UTC days [v0, v1) of the period, parameters
+    v0 and v1) the whole days are read from the visits rollup (patrol_visits, migration
+    0015_patrol_visits) and only the partial days at either end from patrol_points; the
+    rollup holds a row for every day and micro-grid with a point, so the answer is the same.
+    One node probes the indexes per assigned micro-grid; Citus allows no correlated subquery
+    over a CTE, so there the period's visited micro-grids among the assigned ones are
+    collected first (the rollup on the coordinator; the partial days' points, a multi-shard
     DISTINCT) and joined."""
+    if days is None:
+        ranges, rolled = [("%(start)s", "%(end)s")], False
+    else:
+        ranges = [(a, b) for a, b, keep in (("%(start)s", "%(v0)s", start < days[0]),
+                                             ("%(v1)s", "%(end)s", days[1] < end)) if keep]
+        rolled = True
+    in_rollup = "v.day >= %(v0)s::date AND v.day < %(v1)s::date"
     if not distributed:
+        tests = [f"EXISTS (SELECT 1 FROM patrol_points p WHERE p.micro_grid_id = x.id "
+                 f"AND p.t >= {a} AND p.t < {b})" for a, b in ranges]
+        if rolled:
+            tests.insert(0, "EXISTS (SELECT 1 FROM patrol_visits v WHERE "
+                            f"v.micro_grid_id = x.id AND {in_rollup})")
         return f"""    patrol_by_area AS MATERIALIZED (
         SELECT x.{col} AS area_id, count(*) AS assigned,
-               count(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM patrol_points p WHERE p.micro_grid_id = x.id
-                   AND p.t >= %(start)s AND p.t < %(end)s)) AS patrolled
+               count(*) FILTER (WHERE {' OR '.join(tests)}) AS patrolled
         FROM assigned x GROUP BY 1
     ),"""
+    parts = [f"SELECT DISTINCT p.micro_grid_id AS id FROM patrol_points p WHERE p.t >= {a} "
+             f"AND p.t < {b} AND p.micro_grid_id IS NOT NULL" for a, b in ranges]
+    if rolled:
+        parts.insert(0, "SELECT DISTINCT v.micro_grid_id AS id FROM patrol_visits v "
+                        f"WHERE {in_rollup} AND v.micro_grid_id IN (SELECT id FROM assigned)")
     return f"""    visited AS MATERIALIZED (
-        SELECT DISTINCT p.micro_grid_id AS id FROM patrol_points p
-        WHERE p.t >= %(start)s AND p.t < %(end)s AND p.micro_grid_id IS NOT NULL
+        {' UNION '.join(parts)}
     ),
     patrol_by_area AS MATERIALIZED (
         SELECT x.{col} AS area_id, count(*) AS assigned, count(v.id) AS patrolled
@@ -141,18 +188,27 @@ def _patrolled(col: str, distributed: bool) -> str:
 
 def stats_sql(principal: Principal | None, level: str, start: datetime, end: datetime,
               parent: tuple[str, int] | None = None, rollup: bool = True,
-              categories: list[str] | None = None, distributed: bool = False
-              ) -> tuple[str, dict]:
+              categories: list[str] | None = None, distributed: bool = False,
+              streets: tuple[int | None, ...] | None = None) -> tuple[str, dict]:
     """One statement returning the report rows for every area of `level` (and a total).
 
     `categories` (when given) keeps only incidents of those categories; `rollup=False` reads
-    incidents only (the benchmarks' and the tests' baseline); `distributed` writes the patrol
-    rate in a form Citus runs (see _patrolled)."""
+    incidents and patrol points only (the benchmarks' and the tests' baseline); `distributed`
+    writes the patrol rate in a form Citus runs (see _patrolled); `streets`
+    (gis.routing.scope_streets of a scoped caller) names the streets that can hold the
+    caller's incidents, so Citus reads only their shards (same rows)."""
     lv = level_spec(level)
     col = _AREA_COL[lv.name]
     params: dict = {"start": start, "end": end}
     area_where = ["a.valid_to IS NULL"]
-    inc_where, roll_where = incident_filters(principal, categories, params)
+    routed = principal is not None and principal.restricted and streets is not None
+    inc_where, roll_where = incident_filters(principal, categories, params, routed)
+    if routed:
+        route, route_params = street_condition("r", streets)
+        inc_where.append(route)
+        params.update(route_params)
+        other = _other_streets(principal, streets)
+        params["other_streets"] = other[0] if other else []
     if principal is not None and principal.restricted:
         area_where.append("a.id = ANY(%(scope_areas)s::bigint[])")
         params["scope_areas"] = list(principal.scope.ids(lv.name))
@@ -178,6 +234,9 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
                       "micro_grid": "m.id"}[parent[0]]
         assigned_where += f" AND {parent_col} = %(parent_id)s"
     days = _day_split(start, end)
+    patrol_days = days if rollup else None
+    if patrol_days is not None:
+        params.update(v0=days[0], v1=days[1])
     restricted = principal is not None and principal.restricted
     scope_streets = bool(restricted and principal.scope.street)
     use_rollup = (rollup and lv.name == "street" and parent is None and days is not None
@@ -197,7 +256,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
         raw_sql = (NO_ROWS if days == (start, end)
                    else CONTRIB.format(area=area, where=f"({inc}) AND {partial}"))
         if restricted:
-            raw_sql += _other_streets_in_scope(principal, area, categories)
+            raw_sql += _other_streets_in_scope(principal, area, categories, streets)
         rolled = f"""UNION ALL
             SELECT street_id, category, status, sum(n), sum(n_on_time), sum(n_closed),
                    sum(close_s), sum(n_sat), sum(sat_sum), sum(n_responded), sum(n_sat_good),
@@ -283,7 +342,7 @@ def stats_sql(principal: Principal | None, level: str, start: datetime, end: dat
         JOIN communities c ON c.id = g.parent_id
         WHERE m.valid_to IS NULL AND {assigned_where} AND {_assigned_test()}
     ),
-{_patrolled(col, distributed)}
+{_patrolled(col, distributed, patrol_days, start, end)}
     patrol AS (
         SELECT area_id, assigned, patrolled FROM patrol_by_area
         UNION ALL SELECT NULL, coalesce(sum(assigned), 0), coalesce(sum(patrolled), 0)

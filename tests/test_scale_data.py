@@ -58,6 +58,12 @@ def test_the_counts_and_every_row_inside_its_micro_grid(region) -> None:
         "SELECT count(i.id) FROM micro_grids m LEFT JOIN incidents i ON i.micro_grid_id = m.id "
         "GROUP BY m.id ORDER BY m.id")]
     assert per_micro == [4] + [3] * 999
+    # the patrol rate's rollup, filled after the load, counts every point
+    assert conn.execute(
+        "SELECT day, micro_grid_id, street_id, n FROM patrol_visits ORDER BY 1, 2, 3"
+    ).fetchall() == conn.execute(
+        "SELECT (t AT TIME ZONE 'UTC')::date, micro_grid_id, street_id, count(*) "
+        "FROM patrol_points GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
     for table in ("incidents", "patrol_points"):
         outside = conn.execute(f"""
             SELECT count(*) FROM {table} r JOIN micro_grids m ON m.id = r.micro_grid_id

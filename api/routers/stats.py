@@ -13,6 +13,7 @@ from api.problems import Problem
 from api.stats_query import StatsQuery, readers, stats_query
 from gis import stats, stats_series
 from gis.cluster import is_citus
+from gis.routing import scope_streets
 from gis.scope import Principal
 
 router = APIRouter(tags=["statistics"])
@@ -23,7 +24,8 @@ async def area_report(conn: AsyncConnection, q: StatsQuery) -> dict:
     """GET /stats's answer for a parsed query (also what the exports write)."""
     citus = await is_citus(conn)
     sql, params = stats.stats_sql(q.principal, q.level, q.start, q.end, q.parent,
-                                  categories=q.categories, distributed=citus)
+                                  categories=q.categories, distributed=citus,
+                                  streets=await scope_streets(conn, q.principal))
     cur = await conn.execute(sql, params)
     areas, total = stats.shape(await cur.fetchall())
     return {"level": q.level, "start": q.start, "end": q.end, "area": q.area,
