@@ -43,13 +43,16 @@ loaded, and the whole run):
 
 Usage: .venv/bin/python bench/scale_bench.py [--quick] [--districts D] [--incidents N]
                                              [--runs R/S] [--keep] [--citus-url URL]
+                                             [--reuse NAME]
 (full: D=10, 10^7 incidents, 10^7 patrol points, 200 requests of each kind, 50 of the
 statistics; --quick: D=2, 40,000 of each, 4 buildings a micro-grid instead of 8, 25 and 3
 requests, 6 intake batches instead of 50. `--incidents N` sets the incidents and the patrol
 points of the region (the areas and buildings stay full size), `--runs R/S` the requests of
 each kind and of each statistic. The Citus database comes from the local cluster
 (`wangge db up --citus`), or `--citus-url` names an existing, migrated, empty database on a
-Citus coordinator.)
+Citus coordinator. `--reuse NAME` times again the databases a `--keep` run left, named NAME on
+the local cluster and the local Citus cluster, after migrating both to the head: the loaded
+tables are compared again, no 1-district side is run, so its line has no growth ratios.)
 """
 
 from __future__ import annotations
@@ -475,11 +478,111 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b and not math.isnan(a) and not math.isnan(b) else "n/a"
 
 
+def compare_sides(single_url: str, citus_url: str, tokens: dict[str, str], one: Side | None,
+                  *, case_ids: list[int], streets: list[str], counts: tuple, n_districts: int,
+                  runs: int, stats_runs: int, year: int, queries: tuple[str, ...], batches: int,
+                  phases: dict[str, float], started: float, loaded_mismatches: int) -> None:
+    """Time both sides over the loaded region, compare their answers, print the last line
+    (exits 1, without ratios, after a failed request or a difference)."""
+    single = Side("single", single_url, tokens)
+    citus = Side("citus", citus_url, tokens)
+    single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
+                                   case_ids=case_ids)
+    citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
+                                 case_ids=case_ids)
+    mismatches = loaded_mismatches + int(single_answer != citus_answer)
+    single.intake(batches, seed=2)
+    citus.intake(batches, seed=2)
+    with psycopg.connect(libpq_url(single_url)) as conn, \
+            psycopg.connect(libpq_url(citus_url)) as cconn:
+        a = dict(conn.execute(PER_MICRO_GRID_SQL).fetchall())
+        b = dict(cconn.execute(PER_MICRO_GRID_SQL).fetchall())
+    mismatches += sum(1 for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+    errors = (one.errors if one else 0) + single.errors + citus.errors
+    say(f"the two sides agree: {mismatches} differences (district statistics, the community's "
+        f"list, incidents per "
+        f"micro-grid after the same intake); {errors} failed requests; "
+        f"{time.perf_counter() - started:.0f} s in all")
+
+    head = (f"scale: districts={n_districts} incidents={counts[0]} points={counts[1]} "
+            f"buildings={counts[2]} micro_grids={counts[3]} runs={runs}/{stats_runs}")
+    sides = (f"single_1d: {one.line()} " if one else "single_1d: none ") + \
+        f"single: {single.line()} citus: {citus.line()}"
+    phases["wall_s"] = time.perf_counter() - started
+    tail = (f"errors={errors} citus_mismatches={mismatches} load1={os.getloadavg()[0]:.1f} "
+            + " ".join(f"{k}={v:.0f}" for k, v in phases.items()))
+    if errors or mismatches:
+        print(f"{head} {sides} {tail}")
+        raise SystemExit(1)
+    growth = ""
+    if one:  # a --reuse run has no 1-district side
+        growth = f"growth_1_to_{n_districts}: " + " ".join(
+            f"{q}={ratio(single.figures[q][0], one.figures[q][0])}" for q in ("intake", *queries))
+        not_flat = [q for q in ("intake", *queries)
+                    if single.figures[q][0] / one.figures[q][0] > NOT_FLAT]
+        growth += f" not_flat={','.join(not_flat) or 'none'}"
+    overhead = " ".join([f"intake_per_s={ratio(citus.intake_per_s, single.intake_per_s)}"]
+                        + [f"{q}={ratio(citus.figures[q][0], single.figures[q][0])}"
+                           for q in queries])
+    print(f"{head} {sides} {growth + ' ' if growth else ''}citus_vs_single: {overhead} {tail}")
+
+
+def district_cases(conn: psycopg.Connection, n: int, seed: int) -> list[int]:
+    """Ids of n random incidents of district 1 in a loaded region (for --reuse)."""
+    conn.execute("SELECT setseed(%s)", (1 / (seed + 1),))
+    return [r[0] for r in conn.execute(
+        "SELECT i.id FROM incidents i JOIN streets s ON s.id = i.street_id WHERE s.code LIKE %s "
+        "ORDER BY random() LIMIT %s", (county(0) + "%", n))]
+
+
+def reuse(name: str, *, runs: int, stats_runs: int, queries: tuple[str, ...], batches: int,
+          year: int) -> None:
+    """Time again databases `name` a --keep run left on the local cluster and the local Citus
+    cluster: both migrated to the head first, then timed as a full run (no 1-district side)."""
+    settings = Settings()
+    server = database_url(settings)
+    single_url = server.rsplit("/", 1)[0] + "/" + name
+    citus_url = citus_local.coordinator_url(settings, name)
+    started = time.perf_counter()
+    migrate.upgrade(single_url)
+    migrate.upgrade(citus_url)
+    phases = {"migrate_s": time.perf_counter() - started}
+    say(f"both databases migrated in {phases['migrate_s']:.0f} s")
+    with psycopg.connect(libpq_url(single_url), autocommit=True) as conn:
+        ids = {role: conn.execute("SELECT id, username FROM accounts WHERE username = %s",
+                                  (uname,)).fetchone()
+               for role, uname in (("admin", "scale_admin"), ("commander", "scale_commander"))}
+        community = conn.execute("SELECT id, username FROM accounts WHERE username = "
+                                 "'scale_community'").fetchone()
+        case_ids = district_cases(conn, runs + 1, seed=1)
+        streets = [r[0] for r in conn.execute(
+            "SELECT code FROM streets WHERE code LIKE %s ORDER BY code", (county(0) + "%",))]
+        n_districts = conn.execute(
+            "SELECT count(DISTINCT left(code, 6)) FROM streets").fetchone()[0]
+        counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
+                              "(SELECT count(*) FROM patrol_points), "
+                              "(SELECT count(*) FROM buildings), "
+                              "(SELECT count(*) FROM micro_grids)").fetchone()
+    if None in ids.values() or community is None:
+        raise SystemExit(f"scale: {name} has no bench accounts: give a database a --keep run left")
+    phases["escalate_s"] = escalate_backlog(single_url) + escalate_backlog(citus_url)
+    issuer = Settings(secret_key=SECRET)
+    tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
+              for role, (aid, uname) in ids.items()}
+    tokens["community"] = issue_token(issuer, *community, "commander", 0)[0]
+    compare_sides(single_url, citus_url, tokens, None, case_ids=case_ids, streets=streets,
+                  counts=counts, n_districts=n_districts, runs=runs, stats_runs=stats_runs,
+                  year=year, queries=queries, batches=batches, phases=phases, started=started,
+                  loaded_mismatches=load_mismatches(single_url, citus_url))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 districts, fewer rows (< 5 min)")
     parser.add_argument("--districts", type=int, help="D (default 10, --quick 2)")
     parser.add_argument("--keep", action="store_true", help="keep both benchmark databases")
+    parser.add_argument("--reuse", metavar="NAME", help="time again the databases NAME a --keep "
+                        "run left (migrated to the head first; no 1-district side)")
     parser.add_argument("--citus-url", help="an existing, empty database on a Citus coordinator")
     parser.add_argument("--incidents", type=int, metavar="N",
                         help="incidents, and patrol points, in the region (default 10^7, "
@@ -510,6 +613,9 @@ def main() -> None:
     batches = 6 if args.quick else 50
     per_district = total // n_districts
     year = datetime.now(UTC).year - 1
+    if args.reuse:
+        return reuse(args.reuse, runs=runs, stats_runs=stats_runs, queries=queries,
+                     batches=batches, year=year)
 
     settings = Settings()
     if not settings.database_url:
@@ -564,44 +670,10 @@ def main() -> None:
             f"in {load_s:.0f} s")
         loaded_mismatches = load_mismatches(single_url, citus_url)
         phases["escalate_s"] += escalate_backlog(single_url) + escalate_backlog(citus_url)
-        single = Side("single", single_url, tokens)
-        citus = Side("citus", citus_url, tokens)
-        single_answer = single.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
-                                       case_ids=case_ids)
-        citus_answer = citus.measure(runs, stats_runs, year, streets, seed=2, queries=queries,
-                                     case_ids=case_ids)
-        mismatches = loaded_mismatches + int(single_answer != citus_answer)
-        single.intake(batches, seed=2)
-        citus.intake(batches, seed=2)
-        with psycopg.connect(libpq_url(single_url)) as conn, \
-                psycopg.connect(libpq_url(citus_url)) as cconn:
-            a = dict(conn.execute(PER_MICRO_GRID_SQL).fetchall())
-            b = dict(cconn.execute(PER_MICRO_GRID_SQL).fetchall())
-        mismatches += sum(1 for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-        errors = one.errors + single.errors + citus.errors
-        say(f"the two sides agree: {mismatches} differences (district statistics, the community's "
-            f"list, incidents per "
-            f"micro-grid after the same intake); {errors} failed requests; "
-            f"{time.perf_counter() - started:.0f} s in all")
-
-        head = (f"scale: districts={n_districts} incidents={counts[0]} points={counts[1]} "
-                f"buildings={counts[2]} micro_grids={counts[3]} runs={runs}/{stats_runs}")
-        sides = f"single_1d: {one.line()} single: {single.line()} citus: {citus.line()}"
-        phases["wall_s"] = time.perf_counter() - started
-        tail = (f"errors={errors} citus_mismatches={mismatches} load1={os.getloadavg()[0]:.1f} "
-                + " ".join(f"{k}={v:.0f}" for k, v in phases.items()))
-        if errors or mismatches:
-            print(f"{head} {sides} {tail}")
-            raise SystemExit(1)
-        growth = " ".join(f"{q}={ratio(single.figures[q][0], one.figures[q][0])}"
-                          for q in ("intake", *queries))
-        not_flat = [q for q in ("intake", *queries)
-                    if single.figures[q][0] / one.figures[q][0] > NOT_FLAT]
-        overhead = " ".join([f"intake_per_s={ratio(citus.intake_per_s, single.intake_per_s)}"]
-                            + [f"{q}={ratio(citus.figures[q][0], single.figures[q][0])}"
-                               for q in queries])
-        print(f"{head} {sides} growth_1_to_{n_districts}: {growth} citus_vs_single: {overhead} "
-              f"not_flat={','.join(not_flat) or 'none'} {tail}")
+        compare_sides(single_url, citus_url, tokens, one, case_ids=case_ids, streets=streets,
+                      counts=counts, n_districts=n_districts, runs=runs, stats_runs=stats_runs,
+                      year=year, queries=queries, batches=batches, phases=phases,
+                      started=started, loaded_mismatches=loaded_mismatches)
     finally:
         if not args.keep:
             localdb.drop_database(server, name)
