@@ -17,7 +17,7 @@ def case_list_sql(principal: Principal | None, start: datetime, end: datetime,
                   ) -> tuple[str, dict]:
     """One statement selecting the CASE_COLUMNS of each case (or their count); `streets`:
     gis.routing.scope_streets of the caller (names the shard key; same rows)."""
-    where, params = scope_filter("incidents", "i", principal)
+    where, params = scope_filter("incidents", "i", principal, shard_key="street_id")
     route, route_params = street_condition("i", streets)
     params.update(route_params)
     clauses = [where, route, "i.reported_at >= %(start)s", "i.reported_at < %(end)s"]

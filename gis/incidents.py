@@ -354,7 +354,7 @@ def list_sql(principal: Principal | None, status: list[str], category: list[str]
     cases dispatched to account `assigned_to` (directly or to its department), overdue first,
     then by due time. `streets`: gis.routing.scope_streets of the caller (names the shard
     key; same rows)."""
-    where, params = scope_filter("incidents", "i", principal)
+    where, params = scope_filter("incidents", "i", principal, shard_key="street_id")
     route, route_params = street_condition("i", streets)
     params.update(route_params)
     clauses = [where, route]

@@ -107,23 +107,26 @@ AREA_COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def scope_filter(table: str, alias: str, principal: Principal | None) -> tuple[str, dict]:
+def scope_filter(table: str, alias: str, principal: Principal | None,
+                 shard_key: str | None = None) -> tuple[str, dict]:
     """A WHERE fragment (psycopg %(name)s style) confining `table` rows to the caller's scope.
 
     Areas are visible when they or their parent lie wholly inside the scope; rows that carry area
-    ids (buildings, incidents, patrol points) when any of their area ids does.
+    ids (buildings, incidents, patrol points) when any of their area ids does. `shard_key`: as
+    in :func:`scope_filter_hashed`, for a caller that ANDs its own street condition.
     """
     if principal is None or principal.scope is None:
         return "TRUE", {}
-    return scope_fragment(table, alias), principal.scope.params()
+    return scope_fragment(table, alias, shard_key), principal.scope.params()
 
 
-def scope_fragment(table: str, alias: str) -> str:
+def scope_fragment(table: str, alias: str, shard_key: str | None = None) -> str:
     """The WHERE fragment of :func:`scope_filter` for a scoped caller (parameters scope_*)."""
     columns = AREA_COLUMNS[table]
     if table in ("streets", "communities", "grids", "micro_grids"):
         columns = columns[-1:]  # an area is in scope only when it is itself wholly inside
-    parts = [f"{alias}.{col} = ANY(%(scope_{lv})s)" for lv, col in columns]
+    parts = [(f"coalesce({alias}.{col}, 0)" if col == shard_key else f"{alias}.{col}")
+             + f" = ANY(%(scope_{lv})s)" for lv, col in columns]
     return "(" + " OR ".join(parts) + ")"
 
 

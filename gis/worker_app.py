@@ -19,7 +19,7 @@ CURRENT = "s.starts_on <= current_date AND (s.ends_on IS NULL OR s.ends_on >= cu
 async def tasks(conn: AsyncConnection, principal: Principal, limit: int = 200) -> list[dict]:
     """The cases dispatched to the caller (the assignee is their account) still to handle
     (dispatched or in progress): overdue first, then by due time."""
-    where, params = scope_filter("incidents", "i", principal)
+    where, params = scope_filter("incidents", "i", principal, shard_key="street_id")
     route, route_params = street_condition("i", await scope_streets(conn, principal))
     where = f"i.assignee_account_id = %(me)s AND ({where}) AND {route}"
     params.update(route_params, me=principal.account_id)

@@ -277,6 +277,16 @@ def test_on_citus_a_case_is_read_on_one_shard_and_a_list_on_its_streets_shards(
         assert _task_count(conn, sql, {**params, **page}) == wanted < shards
         sql, params = list_sql(principal, [], [], None, None, None, None)
         assert _task_count(conn, sql, {**params, **page}) == shards
+        # a street commander: the scope names street_id in an OR, which Citus prunes only
+        # when the AND-ed street condition is the one plain term on it (gis.scope, shard_key)
+        scope = expand_scope(conn, int(d.headers("commander", "street", "A")["X-Account"]))
+        principal = Principal(0, "c", "commander", scope=scope)
+        streets = tuple(conn.execute(SCOPE_STREETS_SQL, scope.params()).fetchone()[0])
+        wanted = conn.execute(
+            "SELECT count(DISTINCT get_shard_id_for_distribution_column('incidents', s)) "
+            "FROM unnest(%s::bigint[]) s", (list(streets),)).fetchone()[0]
+        sql, params = list_sql(principal, [], [], None, None, None, None, streets=streets)
+        assert _task_count(conn, sql, {**params, **page}) == wanted < shards
 
 
 def test_a_rating_token_carries_its_street_and_older_tokens_still_work(
