@@ -530,11 +530,13 @@ def compare_sides(single_url: str, citus_url: str, tokens: dict[str, str], one: 
 
 
 def district_cases(conn: psycopg.Connection, n: int, seed: int) -> list[int]:
-    """Ids of n random incidents of district 1 in a loaded region (for --reuse)."""
+    """Ids of n random generated incidents of district 1 in a loaded region (for --reuse; not
+    the intake's, whose ids differ between the two sides)."""
     conn.execute("SELECT setseed(%s)", (1 / (seed + 1),))
     return [r[0] for r in conn.execute(
         "SELECT i.id FROM incidents i JOIN streets s ON s.id = i.street_id WHERE s.code LIKE %s "
-        "ORDER BY random() LIMIT %s", (county(0) + "%", n))]
+        "AND i.reporter IS DISTINCT FROM 'bench' ORDER BY random() LIMIT %s",
+        (county(0) + "%", n))]
 
 
 def reuse(name: str, *, runs: int, stats_runs: int, queries: tuple[str, ...], batches: int,
