@@ -69,6 +69,17 @@ def children(parents, blds, results) -> tuple[list, list[np.ndarray]]:
     return geoms, idxs
 
 
+def divide_city(data, engine: str, processes: int) -> tuple[list, list[np.ndarray], list]:
+    """The city's communities divided into grids, then the grids into micro-grids, by
+    `engine`: (grids, the building indices of each grid, the micro-grid split results)."""
+    parents = [g for g, _ in data.communities]
+    blds = [idx for _, idx in data.communities]
+    results = run_jobs(make_jobs(parents, blds, data, *LEVELS["grid"], engine), processes)
+    grids, gblds = children(parents, blds, results)
+    return grids, gblds, run_jobs(make_jobs(grids, gblds, data, *LEVELS["micro_grid"], engine),
+                                  processes)
+
+
 def reason_key(reason: str | None) -> str:
     """A short name for why a parent's households cannot meet the bounds."""
     text = reason or ""

@@ -446,6 +446,24 @@ def community_account(conn: psycopg.Connection) -> tuple[int, str]:
     return account, "scale_community"
 
 
+def bench_tokens(ids: dict[str, tuple[int, str]], community: tuple[int, str]
+                 ) -> dict[str, str]:
+    """Bearer tokens of the bench's accounts: {role: token}, and "community"."""
+    issuer = Settings(secret_key=SECRET)
+    tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
+              for role, (aid, uname) in ids.items()}
+    tokens["community"] = issue_token(issuer, *community, "commander", 0)[0]
+    return tokens
+
+
+def region_counts(conn: psycopg.Connection) -> tuple[int, int, int, int]:
+    """(incidents, patrol points, buildings, micro-grids) in the database."""
+    return conn.execute("SELECT (SELECT count(*) FROM incidents), "
+                        "(SELECT count(*) FROM patrol_points), "
+                        "(SELECT count(*) FROM buildings), "
+                        "(SELECT count(*) FROM micro_grids)").fetchone()
+
+
 def sample_cases(conn: psycopg.Connection, n: int, seed: int) -> list[int]:
     """Ids of n random incidents (of district 1, the only one loaded when this is called)."""
     conn.execute("SELECT setseed(%s)", (1 / (seed + 1),))
@@ -566,17 +584,11 @@ def reuse(name: str, *, runs: int, stats_runs: int, queries: tuple[str, ...], ba
             "SELECT code FROM streets WHERE code LIKE %s ORDER BY code", (county(0) + "%",))]
         n_districts = conn.execute(
             "SELECT count(DISTINCT left(code, 6)) FROM streets").fetchone()[0]
-        counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
-                              "(SELECT count(*) FROM patrol_points), "
-                              "(SELECT count(*) FROM buildings), "
-                              "(SELECT count(*) FROM micro_grids)").fetchone()
+        counts = region_counts(conn)
     if None in ids.values() or community is None:
         raise SystemExit(f"scale: {name} has no bench accounts: give a database a --keep run left")
     phases["escalate_s"] = escalate_backlog(single_url) + escalate_backlog(citus_url)
-    issuer = Settings(secret_key=SECRET)
-    tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
-              for role, (aid, uname) in ids.items()}
-    tokens["community"] = issue_token(issuer, *community, "commander", 0)[0]
+    tokens = bench_tokens(ids, community)
     compare_sides(single_url, citus_url, tokens, None, case_ids=case_ids, streets=streets,
                   counts=counts, n_districts=n_districts, runs=runs, stats_runs=stats_runs,
                   year=year, queries=queries, batches=batches, phases=phases, started=started,
@@ -654,10 +666,7 @@ def main() -> None:
             streets = [r[0] for r in conn.execute(
                 "SELECT code FROM streets WHERE code LIKE %s ORDER BY code", (county(0) + "%",))]
         phases["escalate_s"] = escalate_backlog(single_url)
-        issuer = Settings(secret_key=SECRET)
-        tokens = {role: issue_token(issuer, aid, uname, role, 0)[0]
-                  for role, (aid, uname) in ids.items()}
-        tokens["community"] = issue_token(issuer, *community, "commander", 0)[0]
+        tokens = bench_tokens(ids, community)
         one = Side("single_1d", single_url, tokens)
         one.measure(runs, stats_runs, year, streets, seed=1, queries=queries, case_ids=case_ids)
         one.intake(batches, seed=1)
@@ -666,10 +675,7 @@ def main() -> None:
             t0 = time.perf_counter()
             load_single(conn, range(1, n_districts), per_district, year, buildings)
             phases["generate_s"] += time.perf_counter() - t0
-            counts = conn.execute("SELECT (SELECT count(*) FROM incidents), "
-                                  "(SELECT count(*) FROM patrol_points), "
-                                  "(SELECT count(*) FROM buildings), "
-                                  "(SELECT count(*) FROM micro_grids)").fetchone()
+            counts = region_counts(conn)
         phases["citus_load_s"] = load_s = load_citus(single_url, citus_url, n_districts,
                                                      per_district, year, buildings)
         say(f"region: {n_districts} districts, {counts[3]:,} micro-grids, {counts[2]:,} "

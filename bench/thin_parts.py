@@ -18,7 +18,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.real_bench import LEVELS, children, make_jobs, run_jobs  # noqa: E402
+from bench.real_bench import divide_city  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
 from gis.partition.diagnose import THIN_PP  # noqa: E402
 from gis.partition.quality import metric_scale, polsby_popper  # noqa: E402
@@ -31,13 +31,7 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     args = ap.parse_args()
     data = LOADERS[args.city]()
-    parents = [g for g, _ in data.communities]
-    blds = [idx for _, idx in data.communities]
-    results = run_jobs(make_jobs(parents, blds, data, *LEVELS["grid"], args.engine),
-                       args.processes)
-    grids, gblds = children(parents, blds, results)
-    results = run_jobs(make_jobs(grids, gblds, data, *LEVELS["micro_grid"], args.engine),
-                       args.processes)
+    grids, gblds, results = divide_city(data, args.engine, args.processes)
     rows = []
     for grid, idx, (res, _) in zip(grids, gblds, results, strict=True):
         parts = shapely.from_wkb(np.asarray(res[0], dtype=object))

@@ -120,13 +120,24 @@ def scope_filter(table: str, alias: str, principal: Principal | None,
     return scope_fragment(table, alias, shard_key), principal.scope.params()
 
 
-def scope_fragment(table: str, alias: str, shard_key: str | None = None) -> str:
-    """The WHERE fragment of :func:`scope_filter` for a scoped caller (parameters scope_*)."""
+def _scope_columns(table: str) -> tuple[tuple[str, str], ...]:
+    """(level, column) pairs a scope tests on `table`'s rows."""
     columns = AREA_COLUMNS[table]
     if table in ("streets", "communities", "grids", "micro_grids"):
         columns = columns[-1:]  # an area is in scope only when it is itself wholly inside
-    parts = [(f"coalesce({alias}.{col}, 0)" if col == shard_key else f"{alias}.{col}")
-             + f" = ANY(%(scope_{lv})s)" for lv, col in columns]
+    return tuple(columns)
+
+
+def _scope_column(alias: str, col: str, shard_key: str | None) -> str:
+    """`alias.col`, written `coalesce(alias.col, 0)` when it is `shard_key` (same rows: ids
+    are positive; see :func:`scope_filter_hashed`)."""
+    return f"coalesce({alias}.{col}, 0)" if col == shard_key else f"{alias}.{col}"
+
+
+def scope_fragment(table: str, alias: str, shard_key: str | None = None) -> str:
+    """The WHERE fragment of :func:`scope_filter` for a scoped caller (parameters scope_*)."""
+    parts = [f"{_scope_column(alias, col, shard_key)} = ANY(%(scope_{lv})s)"
+             for lv, col in _scope_columns(table)]
     return "(" + " OR ".join(parts) + ")"
 
 
@@ -172,10 +183,6 @@ def scope_filter_hashed(table: str, alias: str, principal: Principal | None,
     term names that column too, so a caller that ANDs its own street condition names it here."""
     if principal is None or principal.scope is None:
         return "TRUE", {}
-    columns = AREA_COLUMNS[table]
-    if table in ("streets", "communities", "grids", "micro_grids"):
-        columns = columns[-1:]
-    parts = [(f"coalesce({alias}.{col}, 0)" if col == shard_key else f"{alias}.{col}")
-             + f" = ANY(%(scope_{lv})s::bigint[])" for lv, col in columns
-             if principal.scope.ids(lv)]
+    parts = [f"{_scope_column(alias, col, shard_key)} = ANY(%(scope_{lv})s::bigint[])"
+             for lv, col in _scope_columns(table) if principal.scope.ids(lv)]
     return "(" + (" OR ".join(parts) or "FALSE") + ")", principal.scope.params()
