@@ -568,6 +568,12 @@ def reuse(name: str, *, runs: int, stats_runs: int, queries: tuple[str, ...], ba
     server = database_url(settings)
     single_url = server.rsplit("/", 1)[0] + "/" + name
     citus_url = citus_local.coordinator_url(settings, name)
+    for url in (single_url, citus_url):
+        try:
+            psycopg.connect(libpq_url(url), connect_timeout=10).close()
+        except psycopg.OperationalError as exc:
+            raise SystemExit(f"scale: --reuse {name}: cannot open {url.split('@')[-1]} ({exc}); "
+                             "give the name of databases a --keep run left") from None
     started = time.perf_counter()
     migrate.upgrade(single_url)
     migrate.upgrade(citus_url)
