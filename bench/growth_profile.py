@@ -44,7 +44,7 @@ from importers.split_job import _split_one  # noqa: E402
 STAGES = {
     growth: ("building_cells", "with_free_land", "_assign", "_seeds", "_grow", "improve",
              "smooth", "finish"),
-    cells: ("_units", "_samples", "_simplified", "_own_footprints",
+    cells: ("footprint_units", "sample_points", "_simplified", "_own_footprints",
             "_gather_strays", "_adjacency", "union_of"),
     faces: ("region_edges", "plane_faces", "shared_edges", "face_labels", "gather_strays",
             "union_by_label"),

@@ -13,6 +13,8 @@ grids, and our/baseline ratios. The last line holds the figures.
 --cells faces builds its cells from faces (gis.partition.cells FACES) instead of overlays per
 cell (set before the worker processes fork, so they inherit it); --lengths exact measures the
 overlay cells' T-junction edges by projection (gis.partition.cells EXACT_LENGTHS).
+--engine graph runs the unit-graph engine (gis.partition.graph); --no-passes times any engine
+without the passes after it (gis.partition.engines PASSES), to see what the engine itself does.
 
 With --real, the real cities of bench/real_city.py instead (see bench/real_bench.py).
 """
@@ -120,14 +122,18 @@ def main() -> None:
     ap.add_argument("--cities", default="monaco,shanghai", help="with --real: which cities")
     ap.add_argument("--runs", type=int, default=None, help="with --real: runs of the micro-grid "
                     "split (the CPU figure is their median; default 3, 1 with --quick)")
-    ap.add_argument("--engine", choices=["cuts", "growth"], default="cuts",
+    ap.add_argument("--engine", choices=["cuts", "growth", "graph"], default="cuts",
                     help="the split engine (gis.partition.engines)")
     ap.add_argument("--cells", choices=["overlays", "faces"], default="overlays",
                     help="how the growth engine builds its cells (gis.partition.cells FACES)")
     ap.add_argument("--lengths", choices=["overlays", "exact"], default="overlays",
                     help="how cells' T-junction edges are measured (cells EXACT_LENGTHS)")
+    ap.add_argument("--no-passes", action="store_true", help="the engine's own division, "
+                    "without the polish, improvement and re-split passes (engines PASSES)")
     args = ap.parse_args()
-    from gis.partition import cells
+    from gis.partition import cells, engines
+
+    engines.PASSES = not args.no_passes
 
     cells.FACES = args.cells == "faces"
     cells.EXACT_LENGTHS = args.lengths == "exact"

@@ -90,7 +90,7 @@ class Cells:
         return np.asarray([without_hairlines(g) for g in polygonal_all(out)], dtype=object)
 
 
-def _units(foot: np.ndarray) -> np.ndarray:
+def footprint_units(foot: np.ndarray) -> np.ndarray:
     """Unit index per footprint: footprints whose interiors overlap share a unit."""
     root = list(range(len(foot)))
 
@@ -114,11 +114,14 @@ def _units(foot: np.ndarray) -> np.ndarray:
     return unit.reshape(-1)
 
 
-def _samples(foot: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sample_points(foot: np.ndarray, unit: np.ndarray, spacing: float | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Sample points (metres) and the unit of each: representative points, and outlines
-    densified and pulled slightly inside (see the module docstring)."""
+    densified every `spacing` (SPACING_M) and pulled slightly inside (see the module
+    docstring)."""
     reps = shapely.get_coordinates(shapely.point_on_surface(foot))
-    rings = shapely.segmentize(shapely.get_exterior_ring(shapely.get_parts(foot)), SPACING_M)
+    rings = shapely.segmentize(shapely.get_exterior_ring(shapely.get_parts(foot)),
+                               spacing or SPACING_M)
     part_owner = np.repeat(np.arange(len(foot)), shapely.get_num_geometries(foot))
     coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
     ok = ~np.isnan(coords).any(axis=1) if len(coords) else np.zeros(0, bool)
@@ -396,9 +399,9 @@ def face_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -
     footprints' outlines, each face given to its footprint's unit or its region's
     (gis.partition.faces). Same sampling, units and guarantees as `building_cells`."""
     foot = np.asarray(foot, dtype=object)
-    unit = _units(foot)
+    unit = footprint_units(foot)
     n = int(unit.max()) + 1
-    xy, label = _samples(foot, unit)
+    xy, label = sample_points(foot, unit)
     outline = shapely.boundary(parent)
     if len(xy) < 2 or n == 1:
         return _made(np.zeros(len(foot), dtype=np.int64), np.asarray([parent], dtype=object),
@@ -440,9 +443,9 @@ def building_cells(parent: BaseGeometry, foot: np.ndarray, households: np.ndarra
     if FACES:
         return face_cells(parent, foot, households)
     foot = np.asarray(foot, dtype=object)
-    unit = _units(foot)
+    unit = footprint_units(foot)
     n = int(unit.max()) + 1
-    xy, label = _samples(foot, unit)
+    xy, label = sample_points(foot, unit)
     if len(xy) < 2 or n == 1:
         cells = np.asarray([parent], dtype=object)
         unit = np.zeros(len(foot), dtype=np.int64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gis.partition import engine, growth
+from gis.partition import engine, graph, growth
 from gis.partition.engine import split_inputs
 from gis.partition.improve import improved
 from gis.partition.polish import polish
@@ -18,7 +18,9 @@ from gis.partition.resplit import resplit_result
 from gis.partition.result import SplitResult
 
 DEFAULT = "cuts"
-ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split}
+PASSES = True  # the passes after an engine (off: the engine's own division, for benchmarks)
+ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split,
+                                                  "graph": graph.split}
 
 
 def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., SplitResult]:
@@ -30,6 +32,8 @@ def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., S
         result = split(parent, buildings, households, barriers=barriers,
                        min_households=min_households, max_households=max_households,
                        seed=seed, geographic=geographic)
+        if not PASSES:
+            return result
         parent, buildings, households, lo, hi = split_inputs(
             parent, buildings, households, min_households, max_households)
         result = polish(parent, buildings, households, result, lo, hi, geographic)

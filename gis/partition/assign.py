@@ -1,0 +1,406 @@
+"""Assignment of units to parts on a unit graph (gis.partition.cellgraph), without geometry.
+
+A group of units has area sum(area) and perimeter sum(perimeter) - 2 * (shared length inside),
+so its Polsby-Popper is known in numpy. The search has two steps:
+
+1. Recursive bisection: a set of units that must become k parts is cut by a straight sweep
+   (units ordered along one of ANGLES directions, a prefix against the rest) into k1 and k - k1
+   parts whose households fit k1*lo..k1*hi and k2*lo..k2*hi; of the sweeps that fit, the one
+   whose two sides are most compact (the lower Polsby-Popper first, then the mean) and both
+   connected is taken. When none fits, the sweep nearest to fitting is taken.
+2. Local improvement: a unit on a part's edge moves to the neighbouring part when that lowers
+   the households outside the bounds or, with both parts in bounds, raises the sum of the
+   logarithms of the parts' Polsby-Popper (so the least compact part gains most), and the part
+   it leaves stays connected; every move is scored at once in numpy, the best one is made, and
+   this repeats (at most MOVES_PER_UNIT moves per unit).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gis.partition.cellgraph import CellGraph
+
+ANGLES = 12
+MOVES_PER_UNIT = 3
+TOP_SWEEPS = 6
+MAX_CHECKS = 60
+CHAIN_PARTS = 4
+BORDER_UNITS = 4
+MAX_TRIES = 400
+ROUNDS = 3
+FOUR_PI = 4.0 * math.pi
+
+
+def _pp(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(perimeter > 0, FOUR_PI * area / np.maximum(perimeter, 1e-12) ** 2, 0.0)
+
+
+class Assigner:
+    """Units' parts for one unit graph and household bounds lo..hi."""
+
+    def __init__(self, g: CellGraph, lo: int, hi: int):
+        self.g, self.lo, self.hi = g, lo, hi
+        self.near = g.neighbours()
+        self.n = g.n
+        self.part = np.full(self.n, -1, dtype=np.int64)
+
+    # -- connectivity -------------------------------------------------------------------------
+    def connected(self, members: np.ndarray) -> bool:
+        """True when the units `members` form one connected group."""
+        if len(members) <= 1:
+            return True
+        inside = np.zeros(self.n, bool)
+        inside[members] = True
+        seen = np.zeros(self.n, bool)
+        stack = [int(members[0])]
+        seen[members[0]] = True
+        count = 1
+        while stack:
+            u = stack.pop()
+            for v in self.near[u].tolist():
+                if inside[v] and not seen[v]:
+                    seen[v] = True
+                    count += 1
+                    stack.append(v)
+        return count == len(members)
+
+    def components(self, members: np.ndarray) -> list[np.ndarray]:
+        """The connected groups of `members`."""
+        inside = np.zeros(self.n, bool)
+        inside[members] = True
+        label = np.full(self.n, -1)
+        out = []
+        for s in members.tolist():
+            if label[s] >= 0:
+                continue
+            label[s] = len(out)
+            stack, comp = [s], [s]
+            while stack:
+                u = stack.pop()
+                for v in self.near[u].tolist():
+                    if inside[v] and label[v] < 0:
+                        label[v] = len(out)
+                        stack.append(v)
+                        comp.append(v)
+            out.append(np.asarray(sorted(comp), dtype=np.int64))
+        return out
+
+    # -- bisection ----------------------------------------------------------------------------
+    def _sweeps(self, members: np.ndarray, k: int) -> list[tuple]:
+        """Every sweep of `members` at ANGLES directions, for k1 = k//2 and k - k//2 parts on
+        the first side, best first: (households missed, -score, t, k1, order), a prefix of
+        t + 1 units of `order` forming the first side."""
+        g, lo, hi = self.g, self.lo, self.hi
+        m = len(members)
+        theta = np.pi * np.arange(ANGLES) / ANGLES
+        proj = np.cos(theta)[:, None] * g.xy[members, 0] + np.sin(theta)[:, None] * g.xy[
+            members, 1]
+        order = np.argsort(proj, axis=1, kind="stable")  # (angles, m) positions in members
+        local = np.full(self.n, -1, dtype=np.int64)
+        local[members] = np.arange(m)
+        ea, eb = local[g.edge_a], local[g.edge_b]
+        both = (ea >= 0) & (eb >= 0)
+        ea, eb, w = ea[both], eb[both], g.edge_len[both]
+        rank = np.empty_like(order)
+        rows = np.arange(ANGLES)[:, None]
+        rank[rows, order] = np.arange(m)[None, :]
+        ra, rb = rank[:, ea], rank[:, eb]
+        offset = (rows * m)
+        top = np.bincount((np.maximum(ra, rb) + offset).ravel(), weights=np.tile(w, ANGLES),
+                          minlength=ANGLES * m).reshape(ANGLES, m)
+        bottom = np.bincount((np.minimum(ra, rb) + offset).ravel(), weights=np.tile(w, ANGLES),
+                             minlength=ANGLES * m).reshape(ANGLES, m)
+        inner_a = np.cumsum(top, axis=1)[:, :-1]
+        inner_b = np.cumsum(bottom[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        sel = members[order]
+        area_a = np.cumsum(g.area[sel], axis=1)[:, :-1]
+        per_a = np.cumsum(g.perimeter[sel], axis=1)[:, :-1]
+        hh_a = np.cumsum(g.households[sel], axis=1)[:, :-1]
+        total_a, total_p = area_a[0, -1] + g.area[sel[0, -1]], per_a[0, -1] + g.perimeter[
+            sel[0, -1]]
+        total_h = hh_a[0, -1] + g.households[sel[0, -1]]
+        pp_a = _pp(area_a, per_a - 2 * inner_a)
+        pp_b = _pp(total_a - area_a, (total_p - per_a) - 2 * inner_b)
+        hh_b = total_h - hh_a
+        score = np.minimum(pp_a, pp_b) + 0.5 * (pp_a + pp_b)
+        out = []
+        for k1 in sorted({k // 2, k - k // 2}):
+            k2 = k - k1
+            miss = (np.maximum(0, k1 * lo - hh_a) + np.maximum(0, hh_a - k1 * hi)
+                    + np.maximum(0, k2 * lo - hh_b) + np.maximum(0, hh_b - k2 * hi))
+            for angle, t in zip(*np.nonzero(miss <= miss.min()), strict=True):
+                out.append((float(miss[angle, t]), -float(score[angle, t]), int(t), k1,
+                            order[angle]))
+            key = (miss * 1e3 - score).ravel()
+            for flat in np.argsort(key, kind="stable")[:TOP_SWEEPS].tolist():
+                angle, t = divmod(flat, m - 1)
+                out.append((float(miss[angle, t]), -float(score[angle, t]), t, k1,
+                            order[angle]))
+        out.sort(key=lambda c: (c[0], c[1]))
+        return out[:MAX_CHECKS]
+
+    def _mended(self, side_a: np.ndarray, side_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two sides made connected where they can be: the smaller pieces of a side that
+        falls apart go to the other side."""
+        h = self.g.households
+        for _ in range(3):
+            moved = False
+            for first in (True, False):
+                side, other = (side_a, side_b) if first else (side_b, side_a)
+                comps = self.components(side)
+                if len(comps) < 2:
+                    continue
+                keep = max(comps, key=lambda c: (int(h[c].sum()), len(c)))
+                extra = np.concatenate([c for c in comps if c is not keep])
+                side, other = keep, np.sort(np.concatenate([other, extra]))
+                side_a, side_b = (side, other) if first else (other, side)
+                moved = True
+            if not moved:
+                break
+        return side_a, side_b
+
+    def bisect(self, members: np.ndarray, k: int, first_part: int) -> int:
+        """Divide `members` into k parts numbered from `first_part`; the next free number."""
+        if k <= 1 or len(members) <= 1:
+            self.part[members] = first_part
+            return first_part + 1
+        candidates = self._sweeps(members, k)
+        chosen = None
+        for _, _, t, k1, order in candidates:
+            side_a, side_b = members[order[:t + 1]], members[order[t + 1:]]
+            if self.connected(side_a) and self.connected(side_b):
+                chosen = (side_a, side_b, k1)
+                break
+        if chosen is None:
+            _, _, t, k1, order = candidates[0]
+            chosen = (*self._mended(members[order[:t + 1]], members[order[t + 1:]]), k1)
+        side_a, side_b, k1 = chosen
+        nxt = self.bisect(np.sort(side_a), k1, first_part)
+        return self.bisect(np.sort(side_b), k - k1, nxt)
+
+    def quality(self, fixed: np.ndarray) -> tuple[int, float]:
+        """(households out of bounds over the parts that are not lone towers, minus the
+        lowest Polsby-Popper): lower is better."""
+        g, part = self.g, self.part
+        k = int(part.max()) + 1
+        hh = np.bincount(part, weights=g.households, minlength=k)
+        tower = np.zeros(k, bool)
+        tower[part[fixed]] = True
+        inner = np.bincount(part[g.edge_a], weights=g.edge_len * (part[g.edge_a]
+                                                                  == part[g.edge_b]),
+                            minlength=k)
+        per = np.bincount(part, weights=g.perimeter, minlength=k) - 2 * inner
+        pp = _pp(np.bincount(part, weights=g.area, minlength=k), per)
+        return int(_miss(hh[~tower], self.lo, self.hi).sum()), -float(pp.min(initial=1.0))
+
+    # -- local improvement --------------------------------------------------------------------
+    def improve(self, fixed: np.ndarray) -> None:
+        """Move units between neighbouring parts (see the module docstring); `fixed` units
+        (lone towers) never move."""
+        g, lo, hi = self.g, self.lo, self.hi
+        k = int(self.part.max()) + 1
+        if k < 2 or not len(g.edge_a):
+            return
+        part = self.part
+        link = np.zeros((self.n, k))
+        np.add.at(link, (g.edge_a, part[g.edge_b]), g.edge_len)
+        np.add.at(link, (g.edge_b, part[g.edge_a]), g.edge_len)
+        area = np.bincount(part, weights=g.area, minlength=k)
+        hh = np.bincount(part, weights=g.households, minlength=k)
+        inner = np.bincount(part[g.edge_a], weights=g.edge_len * (part[g.edge_a]
+                                                                  == part[g.edge_b]),
+                            minlength=k)
+        per = np.bincount(part, weights=g.perimeter, minlength=k) - 2 * inner
+        size = np.bincount(part, minlength=k)
+        movable = ~fixed
+        tabu: set[tuple[int, int]] = set()
+        for _ in range(MOVES_PER_UNIT * self.n):
+            u_idx, q_idx = np.nonzero(link > 0)
+            src = part[u_idx]
+            ok = (q_idx != src) & movable[u_idx] & (size[src] > 1)
+            u_idx, q_idx, src = u_idx[ok], q_idx[ok], src[ok]
+            if not len(u_idx):
+                return
+            a_u, p_u, h_u = g.area[u_idx], g.perimeter[u_idx], g.households[u_idx]
+            new_ap, new_pp_ = area[src] - a_u, per[src] - p_u + 2 * link[u_idx, src]
+            new_aq, new_pq = area[q_idx] + a_u, per[q_idx] + p_u - 2 * link[u_idx, q_idx]
+            hp, hq = hh[src] - h_u, hh[q_idx] + h_u
+            miss_before = _miss(hh[src], lo, hi) + _miss(hh[q_idx], lo, hi)
+            miss_after = _miss(hp, lo, hi) + _miss(hq, lo, hi)
+            pp_before = np.log(np.maximum(_pp(area[src], per[src]), 1e-6)) + np.log(
+                np.maximum(_pp(area[q_idx], per[q_idx]), 1e-6))
+            pp_after = np.log(np.maximum(_pp(new_ap, new_pp_), 1e-6)) + np.log(
+                np.maximum(_pp(new_aq, new_pq), 1e-6))
+            gain = np.where(miss_after < miss_before, 1e3 * (miss_before - miss_after), 0.0)
+            gain = gain + np.where(miss_after <= miss_before, pp_after - pp_before, -np.inf)
+            order = np.argsort(-gain, kind="stable")
+            moved = False
+            for c in order[:32].tolist():
+                if gain[c] <= 1e-9:
+                    break
+                u, p, q = int(u_idx[c]), int(src[c]), int(q_idx[c])
+                if (u, q) in tabu:
+                    continue
+                rest = np.flatnonzero(part == p)
+                rest = rest[rest != u]
+                if not self.connected(rest):
+                    tabu.add((u, q))
+                    continue
+                part[u] = q
+                area[p], per[p], hh[p] = new_ap[c], new_pp_[c], hp[c]
+                area[q], per[q], hh[q] = new_aq[c], new_pq[c], hq[c]
+                size[p] -= 1
+                size[q] += 1
+                vs = self.near[u]
+                w = _lengths(g, u, vs)
+                link[vs, p] -= w
+                link[vs, q] += w
+                tabu.add((u, p))
+                moved = True
+                break
+            if not moved:
+                return
+
+
+def _miss(h: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    return np.maximum(0, lo - h) + np.maximum(0, h - hi)
+
+
+def _lengths(g: CellGraph, u: int, vs: np.ndarray) -> np.ndarray:
+    """Shared length between unit u and each of its neighbours vs."""
+    a = np.where(g.edge_a == u, g.edge_b, np.where(g.edge_b == u, g.edge_a, -1))
+    hit = a >= 0
+    lookup = dict(zip(a[hit].tolist(), g.edge_len[hit].tolist(), strict=True))
+    return np.asarray([lookup[v] for v in vs.tolist()])
+
+
+class ChainRepair:
+    """Parts out of bounds brought in by chains of single moves (a part over the maximum gives
+    a unit to a neighbour, which may give one on, up to CHAIN_PARTS parts; a part under the
+    minimum takes one the same way), each part on the chain in bounds and connected after it."""
+
+    def __init__(self, a: Assigner, fixed: np.ndarray):
+        self.a, self.fixed = a, fixed
+        self.g = a.g
+        self.tries = 0
+
+    def _hh(self) -> np.ndarray:
+        return np.bincount(self.a.part, weights=self.g.households).astype(np.int64)
+
+    def _border(self, c: int, q: int) -> list[int]:
+        """Units of part c beside part q, the longest shared edge first."""
+        part, near, g = self.a.part, self.a.near, self.g
+        out = []
+        for u in np.flatnonzero(part == c).tolist():
+            if self.fixed[u]:
+                continue
+            vs = near[u]
+            hit = vs[part[vs] == q]
+            if len(hit):
+                out.append((-float(_lengths(g, u, hit).sum()), u))
+        return [u for _, u in sorted(out)[:BORDER_UNITS]]
+
+    def _neighbour_parts(self, c: int) -> list[int]:
+        part, near = self.a.part, self.a.near
+        members = np.flatnonzero(part == c)
+        if not len(members):
+            return []
+        vs = np.concatenate([near[u] for u in members.tolist()])
+        return sorted(set(part[vs].tolist()) - {c})
+
+    def _ok(self, c: int, gain: int | None, lose: int | None, hh: np.ndarray, delta: int) -> bool:
+        lo, hi = self.a.lo, self.a.hi
+        if not lo <= hh[c] + delta <= hi:
+            return False
+        members = set(np.flatnonzero(self.a.part == c).tolist())
+        if gain is not None:
+            members.add(gain)
+        if lose is not None:
+            members.discard(lose)
+        return bool(members) and self.a.connected(np.fromiter(members, dtype=np.int64))
+
+    def _connected_without(self, c: int, u: int) -> bool:
+        members = np.flatnonzero(self.a.part == c)
+        return self.a.connected(members[members != u])
+
+    def push(self, c: int, received: int | None, path: list[int], hh: np.ndarray
+             ) -> list[tuple[int, int]] | None:
+        """Moves (unit, new part) taking households out of part c (which received unit
+        `received`, or is the part over the maximum when None)."""
+        h = self.g.households
+        h_in = int(h[received]) if received is not None else 0
+        for q in self._neighbour_parts(c):
+            if q in path:
+                continue
+            for u in self._border(c, q):
+                self.tries += 1
+                if self.tries > MAX_TRIES:
+                    return None
+                if u == received:
+                    continue
+                if received is None:  # the part over the maximum: no longer over
+                    if hh[c] - h[u] > self.a.hi or not self._connected_without(c, u):
+                        continue
+                elif not self._ok(c, received, u, hh, h_in - int(h[u])):
+                    continue
+                if self._ok(q, u, None, hh, int(h[u])):
+                    return [(u, q)]
+                if len(path) < CHAIN_PARTS:
+                    rest = self.push(q, u, [*path, q], hh)
+                    if rest:
+                        return [(u, q), *rest]
+        return None
+
+    def pull(self, c: int, gave: int | None, path: list[int], hh: np.ndarray
+             ) -> list[tuple[int, int]] | None:
+        """Moves bringing households into part c (which gave unit `gave`, or is the part
+        under the minimum when None)."""
+        h = self.g.households
+        h_out = int(h[gave]) if gave is not None else 0
+        for q in self._neighbour_parts(c):
+            if q in path:
+                continue
+            for u in self._border(q, c):
+                self.tries += 1
+                if self.tries > MAX_TRIES:
+                    return None
+                if gave is None:  # the part under the minimum: no longer under
+                    if hh[c] + h[u] > self.a.hi:
+                        continue
+                elif not self._ok(c, u, gave, hh, int(h[u]) - h_out):
+                    continue
+                if self._ok(q, None, u, hh, -int(h[u])):
+                    return [(u, c)]
+                if len(path) < CHAIN_PARTS:
+                    rest = self.pull(q, u, [*path, q], hh)
+                    if rest:
+                        return [(u, c), *rest]
+        return None
+
+    def run(self) -> None:
+        """Repair every part out of bounds that a chain can bring in."""
+        lo, hi = self.a.lo, self.a.hi
+        for _ in range(ROUNDS):
+            hh = self._hh()
+            lone = set(self.a.part[self.fixed].tolist())
+            bad = [c for c in range(len(hh)) if c not in lone and not lo <= hh[c] <= hi]
+            if not bad:
+                return
+            changed = False
+            for c in bad:
+                hh = self._hh()
+                if lo <= hh[c] <= hi:
+                    continue
+                self.tries = 0
+                moves = (self.push(c, None, [c], hh) if hh[c] > hi
+                         else self.pull(c, None, [c], hh))
+                if moves:
+                    for u, q in moves:
+                        self.a.part[u] = q
+                    changed = True
+            if not changed:
+                return

@@ -1,0 +1,234 @@
+"""The unit graph of a parent, built once in a few GEOS calls and measured in numpy.
+
+Footprints are grouped into units (overlapping footprints always go together,
+gis.partition.cells.footprint_units) and sampled: representative points and outlines every
+SPACING_M, pulled slightly inside (gis.partition.cells.sample_points). One Voronoi diagram of
+the samples (ordered like them) is clipped to the parent; only the cells crossing its outline
+are overlaid. Every edge of every clipped cell is then matched with its twin in numpy (the
+same two vertices, rounded to ROUND_M): an edge with a twin in another unit's cell is shared
+by the two units, an edge without one lies on the parent's outline. So each unit gets its
+area, its perimeter and its shared length with every neighbour without one overlay per pair,
+and a group of units has area sum(area), perimeter sum(perimeter) - 2 * sum(shared inside) -
+all that a search over assignments needs (gis.partition.graph). The polygons are made once,
+at the end, as the coverage union of the samples' cells per part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.cells import footprint_units, polygonal, polygonal_all, sample_points
+
+SPACING_M = 8.0
+SIMPLIFY_M = 0.3  # footprints' outlines simplified before sampling (fewer Voronoi sites)
+ROUND_M = 1e-4  # 0.1 mm: x and y of a city-wide frame fit one int64 key
+
+
+@dataclass
+class CellGraph:
+    """Units of one parent (metres): unit_of[b] is building b's unit; per unit its area,
+    perimeter, households and representative point; the shared edges as arrays (a, b, length)
+    with a < b; per sample point its unit and clipped Voronoi cell."""
+
+    unit_of: np.ndarray
+    area: np.ndarray
+    perimeter: np.ndarray
+    households: np.ndarray
+    xy: np.ndarray
+    edge_a: np.ndarray
+    edge_b: np.ndarray
+    edge_len: np.ndarray
+    point_unit: np.ndarray
+    point_cells: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.area)
+
+    def neighbours(self) -> list[np.ndarray]:
+        """Each unit's neighbours (sharing an edge of positive length)."""
+        a = np.concatenate([self.edge_a, self.edge_b])
+        b = np.concatenate([self.edge_b, self.edge_a])
+        order = np.argsort(a, kind="stable")
+        bounds = np.searchsorted(a[order], np.arange(self.n + 1))
+        return [b[order[bounds[u]:bounds[u + 1]]] for u in range(self.n)]
+
+    def polygons(self, part_of_unit: np.ndarray, k: int) -> np.ndarray:
+        """The polygon of each of k parts, given each unit's part: the coverage union of its
+        samples' cells (an ordinary union where GEOS finds the coverage invalid)."""
+        label = part_of_unit[self.point_unit]
+        order = np.argsort(label, kind="stable")
+        bounds = np.searchsorted(label[order], np.arange(k + 1))
+        out = []
+        for j in range(k):
+            cells = self.point_cells[order[bounds[j]:bounds[j + 1]]]
+            if len(cells) == 1:
+                out.append(cells[0])
+                continue
+            geom = shapely.coverage_union_all(cells)
+            if not geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
+                geom = polygonal(shapely.union_all(cells))
+            out.append(geom)
+        return np.asarray(out, dtype=object)
+
+
+def _clipped_cells(parent: BaseGeometry, xy: np.ndarray) -> np.ndarray:
+    """The Voronoi cell of each sample point within `parent` (in the points' order)."""
+    vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=parent,
+                                                     ordered=True))
+    shapely.prepare(parent)
+    out = np.asarray(vor, dtype=object).copy()
+    crossing = ~shapely.contains(parent, out)
+    if crossing.any():
+        out[crossing] = polygonal_all(shapely.intersection(out[crossing], parent))
+    return out
+
+
+def _vertex_ids(xy: np.ndarray) -> np.ndarray:
+    """One id per distinct vertex (coordinates rounded to ROUND_M)."""
+    grid = np.round((xy - xy.min(axis=0)) / ROUND_M).astype(np.int64)
+    key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
+    return np.unique(key, return_inverse=True)[1].reshape(-1)
+
+
+def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces' edges matched with their twins: pairs of pieces (a, b) sharing an edge of
+    length w (one row per matched edge), and per piece its outline length."""
+    ring_geoms, ring_piece = shapely.get_rings(pieces, return_index=True)
+    coords, ring_idx = shapely.get_coordinates(ring_geoms, return_index=True)
+    same = ring_idx[:-1] == ring_idx[1:]
+    p, q = coords[:-1][same], coords[1:][same]
+    piece = ring_piece[ring_idx[:-1][same]]
+    length = np.hypot(*(q - p).T)
+    keep = length > 0
+    p, q, piece, length = p[keep], q[keep], piece[keep], length[keep]
+    vertex = _vertex_ids(np.vstack([p, q]))
+    vp, vq = vertex[:len(p)], vertex[len(p):]
+    key = np.minimum(vp, vq) * (int(vertex.max()) + 1) + np.maximum(vp, vq)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    paired = order[counts[inverse[order]] == 2]
+    first, second = paired[0::2], paired[1::2]
+    outline = np.bincount(piece, weights=length, minlength=len(pieces))
+    return piece[first], piece[second], length[first], outline
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected component (its smallest member) of each of n nodes joined by edges a-b."""
+    comp = np.arange(n)
+    while True:
+        nxt = comp.copy()
+        np.minimum.at(nxt, a, comp[b])
+        np.minimum.at(nxt, b, comp[a])
+        nxt = nxt[nxt]
+        if np.array_equal(nxt, comp):
+            return comp
+        comp = nxt
+
+
+def _gather_strays(label: np.ndarray, area: np.ndarray, a: np.ndarray, b: np.ndarray,
+                   w: np.ndarray) -> np.ndarray:
+    """Pieces' units such that each unit's pieces are connected: a group of pieces cut off
+    from its unit's largest group joins the unit it shares the longest edge with."""
+    for _ in range(4):
+        own = label[a] == label[b]
+        comp = _components(len(label), a[own], b[own])
+        comp_area = np.bincount(comp, weights=area, minlength=len(label))
+        roots = np.flatnonzero(np.bincount(comp, minlength=len(label)))
+        order = roots[np.lexsort((-comp_area[roots], label[roots]))]
+        main = order[np.r_[True, label[order][1:] != label[order][:-1]]]
+        stray = np.ones(len(label), bool)
+        stray[main] = False
+        stray = stray[comp]
+        if not stray.any():
+            return label
+        cross = ~own
+        ca, cb, cw = comp[a[cross]], comp[b[cross]], w[cross]
+        out_a, out_b = np.r_[ca, cb], np.r_[label[b[cross]], label[a[cross]]]
+        ww = np.r_[cw, cw]
+        sel = stray[np.r_[a[cross], b[cross]]]
+        if not sel.any():
+            return label
+        key = out_a[sel] * (int(label.max()) + 1) + out_b[sel]
+        uniq, inv = np.unique(key, return_inverse=True)
+        total = np.bincount(inv.reshape(-1), weights=ww[sel])
+        best_comp, best_unit = uniq // (int(label.max()) + 1), uniq % (int(label.max()) + 1)
+        pick = np.lexsort((-total, best_comp))
+        first = pick[np.r_[True, best_comp[pick][1:] != best_comp[pick][:-1]]]
+        target = dict(zip(best_comp[first].tolist(), best_unit[first].tolist(), strict=True))
+        moved = np.flatnonzero(stray & np.isin(comp, list(target)))
+        if not len(moved):
+            return label
+        label = label.copy()
+        label[moved] = [target[c] for c in comp[moved].tolist()]
+    return label
+
+
+def _unit_edges(label: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray,
+                outline: np.ndarray, n: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit its perimeter, and the edges (a < b, length) shared between units."""
+    ua, ub = label[a], label[b]
+    inner = np.bincount(ua[ua == ub], weights=w[ua == ub], minlength=n)
+    perimeter = np.bincount(label, weights=outline, minlength=n) - 2 * inner
+    between = ua != ub
+    lo, hi, lengths = np.minimum(ua, ub)[between], np.maximum(ua, ub)[between], w[between]
+    if len(lo):
+        uniq, inv = np.unique(lo * n + hi, return_inverse=True)
+        lengths = np.bincount(inv.reshape(-1), weights=lengths)
+        lo, hi = uniq // n, uniq % n
+    return perimeter, lo.astype(np.int64), hi.astype(np.int64), lengths
+
+
+def _hosted(unit: np.ndarray, label: np.ndarray, present: np.ndarray, foot: np.ndarray,
+            xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Units renumbered so that a unit without samples joins the unit of the sample nearest
+    to its footprint."""
+    host = np.arange(len(present))
+    reps = shapely.get_coordinates(shapely.point_on_surface(foot))
+    for u in np.flatnonzero(~present).tolist():
+        b = int(np.flatnonzero(unit == u)[0])
+        host[u] = label[int(np.argmin(np.hypot(*(xy - reps[b]).T)))]
+    keep = np.flatnonzero(present)
+    renumber = np.full(len(present), -1)
+    renumber[keep] = np.arange(len(keep))
+    return renumber[host[unit]], renumber[label], len(keep)
+
+
+def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -> CellGraph:
+    """The unit graph of `parent` (metres) for footprints `foot` (metres, points allowed) with
+    their households (see the module docstring)."""
+    foot = np.asarray(foot, dtype=object)
+    unit = footprint_units(foot)
+    n = int(unit.max()) + 1
+    hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
+    simple = shapely.simplify(foot, SIMPLIFY_M) if SIMPLIFY_M > 0 else foot
+    simple = np.where(shapely.is_empty(simple), foot, simple)
+    xy, label = sample_points(simple, unit, SPACING_M)
+    present = np.bincount(label, minlength=n) > 0
+    if not present.all() and len(xy):  # a unit all of whose samples another unit's matched
+        unit, label, n = _hosted(unit, label, present, foot, xy)
+        hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
+    rep = np.zeros((n, 2))
+    np.add.at(rep, unit, shapely.get_coordinates(shapely.point_on_surface(foot)))
+    rep /= np.bincount(unit, minlength=n)[:, None]
+    if n == 1 or len(xy) < 3:
+        cells = np.asarray([parent], dtype=object)
+        return CellGraph(np.zeros(len(foot), np.int64), np.array([parent.area]),
+                         np.array([parent.length]), np.array([hh.sum()]), rep[:1],
+                         np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                         np.zeros(1, np.int64), cells)
+    cells = _clipped_cells(parent, xy)
+    pieces = shapely.get_parts(cells)
+    label = label[np.repeat(np.arange(len(cells)), shapely.get_num_geometries(cells))]
+    piece_area = shapely.area(pieces)
+    a, b, w, outline = _twins(pieces)
+    label = _gather_strays(label, piece_area, a, b, w)
+    area = np.bincount(label, weights=piece_area, minlength=n)
+    perimeter, ea, eb, lengths = _unit_edges(label, a, b, w, outline, n)
+    return CellGraph(unit, area, perimeter, hh, rep, ea, eb, lengths, label, pieces)

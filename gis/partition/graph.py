@@ -1,0 +1,139 @@
+"""The `graph` split engine: assignment first on the unit graph, polygons once at the end.
+
+The parent and footprints go into a local metric frame; one unit graph is built
+(gis.partition.cellgraph: one Voronoi diagram of samples of the footprints, its cells' shared
+edges matched in numpy). Units over the maximum are lone parts. The other units are divided
+per connected group (a group cut off by lone towers is divided on its own; one too small for a
+part joins the tower beside it) by recursive straight sweeps and local moves
+(gis.partition.assign), with no geometry: areas, perimeters and households are sums. Then the
+parts' polygons are made once (coverage unions of the samples' cells), their shared edges are
+smoothed (gis.partition.smooth), and the result is checked like every engine's
+(gis.partition.result.finish: footprints whole, contiguity, bounds, reasons).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.assign import Assigner, ChainRepair
+from gis.partition.cellgraph import CellGraph, cell_graph
+from gis.partition.cells import polygonal_all
+from gis.partition.engine import choose_parts, split_inputs
+from gis.partition.growth import local_frame
+from gis.partition.result import SplitResult, finish
+from gis.partition.smooth import smooth
+
+SMOOTH = True
+DELTAS = (0, 1, -1)
+
+
+def _clipped(feet: np.ndarray, local: BaseGeometry) -> np.ndarray:
+    """Footprints within the parent (overlays only for those crossing its outline)."""
+    shapely.prepare(local)
+    out = np.asarray(feet, dtype=object).copy()
+    crossing = ~shapely.contains(local, out)
+    if crossing.any():
+        out[crossing] = polygonal_all(shapely.intersection(out[crossing], local))
+    return out
+
+
+def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
+            ) -> tuple[int, list[str]]:
+    """Parts for every unit of `a`'s graph: lone towers first, then each connected group of
+    the others (in the number of parts the arithmetic suggests, plus `delta` where the bounds
+    still allow it); the number of parts and why the bounds cannot be met, if so."""
+    g = a.g
+    reasons: list[str] = []
+    nxt = 0
+    for u in lone.tolist():
+        a.part[u] = nxt
+        nxt += 1
+    others = np.setdiff1d(np.arange(g.n), lone)
+    for comp in a.components(others) if len(others) else []:
+        hh = int(g.households[comp].sum())
+        if hh < lo and len(lone):
+            towers = [int(a.part[v]) for u in comp.tolist() for v in a.near[u].tolist()
+                      if a.part[v] >= 0 and v in set(lone.tolist())]
+            if towers:
+                a.part[comp] = max(set(towers), key=towers.count)
+                continue
+        k, reason = choose_parts(hh, 0, lo, hi)
+        if reason:
+            reasons.append(reason)
+        elif delta and math.ceil(hh / hi) <= k + delta <= hh // lo:
+            k += delta
+        nxt = a.bisect(comp, k, nxt)
+    return nxt, reasons
+
+
+def _assigned(g: CellGraph, lo: int, hi: int) -> Assigner:
+    """The best division found: by the suggested part counts, then one part more or fewer per
+    group while parts stay out of bounds (fewest households out of bounds, then the highest
+    lowest Polsby-Popper)."""
+    lone = np.flatnonzero(g.households > hi)
+    fixed = np.zeros(g.n, bool)
+    fixed[lone] = True
+    best = None
+    for delta in DELTAS:
+        a = Assigner(g, lo, hi)
+        _divide(a, lone, lo, hi, delta)
+        ChainRepair(a, fixed).run()
+        a.improve(fixed)
+        ChainRepair(a, fixed).run()
+        key = a.quality(fixed)
+        if best is None or key < best[0]:
+            best = (key, a)
+        if key[0] == 0:
+            break
+    return best[1]
+
+
+def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
+          max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
+    """Divide `parent` into parts of min..max households (see the module docstring).
+
+    Same arguments and result as gis.partition.engine.split; `barriers` and `seed` are
+    accepted for that reason (the search is deterministic and does not use roads yet).
+    """
+    parent, buildings, households, lo, hi = split_inputs(parent, buildings, households,
+                                                         min_households, max_households)
+    scale, there, back = local_frame(parent, geographic)
+    foot = np.asarray(buildings, dtype=object)
+    rep = shapely.get_coordinates(shapely.point_on_surface(foot)) if len(foot) else np.zeros(
+        (0, 2))
+    violations: list[str] = []
+    notes: list[str] = []
+    if not buildings:
+        empty = f"no buildings: 0 households, below the minimum {lo}"
+        return finish(parent, [parent], np.zeros(0, int), rep, households, [empty], notes,
+                      scale, lo, hi, True, empty)
+    over = households > hi
+    normal, oversize = int(households[~over].sum()), int(over.sum())
+    _, reason = choose_parts(normal, oversize, lo, hi)
+    if reason:
+        violations.append(reason)
+    for hh in households[over]:
+        violations.append(f"a building of {hh} households exceeds the maximum {hi}; "
+                          "it forms a part of its own")
+    if parent.geom_type == "MultiPolygon":
+        violations.append("the parent is not one polygon: its parts cannot all be contiguous")
+    local = there(parent)
+    feet = there(foot)
+    g = cell_graph(local, feet, households)
+    a = _assigned(g, lo, hi)
+    k = int(a.part.max()) + 1
+    used = np.unique(a.part)
+    renumber = np.full(k, -1)
+    renumber[used] = np.arange(len(used))
+    unit_part = renumber[a.part]
+    geoms = g.polygons(unit_part, len(used))
+    assignment = unit_part[g.unit_of]
+    if SMOOTH and len(used) > 1:
+        geoms = smooth(geoms, _clipped(feet, local), assignment)
+    parts = list(back(geoms))
+    return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
+                  reason is not None, reason, list(foot))
