@@ -18,8 +18,14 @@ from gis.partition import graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import splitter
 from gis.partition.growth import local_frame
-from tests.test_partition_growth import (D, LAT, LON, check_division, feasible_everywhere,
-                                         row_layouts)
+from tests.test_partition_growth import (
+    LAT,
+    LON,
+    D,
+    check_division,
+    feasible_everywhere,
+    row_layouts,
+)
 from tests.test_partition_real import check_reasons, irregular_layouts
 
 
