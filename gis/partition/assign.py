@@ -31,6 +31,7 @@ CHAIN_PARTS = 4
 BORDER_UNITS = 4
 MAX_TRIES = 400
 ROUNDS = 3
+REACH_STEPS = 8  # land units crossed at most to reach a unit (ChainRepair.reach)
 FOUR_PI = 4.0 * math.pi
 
 
@@ -44,7 +45,13 @@ class Assigner:
 
     def __init__(self, g: CellGraph, lo: int, hi: int):
         self.g, self.lo, self.hi = g, lo, hi
-        self.near = g.neighbours()
+        a = np.concatenate([g.edge_a, g.edge_b])
+        order = np.argsort(a, kind="stable")
+        bounds = np.searchsorted(a[order], np.arange(g.n + 1))
+        other = np.concatenate([g.edge_b, g.edge_a])[order]
+        length = np.concatenate([g.edge_len, g.edge_len])[order]
+        self.near = [other[bounds[u]:bounds[u + 1]] for u in range(g.n)]
+        self.near_len = [length[bounds[u]:bounds[u + 1]] for u in range(g.n)]
         self.n = g.n
         self.part = np.full(self.n, -1, dtype=np.int64)
 
@@ -91,9 +98,9 @@ class Assigner:
 
     # -- bisection ----------------------------------------------------------------------------
     def _sweeps(self, members: np.ndarray, k: int) -> list[tuple]:
-        """Every sweep of `members` at ANGLES directions, for k1 = k//2 and k - k//2 parts on
-        the first side, best first: (households missed, -score, t, k1, order), a prefix of
-        t + 1 units of `order` forming the first side."""
+        """The MAX_CHECKS best sweeps of `members` at ANGLES directions, for k1 = 1..k-1
+        parts on the first side, best first: (households missed, -score, t, k1, order), a
+        prefix of t + 1 units of `order` forming the first side."""
         g, lo, hi = self.g, self.lo, self.hi
         m = len(members)
         theta = np.pi * np.arange(ANGLES) / ANGLES
@@ -127,21 +134,19 @@ class Assigner:
         pp_b = _pp(total_a - area_a, (total_p - per_a) - 2 * inner_b)
         hh_b = total_h - hh_a
         score = np.minimum(pp_a, pp_b) + 0.5 * (pp_a + pp_b)
-        out = []
-        for k1 in sorted({k // 2, k - k // 2}):
-            k2 = k - k1
-            miss = (np.maximum(0, k1 * lo - hh_a) + np.maximum(0, hh_a - k1 * hi)
-                    + np.maximum(0, k2 * lo - hh_b) + np.maximum(0, hh_b - k2 * hi))
-            for angle, t in zip(*np.nonzero(miss <= miss.min()), strict=True):
-                out.append((float(miss[angle, t]), -float(score[angle, t]), int(t), k1,
-                            order[angle]))
-            key = (miss * 1e3 - score).ravel()
-            for flat in np.argsort(key, kind="stable")[:TOP_SWEEPS].tolist():
-                angle, t = divmod(flat, m - 1)
-                out.append((float(miss[angle, t]), -float(score[angle, t]), t, k1,
-                            order[angle]))
-        out.sort(key=lambda c: (c[0], c[1]))
-        return out[:MAX_CHECKS]
+        k1 = np.arange(1, k)[:, None, None]
+        k2 = k - k1
+        miss = (np.maximum(0, k1 * lo - hh_a) + np.maximum(0, hh_a - k1 * hi)
+                + np.maximum(0, k2 * lo - hh_b) + np.maximum(0, hh_b - k2 * hi))
+        key = (miss * 1e3 - score[None]).ravel()
+        take = min(MAX_CHECKS, len(key))
+        top = np.argpartition(key, take - 1)[:take]
+        top = top[np.argsort(key[top], kind="stable")]
+        split, rest = np.divmod(top, ANGLES * (m - 1))
+        angle, t = np.divmod(rest, m - 1)
+        flat_miss = miss.ravel()[top]
+        return [(float(flat_miss[i]), -float(score[angle[i], t[i]]), int(t[i]),
+                 int(split[i]) + 1, order[angle[i]]) for i in range(take)]
 
     def _mended(self, side_a: np.ndarray, side_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Two sides made connected where they can be: the smaller pieces of a side that
@@ -255,8 +260,7 @@ class Assigner:
                 area[q], per[q], hh[q] = new_aq[c], new_pq[c], hq[c]
                 size[p] -= 1
                 size[q] += 1
-                vs = self.near[u]
-                w = _lengths(g, u, vs)
+                vs, w = self.near[u], self.near_len[u]
                 link[vs, p] -= w
                 link[vs, q] += w
                 tabu.add((u, p))
@@ -268,14 +272,6 @@ class Assigner:
 
 def _miss(h: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.maximum(0, lo - h) + np.maximum(0, h - hi)
-
-
-def _lengths(g: CellGraph, u: int, vs: np.ndarray) -> np.ndarray:
-    """Shared length between unit u and each of its neighbours vs."""
-    a = np.where(g.edge_a == u, g.edge_b, np.where(g.edge_b == u, g.edge_a, -1))
-    hit = a >= 0
-    lookup = dict(zip(a[hit].tolist(), g.edge_len[hit].tolist(), strict=True))
-    return np.asarray([lookup[v] for v in vs.tolist()])
 
 
 class ChainRepair:
@@ -293,15 +289,14 @@ class ChainRepair:
 
     def _border(self, c: int, q: int) -> list[int]:
         """Units of part c beside part q, the longest shared edge first."""
-        part, near, g = self.a.part, self.a.near, self.g
+        part, near, near_len = self.a.part, self.a.near, self.a.near_len
         out = []
         for u in np.flatnonzero(part == c).tolist():
             if self.fixed[u]:
                 continue
-            vs = near[u]
-            hit = vs[part[vs] == q]
-            if len(hit):
-                out.append((-float(_lengths(g, u, hit).sum()), u))
+            beside = part[near[u]] == q
+            if beside.any():
+                out.append((-float(near_len[u][beside].sum()), u))
         return [u for _, u in sorted(out)[:BORDER_UNITS]]
 
     def _neighbour_parts(self, c: int) -> list[int]:
@@ -381,6 +376,50 @@ class ChainRepair:
                         return [(u, c), *rest]
         return None
 
+    def reach(self, c: int, hh: np.ndarray) -> list[tuple[int, int]] | None:
+        """Moves bringing a unit into part c (under the minimum) across land of no
+        households (the free land round towers, empty lots): the nearest unit whose part stays
+        in bounds and connected without it, with the land on the way, when every part the
+        land is taken from stays connected."""
+        a, g = self.a, self.g
+        lo, hi = a.lo, a.hi
+        part, h = a.part, g.households
+        start = np.flatnonzero(part == c)
+        came = {int(u): -1 for u in start.tolist()}
+        frontier = [int(u) for u in start.tolist()]
+        for _ in range(REACH_STEPS):
+            nxt = []
+            for v in frontier:
+                for u in a.near[v].tolist():
+                    if u in came or self.fixed[u]:
+                        continue
+                    came[u] = v
+                    if h[u] == 0:
+                        nxt.append(u)
+                        continue
+                    q = int(part[u])
+                    if not lo <= hh[c] + h[u] <= hi or not lo <= hh[q] - h[u] <= hi:
+                        continue
+                    path = [u]
+                    while came[path[-1]] >= 0 and part[came[path[-1]]] != c:
+                        path.append(came[path[-1]])
+                    if self._takes_ok(path):
+                        return [(w, c) for w in path]
+            frontier = nxt
+            if not frontier:
+                return None
+        return None
+
+    def _takes_ok(self, taken: list[int]) -> bool:
+        """Whether every part losing some of `taken` stays connected (and not empty)."""
+        part = self.a.part
+        for q in set(part[taken].tolist()):
+            members = np.flatnonzero(part == q)
+            rest = members[~np.isin(members, taken)]
+            if not len(rest) or not self.a.connected(rest):
+                return False
+        return True
+
     def run(self) -> None:
         """Repair every part out of bounds that a chain can bring in."""
         lo, hi = self.a.lo, self.a.hi
@@ -397,7 +436,7 @@ class ChainRepair:
                     continue
                 self.tries = 0
                 moves = (self.push(c, None, [c], hh) if hh[c] > hi
-                         else self.pull(c, None, [c], hh))
+                         else self.pull(c, None, [c], hh) or self.reach(c, hh))
                 if moves:
                     for u, q in moves:
                         self.a.part[u] = q

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from gis.partition import engine, graph, growth
+from gis.partition.diagnose import lone_building
 from gis.partition.engine import split_inputs
-from gis.partition.improve import improved
+from gis.partition.improve import THIN, improved
 from gis.partition.polish import polish
 from gis.partition.resplit import resplit_result
 from gis.partition.result import SplitResult
@@ -47,6 +50,42 @@ def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., S
     return run
 
 
+def _misses(result: SplitResult, households, lo: int, hi: int) -> int:
+    """Parts out of bounds that are not one building over the maximum."""
+    h = np.asarray(households, dtype=np.int64).reshape(-1)
+    return sum(not lo <= c <= hi and not lone_building(h[result.assignment == k], hi)
+               for k, c in enumerate(result.households))
+
+
+def _rank(result: SplitResult, households, lo: int, hi: int) -> tuple:
+    pps = result.polsby_popper or [0.0]
+    return (bool(any("not contiguous" in v or "split" in v for v in result.violations)),
+            _misses(result, households, lo, hi), -min(min(pps), THIN), -float(np.mean(pps)))
+
+
+def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
+                max_households: int = 50, seed: int = 0, geographic: bool = True
+                ) -> SplitResult:
+    """The graph engine's division; where it leaves a part out of bounds (that the arithmetic
+    allows) or under THIN, also the growth engine's with its passes, and the better of the
+    two: contiguous and whole first, then fewer parts out of bounds, then the higher lowest
+    Polsby-Popper (up to THIN), then the higher mean."""
+    first = graph.split(parent, buildings, households, barriers=barriers,
+                        min_households=min_households, max_households=max_households,
+                        seed=seed, geographic=geographic)
+    if not PASSES:
+        return first
+    _, buildings, h, lo, hi = split_inputs(parent, buildings, households, min_households,
+                                           max_households)
+    if _misses(first, h, lo, hi) == 0 and min(first.polsby_popper, default=1.0) >= THIN \
+            and not _rank(first, h, lo, hi)[0]:
+        return first
+    second = polished(growth.split)(parent, buildings, h, barriers=barriers,
+                                    min_households=lo, max_households=hi, seed=seed,
+                                    geographic=geographic)
+    return min((first, second), key=lambda r: _rank(r, h, lo, hi))
+
+
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
     """`split` followed by the passes of gis.partition.polish (exact feasibility, bounds,
     straight boundaries through the gaps), gis.partition.improve and gis.partition.resplit."""
@@ -62,4 +101,6 @@ def splitter(name: str | None = None) -> Callable[..., SplitResult]:
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")
+    if key == "graph":
+        return graph_first
     return polished(ENGINES[key])

@@ -24,11 +24,14 @@ from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.cells import polygonal_all
 from gis.partition.engine import choose_parts, split_inputs
 from gis.partition.growth import local_frame
+from gis.partition.regroup import regroup
 from gis.partition.result import SplitResult, finish
 from gis.partition.smooth import smooth
+from gis.partition.towerland import with_free_land
 
 SMOOTH = True
 DELTAS = (0, 1, -1)
+MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
 
 
 def _clipped(feet: np.ndarray, local: BaseGeometry) -> np.ndarray:
@@ -82,6 +85,7 @@ def _assigned(g: CellGraph, lo: int, hi: int) -> Assigner:
         a = Assigner(g, lo, hi)
         _divide(a, lone, lo, hi, delta)
         ChainRepair(a, fixed).run()
+        regroup(a, fixed)
         a.improve(fixed)
         ChainRepair(a, fixed).run()
         key = a.quality(fixed)
@@ -125,13 +129,22 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     feet = there(foot)
     g = cell_graph(local, feet, households)
     a = _assigned(g, lo, hi)
+    towers = households > hi
+    if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round the towers free
+        g2 = with_free_land(local, feet, households, towers, cell_graph)
+        a2 = _assigned(g2, lo, hi) if g2 is not None else None
+        if a2 is not None:
+            (miss, thin), (miss2, thin2) = a.quality(g.households > hi), a2.quality(
+                g2.households > hi)
+            if miss2 < miss and -thin2 >= min(-thin, MIN_PP):
+                g, a = g2, a2
     k = int(a.part.max()) + 1
     used = np.unique(a.part)
     renumber = np.full(k, -1)
     renumber[used] = np.arange(len(used))
     unit_part = renumber[a.part]
     geoms = g.polygons(unit_part, len(used))
-    assignment = unit_part[g.unit_of]
+    assignment = unit_part[g.unit_of[:len(feet)]]
     if SMOOTH and len(used) > 1:
         geoms = smooth(geoms, _clipped(feet, local), assignment)
     parts = list(back(geoms))
