@@ -209,3 +209,18 @@ def with_settings(client, **changes) -> Iterator[None]:
         yield
     finally:
         state.settings = saved
+
+
+@pytest.fixture(scope="session")
+def monaco_grid_202():
+    """A real Monaco grid of 23 buildings (453 households, one tower of 60) as the real-city
+    bench's split of its community drew it (tests/data/monaco_grid_202.wkt), with the buildings
+    whose representative point lies in it."""
+    import shapely
+
+    from bench.real_city import load_monaco
+
+    grid = shapely.from_wkt((DATA / "monaco_grid_202.wkt").read_text())
+    data = load_monaco()
+    inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
+    return grid, list(data.buildings[inside]), data.households[inside]

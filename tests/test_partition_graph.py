@@ -9,15 +9,18 @@ on simple layouts, towers alone, and the same answer twice.
 from __future__ import annotations
 
 import numpy as np
+import psycopg
 import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
+from gis.database import libpq_url
 from gis.partition import graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import splitter
 from gis.partition.growth import local_frame
+from importers.split_job import split_grids
 from tests.test_partition_growth import (
     LAT,
     LON,
@@ -95,3 +98,52 @@ def test_same_input_gives_the_same_division():
     assert shapely.equals(shapely.union_all(a.parts), shapely.union_all(b.parts))
     check_division(parent, buildings, households, a)
     assert all(30 <= h <= 50 for h in a.households)
+
+
+def test_a_real_monaco_grid_is_divided_soundly(monaco_grid_202):
+    """A real grid of 23 buildings with a tower: exact tiling, whole buildings, single
+    polygons, the tower alone, every other part within the bounds and none under 0.2."""
+    grid, buildings, households = monaco_grid_202
+    for split in (graph.split, splitter("graph")):
+        result = split(grid, buildings, households)
+        check_division(grid, buildings, households, result)
+        check_reasons(result, 30, 50)
+        for i, count in enumerate(result.households):
+            held = np.asarray(households)[result.assignment == i]
+            assert 30 <= count <= 50 or (held > 50).any(), result.households
+        assert min(result.polsby_popper) >= 0.2
+
+
+def test_split_job_and_cli_run_the_graph_engine(db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from gis.settings import get_settings
+    from tests.test_split_job import _seed
+
+    grid = _seed(db_url, "110105031", [10] * 36)
+    (row,) = split_grids(db_url, [grid], engine="graph").rows
+    assert row.households == 360 and not row.violations
+    assert 30 <= row.min_households <= row.max_households <= 50
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        error, single, whole = conn.execute(
+            """SELECT abs(ST_Area(ST_Union(m.geom)) - ST_Area(g.geom)) / ST_Area(g.geom),
+                      bool_and(ST_NumGeometries(m.geom) = 1),
+                      (SELECT bool_and(ST_Area(ST_Difference(b.geom, mm.geom))
+                                       <= 1e-9 * ST_Area(b.geom))
+                       FROM buildings b JOIN micro_grids mm ON mm.id = b.micro_grid_id
+                       WHERE mm.parent_code = %s)
+               FROM micro_grids m JOIN grids g ON g.id = m.parent_id
+               WHERE g.code = %s AND m.valid_to IS NULL GROUP BY g.geom""",
+            (grid, grid)).fetchone()
+    assert error < 1e-9 and single and whole
+    other = _seed(db_url, "110105032", [12] * 30)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        ok = CliRunner().invoke(app, ["split", "--grid", other, "--engine", "graph",
+                                      "--dry-run"])
+        assert ok.exit_code == 0, ok.output
+        assert "would create 9" in ok.output and "0 violation(s)" in ok.output
+    finally:
+        get_settings.cache_clear()

@@ -284,17 +284,6 @@ def test_cli_split_takes_an_engine(db_url, monkeypatch):
         get_settings.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def monaco_grid_202():
-    """A real Monaco grid of 23 buildings (453 households, one tower of 60) as the real-city
-    bench's split of its community drew it (tests/data/monaco_grid_202.wkt), with the buildings
-    whose representative point lies in it."""
-    grid = shapely.from_wkt((DATA / "monaco_grid_202.wkt").read_text())
-    data = load_monaco()
-    inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
-    return grid, list(data.buildings[inside]), data.households[inside]
-
-
 def test_a_real_grid_keeps_every_building_whole_before_and_after_polish(monaco_grid_202):
     """Building 20 (31 households) was once left outside its part: giving a clipped footprint
     back to its part left a hairline hole, turned over by the scaling back to degrees."""

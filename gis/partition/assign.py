@@ -27,6 +27,8 @@ ANGLES = 12
 MOVES_PER_UNIT = 3
 TOP_SWEEPS = 6
 MAX_CHECKS = 60
+FLOOR_PP = 0.3
+FLOOR_WEIGHT = 4.0
 CHAIN_PARTS = 4
 BORDER_UNITS = 4
 MAX_TRIES = 400
@@ -236,10 +238,8 @@ class Assigner:
             hp, hq = hh[src] - h_u, hh[q_idx] + h_u
             miss_before = _miss(hh[src], lo, hi) + _miss(hh[q_idx], lo, hi)
             miss_after = _miss(hp, lo, hi) + _miss(hq, lo, hi)
-            pp_before = np.log(np.maximum(_pp(area[src], per[src]), 1e-6)) + np.log(
-                np.maximum(_pp(area[q_idx], per[q_idx]), 1e-6))
-            pp_after = np.log(np.maximum(_pp(new_ap, new_pp_), 1e-6)) + np.log(
-                np.maximum(_pp(new_aq, new_pq), 1e-6))
+            pp_before = _worth(_pp(area[src], per[src])) + _worth(_pp(area[q_idx], per[q_idx]))
+            pp_after = _worth(_pp(new_ap, new_pp_)) + _worth(_pp(new_aq, new_pq))
             gain = np.where(miss_after < miss_before, 1e3 * (miss_before - miss_after), 0.0)
             gain = gain + np.where(miss_after <= miss_before, pp_after - pp_before, -np.inf)
             order = np.argsort(-gain, kind="stable")
@@ -268,6 +268,12 @@ class Assigner:
                 break
             if not moved:
                 return
+
+
+def _worth(pp: np.ndarray) -> np.ndarray:
+    """What a part's Polsby-Popper is worth to the local moves: its value, and a steep
+    penalty under FLOOR_PP (so the thinnest part gains first)."""
+    return pp - FLOOR_WEIGHT * np.maximum(0.0, FLOOR_PP - pp)
 
 
 def _miss(h: np.ndarray, lo: int, hi: int) -> np.ndarray:

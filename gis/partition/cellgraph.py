@@ -118,7 +118,7 @@ def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return piece[first], piece[second], length[first], outline
 
 
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Connected component (its smallest member) of each of n nodes joined by edges a-b."""
     comp = np.arange(n)
     while True:
@@ -137,7 +137,7 @@ def _gather_strays(label: np.ndarray, area: np.ndarray, a: np.ndarray, b: np.nda
     from its unit's largest group joins the unit it shares the longest edge with."""
     for _ in range(4):
         own = label[a] == label[b]
-        comp = _components(len(label), a[own], b[own])
+        comp = connected_components(len(label), a[own], b[own])
         comp_area = np.bincount(comp, weights=area, minlength=len(label))
         roots = np.flatnonzero(np.bincount(comp, minlength=len(label)))
         order = roots[np.lexsort((-comp_area[roots], label[roots]))]

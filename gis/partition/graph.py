@@ -31,6 +31,7 @@ from gis.partition.towerland import with_free_land
 
 SMOOTH = True
 DELTAS = (0, 1, -1)
+LAND_FIRST = False
 MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
 
 
@@ -127,10 +128,11 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
         violations.append("the parent is not one polygon: its parts cannot all be contiguous")
     local = there(parent)
     feet = there(foot)
-    g = cell_graph(local, feet, households)
-    a = _assigned(g, lo, hi)
     towers = households > hi
-    if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round the towers free
+    g = (with_free_land(local, feet, households, towers, cell_graph) if LAND_FIRST
+         and towers.any() else None) or cell_graph(local, feet, households)
+    a = _assigned(g, lo, hi)
+    if not LAND_FIRST and towers.any() and a.quality(g.households > hi)[0] > 0:  # land free
         g2 = with_free_land(local, feet, households, towers, cell_graph)
         a2 = _assigned(g2, lo, hi) if g2 is not None else None
         if a2 is not None:
@@ -144,9 +146,12 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     renumber[used] = np.arange(len(used))
     unit_part = renumber[a.part]
     geoms = g.polygons(unit_part, len(used))
+    drawn = geoms
     assignment = unit_part[g.unit_of[:len(feet)]]
     if SMOOTH and len(used) > 1:
         geoms = smooth(geoms, _clipped(feet, local), assignment)
     parts = list(back(geoms))
+    if not shapely.is_valid(np.asarray(parts, dtype=object)).all():  # smoothed edges may
+        parts = list(back(drawn))  # cross once scaled back to degrees: the unsmoothed ones
     return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
                   reason is not None, reason, list(foot))

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cellgraph import CellGraph
+from gis.partition.cellgraph import CellGraph, connected_components
 
 RING_M = 1.0
 STEP_M = 3.0
@@ -82,7 +82,9 @@ def with_free_land(parent: BaseGeometry, feet: np.ndarray, households: np.ndarra
     land = ~np.isin(point_units, g.unit_of[:len(feet)])  # a point a building took stays so
     group = np.arange(g.n)
     group[point_units[land]] = g.n + quadrant[land]
-    _, group = np.unique(group, return_inverse=True)
+    same = group[g.edge_a] == group[g.edge_b]  # a quadrant's cells cut apart stay apart
+    piece = connected_components(g.n, g.edge_a[same], g.edge_b[same])
+    _, group = np.unique(np.where(group >= g.n, g.n + piece, group), return_inverse=True)
     merged = merge_units(g, group.reshape(-1))
     merged.unit_of = merged.unit_of[:len(feet)]
     return merged
