@@ -68,8 +68,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                 ) -> SplitResult:
     """The graph engine's division; where it leaves a part out of bounds (not a lone tower)
     or under THIN, also the growth engine's with its polish and improvement passes (not the
-    re-split: at three times the cost it finds two more parts in bounds on Monaco), and the
-    better of the two: contiguous and whole first, then fewer parts out of bounds, then the
+    re-split, which costs much and found little more on the real sets), and the better of
+    the two: contiguous and whole first, then fewer parts out of bounds, then the
     higher lowest Polsby-Popper (up to THIN), then the higher mean."""
     first = graph.split(parent, buildings, households, barriers=barriers,
                         min_households=min_households, max_households=max_households,
