@@ -12,7 +12,6 @@ fewer households out of bounds, or as few and a higher lowest Polsby-Popper.
 from __future__ import annotations
 
 import math
-from itertools import combinations
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from gis.partition.assign import Assigner, _miss, _pp
 
 MAX_UNITS = 12
 MAX_PARTS = 3
+MAX_SETS = 16
 THIN = 0.3  # a part under this Polsby-Popper is worth regrouping with its neighbours
 
 
@@ -116,19 +116,44 @@ def _neighbour_parts(a: Assigner, p: int) -> list[int]:
     return sorted(set(a.part[vs].tolist()) - {p})
 
 
+def _clusters(a: Assigner, p: int, tower: set[int]) -> list[tuple[int, ...]]:
+    """Connected sets of 2..MAX_PARTS parts holding part p (no tower), smaller sets first, at
+    most MAX_SETS."""
+    near = {q: set(_neighbour_parts(a, q)) - tower for q in {p} | set(_neighbour_parts(a, p))
+            if q not in tower}
+    out: list[tuple[int, ...]] = []
+    level = [(p,)]
+    for _ in range(MAX_PARTS - 1):
+        grown = set()
+        for cluster in level:
+            for q in cluster:
+                if q not in near:
+                    near[q] = set(_neighbour_parts(a, q)) - tower
+                for r in near[q]:
+                    if r not in cluster:
+                        grown.add(tuple(sorted((*cluster, r))))
+        level = sorted(grown)
+        out.extend(level)
+        if len(out) >= MAX_SETS:
+            break
+    return out[:MAX_SETS]
+
+
 def _try(a: Assigner, parts: tuple[int, ...], hh: np.ndarray, pp: np.ndarray) -> bool:
     """Regroup `parts` when a better division of their units exists; whether it did."""
     units = np.flatnonzero(np.isin(a.part, parts))
     if len(units) > MAX_UNITS:
         return False
-    table = _Table(a, units)
     total = int(hh[list(parts)].sum())
     before = (int(_miss(hh[list(parts)], a.lo, a.hi).sum()), float(pp[list(parts)].min()))
-    ks = [len(parts)] + [k for k in (len(parts) - 1, len(parts) + 1)
-                         if 1 <= k <= MAX_PARTS and math.ceil(total / a.hi) <= k <= total // a.lo]
+    ks = [k for k in (len(parts), len(parts) - 1, len(parts) + 1)
+          if 1 <= k <= MAX_PARTS and math.ceil(total / a.hi) <= k <= total // a.lo]
+    if not ks:
+        return False
+    table = _Table(a, units)
     best = None
     for k in ks:
-        found = table.best(2 ** len(units) - 1, min(k, MAX_PARTS))
+        found = table.best(2 ** len(units) - 1, k)
         if found and (best is None or found[:2] > best[:2]):
             best = found
     if best is None or (before[0] == 0 and best[0] <= before[1]):
@@ -154,8 +179,7 @@ def regroup(a: Assigner, fixed: np.ndarray, rounds: int = 2) -> None:
             hh, pp = _part_state(a)
             if not (a.part == p).any() or (a.lo <= hh[p] <= a.hi and pp[p] >= THIN):
                 continue
-            near = [q for q in _neighbour_parts(a, p) if q not in tower]
-            sets = [(p, q) for q in near] + [(p, *pair) for pair in combinations(near, 2)]
+            sets = _clusters(a, p, tower)
             for parts in sets:
                 if _try(a, parts, hh, pp):
                     changed = True
