@@ -54,8 +54,10 @@ STAGES = {
 }
 
 
-def instrument(spent: Counter) -> None:
-    """Wrap every stage (and GEOS's Voronoi) so that its CPU seconds add up in `spent`."""
+def instrument(spent: Counter, stages: dict | None = None, geos: tuple = ()) -> None:
+    """Wrap every stage of `stages` (module or class -> function names; STAGES by default)
+    and the GEOS calls `geos` ((module, name, label)) so that their CPU seconds add up in
+    `spent` (stages that nest count in both)."""
     def wrap(owner, name: str, label: str) -> None:
         inner = getattr(owner, name)
 
@@ -68,11 +70,15 @@ def instrument(spent: Counter) -> None:
 
         setattr(owner, name, timed)
 
-    for module, names in STAGES.items():
+    for owner, names in (STAGES if stages is None else stages).items():
+        short = getattr(owner, "__name__", "").rsplit(".", 1)[-1]
         for name in names:
-            wrap(module, name, f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
-    wrap(cells.shapely, "voronoi_polygons", "shapely.voronoi_polygons")
-    wrap(smooth.shapely, "coverage_simplify", "shapely.coverage_simplify")
+            wrap(owner, name, f"{short}.{name}")
+    for owner, name, label in geos or ((cells.shapely, "voronoi_polygons",
+                                         "shapely.voronoi_polygons"),
+                                        (smooth.shapely, "coverage_simplify",
+                                         "shapely.coverage_simplify")):
+        wrap(owner, name, label)
 
 
 def main() -> None:

@@ -1,0 +1,117 @@
+"""Where the graph engine's CPU goes on the real grids: CPU ms per grid of each stage.
+
+The real cities of bench/real_city.py are divided into grids (300-500 households) by the graph
+engine as the split job runs it (splitter("graph"): the graph engine, and the growth engine
+with its passes where parts stay out of bounds or thin); then every grid is divided into
+micro-grids (30-50) in this process while each stage is timed with time.process_time. Stages
+nest (the unit graph holds the Voronoi diagram, the assignment its sweeps, chains, regrouping
+and moves; `fallback` is the growth engine run where the graph engine's division needs it).
+The last line holds, per city, the CPU per grid in all, the graph engine's own share of it
+(`engine_ms`), the shares of its stages, and how many grids fell back.
+
+    .venv/bin/python bench/graph_profile.py [--quick] [--cities monaco,shanghai] [--every N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.growth_profile import instrument  # noqa: E402
+from bench.real_bench import LEVELS, children, divide, make_jobs  # noqa: E402
+from bench.real_city import LOADERS  # noqa: E402
+from gis.partition import assign, cellgraph, engines, graph, regroup  # noqa: E402
+from importers.split_job import _split_one  # noqa: E402
+
+CANDIDATES = {
+    graph: ("split", "cell_graph", "_assigned", "with_free_land", "outlines", "smooth",
+            "_clipped", "finish"),
+    cellgraph: ("footprint_units", "_units", "sample_points", "_clipped_cells",
+                "_clipped_regions", "_twins", "_gather_strays", "_unit_edges"),
+    cellgraph.CellGraph: ("polygons",),
+    assign.Assigner: ("_sweeps", "improve"),
+    assign.ChainRepair: ("run",),
+    regroup: ("regroup",),
+}
+STAGES = {owner: tuple(n for n in names if hasattr(owner, n))
+          for owner, names in CANDIDATES.items()}
+
+
+def fallback_counter(spent: Counter) -> None:
+    """Time (and count) the growth engine run where the graph engine's division needs it."""
+    inner = engines.SUBSPLITS[1]
+
+    def timed(*args, **kwargs):
+        t0 = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent["fallback"] += time.process_time() - t0
+            spent["fallback_grids"] += 1
+
+    engines.SUBSPLITS = (engines.SUBSPLITS[0], timed)
+
+
+def share(spent: Counter, label: str, total: float) -> str:
+    return f"{100 * spent[label] / total:.0f}%"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cities", default="monaco,shanghai")
+    ap.add_argument("--every", type=int, default=1, help="divide every Nth grid only")
+    ap.add_argument("--quick", action="store_true", help="every 3rd grid (--every 3)")
+    args = ap.parse_args()
+    if args.quick:
+        args.every = max(args.every, 3)
+    spent: Counter = Counter()
+    instrument(spent, STAGES, ((cellgraph.shapely, "voronoi_polygons",
+                                "shapely.voronoi_polygons"),))
+    fallback_counter(spent)
+    totals = []
+    for name in args.cities.split(","):
+        data = LOADERS[name]()
+        parents = [g for g, _ in data.communities]
+        blds = [idx for _, idx in data.communities]
+        results, _ = divide(data, parents, blds, "grid", 1, 1, "graph")
+        grids, gblds = children(parents, blds, results)
+        jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], "graph")[::args.every]
+        spent.clear()  # the grid level counted too: only the micro-grid level is shown
+        t0 = time.process_time()
+        out = [_split_one(job) for job in jobs]
+        total = time.process_time() - t0
+        lo, hi = LEVELS["micro_grid"]
+        counts = np.concatenate([r[2] for r in out])
+        pps = np.concatenate([r[3] for r in out])
+        fell = spent.pop("fallback_grids", 0)
+        print(f"{name}: {len(jobs)} grids, {1000 * total / len(jobs):.1f} CPU ms per grid "
+              f"(shapely {shapely.__version__}, GEOS {shapely.geos_version_string}); "
+              f"{int(fell)} fell back to the growth engine")
+        for label, seconds in spent.most_common():
+            print(f"  {label:32s} {1000 * seconds / len(jobs):7.1f} ms/grid "
+                  f"{100 * seconds / total:5.1f} %")
+        engine_ms = 1000 * spent["graph.split"] / len(jobs)
+        assigned = spent["graph._assigned"]
+        totals.append(
+            f"{name}: grids={len(jobs)} cpu_ms_per_grid={1000 * total / len(jobs):.1f}"
+            f" engine_ms={engine_ms:.1f} cells={share(spent, 'graph.cell_graph', total)}"
+            f" assign={100 * assigned / total:.0f}%"
+            f" polygons={share(spent, 'CellGraph.polygons', total)}"
+            f" outlines={share(spent, 'graph.outlines', total)}"
+            f" finish={share(spent, 'graph.finish', total)}"
+            f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)}"
+            f" parts={len(counts)} within={100 * np.mean((counts >= lo) & (counts <= hi)):.1f}%"
+            f" pp_mean={pps.mean():.3f} pp_min={pps.min():.3f}")
+    print("graph_profile: " + " | ".join(totals))
+
+
+if __name__ == "__main__":
+    main()
