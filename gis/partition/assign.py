@@ -17,11 +17,10 @@ so its Polsby-Popper is known in numpy. The search has two steps:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from gis.partition.cellgraph import CellGraph
+from gis.partition.subsets import missed, pp_of
 
 ANGLES = 12
 MOVES_PER_UNIT = 3
@@ -34,12 +33,6 @@ BORDER_UNITS = 4
 MAX_TRIES = 400
 ROUNDS = 3
 REACH_STEPS = 8  # land units crossed at most to reach a unit (ChainRepair.reach)
-FOUR_PI = 4.0 * math.pi
-
-
-def _pp(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(perimeter > 0, FOUR_PI * area / np.maximum(perimeter, 1e-12) ** 2, 0.0)
 
 
 class Assigner:
@@ -132,8 +125,8 @@ class Assigner:
         total_a, total_p = area_a[0, -1] + g.area[sel[0, -1]], per_a[0, -1] + g.perimeter[
             sel[0, -1]]
         total_h = hh_a[0, -1] + g.households[sel[0, -1]]
-        pp_a = _pp(area_a, per_a - 2 * inner_a)
-        pp_b = _pp(total_a - area_a, (total_p - per_a) - 2 * inner_b)
+        pp_a = pp_of(area_a, per_a - 2 * inner_a)
+        pp_b = pp_of(total_a - area_a, (total_p - per_a) - 2 * inner_b)
         hh_b = total_h - hh_a
         score = np.minimum(pp_a, pp_b) + 0.5 * (pp_a + pp_b)
         k1 = np.arange(1, k)[:, None, None]
@@ -201,8 +194,8 @@ class Assigner:
                                                                   == part[g.edge_b]),
                             minlength=k)
         per = np.bincount(part, weights=g.perimeter, minlength=k) - 2 * inner
-        pp = _pp(np.bincount(part, weights=g.area, minlength=k), per)
-        return int(_miss(hh[~tower], self.lo, self.hi).sum()), -float(pp.min(initial=1.0))
+        pp = pp_of(np.bincount(part, weights=g.area, minlength=k), per)
+        return int(missed(hh[~tower], self.lo, self.hi).sum()), -float(pp.min(initial=1.0))
 
     # -- local improvement --------------------------------------------------------------------
     def improve(self, fixed: np.ndarray) -> None:
@@ -236,10 +229,10 @@ class Assigner:
             new_ap, new_pp_ = area[src] - a_u, per[src] - p_u + 2 * link[u_idx, src]
             new_aq, new_pq = area[q_idx] + a_u, per[q_idx] + p_u - 2 * link[u_idx, q_idx]
             hp, hq = hh[src] - h_u, hh[q_idx] + h_u
-            miss_before = _miss(hh[src], lo, hi) + _miss(hh[q_idx], lo, hi)
-            miss_after = _miss(hp, lo, hi) + _miss(hq, lo, hi)
-            pp_before = _worth(_pp(area[src], per[src])) + _worth(_pp(area[q_idx], per[q_idx]))
-            pp_after = _worth(_pp(new_ap, new_pp_)) + _worth(_pp(new_aq, new_pq))
+            miss_before = missed(hh[src], lo, hi) + missed(hh[q_idx], lo, hi)
+            miss_after = missed(hp, lo, hi) + missed(hq, lo, hi)
+            pp_before = _worth(pp_of(area[src], per[src])) + _worth(pp_of(area[q_idx], per[q_idx]))
+            pp_after = _worth(pp_of(new_ap, new_pp_)) + _worth(pp_of(new_aq, new_pq))
             gain = np.where(miss_after < miss_before, 1e3 * (miss_before - miss_after), 0.0)
             gain = gain + np.where(miss_after <= miss_before, pp_after - pp_before, -np.inf)
             order = np.argsort(-gain, kind="stable")
@@ -274,10 +267,6 @@ def _worth(pp: np.ndarray) -> np.ndarray:
     """What a part's Polsby-Popper is worth to the local moves: its value, and a steep
     penalty under FLOOR_PP (so the thinnest part gains first)."""
     return pp - FLOOR_WEIGHT * np.maximum(0.0, FLOOR_PP - pp)
-
-
-def _miss(h: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    return np.maximum(0, lo - h) + np.maximum(0, h - hi)
 
 
 class ChainRepair:

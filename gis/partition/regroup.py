@@ -1,12 +1,11 @@
 """Regrouping a few neighbouring parts from scratch on the unit graph, by trying every subset.
 
-A part out of bounds (or thin) is merged with one or two neighbouring parts; when the merged set
-has at most MAX_UNITS units, every subset of them is a candidate part: its households, area and
-perimeter are sums (gis.partition.cellgraph), its connectedness is found for all subsets at once
-(boolean matrix products). The division of the set into the same number of parts (or one more or
-fewer when the arithmetic allows) that is within the bounds, connected, and has the highest
-lowest Polsby-Popper (then the highest sum) replaces the parts, when it is better than them:
-fewer households out of bounds, or as few and a higher lowest Polsby-Popper.
+A part out of bounds (or thin) is merged with a connected set of one or two parts round it;
+when the merged set has at most MAX_UNITS units, every subset of them is a candidate part
+(gis.partition.subsets). The division of the set into as many parts (or one more or fewer
+when the arithmetic allows) that are within the bounds and connected, with the highest lowest
+Polsby-Popper (then the highest sum), replaces the parts when it is better than them: fewer
+households out of bounds, or as few and a higher lowest Polsby-Popper.
 """
 
 from __future__ import annotations
@@ -15,87 +14,13 @@ import math
 
 import numpy as np
 
-from gis.partition.assign import Assigner, _miss, _pp
+from gis.partition.assign import Assigner
+from gis.partition.subsets import SubsetTable, missed, pp_of
 
 MAX_UNITS = 12
 MAX_PARTS = 3
 MAX_SETS = 16
 THIN = 0.3  # a part under this Polsby-Popper is worth regrouping with its neighbours
-
-
-class _Table:
-    """Every subset (bit mask) of a few units: households, Polsby-Popper, and whether it is a
-    connected group within the bounds."""
-
-    def __init__(self, a: Assigner, units: np.ndarray):
-        g = a.g
-        m = len(units)
-        self.units, self.m = units, m
-        masks = np.arange(2 ** m)
-        bits = ((masks[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
-        local = np.full(g.n, -1, dtype=np.int64)
-        local[units] = np.arange(m)
-        ea, eb = local[g.edge_a], local[g.edge_b]
-        both = (ea >= 0) & (eb >= 0)
-        w = np.zeros((m, m))
-        np.add.at(w, (ea[both], eb[both]), g.edge_len[both])
-        w = w + w.T
-        self.hh = bits.astype(float) @ g.households[units]
-        fits = np.flatnonzero((self.hh >= a.lo) & (self.hh <= a.hi))
-        f = bits[fits].astype(float)
-        inner = ((f @ w) * f).sum(axis=1) / 2
-        self.pp = np.zeros(len(masks))
-        self.pp[fits] = _pp(f @ g.area[units], f @ g.perimeter[units] - 2 * inner)
-        self.ok = np.zeros(len(masks), bool)
-        self.ok[fits] = _connected(bits[fits], w > 0)
-        self.ok[0] = False
-        self.index = masks
-
-    def best(self, rest: int, k: int) -> tuple[float, float, list[int]] | None:
-        """The best division of the units in `rest` into k parts: (lowest PP, sum of PP,
-        masks), or None."""
-        if k == 1:
-            return (float(self.pp[rest]), float(self.pp[rest]), [rest]) if self.ok[rest] else None
-        low = rest & -rest
-        idx = self.index
-        cand = np.flatnonzero(self.ok & ((idx & ~rest) == 0) & ((idx & low) != 0))
-        if k == 2:
-            other = rest ^ cand
-            fit = self.ok[other]
-            if not fit.any():
-                return None
-            cand, other = cand[fit], other[fit]
-            worst = np.minimum(self.pp[cand], self.pp[other])
-            total = self.pp[cand] + self.pp[other]
-            i = int(np.lexsort((-total, -worst))[0])
-            return float(worst[i]), float(total[i]), [int(cand[i]), int(other[i])]
-        best = None
-        for c in cand[np.argsort(-self.pp[cand])][:CANDIDATES].tolist():
-            sub = self.best(rest ^ c, k - 1)
-            if sub is None:
-                continue
-            key = (min(sub[0], float(self.pp[c])), sub[1] + float(self.pp[c]))
-            if best is None or key > best[:2]:
-                best = (*key, [c, *sub[2]])
-        return best
-
-
-CANDIDATES = 40
-
-
-def _connected(bits: np.ndarray, adjacent: np.ndarray) -> np.ndarray:
-    """Whether the units of each row of `bits` form one connected group in `adjacent`."""
-    first = np.argmax(bits, axis=1)
-    reach = np.zeros_like(bits)
-    reach[np.arange(len(bits)), first] = True
-    reach &= bits
-    step = adjacent.astype(np.int16)
-    for _ in range(bits.shape[1]):
-        grown = ((reach.astype(np.int16) @ step) > 0) & bits | reach
-        if np.array_equal(grown, reach):
-            break
-        reach = grown
-    return (reach == bits).all(axis=1)
 
 
 def _part_state(a: Assigner) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +30,7 @@ def _part_state(a: Assigner) -> tuple[np.ndarray, np.ndarray]:
     inner = np.bincount(part[g.edge_a], weights=g.edge_len * (part[g.edge_a] == part[g.edge_b]),
                         minlength=k)
     per = np.bincount(part, weights=g.perimeter, minlength=k) - 2 * inner
-    return hh, _pp(np.bincount(part, weights=g.area, minlength=k), per)
+    return hh, pp_of(np.bincount(part, weights=g.area, minlength=k), per)
 
 
 def _neighbour_parts(a: Assigner, p: int) -> list[int]:
@@ -145,12 +70,12 @@ def _try(a: Assigner, parts: tuple[int, ...], hh: np.ndarray, pp: np.ndarray) ->
     if len(units) > MAX_UNITS:
         return False
     total = int(hh[list(parts)].sum())
-    before = (int(_miss(hh[list(parts)], a.lo, a.hi).sum()), float(pp[list(parts)].min()))
+    before = (int(missed(hh[list(parts)], a.lo, a.hi).sum()), float(pp[list(parts)].min()))
     ks = [k for k in (len(parts), len(parts) - 1, len(parts) + 1)
           if 1 <= k <= MAX_PARTS and math.ceil(total / a.hi) <= k <= total // a.lo]
     if not ks:
         return False
-    table = _Table(a, units)
+    table = SubsetTable(a.g, units, a.lo, a.hi)
     best = None
     for k in ks:
         found = table.best(2 ** len(units) - 1, k)
