@@ -20,6 +20,7 @@ from gis.partition import graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import splitter
 from gis.partition.growth import local_frame
+from gis.partition.subsets import SubsetTable
 from importers.split_job import split_grids
 from tests.test_partition_growth import (
     LAT,
@@ -147,3 +148,31 @@ def test_split_job_and_cli_run_the_graph_engine(db_url, monkeypatch):
         assert "would create 9" in ok.output and "0 violation(s)" in ok.output
     finally:
         get_settings.cache_clear()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(irregular_layouts())
+def test_every_subset_division_is_the_best_two_part_division(layout):
+    """SubsetTable.best(k=2) against a brute force over the unit graph's polygons: the same
+    lowest Polsby-Popper, and its parts connected and within the bounds."""
+    parent, buildings, households = layout
+    assume(3 <= len(buildings) <= 8)
+    _, there, _ = local_frame(parent, True)
+    g = cell_graph(there(parent), there(np.asarray(buildings, object)), np.asarray(households))
+    assume(g.n >= 3)
+    lo, hi = int(g.households.sum()) // 3, int(g.households.sum())
+    units = np.arange(g.n)
+    found = SubsetTable(g, units, lo, hi).best(2 ** g.n - 1, 2)
+    best = None
+    for mask in range(1, 2 ** g.n - 1):
+        side = ((mask >> units) & 1).astype(np.int64)
+        polys = g.polygons(side, 2)
+        hh = np.bincount(side, weights=g.households, minlength=2)
+        if any(p.geom_type != "Polygon" for p in polys) or not ((hh >= lo) & (hh <= hi)).all():
+            continue
+        worst = min(4 * np.pi * p.area / p.length ** 2 for p in polys)
+        best = worst if best is None else max(best, worst)
+    if best is None:
+        assert found is None
+    else:
+        assert found is not None and abs(found[0] - best) <= 0.05 * best
