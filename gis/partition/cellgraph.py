@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cells import footprint_units, polygonal, polygonal_all, sample_points
+from gis.partition.cells import polygonal, polygonal_all, sample_points
 
 SPACING_M = 8.0
 SIMPLIFY_M = 0.3  # footprints' outlines simplified before sampling (fewer Voronoi sites)
@@ -76,6 +76,32 @@ class CellGraph:
         return np.asarray(out, dtype=object)
 
 
+def _units(foot: np.ndarray) -> np.ndarray:
+    """Unit index per footprint: footprints whose interiors overlap share a unit (as
+    gis.partition.cells.footprint_units, asked with one relate per pair of overlapping
+    envelopes instead of an overlay per pair of intersecting footprints)."""
+    n = len(foot)
+    polys = np.flatnonzero(shapely.area(foot) > 0)
+    if len(polys) < 2:
+        return np.arange(n, dtype=np.int64)
+    a, b = shapely.STRtree(foot[polys]).query(foot[polys])
+    keep = a < b
+    a, b = polys[a[keep]], polys[b[keep]]
+    over = shapely.relate_pattern(foot[a], foot[b], "2********")  # interiors share area
+    if not over.any():
+        return np.arange(n, dtype=np.int64)
+    root = np.arange(n)
+    for i, j in zip(a[over].tolist(), b[over].tolist(), strict=True):
+        while root[i] != i:
+            i = root[i]
+        while root[j] != j:
+            j = root[j]
+        root[max(i, j)] = min(i, j)
+    while not np.array_equal(root, root[root]):
+        root = root[root]
+    return np.unique(root, return_inverse=True)[1].reshape(-1)
+
+
 def _clipped_cells(parent: BaseGeometry, xy: np.ndarray) -> np.ndarray:
     """The Voronoi cell of each sample point within `parent` (in the points' order)."""
     vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=parent,
@@ -88,16 +114,17 @@ def _clipped_cells(parent: BaseGeometry, xy: np.ndarray) -> np.ndarray:
     return out
 
 
-def _vertex_ids(xy: np.ndarray) -> np.ndarray:
-    """One id per distinct vertex (coordinates rounded to ROUND_M)."""
+def _vertex_keys(xy: np.ndarray) -> np.ndarray:
+    """One int64 key per distinct vertex (coordinates rounded to ROUND_M)."""
     grid = np.round((xy - xy.min(axis=0)) / ROUND_M).astype(np.int64)
-    key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
-    return np.unique(key, return_inverse=True)[1].reshape(-1)
+    return grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
 
 
 def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pieces' edges matched with their twins: pairs of pieces (a, b) sharing an edge of
-    length w (one row per matched edge), and per piece its outline length."""
+    length w (one row per matched edge), and per piece its outline length. An edge is matched
+    when exactly one other edge has the same two (rounded) ends: one sort of the edges by
+    their ends."""
     ring_geoms, ring_piece = shapely.get_rings(pieces, return_index=True)
     coords, ring_idx = shapely.get_coordinates(ring_geoms, return_index=True)
     same = ring_idx[:-1] == ring_idx[1:]
@@ -106,14 +133,14 @@ def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     length = np.hypot(*(q - p).T)
     keep = length > 0
     p, q, piece, length = p[keep], q[keep], piece[keep], length[keep]
-    vertex = _vertex_ids(np.vstack([p, q]))
+    vertex = _vertex_keys(np.vstack([p, q]))
     vp, vq = vertex[:len(p)], vertex[len(p):]
-    key = np.minimum(vp, vq) * (int(vertex.max()) + 1) + np.maximum(vp, vq)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    paired = order[counts[inverse[order]] == 2]
-    first, second = paired[0::2], paired[1::2]
+    lo, hi = np.minimum(vp, vq), np.maximum(vp, vq)
+    order = np.lexsort((hi, lo))
+    slo, shi = lo[order], hi[order]
+    start = np.flatnonzero(np.r_[True, (slo[1:] != slo[:-1]) | (shi[1:] != shi[:-1])])
+    size = np.diff(np.r_[start, len(order)])
+    first, second = order[start[size == 2]], order[start[size == 2] + 1]
     outline = np.bincount(piece, weights=length, minlength=len(pieces))
     return piece[first], piece[second], length[first], outline
 
@@ -204,7 +231,7 @@ def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -
     """The unit graph of `parent` (metres) for footprints `foot` (metres, points allowed) with
     their households (see the module docstring)."""
     foot = np.asarray(foot, dtype=object)
-    unit = footprint_units(foot)
+    unit = _units(foot)
     n = int(unit.max()) + 1
     hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
     simple = shapely.simplify(foot, SIMPLIFY_M) if SIMPLIFY_M > 0 else foot
