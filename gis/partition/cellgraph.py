@@ -22,9 +22,11 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cells import polygonal, polygonal_all, sample_points
+from gis.partition.regions import unit_regions
 
 SPACING_M = 8.0
 SIMPLIFY_M = 0.3  # footprints' outlines simplified before sampling (fewer Voronoi sites)
+REGIONS = True  # pieces are the units' regions, not the samples' cells
 ROUND_M = 1e-4  # 0.1 mm: x and y of a city-wide frame fit one int64 key
 
 
@@ -102,16 +104,22 @@ def _units(foot: np.ndarray) -> np.ndarray:
     return np.unique(root, return_inverse=True)[1].reshape(-1)
 
 
-def _clipped_cells(parent: BaseGeometry, xy: np.ndarray) -> np.ndarray:
-    """The Voronoi cell of each sample point within `parent` (in the points' order)."""
+def _clipped_regions(parent: BaseGeometry, xy: np.ndarray, label: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Pieces tiling `parent` and the unit of each: the units' regions in the Voronoi diagram
+    of the sample points (gis.partition.regions), those crossing the parent's outline clipped
+    to it."""
     vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=parent,
                                                      ordered=True))
+    if REGIONS:
+        out, label = unit_regions(np.asarray(vor, dtype=object), label)
+    else:
+        out = np.asarray(vor, dtype=object).copy()
     shapely.prepare(parent)
-    out = np.asarray(vor, dtype=object).copy()
     crossing = ~shapely.contains(parent, out)
     if crossing.any():
         out[crossing] = polygonal_all(shapely.intersection(out[crossing], parent))
-    return out
+    return out, label
 
 
 def _vertex_keys(xy: np.ndarray) -> np.ndarray:
@@ -250,7 +258,7 @@ def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -
                          np.array([parent.length]), np.array([hh.sum()]), rep[:1],
                          np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
                          np.zeros(1, np.int64), cells)
-    cells = _clipped_cells(parent, xy)
+    cells, label = _clipped_regions(parent, xy, label)
     pieces = shapely.get_parts(cells)
     label = label[np.repeat(np.arange(len(cells)), shapely.get_num_geometries(cells))]
     piece_area = shapely.area(pieces)
