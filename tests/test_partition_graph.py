@@ -95,3 +95,27 @@ def test_same_input_gives_the_same_division():
     assert shapely.equals(shapely.union_all(a.parts), shapely.union_all(b.parts))
     check_division(parent, buildings, households, a)
     assert all(30 <= h <= 50 for h in a.households)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 100)), min_size=4, max_size=60,
+                unique=True),
+       st.integers(1, 6), st.integers(0, 2 ** 16))
+def test_units_regions_are_the_unions_of_their_cells(points, units, seed):
+    """The regions assembled from the cells' edges cover exactly what each unit's cells cover
+    (holes, pinches and scattered units included) and are valid polygons."""
+    from gis.partition.regions import unit_regions
+
+    frame = box(-10, -10, 110, 110)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points),
+                                                       extend_to=frame, ordered=True))
+    assume(len(cells) == len(points))
+    label = np.random.default_rng(seed).integers(0, units, len(cells))
+    pieces, owner = unit_regions(np.asarray(cells, dtype=object), label)
+    assert shapely.is_valid(pieces).all()
+    total = float(shapely.area(cells).sum())
+    assert abs(float(shapely.area(pieces).sum()) - total) <= 1e-9 * total
+    for u in np.unique(label).tolist():
+        mine = shapely.union_all(cells[label == u])
+        theirs = shapely.union_all(pieces[owner == u])
+        assert shapely.symmetric_difference(mine, theirs).area <= 1e-9 * total

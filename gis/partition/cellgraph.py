@@ -26,6 +26,7 @@ from gis.partition.regions import unit_regions
 
 SPACING_M = 8.0
 SIMPLIFY_M = 0.3  # footprints' outlines simplified before sampling (fewer Voronoi sites)
+POLYGONAL = ("Polygon", "MultiPolygon")
 REGIONS = True  # pieces are the units' regions, not the samples' cells
 ROUND_M = 1e-4  # 0.1 mm: x and y of a city-wide frame fit one int64 key
 
@@ -71,8 +72,11 @@ class CellGraph:
             if len(cells) == 1:
                 out.append(cells[0])
                 continue
-            geom = shapely.coverage_union_all(cells)
-            if not geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            try:
+                geom = shapely.coverage_union_all(cells)
+            except shapely.errors.GEOSException:  # pieces not noded alike
+                geom = shapely.Polygon()
+            if geom.is_empty or not geom.is_valid or geom.geom_type not in POLYGONAL:
                 geom = polygonal(shapely.union_all(cells))
             out.append(geom)
         return np.asarray(out, dtype=object)

@@ -15,10 +15,12 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+SNAP_DECIMALS = 9  # vertices within a nanometre are one (co-circular sample points)
+
 
 def _keys(xy: np.ndarray) -> np.ndarray:
     """A dense id per distinct vertex (exact coordinates: a Voronoi diagram's cells share
-    theirs bit for bit)."""
+    theirs bit for bit, and they are rounded to SNAP_DECIMALS)."""
     flat = np.ascontiguousarray(xy).view(np.complex128).reshape(-1)
     return np.unique(flat, return_inverse=True)[1].reshape(-1)
 
@@ -57,6 +59,7 @@ def unit_regions(cells: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.n
     rings, cell = shapely.get_exterior_ring(cells), np.arange(len(cells))
     coords, ring = shapely.get_coordinates(rings, return_index=True)
     same = ring[:-1] == ring[1:]
+    coords = np.round(coords, SNAP_DECIMALS)  # near-equal circumcentres become one vertex
     p, q, c = coords[:-1][same], coords[1:][same], cell[ring[:-1][same]]
     cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
     clockwise = np.bincount(c, weights=cross, minlength=len(cells)) < 0
