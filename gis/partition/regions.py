@@ -56,23 +56,24 @@ def unit_regions(cells: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.n
     """Pieces (polygons) and the unit of each: one region per unit where it can be assembled,
     else the unit's cells (see the module docstring). `cells` are the convex cells of a
     Voronoi diagram, `label` their units."""
-    rings, cell = shapely.get_exterior_ring(cells), np.arange(len(cells))
-    coords, ring = shapely.get_coordinates(rings, return_index=True)
-    same = ring[:-1] == ring[1:]
+    coords, cell = shapely.get_coordinates(cells, return_index=True)  # cells have no holes
     coords = np.round(coords, SNAP_DECIMALS)  # near-equal circumcentres become one vertex
-    p, q, c = coords[:-1][same], coords[1:][same], cell[ring[:-1][same]]
-    cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
-    clockwise = np.bincount(c, weights=cross, minlength=len(cells)) < 0
-    flip = clockwise[c]
-    p, q = np.where(flip[:, None], q, p), np.where(flip[:, None], p, q)
-    vid = _keys(np.vstack([p, q]))
-    vp, vq = vid[:len(p)], vid[len(p):]
+    same = cell[:-1] == cell[1:]
+    ids = _keys(coords)
+    a, b = coords[:-1][same], coords[1:][same]
+    c = cell[:-1][same]
+    cross = a[:, 0] * b[:, 1] - b[:, 0] * a[:, 1]
+    flip = (np.bincount(c, weights=cross, minlength=len(cells)) < 0)[c]  # walk anticlockwise
+    p = np.where(flip[:, None], b, a)
+    va, vb = ids[:-1][same], ids[1:][same]
+    vp, vq = np.where(flip, vb, va), np.where(flip, va, vb)
+    vid = ids
     unit = label[c]
     nv = int(vid.max()) + 1
     live = vp != vq
     lo, hi = np.minimum(vp, vq), np.maximum(vp, vq)
     und = (unit * nv + lo) * nv + hi
-    order = np.argsort(und, kind="stable")
+    order = np.argsort(und)
     s = und[order]
     dup = np.zeros(len(s), bool)
     dup[1:] |= s[1:] == s[:-1]
@@ -98,7 +99,8 @@ def unit_regions(cells: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.n
     edge = edge[ok]
     head, dist = _rank(succ)
     seq = np.lexsort((dist, head))
-    ring_of = np.unique(head[seq], return_inverse=True)[1].reshape(-1)
+    hs = head[seq]
+    ring_of = np.cumsum(np.r_[False, hs[1:] != hs[:-1]])
     lines = shapely.linearrings(p[edge[seq]], indices=ring_of)
     ring_unit = np.zeros(len(lines), np.int64)
     ring_unit[ring_of] = unit[edge[seq]]
