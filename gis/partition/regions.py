@@ -6,8 +6,10 @@ unit into rings, and the rings are ordered by list ranking (pointer doubling), s
 comes out of a few array operations and one vectorised polygon construction instead of one
 GEOS union per unit. An anticlockwise ring is a shell and a clockwise one a hole. A unit whose
 boundary passes twice through one vertex (its cells meet at a point only, or a hole touches
-its shell), or that has several shells and a hole, keeps its cells as they are: every piece
-returned is then a valid polygon, and the pieces still tile what the cells tiled.
+its shell), that has several shells and a hole, or whose ring comes out invalid (a bow-tie
+where near-equal circumcentres of co-circular points swap places) keeps its cells as they
+are: every piece returned is then a valid polygon, and the pieces still tile what the cells
+tiled.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-SNAP_DECIMALS = 9  # vertices within a nanometre are one (co-circular sample points)
-
 
 def _keys(xy: np.ndarray) -> np.ndarray:
     """A dense id per distinct vertex (exact coordinates: a Voronoi diagram's cells share
-    theirs bit for bit, and they are rounded to SNAP_DECIMALS)."""
+    theirs bit for bit)."""
     flat = np.ascontiguousarray(xy).view(np.complex128).reshape(-1)
     return np.unique(flat, return_inverse=True)[1].reshape(-1)
 
@@ -57,7 +57,6 @@ def unit_regions(cells: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.n
     else the unit's cells (see the module docstring). `cells` are the convex cells of a
     Voronoi diagram, `label` their units."""
     coords, cell = shapely.get_coordinates(cells, return_index=True)  # cells have no holes
-    coords = np.round(coords, SNAP_DECIMALS)  # near-equal circumcentres become one vertex
     same = cell[:-1] == cell[1:]
     ids = _keys(coords)
     a, b = coords[:-1][same], coords[1:][same]
@@ -118,7 +117,12 @@ def unit_regions(cells: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.n
     rows = np.flatnonzero(keep)
     rows = rows[np.lexsort((~shell[rows], polygon[rows]))]
     polys = shapely.polygons(lines[rows], indices=polygon[rows])
+    poly_unit = ring_unit[shell & keep]
+    bad = ~shapely.is_valid(polys)  # a ring crossing itself (near-equal circumcentres)
+    if bad.any():
+        raw[poly_unit[bad]] = True
+        polys, poly_unit = polys[~raw[poly_unit]], poly_unit[~raw[poly_unit]]
     from_cells = raw[label]
     pieces = np.concatenate([np.asarray(polys, dtype=object), cells[from_cells]])
-    plabel = np.concatenate([ring_unit[shell & keep], label[from_cells]])
+    plabel = np.concatenate([poly_unit, label[from_cells]])
     return pieces, plabel
