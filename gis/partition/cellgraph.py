@@ -1,16 +1,17 @@
 """The unit graph of a parent, built once in a few GEOS calls and measured in numpy.
 
-Footprints are grouped into units (overlapping footprints always go together,
-gis.partition.cells.footprint_units) and sampled: representative points and outlines every
+Footprints are grouped into units (overlapping footprints always go together: one relate per
+pair of overlapping envelopes) and sampled: representative points and outlines every
 SPACING_M, pulled slightly inside (gis.partition.cells.sample_points). One Voronoi diagram of
-the samples (ordered like them) is clipped to the parent; only the cells crossing its outline
-are overlaid. Every edge of every clipped cell is then matched with its twin in numpy (the
-same two vertices, rounded to ROUND_M): an edge with a twin in another unit's cell is shared
-by the two units, an edge without one lies on the parent's outline. So each unit gets its
-area, its perimeter and its shared length with every neighbour without one overlay per pair,
-and a group of units has area sum(area), perimeter sum(perimeter) - 2 * sum(shared inside) -
-all that a search over assignments needs (gis.partition.graph). The polygons are made once,
-at the end, as the coverage union of the samples' cells per part.
+the samples (ordered like them) gives each unit its region, the union of its samples' cells,
+assembled from the cells' edges in numpy (gis.partition.regions); only the regions crossing
+the parent's outline are overlaid with it. Every edge of every piece is then matched with its
+twin in numpy (the same two vertices, rounded to ROUND_M): an edge with a twin in another
+unit's piece is shared by the two units, an edge without one lies on the parent's outline. So
+each unit gets its area, its perimeter and its shared length with every neighbour without one
+overlay per pair, and a group of units has area sum(area), perimeter sum(perimeter) - 2 *
+sum(shared inside) - all that a search over assignments needs (gis.partition.graph). The
+polygons are made once, at the end, as the coverage union of the pieces per part.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ ROUND_M = 1e-4  # 0.1 mm: x and y of a city-wide frame fit one int64 key
 class CellGraph:
     """Units of one parent (metres): unit_of[b] is building b's unit; per unit its area,
     perimeter, households and representative point; the shared edges as arrays (a, b, length)
-    with a < b; per sample point its unit and clipped Voronoi cell."""
+    with a < b; the pieces tiling the parent (point_cells: the units' regions, clipped, or a
+    unit's samples' cells where its region could not be assembled) and the unit of each
+    (point_unit)."""
 
     unit_of: np.ndarray
     area: np.ndarray
@@ -62,7 +65,7 @@ class CellGraph:
 
     def polygons(self, part_of_unit: np.ndarray, k: int) -> np.ndarray:
         """The polygon of each of k parts, given each unit's part: the coverage union of its
-        samples' cells (an ordinary union where GEOS finds the coverage invalid)."""
+        pieces (an ordinary union where GEOS finds the coverage invalid)."""
         label = part_of_unit[self.point_unit]
         order = np.argsort(label, kind="stable")
         bounds = np.searchsorted(label[order], np.arange(k + 1))
