@@ -176,3 +176,27 @@ def test_every_subset_division_is_the_best_two_part_division(layout):
         assert found is None
     else:
         assert found is not None and abs(found[0] - best) <= 0.05 * best
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 100)), min_size=4, max_size=60,
+                unique=True),
+       st.integers(1, 6), st.integers(0, 2 ** 16))
+def test_units_regions_are_the_unions_of_their_cells(points, units, seed):
+    """The regions assembled from the cells' edges cover exactly what each unit's cells cover
+    (holes, pinches and scattered units included) and are valid polygons."""
+    from gis.partition.regions import unit_regions
+
+    frame = box(-10, -10, 110, 110)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points),
+                                                       extend_to=frame, ordered=True))
+    assume(len(cells) == len(points))
+    label = np.random.default_rng(seed).integers(0, units, len(cells))
+    pieces, owner = unit_regions(np.asarray(cells, dtype=object), label)
+    assert shapely.is_valid(pieces).all()
+    total = float(shapely.area(cells).sum())
+    assert abs(float(shapely.area(pieces).sum()) - total) <= 1e-9 * total
+    for u in np.unique(label).tolist():
+        mine = shapely.union_all(cells[label == u])
+        theirs = shapely.union_all(pieces[owner == u])
+        assert shapely.symmetric_difference(mine, theirs).area <= 1e-9 * total

@@ -1,16 +1,17 @@
 """The unit graph of a parent, built once in a few GEOS calls and measured in numpy.
 
-Footprints are grouped into units (overlapping footprints always go together,
-gis.partition.cells.footprint_units) and sampled: representative points and outlines every
+Footprints are grouped into units (overlapping footprints always go together: one relate per
+pair of overlapping envelopes) and sampled: representative points and outlines every
 SPACING_M, pulled slightly inside (gis.partition.cells.sample_points). One Voronoi diagram of
-the samples (ordered like them) is clipped to the parent; only the cells crossing its outline
-are overlaid. Every edge of every clipped cell is then matched with its twin in numpy (the
-same two vertices, rounded to ROUND_M): an edge with a twin in another unit's cell is shared
-by the two units, an edge without one lies on the parent's outline. So each unit gets its
-area, its perimeter and its shared length with every neighbour without one overlay per pair,
-and a group of units has area sum(area), perimeter sum(perimeter) - 2 * sum(shared inside) -
-all that a search over assignments needs (gis.partition.graph). The polygons are made once,
-at the end, as the coverage union of the samples' cells per part.
+the samples (ordered like them) gives each unit its region, the union of its samples' cells,
+assembled from the cells' edges in numpy (gis.partition.regions); only the regions crossing
+the parent's outline are overlaid with it. Every edge of every piece is then matched with its
+twin in numpy (the same two vertices, rounded to ROUND_M): an edge with a twin in another
+unit's piece is shared by the two units, an edge without one lies on the parent's outline. So
+each unit gets its area, its perimeter and its shared length with every neighbour without one
+overlay per pair, and a group of units has area sum(area), perimeter sum(perimeter) - 2 *
+sum(shared inside) - all that a search over assignments needs (gis.partition.graph). The
+polygons are made once, at the end, as the coverage union of the pieces per part.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cells import footprint_units, polygonal, polygonal_all, sample_points
+from gis.partition.cells import polygonal, polygonal_all, sample_points
+from gis.partition.regions import unit_regions
 
 SPACING_M = 8.0
 SIMPLIFY_M = 0.3  # footprints' outlines simplified before sampling (fewer Voronoi sites)
+POLYGONAL = ("Polygon", "MultiPolygon")
+REGIONS = True  # pieces are the units' regions, not the samples' cells
 ROUND_M = 1e-4  # 0.1 mm: x and y of a city-wide frame fit one int64 key
 
 
@@ -32,7 +36,9 @@ ROUND_M = 1e-4  # 0.1 mm: x and y of a city-wide frame fit one int64 key
 class CellGraph:
     """Units of one parent (metres): unit_of[b] is building b's unit; per unit its area,
     perimeter, households and representative point; the shared edges as arrays (a, b, length)
-    with a < b; per sample point its unit and clipped Voronoi cell."""
+    with a < b; the pieces tiling the parent (point_cells: the units' regions, clipped, or a
+    unit's samples' cells where its region could not be assembled) and the unit of each
+    (point_unit)."""
 
     unit_of: np.ndarray
     area: np.ndarray
@@ -59,7 +65,7 @@ class CellGraph:
 
     def polygons(self, part_of_unit: np.ndarray, k: int) -> np.ndarray:
         """The polygon of each of k parts, given each unit's part: the coverage union of its
-        samples' cells (an ordinary union where GEOS finds the coverage invalid)."""
+        pieces (an ordinary union where GEOS finds the coverage invalid)."""
         label = part_of_unit[self.point_unit]
         order = np.argsort(label, kind="stable")
         bounds = np.searchsorted(label[order], np.arange(k + 1))
@@ -69,35 +75,71 @@ class CellGraph:
             if len(cells) == 1:
                 out.append(cells[0])
                 continue
-            geom = shapely.coverage_union_all(cells)
-            if not geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            try:
+                geom = shapely.coverage_union_all(cells)
+            except shapely.errors.GEOSException:  # pieces not noded alike
+                geom = shapely.Polygon()
+            if geom.is_empty or not geom.is_valid or geom.geom_type not in POLYGONAL:
                 geom = polygonal(shapely.union_all(cells))
             out.append(geom)
         return np.asarray(out, dtype=object)
 
 
-def _clipped_cells(parent: BaseGeometry, xy: np.ndarray) -> np.ndarray:
-    """The Voronoi cell of each sample point within `parent` (in the points' order)."""
+def _units(foot: np.ndarray) -> np.ndarray:
+    """Unit index per footprint: footprints whose interiors overlap share a unit (as
+    gis.partition.cells.footprint_units, asked with one relate per pair of overlapping
+    envelopes instead of an overlay per pair of intersecting footprints)."""
+    n = len(foot)
+    polys = np.flatnonzero(shapely.area(foot) > 0)
+    if len(polys) < 2:
+        return np.arange(n, dtype=np.int64)
+    a, b = shapely.STRtree(foot[polys]).query(foot[polys])
+    keep = a < b
+    a, b = polys[a[keep]], polys[b[keep]]
+    over = shapely.relate_pattern(foot[a], foot[b], "2********")  # interiors share area
+    if not over.any():
+        return np.arange(n, dtype=np.int64)
+    root = np.arange(n)
+    for i, j in zip(a[over].tolist(), b[over].tolist(), strict=True):
+        while root[i] != i:
+            i = root[i]
+        while root[j] != j:
+            j = root[j]
+        root[max(i, j)] = min(i, j)
+    while not np.array_equal(root, root[root]):
+        root = root[root]
+    return np.unique(root, return_inverse=True)[1].reshape(-1)
+
+
+def _clipped_regions(parent: BaseGeometry, xy: np.ndarray, label: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Pieces tiling `parent` and the unit of each: the units' regions in the Voronoi diagram
+    of the sample points (gis.partition.regions), those crossing the parent's outline clipped
+    to it."""
     vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=parent,
                                                      ordered=True))
+    if REGIONS:
+        out, label = unit_regions(np.asarray(vor, dtype=object), label)
+    else:
+        out = np.asarray(vor, dtype=object).copy()
     shapely.prepare(parent)
-    out = np.asarray(vor, dtype=object).copy()
     crossing = ~shapely.contains(parent, out)
     if crossing.any():
         out[crossing] = polygonal_all(shapely.intersection(out[crossing], parent))
-    return out
+    return out, label
 
 
-def _vertex_ids(xy: np.ndarray) -> np.ndarray:
-    """One id per distinct vertex (coordinates rounded to ROUND_M)."""
+def _vertex_keys(xy: np.ndarray) -> np.ndarray:
+    """One int64 key per distinct vertex (coordinates rounded to ROUND_M)."""
     grid = np.round((xy - xy.min(axis=0)) / ROUND_M).astype(np.int64)
-    key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
-    return np.unique(key, return_inverse=True)[1].reshape(-1)
+    return grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
 
 
 def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pieces' edges matched with their twins: pairs of pieces (a, b) sharing an edge of
-    length w (one row per matched edge), and per piece its outline length."""
+    length w (one row per matched edge), and per piece its outline length. An edge is matched
+    when exactly one other edge has the same two (rounded) ends: one sort of the edges by
+    their ends."""
     ring_geoms, ring_piece = shapely.get_rings(pieces, return_index=True)
     coords, ring_idx = shapely.get_coordinates(ring_geoms, return_index=True)
     same = ring_idx[:-1] == ring_idx[1:]
@@ -106,14 +148,14 @@ def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     length = np.hypot(*(q - p).T)
     keep = length > 0
     p, q, piece, length = p[keep], q[keep], piece[keep], length[keep]
-    vertex = _vertex_ids(np.vstack([p, q]))
+    vertex = _vertex_keys(np.vstack([p, q]))
     vp, vq = vertex[:len(p)], vertex[len(p):]
-    key = np.minimum(vp, vq) * (int(vertex.max()) + 1) + np.maximum(vp, vq)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    paired = order[counts[inverse[order]] == 2]
-    first, second = paired[0::2], paired[1::2]
+    lo, hi = np.minimum(vp, vq), np.maximum(vp, vq)
+    order = np.lexsort((hi, lo))
+    slo, shi = lo[order], hi[order]
+    start = np.flatnonzero(np.r_[True, (slo[1:] != slo[:-1]) | (shi[1:] != shi[:-1])])
+    size = np.diff(np.r_[start, len(order)])
+    first, second = order[start[size == 2]], order[start[size == 2] + 1]
     outline = np.bincount(piece, weights=length, minlength=len(pieces))
     return piece[first], piece[second], length[first], outline
 
@@ -204,7 +246,7 @@ def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -
     """The unit graph of `parent` (metres) for footprints `foot` (metres, points allowed) with
     their households (see the module docstring)."""
     foot = np.asarray(foot, dtype=object)
-    unit = footprint_units(foot)
+    unit = _units(foot)
     n = int(unit.max()) + 1
     hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
     simple = shapely.simplify(foot, SIMPLIFY_M) if SIMPLIFY_M > 0 else foot
@@ -223,7 +265,7 @@ def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -
                          np.array([parent.length]), np.array([hh.sum()]), rep[:1],
                          np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
                          np.zeros(1, np.int64), cells)
-    cells = _clipped_cells(parent, xy)
+    cells, label = _clipped_regions(parent, xy, label)
     pieces = shapely.get_parts(cells)
     label = label[np.repeat(np.arange(len(cells)), shapely.get_num_geometries(cells))]
     piece_area = shapely.area(pieces)

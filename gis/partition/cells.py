@@ -134,7 +134,8 @@ def sample_points(foot: np.ndarray, unit: np.ndarray, spacing: float | None = No
     coords = coords + toward * step[:, None]
     xy = np.vstack([reps, coords])
     label = np.concatenate([unit, unit[owner]])
-    _, first = np.unique(np.round(xy, 6), axis=0, return_index=True)
+    rounded = np.ascontiguousarray(np.round(xy, 6)).view(np.complex128).reshape(-1)
+    _, first = np.unique(rounded, return_index=True)  # rows as complex: one fast sort
     first = np.sort(first)
     xy = xy[first] + np.random.default_rng(0).uniform(-JITTER_M, JITTER_M, (len(first), 2))
     return xy, label[first]
