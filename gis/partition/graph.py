@@ -7,8 +7,9 @@ per connected group (a group cut off by lone towers is divided on its own; one t
 part joins the tower beside it) by recursive straight sweeps and local moves
 (gis.partition.assign), with no geometry: areas, perimeters and households are sums. Then the
 parts' polygons are made once (coverage unions of the samples' cells), their shared edges are
-smoothed (gis.partition.smooth), and the result is checked like every engine's
-(gis.partition.result.finish: footprints whole, contiguity, bounds, reasons).
+smoothed and every footprint made whole in its part (gis.partition.outline), and the result
+is checked like every engine's (gis.partition.result.finish: footprints whole, contiguity,
+bounds, reasons).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.cells import polygonal_all
 from gis.partition.engine import choose_parts, split_inputs
 from gis.partition.growth import local_frame
+from gis.partition.outline import outlines
 from gis.partition.result import SplitResult, finish
-from gis.partition.smooth import smooth
 
 SMOOTH = True
 DELTAS = (0, 1, -1)
@@ -133,7 +134,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     geoms = g.polygons(unit_part, len(used))
     assignment = unit_part[g.unit_of]
     if SMOOTH and len(used) > 1:
-        geoms = smooth(geoms, _clipped(feet, local), assignment)
+        geoms, assignment = outlines(geoms, _clipped(feet, local), assignment)
     parts = list(back(geoms))
     return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
                   reason is not None, reason, list(foot))

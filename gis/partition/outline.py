@@ -1,0 +1,204 @@
+"""The parts' final outlines: shared edges smoothed, every footprint whole in its part.
+
+The graph engine's parts come as coverage unions of Voronoi cells (gis.partition.cellgraph):
+they tile the parent exactly, but their shared edges zig-zag, and a footprint may stick out of
+its part into a neighbour's cells. Here the shared edges are simplified once, together (GEOS
+coverage simplification, the parent's outline kept, TOLERANCE relative to the parts' size),
+and then every footprint that its part does not cover is made whole, one overlay pair per part
+touched: a part gives up the footprints of others that lie partly inside it and takes its own
+whole (a prepared covers() finds the footprints to mend; most parts need none). A footprint
+that simplification moved wholly into a neighbour first gets back, with its part, the land the
+simplification took from that part around it. A part that giving up a footprint cuts in pieces
+keeps the piece holding its footprints; a piece holding none joins the neighbour it shares the
+longest edge with. Pieces only change hands, so the parts still tile the parent.
+
+The result is kept when every part is one valid polygon (or was not one before) and the areas
+still add up to the parent's; else the same mending runs on the unsimplified parts, and at
+last the parts are returned as they came (gis.partition.whole then reports what stays split).
+A footprint none of whose area lies in its own part's cells is given to the part holding most
+of it, and the assignment returned says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.cells import polygonal, without_hairlines
+
+TOLERANCE = 0.25  # x the side of a square of the parts' mean area
+AREA_RTOL = 1e-9  # the parts' areas must add up to the parent's within this share
+POLYGON = 3  # shapely.GeometryType.POLYGON
+
+
+def _union(geoms: np.ndarray) -> BaseGeometry:
+    return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+
+
+def _rehomed(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """`owner` where a footprint with no area in its own part goes to the part holding most
+    of it."""
+    shapely.prepare(parts)
+    odd = np.flatnonzero(~shapely.covers(parts[owner], foot))
+    mine = parts[owner[odd]]
+    away = odd[~shapely.intersects(mine, foot[odd]) | shapely.touches(mine, foot[odd])]
+    if not len(away):
+        return owner
+    owner = owner.copy()
+    tree = shapely.STRtree(parts)
+    for b in away.tolist():
+        near = tree.query(foot[b], predicate="intersects")
+        if len(near):
+            owner[b] = near[int(np.argmax(shapely.area(shapely.intersection(parts[near],
+                                                                            foot[b]))))]
+    return owner
+
+
+def _given_back(simple: np.ndarray, parts: np.ndarray, foot: np.ndarray, owner: np.ndarray,
+                lost: np.ndarray) -> np.ndarray:
+    """`simple` where each part whose footprints in `lost` lie wholly in neighbours takes back
+    the land around them that simplification took from it (from `parts`, unsimplified)."""
+    simple = simple.copy()
+    for i in np.unique(owner[lost]).tolist():
+        taken = np.asarray([p for p in shapely.get_parts(shapely.difference(parts[i], simple[i]))
+                            if p.geom_type == "Polygon" and p.area > 0], dtype=object)
+        mine = lost[owner[lost] == i]
+        hit = np.unique(shapely.STRtree(taken).query(foot[mine], predicate="intersects")[1]) \
+            if len(taken) else np.zeros(0, np.int64)
+        if not len(hit):
+            continue
+        land = _union(taken[hit])
+        for k in shapely.STRtree(simple).query(land, predicate="intersects").tolist():
+            if k != i:
+                simple[k] = polygonal(shapely.difference(simple[k], land))
+        simple[i] = polygonal(shapely.union(simple[i], land))
+    return simple
+
+
+def _leaks(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Footprints their part does not cover, and the pairs (footprint, other part) whose
+    interiors meet."""
+    shapely.prepare(parts)
+    leak = np.flatnonzero(~shapely.covers(parts[owner], foot))
+    if not len(leak):
+        return leak, leak, leak
+    at, j = shapely.STRtree(parts).query(foot[leak], predicate="intersects")
+    b = leak[at]
+    other = owner[b] != j
+    b, j = b[other], j[other]
+    inside = ~shapely.touches(parts[j], foot[b])
+    return leak, b[inside], j[inside]
+
+
+def _gathered(out: np.ndarray, p: int, foot: np.ndarray, owner: np.ndarray,
+              may_split: np.ndarray) -> bool:
+    """Part p made one polygon again: the piece holding its footprints stays, pieces holding
+    none join the neighbour sharing the longest edge with them. False when p's footprints lie
+    in several pieces (and p was one polygon before) or a piece has no neighbour."""
+    pieces = np.asarray([g for g in shapely.get_parts(out[p])
+                         if g.geom_type == "Polygon" and g.area > 0], dtype=object)
+    if len(pieces) == 0:
+        return False
+    own = foot[owner == p]
+    held = np.zeros(len(pieces), bool)
+    if len(own):
+        a, c = shapely.STRtree(own).query(pieces, predicate="intersects")
+        meet = ~shapely.touches(pieces[a], own[c])
+        held[a[meet]] = True
+    if held.sum() > 1 and not may_split[p]:
+        return False
+    if not held.any():
+        held[int(np.argmax(shapely.area(pieces)))] = True
+    out[p] = pieces[held][0] if held.sum() == 1 else shapely.MultiPolygon(list(pieces[held]))
+    for piece in pieces[~held]:
+        near = [int(q) for q in shapely.STRtree(out).query(piece, predicate="intersects")
+                if q != p]
+        edge = shapely.length(shapely.intersection(piece.boundary, shapely.boundary(out[near])))
+        if not near or edge.max() <= 0:
+            return False
+        q = near[int(np.argmax(edge))]
+        out[q] = polygonal(shapely.union(out[q], piece))
+        if shapely.get_type_id(out[q]) != POLYGON and not may_split[q]:
+            return False
+    return True
+
+
+def _mended(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray, may_split: np.ndarray,
+            unsimplified: np.ndarray | None = None) -> np.ndarray | None:
+    """`parts` with every footprint whole in its own part (see the module docstring), or None
+    when that would break a part or, without `unsimplified`, a footprint has no area in its
+    part."""
+    leak, b, j = _leaks(parts, foot, owner)
+    if not len(b):
+        return parts
+    shapely.prepare(parts)
+    maybe = leak[~shapely.intersects(parts[owner[leak]], foot[leak])
+                 | shapely.touches(parts[owner[leak]], foot[leak])]
+    if len(maybe):
+        if unsimplified is None:
+            return None
+        parts = _given_back(parts, unsimplified, foot, owner, maybe)
+        return _mended(parts, foot, owner, may_split)
+    out = parts.copy()
+    taking = np.unique(b)
+    broken = []
+    for p in np.union1d(np.unique(j), owner[taking]).tolist():
+        geom = out[p]
+        give = b[j == p]
+        if len(give):
+            geom = polygonal(shapely.difference(geom, _union(foot[np.unique(give)])))
+        take = taking[owner[taking] == p]
+        if len(take):
+            geom = without_hairlines(polygonal(shapely.union(geom, _union(foot[take]))))
+        out[p] = geom
+        if shapely.get_type_id(geom) != POLYGON:
+            broken.append(p)
+    for p in broken:
+        if shapely.get_type_id(out[p]) != POLYGON and not _gathered(out, p, foot, owner,
+                                                                     may_split):
+            return None
+    return out
+
+
+def _sound(out: np.ndarray, total: float, may_split: np.ndarray) -> bool:
+    one = (shapely.get_type_id(out) == POLYGON) | may_split
+    return bool(one.all() and shapely.is_valid(out).all()
+                and abs(float(shapely.area(out).sum()) - total) <= AREA_RTOL * total)
+
+
+def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The final parts and each footprint's part (see the module docstring): `parts` tile the
+    parent (metres), foot[b] is footprint b clipped to it (points allowed), owner[b] its
+    part."""
+    parts = np.asarray(parts, dtype=object)
+    owner = np.asarray(owner, dtype=np.int64)
+    if len(parts) < 2:
+        return parts, owner
+    poly = np.flatnonzero(shapely.area(foot) > 0)
+    f = np.asarray(foot, dtype=object)[poly]
+    o = _rehomed(parts, f, owner[poly])
+    total = float(shapely.area(parts).sum())
+    may_split = shapely.get_type_id(parts) != POLYGON
+    side = (total / len(parts)) ** 0.5
+    tries = []
+    try:
+        simple = shapely.coverage_simplify(parts, TOLERANCE * side, simplify_boundary=False)
+        tries.append((simple, parts))
+    except shapely.errors.GEOSException:
+        pass
+    tries.append((parts, None))
+    for start, before in tries:
+        try:
+            out = _mended(start, f, o, may_split, before)
+        except shapely.errors.GEOSException:
+            continue
+        if out is not None and _sound(out, total, may_split):
+            mine = owner.copy()
+            mine[poly] = o
+            return out, mine
+    mine = owner.copy()
+    mine[poly] = o
+    return parts, mine
