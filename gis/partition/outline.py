@@ -36,23 +36,24 @@ def _union(geoms: np.ndarray) -> BaseGeometry:
     return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
 
 
-def _rehomed(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """`owner` where a footprint with no area in its own part goes to the part holding most
-    of it."""
-    shapely.prepare(parts)
-    odd = np.flatnonzero(~shapely.covers(parts[owner], foot))
-    mine = parts[owner[odd]]
-    away = odd[~shapely.intersects(mine, foot[odd]) | shapely.touches(mine, foot[odd])]
-    if not len(away):
-        return owner
+def _rehomed(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray, lost: np.ndarray
+             ) -> np.ndarray:
+    """`owner` where each footprint in `lost` goes to the part holding most of it."""
     owner = owner.copy()
     tree = shapely.STRtree(parts)
-    for b in away.tolist():
+    for b in lost.tolist():
         near = tree.query(foot[b], predicate="intersects")
         if len(near):
             owner[b] = near[int(np.argmax(shapely.area(shapely.intersection(parts[near],
                                                                             foot[b]))))]
     return owner
+
+
+def _without_area(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray, which: np.ndarray
+                  ) -> np.ndarray:
+    """The footprints among `which` with no area in their part (`parts` prepared)."""
+    mine = parts[owner[which]]
+    return which[~shapely.intersects(mine, foot[which]) | shapely.touches(mine, foot[which])]
 
 
 def _given_back(simple: np.ndarray, parts: np.ndarray, foot: np.ndarray, owner: np.ndarray,
@@ -115,8 +116,10 @@ def _gathered(out: np.ndarray, p: int, foot: np.ndarray, owner: np.ndarray,
     for piece in pieces[~held]:
         near = [int(q) for q in shapely.STRtree(out).query(piece, predicate="intersects")
                 if q != p]
+        if not near:
+            return False
         edge = shapely.length(shapely.intersection(piece.boundary, shapely.boundary(out[near])))
-        if not near or edge.max() <= 0:
+        if edge.max() <= 0:
             return False
         q = near[int(np.argmax(edge))]
         out[q] = polygonal(shapely.union(out[q], piece))
@@ -126,21 +129,27 @@ def _gathered(out: np.ndarray, p: int, foot: np.ndarray, owner: np.ndarray,
 
 
 def _mended(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray, may_split: np.ndarray,
-            unsimplified: np.ndarray | None = None) -> np.ndarray | None:
-    """`parts` with every footprint whole in its own part (see the module docstring), or None
-    when that would break a part or, without `unsimplified`, a footprint has no area in its
-    part."""
+            unsimplified: np.ndarray | None, rehome: bool
+            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """`parts` and `owner` with every footprint whole in its own part (see the module
+    docstring), or None when that would break a part. A footprint with no area in its part
+    gets back the land around it (from `unsimplified`) when it had area there; else, with
+    `rehome`, it goes to the part holding most of it; else the answer is None."""
     leak, b, j = _leaks(parts, foot, owner)
     if not len(b):
-        return parts
-    shapely.prepare(parts)
-    maybe = leak[~shapely.intersects(parts[owner[leak]], foot[leak])
-                 | shapely.touches(parts[owner[leak]], foot[leak])]
-    if len(maybe):
-        if unsimplified is None:
+        return parts, owner
+    lost = _without_area(parts, foot, owner, leak)
+    if len(lost):
+        if unsimplified is not None:
+            shapely.prepare(unsimplified)
+            gone = _without_area(unsimplified, foot, owner, lost)
+            owner = _rehomed(parts, foot, owner, gone)
+            parts = _given_back(parts, unsimplified, foot, owner, np.setdiff1d(lost, gone))
+            return _mended(parts, foot, owner, may_split, None, False)
+        if not rehome:
             return None
-        parts = _given_back(parts, unsimplified, foot, owner, maybe)
-        return _mended(parts, foot, owner, may_split)
+        owner = _rehomed(parts, foot, owner, lost)
+        return _mended(parts, foot, owner, may_split, None, False)
     out = parts.copy()
     taking = np.unique(b)
     broken = []
@@ -159,12 +168,15 @@ def _mended(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray, may_split: n
         if shapely.get_type_id(out[p]) != POLYGON and not _gathered(out, p, foot, owner,
                                                                      may_split):
             return None
-    return out
+    return out, owner
 
 
-def _sound(out: np.ndarray, total: float, may_split: np.ndarray) -> bool:
+def _sound(out: np.ndarray, start: np.ndarray, total: float, may_split: np.ndarray) -> bool:
+    """Every part one polygon (or in pieces from the start), the parts changed from `start`
+    valid, and the areas adding up to `total`."""
     one = (shapely.get_type_id(out) == POLYGON) | may_split
-    return bool(one.all() and shapely.is_valid(out).all()
+    changed = out[[a is not b for a, b in zip(out, start, strict=True)]]
+    return bool(one.all() and shapely.is_valid(changed).all()
                 and abs(float(shapely.area(out).sum()) - total) <= AREA_RTOL * total)
 
 
@@ -179,7 +191,6 @@ def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
         return parts, owner
     poly = np.flatnonzero(shapely.area(foot) > 0)
     f = np.asarray(foot, dtype=object)[poly]
-    o = _rehomed(parts, f, owner[poly])
     total = float(shapely.area(parts).sum())
     may_split = shapely.get_type_id(parts) != POLYGON
     side = (total / len(parts)) ** 0.5
@@ -190,15 +201,13 @@ def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
     except shapely.errors.GEOSException:
         pass
     tries.append((parts, None))
-    for start, before in tries:
+    for start, unsimplified in tries:
         try:
-            out = _mended(start, f, o, may_split, before)
+            done = _mended(start, f, owner[poly], may_split, unsimplified, True)
         except shapely.errors.GEOSException:
             continue
-        if out is not None and _sound(out, total, may_split):
+        if done is not None and _sound(done[0], start, total, may_split):
             mine = owner.copy()
-            mine[poly] = o
-            return out, mine
-    mine = owner.copy()
-    mine[poly] = o
-    return parts, mine
+            mine[poly] = done[1]
+            return done[0], mine
+    return parts, owner
