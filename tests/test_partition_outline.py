@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
+from gis.partition import outline
 from gis.partition.cellgraph import cell_graph
 from gis.partition.graph import _clipped
 from gis.partition.growth import local_frame
@@ -118,6 +119,20 @@ def test_a_zigzag_edge_comes_out_straight_and_the_parts_more_compact():
     assert shapely.get_num_coordinates(shared) < shapely.get_num_coordinates(
         shapely.intersection(parts[0].boundary, parts[1].boundary))
     assert (spill(out, foot, owner) <= SPILL_M2).all()
+
+
+def test_simplified_edges_go_around_footprints(monkeypatch):
+    """A footprint in a bump of the zig-zag: the straight edge would clip it, the edge
+    simplified around the footprints' hulls keeps the bump."""
+    _, parts = zigzag_pair()
+    foot = np.asarray([box(49, 24, 50.5, 26), box(75, 10, 90, 40)], dtype=object)
+    assert parts[0].covers(foot[0])
+    around = outline._simplified(parts, foot, 30.0)
+    assert around[0].covers(foot[0]) and not around[1].intersects(foot[0].buffer(-1e-6))
+    assert shapely.get_num_coordinates(around[0]) < shapely.get_num_coordinates(parts[0])
+    monkeypatch.setattr(outline, "AROUND_HULLS", False)
+    straight = outline._simplified(parts, foot, 30.0)
+    assert not straight[0].covers(foot[0])
 
 
 def test_a_footprint_across_the_shared_edge_goes_whole_to_its_part():

@@ -3,14 +3,18 @@
 The graph engine's parts come as coverage unions of Voronoi cells (gis.partition.cellgraph):
 they tile the parent exactly, but their shared edges zig-zag, and a footprint may stick out of
 its part into a neighbour's cells. Here the shared edges are simplified once, together (GEOS
-coverage simplification, the parent's outline kept, TOLERANCE relative to the parts' size),
-and then every footprint that its part does not cover is made whole, one overlay pair per part
-touched: a part gives up the footprints of others that lie partly inside it and takes its own
-whole (a prepared covers() finds the footprints to mend; most parts need none). A footprint
-that simplification moved wholly into a neighbour first gets back, with its part, the land the
-simplification took from that part around it. A part that giving up a footprint cuts in pieces
-keeps the piece holding its footprints; a piece holding none joins the neighbour it shares the
-longest edge with. Pieces only change hands, so the parts still tile the parent.
+coverage simplification, the parent's outline kept, TOLERANCE relative to the parts' size).
+The footprints' convex hulls go into that call as rings of no part (AROUND_HULLS): rings that
+belong to no two polygons are kept as they are, and the simplifier removes no vertex whose
+triangle would hold another ring's vertex, so a simplified edge does not cross a hull it did not
+cross before: simplification clips almost no footprint, and the edges are straight lines
+between the buildings. Then every footprint its part does not cover (a prepared covers() tells)
+is made whole, one overlay pair per part touched: a part gives up the footprints of others that
+lie partly inside it and takes its own whole. A footprint that simplification moved wholly into
+a neighbour first gets back, with its part, the land the simplification took from that part
+around it. A part that giving up a footprint cuts in pieces keeps the piece holding its
+footprints; a piece holding none joins the neighbour it shares the longest edge with. Pieces
+only change hands, so the parts still tile the parent.
 
 The result is kept when every part is one valid polygon (or was not one before) and the areas
 still add up to the parent's; else the same mending runs on the unsimplified parts, and at
@@ -27,7 +31,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cells import polygonal, without_hairlines
 
-TOLERANCE = 0.25  # x the side of a square of the parts' mean area
+AROUND_HULLS = True  # the simplified edges go around the footprints' convex hulls
+TOLERANCE = 0.5  # x the side of a square of the parts' mean area
 AREA_RTOL = 1e-9  # the parts' areas must add up to the parent's within this share
 POLYGON = 3  # shapely.GeometryType.POLYGON
 
@@ -75,6 +80,17 @@ def _given_back(simple: np.ndarray, parts: np.ndarray, foot: np.ndarray, owner: 
                 simple[k] = polygonal(shapely.difference(simple[k], land))
         simple[i] = polygonal(shapely.union(simple[i], land))
     return simple
+
+
+def _simplified(parts: np.ndarray, foot: np.ndarray, tolerance: float) -> np.ndarray:
+    """`parts` with their shared edges simplified; with AROUND_HULLS, the footprints' convex
+    hulls go in too, as rings of no part that the simplified edges must not pass over."""
+    if not AROUND_HULLS:
+        return shapely.coverage_simplify(parts, tolerance, simplify_boundary=False)
+    keep = shapely.convex_hull(foot)
+    keep = keep[shapely.get_type_id(keep) == POLYGON]
+    both = np.concatenate([parts, keep])
+    return shapely.coverage_simplify(both, tolerance, simplify_boundary=False)[:len(parts)]
 
 
 def _leaks(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
@@ -196,7 +212,7 @@ def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
     side = (total / len(parts)) ** 0.5
     tries = []
     try:
-        simple = shapely.coverage_simplify(parts, TOLERANCE * side, simplify_boundary=False)
+        simple = _simplified(parts, f, TOLERANCE * side)
         tries.append((simple, parts))
     except shapely.errors.GEOSException:
         pass
