@@ -33,6 +33,7 @@ from gis.partition.cells import polygonal, without_hairlines
 
 AROUND_HULLS = True  # the simplified edges go around the footprints' convex hulls
 TOLERANCE = 0.5  # x the side of a square of the parts' mean area
+SLIVER_M2 = 1e-6  # a cut-off piece this small sharing no edge is overlay noise, dropped
 AREA_RTOL = 1e-9  # the parts' areas must add up to the parent's within this share
 POLYGON = 3  # shapely.GeometryType.POLYGON
 
@@ -112,8 +113,9 @@ def _leaks(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
 def _gathered(out: np.ndarray, p: int, foot: np.ndarray, owner: np.ndarray,
               may_split: np.ndarray) -> bool:
     """Part p made one polygon again: the piece holding its footprints stays, pieces holding
-    none join the neighbour sharing the longest edge with them. False when p's footprints lie
-    in several pieces (and p was one polygon before) or a piece has no neighbour."""
+    none join the neighbour sharing the longest edge with them (a sliver under SLIVER_M2 that
+    shares none is dropped). False when p's footprints lie in several pieces (and p was one
+    polygon before) or a larger piece shares no edge with a neighbour."""
     pieces = np.asarray([g for g in shapely.get_parts(out[p])
                          if g.geom_type == "Polygon" and g.area > 0], dtype=object)
     if len(pieces) == 0:
@@ -132,10 +134,10 @@ def _gathered(out: np.ndarray, p: int, foot: np.ndarray, owner: np.ndarray,
     for piece in pieces[~held]:
         near = [int(q) for q in shapely.STRtree(out).query(piece, predicate="intersects")
                 if q != p]
-        if not near:
-            return False
         edge = shapely.length(shapely.intersection(piece.boundary, shapely.boundary(out[near])))
-        if edge.max() <= 0:
+        if not near or edge.max() <= 0:
+            if piece.area <= SLIVER_M2:  # overlay noise touching its neighbours at points
+                continue
             return False
         q = near[int(np.argmax(edge))]
         out[q] = polygonal(shapely.union(out[q], piece))
