@@ -14,7 +14,8 @@ lie partly inside it and takes its own whole. A footprint that simplification mo
 a neighbour first gets back, with its part, the land the simplification took from that part
 around it. A part that giving up a footprint cuts in pieces keeps the piece holding its
 footprints; a piece holding none joins the neighbour it shares the longest edge with. Pieces
-only change hands, so the parts still tile the parent.
+only change hands, so the parts still tile the parent (hairline holes the overlays leave are
+filled, as in the cells' unions: gis.partition.cells.without_hairlines).
 
 The result is kept when every part is one valid polygon (or was not one before) and the areas
 still add up to the parent's; else the same mending runs on the unsimplified parts, and at
@@ -178,7 +179,7 @@ def _mended(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray, may_split: n
             geom = polygonal(shapely.difference(geom, _union(foot[np.unique(give)])))
         take = taking[owner[taking] == p]
         if len(take):
-            geom = without_hairlines(polygonal(shapely.union(geom, _union(foot[take]))))
+            geom = polygonal(shapely.union(geom, _union(foot[take])))
         out[p] = geom
         if shapely.get_type_id(geom) != POLYGON:
             broken.append(p)
@@ -224,8 +225,11 @@ def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
             done = _mended(start, f, owner[poly], may_split, unsimplified, True)
         except shapely.errors.GEOSException:
             continue
-        if done is not None and _sound(done[0], start, total, may_split):
+        if done is None:
+            continue
+        out = np.asarray([without_hairlines(g) for g in done[0]], dtype=object)
+        if _sound(out, start, total, may_split):
             mine = owner.copy()
             mine[poly] = done[1]
-            return done[0], mine
+            return out, mine
     return parts, owner
