@@ -190,11 +190,11 @@ def _mended(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray, may_split: n
     return out, owner
 
 
-def _sound(out: np.ndarray, start: np.ndarray, total: float, may_split: np.ndarray) -> bool:
-    """Every part one polygon (or in pieces from the start), the parts changed from `start`
-    valid, and the areas adding up to `total`."""
+def _sound(out: np.ndarray, parts: np.ndarray, total: float, may_split: np.ndarray) -> bool:
+    """Every part one polygon (or in pieces from the start), the parts changed from `parts`
+    (all those simplified) valid, and the areas adding up to `total`."""
     one = (shapely.get_type_id(out) == POLYGON) | may_split
-    changed = out[[a is not b for a, b in zip(out, start, strict=True)]]
+    changed = out[[a is not b for a, b in zip(out, parts, strict=True)]]
     return bool(one.all() and shapely.is_valid(changed).all()
                 and abs(float(shapely.area(out).sum()) - total) <= AREA_RTOL * total)
 
@@ -228,7 +228,7 @@ def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
         if done is None:
             continue
         out = np.asarray([without_hairlines(g) for g in done[0]], dtype=object)
-        if _sound(out, start, total, may_split):
+        if _sound(out, parts, total, may_split):
             mine = owner.copy()
             mine[poly] = done[1]
             return out, mine
