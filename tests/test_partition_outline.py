@@ -153,17 +153,16 @@ def test_a_zigzag_edge_comes_out_straight_and_the_parts_more_compact():
     assert (spill(out, foot, owner) <= SPILL_M2).all()
 
 
-def test_simplified_edges_go_around_footprints(monkeypatch):
+def test_simplified_edges_go_around_footprints():
     """A footprint in a bump of the zig-zag: the straight edge would clip it, the edge
     simplified around the footprints' hulls keeps the bump."""
     _, parts = zigzag_pair()
     foot = np.asarray([box(49, 24, 50.5, 26), box(75, 10, 90, 40)], dtype=object)
     assert parts[0].covers(foot[0])
-    around = outline._simplified(parts, foot, 30.0)
+    around = outline._simplified(parts, foot, 30.0, True)
     assert around[0].covers(foot[0]) and not around[1].intersects(foot[0].buffer(-1e-6))
     assert shapely.get_num_coordinates(around[0]) < shapely.get_num_coordinates(parts[0])
-    monkeypatch.setattr(outline, "AROUND_HULLS", False)
-    straight = outline._simplified(parts, foot, 30.0)
+    straight = outline._simplified(parts, foot, 30.0, False)
     assert not straight[0].covers(foot[0])
 
 

@@ -18,10 +18,11 @@ only change hands, so the parts still tile the parent (hairline holes the overla
 filled, as in the cells' unions: gis.partition.cells.without_hairlines).
 
 The result is kept when every part is one valid polygon (or was not one before) and the areas
-still add up to the parent's; else the same mending runs on the unsimplified parts, and at
-last the parts are returned as they came (gis.partition.whole then reports what stays split).
-A footprint none of whose area lies in its own part's cells is given to the part holding most
-of it, and the assignment returned says so.
+still add up to the parent's; else the same mending runs on the parts simplified without the
+hulls, then on the unsimplified parts, and at last the parts are returned as they came
+(gis.partition.whole then mends or reports what stays split). A footprint none of whose area
+lies in its own part's cells is given to the part holding most of it, and the assignment
+returned says so.
 """
 
 from __future__ import annotations
@@ -84,10 +85,11 @@ def _given_back(simple: np.ndarray, parts: np.ndarray, foot: np.ndarray, owner: 
     return simple
 
 
-def _simplified(parts: np.ndarray, foot: np.ndarray, tolerance: float) -> np.ndarray:
-    """`parts` with their shared edges simplified; with AROUND_HULLS, the footprints' convex
-    hulls go in too, as rings of no part that the simplified edges must not pass over."""
-    if not AROUND_HULLS:
+def _simplified(parts: np.ndarray, foot: np.ndarray, tolerance: float, around: bool
+                ) -> np.ndarray:
+    """`parts` with their shared edges simplified; `around`, the footprints' convex hulls go
+    in too, as rings of no part that the simplified edges must not pass over."""
+    if not around:
         return shapely.coverage_simplify(parts, tolerance, simplify_boundary=False)
     keep = shapely.convex_hull(foot)
     keep = keep[shapely.get_type_id(keep) == POLYGON]
@@ -199,6 +201,17 @@ def _sound(out: np.ndarray, parts: np.ndarray, total: float, may_split: np.ndarr
                 and abs(float(shapely.area(out).sum()) - total) <= AREA_RTOL * total)
 
 
+def _starts(parts: np.ndarray, foot: np.ndarray, tolerance: float):
+    """The parts to mend, in order of preference, each with the unsimplified parts (or None):
+    simplified around the footprints' hulls, simplified alone, as they are."""
+    for around in (AROUND_HULLS, False) if AROUND_HULLS else (False,):
+        try:
+            yield _simplified(parts, foot, tolerance, around), parts
+        except shapely.errors.GEOSException:
+            continue
+    yield parts, None
+
+
 def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
     """The final parts and each footprint's part (see the module docstring): `parts` tile the
@@ -213,14 +226,7 @@ def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
     total = float(shapely.area(parts).sum())
     may_split = shapely.get_type_id(parts) != POLYGON
     side = (total / len(parts)) ** 0.5
-    tries = []
-    try:
-        simple = _simplified(parts, f, TOLERANCE * side)
-        tries.append((simple, parts))
-    except shapely.errors.GEOSException:
-        pass
-    tries.append((parts, None))
-    for start, unsimplified in tries:
+    for start, unsimplified in _starts(parts, f, TOLERANCE * side):
         try:
             done = _mended(start, f, owner[poly], may_split, unsimplified, True)
         except shapely.errors.GEOSException:
