@@ -166,6 +166,20 @@ def test_simplified_edges_go_around_footprints():
     assert not straight[0].covers(foot[0])
 
 
+def test_a_small_part_beside_a_large_one_keeps_its_shape():
+    """The tolerance follows the smallest part: a 30 m square in the corner of a 400 m block
+    is not cut down to a triangle."""
+    parent = box(0, 0, 400, 100)
+    small = box(0, 0, 30, 30)
+    parts = np.asarray([small, parent.difference(small)], dtype=object)
+    foot = np.asarray([box(2, 2, 8, 8), box(200, 40, 230, 70)], dtype=object)
+    out, owner = outlines(parts, foot, np.array([0, 1]))
+    check_tiling(parent, out)
+    assert abs(out[0].area - small.area) <= 0.25 * small.area
+    assert pp(out[0]) >= pp(small) - 1e-9
+    assert (spill(out, foot, owner) <= SPILL_M2).all()
+
+
 def test_a_footprint_across_the_shared_edge_goes_whole_to_its_part():
     parent, parts = zigzag_pair()
     foot = np.asarray([box(35, 20, 58, 30), box(75, 10, 90, 40), box(5, 5, 15, 15)],

@@ -3,7 +3,8 @@
 The graph engine's parts come as coverage unions of Voronoi cells (gis.partition.cellgraph):
 they tile the parent exactly, but their shared edges zig-zag, and a footprint may stick out of
 its part into a neighbour's cells. Here the shared edges are simplified once, together (GEOS
-coverage simplification, the parent's outline kept, TOLERANCE relative to the parts' size).
+coverage simplification, the parent's outline kept, TOLERANCE relative to the smallest
+part's size, so that a small part beside large ones keeps its shape).
 The footprints' convex hulls go into that call as rings of no part (AROUND_HULLS): rings that
 belong to no two polygons are kept as they are, and the simplifier removes no vertex whose
 triangle would hold another ring's vertex, so a simplified edge does not cross a hull it did not
@@ -17,12 +18,13 @@ footprints; a piece holding none joins the neighbour it shares the longest edge 
 only change hands, so the parts still tile the parent (hairline holes the overlays leave are
 filled, as in the cells' unions: gis.partition.cells.without_hairlines).
 
-The result is kept when every part is one valid polygon (or was not one before) and the areas
-still add up to the parent's; else the same mending runs on the parts simplified without the
-hulls, then on the unsimplified parts, and at last the parts are returned as they came
-(gis.partition.whole then mends or reports what stays split). A footprint none of whose area
-lies in its own part's cells is given to the part holding most of it, and the assignment
-returned says so.
+A simplification that makes a part gain or lose more than AREA_SHIFT of its area is not
+used. The result is kept when every part is one valid polygon (or was not one before) and the
+areas still add up to the parent's; else the same mending runs on the parts simplified
+without the hulls, then on the unsimplified parts, and at last the parts are returned as they
+came (gis.partition.whole then mends or reports what stays split). A footprint none of whose
+area lies in its own part's cells is given to the part holding most of it, and the
+assignment returned says so.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from shapely.geometry.base import BaseGeometry
 from gis.partition.cells import polygonal, without_hairlines
 
 AROUND_HULLS = True  # the simplified edges go around the footprints' convex hulls
-TOLERANCE = 0.5  # x the side of a square of the parts' mean area
+TOLERANCE = 0.5  # x the side of a square of the smallest part's area
+AREA_SHIFT = 0.25  # simplification may not make a part gain or lose more of its area
 SLIVER_M2 = 1e-6  # a cut-off piece this small sharing no edge is overlay noise, dropped
 AREA_RTOL = 1e-9  # the parts' areas must add up to the parent's within this share
 POLYGON = 3  # shapely.GeometryType.POLYGON
@@ -203,12 +206,16 @@ def _sound(out: np.ndarray, parts: np.ndarray, total: float, may_split: np.ndarr
 
 def _starts(parts: np.ndarray, foot: np.ndarray, tolerance: float):
     """The parts to mend, in order of preference, each with the unsimplified parts (or None):
-    simplified around the footprints' hulls, simplified alone, as they are."""
+    simplified around the footprints' hulls, simplified alone (each only if no part gained or
+    lost more than AREA_SHIFT of its area), as they are."""
+    before = shapely.area(parts)
     for around in (AROUND_HULLS, False) if AROUND_HULLS else (False,):
         try:
-            yield _simplified(parts, foot, tolerance, around), parts
+            simple = _simplified(parts, foot, tolerance, around)
         except shapely.errors.GEOSException:
             continue
+        if (np.abs(shapely.area(simple) - before) <= AREA_SHIFT * before).all():
+            yield simple, parts
     yield parts, None
 
 
@@ -225,7 +232,7 @@ def outlines(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
     f = np.asarray(foot, dtype=object)[poly]
     total = float(shapely.area(parts).sum())
     may_split = shapely.get_type_id(parts) != POLYGON
-    side = (total / len(parts)) ** 0.5
+    side = float(shapely.area(parts).min()) ** 0.5
     for start, unsimplified in _starts(parts, f, TOLERANCE * side):
         try:
             done = _mended(start, f, owner[poly], may_split, unsimplified, True)
