@@ -7,8 +7,9 @@ per connected group (a group cut off by lone towers is divided on its own; one t
 part joins the tower beside it) by recursive straight sweeps and local moves
 (gis.partition.assign), with no geometry: areas, perimeters and households are sums. Then the
 parts' polygons are made once (coverage unions of the samples' cells), their shared edges are
-smoothed (gis.partition.smooth), and the result is checked like every engine's
-(gis.partition.result.finish: footprints whole, contiguity, bounds, reasons).
+smoothed and every footprint made whole in its part (gis.partition.outline), and the result
+is checked like every engine's (gis.partition.result.finish: footprints whole, contiguity,
+bounds, reasons).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.cells import polygonal_all
 from gis.partition.engine import choose_parts, split_inputs
 from gis.partition.growth import local_frame
+from gis.partition.outline import outlines
 from gis.partition.regroup import regroup
 from gis.partition.result import SplitResult, finish
-from gis.partition.smooth import smooth
 from gis.partition.towerland import with_free_land
 
 SMOOTH = True
@@ -147,11 +148,11 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     unit_part = renumber[a.part]
     geoms = g.polygons(unit_part, len(used))
     drawn = geoms
-    assignment = unit_part[g.unit_of[:len(feet)]]
+    assigned = assignment = unit_part[g.unit_of[:len(feet)]]
     if SMOOTH and len(used) > 1:
-        geoms = smooth(geoms, _clipped(feet, local), assignment)
+        geoms, assignment = outlines(geoms, _clipped(feet, local), assigned)
     parts = list(back(geoms))
     if not shapely.is_valid(np.asarray(parts, dtype=object)).all():  # smoothed edges may
-        parts = list(back(drawn))  # cross once scaled back to degrees: the unsmoothed ones
+        parts, assignment = list(back(drawn)), assigned  # cross once scaled back to degrees
     return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
                   reason is not None, reason, list(foot))
