@@ -21,6 +21,7 @@ from gis.partition.resplit import resplit_result
 from gis.partition.result import SplitResult
 
 DEFAULT = "cuts"
+RESPLIT_LAST = True  # graph_first re-splits round parts both engines left out of bounds
 PASSES = True  # the passes after an engine (off: the engine's own division, for benchmarks)
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split,
                                                   "graph": graph.split}
@@ -68,9 +69,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                 ) -> SplitResult:
     """The graph engine's division; where it leaves a part out of bounds (not a lone tower)
     or under THIN, also the growth engine's with its polish and improvement passes (not the
-    re-split, which costs much and found little more on the real sets), and the better of
-    the two: contiguous and whole first, then fewer parts out of bounds, then the
-    higher lowest Polsby-Popper (up to THIN), then the higher mean."""
+    re-split), and the better of the two: contiguous and whole first, then fewer parts out of
+    bounds, then the higher lowest Polsby-Popper (up to THIN), then the higher mean. Parts
+    still out of bounds are then re-split with their neighbours (gis.partition.resplit,
+    RESPLIT_LAST)."""
     first = graph.split(parent, buildings, households, barriers=barriers,
                         min_households=min_households, max_households=max_households,
                         seed=seed, geographic=geographic)
@@ -83,7 +85,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         return first
     second = SUBSPLITS[1](parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
-    return min((first, second), key=lambda r: _rank(r, h, lo, hi))
+    best = min((first, second), key=lambda r: _rank(r, h, lo, hi))
+    if RESPLIT_LAST and _misses(best, h, lo, hi):
+        best = resplit_result(parent, buildings, h, best, lo, hi, SUBSPLITS, barriers, geographic)
+    return best
 
 
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
