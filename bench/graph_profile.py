@@ -21,12 +21,11 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import instrument  # noqa: E402
-from bench.real_bench import LEVELS, children, divide, make_jobs  # noqa: E402
+from bench.growth_profile import instrument, micro_jobs, print_stages  # noqa: E402
+from bench.real_bench import LEVELS  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
 from gis.partition import assign, cellgraph, engines, graph, regroup  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
@@ -78,12 +77,7 @@ def main() -> None:
     fallback_counter(spent)
     totals = []
     for name in args.cities.split(","):
-        data = LOADERS[name]()
-        parents = [g for g, _ in data.communities]
-        blds = [idx for _, idx in data.communities]
-        results, _ = divide(data, parents, blds, "grid", 1, 1, "graph")
-        grids, gblds = children(parents, blds, results)
-        jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], "graph")[::args.every]
+        jobs = micro_jobs(LOADERS[name](), "graph", args.every)
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         t0 = time.process_time()
         out = [_split_one(job) for job in jobs]
@@ -92,12 +86,8 @@ def main() -> None:
         counts = np.concatenate([r[2] for r in out])
         pps = np.concatenate([r[3] for r in out])
         fell = spent.pop("fallback_grids", 0)
-        print(f"{name}: {len(jobs)} grids, {1000 * total / len(jobs):.1f} CPU ms per grid "
-              f"(shapely {shapely.__version__}, GEOS {shapely.geos_version_string}); "
-              f"{int(fell)} fell back to the growth engine")
-        for label, seconds in spent.most_common():
-            print(f"  {label:32s} {1000 * seconds / len(jobs):7.1f} ms/grid "
-                  f"{100 * seconds / total:5.1f} %")
+        print_stages(name, len(jobs), total, spent,
+                     f"; {int(fell)} fell back to the growth engine")
         engine_ms = 1000 * spent["graph.split"] / len(jobs)
         assigned = spent["graph._assigned"]
         totals.append(

@@ -81,6 +81,26 @@ def instrument(spent: Counter, stages: dict | None = None, geos: tuple = ()) -> 
         wrap(owner, name, label)
 
 
+def micro_jobs(data, engine: str, every: int = 1, seed: int = 0) -> list[tuple]:
+    """The micro-grid split jobs of a city: its communities divided into grids by `engine`
+    (as the split job runs it), then every `every`th grid, with seed `seed`."""
+    parents = [g for g, _ in data.communities]
+    blds = [idx for _, idx in data.communities]
+    results, _ = divide(data, parents, blds, "grid", 1, 1, engine)
+    grids, gblds = children(parents, blds, results)
+    jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], engine)[::every]
+    return [(*job[:6], seed, *job[7:]) for job in jobs]
+
+
+def print_stages(name: str, grids: int, total: float, spent: Counter, note: str = "") -> None:
+    """One city's CPU per grid and its stages' shares."""
+    print(f"{name}: {grids} grids, {1000 * total / grids:.1f} CPU ms per grid "
+          f"(shapely {shapely.__version__}, GEOS {shapely.geos_version_string}){note}")
+    for label, seconds in spent.most_common():
+        print(f"  {label:32s} {1000 * seconds / grids:7.1f} ms/grid "
+              f"{100 * seconds / total:5.1f} %")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", default="monaco,shanghai")
@@ -100,13 +120,7 @@ def main() -> None:
     for name in args.cities.split(","):
         for key, value in defaults:  # the grids are the default division's
             setattr(cells, key, value)
-        data = LOADERS[name]()
-        parents = [g for g, _ in data.communities]
-        blds = [idx for _, idx in data.communities]
-        results, _ = divide(data, parents, blds, "grid", 1, 1, "growth")
-        grids, gblds = children(parents, blds, results)
-        jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], "growth")[::args.every]
-        jobs = [(*job[:6], args.seed, *job[7:]) for job in jobs]
+        jobs = micro_jobs(LOADERS[name](), "growth", args.every, args.seed)
         for key, value in overrides:
             setattr(cells, key, value)
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
@@ -116,11 +130,7 @@ def main() -> None:
         lo, hi = LEVELS["micro_grid"]
         counts = np.concatenate([r[2] for r in out])
         pps = np.concatenate([r[3] for r in out])
-        print(f"{name}: {len(jobs)} grids, {1000 * total / len(jobs):.1f} CPU ms per grid "
-              f"(shapely {shapely.__version__}, GEOS {shapely.geos_version_string})")
-        for label, seconds in spent.most_common():
-            print(f"  {label:28s} {1000 * seconds / len(jobs):7.1f} ms/grid "
-                  f"{100 * seconds / total:5.1f} %")
+        print_stages(name, len(jobs), total, spent)
         unions = spent["cells.union_of"] + spent["faces.union_by_label"]
         totals.append(f"{name}: grids={len(jobs)} cpu_ms_per_grid={1000 * total / len(jobs):.1f}"
                       f" cells={100 * spent['growth.building_cells'] / total:.0f}%"

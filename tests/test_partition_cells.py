@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from bench.real_city import load_monaco
 from gis.partition import cells as cells_module
-from gis.partition import growth
 from gis.partition.cells import ON_LINE_M, building_cells
+from gis.partition.inputs import local_frame
 from tests.test_partition_real import irregular_layouts
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -68,7 +68,7 @@ def test_cells_share_the_lengths_their_polygons_share(layout):
 def check_layout(layout):
     parent, buildings, households = layout
     assume(buildings)
-    _, there, _ = growth.local_frame(parent, True)  # cells are built in metres
+    _, there, _ = local_frame(parent, True)  # cells are built in metres
     check_adjacency(there(parent), list(there(np.asarray(buildings, object))), households)
 
 
@@ -79,7 +79,7 @@ def test_t_junctions_of_a_real_grid_are_measured_whole(monkeypatch):
     grid = shapely.from_wkt((DATA / "monaco_grid_202.wkt").read_text())
     data = load_monaco()
     inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
-    _, there, _ = growth.local_frame(grid, True)
+    _, there, _ = local_frame(grid, True)
     monkeypatch.setattr(cells_module, "EXACT_LENGTHS", True)
     pairs, short = check_adjacency(there(grid), list(there(data.buildings[inside])),
                                    data.households[inside])

@@ -20,6 +20,7 @@ from bench.real_city import load_monaco
 from gis.partition import cells as cells_module
 from gis.partition import growth
 from gis.partition.cells import face_cells
+from gis.partition.inputs import local_frame
 from tests.test_partition_growth import check_division, outside
 from tests.test_partition_real import irregular_layouts
 
@@ -53,7 +54,7 @@ def check_cells(parent, buildings, households):
 def test_face_cells_tile_the_parent_and_hold_every_footprint_whole(layout):
     parent, buildings, households = layout
     assume(buildings)
-    _, there, _ = growth.local_frame(parent, True)  # cells are built in metres
+    _, there, _ = local_frame(parent, True)  # cells are built in metres
     check_cells(there(parent), list(there(np.asarray(buildings, object))), households)
 
 
@@ -71,7 +72,7 @@ def test_face_cells_of_a_real_grid(monaco_grid, monkeypatch):
     the grid's edge: cells as above, and the growth engine on them keeps every building whole
     in one single-polygon part."""
     parent, buildings, households = monaco_grid
-    _, there, _ = growth.local_frame(parent, True)
+    _, there, _ = local_frame(parent, True)
     cells = check_cells(there(parent), list(there(np.asarray(buildings, object))), households)
     assert cells.n == len(buildings)  # no two of these footprints overlap
     monkeypatch.setattr(cells_module, "FACES", True)

@@ -19,7 +19,7 @@ from gis.database import libpq_url
 from gis.partition import graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import splitter
-from gis.partition.growth import local_frame
+from gis.partition.inputs import local_frame
 from gis.partition.subsets import SubsetTable
 from importers.split_job import split_grids
 from tests.test_partition_growth import (

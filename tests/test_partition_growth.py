@@ -24,6 +24,7 @@ from gis.partition import choose_parts, growth
 from gis.partition import smooth as smooth_module
 from gis.partition.cells import HOLE_M2, building_cells
 from gis.partition.engines import splitter
+from gis.partition.inputs import local_frame
 from gis.partition.quality import metric_scale
 from importers.split_job import split_grids
 from tests.test_partition_real import check_reasons, irregular_layouts
@@ -113,7 +114,7 @@ def test_irregular_blocks_tile_keep_buildings_whole_and_stay_contiguous(layout, 
 def test_every_building_gets_a_cell_holding_its_footprint(layout):
     parent, buildings, households = layout
     assume(buildings)
-    _, there, _ = growth.local_frame(parent, True)  # cells are built in metres
+    _, there, _ = local_frame(parent, True)  # cells are built in metres
     parent, buildings = there(parent), list(there(np.asarray(buildings, object)))
     cells = building_cells(parent, np.asarray(buildings, object), np.asarray(households))
     assert abs(shapely.area(cells.cells).sum() - parent.area) / parent.area < 1e-9

@@ -15,7 +15,7 @@ from shapely.geometry import Polygon, box
 from gis.partition import outline
 from gis.partition.cellgraph import cell_graph
 from gis.partition.graph import _clipped
-from gis.partition.growth import local_frame
+from gis.partition.inputs import local_frame
 from gis.partition.outline import outlines
 from tests.test_partition_real import irregular_layouts
 

@@ -23,8 +23,8 @@ from shapely.geometry.base import BaseGeometry
 from gis.partition.assign import Assigner, ChainRepair
 from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.cells import polygonal_all
-from gis.partition.engine import choose_parts, split_inputs
-from gis.partition.growth import local_frame
+from gis.partition.engine import choose_parts
+from gis.partition.inputs import split_inputs_of
 from gis.partition.outline import outlines
 from gis.partition.regroup import regroup
 from gis.partition.result import SplitResult, finish
@@ -32,7 +32,6 @@ from gis.partition.towerland import with_free_land
 
 SMOOTH = True
 DELTAS = (0, 1, -1)
-LAND_FIRST = False
 MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
 
 
@@ -105,35 +104,16 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     Same arguments and result as gis.partition.engine.split; `barriers` and `seed` are
     accepted for that reason (the search is deterministic and does not use roads yet).
     """
-    parent, buildings, households, lo, hi = split_inputs(parent, buildings, households,
-                                                         min_households, max_households)
-    scale, there, back = local_frame(parent, geographic)
-    foot = np.asarray(buildings, dtype=object)
-    rep = shapely.get_coordinates(shapely.point_on_surface(foot)) if len(foot) else np.zeros(
-        (0, 2))
-    violations: list[str] = []
-    notes: list[str] = []
-    if not buildings:
-        empty = f"no buildings: 0 households, below the minimum {lo}"
-        return finish(parent, [parent], np.zeros(0, int), rep, households, [empty], notes,
-                      scale, lo, hi, True, empty)
-    over = households > hi
-    normal, oversize = int(households[~over].sum()), int(over.sum())
-    _, reason = choose_parts(normal, oversize, lo, hi)
-    if reason:
-        violations.append(reason)
-    for hh in households[over]:
-        violations.append(f"a building of {hh} households exceeds the maximum {hi}; "
-                          "it forms a part of its own")
-    if parent.geom_type == "MultiPolygon":
-        violations.append("the parent is not one polygon: its parts cannot all be contiguous")
-    local = there(parent)
-    feet = there(foot)
+    got = split_inputs_of(parent, buildings, households, min_households, max_households,
+                          geographic)
+    if isinstance(got, SplitResult):
+        return got
+    parent, foot, households, lo, hi = got.parent, got.foot, got.households, got.lo, got.hi
+    local, feet, back, reason = got.local, got.feet, got.back, got.reason
     towers = households > hi
-    g = (with_free_land(local, feet, households, towers, cell_graph) if LAND_FIRST
-         and towers.any() else None) or cell_graph(local, feet, households)
+    g = cell_graph(local, feet, households)
     a = _assigned(g, lo, hi)
-    if not LAND_FIRST and towers.any() and a.quality(g.households > hi)[0] > 0:  # land free
+    if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round towers free
         g2 = with_free_land(local, feet, households, towers, cell_graph)
         a2 = _assigned(g2, lo, hi) if g2 is not None else None
         if a2 is not None:
@@ -154,5 +134,5 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     parts = list(back(geoms))
     if not shapely.is_valid(np.asarray(parts, dtype=object)).all():  # smoothed edges may
         parts, assignment = list(back(drawn)), assigned  # cross once scaled back to degrees
-    return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
-                  reason is not None, reason, list(foot))
+    return finish(parent, parts, assignment, got.rep, households, got.violations, got.notes,
+                  got.scale, lo, hi, reason is not None, reason, list(foot))

@@ -30,9 +30,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cells import Cells, building_cells, polygonal_all, with_free_land
-from gis.partition.engine import choose_parts, split_inputs
+from gis.partition.engine import choose_parts
+from gis.partition.inputs import split_inputs_of
 from gis.partition.moves import Parts, improve
-from gis.partition.quality import metric_scale
 from gis.partition.result import SplitResult, finish
 from gis.partition.smooth import smooth
 
@@ -40,23 +40,6 @@ LLOYD_STEPS = 4
 TRIES = 2
 FREE, LONE = -1, -2
 SMOOTH = 1
-
-
-def local_frame(parent: BaseGeometry, geographic: bool):
-    """Origin and metres per unit of the local frame; functions to and from it."""
-    kx, ky = metric_scale(parent, geographic)
-    minx, miny, _, _ = parent.bounds
-    x0, y0 = (minx, miny) if geographic else (0.0, 0.0)
-    scale = np.array([kx, ky])
-    origin = np.array([x0, y0])
-
-    def there(geoms):
-        return shapely.transform(geoms, lambda xy: (xy - origin) * scale)
-
-    def back(geoms):
-        return shapely.transform(geoms, lambda xy: xy / scale + origin)
-
-    return (kx, ky), there, back
 
 
 def _seeds(cells: Cells, free: np.ndarray, k: int, rng: np.random.Generator) -> list[int]:
@@ -227,30 +210,12 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     Same arguments and result as gis.partition.engine.split; `barriers` are accepted for that
     reason and not used yet.
     """
-    parent, buildings, households, lo, hi = split_inputs(parent, buildings, households,
-                                                         min_households, max_households)
-    scale, there, back = local_frame(parent, geographic)
-    foot = np.asarray(buildings, dtype=object)
-    rep = shapely.get_coordinates(shapely.point_on_surface(foot)) if len(foot) else np.zeros(
-        (0, 2))
-    violations: list[str] = []
-    notes: list[str] = []
-    if not buildings:
-        empty = f"no buildings: 0 households, below the minimum {lo}"
-        return finish(parent, [parent], np.zeros(0, int), rep, households, [empty], notes,
-                      scale, lo, hi, True, empty)
-    over = households > hi
-    normal, oversize = int(households[~over].sum()), int(over.sum())
-    k, reason = choose_parts(normal, oversize, lo, hi)
-    if reason:
-        violations.append(reason)
-    for hh in households[over]:
-        violations.append(f"a building of {hh} households exceeds the maximum {hi}; "
-                          "it forms a part of its own")
-    if parent.geom_type == "MultiPolygon":
-        violations.append("the parent is not one polygon: its parts cannot all be contiguous")
-    local = there(parent)
-    feet = there(foot)
+    got = split_inputs_of(parent, buildings, households, min_households, max_households,
+                          geographic)
+    if isinstance(got, SplitResult):
+        return got
+    parent, foot, households, lo, hi = got.parent, got.foot, got.households, got.lo, got.hi
+    local, feet, reason = got.local, got.feet, got.reason
     cells = building_cells(local, feet, households)
     key, state = _assign(cells, _lone(cells, households, hi), lo, hi, seed)
     if key[0] > 0 and (households > hi).any():  # try again with the land round the towers free
@@ -267,7 +232,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     geoms = cells.unions(groups)
     assignment = renumber[part[cells.unit_of]]
     if SMOOTH:
-        geoms = smooth(geoms, polygonal_all(shapely.intersection(there(foot), local)), assignment)
-    parts = list(back(geoms))
-    return finish(parent, parts, assignment, rep, households, violations, notes, scale, lo, hi,
-                  reason is not None, reason, list(foot))
+        geoms = smooth(geoms, polygonal_all(shapely.intersection(feet, local)), assignment)
+    parts = list(got.back(geoms))
+    return finish(parent, parts, assignment, got.rep, households, got.violations, got.notes,
+                  got.scale, lo, hi, reason is not None, reason, list(foot))
