@@ -20,12 +20,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import instrument, micro_jobs, print_stages  # noqa: E402
-from bench.real_bench import LEVELS  # noqa: E402
+from bench.growth_profile import (  # noqa: E402
+    instrument,
+    micro_jobs,
+    print_stages,
+    quality_fields,
+)
 from bench.real_city import LOADERS  # noqa: E402
 from gis.partition import assign, cellgraph, engines, graph, regroup  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
@@ -82,9 +84,6 @@ def main() -> None:
         t0 = time.process_time()
         out = [_split_one(job) for job in jobs]
         total = time.process_time() - t0
-        lo, hi = LEVELS["micro_grid"]
-        counts = np.concatenate([r[2] for r in out])
-        pps = np.concatenate([r[3] for r in out])
         fell = spent.pop("fallback_grids", 0)
         print_stages(name, len(jobs), total, spent,
                      f"; {int(fell)} fell back to the growth engine")
@@ -97,9 +96,8 @@ def main() -> None:
             f" polygons={share(spent, 'CellGraph.polygons', total)}"
             f" outlines={share(spent, 'graph.outlines', total)}"
             f" finish={share(spent, 'graph.finish', total)}"
-            f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)}"
-            f" parts={len(counts)} within={100 * np.mean((counts >= lo) & (counts <= hi)):.1f}%"
-            f" pp_mean={pps.mean():.3f} pp_min={pps.min():.3f}")
+            f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)} "
+            + quality_fields(out))
     print("graph_profile: " + " | ".join(totals))
 
 

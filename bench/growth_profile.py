@@ -101,6 +101,16 @@ def print_stages(name: str, grids: int, total: float, spent: Counter, note: str 
               f"{100 * seconds / total:5.1f} %")
 
 
+def quality_fields(out: list[tuple]) -> str:
+    """The micro-grids' count, share within 30-50 (every part) and Polsby-Popper mean and
+    minimum, as the last line gives them."""
+    lo, hi = LEVELS["micro_grid"]
+    counts = np.concatenate([r[2] for r in out])
+    pps = np.concatenate([r[3] for r in out])
+    return (f"parts={len(counts)} within={100 * np.mean((counts >= lo) & (counts <= hi)):.1f}%"
+            f" pp_mean={pps.mean():.3f} pp_min={pps.min():.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", default="monaco,shanghai")
@@ -127,9 +137,6 @@ def main() -> None:
         t0 = time.process_time()
         out = [_split_one(job) for job in jobs]
         total = time.process_time() - t0
-        lo, hi = LEVELS["micro_grid"]
-        counts = np.concatenate([r[2] for r in out])
-        pps = np.concatenate([r[3] for r in out])
         print_stages(name, len(jobs), total, spent)
         unions = spent["cells.union_of"] + spent["faces.union_by_label"]
         totals.append(f"{name}: grids={len(jobs)} cpu_ms_per_grid={1000 * total / len(jobs):.1f}"
@@ -139,9 +146,8 @@ def main() -> None:
                       f" unions={100 * unions / total:.0f}%"
                       f" polish={100 * spent['engines.polish'] / total:.0f}%"
                       f" improve={100 * spent['engines.improved'] / total:.0f}%"
-                      f" cells_from={args.cells} lengths={args.lengths} parts={len(counts)}"
-                      f" within={100 * np.mean((counts >= lo) & (counts <= hi)):.1f}%"
-                      f" pp_mean={pps.mean():.3f} pp_min={pps.min():.3f}")
+                      f" cells_from={args.cells} lengths={args.lengths} "
+                      + quality_fields(out))
     print("growth_profile: " + " | ".join(totals))
 
 
