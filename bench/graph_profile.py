@@ -36,7 +36,7 @@ CANDIDATES = {
     graph: ("split", "cell_graph", "_assigned", "with_free_land", "outlines", "smooth",
             "_clipped", "finish"),
     cellgraph: ("footprint_units", "_units", "sample_points", "_clipped_cells",
-                "_clipped_regions", "_twins", "_gather_strays", "_unit_edges"),
+                "_clipped_regions", "_twins", "_gather_strays", "unit_edges"),
     cellgraph.CellGraph: ("polygons",),
     assign.Assigner: ("_sweeps", "improve"),
     assign.ChainRepair: ("run",),

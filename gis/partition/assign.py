@@ -40,13 +40,7 @@ class Assigner:
 
     def __init__(self, g: CellGraph, lo: int, hi: int):
         self.g, self.lo, self.hi = g, lo, hi
-        a = np.concatenate([g.edge_a, g.edge_b])
-        order = np.argsort(a, kind="stable")
-        bounds = np.searchsorted(a[order], np.arange(g.n + 1))
-        other = np.concatenate([g.edge_b, g.edge_a])[order]
-        length = np.concatenate([g.edge_len, g.edge_len])[order]
-        self.near = [other[bounds[u]:bounds[u + 1]] for u in range(g.n)]
-        self.near_len = [length[bounds[u]:bounds[u + 1]] for u in range(g.n)]
+        self.near, self.near_len = g.neighbours()
         self.n = g.n
         self.part = np.full(self.n, -1, dtype=np.int64)
 
@@ -182,19 +176,25 @@ class Assigner:
         nxt = self.bisect(np.sort(side_a), k1, first_part)
         return self.bisect(np.sort(side_b), k - k1, nxt)
 
+    def part_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Households and Polsby-Popper of each part (numbered 0..max)."""
+        hh, area, per = self.g.sums(self.part, int(self.part.max()) + 1)
+        return hh, pp_of(area, per)
+
+    def neighbour_parts(self, p: int) -> list[int]:
+        """The parts beside part p."""
+        members = np.flatnonzero(self.part == p)
+        if not len(members):
+            return []
+        vs = np.concatenate([self.near[u] for u in members.tolist()])
+        return sorted(set(self.part[vs].tolist()) - {p})
+
     def quality(self, fixed: np.ndarray) -> tuple[int, float]:
         """(households out of bounds over the parts that are not lone towers, minus the
         lowest Polsby-Popper): lower is better."""
-        g, part = self.g, self.part
-        k = int(part.max()) + 1
-        hh = np.bincount(part, weights=g.households, minlength=k)
-        tower = np.zeros(k, bool)
-        tower[part[fixed]] = True
-        inner = np.bincount(part[g.edge_a], weights=g.edge_len * (part[g.edge_a]
-                                                                  == part[g.edge_b]),
-                            minlength=k)
-        per = np.bincount(part, weights=g.perimeter, minlength=k) - 2 * inner
-        pp = pp_of(np.bincount(part, weights=g.area, minlength=k), per)
+        hh, pp = self.part_sums()
+        tower = np.zeros(len(hh), bool)
+        tower[self.part[fixed]] = True
         return int(missed(hh[~tower], self.lo, self.hi).sum()), -float(pp.min(initial=1.0))
 
     # -- local improvement --------------------------------------------------------------------
@@ -209,12 +209,7 @@ class Assigner:
         link = np.zeros((self.n, k))
         np.add.at(link, (g.edge_a, part[g.edge_b]), g.edge_len)
         np.add.at(link, (g.edge_b, part[g.edge_a]), g.edge_len)
-        area = np.bincount(part, weights=g.area, minlength=k)
-        hh = np.bincount(part, weights=g.households, minlength=k)
-        inner = np.bincount(part[g.edge_a], weights=g.edge_len * (part[g.edge_a]
-                                                                  == part[g.edge_b]),
-                            minlength=k)
-        per = np.bincount(part, weights=g.perimeter, minlength=k) - 2 * inner
+        hh, area, per = g.sums(part, k)
         size = np.bincount(part, minlength=k)
         movable = ~fixed
         tabu: set[tuple[int, int]] = set()
@@ -280,7 +275,7 @@ class ChainRepair:
         self.tries = 0
 
     def _hh(self) -> np.ndarray:
-        return np.bincount(self.a.part, weights=self.g.households).astype(np.int64)
+        return self.a.part_sums()[0].astype(np.int64)
 
     def _border(self, c: int, q: int) -> list[int]:
         """Units of part c beside part q, the longest shared edge first."""
@@ -293,14 +288,6 @@ class ChainRepair:
             if beside.any():
                 out.append((-float(near_len[u][beside].sum()), u))
         return [u for _, u in sorted(out)[:BORDER_UNITS]]
-
-    def _neighbour_parts(self, c: int) -> list[int]:
-        part, near = self.a.part, self.a.near
-        members = np.flatnonzero(part == c)
-        if not len(members):
-            return []
-        vs = np.concatenate([near[u] for u in members.tolist()])
-        return sorted(set(part[vs].tolist()) - {c})
 
     def _ok(self, c: int, gain: int | None, lose: int | None, hh: np.ndarray, delta: int) -> bool:
         lo, hi = self.a.lo, self.a.hi
@@ -323,7 +310,7 @@ class ChainRepair:
         `received`, or is the part over the maximum when None)."""
         h = self.g.households
         h_in = int(h[received]) if received is not None else 0
-        for q in self._neighbour_parts(c):
+        for q in self.a.neighbour_parts(c):
             if q in path:
                 continue
             for u in self._border(c, q):
@@ -351,7 +338,7 @@ class ChainRepair:
         under the minimum when None)."""
         h = self.g.households
         h_out = int(h[gave]) if gave is not None else 0
-        for q in self._neighbour_parts(c):
+        for q in self.a.neighbour_parts(c):
             if q in path:
                 continue
             for u in self._border(q, c):

@@ -55,13 +55,26 @@ class CellGraph:
     def n(self) -> int:
         return len(self.area)
 
-    def neighbours(self) -> list[np.ndarray]:
-        """Each unit's neighbours (sharing an edge of positive length)."""
+    def neighbours(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Each unit's neighbours (sharing an edge of positive length) and the length shared
+        with each."""
         a = np.concatenate([self.edge_a, self.edge_b])
-        b = np.concatenate([self.edge_b, self.edge_a])
         order = np.argsort(a, kind="stable")
         bounds = np.searchsorted(a[order], np.arange(self.n + 1))
-        return [b[order[bounds[u]:bounds[u + 1]]] for u in range(self.n)]
+        other = np.concatenate([self.edge_b, self.edge_a])[order]
+        length = np.concatenate([self.edge_len, self.edge_len])[order]
+        return ([other[bounds[u]:bounds[u + 1]] for u in range(self.n)],
+                [length[bounds[u]:bounds[u + 1]] for u in range(self.n)])
+
+    def sums(self, label: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Households, area and perimeter of each of k groups of units (label: each unit's
+        group): sums, less twice the edges shared inside a group."""
+        inside = label[self.edge_a] == label[self.edge_b]
+        inner = np.bincount(label[self.edge_a[inside]], weights=self.edge_len[inside],
+                            minlength=k)
+        return (np.bincount(label, weights=self.households, minlength=k),
+                np.bincount(label, weights=self.area, minlength=k),
+                np.bincount(label, weights=self.perimeter, minlength=k) - 2 * inner)
 
     def polygons(self, part_of_unit: np.ndarray, k: int) -> np.ndarray:
         """The polygon of each of k parts, given each unit's part: the coverage union of its
@@ -211,7 +224,7 @@ def _gather_strays(label: np.ndarray, area: np.ndarray, a: np.ndarray, b: np.nda
     return label
 
 
-def _unit_edges(label: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray,
+def unit_edges(label: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray,
                 outline: np.ndarray, n: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per unit its perimeter, and the edges (a < b, length) shared between units."""
@@ -272,5 +285,5 @@ def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -
     a, b, w, outline = _twins(pieces)
     label = _gather_strays(label, piece_area, a, b, w)
     area = np.bincount(label, weights=piece_area, minlength=n)
-    perimeter, ea, eb, lengths = _unit_edges(label, a, b, w, outline, n)
+    perimeter, ea, eb, lengths = unit_edges(label, a, b, w, outline, n)
     return CellGraph(unit, area, perimeter, hh, rep, ea, eb, lengths, label, pieces)

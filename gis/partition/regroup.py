@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from gis.partition.assign import Assigner
-from gis.partition.subsets import SubsetTable, missed, pp_of
+from gis.partition.subsets import SubsetTable, missed
 
 MAX_UNITS = 12
 MAX_PARTS = 3
@@ -23,28 +23,10 @@ MAX_SETS = 16
 THIN = 0.3  # a part under this Polsby-Popper is worth regrouping with its neighbours
 
 
-def _part_state(a: Assigner) -> tuple[np.ndarray, np.ndarray]:
-    g, part = a.g, a.part
-    k = int(part.max()) + 1
-    hh = np.bincount(part, weights=g.households, minlength=k)
-    inner = np.bincount(part[g.edge_a], weights=g.edge_len * (part[g.edge_a] == part[g.edge_b]),
-                        minlength=k)
-    per = np.bincount(part, weights=g.perimeter, minlength=k) - 2 * inner
-    return hh, pp_of(np.bincount(part, weights=g.area, minlength=k), per)
-
-
-def _neighbour_parts(a: Assigner, p: int) -> list[int]:
-    members = np.flatnonzero(a.part == p)
-    if not len(members):
-        return []
-    vs = np.concatenate([a.near[u] for u in members.tolist()])
-    return sorted(set(a.part[vs].tolist()) - {p})
-
-
 def _clusters(a: Assigner, p: int, tower: set[int]) -> list[tuple[int, ...]]:
     """Connected sets of 2..MAX_PARTS parts holding part p (no tower), smaller sets first, at
     most MAX_SETS."""
-    near = {q: set(_neighbour_parts(a, q)) - tower for q in {p} | set(_neighbour_parts(a, p))
+    near = {q: set(a.neighbour_parts(q)) - tower for q in {p} | set(a.neighbour_parts(p))
             if q not in tower}
     out: list[tuple[int, ...]] = []
     level = [(p,)]
@@ -53,7 +35,7 @@ def _clusters(a: Assigner, p: int, tower: set[int]) -> list[tuple[int, ...]]:
         for cluster in level:
             for q in cluster:
                 if q not in near:
-                    near[q] = set(_neighbour_parts(a, q)) - tower
+                    near[q] = set(a.neighbour_parts(q)) - tower
                 for r in near[q]:
                     if r not in cluster:
                         grown.add(tuple(sorted((*cluster, r))))
@@ -95,13 +77,13 @@ def regroup(a: Assigner, fixed: np.ndarray, rounds: int = 2) -> None:
     docstring); lone towers (`fixed`) are never regrouped."""
     for _ in range(rounds):
         changed = False
-        hh, pp = _part_state(a)
+        hh, pp = a.part_sums()
         tower = set(a.part[fixed].tolist())
         size = np.bincount(a.part, minlength=len(hh))
         bad = [p for p in range(len(hh)) if p not in tower and size[p]
                and (not a.lo <= hh[p] <= a.hi or pp[p] < THIN)]
         for p in sorted(bad, key=lambda p: pp[p]):
-            hh, pp = _part_state(a)
+            hh, pp = a.part_sums()
             if not (a.part == p).any() or (a.lo <= hh[p] <= a.hi and pp[p] >= THIN):
                 continue
             sets = _clusters(a, p, tower)

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cellgraph import CellGraph, connected_components
+from gis.partition.cellgraph import CellGraph, connected_components, unit_edges
 
 RING_M = 1.0
 STEP_M = 3.0
@@ -50,22 +50,14 @@ def land_points(feet: np.ndarray, towers: np.ndarray, parent: BaseGeometry
 def merge_units(g: CellGraph, group: np.ndarray) -> CellGraph:
     """The unit graph with units of the same `group` (one label per unit) merged into one."""
     n = int(group.max()) + 1
-    ga, gb = group[g.edge_a], group[g.edge_b]
-    inside = ga == gb
-    inner = np.bincount(ga[inside], weights=g.edge_len[inside], minlength=n)
-    perimeter = np.bincount(group, weights=g.perimeter, minlength=n) - 2 * inner
-    lo, hi, w = np.minimum(ga, gb)[~inside], np.maximum(ga, gb)[~inside], g.edge_len[~inside]
-    if len(lo):
-        uniq, inv = np.unique(lo * n + hi, return_inverse=True)
-        w = np.bincount(inv.reshape(-1), weights=w)
-        lo, hi = uniq // n, uniq % n
+    perimeter, lo, hi, w = unit_edges(group, g.edge_a, g.edge_b, g.edge_len, g.perimeter, n)
     size = np.bincount(group, minlength=n)
     xy = np.zeros((n, 2))
     np.add.at(xy, group, g.xy)
     return CellGraph(group[g.unit_of], np.bincount(group, weights=g.area, minlength=n),
                      perimeter, np.bincount(group, weights=g.households,
                                             minlength=n).astype(np.int64),
-                     xy / size[:, None], lo.astype(np.int64), hi.astype(np.int64), w,
+                     xy / size[:, None], lo, hi, w,
                      group[g.point_unit], g.point_cells)
 
 
