@@ -20,7 +20,7 @@ from shapely.geometry import Polygon, box
 
 from bench.real_city import load_monaco, load_shanghai
 from gis.database import libpq_url
-from gis.partition import choose_parts, growth
+from gis.partition import choose_parts, graph, growth
 from gis.partition import smooth as smooth_module
 from gis.partition.cells import HOLE_M2, building_cells
 from gis.partition.engines import splitter
@@ -202,13 +202,18 @@ def test_same_input_and_seed_give_the_same_division():
     assert [p.wkb for p in a.parts] == [p.wkb for p in b.parts]
 
 
-def test_bad_input_is_refused_like_the_cut_engine():
+@pytest.mark.parametrize("split", [growth.split, graph.split, splitter("graph")],
+                         ids=["growth", "graph", "graph_first"])
+def test_bad_input_is_refused_like_the_cut_engine(split):
+    """Both assignment-first engines (gis.partition.inputs) refuse bad bounds and counts."""
     parent = box(LON, LAT, LON + 100 * D, LAT + 100 * D)
     with pytest.raises(ValueError, match="bounds"):
-        growth.split(parent, [], [], min_households=50, max_households=30)
+        split(parent, [], [], min_households=50, max_households=30)
     with pytest.raises(ValueError, match="one household count"):
-        growth.split(parent, [parent.centroid], [1, 2])
-    empty = growth.split(parent, [], [])
+        split(parent, [parent.centroid], [1, 2])
+    with pytest.raises(ValueError, match=">= 0"):
+        split(parent, [parent.centroid], [-1])
+    empty = split(parent, [], [])
     assert [p.equals(parent) for p in empty.parts] == [True] and not empty.feasible
     with pytest.raises(ValueError, match="unknown split engine"):
         splitter("voronoi")
