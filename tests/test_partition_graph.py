@@ -18,8 +18,9 @@ from shapely.geometry import box
 from gis.database import libpq_url
 from gis.partition import graph
 from gis.partition.cellgraph import cell_graph
-from gis.partition.engines import splitter
+from gis.partition.engines import division_rank, splitter
 from gis.partition.inputs import local_frame
+from gis.partition.result import SplitResult
 from gis.partition.subsets import SubsetTable
 from importers.split_job import split_grids
 from tests.test_partition_growth import (
@@ -202,3 +203,25 @@ def test_units_regions_are_the_unions_of_their_cells(points, units, seed):
         mine = shapely.union_all(cells[label == u])
         theirs = shapely.union_all(pieces[owner == u])
         assert shapely.symmetric_difference(mine, theirs).area <= 1e-9 * total
+
+
+def _division(households_per_part: list[list[int]], pps: list[float]) -> tuple:
+    """A SplitResult (no geometry: the ranking reads none) and its buildings' households."""
+    held = [h for part in households_per_part for h in part]
+    assignment = np.repeat(np.arange(len(households_per_part)),
+                           [len(p) for p in households_per_part])
+    return SplitResult([], assignment, [sum(p) for p in households_per_part], pps), \
+        np.asarray(held)
+
+
+def test_a_house_cut_off_beside_a_tower_joins_it_rather_than_a_sliver_or_a_miss():
+    # the same six buildings: a tower of 78, a house of 9 cut off beside it, 40, 35
+    beside_tower, h = _division([[78, 9], [40], [35]], [0.6, 0.6, 0.6])
+    sliver, h2 = _division([[78], [40, 9], [35]], [0.6, 0.12, 0.6])
+    alone, h3 = _division([[78], [9], [40], [35]], [0.6, 0.6, 0.6, 0.6])
+    ranks = [division_rank(r, hh, 30, 50)
+             for r, hh in ((beside_tower, h), (sliver, h2), (alone, h3))]
+    assert ranks[0] < ranks[1] < ranks[2]
+    # with no thin part at stake, fewer households beside a tower wins
+    in_bounds, h4 = _division([[78], [40, 9], [35]], [0.6, 0.5, 0.6])
+    assert division_rank(in_bounds, h4, 30, 50) < ranks[0]

@@ -13,7 +13,6 @@ from collections.abc import Callable
 import numpy as np
 
 from gis.partition import engine, graph, growth
-from gis.partition.diagnose import lone_building
 from gis.partition.engine import split_inputs
 from gis.partition.improve import THIN, improved
 from gis.partition.polish import polish
@@ -51,28 +50,38 @@ def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., S
     return run
 
 
-def _misses(result: SplitResult, households, lo: int, hi: int) -> int:
-    """Parts out of bounds that are not one building over the maximum."""
-    h = np.asarray(households, dtype=np.int64).reshape(-1)
-    return sum(not lo <= c <= hi and not lone_building(h[result.assignment == k], hi)
-               for k, c in enumerate(result.households))
+def _feasible_misses(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """(parts out of bounds that hold no building over the maximum - those that could be in
+    bounds, issue 17's measure -, households beside a tower in its part)."""
+    out, beside = 0, 0
+    for k, c in enumerate(result.households):
+        held = h[result.assignment == k]
+        if len(held) and int(held.max()) > hi:
+            beside += int(held.sum() - held.max())
+        elif not lo <= c <= hi:
+            out += 1
+    return out, beside
 
 
-def _rank(result: SplitResult, households, lo: int, hi: int) -> tuple:
+def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple:
+    """Lower is better: contiguous and whole first, then fewer parts out of bounds that could
+    be in bounds, then the lowest Polsby-Popper (up to THIN), then fewer households joined to
+    a tower, then the higher mean Polsby-Popper."""
     pps = result.polsby_popper or [0.0]
+    out, beside = _feasible_misses(result, h, lo, hi)
     return (bool(any("not contiguous" in v or "split" in v for v in result.violations)),
-            _misses(result, households, lo, hi), -min(min(pps), THIN), -float(np.mean(pps)))
+            out, -min(min(pps), THIN), beside, -float(np.mean(pps)))
 
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True
                 ) -> SplitResult:
-    """The graph engine's division; where it leaves a part out of bounds (not a lone tower)
-    or under THIN, also the growth engine's with its polish and improvement passes (not the
-    re-split), and the better of the two: contiguous and whole first, then fewer parts out of
-    bounds, then the higher lowest Polsby-Popper (up to THIN), then the higher mean. Parts
-    still out of bounds are then re-split with their neighbours (gis.partition.resplit,
-    RESPLIT_LAST)."""
+    """The graph engine's division; where it leaves a part out of bounds that holds no
+    building over the maximum (a tower's part with a few households cut off beside it is not
+    one: no grouping puts its tower in bounds) or one under THIN, also the growth engine's
+    with its polish and improvement passes (not the re-split), and the better of the two by
+    `division_rank`. Parts still out of bounds are then re-split with their neighbours
+    (gis.partition.resplit, RESPLIT_LAST)."""
     first = graph.split(parent, buildings, households, barriers=barriers,
                         min_households=min_households, max_households=max_households,
                         seed=seed, geographic=geographic)
@@ -80,13 +89,13 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         return first
     _, buildings, h, lo, hi = split_inputs(parent, buildings, households, min_households,
                                            max_households)
-    if _misses(first, h, lo, hi) == 0 and min(first.polsby_popper, default=1.0) >= THIN \
-            and not _rank(first, h, lo, hi)[0]:
+    rank = division_rank(first, h, lo, hi)
+    if not rank[0] and rank[1] == 0 and -rank[2] >= THIN:
         return first
     second = SUBSPLITS[1](parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
-    best = min((first, second), key=lambda r: _rank(r, h, lo, hi))
-    if RESPLIT_LAST and _misses(best, h, lo, hi):
+    best = min((first, second), key=lambda r: division_rank(r, h, lo, hi))
+    if RESPLIT_LAST and _feasible_misses(best, h, lo, hi)[0]:
         best = resplit_result(parent, buildings, h, best, lo, hi, SUBSPLITS, barriers, geographic)
     return best
 
