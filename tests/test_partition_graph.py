@@ -214,14 +214,17 @@ def _division(households_per_part: list[list[int]], pps: list[float]) -> tuple:
         np.asarray(held)
 
 
-def test_a_house_cut_off_beside_a_tower_joins_it_rather_than_a_sliver_or_a_miss():
-    # the same six buildings: a tower of 78, a house of 9 cut off beside it, 40, 35
+def test_a_house_cut_off_beside_a_tower_joins_it_and_no_sliver_is_made_for_bounds():
+    # the same buildings: a tower of 78, a house of 9 cut off beside it, 40, 35
     beside_tower, h = _division([[78, 9], [40], [35]], [0.6, 0.6, 0.6])
-    sliver, h2 = _division([[78], [40, 9], [35]], [0.6, 0.12, 0.6])
-    alone, h3 = _division([[78], [9], [40], [35]], [0.6, 0.6, 0.6, 0.6])
+    alone, h2 = _division([[78], [9], [40], [35]], [0.6, 0.6, 0.6, 0.6])
+    sliver, h3 = _division([[78], [40, 9], [35]], [0.6, 0.12, 0.6])
     ranks = [division_rank(r, hh, 30, 50)
-             for r, hh in ((beside_tower, h), (sliver, h2), (alone, h3))]
+             for r, hh in ((beside_tower, h), (alone, h2), (sliver, h3))]
     assert ranks[0] < ranks[1] < ranks[2]
     # with no thin part at stake, fewer households beside a tower wins
     in_bounds, h4 = _division([[78], [40, 9], [35]], [0.6, 0.5, 0.6])
     assert division_rank(in_bounds, h4, 30, 50) < ranks[0]
+    # when both are thin (a thin parent), fewer parts out of bounds still comes first
+    thin_out, h5 = _division([[78], [9], [40], [35]], [0.6, 0.15, 0.6, 0.6])
+    assert ranks[2] < division_rank(thin_out, h5, 30, 50)

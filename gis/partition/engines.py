@@ -64,13 +64,14 @@ def _feasible_misses(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tu
 
 
 def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple:
-    """Lower is better: contiguous and whole first, then fewer parts out of bounds that could
-    be in bounds, then the lowest Polsby-Popper (up to THIN), then fewer households joined to
-    a tower, then the higher mean Polsby-Popper."""
+    """Lower is better: contiguous and whole first; then no part under THIN (bounds are not
+    bought with a sliver, as in gis.partition.resplit); then fewer parts out of bounds that
+    could be in bounds; then the lowest Polsby-Popper (up to THIN); then fewer households
+    joined to a tower; then the higher mean Polsby-Popper."""
     pps = result.polsby_popper or [0.0]
     out, beside = _feasible_misses(result, h, lo, hi)
     return (bool(any("not contiguous" in v or "split" in v for v in result.violations)),
-            out, -min(min(pps), THIN), beside, -float(np.mean(pps)))
+            min(pps) < THIN, out, -min(min(pps), THIN), beside, -float(np.mean(pps)))
 
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
@@ -90,7 +91,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     _, buildings, h, lo, hi = split_inputs(parent, buildings, households, min_households,
                                            max_households)
     rank = division_rank(first, h, lo, hi)
-    if not rank[0] and rank[1] == 0 and -rank[2] >= THIN:
+    if rank[:3] == (False, False, 0):
         return first
     second = SUBSPLITS[1](parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
