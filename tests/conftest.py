@@ -211,16 +211,29 @@ def with_settings(client, **changes) -> Iterator[None]:
         state.settings = saved
 
 
+def _monaco_grid(name: str) -> tuple:
+    """A grid of tests/data (lon/lat WKT) with the Monaco buildings whose representative
+    point lies in it and their households."""
+    import shapely
+
+    from bench.real_city import load_monaco
+
+    grid = shapely.from_wkt((DATA / name).read_text())
+    data = load_monaco()
+    inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
+    return grid, list(data.buildings[inside]), data.households[inside]
+
+
 @pytest.fixture(scope="session")
 def monaco_grid_202():
     """A real Monaco grid of 23 buildings (453 households, one tower of 60) as the real-city
     bench's split of its community drew it (tests/data/monaco_grid_202.wkt), with the buildings
     whose representative point lies in it."""
-    import shapely
+    return _monaco_grid("monaco_grid_202.wkt")
 
-    from bench.real_city import load_monaco
 
-    grid = shapely.from_wkt((DATA / "monaco_grid_202.wkt").read_text())
-    data = load_monaco()
-    inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
-    return grid, list(data.buildings[inside]), data.households[inside]
+@pytest.fixture(scope="session")
+def monaco_grid_82():
+    """A real Monaco grid of 20 buildings (402 households, towers of 156, 69 and 57) as the
+    graph engine's split of its community drew it (tests/data/monaco_grid_82.wkt)."""
+    return _monaco_grid("monaco_grid_82.wkt")

@@ -8,6 +8,8 @@ on simple layouts, towers alone, and the same answer twice.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import psycopg
 import shapely
@@ -228,3 +230,42 @@ def test_a_house_cut_off_beside_a_tower_joins_it_and_no_sliver_is_made_for_bound
     # when both are thin (a thin parent), fewer parts out of bounds still comes first
     thin_out, h5 = _division([[78], [9], [40], [35]], [0.6, 0.15, 0.6, 0.6])
     assert ranks[2] < division_rank(thin_out, h5, 30, 50)
+
+
+def test_a_grid_between_towers_keeps_compact_parts_and_says_why_one_is_short(monaco_grid_82):
+    """Three towers leave one group of small buildings short: every division found with it in
+    bounds has a corridor round a tower (PP about 0.1). The split keeps compact parts and tells
+    the planner both things: the part is short, and a corridor was the price of bounds."""
+    grid, buildings, households = monaco_grid_82
+    result = splitter("graph")(grid, buildings, households)
+    check_division(grid, buildings, households, result)
+    check_reasons(result, 30, 50)
+    assert min(result.polsby_popper) >= 0.2
+    h = np.asarray(households)
+    short = [i for i, count in enumerate(result.households)
+             if not 30 <= count <= 50 and not (h[result.assignment == i] > 50).any()]
+    assert short
+    for i in short:
+        codes = [r["code"] for r in result.part_reasons[i]]
+        assert "corridor" in codes and ("under" in codes or "over" in codes or "towers" in codes)
+        corridor = next(r for r in result.part_reasons[i] if r["code"] == "corridor")
+        assert corridor["pp"] < 0.2 and corridor["households"] == result.households[i]
+    beside = [r for rs in result.part_reasons for r in rs if r["code"] == "beside_tower"]
+    for r in beside:
+        assert r["largest"] > 50 and r["beside"] == r["households"] - r["largest"] > 0
+
+
+def test_the_new_reasons_have_their_words_in_both_languages():
+    from api.pages.i18n import labels
+    from gis.partition.diagnose import bounds_reason, corridor_reason
+
+    beside = bounds_reason(87, np.array([78, 9]), 30, 50, None)
+    assert beside["code"] == "beside_tower" and (beside["largest"], beside["beside"]) == (78, 9)
+    corridor = corridor_reason(26, 0.104)
+    assert corridor["pp"] == 0.104 and corridor["floor"] == 0.2
+    table = labels()
+    for reason in (beside, corridor):
+        for lang in ("zh-CN", "en"):
+            words = table[lang][f"why_{reason['code']}"]
+            figures = set(re.findall(r"\{(\w+)\}", words))
+            assert figures and figures <= set(reason), (lang, reason["code"], figures)

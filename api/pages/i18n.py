@@ -132,6 +132,14 @@ _TEXT = {
                    "{households} households: boxed in by buildings "
                    "over the maximum ({towers} of its {neighbours} neighbours), so few "
                    "neighbours can trade buildings with it"),
+    "why_beside_tower": ("{households} 户：单栋楼 {largest} 户超过上限 {max}（楼栋不拆分），"
+                         "旁边另有 {beside} 户", "{households} households: a building of "
+                         "{largest}, over the maximum {max} (buildings are never split), and "
+                         "{beside} households beside it"),
+    "why_corridor": ("{households} 户：另一种划分可减少超限分块，但会产生紧凑度仅 {pp} 的"
+                     "狭长分块（低于 {floor}），故保留紧凑划分", "{households} households: a "
+                     "division with fewer parts out of bounds was found, but only with a part "
+                     "of PP {pp} (a corridor, under {floor}); the compact one was kept"),
     "why_narrow_parent": ("形状细长（紧凑度 {pp}）：上级本身狭长（紧凑度 {parent_pp}），"
                           "约 {length_m}×{width_m} 米", "thin (PP {pp}): the parent itself is "
                           "narrow (PP {parent_pp}); {length_m} x {width_m} m"),

@@ -4,8 +4,11 @@ Each flagged part gets one or more reasons: a code, its figures and an English s
 translate the code with its figures, see api/pages/i18n.py `why_*`). Out of bounds: the part is
 one building over the maximum (`lone_building`), the parent's households cannot be divided into
 parts within the bounds at all (`arithmetic`), or the cuts between footprints left it short or
-long (`under`, `over`, with its largest building, which is never split), or buildings over
-the maximum around it leave it few neighbours to trade buildings with (`towers`). Thin
+long (`under`, `over`, with its largest building, which is never split), buildings over
+the maximum around it leave it few neighbours to trade buildings with (`towers`), it is a
+building over the maximum with a few households beside it (`beside_tower`), or the only
+division found with it in bounds had a corridor thinner than THIN_PP (`corridor`, added by
+gis.partition.engines). Thin
 (Polsby-Popper below THIN_PP): the parent itself is narrow there (`narrow_parent`), the part
 is a strip (`strip`, with the sides of its minimum rotated rectangle), or its edges wind
 around footprints (`ragged`, low fill of that rectangle).
@@ -42,6 +45,12 @@ def bounds_reason(count: int, held: np.ndarray, lo: int, hi: int,
         return _reason("lone_building", f"one building of {count} households, over the "
                        f"maximum {hi} (buildings are never split)", households=int(count),
                        max=hi)
+    if len(held) and int(held.max()) > hi:
+        largest = int(held.max())
+        return _reason("beside_tower", f"{count} households: a building of {largest}, over "
+                       f"the maximum {hi} (buildings are never split), and {count - largest} "
+                       "households beside it", households=int(count), largest=largest,
+                       beside=int(count) - largest, max=hi)
     if arithmetic:
         return _reason("arithmetic", f"{count} households: {arithmetic}",
                        households=int(count), min=lo, max=hi)
@@ -54,6 +63,16 @@ def bounds_reason(count: int, held: np.ndarray, lo: int, hi: int,
     return _reason("over", f"{count} households, {count - hi} over the maximum {hi}: no cut "
                    f"between footprints gave it less (largest building {largest})",
                    households=int(count), extra=int(count) - hi, max=hi, largest=largest)
+
+
+def corridor_reason(count: int, pp: float) -> dict:
+    """The reason added to a part left out of bounds because the only division found with
+    fewer parts out of bounds had a part thinner than THIN_PP (a corridor, mostly round a
+    tower): compact parts were kept."""
+    return _reason("corridor", f"{count} households: a division with fewer parts out of "
+                   f"bounds was found, but only with a part of PP {pp:.2f} (a corridor, under "
+                   f"{THIN_PP}); the compact one was kept", households=int(count),
+                   pp=round(pp, 3), floor=THIN_PP)
 
 
 def shape_reason(part, pp: float, parent_pp: float, scale: tuple[float, float]) -> dict | None:

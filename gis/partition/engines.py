@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from gis.partition import engine, graph, growth
+from gis.partition.diagnose import corridor_reason
 from gis.partition.engine import split_inputs
 from gis.partition.improve import THIN, improved
 from gis.partition.polish import polish
@@ -82,7 +83,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     one: no grouping puts its tower in bounds) or one under THIN, also the growth engine's
     with its polish and improvement passes (not the re-split), and the better of the two by
     `division_rank`. Parts still out of bounds are then re-split with their neighbours
-    (gis.partition.resplit, RESPLIT_LAST)."""
+    (gis.partition.resplit, RESPLIT_LAST); those left out of bounds where the other division
+    had fewer (with a corridor under THIN) are told so (`corridor` reason)."""
     first = graph.split(parent, buildings, households, barriers=barriers,
                         min_households=min_households, max_households=max_households,
                         seed=seed, geographic=geographic)
@@ -95,10 +97,25 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         return first
     second = SUBSPLITS[1](parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
-    best = min((first, second), key=lambda r: division_rank(r, h, lo, hi))
+    best, other = sorted((first, second), key=lambda r: division_rank(r, h, lo, hi))
     if RESPLIT_LAST and _feasible_misses(best, h, lo, hi)[0]:
         best = resplit_result(parent, buildings, h, best, lo, hi, SUBSPLITS, barriers, geographic)
+    if not division_rank(other, h, lo, hi)[0] \
+            and _feasible_misses(other, h, lo, hi)[0] < _feasible_misses(best, h, lo, hi)[0]:
+        _tell_corridor(best, other, h, lo, hi)
     return best
+
+
+def _tell_corridor(kept: SplitResult, thinner: SplitResult, h: np.ndarray, lo: int, hi: int
+                   ) -> None:
+    """Give each part of `kept` out of bounds (and holding no tower) the reason that
+    `thinner`, with fewer such parts, was turned down for its thinnest part."""
+    pp = min(thinner.polsby_popper)
+    for k, count in enumerate(kept.households):
+        held = h[kept.assignment == k]
+        if not lo <= count <= hi and len(held) and int(held.max()) <= hi \
+                and k < len(kept.part_reasons):
+            kept.part_reasons[k].append(corridor_reason(int(count), float(pp)))
 
 
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
