@@ -5,7 +5,8 @@ engine as the split job runs it (splitter("graph"): the graph engine, and the gr
 with its passes where parts stay out of bounds or thin); then every grid is divided into
 micro-grids (30-50) in this process while each stage is timed with time.process_time. Stages
 nest (the unit graph holds the Voronoi diagram, the assignment its sweeps, chains, regrouping
-and moves; `fallback` is the growth engine run where the graph engine's division needs it).
+and moves; `fallback` is the growth engine run where the graph engine's division needs it,
+`resplit` the re-split of parts both left out of bounds).
 The last line holds, per city, the CPU per grid in all, the graph engine's own share of it
 (`engine_ms`), the shares of its stages, and how many grids fell back.
 
@@ -47,10 +48,15 @@ STAGES = {owner: tuple(n for n in names if hasattr(owner, n))
 
 
 def fallback_counter(spent: Counter) -> None:
-    """Time (and count) the growth engine run where the graph engine's division needs it."""
-    inner = engines.SUBSPLITS[1]
+    """Time (and count) the growth engine run where the graph engine's division needs it, and
+    the re-split of parts still out of bounds after it (whose own runs of both engines are
+    counted in `resplit`, not in `fallback`)."""
+    inner, resplit = engines.SUBSPLITS[1], engines.resplit_result
+    inside = [False]
 
     def timed(*args, **kwargs):
+        if inside[0]:
+            return inner(*args, **kwargs)
         t0 = time.process_time()
         try:
             return inner(*args, **kwargs)
@@ -58,7 +64,18 @@ def fallback_counter(spent: Counter) -> None:
             spent["fallback"] += time.process_time() - t0
             spent["fallback_grids"] += 1
 
+    def timed_resplit(*args, **kwargs):
+        t0 = time.process_time()
+        inside[0] = True
+        try:
+            return resplit(*args, **kwargs)
+        finally:
+            inside[0] = False
+            spent["resplit"] += time.process_time() - t0
+            spent["resplit_grids"] += 1
+
     engines.SUBSPLITS = (engines.SUBSPLITS[0], timed)
+    engines.resplit_result = timed_resplit
 
 
 def share(spent: Counter, label: str, total: float) -> str:
@@ -85,8 +102,9 @@ def main() -> None:
         out = [_split_one(job) for job in jobs]
         total = time.process_time() - t0
         fell = spent.pop("fallback_grids", 0)
+        resplit = spent.pop("resplit_grids", 0)
         print_stages(name, len(jobs), total, spent,
-                     f"; {int(fell)} fell back to the growth engine")
+                     f"; {int(fell)} fell back to the growth engine, {int(resplit)} re-split")
         engine_ms = 1000 * spent["graph.split"] / len(jobs)
         assigned = spent["graph._assigned"]
         totals.append(
@@ -96,7 +114,8 @@ def main() -> None:
             f" polygons={share(spent, 'CellGraph.polygons', total)}"
             f" outlines={share(spent, 'graph.outlines', total)}"
             f" finish={share(spent, 'graph.finish', total)}"
-            f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)} "
+            f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)}"
+            f" resplit={share(spent, 'resplit', total)} resplit_grids={int(resplit)} "
             + quality_fields(out))
     print("graph_profile: " + " | ".join(totals))
 
