@@ -9,7 +9,9 @@ within the bounds, geometry ignored; parents it leaves undecided are counted fea
 parts that are one building over the maximum;
 the share of the other (feasible) parts within bounds; contiguity; exact tiling; buildings kept
 whole; Polsby-Popper mean, 10th percentile and minimum; parts thinner than PP 0.2 and how
-many of them lie in parents themselves under 0.2 (last line: thin=parts/in thin parents); CPU
+many of them lie in parents themselves under 0.2 (last line: thin=parts/in thin parents); the
+feasible parts out of bounds and how many of them the engine left so because the only
+division it found with fewer had a corridor under PP 0.2 (last line: out=parts/corridor); CPU
 seconds per grid (time.process_time in the worker, median over runs).
 """
 
@@ -92,7 +94,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     """Quality figures of one level's division (see the module docstring)."""
     pps, in_bounds, feasible_parts, lone, contiguous, split_blds = [], 0, 0, 0, 0, 0
     area_err, reasons, impossible_parts, undecided = 0.0, Counter(), 0, 0
-    parts_total, thin_parts, thin_in_thin = 0, 0, 0
+    parts_total, thin_parts, thin_in_thin, corridor = 0, 0, 0, 0
     for parent, idx, (res, _) in zip(parents, blds, results, strict=True):
         parts = shapely.from_wkb(np.asarray(res[0], dtype=object))
         hh_b = data.households[idx]
@@ -129,10 +131,13 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
                 continue
             feasible_parts += 1
             in_bounds += int(lo <= count <= hi)
+            reasons_k = res[6][k] if len(res) > 6 and k < len(res[6]) else []
+            corridor += any(r["code"] == "corridor" for r in reasons_k)
     pps = np.asarray(pps)
     cpu = np.array([c for _, c in results])
     return {"parents": len(parents), "parts": parts_total, "feasible": feasible_parts,
             "in_bounds": 100.0 * in_bounds / max(feasible_parts, 1), "lone": lone,
+            "out": feasible_parts - in_bounds, "corridor": corridor,
             "impossible_grids": sum(reasons.values()), "impossible_parts": impossible_parts,
             "reasons": dict(reasons), "undecided": undecided,
             "contiguous": 100.0 * contiguous / max(parts_total, 1),
@@ -259,7 +264,8 @@ def main_real(args) -> None:
         summary.append(
             f"{name}: grids={g['parts']} grid_in_bounds={g['in_bounds']:.1f}% "
             f"grid_pp={g['pp_mean']:.3f}/{g['pp_min']:.3f} micro={m['parts']} "
-            f"in_bounds={m['in_bounds']:.1f}% apart={m['lone']}+{m['impossible_parts']} "
+            f"in_bounds={m['in_bounds']:.1f}% out={m['out']}/{m['corridor']} "
+            f"apart={m['lone']}+{m['impossible_parts']} "
             f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
             f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "
             f"thin={m['thin']}/{m['thin_in_thin']} "
