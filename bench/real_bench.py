@@ -11,7 +11,9 @@ the share of the other (feasible) parts within bounds; contiguity; exact tiling;
 whole; Polsby-Popper mean, 10th percentile and minimum; parts thinner than PP 0.2 and how
 many of them lie in parents themselves under 0.2 (last line: thin=parts/in thin parents); the
 feasible parts out of bounds and how many of them the engine left so because the only
-division it found with fewer had a corridor under PP 0.2 (last line: out=parts/corridor); CPU
+division it found with fewer had a corridor under PP 0.2 (last line: out=parts/corridor); the
+share of the boundaries between parts (the parent's outline left out) within STREET_M of a
+street or footpath of the extract (last line: grid_streets, streets); CPU
 seconds per grid (time.process_time in the worker, median over runs).
 """
 
@@ -27,7 +29,7 @@ import shapely
 from gis.partition import polsby_popper
 from gis.partition.diagnose import THIN_PP
 from gis.partition.feasible import packing
-from gis.partition.quality import metric_scale
+from gis.partition.quality import metric_scale, to_metric
 from importers.split_job import _split_one
 
 LEVELS = {"grid": (300, 500), "micro_grid": (30, 50)}
@@ -90,11 +92,31 @@ def reason_key(reason: str | None) -> str:
     return "no grouping" if "grouping" in text else "not divisible"
 
 
+STREET_M = 10.0  # a boundary this near a street runs along it
+
+
+def street_lengths(parent, parts, streets, tree) -> tuple[float, float]:
+    """Metres of boundary between `parts` (the parent's outline left out) and how many of
+    them lie within STREET_M of one of `streets` (lon/lat lines, indexed by `tree`)."""
+    if len(parts) < 2:
+        return 0.0, 0.0
+    scale = metric_scale(parent)
+    inner = shapely.difference(shapely.union_all(shapely.boundary(parts)),
+                               shapely.buffer(shapely.boundary(parent), 1e-7))
+    inner = to_metric(inner, scale)
+    near = streets[tree.query(parent, predicate="intersects")]
+    if not len(near):
+        return float(inner.length), 0.0
+    zone = shapely.buffer(to_metric(shapely.union_all(near), scale), STREET_M)
+    return float(inner.length), float(shapely.intersection(inner, zone).length)
+
+
 def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     """Quality figures of one level's division (see the module docstring)."""
     pps, in_bounds, feasible_parts, lone, contiguous, split_blds = [], 0, 0, 0, 0, 0
     area_err, reasons, impossible_parts, undecided = 0.0, Counter(), 0, 0
     parts_total, thin_parts, thin_in_thin, corridor = 0, 0, 0, 0
+    tree, inner_m, street_m = shapely.STRtree(data.streets), 0.0, 0.0
     for parent, idx, (res, _) in zip(parents, blds, results, strict=True):
         parts = shapely.from_wkb(np.asarray(res[0], dtype=object))
         hh_b = data.households[idx]
@@ -106,6 +128,8 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
         if thin and float(polsby_popper([parent], scale)[0]) < THIN_PP:
             thin_in_thin += thin
         parts_total += len(parts)
+        inner, along = street_lengths(parent, parts, data.streets, tree)
+        inner_m, street_m = inner_m + inner, street_m + along
         contiguous += int(sum(p.geom_type == "Polygon" for p in parts))
         total = float(shapely.area(parts).sum())
         union = shapely.area(shapely.union_all(parts))
@@ -144,7 +168,8 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
             "area_error": area_err, "split_buildings": split_blds,
             "pp_mean": float(pps.mean()), "pp_p10": float(np.percentile(pps, 10)),
             "pp_min": float(pps.min()), "cpu_ms": 1000.0 * float(cpu.mean()),
-            "cpu_total": float(cpu.sum()), "thin": thin_parts, "thin_in_thin": thin_in_thin}
+            "cpu_total": float(cpu.sum()), "thin": thin_parts, "thin_in_thin": thin_in_thin,
+            "streets": 100.0 * street_m / max(inner_m, 1e-9)}
 
 
 def line(name: str, level: str, s: dict) -> str:
@@ -263,12 +288,13 @@ def main_real(args) -> None:
         g, m = figures["grid"], figures["micro_grid"]
         summary.append(
             f"{name}: grids={g['parts']} grid_in_bounds={g['in_bounds']:.1f}% "
-            f"grid_pp={g['pp_mean']:.3f}/{g['pp_min']:.3f} micro={m['parts']} "
+            f"grid_pp={g['pp_mean']:.3f}/{g['pp_min']:.3f} grid_streets={g['streets']:.1f}% "
+            f"micro={m['parts']} "
             f"in_bounds={m['in_bounds']:.1f}% out={m['out']}/{m['corridor']} "
             f"apart={m['lone']}+{m['impossible_parts']} "
             f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
             f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "
-            f"thin={m['thin']}/{m['thin_in_thin']} "
+            f"thin={m['thin']}/{m['thin_in_thin']} streets={m['streets']:.1f}% "
             f"cpu_ms_per_grid={m['cpu_ms']:.1f} metis_in_bounds={metis['in_bounds']:.1f}% "
             f"metis_pp={metis['pp_mean']:.3f} {maxp}")
     print("split_real: " + " | ".join(summary))

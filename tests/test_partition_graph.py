@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 import psycopg
+import pytest
 import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -269,3 +270,20 @@ def test_the_new_reasons_have_their_words_in_both_languages():
             words = table[lang][f"why_{reason['code']}"]
             figures = set(re.findall(r"\{(\w+)\}", words))
             assert figures and figures <= set(reason), (lang, reason["code"], figures)
+
+
+@pytest.mark.parametrize("street", [shapely.LineString([(-10, 120), (250, 120)]),
+                                    shapely.LineString([(120, -10), (120, 250)])],
+                         ids=["across", "along"])
+def test_the_graph_engine_divides_along_a_street(street):
+    """A square block of 6 x 6 buildings (2 households each, metres) splits into two parts of
+    36 as compactly one way as the other; the street through the middle decides which."""
+    parent = box(0, 0, 240, 240)
+    buildings = [box(10 + 40 * i, 15 + 40 * j, 30 + 40 * i, 25 + 40 * j)
+                 for i in range(6) for j in range(6)]
+    result = graph.split(parent, buildings, [2] * 36, barriers=[street], geographic=False)
+    assert result.households == [36, 36] and not result.violations
+    side = np.array([shapely.centroid(b).coords[0][1 if street.coords[0][1] == 120 else 0]
+                     > 120 for b in buildings])
+    assert len(set(result.assignment[side])) == 1 and len(set(result.assignment[~side])) == 1
+    assert set(result.assignment[side]) != set(result.assignment[~side])

@@ -28,9 +28,11 @@ from gis.partition.inputs import split_inputs_of
 from gis.partition.outline import outlines
 from gis.partition.regroup import regroup
 from gis.partition.result import SplitResult, finish
+from gis.partition.streets import along_streets, street_lines
 from gis.partition.towerland import with_free_land
 
 SMOOTH = True
+STREETS = True  # boundaries along the barriers (streets) cost the search less
 DELTAS = (0, 1, -1)
 MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
 
@@ -101,8 +103,9 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
           max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
     """Divide `parent` into parts of min..max households (see the module docstring).
 
-    Same arguments and result as gis.partition.engine.split; `barriers` and `seed` are
-    accepted for that reason (the search is deterministic and does not use roads yet).
+    Same arguments and result as gis.partition.engine.split; `barriers` (streets) make
+    boundaries along them cheaper for the search (gis.partition.streets); `seed` is accepted
+    for that reason only (the search is deterministic).
     """
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
@@ -111,10 +114,12 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     parent, foot, households, lo, hi = got.parent, got.foot, got.households, got.lo, got.hi
     local, feet, back, reason = got.local, got.feet, got.back, got.reason
     towers = households > hi
-    g = cell_graph(local, feet, households)
+    streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
+    g = along_streets(cell_graph(local, feet, households), streets)
     a = _assigned(g, lo, hi)
     if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round towers free
         g2 = with_free_land(local, feet, households, towers, cell_graph)
+        g2 = along_streets(g2, streets) if g2 is not None else None
         a2 = _assigned(g2, lo, hi) if g2 is not None else None
         if a2 is not None:
             (miss, thin), (miss2, thin2) = a.quality(g.households > hi), a2.quality(

@@ -55,6 +55,7 @@ class Inputs:
     reason: str | None
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    there: Callable | None = None  # input coordinates -> the local frame
 
 
 def split_inputs_of(parent: BaseGeometry, buildings, households, min_households: int,
@@ -81,4 +82,4 @@ def split_inputs_of(parent: BaseGeometry, buildings, households, min_households:
     if parent.geom_type == "MultiPolygon":
         violations.append("the parent is not one polygon: its parts cannot all be contiguous")
     return Inputs(parent, foot, households, lo, hi, scale, back, rep, there(parent), there(foot),
-                  k, reason, violations)
+                  k, reason, violations, there=there)
