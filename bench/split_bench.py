@@ -14,7 +14,8 @@ grids, and our/baseline ratios. The last line holds the figures.
 cell (set before the worker processes fork, so they inherit it); --lengths exact measures the
 overlay cells' T-junction edges by projection (gis.partition.cells EXACT_LENGTHS).
 --engine graph runs the unit-graph engine (gis.partition.graph); --no-passes times any engine
-without the passes after it (gis.partition.engines PASSES), to see what the engine itself does.
+without the passes after it (gis.partition.engines PASSES), to see what the engine itself does;
+--no-streets has the graph engine ignore the streets (gis.partition.graph STREETS).
 
 With --real, the real cities of bench/real_city.py instead (see bench/real_bench.py).
 """
@@ -130,10 +131,14 @@ def main() -> None:
                     help="how cells' T-junction edges are measured (cells EXACT_LENGTHS)")
     ap.add_argument("--no-passes", action="store_true", help="the engine's own division, "
                     "without the polish, improvement and re-split passes (engines PASSES)")
+    ap.add_argument("--no-streets", action="store_true", help="the graph engine ignores the "
+                    "streets it is given (gis.partition.graph STREETS), for a like-for-like "
+                    "comparison of its street-following")
     args = ap.parse_args()
-    from gis.partition import cells, engines
+    from gis.partition import cells, engines, graph
 
     engines.PASSES = not args.no_passes
+    graph.STREETS = not args.no_streets
 
     cells.FACES = args.cells == "faces"
     cells.EXACT_LENGTHS = args.lengths == "exact"

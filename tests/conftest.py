@@ -237,3 +237,10 @@ def monaco_grid_82():
     """A real Monaco grid of 20 buildings (402 households, towers of 156, 69 and 57) as the
     graph engine's split of its community drew it (tests/data/monaco_grid_82.wkt)."""
     return _monaco_grid("monaco_grid_82.wkt")
+
+
+@pytest.fixture(scope="session")
+def monaco_grid_37():
+    """A real Monaco grid of 32 buildings (tests/data/monaco_grid_37.wkt) where the graph
+    engine's outlines leave two footprints across parts."""
+    return _monaco_grid("monaco_grid_37.wkt")

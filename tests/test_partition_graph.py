@@ -287,3 +287,18 @@ def test_the_graph_engine_divides_along_a_street(street):
                      > 120 for b in buildings])
     assert len(set(result.assignment[side])) == 1 and len(set(result.assignment[~side])) == 1
     assert set(result.assignment[side]) != set(result.assignment[~side])
+
+
+def test_a_division_with_a_building_across_parts_is_never_kept(monaco_grid_37):
+    """On this grid the graph engine's outlines leave footprints across parts (it says so);
+    splitter("graph") keeps a division with every building whole, and the ranking puts one
+    holding a building across parts after any whole one, however thin."""
+    grid, buildings, households = monaco_grid_37
+    result = splitter("graph")(grid, buildings, households)
+    check_division(grid, buildings, households, result)
+    assert not [v for v in result.violations if "lies across" in v or "split" in v]
+    split_one, h = _division([[60], [30, 5], [35]], [0.7, 0.7, 0.7])
+    split_one.violations.append("building 1 (60 households) lies across parts 1, 2 and cannot "
+                                "be given whole to one")
+    whole, h2 = _division([[60], [30, 5], [35]], [0.15, 0.7, 0.7])
+    assert division_rank(whole, h2, 30, 50) < division_rank(split_one, h, 30, 50)

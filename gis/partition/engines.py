@@ -71,7 +71,8 @@ def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple
     joined to a tower; then the higher mean Polsby-Popper."""
     pps = result.polsby_popper or [0.0]
     out, beside = _feasible_misses(result, h, lo, hi)
-    return (bool(any("not contiguous" in v or "split" in v for v in result.violations)),
+    return (bool(any("not contiguous" in v or "split" in v or "lies across" in v
+                     for v in result.violations)),
             min(pps) < THIN, out, -min(min(pps), THIN), beside, -float(np.mean(pps)))
 
 

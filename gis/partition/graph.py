@@ -34,6 +34,7 @@ from gis.partition.towerland import with_free_land
 SMOOTH = True
 STREETS = True  # boundaries along the barriers (streets) cost the search less
 DELTAS = (0, 1, -1)
+CRUMB = 1e-9  # share of a part's area that making it valid may drop (ulp-sized pieces)
 MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
 
 
@@ -45,6 +46,22 @@ def _clipped(feet: np.ndarray, local: BaseGeometry) -> np.ndarray:
     if crossing.any():
         out[crossing] = polygonal_all(shapely.intersection(out[crossing], local))
     return out
+
+
+def _repaired(parts: np.ndarray) -> list | None:
+    """`parts` with those made invalid by the scaling back (edges crossing by an ulp) made
+    valid again, each still one polygon (crumbs of no area dropped); None when one is not."""
+    bad = np.flatnonzero(~shapely.is_valid(parts))
+    for i in bad.tolist():
+        pieces = [p for p in shapely.get_parts(shapely.make_valid(parts[i]))
+                  if p.geom_type == "Polygon" and p.area > 0]
+        if not pieces:
+            return None
+        largest = max(pieces, key=lambda p: p.area)
+        if sum(p.area for p in pieces) - largest.area > CRUMB * largest.area:
+            return None
+        parts[i] = largest
+    return list(parts)
 
 
 def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
@@ -136,8 +153,8 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     assigned = assignment = unit_part[g.unit_of[:len(feet)]]
     if SMOOTH and len(used) > 1:
         geoms, assignment = outlines(geoms, _clipped(feet, local), assigned)
-    parts = list(back(geoms))
-    if not shapely.is_valid(np.asarray(parts, dtype=object)).all():  # smoothed edges may
-        parts, assignment = list(back(drawn)), assigned  # cross once scaled back to degrees
+    parts = _repaired(np.asarray(back(geoms), dtype=object))  # smoothed edges may cross by
+    if parts is None:  # an ulp once scaled back to degrees
+        parts, assignment = list(back(drawn)), assigned
     return finish(parent, parts, assignment, got.rep, households, got.violations, got.notes,
                   got.scale, lo, hi, reason is not None, reason, list(foot))
