@@ -242,5 +242,5 @@ def monaco_grid_82():
 @pytest.fixture(scope="session")
 def monaco_grid_37():
     """A real Monaco grid of 32 buildings (tests/data/monaco_grid_37.wkt) where the graph
-    engine's outlines leave two footprints across parts."""
+    engine's outlines cut crumbs off a part (gis.partition.outline._welded)."""
     return _monaco_grid("monaco_grid_37.wkt")

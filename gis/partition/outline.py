@@ -14,7 +14,8 @@ is made whole, one overlay pair per part touched: a part gives up the footprints
 lie partly inside it and takes its own whole. A footprint that simplification moved wholly into
 a neighbour first gets back, with its part, the land the simplification took from that part
 around it. A part that giving up a footprint cuts in pieces keeps the piece holding its
-footprints; a piece holding none joins the neighbour it shares the longest edge with. Pieces
+footprints; a piece holding none joins the neighbour it shares the longest edge with (a crumb
+that touches its neighbours only at points is grown by a micrometre to join one). Pieces
 only change hands, so the parts still tile the parent (hairline holes the overlays leave are
 filled, as in the cells' unions: gis.partition.cells.without_hairlines).
 
@@ -39,6 +40,8 @@ AROUND_HULLS = True  # the simplified edges go around the footprints' convex hul
 TOLERANCE = 0.5  # x the side of a square of the smallest part's area
 AREA_SHIFT = 0.25  # simplification may not make a part gain or lose more of its area
 SLIVER_M2 = 1e-6  # a cut-off piece this small sharing no edge is overlay noise, dropped
+CRUMB_M2 = 1e-2  # a larger one up to this size is welded to a neighbour it touches
+WELD_M = 1e-6  # by growing it this much (the overlap it adds is far under AREA_RTOL)
 AREA_RTOL = 1e-9  # the parts' areas must add up to the parent's within this share
 POLYGON = 3  # shapely.GeometryType.POLYGON
 
@@ -116,6 +119,22 @@ def _leaks(parts: np.ndarray, foot: np.ndarray, owner: np.ndarray
     return leak, b[inside], j[inside]
 
 
+def _welded(out: np.ndarray, near: list[int], piece: BaseGeometry, may_split: np.ndarray
+            ) -> bool:
+    """A crumb (under CRUMB_M2) that touches its neighbours only at points, as overlays leave
+    them, joined to the first neighbour with which it makes one polygon once grown by WELD_M;
+    whether one did."""
+    if piece.area > CRUMB_M2:
+        return False
+    grown = shapely.buffer(piece, WELD_M, quad_segs=1)
+    for q in near:
+        merged = polygonal(shapely.union(out[q], grown))
+        if shapely.get_type_id(merged) == POLYGON or may_split[q]:
+            out[q] = merged
+            return True
+    return False
+
+
 def _gathered(out: np.ndarray, p: int, foot: np.ndarray, owner: np.ndarray,
               may_split: np.ndarray) -> bool:
     """Part p made one polygon again: the piece holding its footprints stays, pieces holding
@@ -143,6 +162,8 @@ def _gathered(out: np.ndarray, p: int, foot: np.ndarray, owner: np.ndarray,
         edge = shapely.length(shapely.intersection(piece.boundary, shapely.boundary(out[near])))
         if not near or edge.max() <= 0:
             if piece.area <= SLIVER_M2:  # overlay noise touching its neighbours at points
+                continue
+            if _welded(out, near, piece, may_split):
                 continue
             return False
         q = near[int(np.argmax(edge))]
