@@ -155,8 +155,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
                 continue
             feasible_parts += 1
             in_bounds += int(lo <= count <= hi)
-            reasons_k = res[6][k] if len(res) > 6 and k < len(res[6]) else []
-            corridor += any(r["code"] == "corridor" for r in reasons_k)
+            corridor += any(r["code"] == "corridor" for r in res[6][k])
     pps = np.asarray(pps)
     cpu = np.array([c for _, c in results])
     return {"parents": len(parents), "parts": parts_total, "feasible": feasible_parts,

@@ -51,16 +51,16 @@ def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., S
     return run
 
 
-def _feasible_misses(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
-    """(parts out of bounds that hold no building over the maximum - those that could be in
-    bounds, issue 17's measure -, households beside a tower in its part)."""
-    out, beside = 0, 0
+def _tally(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple[list[int], int]:
+    """(the parts out of bounds that hold no building over the maximum - those that could be
+    in bounds, issue 17's measure -, the households beside a tower in its part)."""
+    out, beside = [], 0
     for k, c in enumerate(result.households):
         held = h[result.assignment == k]
         if len(held) and int(held.max()) > hi:
             beside += int(held.sum() - held.max())
         elif not lo <= c <= hi:
-            out += 1
+            out.append(k)
     return out, beside
 
 
@@ -70,10 +70,10 @@ def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple
     could be in bounds; then the lowest Polsby-Popper (up to THIN); then fewer households
     joined to a tower; then the higher mean Polsby-Popper."""
     pps = result.polsby_popper or [0.0]
-    out, beside = _feasible_misses(result, h, lo, hi)
+    out, beside = _tally(result, h, lo, hi)
     return (bool(any("not contiguous" in v or "split" in v or "lies across" in v
                      for v in result.violations)),
-            min(pps) < THIN, out, -min(min(pps), THIN), beside, -float(np.mean(pps)))
+            min(pps) < THIN, len(out), -min(min(pps), THIN), beside, -float(np.mean(pps)))
 
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
@@ -98,25 +98,17 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         return first
     second = SUBSPLITS[1](parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
-    best, other = sorted((first, second), key=lambda r: division_rank(r, h, lo, hi))
-    if RESPLIT_LAST and _feasible_misses(best, h, lo, hi)[0]:
+    (_, best), (other_rank, other) = sorted(
+        ((rank, first), (division_rank(second, h, lo, hi), second)), key=lambda x: x[0])
+    out = _tally(best, h, lo, hi)[0]
+    if RESPLIT_LAST and out:
         best = resplit_result(parent, buildings, h, best, lo, hi, SUBSPLITS, barriers, geographic)
-    if not division_rank(other, h, lo, hi)[0] \
-            and _feasible_misses(other, h, lo, hi)[0] < _feasible_misses(best, h, lo, hi)[0]:
-        _tell_corridor(best, other, h, lo, hi)
+        out = _tally(best, h, lo, hi)[0]
+    if not other_rank[0] and other_rank[2] < len(out):  # fewer out, only with a corridor
+        pp = min(other.polsby_popper)
+        for k in out:
+            best.part_reasons[k].append(corridor_reason(int(best.households[k]), float(pp)))
     return best
-
-
-def _tell_corridor(kept: SplitResult, thinner: SplitResult, h: np.ndarray, lo: int, hi: int
-                   ) -> None:
-    """Give each part of `kept` out of bounds (and holding no tower) the reason that
-    `thinner`, with fewer such parts, was turned down for its thinnest part."""
-    pp = min(thinner.polsby_popper)
-    for k, count in enumerate(kept.households):
-        held = h[kept.assignment == k]
-        if not lo <= count <= hi and len(held) and int(held.max()) <= hi \
-                and k < len(kept.part_reasons):
-            kept.part_reasons[k].append(corridor_reason(int(count), float(pp)))
 
 
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:

@@ -47,7 +47,8 @@ class Inputs:
     lo: int
     hi: int
     scale: tuple[float, float]
-    back: Callable
+    there: Callable  # input coordinates -> the local frame
+    back: Callable  # and back
     rep: np.ndarray
     local: BaseGeometry
     feet: np.ndarray
@@ -55,7 +56,6 @@ class Inputs:
     reason: str | None
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    there: Callable | None = None  # input coordinates -> the local frame
 
 
 def split_inputs_of(parent: BaseGeometry, buildings, households, min_households: int,
@@ -81,5 +81,5 @@ def split_inputs_of(parent: BaseGeometry, buildings, households, min_households:
                           "it forms a part of its own")
     if parent.geom_type == "MultiPolygon":
         violations.append("the parent is not one polygon: its parts cannot all be contiguous")
-    return Inputs(parent, foot, households, lo, hi, scale, back, rep, there(parent), there(foot),
-                  k, reason, violations, there=there)
+    return Inputs(parent, foot, households, lo, hi, scale, there, back, rep, there(parent),
+                  there(foot), k, reason, violations)
