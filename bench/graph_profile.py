@@ -5,8 +5,9 @@ engine as the split job runs it (splitter("graph"): the graph engine, and the gr
 with its passes where parts stay out of bounds or thin); then every grid is divided into
 micro-grids (30-50) in this process while each stage is timed with time.process_time. Stages
 nest (the unit graph holds the Voronoi diagram, the assignment its sweeps, chains, regrouping
-and moves; `fallback` is the growth engine run where the graph engine's division needs it,
-`resplit` the re-split of parts both left out of bounds).
+and moves; `tower_land` the passes over the graph engine's division with the land round the
+towers free where graph_first weighs it, `fallback` the growth engine run where the graph
+engine's division needs it, `resplit` the re-split of parts all left out of bounds).
 The last line holds, per city, the CPU per grid in all, the graph engine's own share of it
 (`engine_ms`), the shares of its stages, and how many grids fell back.
 
@@ -34,7 +35,7 @@ from gis.partition import assign, cellgraph, engines, graph, regroup  # noqa: E4
 from importers.split_job import _split_one  # noqa: E402
 
 CANDIDATES = {
-    graph: ("split", "cell_graph", "_assigned", "with_free_land", "outlines", "smooth",
+    graph: ("divisions", "cell_graph", "_assigned", "with_free_land", "outlines", "smooth",
             "_clipped", "finish"),
     cellgraph: ("footprint_units", "_units", "sample_points", "_clipped_cells",
                 "_clipped_regions", "_twins", "_gather_strays", "unit_edges"),
@@ -42,6 +43,7 @@ CANDIDATES = {
     assign.Assigner: ("_sweeps", "improve"),
     assign.ChainRepair: ("run",),
     regroup: ("regroup",),
+    engines: ("_compacted",),
 }
 STAGES = {owner: tuple(n for n in names if hasattr(owner, n))
           for owner, names in CANDIDATES.items()}
@@ -105,7 +107,7 @@ def main() -> None:
         resplit = spent.pop("resplit_grids", 0)
         print_stages(name, len(jobs), total, spent,
                      f"; {int(fell)} fell back to the growth engine, {int(resplit)} re-split")
-        engine_ms = 1000 * spent["graph.split"] / len(jobs)
+        engine_ms = 1000 * spent["graph.divisions"] / len(jobs)
         assigned = spent["graph._assigned"]
         totals.append(
             f"{name}: grids={len(jobs)} cpu_ms_per_grid={1000 * total / len(jobs):.1f}"
@@ -114,6 +116,7 @@ def main() -> None:
             f" polygons={share(spent, 'CellGraph.polygons', total)}"
             f" outlines={share(spent, 'graph.outlines', total)}"
             f" finish={share(spent, 'graph.finish', total)}"
+            f" tower_land={share(spent, 'engines._compacted', total)}"
             f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)}"
             f" resplit={share(spent, 'resplit', total)} resplit_grids={int(resplit)} "
             + quality_fields(out))

@@ -244,3 +244,11 @@ def monaco_grid_37():
     """A real Monaco grid of 32 buildings (tests/data/monaco_grid_37.wkt) where the graph
     engine's outlines cut crumbs off a part (gis.partition.outline._welded)."""
     return _monaco_grid("monaco_grid_37.wkt")
+
+
+@pytest.fixture(scope="session")
+def monaco_grid_235():
+    """A real Monaco grid of 13 buildings (429 households, towers of 54 and 92) as the graph
+    engine's split of its community drew it (tests/data/monaco_grid_235.wkt), where the land
+    round the towers brings two short parts in bounds once the passes make it compact."""
+    return _monaco_grid("monaco_grid_235.wkt")

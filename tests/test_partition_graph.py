@@ -304,3 +304,28 @@ def test_a_division_with_a_building_across_parts_is_never_kept(monaco_grid_37):
                                 "be given whole to one")
     whole, h2 = _division([[60], [30, 5], [35]], [0.15, 0.7, 0.7])
     assert division_rank(whole, h2, 30, 50) < division_rank(split_one, h, 30, 50)
+
+
+def _feasible_out(result: SplitResult, households) -> list[int]:
+    """Households of the parts out of bounds that hold no building over the maximum."""
+    h = np.asarray(households)
+    return sorted(int(c) for i, c in enumerate(result.households)
+                  if not 30 <= c <= 50 and not (h[result.assignment == i] > 50).any())
+
+
+def test_the_land_round_towers_is_taken_when_the_passes_make_it_compact(monaco_grid_235):
+    """Between towers of 54 and 92 the graph engine's own division leaves three parts short
+    (24, 25, 28). With the land round the towers free it finds one short part only, but a part
+    too thin on the unit graph, so the engine alone keeps its own; the polish and improvement
+    passes make that division compact, and the split takes it."""
+    grid, buildings, households = monaco_grid_235
+    first, spare = graph.divisions(grid, buildings, households)
+    assert spare is not None and len(_feasible_out(spare, households)) < len(
+        _feasible_out(first, households))
+    assert graph.split(grid, buildings, households).households == first.households
+    result = splitter("graph")(grid, buildings, households)
+    check_division(grid, buildings, households, result)
+    check_reasons(result, 30, 50)
+    assert _feasible_out(first, households) == [24, 25, 28]
+    assert _feasible_out(result, households) == [28]
+    assert min(result.polsby_popper) >= 0.2

@@ -76,38 +76,54 @@ def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple
             min(pps) < THIN, len(out), -min(min(pps), THIN), beside, -float(np.mean(pps)))
 
 
+def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, hi: int,
+               geographic: bool) -> SplitResult:
+    """`result` after the polish and improvement passes (the graph engine's division with
+    the land round the towers free, in graph_first)."""
+    result = polish(parent, buildings, h, result, lo, hi, geographic)
+    return improved(parent, buildings, h, result, lo, hi, geographic)
+
+
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True
                 ) -> SplitResult:
     """The graph engine's division; where it leaves a part out of bounds that holds no
     building over the maximum (a tower's part with a few households cut off beside it is not
     one: no grouping puts its tower in bounds) or one under THIN, also the growth engine's
-    with its polish and improvement passes (not the re-split), and the better of the two by
-    `division_rank`. Parts still out of bounds are then re-split with their neighbours
-    (gis.partition.resplit, RESPLIT_LAST); those left out of bounds where the other division
-    had fewer (with a corridor under THIN) are told so (`corridor` reason)."""
-    first = graph.split(parent, buildings, households, barriers=barriers,
-                        min_households=min_households, max_households=max_households,
-                        seed=seed, geographic=geographic)
+    with its polish and improvement passes (not the re-split) and, when the graph engine found
+    fewer households out of bounds with the land round the towers free but did not take that
+    division for a part too thin on its unit graph, that division after the same passes (which
+    often make it compact); the best by `division_rank`. Parts still out of bounds are then
+    re-split with their neighbours (gis.partition.resplit, RESPLIT_LAST); those left out of
+    bounds where another division had fewer (with a corridor under THIN) are told so
+    (`corridor` reason)."""
+    first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
+                                   min_households=min_households,
+                                   max_households=max_households, geographic=geographic)
     if not PASSES:
         return first
-    _, buildings, h, lo, hi = split_inputs(parent, buildings, households, min_households,
-                                           max_households)
-    rank = division_rank(first, h, lo, hi)
-    if rank[:3] == (False, False, 0):
+    checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,
+                                                       min_households, max_households)
+    ranked = [(division_rank(first, h, lo, hi), first)]
+    if ranked[0][0][:3] == (False, False, 0):
         return first
+    if spare is not None:
+        spare = _compacted(checked_parent, buildings, h, spare, lo, hi, geographic)
+        ranked.append((division_rank(spare, h, lo, hi), spare))
     second = SUBSPLITS[1](parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
-    (_, best), (other_rank, other) = sorted(
-        ((rank, first), (division_rank(second, h, lo, hi), second)), key=lambda x: x[0])
+    ranked.append((division_rank(second, h, lo, hi), second))
+    ranked.sort(key=lambda x: x[0])
+    best = ranked[0][1]
     out = _tally(best, h, lo, hi)[0]
     if RESPLIT_LAST and out:
         best = resplit_result(parent, buildings, h, best, lo, hi, SUBSPLITS, barriers, geographic)
         out = _tally(best, h, lo, hi)[0]
-    if not other_rank[0] and other_rank[2] < len(out):  # fewer out, only with a corridor
-        pp = min(other.polsby_popper)
+    fewer = [rank for rank, _ in ranked[1:] if not rank[0] and rank[2] < len(out)]
+    if fewer:  # another division had fewer out of bounds, only with a corridor
+        pp = min(fewer)[3]
         for k in out:
-            best.part_reasons[k].append(corridor_reason(int(best.households[k]), float(pp)))
+            best.part_reasons[k].append(corridor_reason(int(best.households[k]), -float(pp)))
     return best
 
 

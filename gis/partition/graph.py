@@ -24,7 +24,7 @@ from gis.partition.assign import Assigner, ChainRepair
 from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.cells import polygonal_all
 from gis.partition.engine import choose_parts
-from gis.partition.inputs import split_inputs_of
+from gis.partition.inputs import Inputs, split_inputs_of
 from gis.partition.outline import outlines
 from gis.partition.regroup import regroup
 from gis.partition.result import SplitResult, finish
@@ -124,18 +124,30 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     boundaries along them cheaper for the search (gis.partition.streets); `seed` is accepted
     for that reason only (the search is deterministic).
     """
+    return divisions(parent, buildings, households, barriers=barriers,
+                     min_households=min_households, max_households=max_households,
+                     geographic=geographic)[0]
+
+
+def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
+              min_households: int = 30, max_households: int = 50, geographic: bool = True
+              ) -> tuple[SplitResult, SplitResult | None]:
+    """`split`'s division, and the one with the land round the towers free when that one has
+    fewer households out of bounds but a part under MIN_PP on the unit graph, so `split` did
+    not take it (None otherwise): local passes may make it compact (gis.partition.engines
+    graph_first)."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
-        return got
-    parent, foot, households, lo, hi = got.parent, got.foot, got.households, got.lo, got.hi
-    local, feet, back, reason = got.local, got.feet, got.back, got.reason
-    towers = households > hi
+        return got, None
+    lo, hi = got.lo, got.hi
+    towers = got.households > hi
     streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
-    g = along_streets(cell_graph(local, feet, households), streets)
+    g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
     a = _assigned(g, lo, hi)
+    spare = None
     if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round towers free
-        g2 = with_free_land(local, feet, households, towers, cell_graph)
+        g2 = with_free_land(got.local, got.feet, got.households, towers, cell_graph)
         g2 = along_streets(g2, streets) if g2 is not None else None
         a2 = _assigned(g2, lo, hi) if g2 is not None else None
         if a2 is not None:
@@ -143,6 +155,15 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
                 g2.households > hi)
             if miss2 < miss and -thin2 >= min(-thin, MIN_PP):
                 g, a = g2, a2
+            elif miss2 < miss:
+                spare = (g2, a2)
+    return _result(got, g, a), (_result(got, *spare) if spare else None)
+
+
+def _result(got: Inputs, g: CellGraph, a: Assigner) -> SplitResult:
+    """The division of assignment `a` on unit graph `g`: polygons, smoothed edges, footprints
+    whole, checked (gis.partition.result.finish)."""
+    feet, back, lo, hi = got.feet, got.back, got.lo, got.hi
     k = int(a.part.max()) + 1
     used = np.unique(a.part)
     renumber = np.full(k, -1)
@@ -152,9 +173,10 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     drawn = geoms
     assigned = assignment = unit_part[g.unit_of[:len(feet)]]
     if SMOOTH and len(used) > 1:
-        geoms, assignment = outlines(geoms, _clipped(feet, local), assigned)
+        geoms, assignment = outlines(geoms, _clipped(feet, got.local), assigned)
     parts = _repaired(np.asarray(back(geoms), dtype=object))  # smoothed edges may cross by
     if parts is None:  # an ulp once scaled back to degrees
         parts, assignment = list(back(drawn)), assigned
-    return finish(parent, parts, assignment, got.rep, households, got.violations, got.notes,
-                  got.scale, lo, hi, reason is not None, reason, list(foot))
+    return finish(got.parent, parts, assignment, got.rep, got.households,
+                  list(got.violations), list(got.notes), got.scale, lo, hi,
+                  got.reason is not None, got.reason, list(got.foot))
