@@ -50,15 +50,12 @@ STAGES = {owner: tuple(n for n in names if hasattr(owner, n))
 
 
 def fallback_counter(spent: Counter) -> None:
-    """Time (and count) the growth engine run where the graph engine's division needs it, and
-    the re-split of parts still out of bounds after it (whose own runs of both engines are
-    counted in `resplit`, not in `fallback`)."""
-    inner, resplit = engines.SUBSPLITS[1], engines.resplit_result
-    inside = [False]
+    """Time (and count) the growth engine run where the graph engine's division needs it
+    (engines.FALLBACK), and the re-split of parts still out of bounds after it (whose own runs
+    of both engines are counted in `resplit`, not in `fallback`)."""
+    inner, resplit = engines.FALLBACK, engines.resplit_result
 
     def timed(*args, **kwargs):
-        if inside[0]:
-            return inner(*args, **kwargs)
         t0 = time.process_time()
         try:
             return inner(*args, **kwargs)
@@ -68,15 +65,13 @@ def fallback_counter(spent: Counter) -> None:
 
     def timed_resplit(*args, **kwargs):
         t0 = time.process_time()
-        inside[0] = True
         try:
             return resplit(*args, **kwargs)
         finally:
-            inside[0] = False
             spent["resplit"] += time.process_time() - t0
             spent["resplit_grids"] += 1
 
-    engines.SUBSPLITS = (engines.SUBSPLITS[0], timed)
+    engines.FALLBACK = timed
     engines.resplit_result = timed_resplit
 
 

@@ -112,3 +112,35 @@ def test_resplit_keeps_the_division_valid_and_never_worse(name, layout, seed):
         assert done is before
     whole = _passes(RAW[name], resplit=True)(parent, buildings, households, seed=seed)
     assert whole.households == done.households
+
+
+def test_cluster_divisions_out_of_bounds_skip_the_passes():
+    """The re-split keeps no division of a cluster with a part out of bounds, so the engines
+    it divides clusters by (SUBSPLITS) return such a division as the engine made it, without
+    the passes; a division in bounds still gets them (here an L-shaped part is straightened)."""
+    parent = box(LON, LAT, LON + 120 * D, LAT + 60 * D)
+
+    def foot(x, y):
+        return box(LON + x * D, LAT + y * D, LON + (x + 15) * D, LAT + (y + 15) * D)
+
+    buildings = [foot(5, 40), foot(5, 5), foot(35, 40), foot(65, 5), foot(95, 22)]
+    households = np.array([14, 15, 30, 30, 37])
+    parts = [box(LON + x * D, LAT, LON + (x + 30) * D, LAT + 60 * D) for x in (0, 30, 60, 90)]
+    short = division(parent, parts, [0, 0, 1, 2, 3], buildings, households)
+    gated = _passes(lambda *args, **kwargs: short, resplit=False, in_bounds_only=True)
+    assert gated(parent, buildings, households) is short
+    assert _passes(lambda *args, **kwargs: short, resplit=False)(
+        parent, buildings, households) is not short
+
+    parent = box(LON, LAT, LON + 60 * D, LAT + 30 * D)
+    buildings = [box(LON + 5 * D, LAT + 5 * D, LON + 25 * D, LAT + 25 * D),
+                 box(LON + 35 * D, LAT + 5 * D, LON + 55 * D, LAT + 22 * D)]
+    bent = box(LON, LAT, LON + 28 * D, LAT + 30 * D).union(
+        box(LON + 28 * D, LAT + 27 * D, LON + 60 * D, LAT + 30 * D))
+    rest = box(LON + 28 * D, LAT, LON + 60 * D, LAT + 27 * D)
+    in_bounds = division(parent, [bent, rest], [0, 1], buildings, [40, 40])
+    done = _passes(lambda *args, **kwargs: in_bounds, resplit=False, in_bounds_only=True)(
+        parent, buildings, [40, 40])
+    check_division(parent, buildings, [40, 40], done)
+    assert done.households == [40, 40]
+    assert min(done.polsby_popper) > min(in_bounds.polsby_popper) + 0.2

@@ -17,7 +17,7 @@ from gis.partition.diagnose import corridor_reason
 from gis.partition.engine import split_inputs
 from gis.partition.improve import THIN, improved
 from gis.partition.polish import polish
-from gis.partition.resplit import resplit_result
+from gis.partition.resplit import misses_bounds, resplit_result
 from gis.partition.result import SplitResult
 
 DEFAULT = "cuts"
@@ -27,9 +27,13 @@ ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth"
                                                   "graph": graph.split}
 
 
-def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., SplitResult]:
+def _passes(split: Callable[..., SplitResult], resplit: bool, in_bounds_only: bool = False
+            ) -> Callable[..., SplitResult]:
     """`split` followed by the polish and improvement passes (and, with `resplit`, the
-    re-split of clusters around parts still out of bounds, by every engine so polished)."""
+    re-split of clusters around parts still out of bounds, by every engine so polished). With
+    `in_bounds_only` a division with a part out of bounds is returned before the passes: the
+    re-split divides clusters so and keeps no such division, and on the real sets the passes
+    never brought one of its divisions in bounds (they only made those already in compact)."""
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
             max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
@@ -40,6 +44,8 @@ def _passes(split: Callable[..., SplitResult], resplit: bool) -> Callable[..., S
             return result
         parent, buildings, households, lo, hi = split_inputs(
             parent, buildings, households, min_households, max_households)
+        if in_bounds_only and misses_bounds(result, households, lo, hi):
+            return result
         result = polish(parent, buildings, households, result, lo, hi, geographic)
         result = improved(parent, buildings, households, result, lo, hi, geographic)
         if not resplit:
@@ -110,7 +116,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     if spare is not None:
         spare = _compacted(checked_parent, buildings, h, spare, lo, hi, geographic)
         ranked.append((division_rank(spare, h, lo, hi), spare))
-    second = SUBSPLITS[1](parent, buildings, h, barriers=barriers, min_households=lo,
+    second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
     ranked.append((division_rank(second, h, lo, hi), second))
     ranked.sort(key=lambda x: x[0])
@@ -133,8 +139,12 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
     return _passes(split, resplit=True)
 
 
-# the divisions a cluster is re-split by: both engines with their passes, without the re-split
-SUBSPLITS = (_passes(engine.split, resplit=False), _passes(growth.split, resplit=False))
+# the divisions a cluster is re-split by: both engines with their passes (only for divisions
+# in bounds), without the re-split
+SUBSPLITS = (_passes(engine.split, resplit=False, in_bounds_only=True),
+             _passes(growth.split, resplit=False, in_bounds_only=True))
+# the growth engine's division graph_first weighs: with its passes, without the re-split
+FALLBACK = _passes(growth.split, resplit=False)
 
 
 def splitter(name: str | None = None) -> Callable[..., SplitResult]:

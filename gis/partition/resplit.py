@@ -90,6 +90,15 @@ def _deviation(counts: np.ndarray, groups: list[np.ndarray], lo: int, hi: int) -
                    if not lone_building(g, hi)))
 
 
+def misses_bounds(result: SplitResult, households: np.ndarray, lo: int, hi: int) -> bool:
+    """Whether a part of `result` (not one building over the maximum) is out of bounds: the
+    re-split keeps no such division of a cluster."""
+    sub = np.asarray(result.assignment, dtype=np.int64)
+    counts = np.bincount(sub, weights=households, minlength=len(result.parts))
+    return _deviation(counts, [households[sub == n] for n in range(len(result.parts))],
+                      lo, hi) > 0
+
+
 def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeometry],
             assignment: np.ndarray, foot: np.ndarray, h: np.ndarray, scale, lo: int, hi: int,
             splits: Sequence[Split], barriers, geographic: bool, budget: list[int]
@@ -114,8 +123,7 @@ def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeome
         new, sub = list(got.parts), np.asarray(got.assignment, dtype=np.int64)
         if len(new) < 1 or any(p.geom_type != "Polygon" for p in new):
             continue
-        counts = np.bincount(sub, weights=held, minlength=len(new))
-        if _deviation(counts, [held[sub == n] for n in range(len(new))], lo, hi) > 0:
+        if misses_bounds(got, held, lo, hi):
             continue
         if abs(sum(p.area for p in new) - area) > AREA_NOISE * area * 10:
             continue
