@@ -7,7 +7,8 @@ neighbouring parts (connected sets of up to CLUSTER parts holding it, no lone to
 them, fewer parts first, then the longer edges shared inside the set), those whose buildings
 can be grouped within the bounds at all (gis.partition.feasible), TRIES sets at most, and the
 union of the set is divided again from scratch by each engine given in turn (the polished
-engines, without this pass; the straight cuts first), into as many parts as the engine
+engines, without this pass, their passes run only on a division already in bounds:
+gis.partition.engines.SUBSPLITS; the straight cuts first), into as many parts as the engine
 chooses. The first division kept replaces the set's parts; it is kept when:
 
 - every new part is within the bounds (or one building over the maximum), one polygon, and
