@@ -28,10 +28,9 @@ D = 1e-5  # ~1 m
 RAW = {"cuts": engine.split, "growth": growth.split}
 
 
-def test_a_short_part_of_single_buildings_is_regrouped_with_two_neighbours():
-    """Four parts in a row, 14 + 15 | 30 | 30 | 37 households: the short first part's only
-    neighbour is one building of 30, so no move, exchange or chain brings it to 30; the three
-    first parts together regroup into 14 + 30 (the top row) and 15 + 30 (the bottom row)."""
+def _short_row():
+    """Four parts in a row, 14 + 15 | 30 | 30 | 37 households (one footprint each, 15 m
+    square): the parent, buildings, households and that division."""
     parent = box(LON, LAT, LON + 120 * D, LAT + 60 * D)
 
     def foot(x, y):
@@ -40,7 +39,15 @@ def test_a_short_part_of_single_buildings_is_regrouped_with_two_neighbours():
     buildings = [foot(5, 40), foot(5, 5), foot(35, 40), foot(65, 5), foot(95, 22)]
     households = np.array([14, 15, 30, 30, 37])
     parts = [box(LON + x * D, LAT, LON + (x + 30) * D, LAT + 60 * D) for x in (0, 30, 60, 90)]
-    before = division(parent, parts, [0, 0, 1, 2, 3], buildings, households)
+    return parent, buildings, households, division(parent, parts, [0, 0, 1, 2, 3], buildings,
+                                                   households)
+
+
+def test_a_short_part_of_single_buildings_is_regrouped_with_two_neighbours():
+    """Four parts in a row, 14 + 15 | 30 | 30 | 37 households: the short first part's only
+    neighbour is one building of 30, so no move, exchange or chain brings it to 30; the three
+    first parts together regroup into 14 + 30 (the top row) and 15 + 30 (the bottom row)."""
+    parent, buildings, households, before = _short_row()
     assert parts_out(before, households) == 1
     assert improved(parent, buildings, households, before, 30, 50).households == [29, 30, 30, 37]
     done = resplit_result(parent, buildings, households, before, 30, 50, SUBSPLITS)
@@ -118,15 +125,7 @@ def test_cluster_divisions_out_of_bounds_skip_the_passes():
     """The re-split keeps no division of a cluster with a part out of bounds, so the engines
     it divides clusters by (SUBSPLITS) return such a division as the engine made it, without
     the passes; a division in bounds still gets them (here an L-shaped part is straightened)."""
-    parent = box(LON, LAT, LON + 120 * D, LAT + 60 * D)
-
-    def foot(x, y):
-        return box(LON + x * D, LAT + y * D, LON + (x + 15) * D, LAT + (y + 15) * D)
-
-    buildings = [foot(5, 40), foot(5, 5), foot(35, 40), foot(65, 5), foot(95, 22)]
-    households = np.array([14, 15, 30, 30, 37])
-    parts = [box(LON + x * D, LAT, LON + (x + 30) * D, LAT + 60 * D) for x in (0, 30, 60, 90)]
-    short = division(parent, parts, [0, 0, 1, 2, 3], buildings, households)
+    parent, buildings, households, short = _short_row()
     gated = _passes(lambda *args, **kwargs: short, resplit=False, in_bounds_only=True)
     assert gated(parent, buildings, households) is short
     assert _passes(lambda *args, **kwargs: short, resplit=False)(
