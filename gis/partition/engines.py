@@ -105,7 +105,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
-                                   max_households=max_households, geographic=geographic)
+                                   max_households=max_households, geographic=geographic,
+                                   spare=PASSES)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,

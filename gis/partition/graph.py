@@ -126,16 +126,16 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     """
     return divisions(parent, buildings, households, barriers=barriers,
                      min_households=min_households, max_households=max_households,
-                     geographic=geographic)[0]
+                     geographic=geographic, spare=False)[0]
 
 
 def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
-              min_households: int = 30, max_households: int = 50, geographic: bool = True
-              ) -> tuple[SplitResult, SplitResult | None]:
-    """`split`'s division, and the one with the land round the towers free when that one has
-    fewer households out of bounds but a part under MIN_PP on the unit graph, so `split` did
-    not take it (None otherwise): local passes may make it compact (gis.partition.engines
-    graph_first)."""
+              min_households: int = 30, max_households: int = 50, geographic: bool = True,
+              spare: bool = True) -> tuple[SplitResult, SplitResult | None]:
+    """`split`'s division, and (with `spare`) the one with the land round the towers free when
+    that one has fewer households out of bounds but a part under MIN_PP on the unit graph, so
+    `split` did not take it (None otherwise): local passes may make it compact
+    (gis.partition.engines graph_first)."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
@@ -145,7 +145,7 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
     g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
     a = _assigned(g, lo, hi)
-    spare = None
+    left = None
     if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round towers free
         g2 = with_free_land(got.local, got.feet, got.households, towers, cell_graph)
         g2 = along_streets(g2, streets) if g2 is not None else None
@@ -155,9 +155,9 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
                 g2.households > hi)
             if miss2 < miss and -thin2 >= min(-thin, MIN_PP):
                 g, a = g2, a2
-            elif miss2 < miss:
-                spare = (g2, a2)
-    return _result(got, g, a), (_result(got, *spare) if spare else None)
+            elif miss2 < miss and spare:
+                left = (g2, a2)
+    return _result(got, g, a), (_result(got, *left) if left else None)
 
 
 def _result(got: Inputs, g: CellGraph, a: Assigner) -> SplitResult:

@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from gis.partition.cellgraph import CellGraph
+from gis.partition.cells import POLYGONAL
 
 STREET_WEIGHT = 0.75  # the share of its length a boundary along a street counts
 
@@ -58,6 +59,6 @@ def street_lines(barriers, there) -> np.ndarray:
     if not len(geoms):
         return geoms
     geoms = geoms[~shapely.is_empty(geoms)]
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    polygonal = np.isin(shapely.get_type_id(geoms), POLYGONAL)
     geoms[polygonal] = shapely.boundary(geoms[polygonal])
     return np.asarray(there(geoms), dtype=object)
