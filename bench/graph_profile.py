@@ -5,9 +5,10 @@ engine as the split job runs it (splitter("graph"): the graph engine, and the gr
 with its passes where parts stay out of bounds or thin); then every grid is divided into
 micro-grids (30-50) in this process while each stage is timed with time.process_time. Stages
 nest (the unit graph holds the Voronoi diagram, the assignment its sweeps, chains, regrouping
-and moves; `tower_land` the passes over the graph engine's division with the land round the
-towers free where graph_first weighs it, `fallback` the growth engine run where the graph
-engine's division needs it, `resplit` the re-split of parts all left out of bounds).
+and moves; `passes` the polish and improvement passes over the graph engine's division, and
+over the one with the land round the towers free, where graph_first weighs them; `fallback`
+the growth engine run where neither comes out clean; `resplit` the re-split of parts all left
+out of bounds).
 The last line holds, per city, the CPU per grid in all, the graph engine's own share of it
 (`engine_ms`), the shares of its stages, and how many grids fell back.
 
@@ -52,7 +53,7 @@ STAGES = {owner: tuple(n for n in names if hasattr(owner, n))
 def fallback_counter(spent: Counter) -> None:
     """Time (and count) the growth engine run where the graph engine's division needs it
     (engines.FALLBACK), and the re-split of parts still out of bounds after it (whose own runs
-    of both engines are counted in `resplit`, not in `fallback`)."""
+    of the straight cuts are counted in `resplit`, not in `fallback`)."""
     inner, resplit = engines.FALLBACK, engines.resplit_result
 
     def timed(*args, **kwargs):
@@ -111,7 +112,7 @@ def main() -> None:
             f" polygons={share(spent, 'CellGraph.polygons', total)}"
             f" outlines={share(spent, 'graph.outlines', total)}"
             f" finish={share(spent, 'graph.finish', total)}"
-            f" tower_land={share(spent, 'engines._compacted', total)}"
+            f" passes={share(spent, 'engines._compacted', total)}"
             f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)}"
             f" resplit={share(spent, 'resplit', total)} resplit_grids={int(resplit)} "
             + quality_fields(out))

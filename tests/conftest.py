@@ -247,6 +247,14 @@ def monaco_grid_37():
 
 
 @pytest.fixture(scope="session")
+def monaco_grid_105():
+    """A real Monaco grid of 34 buildings (365 households, one tower of 53) as the graph
+    engine's split of its community drew it, with streets (tests/data/monaco_grid_105.wkt),
+    where the passes bring the engine's one short part in bounds."""
+    return _monaco_grid("monaco_grid_105.wkt")
+
+
+@pytest.fixture(scope="session")
 def monaco_grid_235():
     """A real Monaco grid of 13 buildings (429 households, towers of 54 and 92) as the graph
     engine's split of its community drew it (tests/data/monaco_grid_235.wkt), where the land

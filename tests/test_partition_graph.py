@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from gis.database import libpq_url
-from gis.partition import graph
+from gis.partition import engines, graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import division_rank, splitter
 from gis.partition.inputs import local_frame
@@ -329,3 +329,41 @@ def test_the_land_round_towers_is_taken_when_the_passes_make_it_compact(monaco_g
     assert _feasible_out(first, households) == [24, 25, 28]
     assert _feasible_out(result, households) == [28]
     assert min(result.polsby_popper) >= 0.2
+
+
+def test_the_passes_over_the_engine_s_own_division_spare_the_growth_engine(monaco_grid_105,
+                                                                            monkeypatch):
+    """Round a tower of 53 the graph engine's own division leaves one part short (29); the
+    polish and improvement passes bring it in bounds, and the growth engine (the costliest
+    candidate) is then not run at all."""
+    grid, buildings, households = monaco_grid_105
+    assert _feasible_out(graph.split(grid, buildings, households), households) == [29]
+
+    def growth_engine(*args, **kwargs):
+        raise AssertionError("the growth engine was run though the passes sufficed")
+
+    monkeypatch.setattr(engines, "FALLBACK", growth_engine)
+    result = splitter("graph")(grid, buildings, households)
+    check_division(grid, buildings, households, result)
+    check_reasons(result, 30, 50)
+    assert _feasible_out(result, households) == []
+    assert min(result.polsby_popper) >= 0.2
+
+
+def test_the_growth_engine_is_weighed_where_the_passes_leave_parts_out(monaco_grid_235,
+                                                                       monkeypatch):
+    """Where neither the engine's division nor the one with the land round the towers free
+    comes out of the passes with every part in bounds, the growth engine's division is
+    weighed too (once)."""
+    grid, buildings, households = monaco_grid_235
+    runs = []
+    growth_engine = engines.FALLBACK
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return growth_engine(*args, **kwargs)
+
+    monkeypatch.setattr(engines, "FALLBACK", counted)
+    result = splitter("graph")(grid, buildings, households)
+    check_division(grid, buildings, households, result)
+    assert runs == [1]

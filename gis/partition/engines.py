@@ -95,14 +95,16 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                 ) -> SplitResult:
     """The graph engine's division; where it leaves a part out of bounds that holds no
     building over the maximum (a tower's part with a few households cut off beside it is not
-    one: no grouping puts its tower in bounds) or one under THIN, also the growth engine's
-    with its polish and improvement passes (not the re-split) and, when the graph engine found
-    fewer households out of bounds with the land round the towers free but did not take that
-    division for a part too thin on its unit graph, that division after the same passes (which
-    often make it compact); the best by `division_rank`. Parts still out of bounds are then
-    re-split with their neighbours (gis.partition.resplit, RESPLIT_LAST); those left out of
-    bounds where another division had fewer (with a corridor under THIN) are told so
-    (`corridor` reason)."""
+    one: no grouping puts its tower in bounds) or one under THIN, also that division after the
+    polish and improvement passes (not the re-split) and, when the graph engine found fewer
+    households out of bounds with the land round the towers free but did not take that
+    division for a part too thin on its unit graph, that division after the same passes
+    (which often make it compact). Only where neither is clean (every part that could be in
+    bounds in bounds, none under THIN) is the growth engine's division with the same passes
+    weighed too (FALLBACK: it costs more than the rest together). The best by
+    `division_rank` is kept. Parts still out of bounds are then re-split with their
+    neighbours (gis.partition.resplit, RESPLIT_LAST); those left out of bounds where another
+    division had fewer (with a corridor under THIN) are told so (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
@@ -112,19 +114,22 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,
                                                        min_households, max_households)
     ranked = [(division_rank(first, h, lo, hi), first)]
-    if ranked[0][0][:3] == (False, False, 0):
+    if _clean(ranked[0][0]):
         return first
-    if spare is not None:
-        spare = _compacted(checked_parent, buildings, h, spare, lo, hi, geographic)
-        ranked.append((division_rank(spare, h, lo, hi), spare))
-    second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
+    for division in (first, spare):
+        if division is not None:
+            division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
+            ranked.append((division_rank(division, h, lo, hi), division))
+    if not any(_clean(rank) for rank, _ in ranked):
+        second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
-    ranked.append((division_rank(second, h, lo, hi), second))
+        ranked.append((division_rank(second, h, lo, hi), second))
     ranked.sort(key=lambda x: x[0])
     best = ranked[0][1]
     out = _tally(best, h, lo, hi)[0]
     if RESPLIT_LAST and out:
-        best = resplit_result(parent, buildings, h, best, lo, hi, SUBSPLITS, barriers, geographic)
+        best = resplit_result(parent, buildings, h, best, lo, hi, GRAPH_SUBSPLITS, barriers,
+                              geographic, GRAPH_RESPLITS)
         out = _tally(best, h, lo, hi)[0]
     fewer = [rank for rank, _ in ranked[1:] if not rank[0] and rank[2] < len(out)]
     if fewer:  # another division had fewer out of bounds, only with a corridor
@@ -132,6 +137,12 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         for k in out:
             best.part_reasons[k].append(corridor_reason(int(best.households[k]), -float(pp)))
     return best
+
+
+def _clean(rank: tuple) -> bool:
+    """Whether a division so ranked is contiguous and whole, has no part under THIN and every
+    part that could be in bounds in bounds."""
+    return rank[:3] == (False, False, 0)
 
 
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
@@ -144,6 +155,11 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
 # in bounds), without the re-split
 SUBSPLITS = (_passes(engine.split, resplit=False, in_bounds_only=True),
              _passes(growth.split, resplit=False, in_bounds_only=True))
+# graph_first re-splits clusters by the straight cuts alone, GRAPH_RESPLITS divisions per
+# parent at most: on the real sets the growth engine's division of a cluster was never kept
+# there, and every kept one came in the first three
+GRAPH_SUBSPLITS = SUBSPLITS[:1]
+GRAPH_RESPLITS = 3
 # the growth engine's division graph_first weighs: with its passes, without the re-split
 FALLBACK = _passes(growth.split, resplit=False)
 

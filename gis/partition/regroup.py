@@ -46,11 +46,26 @@ def _clusters(a: Assigner, p: int, tower: set[int]) -> list[tuple[int, ...]]:
     return out[:MAX_SETS]
 
 
-def _try(a: Assigner, parts: tuple[int, ...], hh: np.ndarray, pp: np.ndarray) -> bool:
-    """Regroup `parts` when a better division of their units exists; whether it did."""
+def _try(a: Assigner, parts: tuple[int, ...], hh: np.ndarray, pp: np.ndarray,
+         failed: set[bytes]) -> bool:
+    """Regroup `parts` when a better division of their units exists; whether it did. Units
+    divided among parts exactly as when they last failed are not searched again (`failed`:
+    the same units in the same parts give the same answer)."""
     units = np.flatnonzero(np.isin(a.part, parts))
     if len(units) > MAX_UNITS:
         return False
+    seen = units.tobytes() + a.part[units].tobytes()
+    if seen in failed:
+        return False
+    if _regrouped(a, parts, units, hh, pp):
+        return True
+    failed.add(seen)
+    return False
+
+
+def _regrouped(a: Assigner, parts: tuple[int, ...], units: np.ndarray, hh: np.ndarray,
+               pp: np.ndarray) -> bool:
+    """Regroup `parts` (holding `units`) when a better division of the units exists."""
     total = int(hh[list(parts)].sum())
     before = (int(missed(hh[list(parts)], a.lo, a.hi).sum()), float(pp[list(parts)].min()))
     ks = [k for k in (len(parts), len(parts) - 1, len(parts) + 1)
@@ -75,6 +90,7 @@ def _try(a: Assigner, parts: tuple[int, ...], hh: np.ndarray, pp: np.ndarray) ->
 def regroup(a: Assigner, fixed: np.ndarray, rounds: int = 2) -> None:
     """Regroup every part out of bounds or thin with one or two neighbours (see the module
     docstring); lone towers (`fixed`) are never regrouped."""
+    failed: set[bytes] = set()
     for _ in range(rounds):
         changed = False
         hh, pp = a.part_sums()
@@ -88,7 +104,7 @@ def regroup(a: Assigner, fixed: np.ndarray, rounds: int = 2) -> None:
                 continue
             sets = _clusters(a, p, tower)
             for parts in sets:
-                if _try(a, parts, hh, pp):
+                if _try(a, parts, hh, pp, failed):
                     changed = True
                     break
         if not changed:

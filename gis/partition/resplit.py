@@ -21,7 +21,7 @@ chooses. The first division kept replaces the set's parts; it is kept when:
 
 Only parents with a part out of bounds and arithmetic that allows the bounds are touched; the
 others are returned before anything is built. A parent gets SPLITS divisions by an engine at
-most (CPU: a set of three or four parts is divided in 50-500 ms).
+most (CPU: a set of three or four parts is divided in 50-500 ms; the caller may give fewer).
 """
 
 from __future__ import annotations
@@ -144,12 +144,13 @@ def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
 
 def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
             h: np.ndarray, scale, lo: int, hi: int, splits: Sequence[Split], barriers=(),
-            geographic: bool = True) -> tuple[list[BaseGeometry], np.ndarray, bool]:
+            geographic: bool = True, divisions: int = SPLITS
+            ) -> tuple[list[BaseGeometry], np.ndarray, bool]:
     """Parts and assignment after dividing clusters around each part out of bounds again
-    (see the module docstring), and whether any was."""
+    (see the module docstring), and whether any was; `divisions` by an engine at most."""
     parts, assignment, changed = list(parts), assignment.copy(), False
     done: set[int] = set()
-    budget = [SPLITS]
+    budget = [divisions]
     for _ in range(2 * len(parts)):
         if budget[0] <= 0:
             break
@@ -192,10 +193,10 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
 
 
 def resplit_result(parent: BaseGeometry, buildings, households, result: SplitResult, lo: int,
-                   hi: int, splits: Sequence[Split], barriers=(), geographic: bool = True
-                   ) -> SplitResult:
-    """`result` after `resplit`, or `result` itself when no part is out of bounds (or the
-    arithmetic makes the bounds impossible)."""
+                   hi: int, splits: Sequence[Split], barriers=(), geographic: bool = True,
+                   divisions: int = SPLITS) -> SplitResult:
+    """`result` after `resplit` (`divisions` by an engine at most), or `result` itself when
+    no part is out of bounds (or the arithmetic makes the bounds impossible)."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64)
     arithmetic = arithmetic_of(result.violations)
@@ -209,7 +210,7 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
     parts, new, changed = resplit(list(result.parts), assignment, foot, h, scale, lo, hi, splits,
-                                  barriers, geographic)
+                                  barriers, geographic, divisions)
     if not changed:
         return result
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
