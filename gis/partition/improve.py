@@ -160,7 +160,7 @@ def _pieces(src: int, parts: list[BaseGeometry], assignment: np.ndarray, fp: Foo
             ) -> dict[int, BaseGeometry]:
     """The land each building of part `src` would take with it: its share of the part's
     Voronoi diagram of the buildings' representative points, with its own footprint and
-    without the others' footprints."""
+    without the others' footprints (those whose envelopes meet it: the rest cannot)."""
     idx = np.flatnonzero(assignment == src)
     if len(idx) < 2:
         return {}
@@ -170,14 +170,17 @@ def _pieces(src: int, parts: list[BaseGeometry], assignment: np.ndarray, fp: Foo
     tree = shapely.STRtree(cells)
     own = tree.query(shapely.points(fp.rep[idx]), predicate="intersects")
     cell_of = dict(zip(own[0].tolist(), own[1].tolist(), strict=True))
+    feet = fp.foot[idx]
+    near_feet = shapely.STRtree(feet)
     out = {}
     for n, b in enumerate(idx.tolist()):
         if n not in cell_of:
             continue
-        others = np.delete(fp.foot[idx], n)
         piece = shapely.intersection(shapely.union(cells[cell_of[n]], fp.foot[b]), part)
-        if len(others):
-            piece = shapely.difference(piece, shapely.union_all(others))
+        near = near_feet.query(piece)
+        near = near[near != n]
+        if len(near):
+            piece = shapely.difference(piece, shapely.union_all(feet[near]))
         out[b] = piece
     return out
 
@@ -399,6 +402,7 @@ def _fill(i: int, r: float, parts: list[BaseGeometry], assignment: np.ndarray,
         if piece.is_empty or shapely.area(piece) <= 0:
             continue
         theirs = fp.foot[assignment == k]
+        theirs = theirs[shapely.intersects(theirs, piece)]
         if len(theirs):
             piece = shapely.difference(piece, shapely.union_all(theirs))
         piece = shapely.union_all([g for g in shapely.get_parts(piece)

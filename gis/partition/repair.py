@@ -40,9 +40,10 @@ def _piece(part: BaseGeometry, members: np.ndarray, b: int, rep: np.ndarray,
     cell = next((c for c in cells if c.intersects(mine)), None)
     if cell is None:
         return None
-    others = [foot[i] for i in members if i != b]
     piece = shapely.intersection(shapely.union(cell, foot[b]), part)
-    if others:
+    others = foot[members[members != b]]
+    others = others[shapely.intersects(others, piece)]  # the rest cannot take anything off
+    if len(others):
         piece = shapely.difference(piece, shapely.union_all(others))
     return None if piece.is_empty else piece
 
