@@ -14,7 +14,9 @@ feasible parts out of bounds and how many of them the engine left so because the
 division it found with fewer had a corridor under PP 0.2 (last line: out=parts/corridor); the
 share of the boundaries between parts (the parent's outline left out) within STREET_M of a
 street or footpath of the extract (last line: grid_streets, streets); CPU
-seconds per grid (time.process_time in the worker, median over runs).
+seconds per grid (time.process_time in the worker, median over runs; the last line's
+cpu_ms_per_grid is the micro-grid split's, grid_cpu_ms_per_grid the communities' split into
+grids, per grid made: a district needs both).
 """
 
 from __future__ import annotations
@@ -288,6 +290,7 @@ def main_real(args) -> None:
         summary.append(
             f"{name}: grids={g['parts']} grid_in_bounds={g['in_bounds']:.1f}% "
             f"grid_pp={g['pp_mean']:.3f}/{g['pp_min']:.3f} grid_streets={g['streets']:.1f}% "
+            f"grid_cpu_ms_per_grid={g['cpu_ms'] * g['parents'] / max(g['parts'], 1):.1f} "
             f"micro={m['parts']} "
             f"in_bounds={m['in_bounds']:.1f}% out={m['out']}/{m['corridor']} "
             f"apart={m['lone']}+{m['impossible_parts']} "

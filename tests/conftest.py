@@ -247,6 +247,14 @@ def monaco_grid_37():
 
 
 @pytest.fixture(scope="session")
+def monaco_grid_69():
+    """A real Monaco grid of 3 buildings (5, 259 and 48 households), itself narrow (PP 0.18),
+    as the graph engine's split of its community drew it, with streets
+    (tests/data/monaco_grid_69.wkt)."""
+    return _monaco_grid("monaco_grid_69.wkt")
+
+
+@pytest.fixture(scope="session")
 def monaco_grid_105():
     """A real Monaco grid of 34 buildings (365 households, one tower of 53) as the graph
     engine's split of its community drew it, with streets (tests/data/monaco_grid_105.wkt),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cuts import halfplane
@@ -41,6 +42,8 @@ COMPACT = 0.5  # pairs whose parts are both at least this compact are left as th
 # a pair brought into bounds keeps its parts at least this compact (or as compact as the lower
 # of the two was): bounds come first, but not at the price of a sliver
 BALANCE_FLOOR = 0.2
+SLIVER_STEPS = 16  # positions across the gap screened per direction for a pair with a sliver
+SLIVER_DRAWN = 8  # of which the best are drawn
 
 
 @dataclass
@@ -122,6 +125,44 @@ def _lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, mode: str, lo: int
     return out
 
 
+def _sliver_lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, union: BaseGeometry,
+                  scale: tuple[float, float]) -> list[tuple[float, int, float, np.ndarray]]:
+    """Lines leaving each building in its part for a pair holding a part under BALANCE_FLOOR,
+    where the middle of the widest gap is seldom the best place: at every direction where the
+    parts' buildings lie apart, SLIVER_STEPS positions across the gap between them (between
+    their representative points where the footprints overlap along it). Each is screened by
+    the lower Polsby-Popper of the union cut straight (footprints ignored: a clip of the union
+    turned to the line's frame, far cheaper than drawing it); the SLIVER_DRAWN best come back."""
+    metric = shapely.transform(union, lambda xy: xy * np.asarray(scale))
+    screened = []
+    for jj in range(ANGLES):
+        sides = []
+        for side in (mine, ~mine):
+            reach, start = fp.hi_proj[idx[side], jj].max(), fp.lo_proj[idx[~side], jj].min()
+            last, first = fp.rep_proj[idx[side], jj].max(), fp.rep_proj[idx[~side], jj].min()
+            if last < first:
+                sides.append((side, *((reach, start) if start > reach else (last, first))))
+        if not sides:
+            continue
+        c, s = math.cos(jj * math.pi / ANGLES), math.sin(jj * math.pi / ANGLES)
+        turned = shapely.transform(metric, lambda xy, c=c, s=s: xy @ np.array([[c, -s], [s, c]]))
+        x0, y0, x1, y1 = turned.bounds
+        for side, a, b in sides:
+            for f in (np.arange(SLIVER_STEPS) + 0.5) / SLIVER_STEPS:
+                t = float(a + f * (b - a))
+                try:
+                    cut = [shapely.clip_by_rect(turned, x0 - 1, y0 - 1, t, y1 + 1),
+                           shapely.clip_by_rect(turned, t, y0 - 1, x1 + 1, y1 + 1)]
+                except GEOSException:  # a degenerate ring at the cut: not this position
+                    continue
+                if any(g.geom_type != "Polygon" for g in cut):
+                    continue
+                pp = min(4 * math.pi * g.area / max(g.length, 1e-9) ** 2 for g in cut)
+                screened.append((pp, jj, t, side))
+    screened.sort(key=lambda x: -x[0])
+    return [(0.0, jj, t, side) for _, jj, t, side in screened[:SLIVER_DRAWN]]
+
+
 def _draw(union: BaseGeometry, fp: Footprints, idx: np.ndarray, side: np.ndarray, jj: int,
           t: float) -> tuple[BaseGeometry, BaseGeometry] | None:
     """The union divided by the line, footprints it crosses whole on their own side; None
@@ -169,6 +210,34 @@ def _deviation(count: int, lo: int, hi: int) -> int:
     return max(lo - count, count - hi, 0)
 
 
+def _drawn(lines: list, union: BaseGeometry, fp: Footprints, idx: np.ndarray,
+           mine: np.ndarray, mode: str, scale: tuple[float, float], old_pp: np.ndarray,
+           before_dev: int) -> list[tuple]:
+    """The redraws of `lines` that count (see the module docstring): (key, geometries of
+    parts i and j, the pair's buildings now in part i), best key lowest."""
+    found = []
+    for _, jj, t, side in lines:
+        drawn = _draw(union, fp, idx, side, jj, t)
+        if drawn is None:
+            continue
+        if mode == "keep":
+            a_is_i = bool(side[mine].all())
+            geoms = drawn if a_is_i else drawn[::-1]
+            new_mine = mine
+        else:  # side A becomes whichever part keeps more of its own buildings there
+            a_is_i = int((side & mine).sum()) + int((~side & ~mine).sum()) >= len(idx) / 2
+            geoms = drawn if a_is_i else drawn[::-1]
+            new_mine = side if a_is_i else ~side
+        pp = polsby_popper(list(geoms), scale)
+        if mode != "balance":
+            if pp.min() <= old_pp.min() + GAIN:
+                continue
+        elif before_dev == 0 or pp.min() < min(old_pp.min(), BALANCE_FLOOR):
+            continue  # both sides within bounds by construction
+        found.append(((0, -float(pp.min())), geoms, new_mine))
+    return found
+
+
 def redraw_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarray,
                 fp: Footprints, scale: tuple[float, float], mode: str = "keep",
                 lo: int = 0, hi: int = 0) -> bool:
@@ -189,32 +258,15 @@ def redraw_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarra
                   + _deviation(int(h[assignment == j].sum()), lo, hi))
     if mode == "free" and before_dev:
         mode = "keep"
-    found = []
-    for _, jj, t, side in _lines(fp, idx, mine, mode, lo, hi):
-        drawn = _draw(union, fp, idx, side, jj, t)
-        if drawn is None:
-            continue
-        if mode == "keep":
-            a_is_i = bool(side[mine].all())
-            geoms = drawn if a_is_i else drawn[::-1]
-            new_mine = mine
-        else:  # side A becomes whichever part keeps more of its own buildings there
-            a_is_i = int((side & mine).sum()) + int((~side & ~mine).sum()) >= len(idx) / 2
-            geoms = drawn if a_is_i else drawn[::-1]
-            new_mine = side if a_is_i else ~side
-        pp = polsby_popper(list(geoms), scale)
-        if mode != "balance":
-            if pp.min() <= old_pp.min() + GAIN:
-                continue
-            key = (0, -float(pp.min()))
-        else:
-            key = (0, -float(pp.min()))  # both sides within bounds by construction
-            if before_dev == 0 or pp.min() < min(old_pp.min(), BALANCE_FLOOR):
-                continue
-        found.append((key, len(found), geoms, new_mine))
+    found = _drawn(_lines(fp, idx, mine, mode, lo, hi), union, fp, idx, mine, mode, scale,
+                   old_pp, before_dev)
+    lifted = max((-key[1] for key, _, _ in found), default=0.0)
+    if mode != "balance" and old_pp.min() < BALANCE_FLOOR and lifted < BALANCE_FLOOR:
+        closer = _sliver_lines(fp, idx, mine, union, scale)
+        found += _drawn(closer, union, fp, idx, mine, mode, scale, old_pp, before_dev)
     feet = fp.foot[idx]
     before = np.where(mine, parts[i], parts[j])
-    for _, _, (gi, gj), new_mine in sorted(found, key=lambda f: f[:2]):
+    for _, (gi, gj), new_mine in sorted(found, key=lambda f: f[0]):  # stable: first drawn
         if _whole(feet, before, np.where(new_mine, gi, gj)):
             break
     else:
