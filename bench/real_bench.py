@@ -7,7 +7,10 @@ impossible (counted apart, with the reason: decided exactly per parent by
 gis.partition.feasible.packing, whether ANY grouping of its buildings' households gives parts
 within the bounds, geometry ignored; parents it leaves undecided are counted feasible) and
 parts that are one building over the maximum;
-the share of the other (feasible) parts within bounds; contiguity; exact tiling; buildings kept
+the share of the other (feasible) parts within bounds; the households put in a part with a
+building over the maximum beside it, in parents whose arithmetic allows the bounds (last
+line: beside_towers; such parts are not counted as feasible, so a short part joined to a
+tower would leave the in-bounds share and show here); contiguity; exact tiling; buildings kept
 whole; Polsby-Popper mean, 10th percentile and minimum; parts thinner than PP 0.2 and how
 many of them lie in parents themselves under 0.2 (last line: thin=parts/in thin parents); the
 feasible parts out of bounds and how many of them the engine left so because the only
@@ -117,7 +120,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     """Quality figures of one level's division (see the module docstring)."""
     pps, in_bounds, feasible_parts, lone, contiguous, split_blds = [], 0, 0, 0, 0, 0
     area_err, reasons, impossible_parts, undecided = 0.0, Counter(), 0, 0
-    parts_total, thin_parts, thin_in_thin, corridor = 0, 0, 0, 0
+    parts_total, thin_parts, thin_in_thin, corridor, beside = 0, 0, 0, 0, 0
     tree, inner_m, street_m = shapely.STRtree(data.streets), 0.0, 0.0
     for parent, idx, (res, _) in zip(parents, blds, results, strict=True):
         parts = shapely.from_wkb(np.asarray(res[0], dtype=object))
@@ -154,6 +157,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
             held = hh_b[assignment == k]
             if (held > hi).any():  # not feasible: a building in it is over the maximum
                 lone += 1
+                beside += int(held.sum() - held.max())
                 continue
             feasible_parts += 1
             in_bounds += int(lo <= count <= hi)
@@ -162,7 +166,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     cpu = np.array([c for _, c in results])
     return {"parents": len(parents), "parts": parts_total, "feasible": feasible_parts,
             "in_bounds": 100.0 * in_bounds / max(feasible_parts, 1), "lone": lone,
-            "out": feasible_parts - in_bounds, "corridor": corridor,
+            "out": feasible_parts - in_bounds, "corridor": corridor, "beside": beside,
             "impossible_grids": sum(reasons.values()), "impossible_parts": impossible_parts,
             "reasons": dict(reasons), "undecided": undecided,
             "contiguous": 100.0 * contiguous / max(parts_total, 1),
@@ -293,7 +297,7 @@ def main_real(args) -> None:
             f"grid_cpu_ms_per_grid={g['cpu_ms'] * g['parents'] / max(g['parts'], 1):.1f} "
             f"micro={m['parts']} "
             f"in_bounds={m['in_bounds']:.1f}% out={m['out']}/{m['corridor']} "
-            f"apart={m['lone']}+{m['impossible_parts']} "
+            f"apart={m['lone']}+{m['impossible_parts']} beside_towers={m['beside']} "
             f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
             f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "
             f"thin={m['thin']}/{m['thin_in_thin']} streets={m['streets']:.1f}% "
