@@ -367,3 +367,25 @@ def test_the_growth_engine_is_weighed_where_the_passes_leave_parts_out(monaco_gr
     result = splitter("graph")(grid, buildings, households)
     check_division(grid, buildings, households, result)
     assert runs == [1]
+
+
+@pytest.mark.parametrize(("house", "parts"), [(28, [28, 40, 40, 40, 120]),
+                                              (15, [15, 40, 40, 40, 120]),
+                                              (14, [40, 40, 40, 134])])
+def test_a_house_cut_off_by_a_tower_stands_alone_unless_joining_is_nearer_the_bounds(house,
+                                                                                    parts):
+    """A house cut off from the rest by a tower of 120 households across the parent: alone
+    it is short of 30; joined to the tower, its households are out of bounds too. It joins
+    only when that puts fewer households out of bounds (under half the minimum), and a short
+    part of its own says it is boxed in by the tower."""
+    parent = box(0, 0, 300, 40)
+    buildings = [box(10, 10, 40, 30), box(60, 0, 90, 40), box(120, 10, 150, 30),
+                 box(180, 10, 210, 30), box(240, 10, 270, 30)]
+    households = [house, 120, 40, 40, 40]
+    for split in (graph.split, splitter("graph")):
+        result = split(parent, buildings, households, geographic=False)
+        assert sorted(result.households) == parts
+        assert len(result.parts) == len(parts) and all(
+            p.geom_type == "Polygon" for p in result.parts)
+    codes = {r["code"] for reasons in result.part_reasons for r in reasons}
+    assert ("towers" in codes) == (house >= 15) and ("beside_tower" in codes) == (house < 15)

@@ -3,8 +3,8 @@
 The parent and footprints go into a local metric frame; one unit graph is built
 (gis.partition.cellgraph: one Voronoi diagram of samples of the footprints, its cells' shared
 edges matched in numpy). Units over the maximum are lone parts. The other units are divided
-per connected group (a group cut off by lone towers is divided on its own; one too small for a
-part joins the tower beside it) by recursive straight sweeps and local moves
+per connected group (a group cut off by lone towers is divided on its own; one under half the
+minimum joins the tower beside it) by recursive straight sweeps and local moves
 (gis.partition.assign), with no geometry: areas, perimeters and households are sums. Then the
 parts' polygons are made once (coverage unions of the samples' cells), their shared edges are
 smoothed and every footprint made whole in its part (gis.partition.outline), and the result
@@ -68,7 +68,10 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
             ) -> tuple[int, list[str]]:
     """Parts for every unit of `a`'s graph: lone towers first, then each connected group of
     the others (in the number of parts the arithmetic suggests, plus `delta` where the bounds
-    still allow it); the number of parts and why the bounds cannot be met, if so."""
+    still allow it); the number of parts and why the bounds cannot be met, if so. A group cut
+    off by towers and too small for a part joins the tower beside it only when that leaves
+    fewer households out of bounds than the group alone would be short (under half the
+    minimum): a building of 28 households is its own part, 2 short, not 28 more in a tower's."""
     g = a.g
     reasons: list[str] = []
     nxt = 0
@@ -78,7 +81,7 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
     others = np.setdiff1d(np.arange(g.n), lone)
     for comp in a.components(others) if len(others) else []:
         hh = int(g.households[comp].sum())
-        if hh < lo and len(lone):
+        if 2 * hh < lo and len(lone):
             towers = [int(a.part[v]) for u in comp.tolist() for v in a.near[u].tolist()
                       if a.part[v] >= 0 and v in set(lone.tolist())]
             if towers:
