@@ -93,7 +93,8 @@ def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, h
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True
                 ) -> SplitResult:
-    """The graph engine's division; where it leaves a part out of bounds that holds no
+    """The graph engine's division (in the suggested part counts only: the candidates below
+    try others where it matters, for less); where it leaves a part out of bounds that holds no
     building over the maximum (a tower's part with a few households cut off beside it is not
     one: no grouping puts its tower in bounds) or one under THIN, also that division after the
     polish and improvement passes (not the re-split) and, when the graph engine found fewer
@@ -108,7 +109,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
-                                   spare=PASSES)
+                                   spare=PASSES, retries=not PASSES)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,

@@ -96,15 +96,15 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
     return nxt, reasons
 
 
-def _assigned(g: CellGraph, lo: int, hi: int) -> Assigner:
-    """The best division found: by the suggested part counts, then one part more or fewer per
-    group while parts stay out of bounds (fewest households out of bounds, then the highest
-    lowest Polsby-Popper)."""
+def _assigned(g: CellGraph, lo: int, hi: int, retries: bool = True) -> Assigner:
+    """The best division found: by the suggested part counts, then (with `retries`) one part
+    more or fewer per group while parts stay out of bounds (fewest households out of bounds,
+    then the highest lowest Polsby-Popper)."""
     lone = np.flatnonzero(g.households > hi)
     fixed = np.zeros(g.n, bool)
     fixed[lone] = True
     best = None
-    for delta in DELTAS:
+    for delta in DELTAS if retries else DELTAS[:1]:
         a = Assigner(g, lo, hi)
         _divide(a, lone, lo, hi, delta)
         ChainRepair(a, fixed).run()
@@ -134,11 +134,13 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
 
 def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
               min_households: int = 30, max_households: int = 50, geographic: bool = True,
-              spare: bool = True) -> tuple[SplitResult, SplitResult | None]:
+              spare: bool = True, retries: bool = True
+              ) -> tuple[SplitResult, SplitResult | None]:
     """`split`'s division, and (with `spare`) the one with the land round the towers free when
     that one has fewer households out of bounds but a part under MIN_PP on the unit graph, so
     `split` did not take it (None otherwise): local passes may make it compact
-    (gis.partition.engines graph_first)."""
+    (gis.partition.engines graph_first). Without `retries` no part count but the suggested
+    one is tried (graph_first's passes and fallback do that work better, for less)."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
@@ -147,12 +149,12 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     towers = got.households > hi
     streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
     g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
-    a = _assigned(g, lo, hi)
+    a = _assigned(g, lo, hi, retries)
     left = None
     if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round towers free
         g2 = with_free_land(got.local, got.feet, got.households, towers, cell_graph)
         g2 = along_streets(g2, streets) if g2 is not None else None
-        a2 = _assigned(g2, lo, hi) if g2 is not None else None
+        a2 = _assigned(g2, lo, hi, retries) if g2 is not None else None
         if a2 is not None:
             (miss, thin), (miss2, thin2) = a.quality(g.households > hi), a2.quality(
                 g2.households > hi)
