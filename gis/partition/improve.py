@@ -46,7 +46,16 @@ from shapely.geometry.base import BaseGeometry
 from gis.partition.diagnose import THIN_PP, lone_building
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
 from gis.partition.quality import metric_scale, polsby_popper
-from gis.partition.reshape import AREA_NOISE, GAIN, Footprints, _draw, _neighbours, _one, _whole
+from gis.partition.reshape import (
+    AREA_NOISE,
+    GAIN,
+    Footprints,
+    _draw,
+    _neighbours,
+    _one,
+    _whole,
+    without_footprints,
+)
 from gis.partition.result import SplitResult
 from gis.partition.slivers import clean_slivers
 from gis.partition.whole import keep_whole
@@ -177,11 +186,8 @@ def _pieces(src: int, parts: list[BaseGeometry], assignment: np.ndarray, fp: Foo
         if n not in cell_of:
             continue
         piece = shapely.intersection(shapely.union(cells[cell_of[n]], fp.foot[b]), part)
-        near = near_feet.query(piece)
-        near = near[near != n]
-        if len(near):
-            piece = shapely.difference(piece, shapely.union_all(feet[near]))
-        out[b] = piece
+        near = near_feet.query(piece)  # a part may hold hundreds: their envelopes first
+        out[b] = without_footprints(piece, feet[near[near != n]])
     return out
 
 
@@ -401,10 +407,7 @@ def _fill(i: int, r: float, parts: list[BaseGeometry], assignment: np.ndarray,
         piece = shapely.intersection(gain, parts[k])
         if piece.is_empty or shapely.area(piece) <= 0:
             continue
-        theirs = fp.foot[assignment == k]
-        theirs = theirs[shapely.intersects(theirs, piece)]
-        if len(theirs):
-            piece = shapely.difference(piece, shapely.union_all(theirs))
+        piece = without_footprints(piece, fp.foot[assignment == k])
         piece = shapely.union_all([g for g in shapely.get_parts(piece)
                                    if g.geom_type == "Polygon" and g.area > 0])
         if piece.is_empty:

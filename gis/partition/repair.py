@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.partition.diagnose import lone_building
 from gis.partition.quality import polsby_popper
+from gis.partition.reshape import without_footprints
 
 MAX_MOVES_PER_PART = 4
 MAX_CANDIDATES = 12
@@ -41,10 +42,7 @@ def _piece(part: BaseGeometry, members: np.ndarray, b: int, rep: np.ndarray,
     if cell is None:
         return None
     piece = shapely.intersection(shapely.union(cell, foot[b]), part)
-    others = foot[members[members != b]]
-    others = others[shapely.intersects(others, piece)]  # the rest cannot take anything off
-    if len(others):
-        piece = shapely.difference(piece, shapely.union_all(others))
+    piece = without_footprints(piece, foot[members[members != b]])
     return None if piece.is_empty else piece
 
 

@@ -185,6 +185,13 @@ def _draw(union: BaseGeometry, fp: Footprints, idx: np.ndarray, side: np.ndarray
     return a, b
 
 
+def without_footprints(piece: BaseGeometry, feet: np.ndarray) -> BaseGeometry:
+    """`piece` of land less the footprints `feet` that meet it (the rest cannot take anything
+    off, and leaving them out keeps the overlay small)."""
+    feet = feet[shapely.intersects(feet, piece)]
+    return shapely.difference(piece, shapely.union_all(feet)) if len(feet) else piece
+
+
 def _whole(feet: np.ndarray, before: np.ndarray, after: np.ndarray) -> bool:
     """Whether each footprint lies in its part `after` as fully as in its part `before`
     (overlays round vertices, and round holes they may drop a small footprint: every kept
@@ -213,8 +220,9 @@ def _deviation(count: int, lo: int, hi: int) -> int:
 def _drawn(lines: list, union: BaseGeometry, fp: Footprints, idx: np.ndarray,
            mine: np.ndarray, mode: str, scale: tuple[float, float], old_pp: np.ndarray,
            before_dev: int) -> list[tuple]:
-    """The redraws of `lines` that count (see the module docstring): (key, geometries of
-    parts i and j, the pair's buildings now in part i), best key lowest."""
+    """The redraws of `lines` that count (see the module docstring): (the lower
+    Polsby-Popper of the two, geometries of parts i and j, the pair's buildings now in part
+    i)."""
     found = []
     for _, jj, t, side in lines:
         drawn = _draw(union, fp, idx, side, jj, t)
@@ -234,7 +242,7 @@ def _drawn(lines: list, union: BaseGeometry, fp: Footprints, idx: np.ndarray,
                 continue
         elif before_dev == 0 or pp.min() < min(old_pp.min(), BALANCE_FLOOR):
             continue  # both sides within bounds by construction
-        found.append(((0, -float(pp.min())), geoms, new_mine))
+        found.append((float(pp.min()), geoms, new_mine))
     return found
 
 
@@ -260,13 +268,13 @@ def redraw_pair(i: int, j: int, parts: list[BaseGeometry], assignment: np.ndarra
         mode = "keep"
     found = _drawn(_lines(fp, idx, mine, mode, lo, hi), union, fp, idx, mine, mode, scale,
                    old_pp, before_dev)
-    lifted = max((-key[1] for key, _, _ in found), default=0.0)
+    lifted = max((low for low, _, _ in found), default=0.0)
     if mode != "balance" and old_pp.min() < BALANCE_FLOOR and lifted < BALANCE_FLOOR:
         closer = _sliver_lines(fp, idx, mine, union, scale)
         found += _drawn(closer, union, fp, idx, mine, mode, scale, old_pp, before_dev)
     feet = fp.foot[idx]
     before = np.where(mine, parts[i], parts[j])
-    for _, (gi, gj), new_mine in sorted(found, key=lambda f: f[0]):  # stable: first drawn
+    for _, (gi, gj), new_mine in sorted(found, key=lambda f: -f[0]):  # stable: first drawn
         if _whole(feet, before, np.where(new_mine, gi, gj)):
             break
     else:
