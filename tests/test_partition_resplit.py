@@ -143,3 +143,43 @@ def test_cluster_divisions_out_of_bounds_skip_the_passes():
     check_division(parent, buildings, [40, 40], done)
     assert done.households == [40, 40]
     assert min(done.polsby_popper) > min(in_bounds.polsby_popper) + 0.2
+
+
+def _cuts_applied(monkeypatch, parent, buildings, households, **kwargs) -> tuple[int, object]:
+    """How many cuts the straight-cut engine applies dividing `parent`, and its division."""
+    applied = [0]
+    apply = engine._Engine._apply
+
+    def counted(self, *args):
+        applied[0] += 1
+        return apply(self, *args)
+
+    monkeypatch.setattr(engine._Engine, "_apply", counted)
+    done = engine.split(parent, buildings, households, **kwargs)
+    monkeypatch.setattr(engine._Engine, "_apply", apply)
+    return applied[0], done
+
+
+def test_a_cluster_s_cut_budget_bounds_a_hopeless_search_and_keeps_an_easy_division(
+        monkeypatch):
+    """Clusters are re-split within CLUSTER_BUDGET_PER_BUILDING cuts per building: where no
+    straight cut meets the bounds (20 | 40 | 20 | 40 | ... households in a row: only the 40s
+    can stand alone, the 20s would have to pair across them) the search stops there instead of
+    at the full budget, and a cluster that divides within the bounds at once gets the same
+    division as with the full budget."""
+    n = 9
+    parent = box(LON, LAT, LON + 30 * n * D, LAT + 30 * D)
+    row = [box(LON + (30 * i + 5) * D, LAT + 5 * D, LON + (30 * i + 25) * D, LAT + 25 * D)
+           for i in range(n)]
+    households = [20 if i % 2 == 0 else 40 for i in range(n)]
+    budget = engine.CLUSTER_BUDGET_PER_BUILDING
+    full, _ = _cuts_applied(monkeypatch, parent, row, households)
+    capped, done = _cuts_applied(monkeypatch, parent, row, households, cut_budget=budget)
+    assert capped < full / 2
+    assert parts_out(done, np.asarray(households)) > 0  # no line helps: none is kept
+
+    parent, buildings, households, _ = _short_row()
+    _, whole = _cuts_applied(monkeypatch, parent, buildings, households)
+    _, cheap = _cuts_applied(monkeypatch, parent, buildings, households, cut_budget=budget)
+    assert cheap.households == whole.households
+    assert all(p.equals(q) for p, q in zip(cheap.parts, whole.parts, strict=True))

@@ -50,7 +50,6 @@ K_TRY = 2
 GOOD_PP = 0.66
 BALANCE_WEIGHT = 1.0
 K_MAX_TRIES = 4
-KEEP_PER_GROUP = 8
 LOOKAHEAD = 2
 BUDGET_PER_BUILDING = 3
 LAST_BUDGET_PER_BUILDING = 100
@@ -58,6 +57,10 @@ RESPLIT_BUDGET_PER_BUILDING = 2
 SPECULATIVE_BUDGET_PER_BUILDING = 0  # no backtracking once a division meets the bounds
 RESPLIT_CUTS_PER_BUILDING = 4
 TOTAL_BUDGET_PER_BUILDING = 40
+# the cuts a cluster of parts gets in gis.partition.resplit (split(..., cut_budget=)): on the
+# real sets a cluster either divides within the bounds in the first few cuts per building or
+# not at all (the same divisions with 5 as with 40, the failing searches 40 % cheaper)
+CLUSTER_BUDGET_PER_BUILDING = 5
 
 
 def _thin(mask: np.ndarray, keep: int) -> np.ndarray:
@@ -431,12 +434,14 @@ def split_inputs(parent: BaseGeometry, buildings, households, min_households: in
 
 
 def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
-          max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
+          max_households: int = 50, seed: int = 0, geographic: bool = True,
+          cut_budget: int = TOTAL_BUDGET_PER_BUILDING) -> SplitResult:
     """Divide `parent` into parts of min..max households (see the module docstring).
 
     buildings: points or footprints (same coordinates as parent); households: one int each;
     barriers: lines (roads) that cuts prefer to follow. Coordinates are lon/lat unless
-    `geographic` is False (then planar metres).
+    `geographic` is False (then planar metres). `cut_budget`: the cuts tried per building
+    while no division meets the bounds (all part counts and rankings together).
     """
     parent, buildings, households, lo, hi = split_inputs(parent, buildings, households,
                                                          min_households, max_households)
@@ -459,7 +464,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
     options = [k]
     if not reason and normal:
         options = [a + oversize for a in range(math.ceil(normal / hi), normal // lo + 1)]
-    leaves, bad = _divide_best(eng, parent, k, options)
+    leaves, bad = _divide_best(eng, parent, k, options, cut_budget)
     if bad and not reason:
         notes.append(f"{bad} cut(s) could not meet the bounds between footprints")
     parts = merge_stray([leaf.geom for leaf in leaves], eng.rep, eng.h)
@@ -480,15 +485,15 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
                   (eng.kx, eng.ky), lo, hi, reason is not None, reason, buildings)
 
 
-def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
-                 ) -> tuple[list[_Region], int]:
+def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int],
+                 cut_budget: int = TOTAL_BUDGET_PER_BUILDING) -> tuple[list[_Region], int]:
     """Divide `parent` into the part count among `options` nearest `k` and, when its mean
     Polsby-Popper is below GOOD_PP, into the next nearest (up to K_TRY counts, more parts
     first on ties: smaller parts fit between the buildings more freely); keep the
     division with the fewest missed cuts, then the highest mean Polsby-Popper. While every
     division misses the bounds, up to K_MAX_TRIES counts are tried, then the same counts with
     cuts ranked by household balance first (shape second), then the nearest count with a
-    larger backtracking budget, all within TOTAL_BUDGET_PER_BUILDING cuts per building. Once a
+    larger backtracking budget, all within `cut_budget` cuts per building. Once a
     division meets the bounds, the other counts are tried without backtracking."""
     every = np.arange(eng.n)
     order = sorted(options, key=lambda kk: (abs(kk - k), -kk))[:K_MAX_TRIES]
@@ -499,7 +504,7 @@ def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int]
     for tried, (balanced, kk, budget) in enumerate(runs):
         if best is not None and best[0] == 0 and (tried >= K_TRY or best[1] >= GOOD_PP):
             break
-        left = TOTAL_BUDGET_PER_BUILDING * eng.n - eng.spent
+        left = cut_budget * eng.n - eng.spent
         if best is not None and left <= 0:
             break  # the local repair pass takes it from here
         eng.balanced = balanced

@@ -9,6 +9,7 @@ re-split of a few neighbouring parts together by both engines (gis.partition.res
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -153,8 +154,9 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
 
 
 # the divisions a cluster is re-split by: both engines with their passes (only for divisions
-# in bounds), without the re-split
-SUBSPLITS = (_passes(engine.split, resplit=False, in_bounds_only=True),
+# in bounds), without the re-split; the straight cuts within a cluster's budget of cuts
+SUBSPLITS = (_passes(partial(engine.split, cut_budget=engine.CLUSTER_BUDGET_PER_BUILDING),
+                     resplit=False, in_bounds_only=True),
              _passes(growth.split, resplit=False, in_bounds_only=True))
 # graph_first re-splits clusters by the straight cuts alone, GRAPH_RESPLITS divisions per
 # parent at most: on the real sets the growth engine's division of a cluster was never kept
