@@ -6,6 +6,8 @@ Polsby-Popper that never falls."""
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import pytest
 import shapely
@@ -16,7 +18,7 @@ from shapely.geometry import box
 from bench.real_city import load_shanghai
 from gis.partition import engine, growth
 from gis.partition.engines import SUBSPLITS, splitter
-from gis.partition.improve import FLOOR, chains, fill_in, improved, needs_work
+from gis.partition.improve import FLOOR, _reachable, chains, fill_in, improved, needs_work
 from gis.partition.polish import polish
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.reshape import Footprints
@@ -76,6 +78,27 @@ def test_a_short_part_gets_households_along_a_chain_of_neighbours():
     check_division(parent, buildings, households,
                    division(parent, done, assignment, buildings, households))
     assert polsby_popper(done, scale).min() >= FLOOR
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), max_size=6), st.lists(st.integers(0, 30), max_size=6),
+       st.integers(20, 45), st.integers(0, 10))
+def test_a_chain_step_is_tried_only_when_some_exchange_of_buildings_can_meet_it(
+        near, far, lo, spread):
+    """A chain step is skipped, before any geometry, when no way of sharing the pair's
+    buildings between them meets the step's household test; it is tried whenever one does
+    (checked against every assignment of the pair's buildings to the two parts)."""
+    hi = lo + spread
+    near_held, far_held = np.asarray(near, dtype=np.int64), np.asarray(far, dtype=np.int64)
+
+    def ok(cn, cf):
+        return (cn >= lo) & (cn <= hi) & (cf >= lo) & (cf <= hi)
+
+    both = np.r_[near_held, far_held]
+    total = int(both.sum())
+    some = any(bool(ok(int(both[list(side)].sum()), total - int(both[list(side)].sum())))
+               for n in range(len(both) + 1) for side in combinations(range(len(both)), n))
+    assert _reachable(ok, near_held, far_held) == some
 
 
 def test_a_ragged_part_takes_back_the_empty_land_of_its_concavity():

@@ -12,7 +12,8 @@ at least THIN (0.2) compact is returned as it is, before anything is built.
    (Kernighan-Lin-like, `_swap`); failing that, the pair is merged and divided again by one
    straight line through the gaps between footprints (the best of DRAWN lines, one per
    angle, ReCom-like, `_redraw`). The far part of the pair ends within the bounds and the
-   near one holds what the next step needs. A chain is kept only when every part on it ends
+   near one holds what the next step needs; a step that no sharing of the pair's buildings
+   can meet (their households' subset sums, `_reachable`) ends the chain before any of it. A chain is kept only when every part on it ends
    within the bounds and no changed part falls below the lower of FLOOR and its pair's
    former Polsby-Popper; otherwise its parts are restored.
 2. Compactness, for each part under THIN (thinnest first):
@@ -310,6 +311,24 @@ def _paths(start: int, near: list[set[int]], lone: np.ndarray, length: int) -> l
     return out
 
 
+def _subset_sums(households: np.ndarray) -> np.ndarray:
+    """Every total a subset of `households` can hold (0 included)."""
+    mask = 1
+    for h in households.tolist():
+        mask |= mask << int(h)
+    return np.flatnonzero(np.frombuffer(bin(mask)[:1:-1].encode(), np.uint8) == ord("1"))
+
+
+def _reachable(ok: Callable, near_held: np.ndarray, far_held: np.ndarray) -> bool:
+    """Whether some exchange between a pair can satisfy `ok(near total, far total)`: a move,
+    a swap and a redrawn line all hand a subset of one part's buildings to the other and a
+    subset of the other's back, so the near part's total can change by any difference of a
+    far subset's households and a near subset's, and by nothing else."""
+    change = np.unique(_subset_sums(far_held)[:, None] - _subset_sums(near_held)[None, :])
+    cn, cf = int(near_held.sum()), int(far_held.sum())
+    return bool(np.any(ok(cn + change, cf - change)))
+
+
 def _chain(path: list[int], parts, assignment, fp, scale, lo, hi) -> bool:
     """Move households along `path` (path[0] out of bounds) from its far end; see the module
     docstring. In place; whether every part on it ends within the bounds."""
@@ -328,6 +347,9 @@ def _chain(path: list[int], parts, assignment, fp, scale, lo, hi) -> bool:
             def ok(cn, cf, gap=gap):
                 room = (cn >= lo + gap) if short else (cn <= hi - gap)
                 return room & (cf >= lo) & (cf <= hi)
+        if not _reachable(ok, fp.households[assignment == near],
+                          fp.households[assignment == far]):
+            return False  # no exchange of buildings between the pair can do it
         floor = min(FLOOR, float(min(pp[near], pp[far])))
 
         def accept(_counts, new_pp, floor=floor):
