@@ -13,9 +13,10 @@ at least THIN (0.2) compact is returned as it is, before anything is built.
    straight line through the gaps between footprints (the best of DRAWN lines, one per
    angle, ReCom-like, `_redraw`). The far part of the pair ends within the bounds and the
    near one holds what the next step needs; a step that no sharing of the pair's buildings
-   can meet (their households' subset sums, `_reachable`) ends the chain before any of it. A chain is kept only when every part on it ends
-   within the bounds and no changed part falls below the lower of FLOOR and its pair's
-   former Polsby-Popper; otherwise its parts are restored.
+   can meet (their households' subset sums, `_reachable`) ends the chain before any of it.
+   A chain is kept only when every part on it ends within the bounds and no changed part
+   falls below the lower of FLOOR and its pair's former Polsby-Popper; otherwise its parts
+   are restored.
 2. Compactness, for each part under THIN (thinnest first):
    - its concavities are filled (`fill_in`): a morphological closing of the part (grow by d,
      shrink by d, the best d of CLOSE_M) takes the empty land of its neighbours that the
