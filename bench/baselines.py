@@ -4,6 +4,8 @@ METIS (pymetis, household-weighted, a given part count) and PySAL spopt's max-p 
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import shapely
 
@@ -49,6 +51,13 @@ def metis_baseline(parent, buildings, households, lo, hi, k=None):
     return parts, hh
 
 
+MAXP_SECONDS = 20.0  # spopt 0.7's heuristic does not return on some grids (loops on a region)
+
+
+class _Overrun(Exception):
+    """The max-p heuristic ran past its time."""
+
+
 def maxp_available() -> bool:
     try:
         import spopt.region  # noqa: F401
@@ -57,21 +66,41 @@ def maxp_available() -> bool:
     return True
 
 
-def maxp_baseline(parent, buildings, households, lo, hi, seed: int = 0):
-    """spopt MaxPHeuristic on the buildings' cells with `lo` households as the threshold."""
+def maxp_baseline(parent, buildings, households, lo, hi, seed: int = 0,
+                  seconds: float = MAXP_SECONDS):
+    """spopt MaxPHeuristic on the cells of the buildings that hold households, with `lo`
+    households as the threshold (buildings without households are left out: their land goes
+    to their neighbours' cells, and spopt 0.7's heuristic never returns on a parent of one
+    tower and two such buildings). None when the heuristic has not finished in `seconds`
+    (wall clock, an alarm in this process: call it from the main thread)."""
     import geopandas as gpd
     import libpysal
     from spopt.region import MaxPHeuristic
 
-    cells, adj = building_cells(parent, buildings)
     hh = np.asarray(households, dtype=float)
+    held = hh > 0
+    if not held.any():
+        return [parent], np.array([0])
+    cells, adj = building_cells(parent, np.asarray(buildings, dtype=object)[held])
+    hh = hh[held]
     if len(cells) <= 1 or hh.sum() < lo:
         return [shapely.union_all(cells)], np.array([int(hh.sum())])
     gdf = gpd.GeoDataFrame({"hh": hh, "x": np.zeros(len(cells))}, geometry=list(cells))
     w = libpysal.weights.W({i: a for i, a in enumerate(adj)}, silence_warnings=True)
     np.random.seed(seed)
     model = MaxPHeuristic(gdf, w, ["x"], "hh", lo, top_n=2, max_iterations_construction=20)
-    model.solve()
+    def overrun(signum, frame):
+        raise _Overrun
+
+    previous = signal.signal(signal.SIGALRM, overrun)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        model.solve()
+    except _Overrun:
+        return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     labels = np.asarray(model.labels_)
     parts = [shapely.union_all(cells[labels == v]) for v in np.unique(labels)]
     counts = np.array([int(hh[labels == v].sum()) for v in np.unique(labels)])

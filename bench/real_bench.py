@@ -223,6 +223,7 @@ def baseline(kind: str, grids, gblds, results, data, sample: list[int]) -> dict:
 
     lo, hi = LEVELS["micro_grid"]
     pps, counts_ok, feasible, contiguous, parts_total, cpu = [], 0, 0, 0, 0, []
+    done = []  # the grids the baseline divided (max-p may not finish one in MAXP_SECONDS)
     for i in sample:
         idx = gblds[i]
         if len(idx) == 0:
@@ -233,8 +234,12 @@ def baseline(kind: str, grids, gblds, results, data, sample: list[int]) -> dict:
             parts, counts = metis_baseline(grids[i], data.buildings[idx], hh, lo, hi,
                                            k=len(results[i][0][0]))
         else:
-            parts, counts = maxp_baseline(grids[i], data.buildings[idx], hh, lo, hi)
+            got = maxp_baseline(grids[i], data.buildings[idx], hh, lo, hi)
+            if got is None:
+                continue
+            parts, counts = got
         cpu.append(time.process_time() - t0)
+        done.append(i)
         parts = [p for p in parts if not p.is_empty]
         pps += list(polsby_popper(parts, metric_scale(grids[i])))
         parts_total += len(parts)
@@ -249,7 +254,7 @@ def baseline(kind: str, grids, gblds, results, data, sample: list[int]) -> dict:
             feasible += 1
             counts_ok += int(lo <= count <= hi)
     pps = np.asarray(pps)
-    return {"grids": len(sample), "parts": parts_total,
+    return {"grids": len(sample), "done": done, "parts": parts_total,
             "in_bounds": 100.0 * counts_ok / max(feasible, 1),
             "contiguous": 100.0 * contiguous / max(parts_total, 1),
             "pp_mean": float(pps.mean()), "pp_p10": float(np.percentile(pps, 10)),
@@ -258,7 +263,7 @@ def baseline(kind: str, grids, gblds, results, data, sample: list[int]) -> dict:
 
 def main_real(args) -> None:
     """`split_bench.py --real`: every city, both levels, baselines; the last line sums up."""
-    from bench.baselines import maxp_available
+    from bench.baselines import MAXP_SECONDS, maxp_available
     from bench.real_city import LOADERS
 
     runs = args.runs or (1 if args.quick else 3)
@@ -282,14 +287,26 @@ def main_real(args) -> None:
               f"pp_min={metis['pp_min']:.3f} cpu_ms={metis['cpu_ms']:.1f}; ours on the same "
               f"grids in_bounds={ours['in_bounds']:.1f}% pp_mean={ours['pp_mean']:.3f}")
         maxp = "maxp=n/a"
-        if maxp_available():
-            few = sample[: 10 if args.quick else 40]
+        if not maxp_available():
+            print(f"{name}/micro_grid baseline max-p: not run, spopt is not installed "
+                  "(.venv/bin/pip install -e '.[baselines]')")
+        else:
+            several = [i for i in sample if (data.households[gblds[i]] > 0).sum() > 1]
+            few = several[: 10 if args.quick else 40]  # a grid of one building has one part
             mp = baseline("maxp", grids, gblds, results, data, few)
-            print(f"{name}/micro_grid baseline max-p ({len(few)} grids, threshold "
+            ran = mp["done"]
+            mine = evaluate([grids[i] for i in ran], [gblds[i] for i in ran],
+                            [results[i] for i in ran], data, *LEVELS["micro_grid"])
+            print(f"{name}/micro_grid baseline max-p ({len(ran)} grids; {len(few) - len(ran)} "
+                  f"more not finished in {MAXP_SECONDS:.0f} s; threshold "
                   f"{LEVELS['micro_grid'][0]}): in_bounds={mp['in_bounds']:.1f}% "
                   f"contiguous={mp['contiguous']:.1f}% pp_mean={mp['pp_mean']:.3f} "
-                  f"pp_min={mp['pp_min']:.3f} cpu_ms={mp['cpu_ms']:.1f}")
-            maxp = f"maxp_in_bounds={mp['in_bounds']:.1f}% maxp_pp={mp['pp_mean']:.3f}"
+                  f"pp_min={mp['pp_min']:.3f} cpu_ms={mp['cpu_ms']:.1f}; ours on the same "
+                  f"grids in_bounds={mine['in_bounds']:.1f}% pp_mean={mine['pp_mean']:.3f} "
+                  f"pp_min={mine['pp_min']:.3f}")
+            maxp = (f"maxp_in_bounds={mp['in_bounds']:.1f}% maxp_pp={mp['pp_mean']:.3f} "
+                    f"maxp_unfinished={len(few) - len(ran)}/{len(few)} "
+                    f"ours_on_maxp_grids={mine['in_bounds']:.1f}%/{mine['pp_mean']:.3f}")
         g, m = figures["grid"], figures["micro_grid"]
         summary.append(
             f"{name}: grids={g['parts']} grid_in_bounds={g['in_bounds']:.1f}% "
