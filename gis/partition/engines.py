@@ -54,7 +54,7 @@ def _passes(split: Callable[..., SplitResult], resplit: bool, in_bounds_only: bo
         return resplit_result(parent, buildings, households, result, lo, hi, SUBSPLITS,
                               barriers, geographic)
 
-    run.__doc__ = split.__doc__
+    run.__doc__ = getattr(split, "func", split).__doc__  # a partial: the engine's own
     return run
 
 
