@@ -51,7 +51,7 @@ def metis_baseline(parent, buildings, households, lo, hi, k=None):
     return parts, hh
 
 
-MAXP_SECONDS = 20.0  # spopt 0.7's heuristic does not return on some grids (loops on a region)
+MAXP_SECONDS = 20.0  # spopt 0.7's heuristic does not return on some grids (see maxp_baseline)
 
 
 class _Overrun(Exception):
@@ -70,7 +70,7 @@ def maxp_baseline(parent, buildings, households, lo, hi, seed: int = 0,
                   seconds: float = MAXP_SECONDS):
     """spopt MaxPHeuristic on the cells of the buildings that hold households, with `lo`
     households as the threshold (buildings without households are left out: their land goes
-    to their neighbours' cells, and spopt 0.7's heuristic never returns on a parent of one
+    to their neighbours' cells, and spopt 0.7's heuristic did not return on a parent of one
     tower and two such buildings). None when the heuristic has not finished in `seconds`
     (wall clock, an alarm in this process: call it from the main thread)."""
     import geopandas as gpd
@@ -89,6 +89,7 @@ def maxp_baseline(parent, buildings, households, lo, hi, seed: int = 0,
     w = libpysal.weights.W({i: a for i, a in enumerate(adj)}, silence_warnings=True)
     np.random.seed(seed)
     model = MaxPHeuristic(gdf, w, ["x"], "hh", lo, top_n=2, max_iterations_construction=20)
+
     def overrun(signum, frame):
         raise _Overrun
 
