@@ -486,7 +486,7 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
 
 
 def _divide_best(eng: _Engine, parent: BaseGeometry, k: int, options: list[int],
-                 cut_budget: int = TOTAL_BUDGET_PER_BUILDING) -> tuple[list[_Region], int]:
+                 cut_budget: int) -> tuple[list[_Region], int]:
     """Divide `parent` into the part count among `options` nearest `k` and, when its mean
     Polsby-Popper is below GOOD_PP, into the next nearest (up to K_TRY counts, more parts
     first on ties: smaller parts fit between the buildings more freely); keep the

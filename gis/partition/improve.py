@@ -314,10 +314,12 @@ def _paths(start: int, near: list[set[int]], lone: np.ndarray, length: int) -> l
 
 def _subset_sums(households: np.ndarray) -> np.ndarray:
     """Every total a subset of `households` can hold (0 included)."""
-    mask = 1
+    reach = np.zeros(int(households.sum()) + 1, dtype=bool)
+    reach[0] = True
     for h in households.tolist():
-        mask |= mask << int(h)
-    return np.flatnonzero(np.frombuffer(bin(mask)[:1:-1].encode(), np.uint8) == ord("1"))
+        if h:
+            reach[h:] = reach[h:] | reach[:-h]
+    return np.flatnonzero(reach)
 
 
 def _reachable(ok: Callable, near_held: np.ndarray, far_held: np.ndarray) -> bool:
