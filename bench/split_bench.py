@@ -9,11 +9,12 @@ grids, and our/baseline ratios. The last line holds the figures.
     .venv/bin/python bench/split_bench.py [--quick] [--grids N] [--processes P]
     .venv/bin/python bench/split_bench.py --real [--quick] [--cities monaco,shanghai]
 
---engine growth runs the assignment-first engine (gis.partition.growth) instead of the cuts;
---cells faces builds its cells from faces (gis.partition.cells FACES) instead of overlays per
-cell (set before the worker processes fork, so they inherit it); --lengths exact measures the
-overlay cells' T-junction edges by projection (gis.partition.cells EXACT_LENGTHS).
---engine graph runs the unit-graph engine (gis.partition.graph); --no-passes times any engine
+--engine picks the engine as the split job runs it (gis.partition.engines): graph (the unit-graph
+engine, gis.partition.graph, the default), cuts (the straight cuts, gis.partition.engine) or
+growth (the assignment-first engine, gis.partition.growth). --cells faces builds the growth
+engine's cells from faces (gis.partition.cells FACES) instead of overlays per cell (set before
+the worker processes fork, so they inherit it); --lengths exact measures the overlay cells'
+T-junction edges by projection (gis.partition.cells EXACT_LENGTHS). --no-passes times any engine
 without the passes after it (gis.partition.engines PASSES), to see what the engine itself does;
 --no-streets has the graph engine ignore the streets (gis.partition.graph STREETS).
 
@@ -123,7 +124,7 @@ def main() -> None:
     ap.add_argument("--cities", default="monaco,shanghai", help="with --real: which cities")
     ap.add_argument("--runs", type=int, default=None, help="with --real: runs of the micro-grid "
                     "split (the CPU figure is their median; default 3, 1 with --quick)")
-    ap.add_argument("--engine", choices=["cuts", "growth", "graph"], default="cuts",
+    ap.add_argument("--engine", choices=["cuts", "growth", "graph"], default="graph",
                     help="the split engine (gis.partition.engines)")
     ap.add_argument("--cells", choices=["overlays", "faces"], default="overlays",
                     help="how the growth engine builds its cells (gis.partition.cells FACES)")

@@ -20,9 +20,9 @@ def split_command(
     seed: int = typer.Option(0, "--seed"),
     dry_run: bool = typer.Option(False, "--dry-run", help="compute and report, write nothing"),
     report: str = typer.Option(None, "--report", help="write the quality report (.csv/.json)"),
-    engine: str = typer.Option("cuts", "--engine", help="cuts (straight cuts, the default), "
-                               "growth (parts grown over building cells) or graph "
-                               "(sweeps and moves on the unit graph, polygons once)"),
+    engine: str = typer.Option("graph", "--engine", help="graph (sweeps and moves on the unit "
+                               "graph, polygons once; the default), cuts (straight cuts) or "
+                               "growth (parts grown over building cells)"),
 ) -> None:
     """Split parents into children of 30-50 (micro-grid) or 300-500 (grid) households."""
     import psycopg

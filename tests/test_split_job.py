@@ -166,3 +166,23 @@ def test_report_says_why_a_part_is_out_of_bounds(db_url, tmp_path):
     report.write(str(out))
     text = out.read_text(encoding="utf-8")
     assert "parts out of bounds or thin" in text and "one building of 120 households" in text
+
+
+def test_the_planner_s_preview_shows_the_parts_the_split_job_writes(db_url, client,
+                                                                   admin_headers):
+    households = [7, 12, 25, 9, 14, 31, 8, 16, 22, 11, 6, 19, 27, 10, 13, 18, 24, 15, 9, 21]
+    grid = _seed(db_url, "110105008", households)
+    (row,) = split_grids(db_url, [grid], dry_run=True).rows
+    r = client.post("/map/plan/preview-split", headers=admin_headers,
+                    json={"code": grid, "seed": 0})
+    assert r.status_code == 200, r.text
+    preview = r.json()
+    parts = [f["properties"]["households"] for f in preview["features"]]
+    pps = [f["properties"]["polsby_popper"] for f in preview["features"]]
+    assert sum(parts) == sum(households) == row.households
+    assert (len(parts), min(parts), max(parts)) == (row.parts, row.min_households,
+                                                    row.max_households)
+    assert min(pps) == pytest.approx(row.pp_min, abs=1e-3)
+    assert sum(pps) / len(pps) == pytest.approx(row.pp_mean, abs=2e-3)
+    assert [f"part {w['part']}: {w['text']}" for w in preview["report"]["why"]] == \
+        row.part_reasons

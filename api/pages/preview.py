@@ -1,11 +1,12 @@
-"""The planner's split preview: run the split engine on one area, answer GeoJSON and a report."""
+"""The planner's split preview: run the split job's engine on one area, answer GeoJSON and a
+report (the parts `wangge split` would write for it, with the same seed)."""
 
 from __future__ import annotations
 
 import shapely
 from shapely.geometry import mapping
 
-from gis.partition import split
+from gis.partition.engines import splitter
 
 
 def preview(inputs: dict, min_households: int, max_households: int, seed: int = 1) -> dict:
@@ -14,6 +15,7 @@ def preview(inputs: dict, min_households: int, max_households: int, seed: int = 
     buildings = list(shapely.from_wkb(inputs["buildings"])) if inputs["buildings"] else []
     roads = [g for g in (shapely.from_wkb(inputs["roads"]) if inputs["roads"] else [])
              if not g.is_empty and g.geom_type in ("LineString", "MultiLineString")]
+    split = splitter()  # the default engine with its passes, as the split job runs it
     result = split(parent, buildings, inputs["building_households"], barriers=roads,
                    min_households=min_households, max_households=max_households, seed=seed)
     features = []

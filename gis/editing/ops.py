@@ -372,11 +372,11 @@ def _name(table: str, parent: Area, code: str) -> str:
 
 def _engine(geom, blds, lo: int, hi: int, seed: int = 0, barriers=()):
     try:
-        from gis.partition import split
+        from gis.partition.engines import splitter
     except ImportError:
         raise EditError("engine_unavailable", "the split engine is not installed") from None
-    result = split(geom, [b.geom for b in blds], [b.households for b in blds],
-                   barriers=barriers, min_households=lo, max_households=hi, seed=seed)
+    result = splitter()(geom, [b.geom for b in blds], [b.households for b in blds],
+                        barriers=barriers, min_households=lo, max_households=hi, seed=seed)
     return list(result.parts), result
 
 

@@ -2,6 +2,8 @@
 
 `split()` cuts the parent recursively by straight lines through gaps between the buildings, so
 parts are convex where the parent is, every footprint stays whole, and the parts tile the parent.
+What the split job, the planner's preview and its edits run is `engines.splitter()`: the default
+engine (the unit graph, gis.partition.graph) with its passes.
 """
 
 from gis.partition.engine import SplitResult, choose_parts, split
