@@ -58,8 +58,10 @@ def keep_whole(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.n
     m2 = float(scale[0] * scale[1])
     parts = [_filled(p, m2) for p in parts]
     shapely.prepare(parent)
-    whole = shapely.covers(parent, foot)
-    clip = np.where(whole, foot, shapely.intersection(foot, parent))
+    clip = foot.copy()  # each footprint's share of the parent: overlays only where it leaves
+    spill = ~shapely.covers(parent, foot)
+    if spill.any():
+        clip[spill] = shapely.intersection(foot[spill], parent)
     geoms = np.asarray(parts, dtype=object)
     shapely.prepare(geoms)
     odd = np.flatnonzero(~shapely.covers(geoms[assignment], clip) & (shapely.area(clip) > 0))
