@@ -55,15 +55,16 @@ def run_jobs(jobs: list[tuple], processes: int) -> list[tuple]:
 
 
 def make_jobs(parents: list, blds: list[np.ndarray], data, lo: int, hi: int,
-              engine: str | None = None) -> list[tuple]:
-    """Split jobs (WKB) for each parent with its buildings and the streets crossing it."""
+              engine: str | None = None, level: str = "micro_grid") -> list[tuple]:
+    """Split jobs (WKB) for each parent with its buildings and the streets crossing it, as
+    the split job makes them for `level`."""
     tree = shapely.STRtree(data.streets)
     jobs = []
     for geom, idx in zip(parents, blds, strict=True):
         near = data.streets[tree.query(geom, predicate="intersects")]
         jobs.append((geom.wkb, [b.wkb for b in data.buildings[idx]],
                      [int(h) for h in data.households[idx]], [r.wkb for r in near], lo, hi, 0,
-                     engine))
+                     engine, level))
     return jobs
 
 
@@ -83,7 +84,8 @@ def divide_city(data, engine: str, processes: int) -> tuple[list, list[np.ndarra
     `engine`: (grids, the building indices of each grid, the micro-grid split results)."""
     parents = [g for g, _ in data.communities]
     blds = [idx for _, idx in data.communities]
-    results = run_jobs(make_jobs(parents, blds, data, *LEVELS["grid"], engine), processes)
+    results = run_jobs(make_jobs(parents, blds, data, *LEVELS["grid"], engine, "grid"),
+                       processes)
     grids, gblds = children(parents, blds, results)
     return grids, gblds, run_jobs(make_jobs(grids, gblds, data, *LEVELS["micro_grid"], engine),
                                   processes)
@@ -194,7 +196,7 @@ def divide(data, parents, blds, level: str, runs: int, processes: int,
            engine: str | None = None):
     """Split every parent `runs` times; the results of the last run and the median CPU/parent."""
     lo, hi = LEVELS[level]
-    jobs = make_jobs(parents, blds, data, lo, hi, engine)
+    jobs = make_jobs(parents, blds, data, lo, hi, engine, level)
     per_run = []
     for _ in range(runs):
         results = run_jobs(jobs, processes)

@@ -122,9 +122,10 @@ class SplitRunReport:
 def _split_one(job: tuple) -> tuple:
     """Worker: split one parent given as WKB; returns part WKBs, assignment and quality.
 
-    A job is (parent, buildings, households, roads, min, max, seed[, engine name])."""
+    A job is (parent, buildings, households, roads, min, max, seed[, engine name[, level]])
+    (gis.partition.engines.splitter: the default engine and "micro_grid" when left out)."""
     parent_wkb, building_wkbs, households, road_wkbs, lo, hi, seed, *engine = job
-    split = splitter(engine[0] if engine else None)
+    split = splitter(*engine)
     parent = shapely.from_wkb(parent_wkb)
     buildings = shapely.from_wkb(np.asarray(building_wkbs, dtype=object)) if building_wkbs else []
     roads = shapely.from_wkb(np.asarray(road_wkbs, dtype=object)) if road_wkbs else ()
@@ -266,7 +267,8 @@ def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "
         for pid, wkb in _roads(conn, parent_level.table, ids):
             roads[pid].append(bytes(wkb))
         jobs = [(bytes(p[3]), [b[2] for b in blds[p[0]]], [b[1] for b in blds[p[0]]],
-                 roads[p[0]], min_households, max_households, seed, engine) for p in parents]
+                 roads[p[0]], min_households, max_households, seed, engine, child.name)
+                for p in parents]
         results = run_splits(jobs, processes)
         followers = succession.capture(conn, child.table, ids)
         removed, retired = _remove_children(conn, child.table, ids)

@@ -233,6 +233,13 @@ def monaco_grid_202():
 
 
 @pytest.fixture(scope="session")
+def monaco_community_0():
+    """A real Monaco community of 130 buildings (4,799 households) along a narrow strip, as
+    the real-city bench draws it from the streets (tests/data/monaco_community_0.wkt)."""
+    return _monaco_grid("monaco_community_0.wkt")
+
+
+@pytest.fixture(scope="session")
 def monaco_grid_82():
     """A real Monaco grid of 20 buildings (402 households, towers of 156, 69 and 57) as the
     graph engine's split of its community drew it (tests/data/monaco_grid_82.wkt)."""

@@ -389,3 +389,33 @@ def test_a_house_cut_off_by_a_tower_stands_alone_unless_joining_is_nearer_the_bo
             p.geom_type == "Polygon" for p in result.parts)
     codes = {r["code"] for reasons in result.part_reasons for r in reasons}
     assert ("towers" in codes) == (house >= 15) and ("beside_tower" in codes) == (house < 15)
+
+
+def test_at_the_grid_level_the_whole_straight_cuts_are_weighed_where_grids_stay_out(
+        monaco_community_0, monkeypatch):
+    """A real community along a narrow strip: the graph engine and its candidates leave the
+    last grid short of 300 households (what micro-grids keep: that candidate is not run for
+    them); at the grid level the straight cuts of the whole community are weighed last, once,
+    and bring every grid within 300-500."""
+    community, buildings, households = monaco_community_0
+    runs = []
+    whole_cuts = engines.WHOLE_CUTS
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return whole_cuts(*args, **kwargs)
+
+    monkeypatch.setattr(engines, "WHOLE_CUTS", counted)
+    bounds = {"min_households": 300, "max_households": 500}
+    micro = splitter("graph")(community, buildings, households, **bounds)
+    assert runs == [] and min(micro.households) < 300
+    grids = splitter("graph", "grid")(community, buildings, households, **bounds)
+    assert runs == [1]
+    check_division(community, buildings, households, grids)
+    assert all(300 <= h <= 500 for h in grids.households), grids.households
+    assert sum(grids.households) == int(np.sum(households)) == 4799
+
+
+def test_an_unknown_level_is_refused():
+    with pytest.raises(ValueError, match="unknown level"):
+        splitter("graph", "street")

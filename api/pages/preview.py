@@ -9,13 +9,15 @@ from shapely.geometry import mapping
 from gis.partition.engines import splitter
 
 
-def preview(inputs: dict, min_households: int, max_households: int, seed: int = 1) -> dict:
-    """Parts of the area (nothing written) with households, compactness and violations."""
+def preview(inputs: dict, min_households: int, max_households: int, seed: int = 1,
+            level: str = "micro_grid") -> dict:
+    """Parts of the area (nothing written) with households, compactness and violations;
+    `level` names the parts (micro_grid: a grid's, grid: a community's)."""
     parent = shapely.from_wkb(inputs["geom"])
     buildings = list(shapely.from_wkb(inputs["buildings"])) if inputs["buildings"] else []
     roads = [g for g in (shapely.from_wkb(inputs["roads"]) if inputs["roads"] else [])
              if not g.is_empty and g.geom_type in ("LineString", "MultiLineString")]
-    split = splitter()  # the default engine with its passes, as the split job runs it
+    split = splitter(level=level)  # the default engine with its passes, as the split job runs it
     result = split(parent, buildings, inputs["building_households"], barriers=roads,
                    min_households=min_households, max_households=max_households, seed=seed)
     features = []

@@ -121,7 +121,7 @@ async def preview_split(body: SplitPreviewIn,
         raise Problem(404, "Not Found", f"no area {body.code} in your scope")
     if not inputs["buildings"]:
         raise Problem(422, "Nothing to split", f"area {body.code} has no buildings")
-    return await asyncio.to_thread(preview.preview, inputs, lo, hi, body.seed)
+    return await asyncio.to_thread(preview.preview, inputs, lo, hi, body.seed, level)
 
 
 @router.get("/favicon.ico", include_in_schema=False)

@@ -95,8 +95,8 @@ def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, h
 
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
-                max_households: int = 50, seed: int = 0, geographic: bool = True
-                ) -> SplitResult:
+                max_households: int = 50, seed: int = 0, geographic: bool = True,
+                whole_cuts_last: bool = False) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
     try others where it matters, for less); where it leaves a part out of bounds that holds no
     building over the maximum (a tower's part with a few households cut off beside it is not
@@ -108,8 +108,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     bounds in bounds, none under THIN) is the growth engine's division with the same passes
     weighed too (FALLBACK: it costs more than the rest together). The best by
     `division_rank` is kept. Parts still out of bounds are then re-split with their
-    neighbours (gis.partition.resplit, RESPLIT_LAST); those left out of bounds where another
-    division had fewer (with a corridor under THIN) are told so (`corridor` reason)."""
+    neighbours (gis.partition.resplit, RESPLIT_LAST). With `whole_cuts_last` (the split job's
+    grid level: see splitter) the straight cuts' division of the whole parent is weighed last
+    where parts are still out of bounds. Those left out of bounds where another division had
+    fewer (with a corridor under THIN) are told so (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
@@ -136,6 +138,12 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         best = resplit_result(parent, buildings, h, best, lo, hi, GRAPH_SUBSPLITS, barriers,
                               geographic, GRAPH_RESPLITS)
         out = _tally(best, h, lo, hi)[0]
+    if whole_cuts_last and out:
+        whole = WHOLE_CUTS(parent, buildings, h, barriers=barriers, min_households=lo,
+                           max_households=hi, seed=seed, geographic=geographic)
+        if division_rank(whole, h, lo, hi) < division_rank(best, h, lo, hi):
+            best = whole
+            out = _tally(best, h, lo, hi)[0]
     fewer = [rank for rank, _ in ranked[1:] if not rank[0] and rank[2] < len(out)]
     if fewer:  # another division had fewer out of bounds, only with a corridor
         pp = min(fewer)[3]
@@ -168,13 +176,24 @@ GRAPH_SUBSPLITS = SUBSPLITS[:1]
 GRAPH_RESPLITS = 3
 # the growth engine's division graph_first weighs: with its passes, without the re-split
 FALLBACK = _passes(growth.split, resplit=False)
+# the straight cuts' division of a whole parent graph_first weighs last at the grid level (as
+# a cluster's in the re-split: the cluster's budget of cuts, passes only when in bounds)
+WHOLE_CUTS = SUBSPLITS[0]
 
 
-def splitter(name: str | None = None) -> Callable[..., SplitResult]:
-    """The split function of engine `name` (the default when None), polished."""
+def splitter(name: str | None = None, level: str = "micro_grid") -> Callable[..., SplitResult]:
+    """The split function of engine `name` (the default when None), polished, for parents
+    of `level` ("micro_grid": grids into micro-grids; "grid": communities into grids). At the
+    grid level the graph engine also weighs the straight cuts of the whole community where
+    grids stay out of bounds: a community is divided once into its grids, which everything
+    else is built on, a district has a seventh as many communities as grids, and on the real
+    sets the straight cuts brought Monaco's last grid out of bounds in (README, "The split");
+    for micro-grids the same candidate cost several times the CPU for a part or two."""
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")
+    if level not in ("micro_grid", "grid"):
+        raise ValueError(f"unknown level {level!r}; choose micro_grid or grid")
     if key == "graph":
-        return graph_first
+        return partial(graph_first, whole_cuts_last=True) if level == "grid" else graph_first
     return polished(ENGINES[key])
