@@ -25,6 +25,7 @@ from gis.levels import LEVELS
 from gis.levels import level as get_level
 from gis.partition.engines import splitter
 from gis.rollup import rollup_households
+from gis.settings import get_settings
 
 PARALLEL_FROM = 16
 
@@ -236,19 +237,26 @@ def _assign_buildings(conn, child: str, rows: list[tuple[int, int, int]]) -> Non
 
 
 def split_grids(url: str, grid_codes: list[str] | None = None, *, level: str = "micro_grid",
-                min_households: int = 30, max_households: int = 50, seed: int = 0,
-                dry_run: bool = False, processes: int | None = None,
+                min_households: int | None = None, max_households: int | None = None,
+                seed: int = 0, dry_run: bool = False, processes: int | None = None,
                 engine: str | None = None) -> SplitRunReport:
     """Split the given (or all current) parents into children of `level` in one transaction.
 
-    level "micro_grid": grids -> micro-grids; level "grid": communities -> grids. Roads crossing
-    a parent are barrier lines the cuts prefer. With dry_run nothing is written. `engine`
-    names the split engine (gis.partition.engines; the default when None).
+    level "micro_grid": grids -> micro-grids; level "grid": communities -> grids. Bounds left
+    out are the level's settings (30-50 and 300-500 by default). Roads crossing a parent are
+    barrier lines the cuts prefer. With dry_run nothing is written. `engine` names the split
+    engine (gis.partition.engines; the default when None).
     """
     splitter(engine)  # an unknown name fails here, before anything is read
     child = get_level(level)
     if child.parent is None or child.name == "community":
         raise ValueError("split level must be micro_grid or grid")
+    if min_households is None or max_households is None:
+        settings = get_settings()
+        if min_households is None:
+            min_households = getattr(settings, f"{child.name}_min")
+        if max_households is None:
+            max_households = getattr(settings, f"{child.name}_max")
     parent_level = LEVELS[child.parent]
     if not 0 < min_households <= max_households:
         raise ValueError(f"bounds must satisfy 0 < min <= max, got {min_households}.."

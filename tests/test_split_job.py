@@ -168,13 +168,19 @@ def test_report_says_why_a_part_is_out_of_bounds(db_url, tmp_path):
     assert "parts out of bounds or thin" in text and "one building of 120 households" in text
 
 
+@pytest.mark.parametrize(("street", "level", "households"), [
+    ("110105008", "micro_grid", [7, 12, 25, 9, 14, 31, 8, 16, 22, 11, 6, 19, 27, 10, 13, 18, 24,
+                                 15, 9, 21]),
+    ("110105009", "grid", [70, 120, 95, 60, 150, 85, 110, 75, 130, 65, 90, 140, 55, 100, 80,
+                           125])])
 def test_the_planner_s_preview_shows_the_parts_the_split_job_writes(db_url, client,
-                                                                   admin_headers):
-    households = [7, 12, 25, 9, 14, 31, 8, 16, 22, 11, 6, 19, 27, 10, 13, 18, 24, 15, 9, 21]
-    grid = _seed(db_url, "110105008", households)
-    (row,) = split_grids(db_url, [grid], dry_run=True).rows
+                                                                   admin_headers, street,
+                                                                   level, households):
+    grid = _seed(db_url, street, households)
+    parent = grid if level == "micro_grid" else grid[:12]  # a grid, or its community
+    (row,) = split_grids(db_url, [parent], level=level, dry_run=True).rows
     r = client.post("/map/plan/preview-split", headers=admin_headers,
-                    json={"code": grid, "seed": 0})
+                    json={"code": parent, "seed": 0})
     assert r.status_code == 200, r.text
     preview = r.json()
     parts = [f["properties"]["households"] for f in preview["features"]]
