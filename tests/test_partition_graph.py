@@ -356,14 +356,7 @@ def test_the_growth_engine_is_weighed_where_the_passes_leave_parts_out(monaco_gr
     comes out of the passes with every part in bounds, the growth engine's division is
     weighed too (once)."""
     grid, buildings, households = monaco_grid_235
-    runs = []
-    growth_engine = engines.FALLBACK
-
-    def counted(*args, **kwargs):
-        runs.append(1)
-        return growth_engine(*args, **kwargs)
-
-    monkeypatch.setattr(engines, "FALLBACK", counted)
+    runs = _counted(monkeypatch, "FALLBACK")
     result = splitter("graph")(grid, buildings, households)
     check_division(grid, buildings, households, result)
     assert runs == [1]
@@ -398,14 +391,7 @@ def test_at_the_grid_level_the_whole_straight_cuts_are_weighed_where_grids_stay_
     them); at the grid level the straight cuts of the whole community are weighed last, once,
     and bring every grid within 300-500."""
     community, buildings, households = monaco_community_0
-    runs = []
-    whole_cuts = engines.WHOLE_CUTS
-
-    def counted(*args, **kwargs):
-        runs.append(1)
-        return whole_cuts(*args, **kwargs)
-
-    monkeypatch.setattr(engines, "WHOLE_CUTS", counted)
+    runs = _counted(monkeypatch, "WHOLE_CUTS")
     bounds = {"min_households": 300, "max_households": 500}
     micro = splitter("graph")(community, buildings, households, **bounds)
     assert runs == [] and min(micro.households) < 300
@@ -419,3 +405,16 @@ def test_at_the_grid_level_the_whole_straight_cuts_are_weighed_where_grids_stay_
 def test_an_unknown_level_is_refused():
     with pytest.raises(ValueError, match="unknown level"):
         splitter("graph", "street")
+
+
+def _counted(monkeypatch, candidate: str) -> list[int]:
+    """A list that grows by one each time graph_first runs engines.<candidate>."""
+    runs: list[int] = []
+    inner = getattr(engines, candidate)
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(engines, candidate, counted)
+    return runs
