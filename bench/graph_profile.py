@@ -10,7 +10,10 @@ over the one with the land round the towers free, where graph_first weighs them;
 the growth engine run where neither comes out clean; `resplit` the re-split of parts all left
 out of bounds).
 The last line holds, per city, the CPU per grid in all, the graph engine's own share of it
-(`engine_ms`), the shares of its stages, and how many grids fell back.
+(`engine_ms`), the shares of its stages, how many grids fell back, and how many grids the
+engine settled alone (no pass run after it: `engine_alone_grids`, their CPU per grid
+`engine_alone_ms`) against the CPU per grid of the others (`others_ms`) and their share of the
+whole (`others_cpu`).
 
     .venv/bin/python bench/graph_profile.py [--quick] [--cities monaco,shanghai] [--every N]
 """
@@ -76,6 +79,18 @@ def fallback_counter(spent: Counter) -> None:
     engines.resplit_result = timed_resplit
 
 
+def passes_counter(spent: Counter) -> None:
+    """Count the runs of the passes over the graph engine's division (engines._compacted):
+    a grid that has none was settled by the engine alone."""
+    inner = engines._compacted
+
+    def counted(*args, **kwargs):
+        spent["passes_runs"] += 1
+        return inner(*args, **kwargs)
+
+    engines._compacted = counted
+
+
 def share(spent: Counter, label: str, total: float) -> str:
     return f"{100 * spent[label] / total:.0f}%"
 
@@ -92,13 +107,22 @@ def main() -> None:
     instrument(spent, STAGES, ((cellgraph.shapely, "voronoi_polygons",
                                 "shapely.voronoi_polygons"),))
     fallback_counter(spent)
+    passes_counter(spent)
     totals = []
     for name in args.cities.split(","):
         jobs = micro_jobs(LOADERS[name](), "graph", args.every)
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         t0 = time.process_time()
-        out = [_split_one(job) for job in jobs]
+        out, alone = [], []  # alone: the CPU of each grid the engine settled by itself
+        for job in jobs:
+            runs, t1 = spent["passes_runs"], time.process_time()
+            out.append(_split_one(job))
+            if spent["passes_runs"] == runs:
+                alone.append(time.process_time() - t1)
         total = time.process_time() - t0
+        spent.pop("passes_runs", 0)
+        rest = len(jobs) - len(alone)
+        rest_ms = 1000 * (total - sum(alone)) / rest if rest else 0.0
         fell = spent.pop("fallback_grids", 0)
         resplit = spent.pop("resplit_grids", 0)
         print_stages(name, len(jobs), total, spent,
@@ -114,7 +138,10 @@ def main() -> None:
             f" finish={share(spent, 'graph.finish', total)}"
             f" passes={share(spent, 'engines._compacted', total)}"
             f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)}"
-            f" resplit={share(spent, 'resplit', total)} resplit_grids={int(resplit)} "
+            f" resplit={share(spent, 'resplit', total)} resplit_grids={int(resplit)}"
+            f" engine_alone_grids={len(alone)}"
+            f" engine_alone_ms={1000 * sum(alone) / max(len(alone), 1):.1f}"
+            f" others_ms={rest_ms:.1f} others_cpu={100 * (total - sum(alone)) / total:.0f}% "
             + quality_fields(out))
     print("graph_profile: " + " | ".join(totals))
 
