@@ -22,8 +22,9 @@ from gis.partition.polish import polish
 from gis.partition.resplit import misses_bounds, resplit_result
 from gis.partition.result import SplitResult
 
-# the graph engine: on the real cities of bench/real_city.py it keeps as many parts in bounds
-# as the straight cuts, fewer thin ones, and spends half the CPU (README, "The split")
+# the graph engine: on the real cities of bench/real_city.py it keeps about as many parts in
+# bounds as the straight cuts, far fewer thin ones, for less than half the CPU (README, "The
+# split")
 DEFAULT = "graph"
 RESPLIT_LAST = True  # graph_first re-splits round parts both engines left out of bounds
 PASSES = True  # the passes after an engine (off: the engine's own division, for benchmarks)
