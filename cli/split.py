@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from cli.console import console, fail, say
-from gis.settings import get_settings
 
 
 def split_command(
@@ -39,9 +38,6 @@ def split_command(
         fail("--level must be micro-grid or grid")
     if sum(bool(x) for x in (grid, community, all_parents)) != 1:
         fail("give exactly one of --grid CODE ..., --community CODE or --all")
-    settings = get_settings()
-    lo = min_households or (settings.micro_grid_min if key == "micro_grid" else settings.grid_min)
-    hi = max_households or (settings.micro_grid_max if key == "micro_grid" else settings.grid_max)
     url = ensure_database()
     codes = list(grid) if grid else None
     if community and key == "grid":
@@ -55,8 +51,10 @@ def split_command(
             fail(f"community {community} has no current grids")
     try:
         with console.status("splitting ..."):
-            result = split_grids(url, codes, level=key, min_households=lo, max_households=hi,
-                                 seed=seed, dry_run=dry_run, engine=engine)
+            # bounds not given (or 0) are the level's settings, as split_grids takes them
+            result = split_grids(url, codes, level=key, min_households=min_households or None,
+                                 max_households=max_households or None, seed=seed,
+                                 dry_run=dry_run, engine=engine)
     except ValueError as exc:
         fail(str(exc))
     console.print(result.table())

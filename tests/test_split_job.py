@@ -192,3 +192,29 @@ def test_the_planner_s_preview_shows_the_parts_the_split_job_writes(db_url, clie
     assert sum(pps) / len(pps) == pytest.approx(row.pp_mean, abs=2e-3)
     assert [f"part {w['part']}: {w['text']}" for w in preview["report"]["why"]] == \
         row.part_reasons
+
+
+def test_the_cli_takes_the_level_s_bounds_and_refuses_crossed_ones(db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from gis.settings import get_settings
+
+    grid = _seed(db_url, "110105010", [70, 120, 95, 60, 150, 85, 110, 75, 130, 65, 90, 140])
+    community = grid[:12]
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        run = CliRunner().invoke(app, ["split", "--level", "grid", "--community", community,
+                                       "--dry-run"])
+        assert run.exit_code == 0, run.output
+        assert "300-500 households" in run.output and "0 violation(s)" in run.output
+        bad = CliRunner().invoke(app, ["split", "--grid", grid, "--min", "60", "--max", "50"])
+        assert bad.exit_code != 0 and "bounds must satisfy 0 < min <= max" in bad.output
+    finally:
+        get_settings.cache_clear()
+    with psycopg.connect(libpq_url(db_url)) as conn:  # nothing written by either
+        assert conn.execute("SELECT count(*) FROM micro_grids WHERE parent_code = %s",
+                            (grid,)).fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM grids WHERE parent_code = %s",
+                            (community,)).fetchone()[0] == 1
