@@ -79,18 +79,6 @@ def fallback_counter(spent: Counter) -> None:
     engines.resplit_result = timed_resplit
 
 
-def passes_counter(spent: Counter) -> None:
-    """Count the runs of the passes over the graph engine's division (engines._compacted):
-    a grid that has none was settled by the engine alone."""
-    inner = engines._compacted
-
-    def counted(*args, **kwargs):
-        spent["passes_runs"] += 1
-        return inner(*args, **kwargs)
-
-    engines._compacted = counted
-
-
 def share(spent: Counter, label: str, total: float) -> str:
     return f"{100 * spent[label] / total:.0f}%"
 
@@ -107,20 +95,18 @@ def main() -> None:
     instrument(spent, STAGES, ((cellgraph.shapely, "voronoi_polygons",
                                 "shapely.voronoi_polygons"),))
     fallback_counter(spent)
-    passes_counter(spent)
     totals = []
     for name in args.cities.split(","):
         jobs = micro_jobs(LOADERS[name](), "graph", args.every)
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         t0 = time.process_time()
         out, alone = [], []  # alone: the CPU of each grid the engine settled by itself
-        for job in jobs:
-            runs, t1 = spent["passes_runs"], time.process_time()
+        for job in jobs:  # (no time spent in the passes, engines._compacted, for it)
+            passes, t1 = spent["engines._compacted"], time.process_time()
             out.append(_split_one(job))
-            if spent["passes_runs"] == runs:
+            if spent["engines._compacted"] == passes:
                 alone.append(time.process_time() - t1)
         total = time.process_time() - t0
-        spent.pop("passes_runs", 0)
         rest = len(jobs) - len(alone)
         rest_ms = 1000 * (total - sum(alone)) / rest if rest else 0.0
         fell = spent.pop("fallback_grids", 0)
