@@ -402,6 +402,22 @@ def test_at_the_grid_level_the_whole_straight_cuts_are_weighed_where_grids_stay_
     assert sum(grids.households) == int(np.sum(households)) == 4799
 
 
+@pytest.mark.parametrize("households", [[45, 45, 45, 10], [40, 40, 25]])
+def test_where_no_grouping_fits_the_bounds_one_part_out_is_the_best_and_no_more_is_tried(
+        households, monkeypatch):
+    """Buildings whose households no grouping puts within 30-50 (45 + 45 + 45 + 10; 40 + 40
+    + 25): one part out of bounds is the fewest there can be, so a division with just one out
+    is kept as it is, without the growth engine or the re-split spent on it."""
+    parent = box(0, 0, 60 * len(households), 40)
+    buildings = [box(60 * i + 15, 10, 60 * i + 45, 30) for i in range(len(households))]
+    fallback, resplits = _counted(monkeypatch, "FALLBACK"), _counted(monkeypatch,
+                                                                       "resplit_result")
+    result = splitter("graph")(parent, buildings, households, geographic=False)
+    check_division(parent, buildings, households, result)
+    assert sum(not 30 <= h <= 50 for h in result.households) == 1, result.households
+    assert fallback == [] and resplits == []
+
+
 def test_an_unknown_level_is_refused():
     with pytest.raises(ValueError, match="unknown level"):
         splitter("graph", "street")

@@ -17,6 +17,7 @@ import numpy as np
 from gis.partition import engine, graph, growth
 from gis.partition.diagnose import corridor_reason
 from gis.partition.engine import split_inputs
+from gis.partition.feasible import packing
 from gis.partition.improve import THIN, improved
 from gis.partition.polish import polish
 from gis.partition.resplit import misses_bounds, resplit_result
@@ -111,8 +112,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     `division_rank` is kept. Parts still out of bounds are then re-split with their
     neighbours (gis.partition.resplit, RESPLIT_LAST). With `whole_cuts_last` (the split job's
     grid level: see splitter) the straight cuts' division of the whole parent is weighed last
-    where parts are still out of bounds. Those left out of bounds where another division had
-    fewer (with a corridor under THIN) are told so (`corridor` reason)."""
+    where parts are still out of bounds. Where the household arithmetic leaves one part out
+    of bounds at least (`_fewest_out`), a division with one out counts as clean. Those left out
+    of bounds where another division had fewer (with a corridor under THIN) are told so
+    (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
@@ -124,22 +127,25 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     ranked = [(division_rank(first, h, lo, hi), first)]
     if _clean(ranked[0][0]):
         return first
+    fewest = _fewest_out(h, lo, hi)
+    if _clean(ranked[0][0], fewest):
+        return first
     for division in (first, spare):
         if division is not None:
             division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
             ranked.append((division_rank(division, h, lo, hi), division))
-    if not any(_clean(rank) for rank, _ in ranked):
+    if not any(_clean(rank, fewest) for rank, _ in ranked):
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
         ranked.append((division_rank(second, h, lo, hi), second))
     ranked.sort(key=lambda x: x[0])
     best = ranked[0][1]
     out = _tally(best, h, lo, hi)[0]
-    if RESPLIT_LAST and out:
+    if RESPLIT_LAST and len(out) > fewest:
         best = resplit_result(parent, buildings, h, best, lo, hi, GRAPH_SUBSPLITS, barriers,
                               geographic, GRAPH_RESPLITS)
         out = _tally(best, h, lo, hi)[0]
-    if whole_cuts_last and out:
+    if whole_cuts_last and len(out) > fewest:
         whole = WHOLE_CUTS(parent, buildings, h, barriers=barriers, min_households=lo,
                            max_households=hi, seed=seed, geographic=geographic)
         if division_rank(whole, h, lo, hi) < division_rank(best, h, lo, hi):
@@ -153,10 +159,20 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     return best
 
 
-def _clean(rank: tuple) -> bool:
-    """Whether a division so ranked is contiguous and whole, has no part under THIN and every
-    part that could be in bounds in bounds."""
-    return rank[:3] == (False, False, 0)
+def _fewest_out(h: np.ndarray, lo: int, hi: int) -> int:
+    """The fewest parts out of bounds a division of buildings of `h` households can have, as
+    far as the household arithmetic tells: 1 when no building is over the maximum and no
+    grouping of the households fits the bounds (gis.partition.feasible.packing), else 0 (a
+    building over the maximum can take in the households left over beside it)."""
+    if (h > hi).any():
+        return 0
+    return int(packing(h, lo, hi).feasible is False)
+
+
+def _clean(rank: tuple, fewest: int = 0) -> bool:
+    """Whether a division so ranked is contiguous and whole, has no part under THIN and no
+    more parts out of bounds than `fewest` (the fewest the arithmetic allows)."""
+    return rank[:2] == (False, False) and rank[2] <= fewest
 
 
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
