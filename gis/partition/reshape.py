@@ -201,16 +201,23 @@ def _whole(feet: np.ndarray, before: np.ndarray, after: np.ndarray) -> bool:
     return bool((inside >= held - WHOLE * shapely.area(feet)).all())
 
 
+def shared_edges(parts: list[BaseGeometry]) -> list[tuple[int, int, float]]:
+    """Each pair of parts i < j sharing an edge of positive length, with that length (in the
+    parts' units), i ascending: one tree query and one overlay call for all pairs."""
+    geoms = np.asarray(parts, dtype=object)
+    if len(geoms) < 2:
+        return []
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    later = b > a
+    a, b = a[later], b[later]
+    outline = shapely.boundary(geoms)
+    length = shapely.length(shapely.intersection(outline[a], outline[b]))
+    touch = length > 0
+    return list(zip(a[touch].tolist(), b[touch].tolist(), length[touch].tolist(), strict=True))
+
+
 def _neighbours(parts: list[BaseGeometry]) -> list[tuple[int, int]]:
-    tree = shapely.STRtree(parts)
-    pairs = []
-    for i, part in enumerate(parts):
-        for j in tree.query(part, predicate="intersects"):
-            j = int(j)
-            if j > i and shapely.length(shapely.intersection(part.boundary,
-                                                            parts[j].boundary)) > 0:
-                pairs.append((i, j))
-    return pairs
+    return [(i, j) for i, j, _ in shared_edges(parts)]
 
 
 def _deviation(count: int, lo: int, hi: int) -> int:

@@ -37,7 +37,7 @@ from gis.partition.diagnose import lone_building
 from gis.partition.feasible import packing
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
 from gis.partition.quality import metric_scale, polsby_popper
-from gis.partition.reshape import AREA_NOISE, _neighbours, _one, _whole
+from gis.partition.reshape import AREA_NOISE, _one, _whole, shared_edges
 from gis.partition.result import SplitResult
 
 CLUSTER = 4  # parts in a cluster, the one out of bounds included
@@ -54,9 +54,7 @@ def _out(counts: np.ndarray, lone: np.ndarray, lo: int, hi: int) -> list[int]:
 
 def _shared(parts: list[BaseGeometry]) -> dict[tuple[int, int], float]:
     """Length of the edge each pair of neighbouring parts shares (in degrees; only compared)."""
-    return {(a, b): float(shapely.length(shapely.intersection(parts[a].boundary,
-                                                               parts[b].boundary)))
-            for a, b in _neighbours(parts)}
+    return {(a, b): length for a, b, length in shared_edges(parts)}
 
 
 def clusters(k: int, shared: dict[tuple[int, int], float], lone: np.ndarray,
