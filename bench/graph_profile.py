@@ -15,7 +15,7 @@ engine settled alone (no pass run after it: `engine_alone_grids`, their CPU per 
 `engine_alone_ms`) against the CPU per grid of the others (`others_ms`) and their share of the
 whole (`others_cpu`).
 
-    .venv/bin/python bench/graph_profile.py [--quick] [--cities monaco,shanghai] [--every N]
+    .venv/bin/python bench/graph_profile.py [--quick] [--cities monaco,shanghai,wuhan] [--every N]
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def share(spent: Counter, label: str, total: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", default="monaco,shanghai")
+    ap.add_argument("--cities", default="monaco,shanghai,wuhan")
     ap.add_argument("--every", type=int, default=1, help="divide every Nth grid only")
     ap.add_argument("--quick", action="store_true", help="every 3rd grid (--every 3)")
     args = ap.parse_args()

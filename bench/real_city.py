@@ -36,6 +36,7 @@ MIN_COMMUNITY = 1500
 ROOT = Path(__file__).resolve().parent.parent
 MONACO = ROOT / "tests" / "data" / "monaco.osm.pbf"
 SHANGHAI = ROOT / "bench" / "data" / "shanghai_bund.geojson"
+WUHAN = ROOT / "bench" / "data" / "wuhan_guanggu.geojson"
 
 
 @dataclass
@@ -186,15 +187,26 @@ def load_monaco(path: Path = MONACO) -> CityData:
 
 def load_shanghai(path: Path = SHANGHAI) -> CityData:
     """The Bund and Lujiazui, Shanghai (bench/data/SOURCES.md)."""
+    return load_tilezen("shanghai", path)
+
+
+def load_wuhan(path: Path = WUHAN) -> CityData:
+    """Guanggu (Optics Valley) square and the west campus of HUST, Wuhan
+    (bench/data/SOURCES.md)."""
+    return load_tilezen("wuhan", path)
+
+
+def load_tilezen(name: str, path: Path) -> CityData:
+    """A city rebuilt from a Tilezen tile dump by bench/data/convert_tilezen.py."""
     src = read(path)
     blds = [(r, g) for r, g in zip(src.rows, src.geoms, strict=True)
             if r["layer"] == "building" and g is not None and g.is_valid]
     streets = [(g, r["highway"]) for r, g in zip(src.rows, src.geoms, strict=True)
                if r["layer"] == "road" and g is not None and r["highway"] not in
                ("subway", "ferry", "funicular", "pier")]
-    return city("shanghai", [g for _, g in blds], [r["building"] for r, _ in blds],
+    return city(name, [g for _, g in blds], [r["building"] for r, _ in blds],
                 [None] * len(blds), [r["height"] for r, _ in blds],
                 [g for g, _ in streets], [k for _, k in streets])
 
 
-LOADERS = {"monaco": load_monaco, "shanghai": load_shanghai}
+LOADERS = {"monaco": load_monaco, "shanghai": load_shanghai, "wuhan": load_wuhan}

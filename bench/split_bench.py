@@ -7,7 +7,7 @@ as the engine made for the same grid, PP in the same local metric frame) on a sa
 grids, and our/baseline ratios. The last line holds the figures.
 
     .venv/bin/python bench/split_bench.py [--quick] [--grids N] [--processes P]
-    .venv/bin/python bench/split_bench.py --real [--quick] [--cities monaco,shanghai]
+    .venv/bin/python bench/split_bench.py --real [--quick] [--cities monaco,shanghai,wuhan]
 
 --engine picks the engine as the split job runs it (gis.partition.engines): graph (the unit-graph
 engine, gis.partition.graph, the default), cuts (the straight cuts, gis.partition.engine) or
@@ -121,7 +121,8 @@ def main() -> None:
     ap.add_argument("--baseline-sample", type=int, default=None)
     ap.add_argument("--real", action="store_true", help="the real cities (bench/real_city.py) "
                     "instead of the generated district")
-    ap.add_argument("--cities", default="monaco,shanghai", help="with --real: which cities")
+    ap.add_argument("--cities", default="monaco,shanghai,wuhan",
+                    help="with --real: which cities")
     ap.add_argument("--runs", type=int, default=None, help="with --real: runs of the micro-grid "
                     "split (the CPU figure is their median; default 3, 1 with --quick)")
     ap.add_argument("--engine", choices=["cuts", "growth", "graph"], default="graph",
