@@ -211,15 +211,16 @@ def with_settings(client, **changes) -> Iterator[None]:
         state.settings = saved
 
 
-def _monaco_grid(name: str) -> tuple:
-    """A grid of tests/data (lon/lat WKT) with the Monaco buildings whose representative
-    point lies in it and their households."""
+def _monaco_grid(name: str, city: str = "monaco") -> tuple:
+    """A grid of tests/data (lon/lat WKT) with the buildings of a real city of the bench
+    (bench/real_city.py, Monaco unless told) whose representative point lies in it and their
+    households."""
     import shapely
 
-    from bench.real_city import load_monaco
+    from bench.real_city import LOADERS
 
     grid = shapely.from_wkt((DATA / name).read_text())
-    data = load_monaco()
+    data = LOADERS[city]()
     inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
     return grid, list(data.buildings[inside]), data.households[inside]
 
@@ -267,6 +268,22 @@ def monaco_grid_105():
     engine's split of its community drew it, with streets (tests/data/monaco_grid_105.wkt),
     where the passes bring the engine's one short part in bounds."""
     return _monaco_grid("monaco_grid_105.wkt")
+
+
+@pytest.fixture(scope="session")
+def monaco_grid_213():
+    """A real Monaco grid of 10 buildings (437 households, towers of 128, 96 and 53) as the
+    graph engine's split of its community drew it (tests/data/monaco_grid_213.wkt), where only
+    groupings the graph engine's sweeps do not draw put every part in bounds."""
+    return _monaco_grid("monaco_grid_213.wkt")
+
+
+@pytest.fixture(scope="session")
+def wuhan_grid_12():
+    """A real Wuhan grid of 6 buildings (332, 54, 35, 26, 22 and 6 households) as the graph
+    engine's split of its community drew it (tests/data/wuhan_grid_12.wkt): 35 + 6 and 26 + 22
+    are the only parts within 30-50, and 26 lies between 6 and 35."""
+    return _monaco_grid("wuhan_grid_12.wkt", "wuhan")
 
 
 @pytest.fixture(scope="session")

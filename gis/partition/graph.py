@@ -162,10 +162,10 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
                 g, a = g2, a2
             elif miss2 < miss and spare:
                 left = (g2, a2)
-    return _result(got, g, a), (_result(got, *left) if left else None)
+    return drawn(got, g, a), (drawn(got, *left) if left else None)
 
 
-def _result(got: Inputs, g: CellGraph, a: Assigner) -> SplitResult:
+def drawn(got: Inputs, g: CellGraph, a: Assigner) -> SplitResult:
     """The division of assignment `a` on unit graph `g`: polygons, smoothed edges, footprints
     whole, checked (gis.partition.result.finish)."""
     feet, back, lo, hi = got.feet, got.back, got.lo, got.hi
@@ -175,13 +175,13 @@ def _result(got: Inputs, g: CellGraph, a: Assigner) -> SplitResult:
     renumber[used] = np.arange(len(used))
     unit_part = renumber[a.part]
     geoms = g.polygons(unit_part, len(used))
-    drawn = geoms
+    unsmoothed = geoms
     assigned = assignment = unit_part[g.unit_of[:len(feet)]]
     if SMOOTH and len(used) > 1:
         geoms, assignment = outlines(geoms, _clipped(feet, got.local), assigned)
     parts = _repaired(np.asarray(back(geoms), dtype=object))  # smoothed edges may cross by
     if parts is None:  # an ulp once scaled back to degrees
-        parts, assignment = list(back(drawn)), assigned
+        parts, assignment = list(back(unsmoothed)), assigned
     return finish(got.parent, parts, assignment, got.rep, got.households,
                   list(got.violations), list(got.notes), got.scale, lo, hi,
                   got.reason is not None, got.reason, list(got.foot))

@@ -1,0 +1,169 @@
+"""Households grouped first, land drawn after: divisions of a small parent for graph_first.
+
+The graph engine and the passes after it divide by geometry first (sweeps, then moves of one
+unit at a time), so where the only groupings of the households that fit the bounds interleave
+(buildings of 22, 6, 26 and 35 households in a row: 22 + 26 and 6 + 35), no sweep finds them,
+and where a building's cell holds all the land round it, nothing can pass it. Here, for a
+parent of at most MAX_BUILDINGS buildings within the maximum, every grouping of those
+buildings into parts within the bounds is listed (`groupings`, LIMIT at most), the most
+compact first (least spread round each group's centre), and the first TRIED are drawn on the
+unit graph with the land round every building free (gis.partition.towerland): each group's
+buildings are joined by the shortest chains of free land, the rest of the land goes to the
+nearest part, and the local moves of gis.partition.assign make the parts compact without
+leaving the bounds. The KEPT divisions with no part out of bounds and the highest lowest
+Polsby-Popper are returned, made into polygons like the graph engine's.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from itertools import combinations
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.assign import Assigner
+from gis.partition.cellgraph import CellGraph, cell_graph
+from gis.partition.feasible import packing
+from gis.partition.graph import drawn as drawn_division
+from gis.partition.inputs import split_inputs_of
+from gis.partition.result import SplitResult
+from gis.partition.streets import along_streets, street_lines
+from gis.partition.towerland import with_free_land
+
+MAX_BUILDINGS = 14  # buildings within the maximum (more: too many groupings to list)
+LIMIT = 2000  # groupings listed at most
+TRIED = 40  # groupings drawn on the unit graph (the most compact first)
+KEPT = 3  # divisions returned, best first
+
+
+def groupings(units: list[int], households: np.ndarray, lo: int, hi: int,
+              limit: int = LIMIT) -> list[list[tuple[int, ...]]]:
+    """The ways (at most `limit`) to group `units` into parts of lo..hi households: each a
+    list of groups of units. The largest unit opens each group, so no grouping is listed
+    twice."""
+    found: list[list[tuple[int, ...]]] = []
+    order = sorted(units, key=lambda u: -int(households[u]))
+
+    def extend(rest: list[int], groups: list[tuple[int, ...]]) -> None:
+        if len(found) >= limit:
+            return
+        if not rest:
+            found.append(groups)
+            return
+        total = int(households[rest].sum())
+        if -(-total // hi) > total // lo:
+            return
+        first, others = rest[0], rest[1:]
+        room = hi - int(households[first])
+        for size in range(len(others) + 1):
+            for more in combinations(others, size):
+                if lo <= int(households[first]) + int(households[list(more)].sum()) \
+                        and int(households[list(more)].sum()) <= room:
+                    extend([u for u in others if u not in more], [*groups, (first, *more)])
+
+    extend(order, [])
+    return found
+
+
+def _spread(grouping: list[tuple[int, ...]], xy: np.ndarray) -> float:
+    """Sum of squared distances of each group's units from the group's centre."""
+    return float(sum(((xy[list(g)] - xy[list(g)].mean(axis=0)) ** 2).sum() for g in grouping))
+
+
+def _joined(part: np.ndarray, p: int, near: list[np.ndarray]) -> bool | None:
+    """Join one more piece of part p to the rest by the shortest chain of free units (part
+    -1): True when one was joined, False when p is connected already, None when no chain."""
+    members = np.flatnonzero(part == p)
+    seen = {int(members[0])}
+    queue = deque(seen)
+    while queue:
+        u = queue.popleft()
+        for v in near[u].tolist():
+            if part[v] == p and v not in seen:
+                seen.add(v)
+                queue.append(v)
+    if len(seen) == len(members):
+        return False
+    came: dict[int, int | None] = {u: None for u in seen}
+    queue = deque(seen)
+    while queue:
+        u = queue.popleft()
+        for v in near[u].tolist():
+            if v in came or part[v] not in (-1, p):
+                continue
+            came[v] = u
+            if part[v] == p:
+                step = came[v]
+                while step is not None and part[step] != p:
+                    part[step] = p
+                    step = came[step]
+                return True
+            queue.append(v)
+    return None
+
+
+def realised(g: CellGraph, near: list[np.ndarray], grouping: list[tuple[int, ...]],
+             towers: list[int]) -> np.ndarray | None:
+    """Each unit's part for `grouping` (towers first, a part each), or None when a group's
+    buildings cannot be joined by free land: chains first, then the rest of the land to the
+    part nearest it (in steps over the graph)."""
+    part = np.full(g.n, -1, dtype=np.int64)
+    part[towers] = np.arange(len(towers))
+    for k, group in enumerate(grouping):
+        part[list(group)] = len(towers) + k
+    for p in range(len(towers), len(towers) + len(grouping)):
+        while (joined := _joined(part, p, near)) is not False:
+            if joined is None:
+                return None
+    queue = deque(np.flatnonzero(part >= len(towers)).tolist())
+    while queue:
+        u = queue.popleft()
+        for v in near[u].tolist():
+            if part[v] < 0:
+                part[v] = part[u]
+                queue.append(v)
+    for u in np.flatnonzero(part < 0).tolist():  # land reached through towers only
+        beside = [int(part[v]) for v in near[u].tolist() if part[v] >= 0]
+        if not beside:
+            return None
+        part[u] = beside[0]
+    return part
+
+
+def grouped_divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
+                      min_households: int = 30, max_households: int = 50,
+                      geographic: bool = True) -> list[SplitResult]:
+    """The divisions of `parent` drawn from groupings of its households (see the module
+    docstring), best first; none when it has more than MAX_BUILDINGS buildings within the
+    maximum or no grouping fits the bounds."""
+    got = split_inputs_of(parent, buildings, households, min_households, max_households,
+                          geographic)
+    if isinstance(got, SplitResult):
+        return []
+    h, lo, hi = got.households, got.lo, got.hi
+    if len(h) < 2 or (h <= hi).sum() > MAX_BUILDINGS or packing(h, lo, hi).feasible is False:
+        return []
+    g = with_free_land(got.local, got.feet, h, np.ones(len(h), bool), cell_graph)
+    if g is None:
+        return []
+    g = along_streets(g, street_lines(barriers, got.there))
+    towers = np.flatnonzero(g.households > hi).tolist()
+    small = [u for u in range(g.n) if 0 < g.households[u] <= hi]
+    listed = sorted(groupings(small, g.households, lo, hi), key=lambda x: _spread(x, g.xy))
+    fixed = np.zeros(g.n, bool)
+    fixed[towers] = True
+    near = Assigner(g, lo, hi).near
+    found = []
+    for grouping in listed[:TRIED]:
+        part = realised(g, near, grouping, towers)
+        if part is None:
+            continue
+        a = Assigner(g, lo, hi)
+        a.part = part
+        a.improve(fixed)
+        quality = a.quality(fixed)
+        if quality[0] == 0:
+            found.append((quality, len(found), a))
+    found.sort(key=lambda d: d[:2])
+    return [drawn_division(got, g, a) for _, _, a in found[:KEPT]]

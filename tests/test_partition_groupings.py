@@ -1,0 +1,92 @@
+"""Divisions drawn from groupings of the households (gis.partition.groupings).
+
+Every way to group a parent's buildings within the bounds must be listed once, and where the
+only such groupings interleave (the graph engine's sweeps cannot draw them), the split must
+still bring every part within the bounds, with compact, whole, contiguous parts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from gis.partition import graph
+from gis.partition.engines import splitter
+from gis.partition.groupings import grouped_divisions, groupings
+from gis.partition.improve import THIN
+from tests.test_partition_graph import _counted
+from tests.test_partition_growth import check_division
+
+
+def _every_grouping(units: list[int], h: np.ndarray, lo: int, hi: int) -> set:
+    """All set partitions of `units` whose groups hold lo..hi households (brute force)."""
+    if not units:
+        return {frozenset()}
+    first, rest = units[0], units[1:]
+    out = set()
+    for mask in range(2 ** len(rest)):
+        group = [first] + [u for i, u in enumerate(rest) if mask >> i & 1]
+        if lo <= int(h[group].sum()) <= hi:
+            left = [u for u in rest if u not in group]
+            out |= {g | {frozenset(group)} for g in _every_grouping(left, h, lo, hi)}
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=7))
+def test_every_way_to_group_the_households_within_the_bounds_is_listed_once(households):
+    h = np.asarray(households)
+    units = list(range(len(h)))
+    listed = groupings(units, h, 30, 50)
+    as_sets = [frozenset(frozenset(g) for g in grouping) for grouping in listed]
+    assert len(set(as_sets)) == len(as_sets)
+    assert set(as_sets) == _every_grouping(units, h, 30, 50)
+    for grouping in listed:
+        assert sorted(u for g in grouping for u in g) == units
+
+
+def test_interleaved_households_in_a_row_are_grouped_round_each_other():
+    """22, 6, 26 and 35 households in a row: 22 + 26 and 6 + 35 are the only parts within
+    30-50. The graph engine's sweeps cut the row into 54 + 35; the grouped division passes
+    round the buildings between, and the split takes it."""
+    parent = box(0, 0, 240, 120)
+    households = [22, 6, 26, 35]
+    buildings = [box(60 * i + 15, 45, 60 * i + 45, 75) for i in range(4)]
+    assert not all(30 <= c <= 50 for c in graph.split(parent, buildings, households,
+                                                      geographic=False).households)
+    (first, *_) = grouped_divisions(parent, buildings, households, geographic=False)
+    assert {frozenset(np.flatnonzero(first.assignment == k).tolist())
+            for k in range(len(first.parts))} == {frozenset({0, 2}), frozenset({1, 3})}
+    result = splitter("graph")(parent, buildings, households, geographic=False)
+    check_division(parent, buildings, households, result)
+    assert sorted(result.households) == [41, 48] and min(result.polsby_popper) >= THIN
+
+
+@pytest.mark.parametrize("grid", ["monaco_grid_213", "wuhan_grid_12"])
+def test_a_real_grid_whose_groupings_interleave_comes_in_bounds(grid, request, monkeypatch):
+    """Real grids where the graph engine, its passes and the land round its towers leave a
+    part out of bounds: a division drawn from the groupings brings every part that could be
+    in bounds within 30-50, none under THIN, and the growth engine is not run after it."""
+    parent, buildings, households = request.getfixturevalue(grid)
+    grouped, fallback = _counted(monkeypatch, "GROUPED"), _counted(monkeypatch, "FALLBACK")
+    result = splitter("graph")(parent, buildings, households)
+    check_division(parent, buildings, households, result)
+    h = np.asarray(households)
+    for k, count in enumerate(result.households):
+        if h[result.assignment == k].max() <= 50:
+            assert 30 <= count <= 50, result.households
+    assert min(result.polsby_popper) >= THIN
+    assert grouped == [1] and fallback == []
+
+
+def test_a_parent_of_many_buildings_or_no_grouping_gets_no_grouped_division():
+    """Over MAX_BUILDINGS buildings within the maximum the groupings are too many to list,
+    and where no grouping fits the bounds there is nothing to draw: none is returned."""
+    parent = box(0, 0, 400, 40)
+    many = [box(20 * i + 2, 10, 20 * i + 18, 30) for i in range(20)]
+    assert grouped_divisions(parent, many, [10] * 20, geographic=False) == []
+    few = many[:3]
+    assert grouped_divisions(parent, few, [40, 40, 25], geographic=False) == []
