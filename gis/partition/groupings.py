@@ -17,7 +17,6 @@ Polsby-Popper are returned, made into polygons like the graph engine's.
 from __future__ import annotations
 
 from collections import deque
-from itertools import combinations
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
@@ -40,14 +39,21 @@ KEPT = 3  # divisions returned, best first
 def groupings(units: list[int], households: np.ndarray, lo: int, hi: int,
               limit: int = LIMIT) -> list[list[tuple[int, ...]]]:
     """The ways (at most `limit`) to group `units` into parts of lo..hi households: each a
-    list of groups of units. The largest unit opens each group, so no grouping is listed
-    twice."""
+    list of groups of units. The largest unit left opens each group, so no grouping is
+    listed twice; a group's other members are chosen largest first, pruned by the room left
+    under `hi`."""
     found: list[list[tuple[int, ...]]] = []
     order = sorted(units, key=lambda u: -int(households[u]))
 
+    def members(pool: list[int], start: int, room: int, need: int, chosen: list[int]):
+        if need <= 0:
+            yield tuple(chosen)
+        for i in range(start, len(pool)):
+            size = int(households[pool[i]])
+            if size <= room:
+                yield from members(pool, i + 1, room - size, need - size, [*chosen, pool[i]])
+
     def extend(rest: list[int], groups: list[tuple[int, ...]]) -> None:
-        if len(found) >= limit:
-            return
         if not rest:
             found.append(groups)
             return
@@ -55,12 +61,11 @@ def groupings(units: list[int], households: np.ndarray, lo: int, hi: int,
         if -(-total // hi) > total // lo:
             return
         first, others = rest[0], rest[1:]
-        room = hi - int(households[first])
-        for size in range(len(others) + 1):
-            for more in combinations(others, size):
-                if lo <= int(households[first]) + int(households[list(more)].sum()) \
-                        and int(households[list(more)].sum()) <= room:
-                    extend([u for u in others if u not in more], [*groups, (first, *more)])
+        opened = int(households[first])
+        for more in members(others, 0, hi - opened, lo - opened, []):
+            if len(found) >= limit:
+                return
+            extend([u for u in others if u not in more], [*groups, (first, *more)])
 
     extend(order, [])
     return found
