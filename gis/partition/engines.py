@@ -107,17 +107,16 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     households out of bounds with the land round the towers free but did not take that
     division for a part too thin on its unit graph, that division after the same passes
     (which often make it compact). Only where neither is clean (every part that could be in
-    bounds in bounds, none under THIN) are the divisions drawn from groupings of the
-    households weighed (GROUPED, with the same passes, until one is clean), and where none
-    is, the growth engine's division with the same passes (FALLBACK: it costs more than the
-    rest together). The best by
+    bounds in bounds, none under THIN) is the growth engine's division with the same passes
+    weighed too (FALLBACK: it costs more than the rest together). The best by
     `division_rank` is kept. Parts still out of bounds are then re-split with their
-    neighbours (gis.partition.resplit, RESPLIT_LAST). With `whole_cuts_last` (the split job's
-    grid level: see splitter) the straight cuts' division of the whole parent is weighed last
-    where parts are still out of bounds. Where the household arithmetic leaves one part out
-    of bounds at least (`_fewest_out`), a division with one out counts as clean. Those left out
-    of bounds where another division had fewer (with a corridor under THIN) are told so
-    (`corridor` reason)."""
+    neighbours (gis.partition.resplit, RESPLIT_LAST), and where some still are, the
+    divisions drawn from groupings of the households are weighed (`_grouped_or`). With
+    `whole_cuts_last` (the split job's grid level: see splitter) the straight cuts' division of
+    the whole parent is weighed last where parts are still out of bounds. Where the household
+    arithmetic leaves one part out of bounds at least (`_fewest_out`), a division with one out
+    counts as clean. Those left out of bounds where another division had fewer (with a
+    corridor under THIN) are told so (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
@@ -137,16 +136,6 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
             division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
             ranked.append((division_rank(division, h, lo, hi), division))
     if not any(_clean(rank, fewest) for rank, _ in ranked):
-        for division in GROUPED(parent, buildings, h, barriers=barriers, min_households=lo,
-                                max_households=hi, geographic=geographic):
-            rank = division_rank(division, h, lo, hi)
-            if rank[0] or -rank[3] < GROUPED_PP:
-                continue
-            division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
-            ranked.append((division_rank(division, h, lo, hi), division))
-            if _clean(ranked[-1][0], fewest):
-                break
-    if not any(_clean(rank, fewest) for rank, _ in ranked):
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
         ranked.append((division_rank(second, h, lo, hi), second))
@@ -156,6 +145,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     if RESPLIT_LAST and len(out) > fewest:
         best = resplit_result(parent, buildings, h, best, lo, hi, GRAPH_SUBSPLITS, barriers,
                               geographic, GRAPH_RESPLITS)
+        out = _tally(best, h, lo, hi)[0]
+    if len(out) > fewest:
+        best = _grouped_or(best, parent, checked_parent, buildings, h, lo, hi, barriers,
+                           geographic, fewest)
         out = _tally(best, h, lo, hi)[0]
     if whole_cuts_last and len(out) > fewest:
         whole = WHOLE_CUTS(parent, buildings, h, barriers=barriers, min_households=lo,
@@ -169,6 +162,26 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         for k in out:
             best.part_reasons[k].append(corridor_reason(int(best.households[k]), -float(pp)))
     return best
+
+
+def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndarray, lo: int,
+                hi: int, barriers, geographic: bool, fewest: int) -> SplitResult:
+    """The best of `best` and the divisions drawn from groupings of the households (GROUPED,
+    each after the polish and improvement passes, the first clean one ending the search; one
+    under GROUPED_PP before the passes, or not contiguous and whole, is left out)."""
+    kept = (division_rank(best, h, lo, hi), best)
+    for division in GROUPED(parent, buildings, h, barriers=barriers, min_households=lo,
+                            max_households=hi, geographic=geographic):
+        rank = division_rank(division, h, lo, hi)
+        if rank[0] or -rank[3] < GROUPED_PP:
+            continue
+        division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
+        rank = division_rank(division, h, lo, hi)
+        if rank < kept[0]:
+            kept = (rank, division)
+        if _clean(rank, fewest):
+            break
+    return kept[1]
 
 
 def _fewest_out(h: np.ndarray, lo: int, hi: int) -> int:
@@ -205,10 +218,11 @@ GRAPH_SUBSPLITS = SUBSPLITS[:1]
 GRAPH_RESPLITS = 3
 # the growth engine's division graph_first weighs: with its passes, without the re-split
 FALLBACK = _passes(growth.split, resplit=False)
-# the divisions drawn from groupings of the households that graph_first weighs before it
-# (gis.partition.groupings), with the passes; one whose lowest Polsby-Popper is under
-# GROUPED_PP before them is left out (on the real sets the passes lifted kept ones from 0.158
-# and 0.166 to 0.2, none from under 0.15)
+# the divisions drawn from groupings of the households that graph_first weighs where parts
+# are still out of bounds after the re-split (gis.partition.groupings: the rare parents whose
+# only groupings within the bounds interleave), with the passes; one whose lowest
+# Polsby-Popper is under GROUPED_PP before them is left out (on the real sets the passes
+# lifted kept ones from 0.158 and 0.166 to 0.2, none from under 0.15)
 GROUPED = groupings.grouped_divisions
 GROUPED_PP = 0.15
 # the straight cuts' division of a whole parent graph_first weighs last at the grid level (as
