@@ -7,16 +7,21 @@ still bring every part within the bounds, with compact, whole, contiguous parts.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
 from gis.partition import graph
+from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import splitter
-from gis.partition.groupings import grouped_divisions, groupings
+from gis.partition.groupings import SPACINGS, grouped_divisions, groupings
 from gis.partition.improve import THIN
+from gis.partition.towerland import RING_M, with_free_land
 from tests.test_partition_graph import _counted
 from tests.test_partition_growth import check_division
 
@@ -91,3 +96,25 @@ def test_a_parent_of_many_buildings_or_no_grouping_gets_no_grouped_division():
     assert grouped_divisions(parent, many, [10] * 20, geographic=False) == []
     few = many[:3]
     assert grouped_divisions(parent, few, [40, 40, 25], geographic=False) == []
+
+
+def test_with_the_land_round_every_building_free_the_fine_samples_keep_land_out_of_footprints():
+    """Land units are cells of points 1 m outside the footprints: with outlines sampled every
+    8 m, a point's cell reaches into the footprint beside it (a chain of land through it is
+    cut when the footprint is made whole); sampled every 2 m (no more than twice RING_M), no
+    land cell holds any footprint's area."""
+    parent = box(0, 0, 100, 60)
+    feet = np.array([box(10, 10, 50, 30), box(51.5, 10, 90, 30), box(20, 40, 40, 50)],
+                    dtype=object)
+    households = np.array([40, 30, 20])
+
+    def land_in_footprints(spacing: float) -> float:
+        g = with_free_land(parent, feet, households, np.ones(3, bool),
+                           partial(cell_graph, spacing=spacing))
+        land = g.point_cells[np.isin(g.point_unit, np.flatnonzero(g.households == 0))]
+        return float(shapely.area(shapely.intersection(shapely.union_all(land),
+                                                       shapely.union_all(feet))))
+
+    assert SPACINGS[-1] <= 2 * RING_M
+    assert land_in_footprints(SPACINGS[0]) > 1.0
+    assert land_in_footprints(SPACINGS[-1]) < 1e-6

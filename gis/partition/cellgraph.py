@@ -255,16 +255,17 @@ def _hosted(unit: np.ndarray, label: np.ndarray, present: np.ndarray, foot: np.n
     return renumber[host[unit]], renumber[label], len(keep)
 
 
-def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray) -> CellGraph:
+def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray,
+               spacing: float = SPACING_M) -> CellGraph:
     """The unit graph of `parent` (metres) for footprints `foot` (metres, points allowed) with
-    their households (see the module docstring)."""
+    their households (see the module docstring), outlines sampled every `spacing` metres."""
     foot = np.asarray(foot, dtype=object)
     unit = _units(foot)
     n = int(unit.max()) + 1
     hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
     simple = shapely.simplify(foot, SIMPLIFY_M) if SIMPLIFY_M > 0 else foot
     simple = np.where(shapely.is_empty(simple), foot, simple)
-    xy, label = sample_points(simple, unit, SPACING_M)
+    xy, label = sample_points(simple, unit, spacing)
     present = np.bincount(label, minlength=n) > 0
     if not present.all() and len(xy):  # a unit all of whose samples another unit's matched
         unit, label, n = _hosted(unit, label, present, foot, xy)

@@ -11,12 +11,14 @@ unit graph with the land round every building free (gis.partition.towerland): ea
 buildings are joined by the shortest chains of free land, the rest of the land goes to the
 nearest part, and the local moves of gis.partition.assign make the parts compact without
 leaving the bounds. The KEPT divisions with no part out of bounds and the highest lowest
-Polsby-Popper are returned, made into polygons like the graph engine's.
+Polsby-Popper are returned, made into polygons like the graph engine's, for the unit graph of
+each sampling of SPACINGS in turn.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
@@ -33,7 +35,12 @@ from gis.partition.towerland import with_free_land
 MAX_BUILDINGS = 14  # buildings within the maximum (more: too many groupings to list)
 LIMIT = 2000  # groupings listed at most
 TRIED = 40  # groupings drawn on the unit graph (the most compact first)
-KEPT = 3  # divisions returned, best first
+KEPT = 3  # divisions returned per unit graph, best first
+# the footprints' outlines sampled every 8 m (the graph engine's), then every 2 m: with the
+# land round every building free, the coarse samples let a land cell reach into a footprint
+# (a chain through it is cut when the footprint is made whole), the fine ones do not, but on
+# the real sets each brought parts in bounds the other did not
+SPACINGS = (8.0, 2.0)
 
 
 def groupings(units: list[int], households: np.ndarray, lo: int, hi: int,
@@ -140,8 +147,8 @@ def grouped_divisions(parent: BaseGeometry, buildings, households, *, barriers=(
                       min_households: int = 30, max_households: int = 50,
                       geographic: bool = True) -> list[SplitResult]:
     """The divisions of `parent` drawn from groupings of its households (see the module
-    docstring), best first; none when it has more than MAX_BUILDINGS buildings within the
-    maximum or no grouping fits the bounds."""
+    docstring), best first on each unit graph of SPACINGS; none when it has more than
+    MAX_BUILDINGS buildings within the maximum or no grouping fits the bounds."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
@@ -149,10 +156,20 @@ def grouped_divisions(parent: BaseGeometry, buildings, households, *, barriers=(
     h, lo, hi = got.households, got.lo, got.hi
     if len(h) < 2 or (h <= hi).sum() > MAX_BUILDINGS or packing(h, lo, hi).feasible is False:
         return []
-    g = with_free_land(got.local, got.feet, h, np.ones(len(h), bool), cell_graph)
-    if g is None:
-        return []
-    g = along_streets(g, street_lines(barriers, got.there))
+    streets = street_lines(barriers, got.there)
+    out = []
+    for spacing in SPACINGS:
+        g = with_free_land(got.local, got.feet, h, np.ones(len(h), bool),
+                           partial(cell_graph, spacing=spacing))
+        if g is not None:
+            g = along_streets(g, streets)
+            out += [drawn_division(got, g, a) for a in _drawn_groupings(g, lo, hi)]
+    return out
+
+
+def _drawn_groupings(g: CellGraph, lo: int, hi: int) -> list[Assigner]:
+    """The KEPT best assignments of unit graph `g` drawn from the TRIED most compact
+    groupings with no part out of bounds, the highest lowest Polsby-Popper first."""
     towers = np.flatnonzero(g.households > hi).tolist()
     small = [u for u in range(g.n) if 0 < g.households[u] <= hi]
     listed = sorted(groupings(small, g.households, lo, hi), key=lambda x: _spread(x, g.xy))
@@ -171,4 +188,4 @@ def grouped_divisions(parent: BaseGeometry, buildings, households, *, barriers=(
         if quality[0] == 0:
             found.append((quality, len(found), a))
     found.sort(key=lambda d: d[:2])
-    return [drawn_division(got, g, a) for _, _, a in found[:KEPT]]
+    return [a for _, _, a in found[:KEPT]]
