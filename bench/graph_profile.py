@@ -8,7 +8,8 @@ nest (the unit graph holds the Voronoi diagram, the assignment its sweeps, chain
 and moves; `passes` the polish and improvement passes over the graph engine's division, and
 over the one with the land round the towers free, where graph_first weighs them; `fallback`
 the growth engine run where neither comes out clean; `resplit` the re-split of parts all left
-out of bounds).
+out of bounds; `grouped` the divisions drawn from groupings of the households weighed where
+parts are still out after it, their passes counted in `passes` too).
 The last line holds, per city, the CPU per grid in all, the graph engine's own share of it
 (`engine_ms`), the shares of its stages, how many grids fell back, and how many grids the
 engine settled alone (no pass run after it: `engine_alone_grids`, their CPU per grid
@@ -55,28 +56,26 @@ STAGES = {owner: tuple(n for n in names if hasattr(owner, n))
 
 def fallback_counter(spent: Counter) -> None:
     """Time (and count) the growth engine run where the graph engine's division needs it
-    (engines.FALLBACK), and the re-split of parts still out of bounds after it (whose own runs
-    of the straight cuts are counted in `resplit`, not in `fallback`)."""
-    inner, resplit = engines.FALLBACK, engines.resplit_result
+    (engines.FALLBACK), the re-split of parts still out of bounds after it (whose own runs of
+    the straight cuts are counted in `resplit`, not in `fallback`) and the divisions drawn
+    from groupings of the households weighed last (engines._grouped_or, passes included)."""
+    for attribute, label in (("FALLBACK", "fallback"), ("resplit_result", "resplit"),
+                             ("_grouped_or", "grouped")):
+        setattr(engines, attribute, _timed(getattr(engines, attribute), spent, label))
+
+
+def _timed(inner, spent: Counter, label: str):
+    """`inner`, its CPU added to spent[label] and its runs counted in spent[label_grids]."""
 
     def timed(*args, **kwargs):
         t0 = time.process_time()
         try:
             return inner(*args, **kwargs)
         finally:
-            spent["fallback"] += time.process_time() - t0
-            spent["fallback_grids"] += 1
+            spent[label] += time.process_time() - t0
+            spent[f"{label}_grids"] += 1
 
-    def timed_resplit(*args, **kwargs):
-        t0 = time.process_time()
-        try:
-            return resplit(*args, **kwargs)
-        finally:
-            spent["resplit"] += time.process_time() - t0
-            spent["resplit_grids"] += 1
-
-    engines.FALLBACK = timed
-    engines.resplit_result = timed_resplit
+    return timed
 
 
 def share(spent: Counter, label: str, total: float) -> str:
@@ -111,8 +110,10 @@ def main() -> None:
         rest_ms = 1000 * (total - sum(alone)) / rest if rest else 0.0
         fell = spent.pop("fallback_grids", 0)
         resplit = spent.pop("resplit_grids", 0)
+        grouped = spent.pop("grouped_grids", 0)
         print_stages(name, len(jobs), total, spent,
-                     f"; {int(fell)} fell back to the growth engine, {int(resplit)} re-split")
+                     f"; {int(fell)} fell back to the growth engine, {int(resplit)} re-split,"
+                     f" {int(grouped)} weighed grouped divisions")
         engine_ms = 1000 * spent["graph.divisions"] / len(jobs)
         assigned = spent["graph._assigned"]
         totals.append(
@@ -125,6 +126,7 @@ def main() -> None:
             f" passes={share(spent, 'engines._compacted', total)}"
             f" fallback={share(spent, 'fallback', total)} fallback_grids={int(fell)}"
             f" resplit={share(spent, 'resplit', total)} resplit_grids={int(resplit)}"
+            f" grouped={share(spent, 'grouped', total)} grouped_grids={int(grouped)}"
             f" engine_alone_grids={len(alone)}"
             f" engine_alone_ms={1000 * sum(alone) / max(len(alone), 1):.1f}"
             f" others_ms={rest_ms:.1f} others_cpu={100 * (total - sum(alone)) / total:.0f}% "
