@@ -62,7 +62,7 @@ def test_interleaved_households_in_a_row_are_grouped_round_each_other():
     buildings = [box(60 * i + 15, 45, 60 * i + 45, 75) for i in range(4)]
     assert not all(30 <= c <= 50 for c in graph.split(parent, buildings, households,
                                                       geographic=False).households)
-    (first, *_) = grouped_divisions(parent, buildings, households, geographic=False)
+    first = next(grouped_divisions(parent, buildings, households, geographic=False))
     assert {frozenset(np.flatnonzero(first.assignment == k).tolist())
             for k in range(len(first.parts))} == {frozenset({0, 2}), frozenset({1, 3})}
     result = splitter("graph")(parent, buildings, households, geographic=False)
@@ -93,9 +93,9 @@ def test_a_parent_of_many_buildings_or_no_grouping_gets_no_grouped_division():
     and where no grouping fits the bounds there is nothing to draw: none is returned."""
     parent = box(0, 0, 400, 40)
     many = [box(20 * i + 2, 10, 20 * i + 18, 30) for i in range(20)]
-    assert grouped_divisions(parent, many, [10] * 20, geographic=False) == []
+    assert list(grouped_divisions(parent, many, [10] * 20, geographic=False)) == []
     few = many[:3]
-    assert grouped_divisions(parent, few, [40, 40, 25], geographic=False) == []
+    assert list(grouped_divisions(parent, few, [40, 40, 25], geographic=False)) == []
 
 
 def test_with_the_land_round_every_building_free_the_fine_samples_keep_land_out_of_footprints():

@@ -168,13 +168,19 @@ def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndar
                 hi: int, barriers, geographic: bool, fewest: int) -> SplitResult:
     """The best of `best` and the divisions drawn from groupings of the households (GROUPED,
     each after the polish and improvement passes, the first clean one ending the search; one
-    under GROUPED_PP before the passes, or not contiguous and whole, is left out)."""
+    under GROUPED_PP before the passes, not contiguous and whole, or drawn already is left
+    out, and GROUPED_PASSED at most go through the passes)."""
     kept = (division_rank(best, h, lo, hi), best)
+    seen: set[bytes] = set()
     for division in GROUPED(parent, buildings, h, barriers=barriers, min_households=lo,
                             max_households=hi, geographic=geographic):
         rank = division_rank(division, h, lo, hi)
-        if rank[0] or -rank[3] < GROUPED_PP:
+        key = np.asarray(division.assignment, dtype=np.int64).tobytes()
+        if rank[0] or -rank[3] < GROUPED_PP or key in seen:
             continue
+        if len(seen) >= GROUPED_PASSED:
+            break
+        seen.add(key)
         division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
         rank = division_rank(division, h, lo, hi)
         if rank < kept[0]:
@@ -221,10 +227,12 @@ FALLBACK = _passes(growth.split, resplit=False)
 # the divisions drawn from groupings of the households that graph_first weighs where parts
 # are still out of bounds after the re-split (gis.partition.groupings: the rare parents whose
 # only groupings within the bounds interleave), with the passes; one whose lowest
-# Polsby-Popper is under GROUPED_PP before them is left out (on the real sets the passes
-# lifted kept ones from 0.158 and 0.166 to 0.2, none from under 0.15)
+# Polsby-Popper is under GROUPED_PP before them is left out (on the real sets every grid
+# brought in bounds had a candidate of 0.159 or more that the passes lifted to 0.2; none
+# under 0.1 reached it)
 GROUPED = groupings.grouped_divisions
 GROUPED_PP = 0.15
+GROUPED_PASSED = 2  # (on the real sets every one brought in bounds was the first or second)
 # the straight cuts' division of a whole parent graph_first weighs last at the grid level (as
 # a cluster's in the re-split: the cluster's budget of cuts, passes only when in bounds)
 WHOLE_CUTS = SUBSPLITS[0]

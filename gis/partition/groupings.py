@@ -18,6 +18,7 @@ each sampling of SPACINGS in turn.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from functools import partial
 
 import numpy as np
@@ -36,6 +37,7 @@ MAX_BUILDINGS = 14  # buildings within the maximum (more: too many groupings to 
 LIMIT = 2000  # groupings listed at most
 TRIED = 40  # groupings drawn on the unit graph (the most compact first)
 KEPT = 3  # divisions returned per unit graph, best first
+IMPROVED = 8  # groupings, the best as drawn, made compact by the local moves
 # the footprints' outlines sampled every 8 m (the graph engine's), then every 2 m: with the
 # land round every building free, the coarse samples let a land cell reach into a footprint
 # (a chain through it is cut when the footprint is made whole), the fine ones do not, but on
@@ -145,47 +147,51 @@ def realised(g: CellGraph, near: list[np.ndarray], grouping: list[tuple[int, ...
 
 def grouped_divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
                       min_households: int = 30, max_households: int = 50,
-                      geographic: bool = True) -> list[SplitResult]:
+                      geographic: bool = True) -> Iterator[SplitResult]:
     """The divisions of `parent` drawn from groupings of its households (see the module
-    docstring), best first on each unit graph of SPACINGS; none when it has more than
-    MAX_BUILDINGS buildings within the maximum or no grouping fits the bounds."""
+    docstring), best first on each unit graph of SPACINGS in turn, made as they are asked
+    for; none when it has more than MAX_BUILDINGS buildings within the maximum or no grouping
+    fits the bounds."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
-        return []
+        return
     h, lo, hi = got.households, got.lo, got.hi
     if len(h) < 2 or (h <= hi).sum() > MAX_BUILDINGS or packing(h, lo, hi).feasible is False:
-        return []
+        return
     streets = street_lines(barriers, got.there)
-    out = []
     for spacing in SPACINGS:
         g = with_free_land(got.local, got.feet, h, np.ones(len(h), bool),
                            partial(cell_graph, spacing=spacing))
         if g is not None:
             g = along_streets(g, streets)
-            out += [drawn_division(got, g, a) for a in _drawn_groupings(g, lo, hi)]
-    return out
+            for a in _drawn_groupings(g, lo, hi):
+                yield drawn_division(got, g, a)
 
 
 def _drawn_groupings(g: CellGraph, lo: int, hi: int) -> list[Assigner]:
     """The KEPT best assignments of unit graph `g` drawn from the TRIED most compact
-    groupings with no part out of bounds, the highest lowest Polsby-Popper first."""
+    groupings with no part out of bounds, the highest lowest Polsby-Popper first (the local
+    moves run on the IMPROVED best as drawn)."""
     towers = np.flatnonzero(g.households > hi).tolist()
     small = [u for u in range(g.n) if 0 < g.households[u] <= hi]
     listed = sorted(groupings(small, g.households, lo, hi), key=lambda x: _spread(x, g.xy))
     fixed = np.zeros(g.n, bool)
     fixed[towers] = True
     near = Assigner(g, lo, hi).near
-    found = []
+    drawn = []
     for grouping in listed[:TRIED]:
         part = realised(g, near, grouping, towers)
-        if part is None:
-            continue
-        a = Assigner(g, lo, hi)
-        a.part = part
+        if part is not None:
+            a = Assigner(g, lo, hi)
+            a.part = part
+            drawn.append((a.quality(fixed), len(drawn), a))
+    drawn.sort(key=lambda d: d[:2])
+    found = []
+    for _, order, a in drawn[:IMPROVED]:
         a.improve(fixed)
         quality = a.quality(fixed)
         if quality[0] == 0:
-            found.append((quality, len(found), a))
+            found.append((quality, order, a))
     found.sort(key=lambda d: d[:2])
     return [a for _, _, a in found[:KEPT]]
