@@ -5,7 +5,8 @@ building cells, gis.partition.growth). All take the same arguments and return a 
 gis.partition.polish (exact feasibility, bounds, straight boundaries through the gaps), then the
 local improvement of gis.partition.improve (chains of neighbours for parts out of bounds, thin
 parts filled in and recombined with a neighbour), then, for parts still out of bounds, the
-re-split of a few neighbouring parts together by both engines (gis.partition.resplit)."""
+re-split of a few neighbouring parts together by both engines (gis.partition.resplit) and, in
+graph_first, the divisions drawn from groupings of the households (gis.partition.groupings)."""
 
 from __future__ import annotations
 
