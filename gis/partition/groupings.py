@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from copy import copy
 from functools import partial
 
 import numpy as np
@@ -85,25 +86,18 @@ def _spread(grouping: list[tuple[int, ...]], xy: np.ndarray) -> float:
     return float(sum(((xy[list(g)] - xy[list(g)].mean(axis=0)) ** 2).sum() for g in grouping))
 
 
-def _joined(part: np.ndarray, p: int, near: list[np.ndarray]) -> bool | None:
+def _joined(a: Assigner, part: np.ndarray, p: int) -> bool | None:
     """Join one more piece of part p to the rest by the shortest chain of free units (part
-    -1): True when one was joined, False when p is connected already, None when no chain."""
-    members = np.flatnonzero(part == p)
-    seen = {int(members[0])}
-    queue = deque(seen)
-    while queue:
-        u = queue.popleft()
-        for v in near[u].tolist():
-            if part[v] == p and v not in seen:
-                seen.add(v)
-                queue.append(v)
-    if len(seen) == len(members):
+    -1) of `a`'s graph: True when one was joined, False when p is connected already, None
+    when no chain."""
+    pieces = a.components(np.flatnonzero(part == p))
+    if len(pieces) == 1:
         return False
-    came: dict[int, int | None] = {u: None for u in seen}
-    queue = deque(seen)
+    came: dict[int, int | None] = dict.fromkeys(pieces[0].tolist())
+    queue = deque(came)
     while queue:
         u = queue.popleft()
-        for v in near[u].tolist():
+        for v in a.near[u].tolist():
             if v in came or part[v] not in (-1, p):
                 continue
             came[v] = u
@@ -117,28 +111,28 @@ def _joined(part: np.ndarray, p: int, near: list[np.ndarray]) -> bool | None:
     return None
 
 
-def realised(g: CellGraph, near: list[np.ndarray], grouping: list[tuple[int, ...]],
-             towers: list[int]) -> np.ndarray | None:
-    """Each unit's part for `grouping` (towers first, a part each), or None when a group's
-    buildings cannot be joined by free land: chains first, then the rest of the land to the
-    part nearest it (in steps over the graph)."""
-    part = np.full(g.n, -1, dtype=np.int64)
+def realised(a: Assigner, grouping: list[tuple[int, ...]], towers: list[int]
+             ) -> np.ndarray | None:
+    """Each unit of `a`'s graph given its part for `grouping` (towers first, a part each), or
+    None when a group's buildings cannot be joined by free land: chains first, then the rest
+    of the land to the part nearest it (in steps over the graph)."""
+    part = np.full(a.n, -1, dtype=np.int64)
     part[towers] = np.arange(len(towers))
     for k, group in enumerate(grouping):
         part[list(group)] = len(towers) + k
     for p in range(len(towers), len(towers) + len(grouping)):
-        while (joined := _joined(part, p, near)) is not False:
+        while (joined := _joined(a, part, p)) is not False:
             if joined is None:
                 return None
     queue = deque(np.flatnonzero(part >= len(towers)).tolist())
     while queue:
         u = queue.popleft()
-        for v in near[u].tolist():
+        for v in a.near[u].tolist():
             if part[v] < 0:
                 part[v] = part[u]
                 queue.append(v)
     for u in np.flatnonzero(part < 0).tolist():  # land reached through towers only
-        beside = [int(part[v]) for v in near[u].tolist() if part[v] >= 0]
+        beside = [int(part[v]) for v in a.near[u].tolist() if part[v] >= 0]
         if not beside:
             return None
         part[u] = beside[0]
@@ -178,12 +172,12 @@ def _drawn_groupings(g: CellGraph, lo: int, hi: int) -> list[Assigner]:
     listed = sorted(groupings(small, g.households, lo, hi), key=lambda x: _spread(x, g.xy))
     fixed = np.zeros(g.n, bool)
     fixed[towers] = True
-    near = Assigner(g, lo, hi).near
+    base = Assigner(g, lo, hi)  # its neighbour lists are shared by every copy below
     drawn = []
     for grouping in listed[:TRIED]:
-        part = realised(g, near, grouping, towers)
+        part = realised(base, grouping, towers)
         if part is not None:
-            a = Assigner(g, lo, hi)
+            a = copy(base)
             a.part = part
             drawn.append((a.quality(fixed), len(drawn), a))
     drawn.sort(key=lambda d: d[:2])
