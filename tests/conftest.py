@@ -292,3 +292,20 @@ def monaco_grid_235():
     engine's split of its community drew it (tests/data/monaco_grid_235.wkt), where the land
     round the towers brings two short parts in bounds once the passes make it compact."""
     return _monaco_grid("monaco_grid_235.wkt")
+
+
+@pytest.fixture(scope="session")
+def wuhan_grid_1():
+    """A real Wuhan grid of 8 buildings (193, 143, 44, 41, 31, 28, 11 and 1 households) as
+    the graph engine's split of its community drew it (tests/data/wuhan_grid_1.wkt), where the
+    engine leaves parts of 28 and 52 that the passes do not mend and the re-split does."""
+    return _monaco_grid("wuhan_grid_1.wkt", "wuhan")
+
+
+@pytest.fixture(scope="session")
+def shanghai_community_32():
+    """A real community of the Bund set of 31 buildings (2,916 households, one tower of 692)
+    as the real-city bench draws it from the streets (tests/data/shanghai_community_32.wkt),
+    where the tower's Voronoi region reaches far into the land between the grids."""
+    return _monaco_grid("shanghai_community_32.wkt", "shanghai")
+

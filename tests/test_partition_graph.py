@@ -306,11 +306,11 @@ def test_a_division_with_a_building_across_parts_is_never_kept(monaco_grid_37):
     assert division_rank(whole, h2, 30, 50) < division_rank(split_one, h, 30, 50)
 
 
-def _feasible_out(result: SplitResult, households) -> list[int]:
-    """Households of the parts out of bounds that hold no building over the maximum."""
+def _feasible_out(result: SplitResult, households, lo: int = 30, hi: int = 50) -> list[int]:
+    """Households of the parts out of lo..hi that hold no building over hi."""
     h = np.asarray(households)
     return sorted(int(c) for i, c in enumerate(result.households)
-                  if not 30 <= c <= 50 and not (h[result.assignment == i] > 50).any())
+                  if not lo <= c <= hi and not (h[result.assignment == i] > hi).any())
 
 
 def test_the_land_round_towers_is_taken_when_the_passes_make_it_compact(monaco_grid_235):
@@ -360,6 +360,47 @@ def test_the_growth_engine_is_weighed_where_the_passes_leave_parts_out(monaco_gr
     result = splitter("graph")(grid, buildings, households)
     check_division(grid, buildings, households, result)
     assert runs == [1]
+
+
+def test_the_growth_engine_is_not_run_where_the_resplit_brings_the_parts_in_bounds(
+        wuhan_grid_1, monkeypatch):
+    """The engine leaves parts of 28 and 52 households that the passes do not mend; the
+    re-split of them with their neighbours does, so the growth engine (which costs more than
+    the rest together) is not run."""
+    grid, buildings, households = wuhan_grid_1
+    first = graph.split(grid, buildings, households)
+    assert _feasible_out(first, households) != []
+    fallback = _counted(monkeypatch, "FALLBACK")
+    resplits = _counted(monkeypatch, "resplit_result")
+    result = splitter("graph")(grid, buildings, households)
+    check_division(grid, buildings, households, result)
+    assert _feasible_out(result, households) == []
+    assert min(result.polsby_popper) >= 0.2
+    assert resplits == [1] and fallback == []
+
+
+def test_at_the_grid_level_a_towers_land_is_free_where_that_makes_the_grids_compact(
+        shanghai_community_32, monkeypatch):
+    """A real community with a tower of 692 households: the graph engine's grids are all
+    within 300-500, but the tower's Voronoi region reaches far between them. At the grid level
+    the division with the tower's land free is weighed too and kept (every grid still in
+    bounds, more compact on average); micro-grids are not given that candidate."""
+    community, buildings, households = shanghai_community_32
+    bounds = {"min_households": 300, "max_households": 500}
+    engine_only = graph.split(community, buildings, households, **bounds)
+    assert _feasible_out(engine_only, households, 300, 500) == []
+    grids = splitter("graph", "grid")(community, buildings, households, **bounds)
+    check_division(community, buildings, households, grids)
+    assert _feasible_out(grids, households, 300, 500) == []
+    assert min(grids.polsby_popper) >= 0.2
+    assert np.mean(grids.polsby_popper) >= np.mean(engine_only.polsby_popper) + 0.02
+    assert sorted(grids.households) != sorted(engine_only.households)
+    divisions = []
+    inner = graph.divisions
+    monkeypatch.setattr(graph, "divisions",
+                        lambda *a, **k: divisions.append(k["land_too"]) or inner(*a, **k))
+    splitter("graph")(community, buildings, households, **bounds)
+    assert divisions == [False]
 
 
 @pytest.mark.parametrize(("house", "parts"), [(28, [28, 40, 40, 40, 120]),

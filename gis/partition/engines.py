@@ -101,52 +101,59 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                 max_households: int = 50, seed: int = 0, geographic: bool = True,
                 whole_cuts_last: bool = False) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
-    try others where it matters, for less); where it leaves a part out of bounds that holds no
-    building over the maximum (a tower's part with a few households cut off beside it is not
-    one: no grouping puts its tower in bounds) or one under THIN, also that division after the
-    polish and improvement passes (not the re-split) and, when the graph engine found fewer
-    households out of bounds with the land round the towers free but did not take that
-    division for a part too thin on its unit graph, that division after the same passes
-    (which often make it compact). Only where neither is clean (every part that could be in
-    bounds in bounds, none under THIN) is the growth engine's division with the same passes
-    weighed too (FALLBACK: it costs more than the rest together). The best by
-    `division_rank` is kept. Parts still out of bounds are then re-split with their
-    neighbours (gis.partition.resplit, RESPLIT_LAST), and where some still are, the
-    divisions drawn from groupings of the households are weighed (`_grouped_or`). With
-    `whole_cuts_last` (the split job's grid level: see splitter) the straight cuts' division of
-    the whole parent is weighed last where parts are still out of bounds. Where the household
-    arithmetic leaves one part out of bounds at least (`_fewest_out`), a division with one out
-    counts as clean. Those left out of bounds where another division had fewer (with a
-    corridor under THIN) are told so (`corridor` reason)."""
+    try others where it matters, for less) and, with `whole_cuts_last` (the split job's grid
+    level: see splitter), where towers stand and it leaves none of the others out of bounds,
+    the one with the land round the towers free (a tower's grid then holds only the land the
+    other grids do not take: on the Bund's communities its Voronoi region reached far).
+    Where the best leaves a part out of bounds that holds no building over the maximum (a
+    tower's part with a few households cut off beside it is not one: no grouping puts its
+    tower in bounds) or one under THIN, also that division after the polish and improvement
+    passes (not the re-split) and, when the graph engine found fewer households out of bounds
+    with the land round the towers free but did not take that division for a part too thin on
+    its unit graph, that division after the same passes (which often make it compact). Parts
+    of the best by `division_rank` still out of bounds are re-split with their neighbours
+    (gis.partition.resplit, RESPLIT_LAST); only where that is not clean either (every part
+    that could be in bounds in bounds, none under THIN) is the growth engine's division with
+    the same passes weighed (FALLBACK: it costs more than the rest together; re-split in turn
+    when it ranks better). Where parts are still out of bounds, the divisions drawn from
+    groupings of the households are weighed (`_grouped_or`), and at the grid level the
+    straight cuts' division of the whole parent last. Where the household arithmetic leaves
+    one part out of bounds at least (`_fewest_out`), a division with one out counts as clean.
+    Those left out of bounds where another division had fewer (with a corridor under THIN)
+    are told so (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
-                                   spare=PASSES, retries=not PASSES)
+                                   spare=PASSES, retries=not PASSES, land_too=whole_cuts_last)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,
                                                        min_households, max_households)
     ranked = [(division_rank(first, h, lo, hi), first)]
+    if whole_cuts_last and spare is not None:  # the grid level: the land round towers free
+        ranked.append((division_rank(spare, h, lo, hi), spare))
+        ranked.sort(key=lambda x: x[0])
     if _clean(ranked[0][0]):
-        return first
+        return ranked[0][1]
     fewest = _fewest_out(h, lo, hi)
     if _clean(ranked[0][0], fewest):
-        return first
+        return ranked[0][1]
     for division in (first, spare):
         if division is not None:
             division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
             ranked.append((division_rank(division, h, lo, hi), division))
-    if not any(_clean(rank, fewest) for rank, _ in ranked):
+    ranked.sort(key=lambda x: x[0])
+    best = _resplit_if_out(ranked[0][1], parent, buildings, h, lo, hi, barriers, geographic,
+                           fewest)
+    rank = division_rank(best, h, lo, hi)
+    if not _clean(rank, fewest):
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
         ranked.append((division_rank(second, h, lo, hi), second))
-    ranked.sort(key=lambda x: x[0])
-    best = ranked[0][1]
+        if ranked[-1][0] < rank:
+            best = _resplit_if_out(second, parent, buildings, h, lo, hi, barriers, geographic,
+                                   fewest)
     out = _tally(best, h, lo, hi)[0]
-    if RESPLIT_LAST and len(out) > fewest:
-        best = resplit_result(parent, buildings, h, best, lo, hi, GRAPH_SUBSPLITS, barriers,
-                              geographic, GRAPH_RESPLITS)
-        out = _tally(best, h, lo, hi)[0]
     if len(out) > fewest:
         best = _grouped_or(best, parent, checked_parent, buildings, h, lo, hi, barriers,
                            geographic, fewest)
@@ -157,12 +164,22 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         if division_rank(whole, h, lo, hi) < division_rank(best, h, lo, hi):
             best = whole
             out = _tally(best, h, lo, hi)[0]
-    fewer = [rank for rank, _ in ranked[1:] if not rank[0] and rank[2] < len(out)]
+    fewer = [rank for rank, _ in ranked if not rank[0] and rank[2] < len(out)]
     if fewer:  # another division had fewer out of bounds, only with a corridor
         pp = min(fewer)[3]
         for k in out:
             best.part_reasons[k].append(corridor_reason(int(best.households[k]), -float(pp)))
     return best
+
+
+def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo: int, hi: int,
+                    barriers, geographic: bool, fewest: int) -> SplitResult:
+    """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST)
+    where more are out than the `fewest` the household arithmetic allows."""
+    if not RESPLIT_LAST or len(_tally(division, h, lo, hi)[0]) <= fewest:
+        return division
+    return resplit_result(parent, buildings, h, division, lo, hi, GRAPH_SUBSPLITS, barriers,
+                          geographic, GRAPH_RESPLITS)
 
 
 def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndarray, lo: int,
@@ -242,11 +259,13 @@ WHOLE_CUTS = SUBSPLITS[0]
 def splitter(name: str | None = None, level: str = "micro_grid") -> Callable[..., SplitResult]:
     """The split function of engine `name` (the default when None), polished, for parents
     of `level` ("micro_grid": grids into micro-grids; "grid": communities into grids). At the
-    grid level the graph engine also weighs the straight cuts of the whole community where
-    grids stay out of bounds: a community is divided once into its grids, which everything
-    else is built on, a district has a seventh as many communities as grids, and on the real
-    sets the straight cuts brought Monaco's last grid out of bounds in (README, "The split");
-    for micro-grids the same candidate cost several times the CPU for a part or two."""
+    grid level the graph engine also weighs the division with the land round the towers free
+    where it is clean already, and the straight cuts of the whole community where grids stay
+    out of bounds: a community is divided once into its grids, which everything else is built
+    on, a district has a seventh as many communities as grids, and on the real sets the
+    straight cuts brought Monaco's last grid out of bounds in and the free land made the
+    Bund's grids more compact (README, "The split"); for micro-grids the same candidates cost
+    several times the CPU for a part or two."""
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")

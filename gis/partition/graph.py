@@ -134,13 +134,18 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
 
 def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
               min_households: int = 30, max_households: int = 50, geographic: bool = True,
-              spare: bool = True, retries: bool = True
+              spare: bool = True, retries: bool = True, land_too: bool = False
               ) -> tuple[SplitResult, SplitResult | None]:
     """`split`'s division, and (with `spare`) the one with the land round the towers free when
     that one has fewer households out of bounds but a part under MIN_PP on the unit graph, so
     `split` did not take it (None otherwise): local passes may make it compact
-    (gis.partition.engines graph_first). Without `retries` no part count but the suggested
-    one is tried (graph_first's passes and fallback do that work better, for less)."""
+    (gis.partition.engines graph_first). With `land_too`, where towers stand and `split`'s
+    division leaves no households out of bounds, the one with their land free is drawn too
+    (also None when it leaves some out): a tower's part then holds only the land round it
+    that the other parts do not take, which may make them compact where its Voronoi region
+    reached far (graph_first weighs it at the grid level). Without `retries` no part count
+    but the suggested one is tried (graph_first's passes and fallback do that work better,
+    for less)."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
@@ -151,14 +156,17 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
     a = _assigned(g, lo, hi, retries)
     left = None
-    if towers.any() and a.quality(g.households > hi)[0] > 0:  # try the land round towers free
+    missing = a.quality(g.households > hi)[0] > 0
+    if towers.any() and (missing or land_too):  # try the land round towers free
         g2 = with_free_land(got.local, got.feet, got.households, towers, cell_graph)
         g2 = along_streets(g2, streets) if g2 is not None else None
         a2 = _assigned(g2, lo, hi, retries) if g2 is not None else None
         if a2 is not None:
             (miss, thin), (miss2, thin2) = a.quality(g.households > hi), a2.quality(
                 g2.households > hi)
-            if miss2 < miss and -thin2 >= min(-thin, MIN_PP):
+            if not missing:
+                left = (g2, a2) if miss2 == 0 else None
+            elif miss2 < miss and -thin2 >= min(-thin, MIN_PP):
                 g, a = g2, a2
             elif miss2 < miss and spare:
                 left = (g2, a2)
