@@ -309,3 +309,11 @@ def shanghai_community_32():
     where the tower's Voronoi region reaches far into the land between the grids."""
     return _monaco_grid("shanghai_community_32.wkt", "shanghai")
 
+
+@pytest.fixture(scope="session")
+def monaco_grid_51():
+    """A real Monaco grid of 24 buildings (488 households, one tower of 61) as the graph
+    engine's split of its community drew it (tests/data/monaco_grid_51.wkt), where only a
+    division drawn from groupings of a cluster's households brings the last part in bounds."""
+    return _monaco_grid("monaco_grid_51.wkt")
+

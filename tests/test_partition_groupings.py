@@ -16,13 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from gis.partition import graph
+from gis.partition import engines, graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import splitter
 from gis.partition.groupings import SPACINGS, grouped_divisions, groupings
 from gis.partition.improve import THIN
 from gis.partition.towerland import RING_M, with_free_land
-from tests.test_partition_graph import _counted
 from tests.test_partition_growth import check_division
 
 
@@ -73,19 +72,44 @@ def test_interleaved_households_in_a_row_are_grouped_round_each_other():
 @pytest.mark.parametrize("grid", ["monaco_grid_213", "wuhan_grid_12"])
 def test_a_real_grid_whose_groupings_interleave_comes_in_bounds(grid, request, monkeypatch):
     """Real grids where the graph engine, its passes, the land round its towers, the growth
-    engine and the re-split leave a part out of bounds: a division drawn from the groupings,
-    weighed once after them, brings every part that could be in bounds within 30-50, none
-    under THIN."""
+    engine and the straight cuts of the re-split leave a part out of bounds: a division
+    drawn from the groupings (of a cluster's households in the re-split, or of the whole
+    grid's after it) brings every part that could be in bounds within 30-50, none under
+    THIN."""
     parent, buildings, households = request.getfixturevalue(grid)
-    grouped = _counted(monkeypatch, "GROUPED")
+    h = np.asarray(households)
+
+    def feasible_out(result) -> list[int]:
+        return [c for k, c in enumerate(result.households)
+                if not 30 <= c <= 50 and h[result.assignment == k].max() <= 50]
+
+    result = splitter("graph")(parent, buildings, households)
+    check_division(parent, buildings, households, result)
+    assert feasible_out(result) == [], result.households
+    assert min(result.polsby_popper) >= THIN
+    monkeypatch.setattr(engines, "GRAPH_SUBSPLITS", engines.SUBSPLITS[:1])
+    monkeypatch.setattr(engines, "GROUPED", lambda *args, **kwargs: iter(()))
+    assert feasible_out(splitter("graph")(parent, buildings, households)) != []
+
+
+def test_a_cluster_of_a_large_grid_is_re_split_by_the_groupings_of_its_households(
+        monaco_grid_51, monkeypatch):
+    """A real grid of 24 buildings, too many for the grouped divisions of the whole grid: the
+    engine and every pass leave a part of 52 households, and the straight cuts of each
+    cluster round it are not kept; the division drawn from the groupings of a cluster's
+    households is, and brings every part within 30-50, none under THIN."""
+    parent, buildings, households = monaco_grid_51
+    assert list(grouped_divisions(parent, buildings, households)) == []
     result = splitter("graph")(parent, buildings, households)
     check_division(parent, buildings, households, result)
     h = np.asarray(households)
-    for k, count in enumerate(result.households):
-        if h[result.assignment == k].max() <= 50:
-            assert 30 <= count <= 50, result.households
+    assert all(30 <= count <= 50 for k, count in enumerate(result.households)
+               if h[result.assignment == k].max() <= 50), result.households
     assert min(result.polsby_popper) >= THIN
-    assert grouped == [1]
+    monkeypatch.setattr(engines, "GRAPH_SUBSPLITS", engines.SUBSPLITS[:1])
+    without = splitter("graph")(parent, buildings, households)
+    assert [c for k, c in enumerate(without.households)
+            if not 30 <= c <= 50 and h[without.assignment == k].max() <= 50] == [52]
 
 
 def test_a_parent_of_many_buildings_or_no_grouping_gets_no_grouped_division():

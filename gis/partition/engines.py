@@ -34,8 +34,8 @@ ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth"
                                                   "graph": graph.split}
 
 
-def _passes(split: Callable[..., SplitResult], resplit: bool, in_bounds_only: bool = False
-            ) -> Callable[..., SplitResult]:
+def _passes(split: Callable[..., SplitResult | None], resplit: bool,
+            in_bounds_only: bool = False) -> Callable[..., SplitResult | None]:
     """`split` followed by the polish and improvement passes (and, with `resplit`, the
     re-split of clusters around parts still out of bounds, by every engine so polished). With
     `in_bounds_only` a division with a part out of bounds is returned before the passes: the
@@ -43,11 +43,12 @@ def _passes(split: Callable[..., SplitResult], resplit: bool, in_bounds_only: bo
     never brought one of its divisions in bounds (they only made those already in compact)."""
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
-            max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
+            max_households: int = 50, seed: int = 0, geographic: bool = True
+            ) -> SplitResult | None:
         result = split(parent, buildings, households, barriers=barriers,
                        min_households=min_households, max_households=max_households,
                        seed=seed, geographic=geographic)
-        if not PASSES:
+        if result is None or not PASSES:  # (groupings.grouped_split: none drawn)
             return result
         parent, buildings, households, lo, hi = split_inputs(
             parent, buildings, households, min_households, max_households)
@@ -84,9 +85,8 @@ def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple
     joined to a tower; then the higher mean Polsby-Popper."""
     pps = result.polsby_popper or [0.0]
     out, beside = _tally(result, h, lo, hi)
-    return (bool(any("not contiguous" in v or "split" in v or "lies across" in v
-                     for v in result.violations)),
-            min(pps) < THIN, len(out), -min(min(pps), THIN), beside, -float(np.mean(pps)))
+    return (result.broken, min(pps) < THIN, len(out), -min(min(pps), THIN), beside,
+            -float(np.mean(pps)))
 
 
 def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, hi: int,
@@ -235,11 +235,14 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
 SUBSPLITS = (_passes(partial(engine.split, cut_budget=engine.CLUSTER_BUDGET_PER_BUILDING),
                      resplit=False, in_bounds_only=True),
              _passes(growth.split, resplit=False, in_bounds_only=True))
-# graph_first re-splits clusters by the straight cuts alone, GRAPH_RESPLITS divisions per
+# graph_first re-splits clusters by the straight cuts, then by the most compact division
+# drawn from groupings of the cluster's households (where the cuts' is not kept: clusters of
+# a grid too large for groupings.grouped_divisions as a whole), GRAPH_RESPLITS divisions per
 # parent at most: on the real sets the growth engine's division of a cluster was never kept
-# there, and every kept one came in the first three
-GRAPH_SUBSPLITS = SUBSPLITS[:1]
-GRAPH_RESPLITS = 3
+# there, and every kept one came in the first four
+GRAPH_SUBSPLITS = (SUBSPLITS[0], _passes(groupings.grouped_split, resplit=False,
+                                         in_bounds_only=True))
+GRAPH_RESPLITS = 4
 # the growth engine's division graph_first weighs: with its passes, without the re-split
 FALLBACK = _passes(growth.split, resplit=False)
 # the divisions drawn from groupings of the households that graph_first weighs where parts

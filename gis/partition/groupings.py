@@ -12,7 +12,9 @@ buildings are joined by the shortest chains of free land, the rest of the land g
 nearest part, and the local moves of gis.partition.assign make the parts compact without
 leaving the bounds. The KEPT divisions with no part out of bounds and the highest lowest
 Polsby-Popper are returned, made into polygons like the graph engine's, for the unit graph of
-each sampling of SPACINGS in turn.
+each sampling of SPACINGS in turn. `grouped_split` gives the first whole one as an engine
+would: graph_first's re-split divides the clusters round a part out of bounds with it, so
+grids too large to be listed whole get it cluster by cluster.
 """
 
 from __future__ import annotations
@@ -161,6 +163,20 @@ def grouped_divisions(parent: BaseGeometry, buildings, households, *, barriers=(
             g = along_streets(g, streets)
             for a in _drawn_groupings(g, lo, hi):
                 yield drawn_division(got, g, a)
+
+
+def grouped_split(parent: BaseGeometry, buildings, households, *, barriers=(),
+                  min_households: int = 30, max_households: int = 50, seed: int = 0,
+                  geographic: bool = True) -> SplitResult | None:
+    """The first of `grouped_divisions` whose parts are single polygons holding their
+    footprints whole (the most compact drawn), or None; `seed` is accepted so that it takes
+    an engine's arguments (gis.partition.resplit divides clusters with it)."""
+    for division in grouped_divisions(parent, buildings, households, barriers=barriers,
+                                      min_households=min_households,
+                                      max_households=max_households, geographic=geographic):
+        if not division.broken:
+            return division
+    return None
 
 
 def _drawn_groupings(g: CellGraph, lo: int, hi: int) -> list[Assigner]:

@@ -8,8 +8,10 @@ them, fewer parts first, then the longer edges shared inside the set), those who
 can be grouped within the bounds at all (gis.partition.feasible), TRIES sets at most, and the
 union of the set is divided again from scratch by each engine given in turn (the polished
 engines, without this pass, their passes run only on a division already in bounds:
-gis.partition.engines.SUBSPLITS; the straight cuts first), into as many parts as the engine
-chooses. The first division kept replaces the set's parts; it is kept when:
+gis.partition.engines.SUBSPLITS; the straight cuts first; graph_first gives the straight cuts
+and the divisions drawn from groupings of the cluster's households, gis.partition.groupings),
+into as many parts as the engine chooses (an engine may draw none). The first division kept
+replaces the set's parts; it is kept when:
 
 - every new part is within the bounds (or one building over the maximum), one polygon, and
   holds its footprints whole;
@@ -45,7 +47,7 @@ TRIES = 8  # clusters divided again per part out of bounds
 SPLITS = 8  # divisions by an engine per parent, at most (CPU: most parents need one or two)
 FLOOR = 0.2  # the new parts' lowest Polsby-Popper, or the cluster's own when that was lower
 
-Split = Callable[..., SplitResult]
+Split = Callable[..., SplitResult | None]
 
 
 def _out(counts: np.ndarray, lone: np.ndarray, lo: int, hi: int) -> list[int]:
@@ -118,6 +120,8 @@ def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeome
             got = split(union, list(foot[idx]), held, barriers=barriers, min_households=lo,
                         max_households=hi, geographic=geographic)
         except (GEOSException, ValueError):
+            continue
+        if got is None:  # the engine drew no division (groupings.grouped_split)
             continue
         new, sub = list(got.parts), np.asarray(got.assignment, dtype=np.int64)
         if len(new) < 1 or any(p.geom_type != "Polygon" for p in new):

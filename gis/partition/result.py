@@ -33,6 +33,12 @@ class SplitResult:
     def feasible(self) -> bool:
         return not self.violations
 
+    @property
+    def broken(self) -> bool:
+        """Whether a part is not one polygon or a footprint is not whole in one part."""
+        return any("not contiguous" in v or "split" in v or "lies across" in v
+                   for v in self.violations)
+
 
 def merge_stray(parts: list[BaseGeometry], rep: np.ndarray, h: np.ndarray) -> list:
     """Make every part one Polygon: stray components join the neighbour sharing most edge."""
