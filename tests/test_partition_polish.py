@@ -186,24 +186,52 @@ def test_real_grids_polished_stay_valid_and_never_worse(real_grids, name):
 
 
 def test_a_part_boxed_in_by_towers_says_so():
-    """A part short of the minimum whose only neighbour is a tower over the maximum gets the
-    `towers` reason (in both languages on the pages), not a plain `under`."""
+    """A part short of the minimum, half of whose neighbours are towers over the maximum,
+    gets the `towers` reason (in both languages on the pages), not a plain `under`; its
+    buildings and its other neighbour's could be grouped within the bounds (20 + 15 and 30),
+    so it is not `walled`."""
     from gis.partition.diagnose import part_reasons
 
     parent = box(LON, LAT, LON + 90 * D, LAT + 30 * D)
     parts = [box(LON + 30 * k * D, LAT, LON + 30 * (k + 1) * D, LAT + 30 * D) for k in range(3)]
-    households = np.array([20, 100, 30, 15])
+    households = np.array([100, 20, 30, 15])
     assignment = np.array([0, 1, 2, 2])
-    counts = [20, 100, 45]
+    counts = [100, 20, 45]
     reasons = part_reasons(parent, parts, assignment, households, counts, [0.78] * 3, 30, 50,
                            metric_scale(parent), None)
-    assert [r["code"] for r in reasons[0]] == ["towers"]
-    assert reasons[0][0]["towers"] == 1 and reasons[0][0]["neighbours"] == 1
-    assert [r["code"] for r in reasons[1]] == ["lone_building"] and reasons[2] == []
+    assert [r["code"] for r in reasons[1]] == ["towers"]
+    assert reasons[1][0]["towers"] == 1 and reasons[1][0]["neighbours"] == 2
+    assert [r["code"] for r in reasons[0]] == ["lone_building"] and reasons[2] == []
     from api.pages.i18n import labels
 
     table = labels()
     assert all("{towers}" in table[lang]["why_towers"] for lang in ("zh-CN", "en"))
+
+
+def test_a_part_walled_in_by_a_tower_says_its_buildings_cannot_be_grouped():
+    """A tower across the parent walls in houses of 24 and 28 households: together 52, apart
+    under 30, while the parent's households could be grouped (24 + 26 and 28 + 22). The part
+    out of bounds says that the buildings it reaches without crossing the tower cannot be
+    grouped within 30-50 (`walled`, in both languages), not that no cut gave it less; the
+    houses on the other side (22 + 26) make one part in bounds with no reason."""
+    from api.pages.i18n import labels
+    from gis.partition.engines import splitter
+    from gis.partition.feasible import packing
+
+    parent = box(0, 0, 300, 40)
+    buildings = [box(10, 10, 40, 30), box(50, 10, 80, 30), box(120, 0, 150, 40),
+                 box(200, 10, 230, 30), box(250, 10, 280, 30)]
+    households = [24, 28, 120, 22, 26]
+    assert packing(households, 30, 50).feasible is True
+    result = splitter("graph")(parent, buildings, households, geographic=False)
+    assert sorted(result.households) == [48, 52, 120]
+    reasons = {count: [r["code"] for r in why]
+               for count, why in zip(result.households, result.part_reasons, strict=True)}
+    assert reasons == {52: ["walled"], 48: [], 120: ["lone_building"]}
+    walled = result.part_reasons[result.households.index(52)][0]
+    assert (walled["total"], walled["buildings"], walled["parts"]) == (52, 2, 1)
+    table = labels()
+    assert all("{total}" in table[lang]["why_walled"] for lang in ("zh-CN", "en"))
 
 
 def test_a_sliver_beside_a_tower_is_redrawn_where_its_gap_allows(monaco_grid_69):

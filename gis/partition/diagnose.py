@@ -5,7 +5,9 @@ translate the code with its figures, see api/pages/i18n.py `why_*`). Out of boun
 one building over the maximum (`lone_building`), the parent's households cannot be divided into
 parts within the bounds at all (`arithmetic`), or the cuts between footprints left it short or
 long (`under`, `over`, with its largest building, which is never split), buildings over
-the maximum around it leave it few neighbours to trade buildings with (`towers`), it is a
+the maximum around it leave it few neighbours to trade buildings with (`towers`), the
+buildings of the parts it reaches without crossing such a building's part cannot be grouped
+within the bounds, though the parent's can (`walled`: the towers wall it in), it is a
 building over the maximum with a few households beside it (`beside_tower`), or the only
 division found with it in bounds had a corridor thinner than THIN_PP (`corridor`, added by
 gis.partition.engines). Thin
@@ -19,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from gis.partition.feasible import packing
 from gis.partition.quality import polsby_popper, to_metric
 
 THIN_PP = 0.2
@@ -106,21 +109,62 @@ def part_reasons(parent, parts: list, assignment: np.ndarray, households: np.nda
     parent_pp = float(polsby_popper([parent], scale)[0])
     out = []
     lone = [lone_building(households[assignment == i], hi) for i in range(len(parts))]
+    near: list[list[int]] | None = None
     for i, (part, count, pp) in enumerate(zip(parts, counts, pps, strict=True)):
         held = households[assignment == i]
         bounds = bounds_reason(int(count), held, lo, hi, arithmetic)
         if bounds and bounds["code"] in ("under", "over"):
-            bounds = boxed_in(bounds, i, parts, lone) or bounds
+            near = near if near is not None else _neighbours(parts)
+            bounds = (walled_in(bounds, i, near, lone, households, assignment, lo, hi)
+                      or boxed_in(bounds, near[i], lone) or bounds)
         reasons = [r for r in (bounds, shape_reason(part, float(pp), parent_pp, scale)) if r]
         out.append(reasons)
     return out
 
 
-def boxed_in(reason: dict, i: int, parts: list, lone: list[bool]) -> dict | None:
-    """The `towers` reason when at least half of part i's neighbours (sharing an edge) are
-    single buildings over the maximum, so it has few neighbours to trade buildings with."""
-    near = [j for j in range(len(parts)) if j != i and shapely.length(
-        shapely.intersection(parts[i].boundary, parts[j].boundary)) > 0]
+def _neighbours(parts: list) -> list[list[int]]:
+    """For each part, the parts sharing an edge with it."""
+    near: list[list[int]] = [[] for _ in parts]
+    for i in range(len(parts)):
+        for j in range(i + 1, len(parts)):
+            if shapely.length(shapely.intersection(parts[i].boundary, parts[j].boundary)) > 0:
+                near[i].append(j)
+                near[j].append(i)
+    return near
+
+
+def walled_in(reason: dict, i: int, near: list[list[int]], lone: list[bool],
+              households: np.ndarray, assignment: np.ndarray, lo: int, hi: int
+              ) -> dict | None:
+    """The `walled` reason when the buildings of the parts part i reaches without crossing a
+    lone tower's part (part i's own included) cannot be grouped into parts of lo..hi while
+    the parent's can (gis.partition.feasible): single buildings over the maximum and the
+    parent's outline wall them in, so no division that keeps the towers' parts as they are
+    puts them all in bounds (one that moves a corridor round a tower may)."""
+    group, todo = {i}, [i]
+    while todo:
+        for j in near[todo.pop()]:
+            if j not in group and not lone[j]:
+                group.add(j)
+                todo.append(j)
+    held = households[np.isin(assignment, sorted(group))]
+    if (packing(held, lo, hi).feasible is not False
+            or packing(households, lo, hi).feasible is False):
+        return None
+    count, total = reason["households"], int(held.sum())
+    side = (f"{reason['missing']} under the minimum {lo}" if reason["code"] == "under"
+            else f"{reason['extra']} over the maximum {hi}")
+    return _reason("walled", f"{count} households, {side}: walled in by buildings over the "
+                   f"maximum, its {len(group)} parts together hold {len(held)} buildings of "
+                   f"{total} households, which no grouping divides into parts of {lo}-{hi}",
+                   households=count, parts=len(group), buildings=len(held), total=total,
+                   min=lo, max=hi)
+
+
+def boxed_in(reason: dict, near: list[int], lone: list[bool]) -> dict | None:
+    """The `towers` reason when at least half of a part's neighbours (`near`, sharing an
+    edge) are single buildings over the maximum, so it has few neighbours to trade buildings
+    with."""
     towers = sum(lone[j] for j in near)
     if not near or 2 * towers < len(near):
         return None
