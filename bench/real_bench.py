@@ -14,7 +14,9 @@ tower would leave the in-bounds share and show here); contiguity; exact tiling; 
 whole; Polsby-Popper mean, 10th percentile and minimum; parts thinner than PP 0.2 and how
 many of them lie in parents themselves under 0.2 (last line: thin=parts/in thin parents); the
 feasible parts out of bounds and how many of them the engine left so because the only
-division it found with fewer had a corridor under PP 0.2 (last line: out=parts/corridor); the
+division it found with fewer had a corridor under PP 0.2 (last line: out=parts/corridor) or
+the parts it reaches without crossing a tower's part hold buildings that no grouping divides
+within the bounds (last line: walled; gis.partition.diagnose `walled`); the
 share of the boundaries between parts (the parent's outline left out) within STREET_M of a
 street or footpath of the extract (last line: grid_streets, streets); CPU
 seconds per grid (time.process_time in the worker, median over runs; the last line's
@@ -122,7 +124,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     """Quality figures of one level's division (see the module docstring)."""
     pps, in_bounds, feasible_parts, lone, contiguous, split_blds = [], 0, 0, 0, 0, 0
     area_err, reasons, impossible_parts, undecided = 0.0, Counter(), 0, 0
-    parts_total, thin_parts, thin_in_thin, corridor, beside = 0, 0, 0, 0, 0
+    parts_total, thin_parts, thin_in_thin, corridor, beside, walled = 0, 0, 0, 0, 0, 0
     tree, inner_m, street_m = shapely.STRtree(data.streets), 0.0, 0.0
     for parent, idx, (res, _) in zip(parents, blds, results, strict=True):
         parts = shapely.from_wkb(np.asarray(res[0], dtype=object))
@@ -164,11 +166,13 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
             feasible_parts += 1
             in_bounds += int(lo <= count <= hi)
             corridor += any(r["code"] == "corridor" for r in res[6][k])
+            walled += any(r["code"] == "walled" for r in res[6][k])
     pps = np.asarray(pps)
     cpu = np.array([c for _, c in results])
     return {"parents": len(parents), "parts": parts_total, "feasible": feasible_parts,
             "in_bounds": 100.0 * in_bounds / max(feasible_parts, 1), "lone": lone,
             "out": feasible_parts - in_bounds, "corridor": corridor, "beside": beside,
+            "walled": walled,
             "impossible_grids": sum(reasons.values()), "impossible_parts": impossible_parts,
             "reasons": dict(reasons), "undecided": undecided,
             "contiguous": 100.0 * contiguous / max(parts_total, 1),
@@ -316,6 +320,7 @@ def main_real(args) -> None:
             f"grid_cpu_ms_per_grid={g['cpu_ms'] * g['parents'] / max(g['parts'], 1):.1f} "
             f"micro={m['parts']} "
             f"in_bounds={m['in_bounds']:.1f}% out={m['out']}/{m['corridor']} "
+            f"walled={m['walled']} "
             f"apart={m['lone']}+{m['impossible_parts']} beside_towers={m['beside']} "
             f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
             f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "
