@@ -132,10 +132,11 @@ _TEXT = {
                    "{households} households: boxed in by buildings "
                    "over the maximum ({towers} of its {neighbours} neighbours), so few "
                    "neighbours can trade buildings with it"),
-    "why_walled": ("{households} 户：被超过上限的单栋楼围住，与相连的 {parts} 个分块共 "
-                   "{buildings} 栋楼 {total} 户，无论如何组合都无法分成 {min}–{max} 户的分块",
-                   "{households} households: walled in by buildings over the maximum, its "
-                   "{parts} parts together hold {buildings} buildings of {total} households, "
+    "why_walled": ("{households} 户：被超过上限的单栋楼所在分块围住，连同不经这些分块可达的分块"
+                   "（共 {parts} 个）共 {buildings} 栋楼 {total} 户，无论如何组合都无法分成 "
+                   "{min}–{max} 户的分块", "{households} households: walled in by the parts of "
+                   "buildings over the maximum; with the parts it reaches without crossing one "
+                   "({parts} in all) it holds {buildings} buildings of {total} households, "
                    "which no grouping divides into parts of {min}–{max}"),
     "why_beside_tower": ("{households} 户：单栋楼 {largest} 户超过上限 {max}（楼栋不拆分），"
                          "旁边另有 {beside} 户", "{households} households: a building of "

@@ -7,7 +7,8 @@ parts within the bounds at all (`arithmetic`), or the cuts between footprints le
 long (`under`, `over`, with its largest building, which is never split), buildings over
 the maximum around it leave it few neighbours to trade buildings with (`towers`), the
 buildings of the parts it reaches without crossing such a building's part cannot be grouped
-within the bounds, though the parent's can (`walled`: the towers wall it in), it is a
+within the bounds, though the parent's can (`walled`: the towers' parts, as drawn, wall it
+in), it is a
 building over the maximum with a few households beside it (`beside_tower`), or the only
 division found with it in bounds had a corridor thinner than THIN_PP (`corridor`, added by
 gis.partition.engines). Thin
@@ -138,9 +139,11 @@ def walled_in(reason: dict, i: int, near: list[list[int]], lone: list[bool],
               ) -> dict | None:
     """The `walled` reason when the buildings of the parts part i reaches without crossing a
     lone tower's part (part i's own included) cannot be grouped into parts of lo..hi while
-    the parent's can (gis.partition.feasible): single buildings over the maximum and the
-    parent's outline wall them in, so no division that keeps the towers' parts as they are
-    puts them all in bounds (one that moves a corridor round a tower may)."""
+    the parent's can (gis.partition.feasible): the parts of single buildings over the
+    maximum, as drawn, and the parent's outline wall them in, so no division that keeps the
+    towers' parts as they are puts them all in bounds (redrawing a tower's part, or joining
+    households to it, may; on the real sets the passes after the first division did so for
+    some parts so told, so it is a diagnosis of the division, not a proof)."""
     group, todo = {i}, [i]
     while todo:
         for j in near[todo.pop()]:
@@ -154,9 +157,10 @@ def walled_in(reason: dict, i: int, near: list[list[int]], lone: list[bool],
     count, total = reason["households"], int(held.sum())
     side = (f"{reason['missing']} under the minimum {lo}" if reason["code"] == "under"
             else f"{reason['extra']} over the maximum {hi}")
-    return _reason("walled", f"{count} households, {side}: walled in by buildings over the "
-                   f"maximum, its {len(group)} parts together hold {len(held)} buildings of "
-                   f"{total} households, which no grouping divides into parts of {lo}-{hi}",
+    return _reason("walled", f"{count} households, {side}: walled in by the parts of "
+                   f"buildings over the maximum; with the parts it reaches without crossing "
+                   f"one ({len(group)} in all) it holds {len(held)} buildings of {total} "
+                   f"households, which no grouping divides into parts of {lo}-{hi}",
                    households=count, parts=len(group), buildings=len(held), total=total,
                    min=lo, max=hi)
 
