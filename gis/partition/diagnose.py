@@ -24,6 +24,7 @@ import shapely
 
 from gis.partition.feasible import packing
 from gis.partition.quality import polsby_popper, to_metric
+from gis.partition.reshape import shared_edges
 
 THIN_PP = 0.2
 NARROW_PARENT_PP = 0.3
@@ -124,13 +125,11 @@ def part_reasons(parent, parts: list, assignment: np.ndarray, households: np.nda
 
 
 def _neighbours(parts: list) -> list[list[int]]:
-    """For each part, the parts sharing an edge with it."""
+    """For each part, the parts sharing an edge with it (gis.partition.reshape)."""
     near: list[list[int]] = [[] for _ in parts]
-    for i in range(len(parts)):
-        for j in range(i + 1, len(parts)):
-            if shapely.length(shapely.intersection(parts[i].boundary, parts[j].boundary)) > 0:
-                near[i].append(j)
-                near[j].append(i)
+    for i, j, _ in shared_edges(parts):
+        near[i].append(j)
+        near[j].append(i)
     return near
 
 
