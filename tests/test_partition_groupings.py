@@ -22,6 +22,7 @@ from gis.partition.engines import splitter
 from gis.partition.groupings import SPACINGS, grouped_divisions, groupings
 from gis.partition.improve import THIN
 from gis.partition.towerland import RING_M, with_free_land
+from tests.test_partition_graph import _feasible_out
 from tests.test_partition_growth import check_division
 
 
@@ -77,19 +78,13 @@ def test_a_real_grid_whose_groupings_interleave_comes_in_bounds(grid, request, m
     grid's after it) brings every part that could be in bounds within 30-50, none under
     THIN."""
     parent, buildings, households = request.getfixturevalue(grid)
-    h = np.asarray(households)
-
-    def feasible_out(result) -> list[int]:
-        return [c for k, c in enumerate(result.households)
-                if not 30 <= c <= 50 and h[result.assignment == k].max() <= 50]
-
     result = splitter("graph")(parent, buildings, households)
     check_division(parent, buildings, households, result)
-    assert feasible_out(result) == [], result.households
+    assert _feasible_out(result, households) == [], result.households
     assert min(result.polsby_popper) >= THIN
     monkeypatch.setattr(engines, "GRAPH_SUBSPLITS", engines.SUBSPLITS[:1])
     monkeypatch.setattr(engines, "GROUPED", lambda *args, **kwargs: iter(()))
-    assert feasible_out(splitter("graph")(parent, buildings, households)) != []
+    assert _feasible_out(splitter("graph")(parent, buildings, households), households) != []
 
 
 def test_a_cluster_of_a_large_grid_is_re_split_by_the_groupings_of_its_households(
@@ -102,14 +97,11 @@ def test_a_cluster_of_a_large_grid_is_re_split_by_the_groupings_of_its_household
     assert list(grouped_divisions(parent, buildings, households)) == []
     result = splitter("graph")(parent, buildings, households)
     check_division(parent, buildings, households, result)
-    h = np.asarray(households)
-    assert all(30 <= count <= 50 for k, count in enumerate(result.households)
-               if h[result.assignment == k].max() <= 50), result.households
+    assert _feasible_out(result, households) == [], result.households
     assert min(result.polsby_popper) >= THIN
     monkeypatch.setattr(engines, "GRAPH_SUBSPLITS", engines.SUBSPLITS[:1])
     without = splitter("graph")(parent, buildings, households)
-    assert [c for k, c in enumerate(without.households)
-            if not 30 <= c <= 50 and h[without.assignment == k].max() <= 50] == [52]
+    assert _feasible_out(without, households) == [52]
 
 
 def test_a_parent_of_many_buildings_or_no_grouping_gets_no_grouped_division():

@@ -154,9 +154,7 @@ def walled_in(reason: dict, i: int, near: list[list[int]], lone: list[bool],
             or packing(households, lo, hi).feasible is False):
         return None
     count, total = reason["households"], int(held.sum())
-    side = (f"{reason['missing']} under the minimum {lo}" if reason["code"] == "under"
-            else f"{reason['extra']} over the maximum {hi}")
-    return _reason("walled", f"{count} households, {side}: walled in by the parts of "
+    return _reason("walled", f"{count} households, {_side(reason)}: walled in by the parts of "
                    f"buildings over the maximum; with the parts it reaches without crossing "
                    f"one ({len(group)} in all) it holds {len(held)} buildings of {total} "
                    f"households, which no grouping divides into parts of {lo}-{hi}",
@@ -172,9 +170,14 @@ def boxed_in(reason: dict, near: list[int], lone: list[bool]) -> dict | None:
     if not near or 2 * towers < len(near):
         return None
     count = reason["households"]
-    side = (f"{reason['missing']} under the minimum {reason['min']}" if reason["code"] == "under"
-            else f"{reason['extra']} over the maximum {reason['max']}")
-    return _reason("towers", f"{count} households, {side}: boxed in by buildings over the "
+    return _reason("towers", f"{count} households, {_side(reason)}: boxed in by buildings over the "
                    f"maximum ({towers} of its {len(near)} neighbours), so few neighbours can "
                    "trade buildings with it", households=count, towers=towers,
                    neighbours=len(near))
+
+
+def _side(reason: dict) -> str:
+    """How far an `under` or `over` reason's part is out of bounds, in words."""
+    if reason["code"] == "under":
+        return f"{reason['missing']} under the minimum {reason['min']}"
+    return f"{reason['extra']} over the maximum {reason['max']}"

@@ -99,10 +99,10 @@ def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, h
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True,
-                whole_cuts_last: bool = False) -> SplitResult:
+                grid_level: bool = False) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
-    try others where it matters, for less) and, with `whole_cuts_last` (the split job's grid
-    level: see splitter), where towers stand and it leaves none of the others out of bounds,
+    try others where it matters, for less) and, with `grid_level` (communities into grids:
+    see splitter), where towers stand and it leaves none of the others out of bounds,
     the one with the land round the towers free (a tower's grid then holds only the land the
     other grids do not take: on the Bund's communities its Voronoi region reached far).
     Where the best leaves a part out of bounds that holds no building over the maximum (a
@@ -124,13 +124,13 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
-                                   spare=PASSES, retries=not PASSES, land_too=whole_cuts_last)
+                                   spare=PASSES, retries=not PASSES, land_too=grid_level)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,
                                                        min_households, max_households)
     ranked = [(division_rank(first, h, lo, hi), first)]
-    if whole_cuts_last and spare is not None:  # the grid level: the land round towers free
+    if grid_level and spare is not None:  # the grid level: the land round towers free
         ranked.append((division_rank(spare, h, lo, hi), spare))
         ranked.sort(key=lambda x: x[0])
     if _clean(ranked[0][0]):
@@ -158,7 +158,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         best = _grouped_or(best, parent, checked_parent, buildings, h, lo, hi, barriers,
                            geographic, fewest)
         out = _tally(best, h, lo, hi)[0]
-    if whole_cuts_last and len(out) > fewest:
+    if grid_level and len(out) > fewest:
         whole = WHOLE_CUTS(parent, buildings, h, barriers=barriers, min_households=lo,
                            max_households=hi, seed=seed, geographic=geographic)
         if division_rank(whole, h, lo, hi) < division_rank(best, h, lo, hi):
@@ -275,5 +275,5 @@ def splitter(name: str | None = None, level: str = "micro_grid") -> Callable[...
     if level not in ("micro_grid", "grid"):
         raise ValueError(f"unknown level {level!r}; choose micro_grid or grid")
     if key == "graph":
-        return partial(graph_first, whole_cuts_last=True) if level == "grid" else graph_first
+        return partial(graph_first, grid_level=True) if level == "grid" else graph_first
     return polished(ENGINES[key])

@@ -156,15 +156,14 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
     a = _assigned(g, lo, hi, retries)
     left = None
-    missing = a.quality(g.households > hi)[0] > 0
-    if towers.any() and (missing or land_too):  # try the land round towers free
+    miss, thin = a.quality(g.households > hi)
+    if towers.any() and (miss > 0 or land_too):  # try the land round towers free
         g2 = with_free_land(got.local, got.feet, got.households, towers, cell_graph)
         g2 = along_streets(g2, streets) if g2 is not None else None
         a2 = _assigned(g2, lo, hi, retries) if g2 is not None else None
         if a2 is not None:
-            (miss, thin), (miss2, thin2) = a.quality(g.households > hi), a2.quality(
-                g2.households > hi)
-            if not missing:
+            miss2, thin2 = a2.quality(g2.households > hi)
+            if miss == 0:
                 left = (g2, a2) if miss2 == 0 else None
             elif miss2 < miss and -thin2 >= min(-thin, MIN_PP):
                 g, a = g2, a2
