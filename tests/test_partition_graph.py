@@ -362,6 +362,19 @@ def test_the_growth_engine_is_weighed_where_the_passes_leave_parts_out(monaco_gr
     assert runs == [1]
 
 
+@pytest.mark.parametrize("stage", ["FALLBACK", "GROUPED"])
+def test_a_late_stage_switched_off_still_gives_a_whole_division(monaco_grid_235, monkeypatch,
+                                                                stage):
+    """bench/tail_bench.py measures each late stage by switching it off (None): the split
+    still tiles the grid with every building whole and every part explained, on a grid whose
+    division goes through both stages."""
+    grid, buildings, households = monaco_grid_235
+    monkeypatch.setattr(engines, stage, None)
+    result = splitter("graph")(grid, buildings, households)
+    check_division(grid, buildings, households, result)
+    check_reasons(result, 30, 50)
+
+
 def test_the_growth_engine_is_not_run_where_the_resplit_brings_the_parts_in_bounds(
         wuhan_grid_1, monkeypatch):
     """The engine leaves parts of 28 and 52 households that the passes do not mend; the

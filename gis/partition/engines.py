@@ -10,7 +10,7 @@ graph_first, the divisions drawn from groupings of the households (gis.partition
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 
 import numpy as np
@@ -146,7 +146,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     best = _resplit_if_out(ranked[0][1], parent, buildings, h, lo, hi, barriers, geographic,
                            fewest)
     rank = division_rank(best, h, lo, hi)
-    if not _clean(rank, fewest):
+    if not _clean(rank, fewest) and FALLBACK is not None:
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
         ranked.append((division_rank(second, h, lo, hi), second))
@@ -189,6 +189,8 @@ def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndar
     under GROUPED_PP before the passes, not contiguous and whole, or drawn already is left
     out, and GROUPED_PASSED at most go through the passes)."""
     kept = (division_rank(best, h, lo, hi), best)
+    if GROUPED is None:
+        return best
     seen: set[bytes] = set()
     for division in GROUPED(parent, buildings, h, barriers=barriers, min_households=lo,
                             max_households=hi, geographic=geographic):
@@ -244,14 +246,16 @@ GRAPH_SUBSPLITS = (SUBSPLITS[0], _passes(groupings.grouped_split, resplit=False,
                                          in_bounds_only=True))
 GRAPH_RESPLITS = 4
 # the growth engine's division graph_first weighs: with its passes, without the re-split
-FALLBACK = _passes(growth.split, resplit=False)
+# (None: not weighed, as with GROUPED = None and RESPLIT_LAST = False below - bench/tail_bench.py
+# measures what each stage buys and costs)
+FALLBACK: Callable[..., SplitResult] | None = _passes(growth.split, resplit=False)
 # the divisions drawn from groupings of the households that graph_first weighs where parts
 # are still out of bounds after the re-split (gis.partition.groupings: the rare parents whose
 # only groupings within the bounds interleave), with the passes; one whose lowest
 # Polsby-Popper is under GROUPED_PP before them is left out (on the real sets every grid
 # brought in bounds had a candidate of 0.159 or more that the passes lifted to 0.2; none
 # under 0.1 reached it)
-GROUPED = groupings.grouped_divisions
+GROUPED: Callable[..., Iterator[SplitResult]] | None = groupings.grouped_divisions
 GROUPED_PP = 0.15
 GROUPED_PASSED = 2  # (on the real sets every one brought in bounds was the first or second)
 # the straight cuts' division of a whole parent graph_first weighs last at the grid level (as

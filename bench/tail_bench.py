@@ -1,0 +1,128 @@
+"""What each late stage of the graph engine's split buys and what it costs, on the real grids.
+
+graph_first (gis.partition.engines) settles most grids with the graph engine alone; where
+parts stay out of bounds or thin it runs a tail of stages, each costlier than the engine: the
+re-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
+division (`fallback`, FALLBACK) and the divisions drawn from groupings of the households
+(`grouped`, GROUPED). Here every grid of the real cities of bench/real_city.py (the
+communities divided into grids as the split job does it) is divided into micro-grids twice per
+stage, with the stage and without it, the two runs of a grid back to back in alternating order
+in one process, so the machine's drift falls on both alike. Per city and stage it prints the
+CPU per grid with and without the stage (time.process_time; the median over grids and the
+mean, whose ratio `off/on` is what switching the stage off would save), the grids whose
+division changes, and the feasible micro-grids out of bounds (as the real bench counts them:
+parents whose household arithmetic allows the bounds, parts without a building over the
+maximum), the mean and the lowest Polsby-Popper with and without it.
+
+    .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
+        [--stages resplit,fallback,grouped] [--every N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.growth_profile import micro_jobs  # noqa: E402
+from bench.real_bench import LEVELS  # noqa: E402
+from bench.real_city import LOADERS  # noqa: E402
+from gis.partition import engines  # noqa: E402
+from gis.partition.feasible import packing  # noqa: E402
+from importers.split_job import _split_one  # noqa: E402
+
+# a stage and the engines setting that switches it off
+STAGES = {"resplit": ("RESPLIT_LAST", False), "fallback": ("FALLBACK", None),
+          "grouped": ("GROUPED", None)}
+
+
+def feasible_out(job: tuple, result: tuple) -> int:
+    """Micro-grids of one grid out of bounds that could be in bounds (the real bench's
+    measure: none where the grid's arithmetic allows no grouping, none holding a tower)."""
+    lo, hi = LEVELS["micro_grid"]
+    households = np.asarray(job[2], dtype=np.int64)
+    if packing(households, lo, hi).feasible is False:
+        return 0
+    assignment = np.asarray(result[1], dtype=np.int64)
+    out = 0
+    for k, count in enumerate(result[2]):
+        held = households[assignment == k]
+        if len(held) and int(held.max()) > hi:
+            continue
+        out += not lo <= count <= hi
+    return out
+
+
+def timed(job: tuple) -> tuple[tuple, float]:
+    t0 = time.process_time()
+    result = _split_one(job)
+    return result, time.process_time() - t0
+
+
+def with_and_without(jobs: list[tuple], setting: str, off) -> dict:
+    """Every job divided with the stage and without it (see the module docstring)."""
+    on_value = getattr(engines, setting)
+    cpu = {True: [], False: []}
+    results = {True: [], False: []}
+    try:
+        for i, job in enumerate(jobs):
+            for on in ((True, False) if i % 2 == 0 else (False, True)):
+                setattr(engines, setting, on_value if on else off)
+                result, seconds = timed(job)
+                cpu[on].append(seconds)
+                results[on].append(result)
+    finally:
+        setattr(engines, setting, on_value)
+    figures = {"changed": sum(a[0] != b[0] or a[1] != b[1]
+                              for a, b in zip(results[True], results[False], strict=True))}
+    for on, label in ((True, "on"), (False, "off")):
+        pps = np.concatenate([r[3] for r in results[on]])
+        figures[label] = {
+            "median_ms": 1000 * float(np.median(cpu[on])),
+            "mean_ms": 1000 * float(np.mean(cpu[on])),
+            "out": sum(feasible_out(j, r) for j, r in zip(jobs, results[on], strict=True)),
+            "pp_mean": float(pps.mean()), "pp_min": float(pps.min())}
+    figures["ratio"] = figures["off"]["mean_ms"] / figures["on"]["mean_ms"]
+    return figures
+
+
+def field(stage: str, f: dict) -> str:
+    on, off = f["on"], f["off"]
+    return (f"{stage}: mean_ms={on['mean_ms']:.1f}/{off['mean_ms']:.1f} off/on={f['ratio']:.2f}"
+            f" median_ms={on['median_ms']:.1f}/{off['median_ms']:.1f} changed={f['changed']}"
+            f" out={on['out']}/{off['out']} pp_mean={on['pp_mean']:.3f}/{off['pp_mean']:.3f}"
+            f" pp_min={on['pp_min']:.3f}/{off['pp_min']:.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cities", default="monaco,shanghai,wuhan")
+    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--every", type=int, default=1, help="divide every Nth grid only")
+    ap.add_argument("--quick", action="store_true", help="every 2nd grid (--every 2)")
+    args = ap.parse_args()
+    if args.quick:
+        args.every = max(args.every, 2)
+    stages = args.stages.split(",")
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        ap.error(f"unknown stage {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+    summary = []
+    for name in args.cities.split(","):
+        jobs = micro_jobs(LOADERS[name](), "graph", args.every)
+        fields = []
+        for stage in stages:
+            figures = with_and_without(jobs, *STAGES[stage])
+            fields.append(field(stage, figures))
+            print(f"{name} ({len(jobs)} grids) {fields[-1]}", flush=True)
+        summary.append(f"{name}: grids={len(jobs)} " + " ".join(fields))
+    print("tail_bench (with/without each stage): " + " | ".join(summary))
+
+
+if __name__ == "__main__":
+    main()
