@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import micro_jobs  # noqa: E402
-from bench.real_bench import LEVELS  # noqa: E402
+from bench.real_bench import LEVELS, timed_split  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
 from gis.partition import engines  # noqa: E402
 from gis.partition.feasible import packing  # noqa: E402
-from importers.split_job import _split_one  # noqa: E402
 
 # a stage and the engines setting that switches it off
 STAGES = {"resplit": ("RESPLIT_LAST", False), "fallback": ("FALLBACK", None),
@@ -58,12 +56,6 @@ def feasible_out(job: tuple, result: tuple) -> int:
     return out
 
 
-def timed(job: tuple) -> tuple[tuple, float]:
-    t0 = time.process_time()
-    result = _split_one(job)
-    return result, time.process_time() - t0
-
-
 def with_and_without(jobs: list[tuple], setting: str, off) -> dict:
     """Every job divided with the stage and without it (see the module docstring)."""
     on_value = getattr(engines, setting)
@@ -73,7 +65,7 @@ def with_and_without(jobs: list[tuple], setting: str, off) -> dict:
         for i, job in enumerate(jobs):
             for on in ((True, False) if i % 2 == 0 else (False, True)):
                 setattr(engines, setting, on_value if on else off)
-                result, seconds = timed(job)
+                result, seconds = timed_split(job)
                 cpu[on].append(seconds)
                 results[on].append(result)
     finally:

@@ -154,7 +154,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
             best = _resplit_if_out(second, parent, buildings, h, lo, hi, barriers, geographic,
                                    fewest)
     out = _tally(best, h, lo, hi)[0]
-    if len(out) > fewest:
+    if len(out) > fewest and GROUPED is not None:
         best = _grouped_or(best, parent, checked_parent, buildings, h, lo, hi, barriers,
                            geographic, fewest)
         out = _tally(best, h, lo, hi)[0]
@@ -189,8 +189,6 @@ def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndar
     under GROUPED_PP before the passes, not contiguous and whole, or drawn already is left
     out, and GROUPED_PASSED at most go through the passes)."""
     kept = (division_rank(best, h, lo, hi), best)
-    if GROUPED is None:
-        return best
     seen: set[bytes] = set()
     for division in GROUPED(parent, buildings, h, barriers=barriers, min_households=lo,
                             max_households=hi, geographic=geographic):
