@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from gis.database import libpq_url
-from gis.partition import engines, graph
+from gis.partition import assign, engines, graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import division_rank, splitter
 from gis.partition.inputs import local_frame
@@ -313,11 +313,16 @@ def _feasible_out(result: SplitResult, households, lo: int = 30, hi: int = 50) -
                   if not lo <= c <= hi and not (h[result.assignment == i] > hi).any())
 
 
-def test_the_land_round_towers_is_taken_when_the_passes_make_it_compact(monaco_grid_235):
-    """Between towers of 54 and 92 the graph engine's own division leaves three parts short
-    (24, 25, 28). With the land round the towers free it finds one short part only, but a part
-    too thin on the unit graph, so the engine alone keeps its own; the polish and improvement
-    passes make that division compact, and the split takes it."""
+def test_the_land_round_towers_is_taken_when_the_passes_make_it_compact(monaco_grid_235,
+                                                                         monkeypatch):
+    """Between towers of 54 and 92 the graph engine's own division, where no tower's part
+    takes in households beside it (SHED and assign.TOWERS_UNCOUNTED off; by default the
+    first division gives one house to a tower and leaves one part over), leaves three parts
+    short (24, 25, 28). With the land round the towers free it finds one short part only,
+    but a part too thin on the unit graph, so the engine alone keeps its own; the polish and
+    improvement passes make that division compact, and the split takes it."""
+    monkeypatch.setattr(graph, "SHED", False)
+    monkeypatch.setattr(assign, "TOWERS_UNCOUNTED", False)
     grid, buildings, households = monaco_grid_235
     first, spare = graph.divisions(grid, buildings, households)
     assert spare is not None and len(_feasible_out(spare, households)) < len(
@@ -436,6 +441,41 @@ def test_a_house_cut_off_by_a_tower_stands_alone_unless_joining_is_nearer_the_bo
             p.geom_type == "Polygon" for p in result.parts)
     codes = {r["code"] for reasons in result.part_reasons for r in reasons}
     assert ("towers" in codes) == (house >= 15) and ("beside_tower" in codes) == (house < 15)
+
+
+def test_a_group_walled_in_by_a_tower_gives_it_the_fewest_households_so_the_rest_fit():
+    """Beside a tower of 120 households that crosses the parent, 25 + 23 + 22 + 4 households
+    (74) are cut off from the rest: no grouping of them fits 30-50 (two parts of 48 + 26 at
+    best). The 25 beside the tower join its part, which is out of bounds anyway, and 23 + 22 +
+    4 make one part of 49: every part that holds no tower is in bounds, the tower's part says
+    who is beside it, and the local moves do not take the 25 back (that would put 24
+    households over the maximum to spare the tower's part 25)."""
+    parent = box(0, 0, 330, 40)
+    buildings = [box(10, 10, 40, 30), box(60, 0, 90, 40), box(120, 10, 150, 30),
+                 box(170, 10, 200, 30), box(220, 10, 250, 30), box(270, 10, 300, 30)]
+    households = [40, 120, 25, 23, 22, 4]
+    for split in (graph.split, splitter("graph")):
+        result = split(parent, buildings, households, geographic=False)
+        check_division(parent, buildings, households, result)
+        check_reasons(result, 30, 50)
+        assert sorted(result.households) == [40, 49, 145]
+        assert result.assignment[2] == result.assignment[1]  # the 25 with the tower
+    beside = [r for rs in result.part_reasons for r in rs if r["code"] == "beside_tower"]
+    assert [(r["largest"], r["beside"]) for r in beside] == [(120, 25)]
+
+
+def test_a_group_that_would_join_a_tower_whole_is_not_given_away_unit_by_unit():
+    """What is left after giving households to a tower must hold a part's minimum: a house
+    of 28 beside the tower with a garage (no households) behind it stay a short part of their
+    own, as the rule for a group cut off whole says (only one under half the minimum joins
+    the tower), rather than the 28 joining the tower and the garage making a part of none."""
+    parent = box(0, 0, 300, 40)
+    buildings = [box(10, 10, 40, 30), box(50, 10, 70, 30), box(90, 0, 120, 40),
+                 box(150, 10, 180, 30), box(210, 10, 240, 30)]
+    households = [0, 28, 120, 40, 40]
+    result = graph.split(parent, buildings, households, geographic=False)
+    check_division(parent, buildings, households, result)
+    assert sorted(result.households) == [28, 40, 40, 120]
 
 
 def test_at_the_grid_level_the_whole_straight_cuts_are_weighed_where_grids_stay_out(

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from gis.partition import engines, graph
+from gis.partition import assign, engines, graph
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import splitter
 from gis.partition.groupings import SPACINGS, grouped_divisions, groupings
@@ -73,11 +73,18 @@ def test_interleaved_households_in_a_row_are_grouped_round_each_other():
 @pytest.mark.parametrize("grid", ["monaco_grid_213", "wuhan_grid_12"])
 def test_a_real_grid_whose_groupings_interleave_comes_in_bounds(grid, request, monkeypatch):
     """Real grids where the graph engine, its passes, the land round its towers, the growth
-    engine and the straight cuts of the re-split leave a part out of bounds: a division
-    drawn from the groupings (of a cluster's households in the re-split, or of the whole
-    grid's after it) brings every part that could be in bounds within 30-50, none under
-    THIN."""
+    engine and the straight cuts of the re-split leave a part out of bounds when no tower's
+    part takes in households beside it (graph.SHED and assign.TOWERS_UNCOUNTED off): a
+    division drawn from the groupings (of a cluster's households in the re-split, or of the
+    whole grid's after it) brings every part that could be in bounds within 30-50, none
+    under THIN. (By default a tower's part takes in a house beside it where that brings a
+    part in bounds, which does so from the first division.)"""
     parent, buildings, households = request.getfixturevalue(grid)
+    result = splitter("graph")(parent, buildings, households)
+    check_division(parent, buildings, households, result)
+    assert _feasible_out(result, households) == [], result.households
+    monkeypatch.setattr(graph, "SHED", False)
+    monkeypatch.setattr(assign, "TOWERS_UNCOUNTED", False)
     result = splitter("graph")(parent, buildings, households)
     check_division(parent, buildings, households, result)
     assert _feasible_out(result, households) == [], result.households

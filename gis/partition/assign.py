@@ -32,6 +32,10 @@ CHAIN_PARTS = 4
 BORDER_UNITS = 4
 MAX_TRIES = 400
 ROUNDS = 3
+# the local moves leave a tower's part out of their count of households out of bounds (as
+# quality does: it is out whatever it holds), so a house joins a tower's part where that brings
+# a part in bounds, and none leaves one to put a part out (False: counted, for comparison)
+TOWERS_UNCOUNTED = True
 REACH_STEPS = 8  # land units crossed at most to reach a unit (ChainRepair.reach)
 
 
@@ -212,6 +216,9 @@ class Assigner:
         hh, area, per = g.sums(part, k)
         size = np.bincount(part, minlength=k)
         movable = ~fixed
+        counted = np.ones(k)  # a tower's part is out of bounds whatever it holds (quality)
+        if TOWERS_UNCOUNTED:
+            counted[part[fixed]] = 0.0
         tabu: set[tuple[int, int]] = set()
         for _ in range(MOVES_PER_UNIT * self.n):
             u_idx, q_idx = np.nonzero(link > 0)
@@ -224,12 +231,16 @@ class Assigner:
             new_ap, new_pp_ = area[src] - a_u, per[src] - p_u + 2 * link[u_idx, src]
             new_aq, new_pq = area[q_idx] + a_u, per[q_idx] + p_u - 2 * link[u_idx, q_idx]
             hp, hq = hh[src] - h_u, hh[q_idx] + h_u
-            miss_before = missed(hh[src], lo, hi) + missed(hh[q_idx], lo, hi)
-            miss_after = missed(hp, lo, hi) + missed(hq, lo, hi)
+            cp, cq = counted[src], counted[q_idx]
+            miss_before = cp * missed(hh[src], lo, hi) + cq * missed(hh[q_idx], lo, hi)
+            miss_after = cp * missed(hp, lo, hi) + cq * missed(hq, lo, hi)
             pp_before = _worth(pp_of(area[src], per[src])) + _worth(pp_of(area[q_idx], per[q_idx]))
             pp_after = _worth(pp_of(new_ap, new_pp_)) + _worth(pp_of(new_aq, new_pq))
-            gain = np.where(miss_after < miss_before, 1e3 * (miss_before - miss_after), 0.0)
-            gain = gain + np.where(miss_after <= miss_before, pp_after - pp_before, -np.inf)
+            fewer = miss_after < miss_before
+            # households go into a tower's part only to bring a part in bounds, not for shape
+            allowed = (miss_after <= miss_before) & (fewer | (cq > 0) | (h_u == 0))
+            gain = np.where(fewer, 1e3 * (miss_before - miss_after), 0.0)
+            gain = gain + np.where(allowed, pp_after - pp_before, -np.inf)
             order = np.argsort(-gain, kind="stable")
             moved = False
             for c in order[:32].tolist():

@@ -14,6 +14,7 @@ bounds, reasons).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -24,6 +25,7 @@ from gis.partition.assign import Assigner, ChainRepair
 from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.cells import polygonal_all
 from gis.partition.engine import choose_parts
+from gis.partition.feasible import packing
 from gis.partition.inputs import Inputs, split_inputs_of
 from gis.partition.outline import outlines
 from gis.partition.regroup import regroup
@@ -36,6 +38,8 @@ STREETS = True  # boundaries along the barriers (streets) cost the search less
 DELTAS = (0, 1, -1)
 CRUMB = 1e-9  # share of a part's area that making it valid may drop (ulp-sized pieces)
 MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
+SHED = True  # a group walled in by towers may give a unit or two to a tower's part (_shed)
+SHED_TRIED = 8  # the units beside towers (fewest households first) tried, singly and in pairs
 
 
 def _clipped(feet: np.ndarray, local: BaseGeometry) -> np.ndarray:
@@ -71,7 +75,9 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
     still allow it); the number of parts and why the bounds cannot be met, if so. A group cut
     off by towers and too small for a part joins the tower beside it only when that leaves
     fewer households out of bounds than the group alone would be short (under half the
-    minimum): a building of 28 households is its own part, 2 short, not 28 more in a tower's."""
+    minimum): a building of 28 households is its own part, 2 short, not 28 more in a tower's.
+    A group that no grouping divides within the bounds gives the towers beside it the fewest
+    households that let the rest be (`_shed`)."""
     g = a.g
     reasons: list[str] = []
     nxt = 0
@@ -79,7 +85,9 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
         a.part[u] = nxt
         nxt += 1
     others = np.setdiff1d(np.arange(g.n), lone)
-    for comp in a.components(others) if len(others) else []:
+    todo = a.components(others) if len(others) else []
+    while todo:
+        comp = todo.pop(0)
         hh = int(g.households[comp].sum())
         if 2 * hh < lo and len(lone):
             towers = [int(a.part[v]) for u in comp.tolist() for v in a.near[u].tolist()
@@ -87,6 +95,12 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
             if towers:
                 a.part[comp] = max(set(towers), key=towers.count)
                 continue
+        shed = _shed(a, comp, lone, lo, hi) if SHED and len(lone) else None
+        if shed:
+            for u, tower in shed.items():
+                a.part[u] = a.part[tower]
+            todo[:0] = a.components(np.setdiff1d(comp, list(shed)))
+            continue
         k, reason = choose_parts(hh, 0, lo, hi)
         if reason:
             reasons.append(reason)
@@ -94,6 +108,38 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
             k += delta
         nxt = a.bisect(comp, k, nxt)
     return nxt, reasons
+
+
+def _shed(a: Assigner, comp: np.ndarray, lone: np.ndarray, lo: int, hi: int
+          ) -> dict[int, int] | None:
+    """Where no grouping divides the households of `comp` (a connected group of units cut
+    off by towers) into parts of lo..hi but one would once one or two of its units beside a
+    tower joined that tower's part: those units (the fewest households), each with the
+    tower it joins (the one it shares the longest edge with); None where none do. Each
+    group left must hold a part's minimum at least: a whole group joins a tower only under
+    _divide's own rule. A tower's part is out of bounds anyway, and division_rank puts fewer
+    parts out of bounds before fewer households beside towers: on a real Monaco grid, 4 + 23
+    + 22 + 25 households walled in by towers give 4 and 22 to the towers beside them, and
+    23 + 25 make one part in bounds."""
+    h = a.g.households
+    if packing(h[comp], lo, hi).feasible is not False:
+        return None
+    towers = set(lone.tolist())
+    beside: dict[int, int] = {}
+    for u in comp.tolist():
+        joined = [(float(w), int(v)) for v, w in zip(a.near[u].tolist(), a.near_len[u].tolist(),
+                                                        strict=True) if v in towers]
+        if joined:
+            beside[u] = max(joined)[1]
+    order = sorted(beside, key=lambda u: (int(h[u]), u))[:SHED_TRIED]
+    trials = [(u,) for u in order] + list(itertools.combinations(order, 2))
+    trials.sort(key=lambda s: (int(h[list(s)].sum()), len(s)))
+    for units in trials:
+        rest = a.components(np.setdiff1d(comp, units))
+        if rest and all(int(h[c].sum()) >= lo and packing(h[c], lo, hi).feasible is not False
+                        for c in rest):
+            return {u: beside[u] for u in units}
+    return None
 
 
 def _assigned(g: CellGraph, lo: int, hi: int, retries: bool = True) -> Assigner:
