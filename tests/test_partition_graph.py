@@ -90,6 +90,38 @@ def test_towers_stand_alone_and_the_rest_is_divided():
     assert any("120 households exceeds the maximum 50" in v for v in result.violations)
 
 
+@st.composite
+def layouts_with_towers(draw):
+    """Irregular blocks (tests.test_partition_real) where one to three buildings are towers
+    of 51-200 households: groups of small buildings cut off between them or against the
+    block's outline are where the division gives households to a tower's part."""
+    parent, buildings, households = draw(irregular_layouts())
+    assume(len(buildings) >= 4)
+    towers = draw(st.lists(st.integers(0, len(buildings) - 1), min_size=1, max_size=3,
+                           unique=True))
+    households = list(households)
+    for i in towers:
+        households[i] = draw(st.integers(51, 200))
+    return parent, buildings, households
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layouts_with_towers())
+def test_blocks_with_towers_tile_and_keep_every_tower_in_a_part_of_its_own(layout):
+    """With towers, the split still tiles the block with whole buildings, one polygon a part,
+    every part explained; no two towers share a part, and no part is left without households
+    (units given to a tower leave every group behind a part's minimum at least)."""
+    parent, buildings, households = layout
+    result = splitter("graph")(parent, buildings, households)
+    check_division(parent, buildings, households, result)
+    check_reasons(result, 30, 50)
+    h = np.asarray(households)
+    for k, count in enumerate(result.households):
+        held = h[result.assignment == k]
+        assert (held > 50).sum() <= 1
+        assert count > 0
+
+
 def test_same_input_gives_the_same_division():
     parent, buildings, households = box(LON, LAT, LON + 300 * D, LAT + 200 * D), [], []
     rng = np.random.default_rng(3)
