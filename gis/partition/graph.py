@@ -97,9 +97,10 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
                 continue
         shed = _shed(a, comp, lone, lo, hi) if SHED and len(lone) else None
         if shed:
-            for u, tower in shed.items():
+            joined, rest = shed
+            for u, tower in joined.items():
                 a.part[u] = a.part[tower]
-            todo[:0] = a.components(np.setdiff1d(comp, list(shed)))
+            todo[:0] = rest
             continue
         k, reason = choose_parts(hh, 0, lo, hi)
         if reason:
@@ -111,11 +112,12 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
 
 
 def _shed(a: Assigner, comp: np.ndarray, lone: np.ndarray, lo: int, hi: int
-          ) -> dict[int, int] | None:
+          ) -> tuple[dict[int, int], list[np.ndarray]] | None:
     """Where no grouping divides the households of `comp` (a connected group of units cut
     off by towers) into parts of lo..hi but one would once one or two of its units beside a
     tower joined that tower's part: those units (the fewest households), each with the
-    tower it joins (the one it shares the longest edge with); None where none do. Each
+    tower it joins (the one it shares the longest edge with), and the connected groups of
+    the units left; None where none do. Each
     group left must hold a part's minimum at least: a whole group joins a tower only under
     _divide's own rule. A tower's part is out of bounds anyway, and division_rank puts fewer
     parts out of bounds before fewer households beside towers: on a real Monaco grid, 4 + 23
@@ -138,7 +140,7 @@ def _shed(a: Assigner, comp: np.ndarray, lone: np.ndarray, lo: int, hi: int
         rest = a.components(np.setdiff1d(comp, units))
         if rest and all(int(h[c].sum()) >= lo and packing(h[c], lo, hi).feasible is not False
                         for c in rest):
-            return {u: beside[u] for u in units}
+            return {u: beside[u] for u in units}, rest
     return None
 
 
