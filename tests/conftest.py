@@ -311,6 +311,14 @@ def shanghai_community_32():
 
 
 @pytest.fixture(scope="session")
+def wuhan_community_4():
+    """A real community of the Wuhan set of 14 buildings (2,119 households, one tower of 803)
+    as the real-city bench draws it from the streets (tests/data/wuhan_community_4.wkt),
+    where the line through the widest gap beside the tower leaves its grid a wedge of land."""
+    return _monaco_grid("wuhan_community_4.wkt", "wuhan")
+
+
+@pytest.fixture(scope="session")
 def monaco_grid_51():
     """A real Monaco grid of 24 buildings (488 households, one tower of 61) as the graph
     engine's split of its community drew it (tests/data/monaco_grid_51.wkt), where only a

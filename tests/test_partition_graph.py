@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from gis.database import libpq_url
-from gis.partition import assign, engines, graph
+from gis.partition import assign, engines, graph, reshape
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import division_rank, splitter
 from gis.partition.inputs import local_frame
@@ -451,6 +451,27 @@ def test_at_the_grid_level_a_towers_land_is_free_where_that_makes_the_grids_comp
                         lambda *a, **k: divisions.append(k["land_too"]) or inner(*a, **k))
     splitter("graph")(community, buildings, households, **bounds)
     assert divisions == [False]
+
+
+def test_a_tower_s_grid_gives_its_wedge_of_land_to_its_neighbour(wuhan_community_4,
+                                                                monkeypatch):
+    """A real community whose graph-engine grids are all within 300-500, the tower's (803
+    households) a wedge of land reaching past its neighbour (Polsby-Popper 0.39). At the grid
+    level that clean division also goes through the passes, whose straight boundary beside the
+    tower is drawn at several angles: the wedge goes to the neighbour and both grids are
+    compact. With the widest gap's line alone (reshape.KEEP_DRAWN 1) the wedge stays."""
+    community, buildings, households = wuhan_community_4
+    bounds = {"min_households": 300, "max_households": 500}
+    grids = splitter("graph", "grid")(community, buildings, households, **bounds)
+    check_division(community, buildings, households, grids)
+    assert _feasible_out(grids, households, 300, 500) == []
+    tower = int(np.flatnonzero(np.asarray(grids.households) == 803)[0])
+    assert grids.polsby_popper[tower] >= 0.6
+    assert min(grids.polsby_popper) >= 0.5
+    monkeypatch.setattr(reshape, "KEEP_DRAWN", 1)
+    widest = splitter("graph", "grid")(community, buildings, households, **bounds)
+    assert widest.polsby_popper[int(np.flatnonzero(
+        np.asarray(widest.households) == 803)[0])] < 0.45
 
 
 @pytest.mark.parametrize(("house", "parts"), [(28, [28, 40, 40, 40, 120]),

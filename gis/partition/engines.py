@@ -97,6 +97,15 @@ def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, h
     return improved(parent, buildings, h, result, lo, hi, geographic)
 
 
+def _compacted_if_better(ranked: tuple[tuple, SplitResult], parent, buildings, h: np.ndarray,
+                         lo: int, hi: int, geographic: bool) -> SplitResult:
+    """The division of `ranked` (its rank, it) or, when that ranks better, the same after
+    the polish and improvement passes (graph_first: a clean division of a community where
+    towers stand)."""
+    compact = _compacted(parent, buildings, h, ranked[1], lo, hi, geographic)
+    return compact if division_rank(compact, h, lo, hi) < ranked[0] else ranked[1]
+
+
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True,
                 grid_level: bool = False) -> SplitResult:
@@ -104,7 +113,11 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     try others where it matters, for less) and, with `grid_level` (communities into grids:
     see splitter), where towers stand and it leaves none of the others out of bounds,
     the one with the land round the towers free (a tower's grid then holds only the land the
-    other grids do not take: on the Bund's communities its Voronoi region reached far).
+    other grids do not take: on the Bund's communities its Voronoi region reached far); there
+    a clean division of a community where towers stand also goes through the polish and
+    improvement passes, kept so where that ranks better (a community is divided once, into
+    the grids all else is built on: on the Wuhan set a tower's grid kept a wedge of land the
+    passes give its neighbour).
     Where the best leaves a part out of bounds that holds no building over the maximum (a
     tower's part with a few households cut off beside it is not one: no grouping puts its
     tower in bounds) or one under THIN, also that division after the polish and improvement
@@ -115,10 +128,13 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     (gis.partition.resplit, RESPLIT_LAST); only where that is not clean either (every part
     that could be in bounds in bounds, none under THIN) is the growth engine's division with
     the same passes weighed (FALLBACK: it costs more than the rest together; re-split in turn
-    when it ranks better). Where parts are still out of bounds, the divisions drawn from
-    groupings of the households are weighed (`_grouped_or`), and at the grid level the
-    straight cuts' division of the whole parent last. Where the household arithmetic leaves
-    one part out of bounds at least (`_fewest_out`), a division with one out counts as clean.
+    when it ranks better). Where parts are still out of bounds and no building is over the
+    maximum, the divisions drawn from groupings of the households are weighed (`_grouped_or`;
+    where towers stand, the engine's shedding, graph.SHED, gives them the households a
+    grouping cannot place: on the real sets that stage changed no grid with towers), and at
+    the grid level the straight cuts' division of the whole parent last. Where the household
+    arithmetic leaves one part out of bounds at least (`_fewest_out`), a division with one
+    out counts as clean.
     Those left out of bounds where another division had fewer (with a corridor under THIN)
     are told so (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
@@ -133,18 +149,21 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     if grid_level and spare is not None:  # the grid level: the land round towers free
         ranked.append((division_rank(spare, h, lo, hi), spare))
         ranked.sort(key=lambda x: x[0])
-    if _clean(ranked[0][0]):
-        return ranked[0][1]
-    fewest = _fewest_out(h, lo, hi)
+    towers = bool((h > hi).any())
+    fewest = 0 if _clean(ranked[0][0]) else _fewest_out(h, lo, hi)
     if _clean(ranked[0][0], fewest):
+        if grid_level and towers:
+            return _compacted_if_better(ranked[0], checked_parent, buildings, h, lo, hi,
+                                        geographic)
         return ranked[0][1]
     for division in (first, spare):
         if division is not None:
             division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
             ranked.append((division_rank(division, h, lo, hi), division))
     ranked.sort(key=lambda x: x[0])
+    vain: set[bytes] = set()
     best = _resplit_if_out(ranked[0][1], parent, buildings, h, lo, hi, barriers, geographic,
-                           fewest)
+                           fewest, vain)
     rank = division_rank(best, h, lo, hi)
     if not _clean(rank, fewest) and FALLBACK is not None:
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
@@ -152,9 +171,9 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         ranked.append((division_rank(second, h, lo, hi), second))
         if ranked[-1][0] < rank:
             best = _resplit_if_out(second, parent, buildings, h, lo, hi, barriers, geographic,
-                                   fewest)
+                                   fewest, vain)
     out = _tally(best, h, lo, hi)[0]
-    if len(out) > fewest and GROUPED is not None:
+    if len(out) > fewest and GROUPED is not None and not (graph.SHED and towers):
         best = _grouped_or(best, parent, checked_parent, buildings, h, lo, hi, barriers,
                            geographic, fewest)
         out = _tally(best, h, lo, hi)[0]
@@ -173,13 +192,14 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
 
 
 def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo: int, hi: int,
-                    barriers, geographic: bool, fewest: int) -> SplitResult:
+                    barriers, geographic: bool, fewest: int, vain: set[bytes]) -> SplitResult:
     """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST)
-    where more are out than the `fewest` the household arithmetic allows."""
+    where more are out than the `fewest` the household arithmetic allows (`vain`: the
+    clusters divided in vain for this parent already, not divided again)."""
     if not RESPLIT_LAST or len(_tally(division, h, lo, hi)[0]) <= fewest:
         return division
     return resplit_result(parent, buildings, h, division, lo, hi, GRAPH_SUBSPLITS, barriers,
-                          geographic, GRAPH_RESPLITS)
+                          geographic, GRAPH_RESPLITS, vain)
 
 
 def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndarray, lo: int,

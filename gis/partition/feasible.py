@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 MAX_NODES = 20_000
 MAX_DEPTH = 400  # buildings searched in depth (more: the greedy grouping or undecided)
+CACHED = 4096  # verdicts remembered (sets of counts)
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,20 @@ def _fits(items: list[int], k: int, lo: int, hi: int, budget: list[int]) -> bool
 
 def packing(households, lo: int, hi: int, max_nodes: int = MAX_NODES) -> Packing:
     """Whether buildings of `households` can be grouped into parts of lo..hi households (each
-    building over hi a part of its own); see the module docstring."""
+    building over hi a part of its own); see the module docstring. The verdict depends only
+    on the counts, so it is remembered for the last CACHED sets of counts asked (a split asks
+    about the same parent and clusters again from several passes)."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     over = h > hi
-    items = sorted((int(x) for x in h[~over] if x > 0), reverse=True)
-    towers = int(over.sum())
+    items = tuple(sorted((int(x) for x in h[~over] if x > 0), reverse=True))
+    return _packing(items, int(over.sum()), lo, hi, max_nodes)
+
+
+@lru_cache(maxsize=CACHED)
+def _packing(items: tuple[int, ...], towers: int, lo: int, hi: int, max_nodes: int) -> Packing:
+    """`packing` of the counts within the maximum (descending) beside `towers` buildings over
+    it."""
+    items = list(items)
     total = sum(items)
     if total == 0:
         return Packing(True, max(towers, 1))

@@ -12,12 +12,14 @@ direction's normal, so every line splits the pair's buildings into a prefix and 
 - `balance` mode (bounds): any line whose two sides hold households within lo..hi (or fewer out
   of bounds than now), so buildings may change part.
 
-The best few lines by gap width are drawn: one side is the union cut by the half-plane, the
-other the rest of the union, so the pair still tiles the same area; each footprint is then
-added to its own side and taken from the other, so none is split. A redraw is kept only when
-both sides are one polygon each holding its buildings and, in `keep` mode, the lower
-Polsby-Popper of the two rises (in `balance` mode: fewer households out of bounds, then a
-higher lower Polsby-Popper). Parts other than the pair never change.
+The best few lines by gap width are drawn (in `keep` mode, where every line splits the
+buildings alike, beside a tower the widest gap at each of the best KEEP_DRAWN directions; the
+most compact pair wins): one side is the union cut by the half-plane, the other the rest of the
+union, so the pair still tiles the same area; each footprint is then added to its own side and
+taken from the other, so none is split. A redraw is kept only when both sides are one polygon
+each holding its buildings and, in `keep` mode, the lower Polsby-Popper of the two rises (in
+`balance` mode: fewer households out of bounds, then a higher lower Polsby-Popper). Parts other
+than the pair never change.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ from gis.partition.quality import polsby_popper
 
 ANGLES = 24
 DRAWN = 2  # lines drawn per pair (best gaps first)
+# in `keep` mode every line splits the buildings the same way: where one part is a tower (a
+# building over the maximum) the widest gaps at this many directions are drawn (the widest
+# alone left a tower's grid a wedge of land on the Wuhan set that a line at another angle gives
+# its neighbour)
+KEEP_DRAWN = 6
 GAIN = 1e-4  # smallest rise in the lower Polsby-Popper that counts
 WHOLE = 1e-6  # share of a footprint's area that may differ (overlay rounding)
 AREA_NOISE = 1e-9  # share of a pair's area that may differ after an overlay
@@ -83,6 +90,13 @@ def _one(geom: BaseGeometry) -> BaseGeometry | None:
     return polys[0] if len(polys) == 1 else None
 
 
+def _tower_pair(households: np.ndarray, mine: np.ndarray, hi: float) -> bool:
+    """Whether either part of a pair is one building over the maximum `hi` (`mine`: which of
+    the pair's buildings, of `households`, are in the first)."""
+    return any(len(side) == 1 and side[0] > hi for side in (households[mine],
+                                                             households[~mine]))
+
+
 def _lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, mode: str, lo: int, hi: int
            ) -> list[tuple[float, int, float, np.ndarray]]:
     """Candidate lines (gap, angle, t, side-A mask over idx), widest gaps first."""
@@ -111,16 +125,17 @@ def _lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, mode: str, lo: int
     if len(r) == 0:
         return []
     keyed = sorted(zip(-gap[r, j], j, r, strict=True))
+    tower = mode == "keep" and _tower_pair(fp.households[idx], mine, hi)
     out, seen = [], set()
     for g, jj, rr in keyed:
         side = np.zeros(n, bool)
         side[order[: rr + 1, jj]] = True
-        key = side.tobytes()
-        if key in seen or (~side).tobytes() in seen:
+        key = side.tobytes() + (bytes([jj]) if tower else b"")
+        if key in seen or (~side).tobytes() + key[n:] in seen:
             continue
         seen.add(key)
         out.append((-float(g), int(jj), float(t[rr, jj]), side))
-        if len(out) >= DRAWN:
+        if len(out) >= (KEEP_DRAWN if tower else DRAWN):
             break
     return out
 

@@ -146,10 +146,13 @@ def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
 
 def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
             h: np.ndarray, scale, lo: int, hi: int, splits: Sequence[Split], barriers=(),
-            geographic: bool = True, divisions: int = SPLITS
+            geographic: bool = True, divisions: int = SPLITS, vain: set[bytes] | None = None
             ) -> tuple[list[BaseGeometry], np.ndarray, bool]:
     """Parts and assignment after dividing clusters around each part out of bounds again
-    (see the module docstring), and whether any was; `divisions` by an engine at most."""
+    (see the module docstring), and whether any was; `divisions` by an engine at most.
+    `vain` holds the clusters (their buildings and outline) divided in vain already for this
+    parent, by an earlier call too: the engines are deterministic, so none is divided again."""
+    vain = set() if vain is None else vain
     parts, assignment, changed = list(parts), assignment.copy(), False
     done: set[int] = set()
     budget = [divisions]
@@ -178,9 +181,15 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
             area = sum(parts[c].area for c in cluster)
             if union is None or abs(union.area - area) > AREA_NOISE * area:
                 continue
+            key = idx.tobytes() + shapely.to_wkb(union)
+            if key in vain:
+                continue
+            left = budget[0]
             got = _divide(union, cluster, parts, assignment, foot, h, scale, lo, hi, splits,
                           barriers, geographic, budget)
             if got is None:
+                if left - budget[0] == len(splits):  # every engine tried, none kept
+                    vain.add(key)
                 continue
             new, sub = got
             keep = [p for p in range(len(parts)) if p not in cluster]
@@ -196,9 +205,10 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
 
 def resplit_result(parent: BaseGeometry, buildings, households, result: SplitResult, lo: int,
                    hi: int, splits: Sequence[Split], barriers=(), geographic: bool = True,
-                   divisions: int = SPLITS) -> SplitResult:
-    """`result` after `resplit` (`divisions` by an engine at most), or `result` itself when
-    no part is out of bounds (or the arithmetic makes the bounds impossible)."""
+                   divisions: int = SPLITS, vain: set[bytes] | None = None) -> SplitResult:
+    """`result` after `resplit` (`divisions` by an engine at most; `vain`: clusters divided
+    in vain already), or `result` itself when no part is out of bounds (or the arithmetic
+    makes the bounds impossible)."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64)
     arithmetic = arithmetic_of(result.violations)
@@ -212,7 +222,7 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
     parts, new, changed = resplit(list(result.parts), assignment, foot, h, scale, lo, hi, splits,
-                                  barriers, geographic, divisions)
+                                  barriers, geographic, divisions, vain)
     if not changed:
         return result
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
