@@ -57,6 +57,29 @@ def test_a_short_part_of_single_buildings_is_regrouped_with_two_neighbours():
     assert min(done.polsby_popper) >= FLOOR
 
 
+def test_a_cluster_divided_in_vain_is_not_divided_again_for_the_same_parent():
+    """graph_first re-splits twice (its own division, then the growth engine's): a cluster
+    every engine was given in vain in the first call (the same buildings, the same outline)
+    is not given to them again in the second; a parent of its own starts afresh."""
+    parent, buildings, households, before = _short_row()
+    calls = []
+
+    def never(union, feet, held, **kwargs):
+        calls.append(len(feet))
+        return None  # no division drawn
+
+    vain: set[bytes] = set()
+    first = resplit_result(parent, buildings, households, before, 30, 50, (never, never),
+                           vain=vain)
+    assert first is before and len(calls) >= 2 and len(vain) == len(calls) // 2
+    made = len(calls)
+    again = resplit_result(parent, buildings, households, before, 30, 50, (never, never),
+                           vain=vain)
+    assert again is before and len(calls) == made
+    resplit_result(parent, buildings, households, before, 30, 50, (never, never))
+    assert len(calls) == 2 * made
+
+
 def test_a_real_bund_grid_gets_every_micro_grid_within_the_bounds():
     """A real grid of the Bund (12 buildings, 483 households, towers of 52-126): after the
     polish and improvement passes two micro-grids between the towers stay short (29 and 27
