@@ -1,21 +1,23 @@
 """What each late stage of the graph engine's split buys and what it costs, on the real grids.
 
-graph_first (gis.partition.engines) settles most grids with the graph engine alone; where
-parts stay out of bounds or thin it runs a tail of stages, each costlier than the engine: the
-re-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
+graph_first (gis.partition.engines) settles most grids with the graph engine alone; where parts
+stay out of bounds or thin it runs a tail of stages, each costlier than the engine: the re-
+split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
 division (`fallback`, FALLBACK) and the divisions drawn from groupings of the households
-(`grouped`, GROUPED). Here every grid of the real cities of bench/real_city.py (the
-communities divided into grids as the split job does it) is divided into micro-grids twice per
-stage, with the stage and without it, the two runs of a grid back to back in alternating order
-in one process, so the machine's drift falls on both alike. Per city and stage it prints the
-CPU per grid with and without the stage (time.process_time; the median over grids and the
-mean, whose ratio `off/on` is what switching the stage off would save), the grids whose
-division changes, and the feasible micro-grids out of bounds (as the real bench counts them:
-parents whose household arithmetic allows the bounds, parts without a building over the
-maximum), the mean and the lowest Polsby-Popper with and without it.
+(`grouped`, GROUPED); and one setting of the passes, the boundary beside a tower drawn at
+several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the widest gap's line alone). Here
+every grid of the real cities of bench/real_city.py (the communities divided into grids as the
+split job does it) is divided into micro-grids twice per stage, with the stage and without it,
+the two runs of a grid back to back in alternating order in one process, so the machine's drift
+falls on both alike. Per city and stage it prints the CPU per grid with and without the stage
+(time.process_time; the median over grids and the mean, whose ratio `off/on` is what switching
+the stage off would save), the grids whose division changes, and the feasible micro-grids out
+of bounds (as the real bench counts them: parents whose household arithmetic allows the bounds,
+parts without a building over the maximum), the mean and the lowest Polsby-Popper with and
+without it.
 
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
-        [--stages resplit,fallback,grouped] [--every N]
+        [--stages resplit,fallback,grouped,tower_lines] [--every N]
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.growth_profile import micro_jobs  # noqa: E402
 from bench.real_bench import LEVELS, timed_split  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
-from gis.partition import engines  # noqa: E402
+from gis.partition import engines, reshape  # noqa: E402
 from gis.partition.feasible import packing  # noqa: E402
 
-# a stage and the engines setting that switches it off
-STAGES = {"resplit": ("RESPLIT_LAST", False), "fallback": ("FALLBACK", None),
-          "grouped": ("GROUPED", None)}
+# a stage, the module and setting that switch it off, and the value that does
+STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FALLBACK", None),
+          "grouped": (engines, "GROUPED", None), "tower_lines": (reshape, "KEEP_DRAWN", 1)}
 
 
 def feasible_out(job: tuple, result: tuple) -> int:
@@ -56,20 +58,20 @@ def feasible_out(job: tuple, result: tuple) -> int:
     return out
 
 
-def with_and_without(jobs: list[tuple], setting: str, off) -> dict:
+def with_and_without(jobs: list[tuple], module, setting: str, off) -> dict:
     """Every job divided with the stage and without it (see the module docstring)."""
-    on_value = getattr(engines, setting)
+    on_value = getattr(module, setting)
     cpu = {True: [], False: []}
     results = {True: [], False: []}
     try:
         for i, job in enumerate(jobs):
             for on in ((True, False) if i % 2 == 0 else (False, True)):
-                setattr(engines, setting, on_value if on else off)
+                setattr(module, setting, on_value if on else off)
                 result, seconds = timed_split(job)
                 cpu[on].append(seconds)
                 results[on].append(result)
     finally:
-        setattr(engines, setting, on_value)
+        setattr(module, setting, on_value)
     figures = {"changed": sum(a[0] != b[0] or a[1] != b[1]
                               for a, b in zip(results[True], results[False], strict=True))}
     for on, label in ((True, "on"), (False, "off")):
