@@ -225,6 +225,18 @@ def _monaco_grid(name: str, city: str = "monaco") -> tuple:
     return grid, list(data.buildings[inside]), data.households[inside]
 
 
+def _with_streets(name: str, city: str) -> tuple:
+    """`_monaco_grid` of `name` with the streets of the city that cross it (the barriers the
+    real-city bench gives the split)."""
+    import shapely
+
+    from bench.real_city import LOADERS
+
+    parent, buildings, households = _monaco_grid(name, city)
+    streets = LOADERS[city]().streets
+    return parent, buildings, households, list(streets[shapely.intersects(streets, parent)])
+
+
 @pytest.fixture(scope="session")
 def monaco_grid_202():
     """A real Monaco grid of 23 buildings (453 households, one tower of 60) as the real-city
@@ -316,6 +328,15 @@ def wuhan_community_4():
     as the real-city bench draws it from the streets (tests/data/wuhan_community_4.wkt),
     where the line through the widest gap beside the tower leaves its grid a wedge of land."""
     return _monaco_grid("wuhan_community_4.wkt", "wuhan")
+
+
+@pytest.fixture(scope="session")
+def shanghai_community_8():
+    """A real community of the Bund set of 26 buildings (7,707 households, towers of 2,718
+    and 749) as the real-city bench draws it from the streets, its outline rounded to 1e-9
+    degrees (tests/data/shanghai_community_8.wkt), with those streets: a re-split of four
+    divisions leaves a grid of buildings of 277 and 240 households (517)."""
+    return _with_streets("shanghai_community_8.wkt", "shanghai")
 
 
 @pytest.fixture(scope="session")

@@ -474,6 +474,23 @@ def test_a_tower_s_grid_gives_its_wedge_of_land_to_its_neighbour(wuhan_community
         np.asarray(widest.households) == 803)[0])] < 0.45
 
 
+def test_at_the_grid_level_the_re_split_gets_more_divisions(shanghai_community_8,
+                                                             monkeypatch):
+    """A real community with towers of 2,718 and 749 households, divided with its streets:
+    with the micro-grids' budget of four divisions the re-split leaves a grid of two
+    buildings, 277 and 240 households (517); the grid level's budget (GRID_RESPLITS) brings
+    every grid within 300-500, none under 0.2."""
+    community, buildings, households, streets = shanghai_community_8
+    bounds = {"min_households": 300, "max_households": 500, "barriers": streets}
+    grids = splitter("graph", "grid")(community, buildings, households, **bounds)
+    check_division(community, buildings, households, grids)
+    assert _feasible_out(grids, households, 300, 500) == []
+    assert min(grids.polsby_popper) >= 0.2
+    monkeypatch.setattr(engines, "GRID_RESPLITS", engines.GRAPH_RESPLITS)
+    fewer = splitter("graph", "grid")(community, buildings, households, **bounds)
+    assert _feasible_out(fewer, households, 300, 500) == [517]
+
+
 @pytest.mark.parametrize(("house", "parts"), [(28, [28, 40, 40, 40, 120]),
                                               (15, [15, 40, 40, 40, 120]),
                                               (14, [40, 40, 40, 134])])

@@ -125,7 +125,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     with the land round the towers free but did not take that division for a part too thin on
     its unit graph, that division after the same passes (which often make it compact). Parts
     of the best by `division_rank` still out of bounds are re-split with their neighbours
-    (gis.partition.resplit, RESPLIT_LAST); only where that is not clean either (every part
+    (gis.partition.resplit, RESPLIT_LAST; GRAPH_RESPLITS divisions, GRID_RESPLITS at the grid
+    level); only where that is not clean either (every part
     that could be in bounds in bounds, none under THIN) is the growth engine's division with
     the same passes weighed (FALLBACK: it costs more than the rest together; re-split in turn
     when it ranks better). Where parts are still out of bounds and no building is over the
@@ -162,8 +163,9 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
             ranked.append((division_rank(division, h, lo, hi), division))
     ranked.sort(key=lambda x: x[0])
     vain: set[bytes] = set()
+    divisions = GRID_RESPLITS if grid_level else GRAPH_RESPLITS
     best = _resplit_if_out(ranked[0][1], parent, buildings, h, lo, hi, barriers, geographic,
-                           fewest, vain)
+                           fewest, vain, divisions)
     rank = division_rank(best, h, lo, hi)
     if not _clean(rank, fewest) and FALLBACK is not None:
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
@@ -171,7 +173,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         ranked.append((division_rank(second, h, lo, hi), second))
         if ranked[-1][0] < rank:
             best = _resplit_if_out(second, parent, buildings, h, lo, hi, barriers, geographic,
-                                   fewest, vain)
+                                   fewest, vain, divisions)
     out = _tally(best, h, lo, hi)[0]
     if len(out) > fewest and GROUPED is not None and not (graph.SHED and towers):
         best = _grouped_or(best, parent, checked_parent, buildings, h, lo, hi, barriers,
@@ -192,14 +194,16 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
 
 
 def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo: int, hi: int,
-                    barriers, geographic: bool, fewest: int, vain: set[bytes]) -> SplitResult:
-    """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST)
-    where more are out than the `fewest` the household arithmetic allows (`vain`: the
-    clusters divided in vain for this parent already, not divided again)."""
+                    barriers, geographic: bool, fewest: int, vain: set[bytes],
+                    divisions: int) -> SplitResult:
+    """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST;
+    `divisions` by an engine at most) where more are out than the `fewest` the household
+    arithmetic allows (`vain`: the clusters divided in vain for this parent already, not
+    divided again)."""
     if not RESPLIT_LAST or len(_tally(division, h, lo, hi)[0]) <= fewest:
         return division
     return resplit_result(parent, buildings, h, division, lo, hi, GRAPH_SUBSPLITS, barriers,
-                          geographic, GRAPH_RESPLITS, vain)
+                          geographic, divisions, vain)
 
 
 def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndarray, lo: int,
@@ -263,6 +267,10 @@ SUBSPLITS = (_passes(partial(engine.split, cut_budget=engine.CLUSTER_BUDGET_PER_
 GRAPH_SUBSPLITS = (SUBSPLITS[0], _passes(groupings.grouped_split, resplit=False,
                                          in_bounds_only=True))
 GRAPH_RESPLITS = 4
+# at the grid level (see splitter: a community is divided once, into the grids all else is
+# built on): a Bund community whose outline was rounded by 1e-9 degrees needed more than
+# eight to bring its last grid of 517 households in bounds
+GRID_RESPLITS = 16
 # the growth engine's division graph_first weighs: with its passes, without the re-split
 # (None: not weighed, as with GROUPED = None and RESPLIT_LAST = False below - bench/tail_bench.py
 # measures what each stage buys and costs)
