@@ -1,8 +1,8 @@
 """What each late stage of the graph engine's split buys and what it costs, on the real grids.
 
 graph_first (gis.partition.engines) settles most grids with the graph engine alone; where parts
-stay out of bounds or thin it runs a tail of stages, each costlier than the engine: the re-
-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
+stay out of bounds or thin it runs a tail of stages, each costlier than the engine: the
+re-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
 division (`fallback`, FALLBACK) and the divisions drawn from groupings of the households
 (`grouped`, GROUPED); and one setting of the passes, the boundary beside a tower drawn at
 several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the widest gap's line alone). Here

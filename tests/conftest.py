@@ -211,10 +211,11 @@ def with_settings(client, **changes) -> Iterator[None]:
         state.settings = saved
 
 
-def _monaco_grid(name: str, city: str = "monaco") -> tuple:
+def _monaco_grid(name: str, city: str = "monaco", streets: bool = False) -> tuple:
     """A grid of tests/data (lon/lat WKT) with the buildings of a real city of the bench
     (bench/real_city.py, Monaco unless told) whose representative point lies in it and their
-    households."""
+    households; with `streets`, also the city's streets that cross it (the barriers the
+    real-city bench gives the split)."""
     import shapely
 
     from bench.real_city import LOADERS
@@ -222,19 +223,10 @@ def _monaco_grid(name: str, city: str = "monaco") -> tuple:
     grid = shapely.from_wkt((DATA / name).read_text())
     data = LOADERS[city]()
     inside = shapely.contains(grid, shapely.point_on_surface(data.buildings))
-    return grid, list(data.buildings[inside]), data.households[inside]
-
-
-def _with_streets(name: str, city: str) -> tuple:
-    """`_monaco_grid` of `name` with the streets of the city that cross it (the barriers the
-    real-city bench gives the split)."""
-    import shapely
-
-    from bench.real_city import LOADERS
-
-    parent, buildings, households = _monaco_grid(name, city)
-    streets = LOADERS[city]().streets
-    return parent, buildings, households, list(streets[shapely.intersects(streets, parent)])
+    found = (grid, list(data.buildings[inside]), data.households[inside])
+    if not streets:
+        return found
+    return (*found, list(data.streets[shapely.intersects(data.streets, grid)]))
 
 
 @pytest.fixture(scope="session")
@@ -336,7 +328,7 @@ def shanghai_community_8():
     and 749) as the real-city bench draws it from the streets, its outline rounded to 1e-9
     degrees (tests/data/shanghai_community_8.wkt), with those streets: a re-split of four
     divisions leaves a grid of buildings of 277 and 240 households (517)."""
-    return _with_streets("shanghai_community_8.wkt", "shanghai")
+    return _monaco_grid("shanghai_community_8.wkt", "shanghai", streets=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,6 @@ around footprints (`ragged`, low fill of that rectangle).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-
 import numpy as np
 import shapely
 
@@ -115,14 +112,13 @@ def part_reasons(parent, parts: list, assignment: np.ndarray, households: np.nda
     out = []
     lone = [lone_building(households[assignment == i], hi) for i in range(len(parts))]
     near: list[list[int]] | None = None
-    parent_groups = cache(lambda: packing(households, lo, hi).feasible is not False)
     for i, (part, count, pp) in enumerate(zip(parts, counts, pps, strict=True)):
         held = households[assignment == i]
         bounds = bounds_reason(int(count), held, lo, hi, arithmetic)
         if bounds and bounds["code"] in ("under", "over"):
             near = near if near is not None else _neighbours(parts)
-            bounds = (walled_in(bounds, i, near, lone, households, assignment, lo, hi,
-                                parent_groups) or boxed_in(bounds, near[i], lone) or bounds)
+            bounds = (walled_in(bounds, i, near, lone, households, assignment, lo, hi)
+                      or boxed_in(bounds, near[i], lone) or bounds)
         reasons = [r for r in (bounds, shape_reason(part, float(pp), parent_pp, scale)) if r]
         out.append(reasons)
     return out
@@ -138,13 +134,13 @@ def _neighbours(parts: list) -> list[list[int]]:
 
 
 def walled_in(reason: dict, i: int, near: list[list[int]], lone: list[bool],
-              households: np.ndarray, assignment: np.ndarray, lo: int, hi: int,
-              parent_groups: Callable[[], bool]) -> dict | None:
+              households: np.ndarray, assignment: np.ndarray, lo: int, hi: int
+              ) -> dict | None:
     """The `walled` reason when the buildings of the parts part i reaches without crossing a
     lone tower's part (part i's own included) cannot be grouped into parts of lo..hi while
-    the parent's can (gis.partition.feasible; `parent_groups`, asked once per division by
-    part_reasons and only where needed): the parts of single buildings over the
-    maximum, as drawn, and the parent's outline wall them in, so no division that keeps the
+    the parent's can (gis.partition.feasible, whose verdicts are remembered, so the parent's
+    is worked out once per division): the parts of single buildings over the maximum, as
+    drawn, and the parent's outline wall them in, so no division that keeps the
     towers' parts as they are puts them all in bounds (redrawing a tower's part, or joining
     households to it, may; on the real sets the passes after the first division did so for
     some parts so told, so it is a diagnosis of the division, not a proof)."""
@@ -155,7 +151,8 @@ def walled_in(reason: dict, i: int, near: list[list[int]], lone: list[bool],
                 group.add(j)
                 todo.append(j)
     held = households[np.isin(assignment, sorted(group))]
-    if packing(held, lo, hi).feasible is not False or not parent_groups():
+    if (packing(held, lo, hi).feasible is not False
+            or packing(households, lo, hi).feasible is False):
         return None
     count, total = reason["households"], int(held.sum())
     return _reason("walled", f"{count} households, {_side(reason)}: walled in by the parts of "

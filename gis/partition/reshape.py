@@ -130,10 +130,10 @@ def _lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, mode: str, lo: int
     for g, jj, rr in keyed:
         side = np.zeros(n, bool)
         side[order[: rr + 1, jj]] = True
-        key = side.tobytes() + (bytes([jj]) if tower else b"")
-        if key in seen or (~side).tobytes() + key[n:] in seen:
+        angle = jj if tower else -1  # beside a tower, the same split at each direction
+        if (side.tobytes(), angle) in seen or ((~side).tobytes(), angle) in seen:
             continue
-        seen.add(key)
+        seen.add((side.tobytes(), angle))
         out.append((-float(g), int(jj), float(t[rr, jj]), side))
         if len(out) >= (KEEP_DRAWN if tower else DRAWN):
             break
