@@ -110,9 +110,10 @@ class Assigner:
         rank[rows, order] = np.arange(m)[None, :]
         ra, rb = rank[:, ea], rank[:, eb]
         offset = (rows * m)
-        top = np.bincount((np.maximum(ra, rb) + offset).ravel(), weights=np.tile(w, ANGLES),
+        weights = np.tile(w, ANGLES)
+        top = np.bincount((np.maximum(ra, rb) + offset).ravel(), weights=weights,
                           minlength=ANGLES * m).reshape(ANGLES, m)
-        bottom = np.bincount((np.minimum(ra, rb) + offset).ravel(), weights=np.tile(w, ANGLES),
+        bottom = np.bincount((np.minimum(ra, rb) + offset).ravel(), weights=weights,
                              minlength=ANGLES * m).reshape(ANGLES, m)
         inner_a = np.cumsum(top, axis=1)[:, :-1]
         inner_b = np.cumsum(bottom[:, ::-1], axis=1)[:, ::-1][:, 1:]
@@ -137,9 +138,8 @@ class Assigner:
         top = top[np.argsort(key[top], kind="stable")]
         split, rest = np.divmod(top, ANGLES * (m - 1))
         angle, t = np.divmod(rest, m - 1)
-        flat_miss = miss.ravel()[top]
-        return [(float(flat_miss[i]), -float(score[angle[i], t[i]]), int(t[i]),
-                 int(split[i]) + 1, order[angle[i]]) for i in range(take)]
+        return list(zip(miss.ravel()[top].astype(float).tolist(), (-score[angle, t]).tolist(),
+                        t.tolist(), (split + 1).tolist(), order[angle], strict=True))
 
     def _mended(self, side_a: np.ndarray, side_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Two sides made connected where they can be: the smaller pieces of a side that
