@@ -5,7 +5,11 @@ stay out of bounds or thin it runs a tail of stages, each costlier than the engi
 re-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
 division (`fallback`, FALLBACK) and the divisions drawn from groupings of the households
 (`grouped`, GROUPED); and one setting of the passes, the boundary beside a tower drawn at
-several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the widest gap's line alone). Here
+several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the widest gap's line alone); and two
+rules that spare the tail work (`whole_spare_only`, engines.SPARE_WHOLE_ONLY: the division with
+the land round the towers free is polished only where its footprints are whole;
+`fallback_if_vain`, engines.FALLBACK_IF_VAIN: the growth engine's division is weighed only
+where the re-split changed nothing), for which `off/on` above 1 is what the rule saves. Here
 every grid of the real cities of bench/real_city.py (the communities divided into grids as the
 split job does it) is divided into micro-grids twice per stage, with the stage and without it,
 the two runs of a grid back to back in alternating order in one process, so the machine's drift
@@ -17,7 +21,8 @@ parts without a building over the maximum), the mean and the lowest Polsby-Poppe
 without it.
 
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
-        [--stages resplit,fallback,grouped,tower_lines] [--every N]
+        [--stages resplit,fallback,grouped,tower_lines,whole_spare_only,fallback_if_vain]
+        [--every N]
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ from gis.partition.feasible import packing  # noqa: E402
 
 # a stage, the module and setting that switch it off, and the value that does
 STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FALLBACK", None),
-          "grouped": (engines, "GROUPED", None), "tower_lines": (reshape, "KEEP_DRAWN", 1)}
+          "grouped": (engines, "GROUPED", None), "tower_lines": (reshape, "KEEP_DRAWN", 1),
+          "whole_spare_only": (engines, "SPARE_WHOLE_ONLY", False),
+          "fallback_if_vain": (engines, "FALLBACK_IF_VAIN", False)}
 
 
 def feasible_out(job: tuple, result: tuple) -> int:

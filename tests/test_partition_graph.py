@@ -639,6 +639,10 @@ def test_a_spare_division_with_a_footprint_across_its_parts_is_not_polished(monk
     compacted, _ = _tail(monkeypatch, first, whole_spare, lambda division, *args: division)
     engines.graph_first(parent, buildings, households, geographic=False)
     assert compacted == [False, False]
+    monkeypatch.setattr(engines, "SPARE_WHOLE_ONLY", False)  # bench/tail_bench.py's switch
+    compacted, _ = _tail(monkeypatch, first, spare, lambda division, *args: division)
+    engines.graph_first(parent, buildings, households, geographic=False)
+    assert compacted == [False, True]
 
 
 def test_the_growth_engine_is_not_run_where_the_resplit_brought_parts_in_but_not_all(
@@ -654,6 +658,10 @@ def test_the_growth_engine_is_not_run_where_the_resplit_brought_parts_in_but_not
     assert engines.graph_first(parent, buildings, households, geographic=False) is one_out
     assert fallback == []
     _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
+    engines.graph_first(parent, buildings, households, geographic=False)
+    assert fallback == [1]
+    monkeypatch.setattr(engines, "FALLBACK_IF_VAIN", False)  # bench/tail_bench.py's switch
+    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: one_out)
     engines.graph_first(parent, buildings, households, geographic=False)
     assert fallback == [1]
 

@@ -30,6 +30,12 @@ from gis.partition.result import SplitResult
 DEFAULT = "graph"
 RESPLIT_LAST = True  # graph_first re-splits round parts both engines left out of bounds
 PASSES = True  # the passes after an engine (off: the engine's own division, for benchmarks)
+# two rules of graph_first that spare work which changed no division of the real sets
+# (bench/tail_bench.py measures them switched off): the division with the land round the
+# towers free is polished only where its footprints are whole, and the growth engine's
+# division is weighed only where the re-split changed nothing
+SPARE_WHOLE_ONLY = True
+FALLBACK_IF_VAIN = True
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split,
                                                   "graph": graph.split}
 
@@ -124,17 +130,17 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     passes (not the re-split) and, when the graph engine found fewer households out of bounds
     with the land round the towers free but did not take that division for a part too thin on
     its unit graph, that division after the same passes (which often make it compact; not
-    where a footprint lies across its parts: the passes redraw boundaries between parts
-    holding their footprints whole and leave such a division as broken as it came, on the
-    Bund after 0.3 s of CPU). Parts
+    where a footprint lies across its parts, SPARE_WHOLE_ONLY: the passes redraw boundaries
+    between parts holding their footprints whole and leave such a division as broken as it
+    came, on the Bund after 0.3 s of CPU). Parts
     of the best by `division_rank` still out of bounds are re-split with their neighbours
     (gis.partition.resplit, RESPLIT_LAST; GRAPH_RESPLITS divisions, GRID_RESPLITS at the grid
-    level); only where that is not clean either (every part
-    that could be in bounds in bounds, none under THIN) and the re-split changed nothing is
-    the growth engine's division with the same passes weighed (FALLBACK: it costs more than
-    the rest together; re-split in turn when it ranks better; where the re-split brought
-    parts in but not all, on the real sets the growth engine's division never ranked better,
-    for 0.1-0.6 s of CPU a grid). Where parts are still out of bounds and no building is over the
+    level); only where that is not clean either (every part that could be in bounds in
+    bounds, none under THIN) and the re-split changed nothing (FALLBACK_IF_VAIN) is the
+    growth engine's division with the same passes weighed (FALLBACK: it costs more than the
+    rest together; re-split in turn when it ranks better; where the re-split brought parts
+    in but not all, on the real sets the growth engine's division never ranked better, for
+    0.1-0.6 s of CPU a grid). Where parts are still out of bounds and no building is over the
     maximum, the divisions drawn from groupings of the households are weighed (`_grouped_or`;
     where towers stand, the engine's shedding, graph.SHED, gives them the households a
     grouping cannot place: on the real sets that stage changed no grid with towers), and at
@@ -163,9 +169,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                                         geographic)
         return ranked[0][1]
     for division in (first, spare):
-        if division is not None and not (division is spare and spare.broken):
-            division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
-            ranked.append((division_rank(division, h, lo, hi), division))
+        if division is None or (SPARE_WHOLE_ONLY and division is spare and spare.broken):
+            continue
+        division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
+        ranked.append((division_rank(division, h, lo, hi), division))
     ranked.sort(key=lambda x: x[0])
     vain: set[bytes] = set()
     divisions = GRID_RESPLITS if grid_level else GRAPH_RESPLITS
@@ -173,7 +180,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     best = _resplit_if_out(start, parent, buildings, h, lo, hi, barriers, geographic, fewest,
                            vain, divisions)
     rank = division_rank(best, h, lo, hi)
-    if not _clean(rank, fewest) and FALLBACK is not None and best is start:
+    if (not _clean(rank, fewest) and FALLBACK is not None
+            and (best is start or not FALLBACK_IF_VAIN)):
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
         ranked.append((division_rank(second, h, lo, hi), second))
