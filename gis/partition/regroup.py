@@ -51,7 +51,9 @@ def _try(a: Assigner, parts: tuple[int, ...], hh: np.ndarray, pp: np.ndarray,
     """Regroup `parts` when a better division of their units exists; whether it did. Units
     divided among parts exactly as when they last failed are not searched again (`failed`:
     the same units in the same parts give the same answer)."""
-    units = np.flatnonzero(np.isin(a.part, parts))
+    inside = np.zeros(int(a.part.max()) + 1, bool)
+    inside[list(parts)] = True
+    units = np.flatnonzero(inside[a.part])
     if len(units) > MAX_UNITS:
         return False
     seen = units.tobytes() + a.part[units].tobytes()

@@ -9,6 +9,7 @@ within the bounds with the highest lowest Polsby-Popper, then the highest sum.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,8 +38,7 @@ class SubsetTable:
     def __init__(self, g: CellGraph, units: np.ndarray, lo: int, hi: int):
         m = len(units)
         self.units, self.m = units, m
-        masks = np.arange(2 ** m)
-        bits = ((masks[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
+        masks, bits = _bits(m)
         local = np.full(g.n, -1, dtype=np.int64)
         local[units] = np.arange(m)
         ea, eb = local[g.edge_a], local[g.edge_b]
@@ -84,6 +84,15 @@ class SubsetTable:
             if best is None or key > best[:2]:
                 best = (*key, [c, *sub[2]])
         return best
+
+
+@functools.cache
+def _bits(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every bit mask of m units and its bits (row per mask; read-only, shared)."""
+    masks = np.arange(2 ** m)
+    bits = ((masks[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
+    masks.flags.writeable = bits.flags.writeable = False
+    return masks, bits
 
 
 def connected_rows(bits: np.ndarray, adjacent: np.ndarray) -> np.ndarray:
