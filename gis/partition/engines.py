@@ -213,7 +213,7 @@ def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo:
     """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST;
     `divisions` by an engine at most) where more are out than the `fewest` the household
     arithmetic allows (`vain`: the clusters divided in vain for this parent already, not
-    divided again)."""
+    divided again); `division` itself, the same object, where nothing changed."""
     if not RESPLIT_LAST or len(_tally(division, h, lo, hi)[0]) <= fewest:
         return division
     return resplit_result(parent, buildings, h, division, lo, hi, GRAPH_SUBSPLITS, barriers,

@@ -207,8 +207,9 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
                    hi: int, splits: Sequence[Split], barriers=(), geographic: bool = True,
                    divisions: int = SPLITS, vain: set[bytes] | None = None) -> SplitResult:
     """`result` after `resplit` (`divisions` by an engine at most; `vain`: clusters divided
-    in vain already), or `result` itself when no part is out of bounds (or the arithmetic
-    makes the bounds impossible)."""
+    in vain already), or `result` itself, the same object, when no part is out of bounds (or
+    the arithmetic makes the bounds impossible) or no cluster was divided again
+    (gis.partition.engines.graph_first tells the two apart by identity)."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64)
     arithmetic = arithmetic_of(result.violations)
