@@ -9,7 +9,9 @@ several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the widest gap's line al
 rules that spare the tail work (`whole_spare_only`, engines.SPARE_WHOLE_ONLY: the division with
 the land round the towers free is polished only where its footprints are whole;
 `fallback_if_vain`, engines.FALLBACK_IF_VAIN: the growth engine's division is weighed only
-where the re-split changed nothing), for which `off/on` above 1 is what the rule saves. Here
+where the re-split changed nothing; `unit_chains_enough`, engines.UNIT_CHAINS_ENOUGH: the graph
+engine's micro-grids go through the improvement passes without their chains), for which
+`off/on` above 1 is what the rule saves. Here
 every grid of the real cities of bench/real_city.py (the communities divided into grids as the
 split job does it) is divided into micro-grids twice per stage, with the stage and without it,
 the two runs of a grid back to back in alternating order in one process, so the machine's drift
@@ -21,7 +23,8 @@ parts without a building over the maximum), the mean and the lowest Polsby-Poppe
 without it.
 
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
-        [--stages resplit,fallback,grouped,tower_lines,whole_spare_only,fallback_if_vain]
+        [--stages resplit,fallback,grouped,tower_lines,whole_spare_only,fallback_if_vain,
+                  unit_chains_enough]
         [--every N]
 """
 
@@ -45,7 +48,8 @@ from gis.partition.feasible import packing  # noqa: E402
 STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FALLBACK", None),
           "grouped": (engines, "GROUPED", None), "tower_lines": (reshape, "KEEP_DRAWN", 1),
           "whole_spare_only": (engines, "SPARE_WHOLE_ONLY", False),
-          "fallback_if_vain": (engines, "FALLBACK_IF_VAIN", False)}
+          "fallback_if_vain": (engines, "FALLBACK_IF_VAIN", False),
+          "unit_chains_enough": (engines, "UNIT_CHAINS_ENOUGH", False)}
 
 
 def feasible_out(job: tuple, result: tuple) -> int:

@@ -80,6 +80,25 @@ def test_a_short_part_gets_households_along_a_chain_of_neighbours():
     assert polsby_popper(done, scale).min() >= FLOOR
 
 
+def test_the_chains_are_left_out_when_the_caller_says_its_engine_searched_them():
+    """The same row through the whole pass: with its chains the short part is brought in
+    (40 | 30 | 35); without them (`chained=False`, as graph_first asks for the graph engine's
+    micro-grids, whose unit graph the engine searched for chains already) it stays short."""
+    parent = box(LON, LAT, LON + 180 * D, LAT + 30 * D)
+    xs = [5, 35, 65, 95, 125, 155]
+    buildings = [box(LON + x * D, LAT + 8 * D, LON + (x + 14) * D, LAT + 22 * D) for x in xs]
+    households = [25, 15, 20, 10, 20, 15]
+    parts = [box(LON, LAT, LON + 30 * D, LAT + 30 * D),
+             box(LON + 30 * D, LAT, LON + 90 * D, LAT + 30 * D),
+             box(LON + 90 * D, LAT, LON + 180 * D, LAT + 30 * D)]
+    before = division(parent, parts, [0, 1, 1, 2, 2, 2], buildings, households)
+    chained = improved(parent, buildings, households, before, 30, 50)
+    assert chained.households == [40, 30, 35]
+    check_division(parent, buildings, households, chained)
+    unchained = improved(parent, buildings, households, before, 30, 50, chained=False)
+    assert unchained.households[0] == 25 and parts_out(unchained, households) == 1
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 30), max_size=6), st.lists(st.integers(0, 30), max_size=6),
        st.integers(20, 45), st.integers(0, 10))

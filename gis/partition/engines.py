@@ -36,6 +36,12 @@ PASSES = True  # the passes after an engine (off: the engine's own division, for
 # division is weighed only where the re-split changed nothing
 SPARE_WHOLE_ONLY = True
 FALLBACK_IF_VAIN = True
+# and one of its passes: at the micro level the graph engine's divisions go through the
+# improvement passes without their chains of moves between neighbouring parts (the engine
+# searched such chains on its unit graph already, gis.partition.assign.ChainRepair; on the real
+# sets the passes' chains after it never brought a part in bounds: 300 tried on Monaco, none
+# kept, for 8 % of its CPU, while at the grid level they brought two of the Bund's grids in)
+UNIT_CHAINS_ENOUGH = True
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split,
                                                   "graph": graph.split}
 
@@ -96,11 +102,11 @@ def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple
 
 
 def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, hi: int,
-               geographic: bool) -> SplitResult:
-    """`result` after the polish and improvement passes (the graph engine's division with
-    the land round the towers free, in graph_first)."""
+               geographic: bool, chained: bool = True) -> SplitResult:
+    """`result` after the polish and improvement passes (without the latter's chains unless
+    `chained`; in graph_first: the graph engine's divisions, those drawn from groupings)."""
     result = polish(parent, buildings, h, result, lo, hi, geographic)
-    return improved(parent, buildings, h, result, lo, hi, geographic)
+    return improved(parent, buildings, h, result, lo, hi, geographic, chained)
 
 
 def _compacted_if_better(ranked: tuple[tuple, SplitResult], parent, buildings, h: np.ndarray,
@@ -127,7 +133,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     Where the best leaves a part out of bounds that holds no building over the maximum (a
     tower's part with a few households cut off beside it is not one: no grouping puts its
     tower in bounds) or one under THIN, also that division after the polish and improvement
-    passes (not the re-split) and, when the graph engine found fewer households out of bounds
+    passes (not the re-split; for micro-grids without the improvement's chains,
+    UNIT_CHAINS_ENOUGH) and, when the graph engine found fewer households out of bounds
     with the land round the towers free but did not take that division for a part too thin on
     its unit graph, that division after the same passes (which often make it compact; not
     where a footprint lies across its parts, SPARE_WHOLE_ONLY: the passes redraw boundaries
@@ -171,7 +178,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     for division in (first, spare):
         if division is None or (SPARE_WHOLE_ONLY and division is spare and spare.broken):
             continue
-        division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic)
+        division = _compacted(checked_parent, buildings, h, division, lo, hi, geographic,
+                              chained=grid_level or not UNIT_CHAINS_ENOUGH)
         ranked.append((division_rank(division, h, lo, hi), division))
     ranked.sort(key=lambda x: x[0])
     vain: set[bytes] = set()

@@ -527,14 +527,14 @@ def compact(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
 
 
 def improve(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
-            scale: tuple[float, float], lo: int, hi: int, feasible: bool
+            scale: tuple[float, float], lo: int, hi: int, feasible: bool, chained: bool = True
             ) -> list[BaseGeometry]:
-    """Parts after the chains (when `feasible`) and the compactness moves; `assignment`
-    changes in place."""
+    """Parts after the chains (when `feasible` and `chained`) and the compactness moves;
+    `assignment` changes in place."""
     parts = list(parts)
     if len(parts) < 2:
         return parts
-    if feasible:
+    if feasible and chained:
         held = [fp.households[assignment == k] for k in range(len(parts))]
         lone = np.array([lone_building(x, hi) for x in held])
         parts = chains(parts, assignment, fp, scale, lo, hi, lone)
@@ -542,9 +542,11 @@ def improve(parts: list[BaseGeometry], assignment: np.ndarray, fp: Footprints,
 
 
 def improved(parent: BaseGeometry, buildings, households, result: SplitResult, lo: int, hi: int,
-             geographic: bool = True) -> SplitResult:
+             geographic: bool = True, chained: bool = True) -> SplitResult:
     """`result` after the passes of the module docstring, or `result` itself when no part is
-    out of bounds or under THIN (nothing is built then)."""
+    out of bounds or under THIN (nothing is built then). Without `chained` the chains (1) are
+    left out: for a division whose engine searched such chains on its own (the graph engine's
+    gis.partition.assign.ChainRepair), see gis.partition.engines.UNIT_CHAINS_ENOUGH."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64).copy()
     held = [h[assignment == k] for k in range(len(result.parts))]
@@ -559,7 +561,8 @@ def improved(parent: BaseGeometry, buildings, households, result: SplitResult, l
     rep = shapely.get_coordinates(shapely.point_on_surface(foot))
     fp = Footprints.of(foot, rep, h, scale)
     try:
-        parts = improve(list(result.parts), assignment, fp, scale, lo, hi, arithmetic is None)
+        parts = improve(list(result.parts), assignment, fp, scale, lo, hi, arithmetic is None,
+                        chained)
         parts, assignment, split = keep_whole(parent, parts, assignment, foot, h, scale)
     except GEOSException:  # a pass not guarded above: the division as the other passes left it
         return result
