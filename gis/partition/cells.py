@@ -17,7 +17,7 @@ With FACES set, the cells come instead from one noding of the regions' edges and
 footprints' outlines (gis.partition.faces): every footprint whole in its cell by construction,
 shared edges matched vertex for vertex, no overlay per cell (about half the CPU of this
 construction on real blocks). It is off by default: the growth engine's micro-grids come out
-slightly less compact on it (see README, "Growth").
+slightly less compact on it (see docs/split-rounds.md, "Growth").
 
 Everything is computed in a local metric frame (metres), so areas, perimeters and shared edge
 lengths are what Polsby-Popper needs.
