@@ -6,7 +6,8 @@ Giving a footprint back whole to its own cell leaves T-junctions (a vertex on on
 edge and none on the other) and edge ends snapped a nanometre apart; an overlay of two such
 outlines (the default, EXACT_LENGTHS off) finds only points where the edges are not exactly
 collinear, so it reads some shared edges short. With EXACT_LENGTHS they are measured as what
-lies within ON_LINE_M of both outlines; the default stays as it was (see docs/split-rounds.md, "Growth").
+lies within ON_LINE_M of both outlines; the default stays as it was (see docs/split-rounds.md,
+"Growth").
 """
 
 from __future__ import annotations
