@@ -58,18 +58,24 @@ def division(parent, parts, assignment, buildings, households):
                   metric_scale(parent), 30, 50, False)
 
 
+def _short_row() -> tuple:
+    """Three parts in a row, 25 | 15 + 20 | 10 + 20 + 15 households: the parent, buildings,
+    households, parts and assignment."""
+    parent = box(LON, LAT, LON + 180 * D, LAT + 30 * D)
+    xs = [5, 35, 65, 95, 125, 155]
+    buildings = [box(LON + x * D, LAT + 8 * D, LON + (x + 14) * D, LAT + 22 * D) for x in xs]
+    parts = [box(LON, LAT, LON + 30 * D, LAT + 30 * D),
+             box(LON + 30 * D, LAT, LON + 90 * D, LAT + 30 * D),
+             box(LON + 90 * D, LAT, LON + 180 * D, LAT + 30 * D)]
+    return (parent, buildings, np.array([25, 15, 20, 10, 20, 15]), parts,
+            np.array([0, 1, 1, 2, 2, 2]))
+
+
 def test_a_short_part_gets_households_along_a_chain_of_neighbours():
     """Three parts in a row, 25 | 15 + 20 | 10 + 20 + 15 households: the short part's only
     neighbour cannot give it any building and stay within 30-50, so households must come from
     the far part through the middle one (10 to the middle, then 15 to the short part)."""
-    parent = box(LON, LAT, LON + 180 * D, LAT + 30 * D)
-    xs = [5, 35, 65, 95, 125, 155]
-    buildings = [box(LON + x * D, LAT + 8 * D, LON + (x + 14) * D, LAT + 22 * D) for x in xs]
-    households = np.array([25, 15, 20, 10, 20, 15])
-    parts = [box(LON, LAT, LON + 30 * D, LAT + 30 * D),
-             box(LON + 30 * D, LAT, LON + 90 * D, LAT + 30 * D),
-             box(LON + 90 * D, LAT, LON + 180 * D, LAT + 30 * D)]
-    assignment = np.array([0, 1, 1, 2, 2, 2])
+    parent, buildings, households, parts, assignment = _short_row()
     scale = metric_scale(parent)
     fp = footprints(buildings, households, scale)
     done = chains(parts, assignment, fp, scale, 30, 50, np.zeros(3, bool))
@@ -84,14 +90,8 @@ def test_the_chains_are_left_out_when_the_caller_says_its_engine_searched_them()
     """The same row through the whole pass: with its chains the short part is brought in
     (40 | 30 | 35); without them (`chained=False`, as graph_first asks for the graph engine's
     micro-grids, whose unit graph the engine searched for chains already) it stays short."""
-    parent = box(LON, LAT, LON + 180 * D, LAT + 30 * D)
-    xs = [5, 35, 65, 95, 125, 155]
-    buildings = [box(LON + x * D, LAT + 8 * D, LON + (x + 14) * D, LAT + 22 * D) for x in xs]
-    households = [25, 15, 20, 10, 20, 15]
-    parts = [box(LON, LAT, LON + 30 * D, LAT + 30 * D),
-             box(LON + 30 * D, LAT, LON + 90 * D, LAT + 30 * D),
-             box(LON + 90 * D, LAT, LON + 180 * D, LAT + 30 * D)]
-    before = division(parent, parts, [0, 1, 1, 2, 2, 2], buildings, households)
+    parent, buildings, households, parts, assignment = _short_row()
+    before = division(parent, parts, assignment, buildings, households)
     chained = improved(parent, buildings, households, before, 30, 50)
     assert chained.households == [40, 30, 35]
     check_division(parent, buildings, households, chained)
