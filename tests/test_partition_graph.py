@@ -712,3 +712,35 @@ def _counted(monkeypatch, candidate: str) -> list[int]:
 
     monkeypatch.setattr(engines, candidate, counted)
     return runs
+
+
+def _strip(per_building: int) -> tuple:
+    """A strip 600 m by 100 m, in metres, with two rows of twelve 10 m buildings of
+    `per_building` households each."""
+    strip = box(0, 0, 600, 100)
+    buildings = [box(20 + 50 * i, y, 30 + 50 * i, y + 10) for i in range(12) for y in (20, 70)]
+    return strip, buildings, [per_building] * len(buildings)
+
+
+def test_at_the_grid_level_one_grid_more_is_kept_where_the_grids_are_more_compact(
+        monkeypatch):
+    """A strip community of 960 households: the suggested count is two grids of 480, each
+    300 m by 100 m (Polsby-Popper about 0.59). At the grid level one grid more per group is
+    tried too (graph.ONE_MORE) and kept, being more compact: three grids of 320 households,
+    about 200 m by 100 m (0.70). Micro-grids, and the grid level with the setting off, keep
+    the suggested count."""
+    strip, buildings, households = _strip(40)
+    bounds = {"min_households": 300, "max_households": 500, "geographic": False}
+    grids = splitter("graph", "grid")(strip, buildings, households, **bounds)
+    check_division(strip, buildings, households, grids)
+    assert sorted(grids.households) == [320, 320, 320]
+    assert min(grids.polsby_popper) >= 0.65
+    monkeypatch.setattr(graph, "ONE_MORE", False)
+    suggested = splitter("graph", "grid")(strip, buildings, households, **bounds)
+    check_division(strip, buildings, households, suggested)
+    assert sorted(suggested.households) == [480, 480]
+    assert max(suggested.polsby_popper) < min(grids.polsby_popper)
+    monkeypatch.undo()
+    micro = splitter("graph")(strip, buildings, [4] * len(buildings), min_households=30,
+                              max_households=50, geographic=False)
+    assert sorted(micro.households) == [48, 48]

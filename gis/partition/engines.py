@@ -122,7 +122,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                 max_households: int = 50, seed: int = 0, geographic: bool = True,
                 grid_level: bool = False) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
-    try others where it matters, for less) and, with `grid_level` (communities into grids:
+    try others where it matters, for less; at the grid level also with one grid more per
+    group, kept where more compact, graph.ONE_MORE) and, with `grid_level` (communities into grids:
     see splitter), where towers stand and it leaves none of the others out of bounds,
     the one with the land round the towers free (a tower's grid then holds only the land the
     other grids do not take: on the Bund's communities its Voronoi region reached far); there
@@ -159,7 +160,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
-                                   spare=PASSES, retries=not PASSES, land_too=grid_level)
+                                   spare=PASSES, retries=not PASSES, land_too=grid_level,
+                                   one_more=grid_level and graph.ONE_MORE)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,

@@ -40,6 +40,7 @@ CRUMB = 1e-9  # share of a part's area that making it valid may drop (ulp-sized 
 MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
 SHED = True  # a group walled in by towers may give a unit or two to a tower's part (_shed)
 SHED_TRIED = 8  # the units beside towers (fewest households first) tried, singly and in pairs
+ONE_MORE = True  # the grid level also tries one part more per group, kept where more compact
 
 
 def _clipped(feet: np.ndarray, local: BaseGeometry) -> np.ndarray:
@@ -144,27 +145,54 @@ def _shed(a: Assigner, comp: np.ndarray, lone: np.ndarray, lo: int, hi: int
     return None
 
 
-def _assigned(g: CellGraph, lo: int, hi: int, retries: bool = True) -> Assigner:
+def _assigned(g: CellGraph, lo: int, hi: int, retries: bool = True,
+              one_more: bool = False) -> Assigner:
     """The best division found: by the suggested part counts, then (with `retries`) one part
     more or fewer per group while parts stay out of bounds (fewest households out of bounds,
-    then the highest lowest Polsby-Popper)."""
+    then the highest lowest Polsby-Popper). With `one_more`, where that leaves no household
+    out of bounds, also the division with one part more per group, kept where it is more
+    compact on the unit graph (`_compactness`)."""
     lone = np.flatnonzero(g.households > hi)
     fixed = np.zeros(g.n, bool)
     fixed[lone] = True
     best = None
     for delta in DELTAS if retries else DELTAS[:1]:
-        a = Assigner(g, lo, hi)
-        _divide(a, lone, lo, hi, delta)
-        ChainRepair(a, fixed).run()
-        regroup(a, fixed)
-        a.improve(fixed)
-        ChainRepair(a, fixed).run()
+        a = _assignment(g, lo, hi, lone, fixed, delta)
         key = a.quality(fixed)
         if best is None or key < best[0]:
             best = (key, a)
         if key[0] == 0:
             break
+    if not one_more or best[0][0]:
+        return best[1]
+    more = _assignment(g, lo, hi, lone, fixed, 1)
+    if _compactness(more, fixed) < _compactness(best[1], fixed):
+        return more
     return best[1]
+
+
+def _assignment(g: CellGraph, lo: int, hi: int, lone: np.ndarray, fixed: np.ndarray,
+                delta: int) -> Assigner:
+    """Units' parts by `_divide` (`delta` parts more per group), the chain repairs, the
+    regrouping and the local moves."""
+    a = Assigner(g, lo, hi)
+    _divide(a, lone, lo, hi, delta)
+    ChainRepair(a, fixed).run()
+    regroup(a, fixed)
+    a.improve(fixed)
+    ChainRepair(a, fixed).run()
+    return a
+
+
+def _compactness(a: Assigner, fixed: np.ndarray) -> tuple[int, bool, float]:
+    """Rank of an assignment on the unit graph, lower better: households out of bounds, a
+    part under MIN_PP, minus the mean Polsby-Popper of the parts that hold no lone tower."""
+    miss, lowest = a.quality(fixed)
+    _, pp = a.part_sums()
+    tower = np.zeros(len(pp), bool)
+    tower[a.part[fixed]] = True
+    free = pp[~tower] if (~tower).any() else pp
+    return miss, -lowest < MIN_PP, -float(free.mean())
 
 
 def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_households: int = 30,
@@ -182,8 +210,8 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
 
 def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
               min_households: int = 30, max_households: int = 50, geographic: bool = True,
-              spare: bool = True, retries: bool = True, land_too: bool = False
-              ) -> tuple[SplitResult, SplitResult | None]:
+              spare: bool = True, retries: bool = True, land_too: bool = False,
+              one_more: bool = False) -> tuple[SplitResult, SplitResult | None]:
     """`split`'s division, and (with `spare`) the one with the land round the towers free when
     that one has fewer households out of bounds but a part under MIN_PP on the unit graph, so
     `split` did not take it (None otherwise): local passes may make it compact
@@ -193,7 +221,9 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     that the other parts do not take, which may make them compact where its Voronoi region
     reached far (graph_first weighs it at the grid level). Without `retries` no part count
     but the suggested one is tried (graph_first's passes and fallback do that work better,
-    for less)."""
+    for less); with `one_more` (graph_first at the grid level, ONE_MORE) one part more per
+    group is tried too where the suggested count leaves no household out of bounds, and kept
+    where more compact (`_assigned`)."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
@@ -202,13 +232,13 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     towers = got.households > hi
     streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
     g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
-    a = _assigned(g, lo, hi, retries)
+    a = _assigned(g, lo, hi, retries, one_more)
     left = None
     miss, thin = a.quality(g.households > hi)
     if towers.any() and (miss > 0 or land_too):  # try the land round towers free
         g2 = with_free_land(got.local, got.feet, got.households, towers, cell_graph)
         g2 = along_streets(g2, streets) if g2 is not None else None
-        a2 = _assigned(g2, lo, hi, retries) if g2 is not None else None
+        a2 = _assigned(g2, lo, hi, retries, one_more) if g2 is not None else None
         if a2 is not None:
             miss2, thin2 = a2.quality(g2.households > hi)
             if miss == 0:

@@ -1,0 +1,126 @@
+"""What one grid more per group at the grid level buys and costs, through both levels.
+
+At the grid level (communities into grids) the graph engine also draws the division with one
+part more per group where the suggested count leaves no household out of bounds, and keeps it
+where it is more compact on the unit graph (gis.partition.graph.ONE_MORE). That changes the
+grids themselves, so the micro-grid split runs on other grids: the tail bench's per-grid
+pairs cannot measure it. Here each real city of bench/real_city.py is divided whole, both
+levels (communities into grids, then every grid into micro-grids), with the setting off and
+on, alternately (off then on, then on then off, ...) in one process, so the machine's drift
+falls on both alike. Per city it prints, off/on: the grids, their mean and lowest
+Polsby-Popper; the micro-grids, the feasible ones out of bounds (as the real bench counts
+them), their mean and lowest Polsby-Popper; the CPU per grid of each level
+(time.process_time, the median over runs: the grid level's per grid made, the micro level's
+per grid divided) and of a district of 1,529 such grids, both levels, in seconds; `off/on`
+is the district's ratio (above 1: the setting saves CPU).
+
+    .venv/bin/python bench/one_more_bench.py [--quick] [--cities monaco,shanghai,wuhan]
+        [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.real_bench import DISTRICT_GRIDS, LEVELS, children, make_jobs  # noqa: E402
+from bench.real_city import LOADERS  # noqa: E402
+from bench.tail_bench import feasible_out  # noqa: E402
+from gis.partition import graph, polsby_popper  # noqa: E402
+from gis.partition.quality import metric_scale  # noqa: E402
+from importers.split_job import _split_one  # noqa: E402
+
+
+def _run(jobs: list[tuple]) -> tuple[list[tuple], float]:
+    """Every job split in this process: the results and the CPU seconds they took."""
+    started = time.process_time()
+    results = [_split_one(job) for job in jobs]
+    return results, time.process_time() - started
+
+
+def _pps(jobs: list[tuple], results: list[tuple]) -> np.ndarray:
+    """Polsby-Popper of every part (metric frame of its parent, as the real bench)."""
+    out = []
+    for job, result in zip(jobs, results, strict=True):
+        parts = shapely.from_wkb(np.asarray(result[0], dtype=object))
+        out += list(polsby_popper(parts, metric_scale(shapely.from_wkb(job[0]))))
+    return np.asarray(out)
+
+
+def both_levels(data, on: bool) -> dict:
+    """The city divided whole with ONE_MORE `on`: quality and CPU of both levels."""
+    graph.ONE_MORE = on
+    try:
+        parents = [g for g, _ in data.communities]
+        blds = [idx for _, idx in data.communities]
+        grid_jobs = make_jobs(parents, blds, data, *LEVELS["grid"], None, "grid")
+        grid_results, grid_cpu = _run(grid_jobs)
+        grids, gblds = children(parents, blds, [(r, 0.0) for r in grid_results])
+        micro_jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], None)
+        micro_results, micro_cpu = _run(micro_jobs)
+    finally:
+        graph.ONE_MORE = True
+    grid_pp = _pps(grid_jobs, grid_results)
+    micro_pp = _pps(micro_jobs, micro_results)
+    return {"grids": len(grids), "grid_pp": grid_pp, "micro": len(micro_pp),
+            "out": sum(feasible_out(j, r) for j, r in zip(micro_jobs, micro_results,
+                                                            strict=True)),
+            "micro_pp": micro_pp, "grid_ms": 1000.0 * grid_cpu / len(grids),
+            "micro_ms": 1000.0 * micro_cpu / len(grids)}
+
+
+def bench_city(data, runs: int) -> str:
+    """Both settings `runs` times each, alternately; one summary field per city."""
+    seen: dict[bool, list[dict]] = {False: [], True: []}
+    for run in range(runs):
+        for on in ((False, True) if run % 2 == 0 else (True, False)):
+            seen[on].append(both_levels(data, on))
+    figures = {}
+    for on, got in seen.items():
+        last = got[-1]
+        grid_ms = float(np.median([g["grid_ms"] for g in got]))
+        micro_ms = float(np.median([g["micro_ms"] for g in got]))
+        figures[on] = dict(last, grid_ms=grid_ms, micro_ms=micro_ms,
+                           district_s=DISTRICT_GRIDS * (grid_ms + micro_ms) / 1000.0)
+    off, on = figures[False], figures[True]
+
+    def pair(key: str, fmt: str) -> str:
+        return f"{format(off[key], fmt)}/{format(on[key], fmt)}"
+
+    return (f"{data.name}: grids={off['grids']}/{on['grids']} "
+            f"grid_pp={off['grid_pp'].mean():.3f}/{on['grid_pp'].mean():.3f} "
+            f"grid_pp_min={off['grid_pp'].min():.3f}/{on['grid_pp'].min():.3f} "
+            f"micro={off['micro']}/{on['micro']} out={off['out']}/{on['out']} "
+            f"pp_mean={off['micro_pp'].mean():.3f}/{on['micro_pp'].mean():.3f} "
+            f"pp_min={off['micro_pp'].min():.3f}/{on['micro_pp'].min():.3f} "
+            f"grid_cpu_ms_per_grid={pair('grid_ms', '.1f')} "
+            f"cpu_ms_per_grid={pair('micro_ms', '.1f')} "
+            f"district_cpu_s={pair('district_s', '.1f')} "
+            f"off/on={off['district_s'] / on['district_s']:.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one run of each setting (< 5 min)")
+    ap.add_argument("--cities", default="monaco,shanghai,wuhan")
+    ap.add_argument("--runs", type=int, default=None,
+                    help="runs of each setting (default 3, 1 with --quick)")
+    args = ap.parse_args()
+    runs = args.runs or (1 if args.quick else 3)
+    lines = []
+    for name in args.cities.split(","):
+        line = bench_city(LOADERS[name](), runs)
+        print(line, flush=True)
+        lines.append(line)
+    print("one_more (off/on): " + " | ".join(lines))
+
+
+if __name__ == "__main__":
+    main()
