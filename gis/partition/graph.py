@@ -37,7 +37,8 @@ SMOOTH = True
 STREETS = True  # boundaries along the barriers (streets) cost the search less
 DELTAS = (0, 1, -1)
 CRUMB = 1e-9  # share of a part's area that making it valid may drop (ulp-sized pieces)
-MIN_PP = 0.2  # the land round towers is kept only if no part gets thinner than this
+# the land round towers free, or one part more (ONE_MORE), is kept only with no part thinner
+MIN_PP = 0.2
 SHED = True  # a group walled in by towers may give a unit or two to a tower's part (_shed)
 SHED_TRIED = 8  # the units beside towers (fewest households first) tried, singly and in pairs
 ONE_MORE = True  # the grid level also tries one part more per group, kept where more compact
