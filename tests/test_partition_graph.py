@@ -9,6 +9,7 @@ on simple layouts, towers alone, and the same answer twice.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import psycopg
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from gis.database import libpq_url
+from gis.editing.ops import _engine
 from gis.partition import assign, engines, graph, reshape
 from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import division_rank, splitter
@@ -744,3 +746,28 @@ def test_at_the_grid_level_one_grid_more_is_kept_where_the_grids_are_more_compac
     micro = splitter("graph")(strip, buildings, [4] * len(buildings), min_households=30,
                               max_households=50, geographic=False)
     assert sorted(micro.households) == [48, 48]
+
+
+def test_a_planners_split_into_n_grids_gives_n():
+    """A planner's "split into N parts" centres the bounds on N (75-125 % of the households
+    over N): at the grid level one grid more would fit those bounds too, and on the strip of
+    960 households asked for 3 it is more compact (four of 240). The edit asks the engine for
+    the planner's count (splitter's fixed_count), so it gets three; the split job's own bounds
+    still get the grid more."""
+    strip, buildings, households = _strip(40)
+    lo, hi = 240, 400  # gis.editing.ops: 960 / 3 * 0.75 and * 1.25
+    free = splitter("graph", "grid")(strip, buildings, households, min_households=lo,
+                                     max_households=hi, geographic=False)
+    assert len(free.parts) == 4
+    asked = splitter("graph", "grid", fixed_count=True)(
+        strip, buildings, households, min_households=lo, max_households=hi, geographic=False)
+    check_division(strip, buildings, households, asked)
+    assert len(asked.parts) == 3 and all(lo <= h <= hi for h in asked.households)
+
+    def to_degrees(geom):  # the same strip in degrees: about 600 m by 100 m near Beijing
+        return shapely.transform(geom, lambda xy: xy / [85_390.0, 111_000.0] + [116.4, 39.9])
+
+    blds = [SimpleNamespace(geom=to_degrees(b), households=h)
+            for b, h in zip(buildings, households, strict=True)]
+    parts, _ = _engine(to_degrees(strip), blds, lo, hi, level="grid", fixed_count=True)
+    assert len(parts) == 3  # the edit's own call

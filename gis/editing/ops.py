@@ -351,7 +351,8 @@ async def _split(s: Session, table: str, op: dict, settings: Settings) -> None:
         total = sum(b.households for b in blds)
         lo, hi = max(1, int(total / parts * 0.75)), max(1, int(np.ceil(total / parts * 1.25)))
         level = "grid" if table == "grids" else "micro_grid"
-        pieces = g.reading_first(_engine(area.geom, blds, lo, hi, level=level)[0])
+        pieces = g.reading_first(_engine(area.geom, blds, lo, hi, level=level,
+                                         fixed_count=True)[0])
         if len(pieces) < 2:
             raise EditError("invalid_request", f"the engine found no division of {area.code}",
                             (area.code,))
@@ -372,14 +373,16 @@ def _name(table: str, parent: Area, code: str) -> str:
 
 
 def _engine(geom, blds, lo: int, hi: int, seed: int = 0, barriers=(),
-            level: str = "micro_grid"):
-    """The split job's division of `geom` (gis.partition.engines.splitter for `level`)."""
+            level: str = "micro_grid", fixed_count: bool = False):
+    """The split job's division of `geom` (gis.partition.engines.splitter for `level`;
+    `fixed_count`: the bounds centre on the planner's number of parts, none more tried)."""
     try:
         from gis.partition.engines import splitter
     except ImportError:
         raise EditError("engine_unavailable", "the split engine is not installed") from None
-    result = splitter(level=level)(geom, [b.geom for b in blds], [b.households for b in blds],
-                        barriers=barriers, min_households=lo, max_households=hi, seed=seed)
+    split = splitter(level=level, fixed_count=fixed_count)
+    result = split(geom, [b.geom for b in blds], [b.households for b in blds],
+                   barriers=barriers, min_households=lo, max_households=hi, seed=seed)
     return list(result.parts), result
 
 

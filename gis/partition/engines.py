@@ -120,10 +120,11 @@ def _compacted_if_better(ranked: tuple[tuple, SplitResult], parent, buildings, h
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True,
-                grid_level: bool = False) -> SplitResult:
+                grid_level: bool = False, one_more: bool = True) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
-    try others where it matters, for less; at the grid level also with one grid more per
-    group, kept where more compact, graph.ONE_MORE) and, with `grid_level` (communities into grids:
+    try others where it matters, for less; at the grid level, unless `one_more` is False,
+    also with one grid more per group, kept where more compact, graph.ONE_MORE) and, with
+    `grid_level` (communities into grids:
     see splitter), where towers stand and it leaves none of the others out of bounds,
     the one with the land round the towers free (a tower's grid then holds only the land the
     other grids do not take: on the Bund's communities its Voronoi region reached far); there
@@ -161,7 +162,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
                                    spare=PASSES, retries=not PASSES, land_too=grid_level,
-                                   one_more=grid_level and graph.ONE_MORE)
+                                   one_more=grid_level and one_more and graph.ONE_MORE)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,
@@ -313,21 +314,25 @@ GROUPED_PASSED = 2  # (on the real sets every one brought in bounds was the firs
 WHOLE_CUTS = SUBSPLITS[0]
 
 
-def splitter(name: str | None = None, level: str = "micro_grid") -> Callable[..., SplitResult]:
+def splitter(name: str | None = None, level: str = "micro_grid",
+             fixed_count: bool = False) -> Callable[..., SplitResult]:
     """The split function of engine `name` (the default when None), polished, for parents
     of `level` ("micro_grid": grids into micro-grids; "grid": communities into grids). At the
     grid level the graph engine also weighs the division with the land round the towers free
-    where it is clean already, and the straight cuts of the whole community where grids stay
-    out of bounds: a community is divided once into its grids, which everything else is built
-    on, a district has a seventh as many communities as grids, and on the real sets the
-    straight cuts brought Monaco's last grid out of bounds in and the free land made the
-    Bund's grids more compact (README, "The split"); for micro-grids the same candidates cost
-    several times the CPU for a part or two."""
+    where it is clean already, one grid more per group (not with `fixed_count`: a planner's
+    "split into N parts", whose bounds centre on N) and the straight cuts of the whole
+    community where grids stay out of bounds: a community is divided once into its grids,
+    which everything else is built on, a district has a seventh as many communities as grids,
+    and on the real sets the straight cuts brought Monaco's last grid out of bounds in and the
+    free land and the grid more made the grids more compact (README, "The split"); for
+    micro-grids the same candidates cost several times the CPU for a part or two."""
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")
     if level not in ("micro_grid", "grid"):
         raise ValueError(f"unknown level {level!r}; choose micro_grid or grid")
     if key == "graph":
-        return partial(graph_first, grid_level=True) if level == "grid" else graph_first
+        if level == "grid":
+            return partial(graph_first, grid_level=True, one_more=not fixed_count)
+        return graph_first
     return polished(ENGINES[key])
