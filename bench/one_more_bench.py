@@ -22,58 +22,40 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.real_bench import DISTRICT_GRIDS, LEVELS, children, make_jobs  # noqa: E402
+from bench.real_bench import DISTRICT_GRIDS, LEVELS, children, make_jobs, run_jobs  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
-from gis.partition import graph, polsby_popper  # noqa: E402
-from gis.partition.quality import metric_scale  # noqa: E402
-from importers.split_job import _split_one  # noqa: E402
-
-
-def _run(jobs: list[tuple]) -> tuple[list[tuple], float]:
-    """Every job split in this process: the results and the CPU seconds they took."""
-    started = time.process_time()
-    results = [_split_one(job) for job in jobs]
-    return results, time.process_time() - started
-
-
-def _pps(jobs: list[tuple], results: list[tuple]) -> np.ndarray:
-    """Polsby-Popper of every part (metric frame of its parent, as the real bench)."""
-    out = []
-    for job, result in zip(jobs, results, strict=True):
-        parts = shapely.from_wkb(np.asarray(result[0], dtype=object))
-        out += list(polsby_popper(parts, metric_scale(shapely.from_wkb(job[0]))))
-    return np.asarray(out)
+from gis.partition import graph  # noqa: E402
 
 
 def both_levels(data, on: bool) -> dict:
-    """The city divided whole with ONE_MORE `on`: quality and CPU of both levels."""
+    """The city divided whole with ONE_MORE `on`, in this process: quality and CPU of both
+    levels (each part's Polsby-Popper as the split gives it, like the tail bench)."""
     graph.ONE_MORE = on
     try:
         parents = [g for g, _ in data.communities]
         blds = [idx for _, idx in data.communities]
-        grid_jobs = make_jobs(parents, blds, data, *LEVELS["grid"], None, "grid")
-        grid_results, grid_cpu = _run(grid_jobs)
-        grids, gblds = children(parents, blds, [(r, 0.0) for r in grid_results])
+        grid_timed = run_jobs(make_jobs(parents, blds, data, *LEVELS["grid"], None, "grid"), 1)
+        grids, gblds = children(parents, blds, grid_timed)
         micro_jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], None)
-        micro_results, micro_cpu = _run(micro_jobs)
+        micro_timed = run_jobs(micro_jobs, 1)
     finally:
         graph.ONE_MORE = True
-    grid_pp = _pps(grid_jobs, grid_results)
-    micro_pp = _pps(micro_jobs, micro_results)
-    return {"grids": len(grids), "grid_pp": grid_pp, "micro": len(micro_pp),
+    micro_results = [r for r, _ in micro_timed]
+    micro_pp = np.concatenate([r[3] for r in micro_results])
+    return {"grids": len(grids), "grid_pp": np.concatenate([r[3] for r, _ in grid_timed]),
+            "micro": len(micro_pp),
             "out": sum(feasible_out(j, r) for j, r in zip(micro_jobs, micro_results,
                                                             strict=True)),
-            "micro_pp": micro_pp, "grid_ms": 1000.0 * grid_cpu / len(grids),
-            "micro_ms": 1000.0 * micro_cpu / len(grids)}
+            "micro_pp": micro_pp,
+            "grid_ms": 1000.0 * sum(c for _, c in grid_timed) / len(grids),
+            "micro_ms": 1000.0 * sum(c for _, c in micro_timed) / len(grids)}
 
 
 def bench_city(data, runs: int) -> str:
