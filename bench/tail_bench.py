@@ -10,7 +10,10 @@ rules that spare the tail work (`whole_spare_only`, engines.SPARE_WHOLE_ONLY: th
 the land round the towers free is polished only where its footprints are whole;
 `fallback_if_vain`, engines.FALLBACK_IF_VAIN: the growth engine's division is weighed only
 where the re-split changed nothing; `unit_chains_enough`, engines.UNIT_CHAINS_ENOUGH: the graph
-engine's micro-grids go through the improvement passes without their chains), for which
+engine's micro-grids go through the improvement passes without their chains;
+`fallback_beside_only`, engines.FALLBACK_BESIDE_ONLY: where towers stand and no grouping of the
+others fits the bounds, the growth engine's division is weighed only where households sit
+beside a tower), for which
 `off/on` above 1 is what the rule saves. Here
 every grid of the real cities of bench/real_city.py (the communities divided into grids as the
 split job does it) is divided into micro-grids twice per stage, with the stage and without it,
@@ -24,7 +27,7 @@ without it.
 
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
         [--stages resplit,fallback,grouped,tower_lines,whole_spare_only,fallback_if_vain,
-                  unit_chains_enough]
+                  unit_chains_enough,fallback_beside_only]
         [--every N]
 """
 
@@ -49,7 +52,8 @@ STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FA
           "grouped": (engines, "GROUPED", None), "tower_lines": (reshape, "KEEP_DRAWN", 1),
           "whole_spare_only": (engines, "SPARE_WHOLE_ONLY", False),
           "fallback_if_vain": (engines, "FALLBACK_IF_VAIN", False),
-          "unit_chains_enough": (engines, "UNIT_CHAINS_ENOUGH", False)}
+          "unit_chains_enough": (engines, "UNIT_CHAINS_ENOUGH", False),
+          "fallback_beside_only": (engines, "FALLBACK_BESIDE_ONLY", False)}
 
 
 def feasible_out(job: tuple, result: tuple) -> int:

@@ -668,6 +668,30 @@ def test_the_growth_engine_is_not_run_where_the_resplit_brought_parts_in_but_not
     assert fallback == [1]
 
 
+def test_the_growth_engine_is_not_run_where_towers_leave_households_no_grouping_in_bounds(
+        monkeypatch):
+    """Where towers stand and the others' households cannot be grouped within the bounds at
+    all, the growth engine's division is weighed only where the best division has households
+    beside a tower (there it may place them rounder); with none beside it is not (on the real
+    sets it never brought a part in there, for a tenth of the Bund's CPU)."""
+    alone = [20, 60]  # 20 | tower of 60: 20 out, no grouping fits 30-50
+    parent, buildings, first = _two_parts(alone)
+    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
+    engines.graph_first(parent, buildings, alone, geographic=False)
+    assert fallback == []
+
+    beside = [10, 15, 60]  # 10 | 15 beside the tower of 60: 10 + 15 would still be short
+    parent3, buildings3, first3 = _two_parts(beside)
+    _, fallback = _tail(monkeypatch, first3, None, lambda division, *args: division)
+    engines.graph_first(parent3, buildings3, beside, geographic=False)
+    assert fallback == [1]
+
+    monkeypatch.setattr(engines, "FALLBACK_BESIDE_ONLY", False)  # bench/tail_bench.py's switch
+    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
+    engines.graph_first(parent, buildings, alone, geographic=False)
+    assert fallback == [1]
+
+
 def test_the_graph_engines_micro_grids_go_through_the_passes_without_their_chains(
         monkeypatch):
     """At the micro level the graph engine's divisions are polished and improved without the

@@ -36,6 +36,13 @@ PASSES = True  # the passes after an engine (off: the engine's own division, for
 # division is weighed only where the re-split changed nothing
 SPARE_WHOLE_ONLY = True
 FALLBACK_IF_VAIN = True
+# and where towers stand and the household arithmetic allows no grouping of the others in bounds
+# (gis.partition.feasible.packing), the growth engine's division is weighed only where the best
+# division has households beside a tower (it placed them rounder on the Wuhan set: none out and
+# none beside); elsewhere there it never brought a part in or a household out of a tower's part
+# on the real sets and changed six of the Bund's grids by a few hundredths of Polsby-Popper, for
+# a tenth of its CPU
+FALLBACK_BESIDE_ONLY = True
 # and one of its passes: at the micro level the graph engine's divisions go through the
 # improvement passes without their chains of moves between neighbouring parts (the engine
 # searched such chains on its unit graph already, gis.partition.assign.ChainRepair; on the real
@@ -149,8 +156,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     growth engine's division with the same passes weighed (FALLBACK: it costs more than the
     rest together; re-split in turn when it ranks better; where the re-split brought parts
     in but not all, on the real sets the growth engine's division never ranked better, for
-    0.1-0.6 s of CPU a grid). Where parts are still out of bounds and no building is over the
-    maximum, the divisions drawn from groupings of the households are weighed (`_grouped_or`;
+    0.1-0.6 s of CPU a grid; nor where towers stand, no grouping of the others fits the
+    bounds and no household sits beside a tower, FALLBACK_BESIDE_ONLY). Where parts are still
+    out of bounds and no building is over the maximum, the divisions drawn from groupings of
+    the households are weighed (`_grouped_or`;
     where towers stand, the engine's shedding, graph.SHED, gives them the households a
     grouping cannot place: on the real sets that stage changed no grid with towers), and at
     the grid level the straight cuts' division of the whole parent last. Where the household
@@ -192,7 +201,9 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                            vain, divisions)
     rank = division_rank(best, h, lo, hi)
     if (not _clean(rank, fewest) and FALLBACK is not None
-            and (best is start or not FALLBACK_IF_VAIN)):
+            and (best is start or not FALLBACK_IF_VAIN)
+            and not (FALLBACK_BESIDE_ONLY and towers and not rank[4]
+                     and packing(h, lo, hi).feasible is False)):
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
         ranked.append((division_rank(second, h, lo, hi), second))
