@@ -5,7 +5,7 @@ stay out of bounds or thin it runs a tail of stages, each costlier than the engi
 re-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
 division (`fallback`, FALLBACK) and the divisions drawn from groupings of the households
 (`grouped`, GROUPED); and one setting of the passes, the boundary beside a tower drawn at
-several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the widest gap's line alone); and two
+several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the widest gap's line alone); and
 rules that spare the tail work (`whole_spare_only`, engines.SPARE_WHOLE_ONLY: the division with
 the land round the towers free is polished only where its footprints are whole;
 `fallback_if_vain`, engines.FALLBACK_IF_VAIN: the growth engine's division is weighed only
@@ -13,22 +13,23 @@ where the re-split changed nothing; `unit_chains_enough`, engines.UNIT_CHAINS_EN
 engine's micro-grids go through the improvement passes without their chains;
 `fallback_beside_only`, engines.FALLBACK_BESIDE_ONLY: where towers stand and no grouping of the
 others fits the bounds, the growth engine's division is weighed only where households sit
-beside a tower), for which
-`off/on` above 1 is what the rule saves. Here
-every grid of the real cities of bench/real_city.py (the communities divided into grids as the
-split job does it) is divided into micro-grids twice per stage, with the stage and without it,
-the two runs of a grid back to back in alternating order in one process, so the machine's drift
-falls on both alike. Per city and stage it prints the CPU per grid with and without the stage
-(time.process_time; the median over grids and the mean, whose ratio `off/on` is what switching
-the stage off would save), the grids whose division changes, and the feasible micro-grids out
-of bounds (as the real bench counts them: parents whose household arithmetic allows the bounds,
-parts without a building over the maximum), the mean and the lowest Polsby-Popper with and
-without it.
+beside a tower; `fallback_micro_only`, engines.FALLBACK_MICRO_ONLY: it is not weighed at the
+grid level, measured with `--level grid`), for which `off/on` above 1 is what the rule saves.
+Here every grid of the real cities of bench/real_city.py (the communities divided into grids
+as the split job does it) is divided into micro-grids twice per stage, with the stage and
+without it, the two runs of a grid back to back in alternating order in one process, so the
+machine's drift falls on both alike (with `--level grid`: every community divided into grids
+instead, the grid level's stages only). Per city and stage it prints the CPU per grid (or
+community) with and without the stage (time.process_time; the median over them and the mean,
+whose ratio `off/on` is what switching the stage off would save), the grids whose division
+changes, and the feasible parts out of bounds (as the real bench counts them: parents whose
+household arithmetic allows the bounds, parts without a building over the maximum), the mean
+and the lowest Polsby-Popper with and without it.
 
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
         [--stages resplit,fallback,grouped,tower_lines,whole_spare_only,fallback_if_vain,
                   unit_chains_enough,fallback_beside_only]
-        [--every N]
+        [--every N] [--level micro_grid|grid (then --stages fallback_micro_only)]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import micro_jobs  # noqa: E402
-from bench.real_bench import LEVELS, timed_split  # noqa: E402
+from bench.real_bench import LEVELS, make_jobs, timed_split  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
 from gis.partition import engines, reshape  # noqa: E402
 from gis.partition.feasible import packing  # noqa: E402
@@ -53,13 +54,17 @@ STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FA
           "whole_spare_only": (engines, "SPARE_WHOLE_ONLY", False),
           "fallback_if_vain": (engines, "FALLBACK_IF_VAIN", False),
           "unit_chains_enough": (engines, "UNIT_CHAINS_ENOUGH", False),
-          "fallback_beside_only": (engines, "FALLBACK_BESIDE_ONLY", False)}
+          "fallback_beside_only": (engines, "FALLBACK_BESIDE_ONLY", False),
+          "fallback_micro_only": (engines, "FALLBACK_MICRO_ONLY", False)}
+# the stages each level runs by default (the last one changes nothing at the micro level)
+LEVEL_STAGES = {"micro_grid": [s for s in STAGES if s != "fallback_micro_only"],
+                "grid": ["fallback_micro_only"]}
 
 
 def feasible_out(job: tuple, result: tuple) -> int:
-    """Micro-grids of one grid out of bounds that could be in bounds (the real bench's
-    measure: none where the grid's arithmetic allows no grouping, none holding a tower)."""
-    lo, hi = LEVELS["micro_grid"]
+    """Parts of one parent out of bounds that could be in bounds (the real bench's measure:
+    none where the parent's arithmetic allows no grouping, none holding a tower)."""
+    lo, hi = job[4], job[5]
     households = np.asarray(job[2], dtype=np.int64)
     if packing(households, lo, hi).feasible is False:
         return 0
@@ -111,26 +116,35 @@ def field(stage: str, f: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", default="monaco,shanghai,wuhan")
-    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--stages", help="default: the level's (LEVEL_STAGES)")
+    ap.add_argument("--level", choices=list(LEVEL_STAGES), default="micro_grid",
+                    help="grid: communities divided into grids instead")
     ap.add_argument("--every", type=int, default=1, help="divide every Nth grid only")
     ap.add_argument("--quick", action="store_true", help="every 2nd grid (--every 2)")
     args = ap.parse_args()
     if args.quick:
         args.every = max(args.every, 2)
-    stages = args.stages.split(",")
+    stages = args.stages.split(",") if args.stages else LEVEL_STAGES[args.level]
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         ap.error(f"unknown stage {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     summary = []
+    unit = "communities" if args.level == "grid" else "grids"
     for name in args.cities.split(","):
-        jobs = micro_jobs(LOADERS[name](), "graph", args.every)
+        data = LOADERS[name]()
+        if args.level == "grid":
+            jobs = make_jobs([g for g, _ in data.communities], [i for _, i in data.communities],
+                             data, *LEVELS["grid"], "graph", "grid")[::args.every]
+        else:
+            jobs = micro_jobs(data, "graph", args.every)
         fields = []
         for stage in stages:
             figures = with_and_without(jobs, *STAGES[stage])
             fields.append(field(stage, figures))
-            print(f"{name} ({len(jobs)} grids) {fields[-1]}", flush=True)
-        summary.append(f"{name}: grids={len(jobs)} " + " ".join(fields))
-    print("tail_bench (with/without each stage): " + " | ".join(summary))
+            print(f"{name} ({len(jobs)} {unit}) {fields[-1]}", flush=True)
+        summary.append(f"{name}: {unit}={len(jobs)} " + " ".join(fields))
+    level = "" if args.level == "micro_grid" else ", communities into grids"
+    print(f"tail_bench (with/without each stage{level}): " + " | ".join(summary))
 
 
 if __name__ == "__main__":

@@ -479,9 +479,10 @@ def test_a_tower_s_grid_gives_its_wedge_of_land_to_its_neighbour(wuhan_community
 def test_at_the_grid_level_the_re_split_gets_more_divisions(shanghai_community_8,
                                                              monkeypatch):
     """A real community with towers of 2,718 and 749 households, divided with its streets:
-    with the micro-grids' budget of four divisions the re-split leaves a grid of two
-    buildings, 277 and 240 households (517); the grid level's budget (GRID_RESPLITS) brings
-    every grid within 300-500, none under 0.2."""
+    with the micro-grids' budget of four divisions the re-split leaves two grids out of
+    bounds, of 181 and 277 households (before the grid level stopped weighing the growth
+    engine's division, FALLBACK_MICRO_ONLY, that one left a grid of 517); the grid level's
+    budget (GRID_RESPLITS) brings every grid within 300-500, none under 0.2."""
     community, buildings, households, streets = shanghai_community_8
     bounds = {"min_households": 300, "max_households": 500, "barriers": streets}
     grids = splitter("graph", "grid")(community, buildings, households, **bounds)
@@ -490,7 +491,7 @@ def test_at_the_grid_level_the_re_split_gets_more_divisions(shanghai_community_8
     assert min(grids.polsby_popper) >= 0.2
     monkeypatch.setattr(engines, "GRID_RESPLITS", engines.GRAPH_RESPLITS)
     fewer = splitter("graph", "grid")(community, buildings, households, **bounds)
-    assert _feasible_out(fewer, households, 300, 500) == [517]
+    assert _feasible_out(fewer, households, 300, 500) == [181, 277]
 
 
 @pytest.mark.parametrize(("house", "parts"), [(28, [28, 40, 40, 40, 120]),
@@ -690,6 +691,30 @@ def test_the_growth_engine_is_not_run_where_towers_leave_households_no_grouping_
     _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
     engines.graph_first(parent, buildings, alone, geographic=False)
     assert fallback == [1]
+
+
+def test_the_growth_engine_is_not_run_at_the_grid_level(monkeypatch):
+    """Communities into grids: the growth engine's division is not weighed (on the real sets
+    it never ranked better there, for 29 % of Monaco's grid-level CPU); the straight cuts of
+    the whole community stay the last candidate. Micro-grids still weigh it, and with
+    FALLBACK_MICRO_ONLY off so do grids."""
+    households = [20, 20, 20, 20]  # 20 | 60: both out, 40 + 40 would fit
+    parent, buildings, first = _two_parts(households)
+    whole: list[int] = []
+
+    def whole_cuts(*args, **kwargs):
+        whole.append(1)
+        return first
+
+    monkeypatch.setattr(engines, "WHOLE_CUTS", whole_cuts)
+    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
+    engines.graph_first(parent, buildings, households, geographic=False, grid_level=True)
+    assert (fallback, whole) == ([], [1])
+    engines.graph_first(parent, buildings, households, geographic=False)
+    assert fallback == [1]
+    monkeypatch.setattr(engines, "FALLBACK_MICRO_ONLY", False)  # bench/tail_bench.py's switch
+    engines.graph_first(parent, buildings, households, geographic=False, grid_level=True)
+    assert fallback == [1, 1]
 
 
 def test_the_graph_engines_micro_grids_go_through_the_passes_without_their_chains(

@@ -43,6 +43,10 @@ FALLBACK_IF_VAIN = True
 # on the real sets and changed six of the Bund's grids by a few hundredths of Polsby-Popper, for
 # a tenth of its CPU
 FALLBACK_BESIDE_ONLY = True
+# and at the grid level it is not weighed at all: on the real sets it never ranked better there
+# (three of Monaco's communities, 0.5-1.7 s each), for 29 % of Monaco's grid-level CPU; the
+# straight cuts of the whole community (WHOLE_CUTS) stay the grid level's last candidate
+FALLBACK_MICRO_ONLY = True
 # and one of its passes: at the micro level the graph engine's divisions go through the
 # improvement passes without their chains of moves between neighbouring parts (the engine
 # searched such chains on its unit graph already, gis.partition.assign.ChainRepair; on the real
@@ -157,7 +161,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     rest together; re-split in turn when it ranks better; where the re-split brought parts
     in but not all, on the real sets the growth engine's division never ranked better, for
     0.1-0.6 s of CPU a grid; nor where towers stand, no grouping of the others fits the
-    bounds and no household sits beside a tower, FALLBACK_BESIDE_ONLY). Where parts are still
+    bounds and no household sits beside a tower, FALLBACK_BESIDE_ONLY; nor at the grid level,
+    FALLBACK_MICRO_ONLY: `_weighs_fallback`). Where parts are still
     out of bounds and no building is over the maximum, the divisions drawn from groupings of
     the households are weighed (`_grouped_or`;
     where towers stand, the engine's shedding, graph.SHED, gives them the households a
@@ -200,10 +205,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     best = _resplit_if_out(start, parent, buildings, h, lo, hi, barriers, geographic, fewest,
                            vain, divisions)
     rank = division_rank(best, h, lo, hi)
-    if (not _clean(rank, fewest) and FALLBACK is not None
-            and (best is start or not FALLBACK_IF_VAIN)
-            and not (FALLBACK_BESIDE_ONLY and towers and not rank[4]
-                     and packing(h, lo, hi).feasible is False)):
+    if _weighs_fallback(rank, fewest, best is start, grid_level, towers, h, lo, hi):
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
                           max_households=hi, seed=seed, geographic=geographic)
         ranked.append((division_rank(second, h, lo, hi), second))
@@ -227,6 +229,21 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         for k in out:
             best.part_reasons[k].append(corridor_reason(int(best.households[k]), -float(pp)))
     return best
+
+
+def _weighs_fallback(rank: tuple, fewest: int, resplit_vain: bool, grid_level: bool,
+                     towers: bool, h: np.ndarray, lo: int, hi: int) -> bool:
+    """Whether graph_first weighs the growth engine's division (FALLBACK) after the re-split,
+    the best division so far ranked `rank`: not where that is clean, nor at the grid level
+    (FALLBACK_MICRO_ONLY), nor where the re-split brought parts in (FALLBACK_IF_VAIN), nor
+    where towers stand, no grouping of the others fits the bounds and no household sits
+    beside a tower (FALLBACK_BESIDE_ONLY)."""
+    if FALLBACK is None or _clean(rank, fewest) or (FALLBACK_MICRO_ONLY and grid_level):
+        return False
+    if FALLBACK_IF_VAIN and not resplit_vain:
+        return False
+    return not (FALLBACK_BESIDE_ONLY and towers and not rank[4]
+                and packing(h, lo, hi).feasible is False)
 
 
 def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo: int, hi: int,
@@ -336,7 +353,9 @@ def splitter(name: str | None = None, level: str = "micro_grid",
     which everything else is built on, a district has a seventh as many communities as grids,
     and on the real sets the straight cuts brought Monaco's last grid out of bounds in and the
     free land and the grid more made the grids more compact (README, "The split"); for
-    micro-grids the same candidates cost several times the CPU for a part or two."""
+    micro-grids the same candidates cost several times the CPU for a part or two. The growth
+    engine's division, weighed for micro-grids, is not at the grid level, where it never
+    ranked better on the real sets (FALLBACK_MICRO_ONLY)."""
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")
