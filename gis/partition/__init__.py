@@ -6,6 +6,12 @@ What the split job, the planner's preview and its edits run is `engines.splitter
 engine (the unit graph, gis.partition.graph) with its passes.
 """
 
+# numpy loads these two on first use (np.unique asks numpy.ma whether its input is masked; the
+# samples' jitter draws from numpy.random), about 30 ms of CPU inside a process's first split
+# otherwise: imported with the engine, a split job's forked workers have them from the start
+import numpy.ma  # noqa: F401
+import numpy.random  # noqa: F401
+
 from gis.partition.engine import SplitResult, choose_parts, split
 from gis.partition.quality import polsby_popper
 
