@@ -86,7 +86,7 @@ def micro_jobs(data, engine: str, every: int = 1, seed: int = 0) -> list[tuple]:
     (as the split job runs it), then every `every`th grid, with seed `seed`."""
     parents = [g for g, _ in data.communities]
     blds = [idx for _, idx in data.communities]
-    results, _, _ = divide(data, parents, blds, "grid", 1, 1, engine)
+    results = divide(data, parents, blds, "grid", 1, 1, engine)[0]
     grids, gblds = children(parents, blds, results)
     jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], engine)[::every]
     return [(*job[:6], seed, *job[7:]) for job in jobs]
