@@ -648,6 +648,17 @@ def test_a_spare_division_with_a_footprint_across_its_parts_is_not_polished(monk
     assert compacted == [False, True]
 
 
+def _fallbacks(monkeypatch, households: list[int], first: SplitResult, resplit=None,
+               **kwargs) -> list[int]:
+    """The growth engine's runs when graph_first divides the parent of `_two_parts(households)`
+    whose engine division is `first` (the re-split given by `resplit`, by default one that
+    changes nothing)."""
+    parent, buildings, _ = _two_parts(households)
+    _, fallback = _tail(monkeypatch, first, None, resplit or (lambda division, *args: division))
+    engines.graph_first(parent, buildings, households, geographic=False, **kwargs)
+    return fallback
+
+
 def test_the_growth_engine_is_not_run_where_the_resplit_brought_parts_in_but_not_all(
         monkeypatch):
     """Where the re-split brings some parts in bounds but leaves one out, the growth
@@ -660,13 +671,9 @@ def test_the_growth_engine_is_not_run_where_the_resplit_brought_parts_in_but_not
     _, fallback = _tail(monkeypatch, first, None, lambda division, *args: one_out)
     assert engines.graph_first(parent, buildings, households, geographic=False) is one_out
     assert fallback == []
-    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
-    engines.graph_first(parent, buildings, households, geographic=False)
-    assert fallback == [1]
+    assert _fallbacks(monkeypatch, households, first) == [1]
     monkeypatch.setattr(engines, "FALLBACK_IF_VAIN", False)  # bench/tail_bench.py's switch
-    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: one_out)
-    engines.graph_first(parent, buildings, households, geographic=False)
-    assert fallback == [1]
+    assert _fallbacks(monkeypatch, households, first, lambda division, *args: one_out) == [1]
 
 
 def test_the_growth_engine_is_not_run_where_towers_leave_households_no_grouping_in_bounds(
@@ -676,21 +683,11 @@ def test_the_growth_engine_is_not_run_where_towers_leave_households_no_grouping_
     beside a tower (there it may place them rounder); with none beside it is not (on the real
     sets it never brought a part in there, for a tenth of the Bund's CPU)."""
     alone = [20, 60]  # 20 | tower of 60: 20 out, no grouping fits 30-50
-    parent, buildings, first = _two_parts(alone)
-    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
-    engines.graph_first(parent, buildings, alone, geographic=False)
-    assert fallback == []
-
     beside = [10, 15, 60]  # 10 | 15 beside the tower of 60: 10 + 15 would still be short
-    parent3, buildings3, first3 = _two_parts(beside)
-    _, fallback = _tail(monkeypatch, first3, None, lambda division, *args: division)
-    engines.graph_first(parent3, buildings3, beside, geographic=False)
-    assert fallback == [1]
-
+    assert _fallbacks(monkeypatch, alone, _two_parts(alone)[2]) == []
+    assert _fallbacks(monkeypatch, beside, _two_parts(beside)[2]) == [1]
     monkeypatch.setattr(engines, "FALLBACK_BESIDE_ONLY", False)  # bench/tail_bench.py's switch
-    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
-    engines.graph_first(parent, buildings, alone, geographic=False)
-    assert fallback == [1]
+    assert _fallbacks(monkeypatch, alone, _two_parts(alone)[2]) == [1]
 
 
 def test_the_growth_engine_is_not_run_at_the_grid_level(monkeypatch):
@@ -699,7 +696,7 @@ def test_the_growth_engine_is_not_run_at_the_grid_level(monkeypatch):
     the whole community stay the last candidate. Micro-grids still weigh it, and with
     FALLBACK_MICRO_ONLY off so do grids."""
     households = [20, 20, 20, 20]  # 20 | 60: both out, 40 + 40 would fit
-    parent, buildings, first = _two_parts(households)
+    first = _two_parts(households)[2]
     whole: list[int] = []
 
     def whole_cuts(*args, **kwargs):
@@ -707,14 +704,11 @@ def test_the_growth_engine_is_not_run_at_the_grid_level(monkeypatch):
         return first
 
     monkeypatch.setattr(engines, "WHOLE_CUTS", whole_cuts)
-    _, fallback = _tail(monkeypatch, first, None, lambda division, *args: division)
-    engines.graph_first(parent, buildings, households, geographic=False, grid_level=True)
-    assert (fallback, whole) == ([], [1])
-    engines.graph_first(parent, buildings, households, geographic=False)
-    assert fallback == [1]
+    assert _fallbacks(monkeypatch, households, first, grid_level=True) == []
+    assert whole == [1]
+    assert _fallbacks(monkeypatch, households, first) == [1]
     monkeypatch.setattr(engines, "FALLBACK_MICRO_ONLY", False)  # bench/tail_bench.py's switch
-    engines.graph_first(parent, buildings, households, geographic=False, grid_level=True)
-    assert fallback == [1, 1]
+    assert _fallbacks(monkeypatch, households, first, grid_level=True) == [1]
 
 
 def test_the_graph_engines_micro_grids_go_through_the_passes_without_their_chains(
