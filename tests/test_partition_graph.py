@@ -692,7 +692,7 @@ def test_the_growth_engine_is_not_run_where_towers_leave_households_no_grouping_
 
 def test_the_growth_engine_is_not_run_at_the_grid_level(monkeypatch):
     """Communities into grids: the growth engine's division is not weighed (on the real sets
-    it never ranked better there, for 29 % of Monaco's grid-level CPU); the straight cuts of
+    it never ranked better there, for a quarter of Monaco's grid-level CPU); the straight cuts of
     the whole community stay the last candidate. Micro-grids still weigh it, and with
     FALLBACK_MICRO_ONLY off so do grids."""
     households = [20, 20, 20, 20]  # 20 | 60: both out, 40 + 40 would fit

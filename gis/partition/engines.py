@@ -44,7 +44,7 @@ FALLBACK_IF_VAIN = True
 # against 0.6270 without it, the rest alike), for a tenth of the Bund's CPU
 FALLBACK_BESIDE_ONLY = True
 # and at the grid level it is not weighed at all: on the real sets it never ranked better there
-# (three of Monaco's communities, 0.5-1.7 s each), for 29 % of Monaco's grid-level CPU; the
+# (three of Monaco's communities, 0.5-1.7 s each), for a quarter of Monaco's grid-level CPU; the
 # straight cuts of the whole community (WHOLE_CUTS) stay the grid level's last candidate
 FALLBACK_MICRO_ONLY = True
 # and one of its passes: at the micro level the graph engine's divisions go through the
