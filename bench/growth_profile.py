@@ -36,7 +36,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.real_bench import LEVELS, children, divide, make_jobs  # noqa: E402
+from bench.real_bench import LEVELS, children, communities, divide, make_jobs  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
 from gis.partition import cells, engines, faces, growth, moves, smooth  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
@@ -84,8 +84,7 @@ def instrument(spent: Counter, stages: dict | None = None, geos: tuple = ()) -> 
 def micro_jobs(data, engine: str, every: int = 1, seed: int = 0) -> list[tuple]:
     """The micro-grid split jobs of a city: its communities divided into grids by `engine`
     (as the split job runs it), then every `every`th grid, with seed `seed`."""
-    parents = [g for g, _ in data.communities]
-    blds = [idx for _, idx in data.communities]
+    parents, blds = communities(data)
     results = divide(data, parents, blds, "grid", 1, 1, engine)[0]
     grids, gblds = children(parents, blds, results)
     jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], engine)[::every]

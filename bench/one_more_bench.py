@@ -28,7 +28,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.real_bench import DISTRICT_GRIDS, LEVELS, children, make_jobs, run_jobs  # noqa: E402
+from bench.real_bench import (  # noqa: E402
+    DISTRICT_GRIDS,
+    LEVELS,
+    children,
+    communities,
+    make_jobs,
+    run_jobs,
+)
 from bench.real_city import LOADERS  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition import graph  # noqa: E402
@@ -39,8 +46,7 @@ def both_levels(data, on: bool) -> dict:
     levels (each part's Polsby-Popper as the split gives it, like the tail bench)."""
     graph.ONE_MORE = on
     try:
-        parents = [g for g, _ in data.communities]
-        blds = [idx for _, idx in data.communities]
+        parents, blds = communities(data)
         grid_timed = run_jobs(make_jobs(parents, blds, data, *LEVELS["grid"], None, "grid"), 1)
         grids, gblds = children(parents, blds, grid_timed)
         micro_jobs = make_jobs(grids, gblds, data, *LEVELS["micro_grid"], None)

@@ -81,6 +81,12 @@ def run_jobs_timed(jobs: list[tuple], processes: int) -> tuple[list[tuple], floa
     return results, up - started, done - up
 
 
+def communities(data) -> tuple[list, list[np.ndarray]]:
+    """A city's communities as parents of the grid-level split: their polygons and the
+    indices of the buildings each holds."""
+    return [g for g, _ in data.communities], [idx for _, idx in data.communities]
+
+
 def make_jobs(parents: list, blds: list[np.ndarray], data, lo: int, hi: int,
               engine: str | None = None, level: str = "micro_grid") -> list[tuple]:
     """Split jobs (WKB) for each parent with its buildings and the streets crossing it, as
@@ -109,8 +115,7 @@ def children(parents, blds, results) -> tuple[list, list[np.ndarray]]:
 def divide_city(data, engine: str, processes: int) -> tuple[list, list[np.ndarray], list]:
     """The city's communities divided into grids, then the grids into micro-grids, by
     `engine`: (grids, the building indices of each grid, the micro-grid split results)."""
-    parents = [g for g, _ in data.communities]
-    blds = [idx for _, idx in data.communities]
+    parents, blds = communities(data)
     results = run_jobs(make_jobs(parents, blds, data, *LEVELS["grid"], engine, "grid"),
                        processes)
     grids, gblds = children(parents, blds, results)
@@ -243,8 +248,7 @@ def divide(data, parents, blds, level: str, runs: int, processes: int,
 def bench_city(data, runs: int, processes: int, engine: str | None = None) -> dict:
     """Both levels of one city; returns the figures per level."""
     figures = {}
-    parents = [g for g, _ in data.communities]
-    blds = [idx for _, idx in data.communities]
+    parents, blds = communities(data)
     results, _, grid_wall, grid_start = divide(data, parents, blds, "grid", 1, processes,
                                                engine)
     figures["grid"] = evaluate(parents, blds, results, data, *LEVELS["grid"])

@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import micro_jobs  # noqa: E402
-from bench.real_bench import LEVELS, make_jobs, timed_split  # noqa: E402
+from bench.real_bench import LEVELS, communities, make_jobs, timed_split  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
 from gis.partition import engines, reshape  # noqa: E402
 from gis.partition.feasible import packing  # noqa: E402
@@ -133,8 +133,8 @@ def main() -> None:
     for name in args.cities.split(","):
         data = LOADERS[name]()
         if args.level == "grid":
-            jobs = make_jobs([g for g, _ in data.communities], [i for _, i in data.communities],
-                             data, *LEVELS["grid"], "graph", "grid")[::args.every]
+            jobs = make_jobs(*communities(data), data, *LEVELS["grid"], "graph",
+                             "grid")[::args.every]
         else:
             jobs = micro_jobs(data, "graph", args.every)
         fields = []
