@@ -47,43 +47,41 @@ class Assigner:
         self.near, self.near_len = g.neighbours()
         self.n = g.n
         self.part = np.full(self.n, -1, dtype=np.int64)
+        # the same neighbours as Python lists, for the walks below (a walk over numpy arrays
+        # converts them and indexes numpy scalars at every step)
+        self.near_lists: list[list[int]] = [v.tolist() for v in self.near]
 
     # -- connectivity -------------------------------------------------------------------------
     def connected(self, members: np.ndarray) -> bool:
         """True when the units `members` form one connected group."""
         if len(members) <= 1:
             return True
-        inside = np.zeros(self.n, bool)
-        inside[members] = True
-        seen = np.zeros(self.n, bool)
-        stack = [int(members[0])]
-        seen[members[0]] = True
-        count = 1
+        inside = set(members.tolist())
+        first = int(members[0])
+        seen = {first}
+        stack = [first]
+        near = self.near_lists
         while stack:
-            u = stack.pop()
-            for v in self.near[u].tolist():
-                if inside[v] and not seen[v]:
-                    seen[v] = True
-                    count += 1
+            for v in near[stack.pop()]:
+                if v in inside and v not in seen:
+                    seen.add(v)
                     stack.append(v)
-        return count == len(members)
+        return len(seen) == len(members)
 
     def components(self, members: np.ndarray) -> list[np.ndarray]:
         """The connected groups of `members`."""
-        inside = np.zeros(self.n, bool)
-        inside[members] = True
-        label = np.full(self.n, -1)
+        unvisited = set(members.tolist())
+        near = self.near_lists
         out = []
         for s in members.tolist():
-            if label[s] >= 0:
+            if s not in unvisited:
                 continue
-            label[s] = len(out)
+            unvisited.discard(s)
             stack, comp = [s], [s]
             while stack:
-                u = stack.pop()
-                for v in self.near[u].tolist():
-                    if inside[v] and label[v] < 0:
-                        label[v] = len(out)
+                for v in near[stack.pop()]:
+                    if v in unvisited:
+                        unvisited.discard(v)
                         stack.append(v)
                         comp.append(v)
             out.append(np.asarray(sorted(comp), dtype=np.int64))
