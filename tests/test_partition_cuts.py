@@ -9,7 +9,24 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gis.partition.cuts import cut_scores, division_pp, region_edges, side_stats
+from gis.partition import cuts
+from gis.partition.cuts import (
+    cut_scores,
+    division_pp,
+    region_edges,
+    side_stats,
+    side_stats_dense,
+    side_stats_sorted,
+)
+
+# both ways side_stats takes (by the pairs of an edge and a cut), each checked on its own
+WAYS = (side_stats, side_stats_dense, side_stats_sorted)
+
+
+def _below(t: float, n: np.ndarray) -> shapely.Polygon:
+    d, far = np.array([-n[1], n[0]]), 1e4
+    return shapely.Polygon([t * n + far * d, t * n - far * d, t * n - far * d - far * n,
+                            t * n + far * d - far * n])
 
 
 @settings(max_examples=40, deadline=None)
@@ -22,14 +39,12 @@ def test_side_areas_and_perimeters_match_shapely(theta, where, corners):
     proj = shapely.get_coordinates(region) @ n
     t = proj.min() + where * (proj.max() - proj.min())
     p0, p1 = region_edges(region, (1.0, 1.0))
-    area, perim, _, _ = side_stats(p0, p1, np.array([theta]), np.array([t]))
-    d = np.array([-n[1], n[0]])
-    far = 1e4
-    below = shapely.Polygon([t * n + far * d, t * n - far * d, t * n - far * d - far * n,
-                             t * n + far * d - far * n])
+    below = _below(t, n)
     a, b = shapely.intersection(region, below), shapely.difference(region, below)
-    assert np.allclose(area[:, 0], [a.area, b.area], rtol=1e-9, atol=1e-6)
-    assert np.allclose(perim[:, 0], [a.length, b.length], rtol=1e-9, atol=1e-6)
+    for stats in WAYS:
+        area, perim, _, _ = stats(p0, p1, np.array([theta]), np.array([t]))
+        assert np.allclose(area[:, 0], [a.area, b.area], rtol=1e-9, atol=1e-6)
+        assert np.allclose(perim[:, 0], [a.length, b.length], rtol=1e-9, atol=1e-6)
 
 
 def test_division_table_and_scores_prefer_square_parts():
@@ -42,12 +57,6 @@ def test_division_table_and_scores_prefer_square_parts():
     scores = cut_scores(p0, p1, np.array([0.0, math.pi / 2]), np.array([100.0, 50.0]),
                         np.array([1, 1]), np.array([1, 1]))
     assert math.isclose(scores[0], math.pi / 4) and scores[0] > scores[1]
-
-
-def _below(t: float, n: np.ndarray) -> shapely.Polygon:
-    d, far = np.array([-n[1], n[0]]), 1e4
-    return shapely.Polygon([t * n + far * d, t * n - far * d, t * n - far * d - far * n,
-                            t * n + far * d - far * n])
 
 
 @settings(max_examples=30, deadline=None)
@@ -69,7 +78,11 @@ def test_many_cuts_at_shared_directions_match_shapely_on_ragged_regions(directio
         at_vertex.append(bool(rng.random() < 0.4))
         t.append(proj[rng.integers(len(proj))] if at_vertex[-1]
                  else rng.uniform(proj.min(), proj.max()))
-    area, _, across, along = side_stats(p0, p1, theta, np.array(t))
+    for stats in WAYS:
+        _check_sides(region, theta, t, at_vertex, *stats(p0, p1, theta, np.array(t)))
+
+
+def _check_sides(region, theta, t, at_vertex, area, _, across, along) -> None:
     for c, (th, tc) in enumerate(zip(theta, t, strict=True)):
         n = np.array([math.cos(th), math.sin(th)])
         d = np.array([-n[1], n[0]])
@@ -83,3 +96,24 @@ def test_many_cuts_at_shared_directions_match_shapely_on_ragged_regions(directio
             span_across = (tc - u.min()) if s == 0 else (u.max() - tc)
             assert math.isclose(across[s, c], span_across, rel_tol=1e-9, abs_tol=1e-6)
             assert math.isclose(along[s, c], v.max() - v.min(), rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_a_large_region_sorts_its_edges_for_the_same_figures():
+    """A ragged region of hundreds of edges under hundreds of cuts (past SORTED_FROM pairs):
+    side_stats sorts the edges and gives what clipping every edge by every cut gives."""
+    rng = np.random.default_rng(7)
+    angles = np.sort(rng.uniform(0, 2 * math.pi, 300))
+    radius = 400 + 60 * rng.standard_normal(300)
+    region = shapely.Polygon(np.c_[radius * np.cos(angles), radius * np.sin(angles)] + 6e5)
+    region = region.buffer(0) if not region.is_valid else region
+    p0, p1 = region_edges(region, (1.0, 1.0))
+    theta = np.repeat(np.arange(24) * math.pi / 24, 12)
+    t = np.array([rng.uniform(*_extent(p0, th)) for th in theta])
+    assert len(p0) * len(t) >= cuts.SORTED_FROM
+    assert np.allclose(side_stats(p0, p1, theta, t), side_stats_dense(p0, p1, theta, t),
+                       rtol=1e-9, atol=1e-6)
+
+
+def _extent(points: np.ndarray, theta: float) -> tuple[float, float]:
+    proj = points @ np.array([math.cos(theta), math.sin(theta)])
+    return float(proj.min()), float(proj.max())

@@ -381,7 +381,7 @@ class ChainRepair:
         for _ in range(REACH_STEPS):
             nxt = []
             for v in frontier:
-                for u in a.near[v].tolist():
+                for u in a.near_lists[v]:
                     if u in came or self.fixed[u]:
                         continue
                     came[u] = v

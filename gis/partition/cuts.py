@@ -24,6 +24,9 @@ from shapely.geometry.base import BaseGeometry
 TABLE_K = 64
 TABLE_R = 257
 MAX_LOG_R = math.log(64.0)
+# pairs of an edge and a cut from which side_stats sorts the edges (below: clips every edge by
+# every cut, the cheaper way for the few hundred edges and cuts of most regions)
+SORTED_FROM = 20_000
 
 
 def rect_pp(r: np.ndarray) -> np.ndarray:
@@ -76,9 +79,53 @@ def region_edges(geom, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarr
 
 def side_stats(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray):
     """For cuts {p: p·(cos θ, sin θ) = t} (metres): per side (below, above), area, perimeter,
-    extent across the line and extent along it. Arrays of shape (2, C).
+    extent across the line and extent along it. Arrays of shape (2, C). Every edge clipped by
+    every cut (`side_stats_dense`) up to SORTED_FROM pairs of an edge and a cut, the edges
+    sorted per direction beyond (`side_stats_sorted`: the same figures, for a fraction of the
+    work on a large community's thousands of cuts; bench/cut_bench.py)."""
+    if len(p0) * len(t) < SORTED_FROM:
+        return side_stats_dense(p0, p1, theta, t)
+    return side_stats_sorted(p0, p1, theta, t)
 
-    Cuts share a few directions, so the edges are projected once per direction. The edges
+
+def side_stats_dense(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray):
+    """side_stats by clipping every edge by every cut (arrays of edges x cuts): the cheaper
+    way for a few hundred edges and cuts."""
+    n = np.vstack([np.cos(theta), np.sin(theta)])
+    d = np.vstack([-np.sin(theta), np.cos(theta)])
+    u0, u1 = p0 @ n - t, p1 @ n - t
+    v0, v1 = p0 @ d, p1 @ d
+    du = u0 - u1
+    cross_edge = (u0 < 0) != (u1 < 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.where(cross_edge, u0 / np.where(du == 0, 1, du), 0.0)
+    vx = v0 + lam * (v1 - v0)
+    big = np.inf
+    vcmin = np.where(cross_edge, vx, big).min(axis=0)
+    vcmax = np.where(cross_edge, vx, -big).max(axis=0)
+    chord = np.where(np.isfinite(vcmin), vcmax - vcmin, 0.0)
+    out = np.zeros((4, 2, len(t)))
+    for s, sign in enumerate((1.0, -1.0)):
+        a_in, b_in = sign * u0 <= 0, sign * u1 <= 0
+        keep = a_in | b_in
+        au = np.where(a_in, u0, 0.0)
+        av = np.where(a_in, v0, vx)
+        bu = np.where(b_in, u1, 0.0)
+        bv = np.where(b_in, v1, vx)
+        cross = np.where(keep, au * bv - av * bu, 0.0)
+        length = np.where(keep, np.hypot(bu - au, bv - av), 0.0)
+        out[0, s] = 0.5 * np.abs(cross.sum(axis=0))
+        out[1, s] = length.sum(axis=0) + chord
+        out[2, s] = np.where(a_in, -sign * u0, 0.0).max(axis=0)
+        vmin = np.minimum(np.where(a_in, v0, big).min(axis=0), vcmin)
+        vmax = np.maximum(np.where(a_in, v0, -big).max(axis=0), vcmax)
+        out[3, s] = np.where(np.isfinite(vmin), vmax - vmin, 0.0)
+    return out
+
+
+def side_stats_sorted(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray):
+    """side_stats from sorted edges: cuts share a few directions, so the edges are projected
+    once per direction. The edges
     wholly on a side of a cut are summed from prefix sums over the edges sorted by their
     extent along the normal (Green's theorem in a frame centred per direction; the closing
     chord along the line adds no area), and only the pairs of an edge and a cut it reaches

@@ -92,8 +92,9 @@ def _divide(a: Assigner, lone: np.ndarray, lo: int, hi: int, delta: int = 0
         comp = todo.pop(0)
         hh = int(g.households[comp].sum())
         if 2 * hh < lo and len(lone):
-            towers = [int(a.part[v]) for u in comp.tolist() for v in a.near[u].tolist()
-                      if a.part[v] >= 0 and v in set(lone.tolist())]
+            lone_units = set(lone.tolist())
+            towers = [int(a.part[v]) for u in comp.tolist() for v in a.near_lists[u]
+                      if a.part[v] >= 0 and v in lone_units]
             if towers:
                 a.part[comp] = max(set(towers), key=towers.count)
                 continue
@@ -131,8 +132,8 @@ def _shed(a: Assigner, comp: np.ndarray, lone: np.ndarray, lo: int, hi: int
     towers = set(lone.tolist())
     beside: dict[int, int] = {}
     for u in comp.tolist():
-        joined = [(float(w), int(v)) for v, w in zip(a.near[u].tolist(), a.near_len[u].tolist(),
-                                                        strict=True) if v in towers]
+        joined = [(float(w), int(v)) for v, w in zip(a.near_lists[u], a.near_len[u].tolist(),
+                                                     strict=True) if v in towers]
         if joined:
             beside[u] = max(joined)[1]
     order = sorted(beside, key=lambda u: (int(h[u]), u))[:SHED_TRIED]

@@ -99,7 +99,7 @@ def _joined(a: Assigner, part: np.ndarray, p: int) -> bool | None:
     queue = deque(came)
     while queue:
         u = queue.popleft()
-        for v in a.near[u].tolist():
+        for v in a.near_lists[u]:
             if v in came or part[v] not in (-1, p):
                 continue
             came[v] = u
@@ -129,12 +129,12 @@ def realised(a: Assigner, grouping: list[tuple[int, ...]], towers: list[int]
     queue = deque(np.flatnonzero(part >= len(towers)).tolist())
     while queue:
         u = queue.popleft()
-        for v in a.near[u].tolist():
+        for v in a.near_lists[u]:
             if part[v] < 0:
                 part[v] = part[u]
                 queue.append(v)
     for u in np.flatnonzero(part < 0).tolist():  # land reached through towers only
-        beside = [int(part[v]) for v in a.near[u].tolist() if part[v] >= 0]
+        beside = [int(part[v]) for v in a.near_lists[u] if part[v] >= 0]
         if not beside:
             return None
         part[u] = beside[0]
