@@ -14,7 +14,11 @@ grids so made are divided into micro-grids (the straight cuts divide clusters th
 re-split). Per city and level it prints the calls (and how many side_stats sorts), the
 median edges and cuts of a call, the CPU per call of each way and their ratio, and the largest
 difference between the two (relative to the figure, at least 1 m or 1 m²); a run whose
-difference exceeds TOLERANCE prints no ratio.
+difference exceeds TOLERANCE prints no ratio. For the grid level it also divides every
+community into grids both ways, with side_stats as it is and with the edges never sorted,
+back to back in alternating order (as bench/tail_bench.py does), and prints the CPU per
+community each way, their ratio (none where a division differs) and the divisions that
+differ.
 
     .venv/bin/python bench/cut_bench.py [--quick] [--cities monaco,shanghai,wuhan]
 """
@@ -95,13 +99,39 @@ def bench_calls(name: str, calls: list[tuple]) -> str:
             f"max_rel_diff={diff:.1e}")
 
 
+def grid_level_ab(jobs: list[tuple]) -> str:
+    """Every community of `jobs` divided into grids with side_stats as it is and with the
+    edges never sorted (SORTED_FROM out of reach), the two runs back to back in alternating
+    order: the CPU per community each way, their ratio and the divisions that differ."""
+    sorted_from = cuts.SORTED_FROM
+    spent = {"dense": [], "ours": []}
+    changed = 0
+    try:
+        for i, job in enumerate(jobs):
+            got = {}
+            for way in (("dense", "ours") if i % 2 else ("ours", "dense")):
+                cuts.SORTED_FROM = sorted_from if way == "ours" else sys.maxsize
+                start = time.process_time()
+                got[way] = _split_one(job)
+                spent[way].append(time.process_time() - start)
+            changed += got["dense"][:2] != got["ours"][:2]  # polygons and assignment
+    finally:
+        cuts.SORTED_FROM = sorted_from
+    dense, ours = (1000 * float(np.mean(spent[w])) for w in ("dense", "ours"))
+    ratio = f"{dense / ours:.2f}" if ours > 0 and not changed else "n/a"
+    return (f"grid_level: communities={len(jobs)} mean_ms={dense:.1f}/{ours:.1f} "
+            f"dense/side_stats={ratio} changed={changed}")
+
+
 def bench_city(city: str, every: int) -> list[str]:
-    """The grid level's calls (every `every`th community) and the micro-grid level's (every
-    `every`th grid of the division the split job makes)."""
+    """The grid level's calls (every `every`th community) with the grid level divided both
+    ways, and the micro-grid level's calls (every `every`th grid of the division the split
+    job makes)."""
     data = LOADERS[city]()
     parents, blds = communities(data)
-    grid_jobs = make_jobs(parents, blds, data, *LEVELS["grid"], None, "grid")
-    out = [bench_calls(f"{city}/grid", recorded_calls(grid_jobs[::every]))]
+    grid_jobs = make_jobs(parents, blds, data, *LEVELS["grid"], None, "grid")[::every]
+    out = [bench_calls(f"{city}/grid", recorded_calls(grid_jobs)) + " "
+           + grid_level_ab(grid_jobs)]
     micro = recorded_calls(micro_jobs(data, engines.DEFAULT, every))
     out.append(bench_calls(f"{city}/micro_grid", micro))
     return out
