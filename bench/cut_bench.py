@@ -16,7 +16,7 @@ median edges and cuts of a call, the CPU per call of each way and their ratio, a
 difference between the two (relative to the figure, at least 1 m or 1 m²); a run whose
 difference exceeds TOLERANCE prints no ratio. For the grid level it also divides every
 community into grids both ways, with side_stats as it is and with the edges never sorted,
-back to back in alternating order (as bench/tail_bench.py does), and prints the CPU per
+back to back in alternating order (bench/tail_bench.py's with_and_without), and prints the CPU per
 community each way, their ratio (none where a division differs) and the divisions that
 differ.
 
@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.growth_profile import micro_jobs  # noqa: E402
 from bench.real_bench import LEVELS, communities, make_jobs  # noqa: E402
 from bench.real_city import LOADERS  # noqa: E402
+from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import cuts, engines  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
@@ -101,26 +102,14 @@ def bench_calls(name: str, calls: list[tuple]) -> str:
 
 def grid_level_ab(jobs: list[tuple]) -> str:
     """Every community of `jobs` divided into grids with side_stats as it is and with the
-    edges never sorted (SORTED_FROM out of reach), the two runs back to back in alternating
-    order: the CPU per community each way, their ratio and the divisions that differ."""
-    sorted_from = cuts.SORTED_FROM
-    spent = {"dense": [], "ours": []}
-    changed = 0
-    try:
-        for i, job in enumerate(jobs):
-            got = {}
-            for way in (("dense", "ours") if i % 2 else ("ours", "dense")):
-                cuts.SORTED_FROM = sorted_from if way == "ours" else sys.maxsize
-                start = time.process_time()
-                got[way] = _split_one(job)
-                spent[way].append(time.process_time() - start)
-            changed += got["dense"][:2] != got["ours"][:2]  # polygons and assignment
-    finally:
-        cuts.SORTED_FROM = sorted_from
-    dense, ours = (1000 * float(np.mean(spent[w])) for w in ("dense", "ours"))
-    ratio = f"{dense / ours:.2f}" if ours > 0 and not changed else "n/a"
+    edges never sorted (SORTED_FROM out of reach), back to back in alternating order
+    (tail_bench.with_and_without): the CPU per community each way, their ratio (none where a
+    division differs) and the divisions that differ."""
+    f = with_and_without(jobs, cuts, "SORTED_FROM", sys.maxsize)
+    dense, ours = f["off"]["mean_ms"], f["on"]["mean_ms"]
+    ratio = "n/a" if f["changed"] else f"{f['ratio']:.2f}"
     return (f"grid_level: communities={len(jobs)} mean_ms={dense:.1f}/{ours:.1f} "
-            f"dense/side_stats={ratio} changed={changed}")
+            f"dense/side_stats={ratio} changed={f['changed']}")
 
 
 def bench_city(city: str, every: int) -> list[str]:

@@ -125,12 +125,11 @@ def side_stats_dense(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.nd
 
 def side_stats_sorted(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray):
     """side_stats from sorted edges: cuts share a few directions, so the edges are projected
-    once per direction. The edges
-    wholly on a side of a cut are summed from prefix sums over the edges sorted by their
-    extent along the normal (Green's theorem in a frame centred per direction; the closing
-    chord along the line adds no area), and only the pairs of an edge and a cut it reaches
-    are clipped one by one: the same figures as clipping every edge by every cut, for a
-    fraction of the work on a community's hundreds of cuts."""
+    once per direction. The edges wholly on a side of a cut are summed from prefix sums over
+    the edges sorted by their extent along the normal (Green's theorem in a frame centred per
+    direction; the closing chord along the line adds no area), and only the pairs of an edge
+    and a cut it reaches are clipped one by one: the same figures as clipping every edge by
+    every cut, for a fraction of the work on a community's hundreds of cuts."""
     angles, col = np.unique(theta, return_inverse=True)
     col = col.reshape(-1)
     n_cuts, n_edges, n_angles = len(t), len(p0), len(angles)
@@ -156,7 +155,7 @@ def side_stats_sorted(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.n
                                                                 (u0, by_u0)))
     below, above = np.empty(n_cuts, np.int64), np.empty(n_cuts, np.int64)
     starts_below, starts_above = np.empty(n_cuts, np.int64), np.empty(n_cuts, np.int64)
-    for a in np.unique(col).tolist():
+    for a in range(n_angles):  # every direction has a cut (np.unique above)
         m = col == a
         below[m] = np.searchsorted(his[:, a], t[m], side="right")
         above[m] = np.searchsorted(los[:, a], t[m], side="left")
