@@ -132,6 +132,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="every 2nd community and grid")
     args = ap.parse_args()
     every = 2 if args.quick else 1
+    unknown = sorted(set(args.cities.split(",")) - set(LOADERS))
+    if unknown:
+        ap.error(f"unknown cities {', '.join(unknown)}; choose from {', '.join(LOADERS)}")
     lines = []
     for city in args.cities.split(","):
         for line in bench_city(city, every):
