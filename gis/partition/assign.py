@@ -159,24 +159,28 @@ class Assigner:
                 break
         return side_a, side_b
 
+    def two_sides(self, members: np.ndarray, k: int
+                  ) -> tuple[np.ndarray, np.ndarray, int, bool]:
+        """The best sweep of `members` (2 units at least) that is to become k parts: its
+        two sides (sorted), the parts k1 of the first and whether both sides are connected
+        (when no sweep that fits leaves them so, the best one is mended, `_mended`)."""
+        candidates = self._sweeps(members, k)
+        for _, _, t, k1, order in candidates:
+            side_a, side_b = members[order[:t + 1]], members[order[t + 1:]]
+            if self.connected(side_a) and self.connected(side_b):
+                return np.sort(side_a), np.sort(side_b), k1, True
+        _, _, t, k1, order = candidates[0]
+        side_a, side_b = self._mended(members[order[:t + 1]], members[order[t + 1:]])
+        return np.sort(side_a), np.sort(side_b), k1, False
+
     def bisect(self, members: np.ndarray, k: int, first_part: int) -> int:
         """Divide `members` into k parts numbered from `first_part`; the next free number."""
         if k <= 1 or len(members) <= 1:
             self.part[members] = first_part
             return first_part + 1
-        candidates = self._sweeps(members, k)
-        chosen = None
-        for _, _, t, k1, order in candidates:
-            side_a, side_b = members[order[:t + 1]], members[order[t + 1:]]
-            if self.connected(side_a) and self.connected(side_b):
-                chosen = (side_a, side_b, k1)
-                break
-        if chosen is None:
-            _, _, t, k1, order = candidates[0]
-            chosen = (*self._mended(members[order[:t + 1]], members[order[t + 1:]]), k1)
-        side_a, side_b, k1 = chosen
-        nxt = self.bisect(np.sort(side_a), k1, first_part)
-        return self.bisect(np.sort(side_b), k - k1, nxt)
+        side_a, side_b, k1, _ = self.two_sides(members, k)
+        nxt = self.bisect(side_a, k1, first_part)
+        return self.bisect(side_b, k - k1, nxt)
 
     def part_sums(self) -> tuple[np.ndarray, np.ndarray]:
         """Households and Polsby-Popper of each part (numbered 0..max)."""

@@ -176,7 +176,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
                                    spare=PASSES, retries=not PASSES, land_too=grid_level,
-                                   one_more=grid_level and one_more and graph.ONE_MORE)
+                                   one_more=grid_level and one_more and graph.ONE_MORE,
+                                   pairs=grid_level and graph.PAIRS)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,

@@ -28,6 +28,7 @@ from gis.partition.engine import choose_parts
 from gis.partition.feasible import packing
 from gis.partition.inputs import Inputs, split_inputs_of
 from gis.partition.outline import outlines
+from gis.partition.pairs import redivide_pairs
 from gis.partition.regroup import regroup
 from gis.partition.result import SplitResult, finish
 from gis.partition.streets import along_streets, street_lines
@@ -42,6 +43,11 @@ MIN_PP = 0.2
 SHED = True  # a group walled in by towers may give a unit or two to a tower's part (_shed)
 SHED_TRIED = 8  # the units beside towers (fewest households first) tried, singly and in pairs
 ONE_MORE = True  # the grid level also tries one part more per group, kept where more compact
+# the grid level also divides neighbouring parts again in pairs after the search
+# (gis.partition.pairs): on the real sets the grids' mean Polsby-Popper 0.01 higher on Monaco
+# (bench/one_more_bench.py --setting PAIRS); not for micro-grids, whose CPU it would raise by a
+# fifth for less
+PAIRS = True
 
 
 def _clipped(feet: np.ndarray, local: BaseGeometry) -> np.ndarray:
@@ -148,12 +154,14 @@ def _shed(a: Assigner, comp: np.ndarray, lone: np.ndarray, lo: int, hi: int
 
 
 def _assigned(g: CellGraph, lo: int, hi: int, retries: bool = True,
-              one_more: bool = False) -> Assigner:
+              one_more: bool = False, pairs: bool = False) -> Assigner:
     """The best division found: by the suggested part counts, then (with `retries`) one part
     more or fewer per group while parts stay out of bounds (fewest households out of bounds,
     then the highest lowest Polsby-Popper). With `one_more`, where that leaves no household
     out of bounds, also the division with one part more per group, kept where it is more
-    compact on the unit graph (`_compactness`)."""
+    compact on the unit graph (`_compactness`). With `pairs`, the neighbouring parts of the
+    division kept are divided again in pairs where that is worth more (gis.partition.pairs;
+    only that one's: before the choice, twice the CPU for a fraction more)."""
     lone = np.flatnonzero(g.households > hi)
     fixed = np.zeros(g.n, bool)
     fixed[lone] = True
@@ -165,12 +173,14 @@ def _assigned(g: CellGraph, lo: int, hi: int, retries: bool = True,
             best = (key, a)
         if key[0] == 0:
             break
-    if not one_more or best[0][0]:
-        return best[1]
-    more = _assignment(g, lo, hi, lone, fixed, 1)
-    if _compactness(more, fixed) < _compactness(best[1], fixed):
-        return more
-    return best[1]
+    chosen = best[1]
+    if one_more and not best[0][0]:
+        more = _assignment(g, lo, hi, lone, fixed, 1)
+        if _compactness(more, fixed) < _compactness(best[1], fixed):
+            chosen = more
+    if pairs and redivide_pairs(chosen, fixed):
+        chosen.improve(fixed)  # the local moves once more along the new boundaries
+    return chosen
 
 
 def _assignment(g: CellGraph, lo: int, hi: int, lone: np.ndarray, fixed: np.ndarray,
@@ -213,7 +223,8 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
 def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
               min_households: int = 30, max_households: int = 50, geographic: bool = True,
               spare: bool = True, retries: bool = True, land_too: bool = False,
-              one_more: bool = False) -> tuple[SplitResult, SplitResult | None]:
+              one_more: bool = False, pairs: bool = False
+              ) -> tuple[SplitResult, SplitResult | None]:
     """`split`'s division, and (with `spare`) the one with the land round the towers free when
     that one has fewer households out of bounds but a part under MIN_PP on the unit graph, so
     `split` did not take it (None otherwise): local passes may make it compact
@@ -225,7 +236,8 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     but the suggested one is tried (graph_first's passes and fallback do that work better,
     for less); with `one_more` (graph_first at the grid level, ONE_MORE) one part more per
     group is tried too where the suggested count leaves no household out of bounds, and kept
-    where more compact (`_assigned`)."""
+    where more compact (`_assigned`); with `pairs` (graph_first at the grid level, PAIRS)
+    neighbouring parts are divided again in pairs where that is worth more."""
     got = split_inputs_of(parent, buildings, households, min_households, max_households,
                           geographic)
     if isinstance(got, SplitResult):
@@ -234,13 +246,13 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     towers = got.households > hi
     streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
     g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
-    a = _assigned(g, lo, hi, retries, one_more)
+    a = _assigned(g, lo, hi, retries, one_more, pairs)
     left = None
     miss, thin = a.quality(g.households > hi)
     if towers.any() and (miss > 0 or land_too):  # try the land round towers free
         g2 = with_free_land(got.local, got.feet, got.households, towers, cell_graph)
         g2 = along_streets(g2, streets) if g2 is not None else None
-        a2 = _assigned(g2, lo, hi, retries, one_more) if g2 is not None else None
+        a2 = _assigned(g2, lo, hi, retries, one_more, pairs) if g2 is not None else None
         if a2 is not None:
             miss2, thin2 = a2.quality(g2.households > hi)
             if miss == 0:
