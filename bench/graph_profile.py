@@ -35,7 +35,7 @@ from bench.growth_profile import (  # noqa: E402
     print_stages,
     quality_fields,
 )
-from bench.real_city import LOADERS  # noqa: E402
+from bench.real_city import LOADERS, city_names  # noqa: E402
 from gis.partition import assign, cellgraph, engines, graph, regroup  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
@@ -84,7 +84,7 @@ def share(spent: Counter, label: str, total: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", default="monaco,shanghai,wuhan")
+    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
     ap.add_argument("--every", type=int, default=1, help="divide every Nth grid only")
     ap.add_argument("--quick", action="store_true", help="every 3rd grid (--every 3)")
     args = ap.parse_args()
@@ -95,7 +95,7 @@ def main() -> None:
                                 "shapely.voronoi_polygons"),))
     fallback_counter(spent)
     totals = []
-    for name in args.cities.split(","):
+    for name in args.cities:
         jobs = micro_jobs(LOADERS[name](), "graph", args.every)
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         t0 = time.process_time()

@@ -37,7 +37,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.real_bench import LEVELS, children, communities, divide, make_jobs  # noqa: E402
-from bench.real_city import LOADERS  # noqa: E402
+from bench.real_city import LOADERS, city_names  # noqa: E402
 from gis.partition import cells, engines, faces, growth, moves, smooth  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
@@ -112,7 +112,7 @@ def quality_fields(out: list[tuple]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", default="monaco,shanghai")
+    ap.add_argument("--cities", type=city_names, default="monaco,shanghai")
     ap.add_argument("--cells", choices=("overlays", "faces"), default="overlays")
     ap.add_argument("--lengths", choices=("overlays", "exact"), default="overlays")
     ap.add_argument("--every", type=int, default=1)
@@ -126,7 +126,7 @@ def main() -> None:
     instrument(spent)
     overrides = [(k, type(getattr(cells, k))(v)) for k, v in (a.split("=", 1) for a in args.set)]
     defaults = [(k, getattr(cells, k)) for k, _ in overrides]
-    for name in args.cities.split(","):
+    for name in args.cities:
         for key, value in defaults:  # the grids are the default division's
             setattr(cells, key, value)
         jobs = micro_jobs(LOADERS[name](), "growth", args.every, args.seed)

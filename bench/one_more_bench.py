@@ -40,7 +40,7 @@ from bench.real_bench import (  # noqa: E402
     make_jobs,
     run_jobs,
 )
-from bench.real_city import LOADERS  # noqa: E402
+from bench.real_city import LOADERS, city_names  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition import graph  # noqa: E402
 
@@ -103,7 +103,7 @@ def bench_city(data, runs: int, setting: str = "ONE_MORE") -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one run of each setting (< 5 min)")
-    ap.add_argument("--cities", default="monaco,shanghai,wuhan")
+    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
     ap.add_argument("--runs", type=int, default=None,
                     help="runs of each setting (default 3, 1 with --quick)")
     ap.add_argument("--setting", choices=SETTINGS, default="ONE_MORE",
@@ -111,7 +111,7 @@ def main() -> None:
     args = ap.parse_args()
     runs = args.runs or (1 if args.quick else 3)
     lines = []
-    for name in args.cities.split(","):
+    for name in args.cities:
         line = bench_city(LOADERS[name](), runs, args.setting)
         print(line, flush=True)
         lines.append(line)

@@ -315,7 +315,7 @@ def main_real(args) -> None:
     runs = args.runs or (1 if args.quick else 3)
     rng = np.random.default_rng(1)
     summary = []
-    for name in args.cities.split(","):
+    for name in args.cities:
         data = LOADERS[name]()
         print(data.describe())
         figures = bench_city(data, runs, args.processes, args.engine)

@@ -13,6 +13,7 @@ is a barrier line the cuts prefer.
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,3 +211,15 @@ def load_tilezen(name: str, path: Path) -> CityData:
 
 
 LOADERS = {"monaco": load_monaco, "shanghai": load_shanghai, "wuhan": load_wuhan}
+
+
+def city_names(text: str) -> list[str]:
+    """The cities of a comma-separated --cities value (an argparse type): a usage error,
+    not a KeyError halfway through a bench, for a name with no loader."""
+    names = [name for name in text.split(",") if name]
+    unknown = sorted(set(names) - set(LOADERS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown cities {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(LOADERS)}")
+    return names

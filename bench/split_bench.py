@@ -37,6 +37,7 @@ from shapely.geometry import Polygon, box
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.baselines import metis_baseline  # noqa: E402
+from bench.real_city import city_names  # noqa: E402
 from gis.partition import polsby_popper  # noqa: E402
 from gis.partition.quality import metric_scale  # noqa: E402
 from importers.split_job import run_splits  # noqa: E402
@@ -121,7 +122,7 @@ def main() -> None:
     ap.add_argument("--baseline-sample", type=int, default=None)
     ap.add_argument("--real", action="store_true", help="the real cities (bench/real_city.py) "
                     "instead of the generated district")
-    ap.add_argument("--cities", default="monaco,shanghai,wuhan",
+    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan",
                     help="with --real: which cities")
     ap.add_argument("--runs", type=int, default=None, help="with --real: runs of the micro-grid "
                     "split (the CPU figure is their median; default 3, 1 with --quick)")

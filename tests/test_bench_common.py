@@ -3,8 +3,10 @@ when a comparison is void and what tipg is asked for."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +44,16 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
                            "('x')) OR t.due_at IS NULL"}) == "code,due_at,status"
     url = tipg_tile(("buildings", 15, 1, 2))
     assert url.endswith("properties=code,households,floors")
+
+
+@pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench"])
+def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
+    """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
+    KeyError after the cities before it were divided."""
+    script = Path(__file__).resolve().parent.parent / "bench" / f"{bench}.py"
+    extra = ["--real"] if bench == "split_bench" else []
+    run = subprocess.run([sys.executable, str(script), *extra, "--cities", "monaco,paris"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "unknown cities paris; choose from monaco, shanghai, wuhan" in run.stderr
+    assert "Traceback" not in run.stderr
