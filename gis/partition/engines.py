@@ -134,7 +134,8 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                 grid_level: bool = False, one_more: bool = True) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
     try others where it matters, for less; at the grid level, unless `one_more` is False,
-    also with one grid more per group, kept where more compact, graph.ONE_MORE) and, with
+    also with one grid more per group, kept where more compact, graph.ONE_MORE, and the
+    kept one's neighbouring grids divided again in pairs, graph.PAIRS) and, with
     `grid_level` (communities into grids:
     see splitter), where towers stand and it leaves none of the others out of bounds,
     the one with the land round the towers free (a tower's grid then holds only the land the
