@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
@@ -101,15 +102,26 @@ def _tally(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple[list[i
     return out, beside
 
 
-def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> tuple:
+class Rank(NamedTuple):
+    """A division's rank (`division_rank`), compared field by field: lower is better."""
+
+    broken: bool  # not contiguous, or a footprint across parts
+    thin: bool  # a part under THIN
+    out: int  # parts out of bounds that could be in bounds
+    lowest: float  # minus the lowest Polsby-Popper, up to THIN
+    beside: int  # households joined to a tower in its part
+    mean: float  # minus the mean Polsby-Popper
+
+
+def division_rank(result: SplitResult, h: np.ndarray, lo: int, hi: int) -> Rank:
     """Lower is better: contiguous and whole first; then no part under THIN (bounds are not
     bought with a sliver, as in gis.partition.resplit); then fewer parts out of bounds that
     could be in bounds; then the lowest Polsby-Popper (up to THIN); then fewer households
     joined to a tower; then the higher mean Polsby-Popper."""
     pps = result.polsby_popper or [0.0]
     out, beside = _tally(result, h, lo, hi)
-    return (result.broken, min(pps) < THIN, len(out), -min(min(pps), THIN), beside,
-            -float(np.mean(pps)))
+    return Rank(bool(result.broken), min(pps) < THIN, len(out), -min(min(pps), THIN), beside,
+                -float(np.mean(pps)))
 
 
 def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, hi: int,
@@ -120,7 +132,7 @@ def _compacted(parent, buildings, h: np.ndarray, result: SplitResult, lo: int, h
     return improved(parent, buildings, h, result, lo, hi, geographic, chained)
 
 
-def _compacted_if_better(ranked: tuple[tuple, SplitResult], parent, buildings, h: np.ndarray,
+def _compacted_if_better(ranked: tuple[Rank, SplitResult], parent, buildings, h: np.ndarray,
                          lo: int, hi: int, geographic: bool) -> SplitResult:
     """The division of `ranked` (its rank, it) or, when that ranks better, the same after
     the polish and improvement passes (graph_first: a clean division of a community where
@@ -225,15 +237,15 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         if division_rank(whole, h, lo, hi) < division_rank(best, h, lo, hi):
             best = whole
             out = _tally(best, h, lo, hi)[0]
-    fewer = [rank for rank, _ in ranked if not rank[0] and rank[2] < len(out)]
+    fewer = [rank for rank, _ in ranked if not rank.broken and rank.out < len(out)]
     if fewer:  # another division had fewer out of bounds, only with a corridor
-        pp = min(fewer)[3]
+        pp = min(fewer).lowest
         for k in out:
             best.part_reasons[k].append(corridor_reason(int(best.households[k]), -float(pp)))
     return best
 
 
-def _weighs_fallback(rank: tuple, fewest: int, resplit_vain: bool, grid_level: bool,
+def _weighs_fallback(rank: Rank, fewest: int, resplit_vain: bool, grid_level: bool,
                      towers: bool, h: np.ndarray, lo: int, hi: int) -> bool:
     """Whether graph_first weighs the growth engine's division (FALLBACK) after the re-split,
     the best division so far ranked `rank`: not where that is clean, nor at the grid level
@@ -244,7 +256,7 @@ def _weighs_fallback(rank: tuple, fewest: int, resplit_vain: bool, grid_level: b
         return False
     if FALLBACK_IF_VAIN and not resplit_vain:
         return False
-    return not (FALLBACK_BESIDE_ONLY and towers and not rank[4]
+    return not (FALLBACK_BESIDE_ONLY and towers and not rank.beside
                 and packing(h, lo, hi).feasible is False)
 
 
@@ -273,7 +285,7 @@ def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndar
                             max_households=hi, geographic=geographic):
         rank = division_rank(division, h, lo, hi)
         key = np.asarray(division.assignment, dtype=np.int64).tobytes()
-        if rank[0] or -rank[3] < GROUPED_PP or key in seen:
+        if rank.broken or -rank.lowest < GROUPED_PP or key in seen:
             continue
         if len(seen) >= GROUPED_PASSED:
             break
@@ -297,10 +309,10 @@ def _fewest_out(h: np.ndarray, lo: int, hi: int) -> int:
     return int(packing(h, lo, hi).feasible is False)
 
 
-def _clean(rank: tuple, fewest: int = 0) -> bool:
+def _clean(rank: Rank, fewest: int = 0) -> bool:
     """Whether a division so ranked is contiguous and whole, has no part under THIN and no
     more parts out of bounds than `fewest` (the fewest the arithmetic allows)."""
-    return rank[:2] == (False, False) and rank[2] <= fewest
+    return not rank.broken and not rank.thin and rank.out <= fewest
 
 
 def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
