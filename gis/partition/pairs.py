@@ -1,14 +1,14 @@
 """Pairs of neighbouring parts divided again on the unit graph (a ReCom-like pass).
 
 After the search (gis.partition.assign: sweeps, chains, local moves), two neighbouring parts
-are put together and bisected afresh by the straight sweeps (Assigner.bisect); the new pair is
-kept where it leaves no more households out of bounds and is worth more to the local moves
-(assign._worth: the sum of the two parts' Polsby-Popper, with a steep penalty under
-FLOOR_PP). Single moves stop where every unit on a boundary is worth more where it is; a
-fresh cut of the pair can still turn a boundary that runs the long way round. Pairs are
-taken least compact first; a part changed in a round waits for the next one, a pair tried in
-vain is not tried again until one of its parts changes, and towers' parts (fixed units) take
-no part. Only unit-graph sums are used: no geometry.
+are put together and bisected afresh by the straight sweeps (Assigner.two_sides, as in
+Assigner.bisect); the new pair is kept where it leaves no more households out of bounds and
+is worth more to the local moves (assign._worth: the sum of the two parts' Polsby-Popper,
+with a steep penalty under FLOOR_PP). Single moves stop where every unit on a boundary is
+worth more where it is; a fresh cut of the pair can still turn a boundary that runs the long
+way round. Pairs are taken least compact first; a part changed in a round waits for the next
+one, a pair tried in vain is not tried again until one of its parts changes, and towers'
+parts (fixed units) take no part. Only unit-graph sums are used: no geometry.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _bisected(a: Assigner, members: np.ndarray, p: int, q: int) -> bool:
     """`members` (the units of parts p and q) bisected afresh by the sweeps into parts p and
     q; False, and nothing changed, where no sweep leaves both sides connected."""
     side_a, side_b, _, connected = a.two_sides(members, 2)
-    if not connected or not len(side_a) or not len(side_b):
+    if not connected:  # (a connected sweep's sides are a prefix and the rest: both non-empty)
         return False
     a.part[side_a], a.part[side_b] = p, q
     return True
@@ -57,7 +57,7 @@ def redivide_pairs(a: Assigner, fixed: np.ndarray, rounds: int = ROUNDS) -> int:
     changed = 0
     for _ in range(rounds):
         hh, area, per = g.sums(a.part, k)
-        pp = pp_of(area, per)
+        pp = pp_of(area, per)  # kept up to date below as pairs change
         pairs = neighbouring_pairs(a, tower)
         pairs.sort(key=lambda pq: (min(pp[pq[0]], pp[pq[1]]), pq))
         touched: set[int] = set()
@@ -74,8 +74,7 @@ def redivide_pairs(a: Assigner, fixed: np.ndarray, rounds: int = ROUNDS) -> int:
                 miss_after = missed(hh2[pq], a.lo, a.hi).sum()
                 gain = _worth(pp_of(area2[pq], per2[pq])).sum() - _worth(pp[pq]).sum()
                 if miss_after < miss_before or (miss_after == miss_before and gain > GAIN):
-                    hh, area, per = hh2, area2, per2
-                    pp = pp_of(area, per)
+                    hh, pp = hh2, pp_of(area2, per2)
                     version[pq] += 1
                     touched |= {p, q}
                     changed += 1
