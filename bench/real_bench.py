@@ -16,7 +16,9 @@ many of them lie in parents themselves under 0.2 (last line: thin=parts/in thin 
 feasible parts out of bounds and how many of them the engine left so because the only
 division it found with fewer had a corridor under PP 0.2 (last line: out=parts/corridor) or
 the parts it reaches without crossing a tower's part hold buildings that no grouping divides
-within the bounds (last line: walled; gis.partition.diagnose `walled`); the
+within the bounds (last line: walled; gis.partition.diagnose `walled`) or no single building
+moving between it and a neighbouring part brings it in (last line: no_trade; diagnose
+`no_trade_under`, `no_trade_over`: the sizes of the buildings round it hold it out); the
 share of the boundaries between parts (the parent's outline left out) within STREET_M of a
 street or footpath of the extract (last line: grid_streets, streets); CPU
 seconds per grid (time.process_time in the worker, median over runs; the last line's
@@ -155,6 +157,7 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
     pps, in_bounds, feasible_parts, lone, contiguous, split_blds = [], 0, 0, 0, 0, 0
     area_err, reasons, impossible_parts, undecided = 0.0, Counter(), 0, 0
     parts_total, thin_parts, thin_in_thin, corridor, beside, walled = 0, 0, 0, 0, 0, 0
+    no_trade = 0
     tree, inner_m, street_m, parent_pps = shapely.STRtree(data.streets), 0.0, 0.0, []
     for parent, idx, (res, _) in zip(parents, blds, results, strict=True):
         parts = shapely.from_wkb(np.asarray(res[0], dtype=object))
@@ -198,12 +201,13 @@ def evaluate(parents, blds, results, data, lo: int, hi: int) -> dict:
             in_bounds += int(lo <= count <= hi)
             corridor += any(r["code"] == "corridor" for r in res[6][k])
             walled += any(r["code"] == "walled" for r in res[6][k])
+            no_trade += any(r["code"].startswith("no_trade") for r in res[6][k])
     pps = np.asarray(pps)
     cpu = np.array([c for _, c in results])
     return {"parents": len(parents), "parts": parts_total, "feasible": feasible_parts,
             "in_bounds": 100.0 * in_bounds / max(feasible_parts, 1), "lone": lone,
             "out": feasible_parts - in_bounds, "corridor": corridor, "beside": beside,
-            "walled": walled,
+            "walled": walled, "no_trade": no_trade,
             "impossible_grids": sum(reasons.values()), "impossible_parts": impossible_parts,
             "reasons": dict(reasons), "undecided": undecided,
             "contiguous": 100.0 * contiguous / max(parts_total, 1),
@@ -363,7 +367,7 @@ def main_real(args) -> None:
             f"grid_cpu_ms_per_grid={g['cpu_ms'] * g['parents'] / max(g['parts'], 1):.1f} "
             f"micro={m['parts']} "
             f"in_bounds={m['in_bounds']:.1f}% out={m['out']}/{m['corridor']} "
-            f"walled={m['walled']} "
+            f"walled={m['walled']} no_trade={m['no_trade']} "
             f"apart={m['lone']}+{m['impossible_parts']} beside_towers={m['beside']} "
             f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
             f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "

@@ -252,6 +252,14 @@ def monaco_grid_82():
 
 
 @pytest.fixture(scope="session")
+def monaco_grid_1():
+    """A real Monaco grid of 10 buildings (480 households: towers of 100, 96 and 70, and a
+    house of 29 whose every neighbouring part is one building of 31 or more) as the real-city
+    bench's split of its community drew it (tests/data/monaco_grid_1.wkt)."""
+    return _monaco_grid("monaco_grid_1.wkt")
+
+
+@pytest.fixture(scope="session")
 def monaco_grid_37():
     """A real Monaco grid of 32 buildings (tests/data/monaco_grid_37.wkt) where the graph
     engine's outlines cut crumbs off a part (gis.partition.outline._welded)."""

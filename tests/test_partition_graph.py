@@ -282,7 +282,8 @@ def test_a_grid_between_towers_keeps_compact_parts_and_says_why_one_is_short(mon
     assert short
     for i in short:
         codes = [r["code"] for r in result.part_reasons[i]]
-        assert "corridor" in codes and bool({"under", "over", "towers", "walled"} & set(codes))
+        assert "corridor" in codes and bool(
+            {"under", "over", "towers", "walled", "no_trade_under", "no_trade_over"} & set(codes))
         corridor = next(r for r in result.part_reasons[i] if r["code"] == "corridor")
         assert corridor["pp"] < 0.2 and corridor["households"] == result.households[i]
     beside = [r for rs in result.part_reasons for r in rs if r["code"] == "beside_tower"]

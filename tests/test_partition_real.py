@@ -73,7 +73,8 @@ def check_reasons(result, lo, hi):
         codes = {r["code"] for r in reasons}
         out = not lo <= count <= hi
         assert bool(codes & {"lone_building", "arithmetic", "under", "over", "towers",
-                              "walled", "beside_tower"}) == out
+                              "walled", "beside_tower", "no_trade_under",
+                              "no_trade_over"}) == out
         assert bool(codes & {"narrow_parent", "ragged", "strip"}) == (pp < THIN_PP)
         assert all(r["text"] for r in reasons)
 

@@ -138,6 +138,19 @@ _TEXT = {
                    "buildings over the maximum; with the parts it reaches without crossing one "
                    "({parts} in all) it holds {buildings} buildings of {total} households, "
                    "which no grouping divides into parts of {min}–{max}"),
+    "why_no_trade_under": ("{households} 户，比下限 {min} 少 {missing} 户：相邻分块的任一楼栋并入，"
+                           "或本分块整体并入相邻分块，都会使某个分块超出 {min}–{max} 户"
+                           "（相邻分块最小的楼栋 {smallest} 户，并入后 {together} 户）",
+                           "{households} households, {missing} under the minimum {min}: no "
+                           "building of a neighbouring part can join it, nor it a neighbouring "
+                           "part, without putting a part out of bounds (the smallest building "
+                           "of a neighbouring part holds {smallest}, {together} with it)"),
+    "why_no_trade_over": ("{households} 户，比上限 {max} 多 {extra} 户：其楼栋（{sizes} 户）"
+                          "任一栋划入相邻分块都会使某个分块超出范围，自身也无法分成 "
+                          "{min}–{max} 户的分块", "{households} households, {extra} over the "
+                          "maximum {max}: none of its buildings ({sizes}) can go to a "
+                          "neighbouring part without putting a part out of bounds, and they "
+                          "cannot be grouped into parts of {min}–{max} on their own"),
     "why_beside_tower": ("{households} 户：单栋楼 {largest} 户超过上限 {max}（楼栋不拆分），"
                          "旁边另有 {beside} 户", "{households} households: a building of "
                          "{largest}, over the maximum {max} (buildings are never split), and "

@@ -118,7 +118,10 @@ def part_reasons(parent, parts: list, assignment: np.ndarray, households: np.nda
         if bounds and bounds["code"] in ("under", "over"):
             near = near if near is not None else _neighbours(parts)
             bounds = (walled_in(bounds, i, near, lone, households, assignment, lo, hi)
-                      or boxed_in(bounds, near[i], lone) or bounds)
+                      or boxed_in(bounds, near[i], lone)
+                      or no_trade(bounds, i, near[i], lone, households, assignment, counts,
+                                  lo, hi)
+                      or bounds)
         reasons = [r for r in (bounds, shape_reason(part, float(pp), parent_pp, scale)) if r]
         out.append(reasons)
     return out
@@ -175,6 +178,55 @@ def boxed_in(reason: dict, near: list[int], lone: list[bool]) -> dict | None:
                    f"maximum ({towers} of its {len(near)} neighbours), so few neighbours can "
                    "trade buildings with it", households=count, towers=towers,
                    neighbours=len(near))
+
+
+def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households: np.ndarray,
+             assignment: np.ndarray, counts: list[int], lo: int, hi: int) -> dict | None:
+    """The `no_trade_under` or `no_trade_over` reason when no single building moving between
+    part i (out of bounds) and a neighbouring part (`near`, not a lone tower's) leaves both
+    within lo..hi (a neighbour left empty is gone: a merge), nor can part i, under the
+    minimum, join a neighbour whole or share its buildings out, nor, over the maximum, be
+    divided alone (gis.partition.feasible): the sizes of the buildings round it hold it out,
+    not where a cut fell. Every building of a neighbouring part counts, beside part i or
+    not, so the sentence never rules out a move the planner could make; like `walled`, a
+    diagnosis of the division (moves of several buildings at once may still bring it in)."""
+    count = int(counts[i])
+    own = households[assignment == i]
+    others = [j for j in near if not lone[j]]
+    held = {j: households[assignment == j] for j in others}
+    if count < lo:
+        least_own = int(own[own > 0].min(initial=hi))
+        for j in others:
+            total = int(counts[j])
+            left = total - held[j]
+            taken = count + held[j]
+            if lo <= count + total <= hi or (len(own) > 1 and total + least_own <= hi):
+                return None  # it joins part j, or its buildings may be shared out
+            if ((lo <= taken) & (taken <= hi) & ((left == 0) | ((lo <= left) & (left <= hi)))
+                    ).any():
+                return None
+        sizes = [int(v) for j in others for v in held[j].tolist() if v > 0]
+        if not sizes:
+            return None
+        smallest = min(sizes)
+        return _reason("no_trade_under", f"{count} households, {_side(reason)}: no building "
+                       "of a neighbouring part can join it, nor it a neighbouring part, "
+                       "without putting a part out of bounds (the smallest building of a "
+                       f"neighbouring part holds {smallest}, {count + smallest} with it)",
+                       households=count, missing=lo - count, min=lo, max=hi,
+                       smallest=smallest, together=count + smallest)
+    if not len(own) or packing(own, lo, hi).feasible is not False:
+        return None
+    for j in others:
+        given = int(counts[j]) + own  # each of its buildings given to part j
+        if ((lo <= count - own) & (count - own <= hi) & (lo <= given) & (given <= hi)).any():
+            return None
+    listed = ", ".join(str(int(v)) for v in sorted(own.tolist(), reverse=True))
+    return _reason("no_trade_over", f"{count} households, {_side(reason)}: none of its "
+                   f"buildings ({listed}) can go to a neighbouring part without putting a "
+                   f"part out of bounds, and they cannot be grouped into parts of {lo}-{hi} "
+                   "on their own", households=count, extra=count - hi, min=lo, max=hi,
+                   sizes=listed)
 
 
 def _side(reason: dict) -> str:

@@ -1,0 +1,113 @@
+"""Why a part stays out of bounds: the sizes of the buildings round it (`no_trade_*`).
+
+A part out of bounds that no single building moving between it and a neighbouring part can
+bring in (nor joining a neighbour, nor dividing it alone) says so with the figures that hold
+it out, in both languages of the pages; where such a move exists, the reason stays the plain
+`under` or `over`. The real grid's reasons are checked against the division itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import shapely
+from shapely.geometry import box
+
+from api.pages.i18n import labels
+from gis.partition.diagnose import part_reasons
+from gis.partition.engines import splitter
+from gis.partition.quality import metric_scale
+
+LON, LAT = 7.42, 43.73
+D = 1e-5  # about a metre
+
+
+def _row(*households_per_part: tuple[int, ...]) -> tuple:
+    """Parts side by side in a row (30 m squares), each holding buildings of the households
+    given, and part_reasons' arguments for them."""
+    n = len(households_per_part)
+    parent = box(LON, LAT, LON + 30 * n * D, LAT + 30 * D)
+    parts = [box(LON + 30 * k * D, LAT, LON + 30 * (k + 1) * D, LAT + 30 * D) for k in range(n)]
+    households = np.array([h for held in households_per_part for h in held])
+    assignment = np.repeat(np.arange(n), [len(held) for held in households_per_part])
+    counts = [sum(held) for held in households_per_part]
+    return parent, parts, assignment, households, counts
+
+
+def _reasons(*households_per_part: tuple[int, ...]) -> list[list[dict]]:
+    parent, parts, assignment, households, counts = _row(*households_per_part)
+    return part_reasons(parent, parts, assignment, households, counts, [0.8] * len(parts), 30,
+                        50, metric_scale(parent), None)
+
+
+def _words_fit(reason: dict) -> None:
+    """The pages' words for `reason` exist in both languages and name only its figures."""
+    table = labels()
+    for lang in ("zh-CN", "en"):
+        words = table[lang][f"why_{reason['code']}"]
+        figures = set(re.findall(r"\{(\w+)\}", words))
+        assert figures and figures <= set(reason), (lang, reason["code"], figures)
+
+
+def test_a_house_between_larger_houses_says_none_can_join_it():
+    """29 households between houses of 39 and 31: taking either makes 68 or 60, over 50."""
+    reasons = _reasons((39,), (29,), (31,))
+    assert [r["code"] for r in reasons[1]] == ["no_trade_under"]
+    why = reasons[1][0]
+    assert (why["missing"], why["smallest"], why["together"]) == (1, 31, 60)
+    assert reasons[0] == [] and reasons[2] == []
+    _words_fit(why)
+
+
+def test_a_short_part_that_one_building_would_bring_in_stays_plain_under():
+    """The neighbour holds 5 + 40: the 5 joining makes 34 and leaves 40, both in bounds, so
+    the sizes do not hold the part out and no_trade is not claimed; nor where the short part
+    could join a neighbour whole (29 + 20)."""
+    assert [r["code"] for r in _reasons((39,), (29,), (5, 40))[1]] == ["under"]
+    assert [r["code"] for r in _reasons((39,), (29,), (20,))[1]] == ["under"]
+
+
+def test_a_long_part_of_two_houses_says_neither_can_go():
+    """38 + 26 between 31 and 45: giving 26 away makes 57 or 71, giving 38 leaves 26, and
+    38 + 26 cannot be divided into parts of 30-50 alone."""
+    reasons = _reasons((31,), (38, 26), (45,))
+    assert [r["code"] for r in reasons[1]] == ["no_trade_over"]
+    why = reasons[1][0]
+    assert why["extra"] == 14 and why["sizes"] == "38, 26"
+    _words_fit(why)
+    # a neighbour of 20 takes the 26 (46) and leaves 38: a move exists, so plain `over`
+    assert [r["code"] for r in _reasons((20,), (38, 26), (45,))[1]] == ["over"]
+    # a long part that could be divided alone (35 + 35) is not held out by sizes either
+    assert [r["code"] for r in _reasons((45,), (35, 35), (45,))[1]] == ["over"]
+
+
+def _neighbours(parts: list, i: int) -> list[int]:
+    """The parts sharing an edge of some length with part i (the test's own geometry)."""
+    return [j for j, other in enumerate(parts) if j != i
+            and shapely.intersection(parts[i].boundary, other.boundary).length > 0]
+
+
+def test_a_real_house_between_larger_ones_is_told_so_truly(monaco_grid_1):
+    """On a real Monaco grid the house of 29 stays a part of its own: every neighbouring part
+    that is not a tower's holds one building of 31 or more. The reason says so, and each
+    claim is true of the division returned: no single building of a neighbouring part makes
+    it 30-50 while leaving its own part empty or in bounds, and joining none is in bounds."""
+    grid, buildings, households = monaco_grid_1
+    result = splitter("graph")(grid, buildings, households)
+    h = np.asarray(households)
+    told = [(i, r) for i, rs in enumerate(result.part_reasons) for r in rs
+            if r["code"] == "no_trade_under"]
+    assert [result.households[i] for i, _ in told] == [29]
+    for i, why in told:
+        count = result.households[i]
+        for j in _neighbours(result.parts, i):
+            held = h[result.assignment == j]
+            if len(held) == 1 and held[0] > 50:
+                continue  # a tower's part
+            assert not 30 <= count + held.sum() <= 50
+            for v in held:
+                left = held.sum() - v
+                assert not (30 <= count + v <= 50 and (left == 0 or 30 <= left <= 50))
+            assert held.min() >= why["smallest"]
+        assert why["together"] == count + why["smallest"] > 50
