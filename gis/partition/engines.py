@@ -21,7 +21,7 @@ from gis.partition.diagnose import corridor_reason
 from gis.partition.engine import split_inputs
 from gis.partition.feasible import packing
 from gis.partition.improve import THIN, improved
-from gis.partition.polish import polish
+from gis.partition.polish import PART_VIOLATION, arithmetic_of, polish, rebuild
 from gis.partition.resplit import misses_bounds, resplit_result
 from gis.partition.result import SplitResult
 
@@ -203,9 +203,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     fewest = 0 if _clean(ranked[0][0]) else _fewest_out(h, lo, hi)
     if _clean(ranked[0][0], fewest):
         if grid_level and towers:
-            return _compacted_if_better(ranked[0], checked_parent, buildings, h, lo, hi,
-                                        geographic)
-        return ranked[0][1]
+            return _arithmetic_told(
+                _compacted_if_better(ranked[0], checked_parent, buildings, h, lo, hi,
+                                     geographic), checked_parent, h, lo, hi, geographic)
+        return _arithmetic_told(ranked[0][1], checked_parent, h, lo, hi, geographic)
     for division in (first, spare):
         if division is None or (SPARE_WHOLE_ONLY and division is spare and spare.broken):
             continue
@@ -242,7 +243,31 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         pp = min(fewer).lowest
         for k in out:
             best.part_reasons[k].append(corridor_reason(int(best.households[k]), -float(pp)))
-    return best
+    return _arithmetic_told(best, checked_parent, h, lo, hi, geographic)
+
+
+def _arithmetic_told(result: SplitResult, parent, h: np.ndarray, lo: int, hi: int,
+                     geographic: bool) -> SplitResult:
+    """`result`, or where a part is out of bounds because the parent's household arithmetic
+    allows no grouping within the bounds (gis.partition.feasible) and `result` does not say
+    so (the graph engine's own division, kept unpolished, knows only the total's
+    arithmetic), the same division telling it as the polish pass would: the `arithmetic`
+    violation instead of one per part, and that reason on its parts out of bounds (with
+    the `corridor` reasons graph_first gave them kept)."""
+    if arithmetic_of(result.violations) or not misses_bounds(result, h, lo, hi):
+        return result
+    verdict = packing(h, lo, hi)
+    if verdict.feasible is not False:
+        return result
+    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
+        parent = parent.geoms[0]
+    violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
+    told = rebuild(parent, list(result.parts), np.asarray(result.assignment, dtype=np.int64),
+                   h, result, [*violations, verdict.reason], lo, hi, geographic,
+                   verdict.reason)
+    for mine, before in zip(told.part_reasons, result.part_reasons, strict=True):
+        mine.extend(r for r in before if r["code"] == "corridor")  # graph_first's own
+    return told
 
 
 def _weighs_fallback(rank: Rank, fewest: int, resplit_vain: bool, grid_level: bool,
