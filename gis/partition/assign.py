@@ -17,6 +17,8 @@ so its Polsby-Popper is known in numpy. The search has two steps:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from gis.partition.cellgraph import CellGraph
@@ -37,6 +39,14 @@ ROUNDS = 3
 # a part in bounds, and none leaves one to put a part out (False: counted, for comparison)
 TOWERS_UNCOUNTED = True
 REACH_STEPS = 8  # land units crossed at most to reach a unit (ChainRepair.reach)
+
+
+class Quality(NamedTuple):
+    """An assignment's quality (`Assigner.quality`), compared field by field: lower is
+    better."""
+
+    miss: int  # households out of bounds, over the parts that are not lone towers
+    lowest: float  # minus the lowest Polsby-Popper
 
 
 class Assigner:
@@ -195,13 +205,14 @@ class Assigner:
         vs = np.concatenate([self.near[u] for u in members.tolist()])
         return sorted(set(self.part[vs].tolist()) - {p})
 
-    def quality(self, fixed: np.ndarray) -> tuple[int, float]:
-        """(households out of bounds over the parts that are not lone towers, minus the
-        lowest Polsby-Popper): lower is better."""
+    def quality(self, fixed: np.ndarray) -> Quality:
+        """Households out of bounds over the parts that are not lone towers, and minus the
+        lowest Polsby-Popper: lower is better, compared in that order."""
         hh, pp = self.part_sums()
         tower = np.zeros(len(hh), bool)
         tower[self.part[fixed]] = True
-        return int(missed(hh[~tower], self.lo, self.hi).sum()), -float(pp.min(initial=1.0))
+        return Quality(int(missed(hh[~tower], self.lo, self.hi).sum()),
+                       -float(pp.min(initial=1.0)))
 
     # -- local improvement --------------------------------------------------------------------
     def improve(self, fixed: np.ndarray) -> None:

@@ -171,10 +171,10 @@ def _assigned(g: CellGraph, lo: int, hi: int, retries: bool = True,
         key = a.quality(fixed)
         if best is None or key < best[0]:
             best = (key, a)
-        if key[0] == 0:
+        if key.miss == 0:
             break
     chosen = best[1]
-    if one_more and not best[0][0]:
+    if one_more and not best[0].miss:
         more = _assignment(g, lo, hi, lone, fixed, 1)
         if _compactness(more, fixed) < _compactness(best[1], fixed):
             chosen = more

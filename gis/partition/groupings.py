@@ -201,7 +201,7 @@ def _drawn_groupings(g: CellGraph, lo: int, hi: int) -> list[Assigner]:
     for _, order, a in drawn[:IMPROVED]:
         a.improve(fixed)
         quality = a.quality(fixed)
-        if quality[0] == 0:
+        if quality.miss == 0:
             found.append((quality, order, a))
     found.sort(key=lambda d: d[:2])
     return [a for _, _, a in found[:KEPT]]
