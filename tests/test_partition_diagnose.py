@@ -9,14 +9,18 @@ it out, in both languages of the pages; where such a move exists, the reason sta
 from __future__ import annotations
 
 import re
+from itertools import product
 
 import numpy as np
 import shapely
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 from api.pages.i18n import labels
 from gis.partition.diagnose import part_reasons
 from gis.partition.engines import splitter
+from gis.partition.feasible import packing
 from gis.partition.quality import metric_scale
 
 LON, LAT = 7.42, 43.73
@@ -80,6 +84,56 @@ def test_a_long_part_of_two_houses_says_neither_can_go():
     assert [r["code"] for r in _reasons((20,), (38, 26), (45,))[1]] == ["over"]
     # a long part that could be divided alone (35 + 35) is not held out by sizes either
     assert [r["code"] for r in _reasons((45,), (35, 35), (45,))[1]] == ["over"]
+
+
+def _fixes(parts: list[tuple[int, ...]], i: int, lo: int = 30, hi: int = 50) -> bool:
+    """Whether part i of a row is brought within lo..hi by one building moving between it
+    and a neighbour, a merge with one, sharing all its buildings out among them, or (too
+    many) dividing it alone: every such change tried, each part touched ending in bounds or
+    empty."""
+    def fine(count: int) -> bool:
+        return count == 0 or lo <= count <= hi
+
+    own, count = parts[i], sum(parts[i])
+    near = [j for j in (i - 1, i + 1) if 0 <= j < len(parts)]
+    for j in near:
+        theirs = sum(parts[j])
+        if lo <= count + theirs <= hi:
+            return True
+        if any(lo <= count + b <= hi and fine(theirs - b) for b in parts[j]):
+            return True
+        if any(fine(count - b) and lo <= theirs + b <= hi for b in own):
+            return True
+    for targets in product(near, repeat=len(own)):
+        given_to = {j: sum(parts[j]) for j in near}
+        for b, j in zip(own, targets, strict=True):
+            given_to[j] += b
+        if all(lo <= total <= hi for j, total in given_to.items() if j in targets):
+            return True
+    return count > hi and packing(np.array(own), lo, hi).feasible is True
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 50), min_size=1, max_size=3), min_size=2, max_size=5))
+@example([[20], [26, 26], [20]])  # too many, but each 26 fits a neighbour: shared out
+@example([[5, 40], [29], [39]])  # too few, and the 5 comes over: not told
+def test_no_trade_is_never_told_where_a_change_brings_the_part_in(row):
+    """Rows of parts (no towers) with houses of 1-50 households: a part out of bounds is told
+    `no_trade_*` only when no single move, merge, sharing out or division of it alone brings
+    it in, found here by trying every one; and a one-building part that no such change
+    brings in is always told so (the reason is exact there)."""
+    reasons = _reasons(*[tuple(p) for p in row])
+    for i, why in enumerate(reasons):
+        codes = [r["code"] for r in why]
+        count = sum(row[i])
+        if 30 <= count <= 50:
+            assert codes == []
+            continue
+        told = bool({"no_trade_under", "no_trade_over"} & set(codes))
+        if told:
+            assert not _fixes(row, i), (row, i, codes)
+        elif len(row[i]) == 1:
+            assert _fixes(row, i), (row, i, codes)
 
 
 def _neighbours(parts: list, i: int) -> list[int]:

@@ -184,9 +184,10 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
              assignment: np.ndarray, counts: list[int], lo: int, hi: int) -> dict | None:
     """The `no_trade_under` or `no_trade_over` reason when no single building moving between
     part i (out of bounds) and a neighbouring part (`near`, not a lone tower's) leaves both
-    within lo..hi (a neighbour left empty is gone: a merge), nor can part i, under the
-    minimum, join a neighbour whole or share its buildings out, nor, over the maximum, be
-    divided alone (gis.partition.feasible): the sizes of the buildings round it hold it out,
+    within lo..hi (a neighbour left empty is gone: a merge), nor can part i join a neighbour
+    whole (under the minimum), be divided alone (over the maximum, gis.partition.feasible)
+    or share its buildings out (told only where no neighbour has room for even its smallest
+    building): the sizes of the buildings round it hold it out,
     not where a cut fell. Every building of a neighbouring part counts, beside part i or
     not, so the sentence never rules out a move the planner could make; like `walled`, a
     diagnosis of the division (moves of several buildings at once may still bring it in)."""
@@ -217,9 +218,12 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
                        smallest=smallest, together=count + smallest)
     if not len(own) or packing(own, lo, hi).feasible is not False:
         return None
+    least_own = int(own[own > 0].min(initial=hi))
     for j in others:
         given = int(counts[j]) + own  # each of its buildings given to part j
         if ((lo <= count - own) & (count - own <= hi) & (lo <= given) & (given <= hi)).any():
+            return None
+        if int(counts[j]) + least_own <= hi:  # its buildings may be shared out
             return None
     listed = ", ".join(str(int(v)) for v in sorted(own.tolist(), reverse=True))
     return _reason("no_trade_over", f"{count} households, {_side(reason)}: none of its "
