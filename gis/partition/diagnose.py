@@ -186,8 +186,8 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
     part i (out of bounds) and a neighbouring part (`near`, not a lone tower's) leaves both
     within lo..hi (a neighbour left empty is gone: a merge), nor can part i join a neighbour
     whole (under the minimum), be divided alone (over the maximum, gis.partition.feasible)
-    or share its buildings out (told only where no neighbour has room for even its smallest
-    building): the sizes of the buildings round it hold it out,
+    or, holding several buildings, share them out (told only where no neighbour has room
+    for even its smallest): the sizes of the buildings round it hold it out,
     not where a cut fell. Every building of a neighbouring part counts, beside part i or
     not, so the sentence never rules out a move the planner could make; like `walled`, a
     diagnosis of the division (moves of several buildings at once may still bring it in)."""
