@@ -195,13 +195,17 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
     own = households[assignment == i]
     others = [j for j in near if not lone[j]]
     held = {j: households[assignment == j] for j in others}
+    least_own = int(own[own > 0].min(initial=hi))
+
+    def shared_out(j: int) -> bool:  # part j has room for part i's smallest of several
+        return len(own) > 1 and int(counts[j]) + least_own <= hi
+
     if count < lo:
-        least_own = int(own[own > 0].min(initial=hi))
         for j in others:
             total = int(counts[j])
             left = total - held[j]
             taken = count + held[j]
-            if lo <= count + total <= hi or (len(own) > 1 and total + least_own <= hi):
+            if lo <= count + total <= hi or shared_out(j):
                 return None  # it joins part j, or its buildings may be shared out
             if ((lo <= taken) & (taken <= hi) & ((left == 0) | ((lo <= left) & (left <= hi)))
                     ).any():
@@ -218,12 +222,11 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
                        smallest=smallest, together=count + smallest)
     if not len(own) or packing(own, lo, hi).feasible is not False:
         return None
-    least_own = int(own[own > 0].min(initial=hi))
     for j in others:
         given = int(counts[j]) + own  # each of its buildings given to part j
         if ((lo <= count - own) & (count - own <= hi) & (lo <= given) & (given <= hi)).any():
             return None
-        if int(counts[j]) + least_own <= hi:  # its buildings may be shared out
+        if shared_out(j):
             return None
     listed = ", ".join(str(int(v)) for v in sorted(own.tolist(), reverse=True))
     return _reason("no_trade_over", f"{count} households, {_side(reason)}: none of its "
