@@ -9,7 +9,7 @@ from shapely.geometry import box
 
 from gis.partition import engines, graph, pairs
 from gis.partition.assign import Assigner, _worth
-from gis.partition.cellgraph import cell_graph
+from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.inputs import local_frame
 from gis.partition.subsets import missed, pp_of
 from tests.test_partition_real import irregular_layouts
@@ -85,6 +85,41 @@ def test_pairs_divided_again_stay_connected_and_never_lose_bounds_or_worth(layou
         assert worth2 >= worth - 1e-9
     if not changed:
         assert (miss2, worth2) == (miss, worth)
+
+
+def _spiral_corridor(n: int) -> CellGraph:
+    """n units of 10 households on a square spiral, each joined only to the next one (a
+    corridor winding round itself): unit squares sharing one metre of edge."""
+    steps = [(1, 0), (0, 1), (-1, 0), (0, -1)]
+    xy, turn, run = [(0.0, 0.0)], 0, 1
+    while len(xy) < n:
+        for _ in range(2):
+            dx, dy = steps[turn % 4]
+            for _ in range(run):
+                xy.append((xy[-1][0] + dx, xy[-1][1] + dy))
+            turn += 1
+        run += 1
+    xy = np.asarray(xy[:n])
+    path = np.arange(n - 1)
+    return CellGraph(np.arange(n), np.ones(n), np.full(n, 4.0), np.full(n, 10), xy, path,
+                     path + 1, np.ones(n - 1), np.arange(n), np.zeros(n, dtype=object))
+
+
+def test_a_pair_no_sweep_divides_into_connected_sides_is_left_as_it_was():
+    """Two parts along a spiral corridor, one its inner half and one its outer half: every
+    straight sweep cuts several turns, so none leaves both sides connected, and the pair is
+    not divided again (the search's mending of the best sweep is no sweep: only a fresh
+    straight cut is tried here)."""
+    g = _spiral_corridor(30)
+    a = Assigner(g, 130, 170)
+    a.part[:] = np.repeat([0, 1], 15)
+    before = a.part.copy()
+    members = np.arange(g.n)
+    assert not a.two_sides(members, 2)[3]  # no sweep keeps both sides connected
+    assert not pairs._bisected(a, members, 0, 1)
+    assert (a.part == before).all()
+    assert pairs.redivide_pairs(a, np.zeros(g.n, bool)) == 0
+    assert (a.part == before).all()
 
 
 def _rows_of_houses() -> tuple:

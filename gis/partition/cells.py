@@ -141,6 +141,14 @@ def sample_points(foot: np.ndarray, unit: np.ndarray, spacing: float | None = No
     return xy, label[first]
 
 
+def single_polygon(geom: BaseGeometry) -> BaseGeometry:
+    """`geom`, or its Polygon where it is a MultiPolygon of one piece (as a parent read from
+    a file often is): the passes and checks work on one polygon."""
+    if geom.geom_type == "MultiPolygon" and len(geom.geoms) == 1:
+        return geom.geoms[0]
+    return geom
+
+
 def polygonal(geom: BaseGeometry) -> BaseGeometry:
     """The polygons of `geom` (lines and points left by overlays dropped)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):

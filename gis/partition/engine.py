@@ -30,6 +30,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.cells import single_polygon
 from gis.partition.cuts import cut_scores, halfplane, line_frame, region_edges
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.recombine import recombine
@@ -419,8 +420,7 @@ def split_inputs(parent: BaseGeometry, buildings, households, min_households: in
     """The split's arguments checked and normalised (one engine or another): a one-part
     MultiPolygon as its Polygon, buildings as a list, households as int64; ValueError on bad
     input."""
-    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
-        parent = parent.geoms[0]
+    parent = single_polygon(parent)
     lo, hi = int(min_households), int(max_households)
     if not 0 < lo <= hi:
         raise ValueError(f"bounds must satisfy 0 < min <= max, got {lo}..{hi}")

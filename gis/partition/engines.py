@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gis.partition import engine, graph, groupings, growth
+from gis.partition.cells import single_polygon
 from gis.partition.diagnose import corridor_reason
 from gis.partition.engine import split_inputs
 from gis.partition.feasible import packing
@@ -259,8 +260,7 @@ def _arithmetic_told(result: SplitResult, parent, h: np.ndarray, lo: int, hi: in
     verdict = packing(h, lo, hi)
     if verdict.feasible is not False:
         return result
-    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
-        parent = parent.geoms[0]
+    parent = single_polygon(parent)
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
     told = rebuild(parent, list(result.parts), np.asarray(result.assignment, dtype=np.int64),
                    h, result, [*violations, verdict.reason], lo, hi, geographic,

@@ -45,6 +45,7 @@ import shapely
 from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.cells import single_polygon
 from gis.partition.diagnose import THIN_PP, lone_building
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
 from gis.partition.quality import metric_scale, polsby_popper
@@ -554,8 +555,7 @@ def improved(parent: BaseGeometry, buildings, households, result: SplitResult, l
     if len(result.parts) < 2 or not needs_work(result.households, result.polsby_popper, held,
                                                lo, hi, arithmetic is None):
         return result
-    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
-        parent = parent.geoms[0]
+    parent = single_polygon(parent)
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
     rep = shapely.get_coordinates(shapely.point_on_surface(foot))

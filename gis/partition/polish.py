@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from gis.partition.cells import single_polygon
 from gis.partition.diagnose import lone_building, part_reasons
 from gis.partition.feasible import packing
 from gis.partition.quality import metric_scale, polsby_popper
@@ -36,8 +37,7 @@ def polish(parent, buildings, households, result: SplitResult, lo: int, hi: int,
            geographic: bool = True) -> SplitResult:
     """`result` after the passes of the module docstring."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
-    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
-        parent = parent.geoms[0]
+    parent = single_polygon(parent)
     verdict = packing(h, lo, hi)
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
     arithmetic = arithmetic_of(violations)

@@ -35,6 +35,7 @@ import shapely
 from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.cells import single_polygon
 from gis.partition.diagnose import lone_building
 from gis.partition.feasible import packing
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
@@ -218,8 +219,7 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
     lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(result.parts))])
     if arithmetic or not _out(np.asarray(result.households), lone, lo, hi):
         return result
-    if parent.geom_type == "MultiPolygon" and len(parent.geoms) == 1:
-        parent = parent.geoms[0]
+    parent = single_polygon(parent)
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
     parts, new, changed = resplit(list(result.parts), assignment, foot, h, scale, lo, hi, splits,
