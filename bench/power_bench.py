@@ -43,9 +43,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import micro_jobs  # noqa: E402
-from bench.real_bench import LEVELS, communities, make_jobs, timed_split  # noqa: E402
+from bench.real_bench import LEVELS, communities, make_jobs  # noqa: E402
 from bench.real_city import LOADERS, city_names  # noqa: E402
-from bench.tail_bench import feasible_out  # noqa: E402
+from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import graph  # noqa: E402
 from gis.partition.assign import Assigner  # noqa: E402
 
@@ -179,36 +179,17 @@ MODES = {"power": ("Assigner", PowerAssigner), "both": ("_assignment", both_sear
 
 
 def compared(jobs: list[tuple], mode: str) -> dict:
-    """Every job divided with the sweeps and with `mode`, back to back (module docstring)."""
+    """Every job divided with the sweeps and with `mode`, back to back (module docstring):
+    tail_bench's measure, the sweeps its `on` side and `mode` its `off`."""
     setting, value = MODES[mode]
-    original = getattr(graph, setting)
-    cpu: dict[bool, list[float]] = {False: [], True: []}
-    results: dict[bool, list[tuple]] = {False: [], True: []}
-    try:
-        for i, job in enumerate(jobs):
-            for tried in ((False, True) if i % 2 == 0 else (True, False)):
-                setattr(graph, setting, value if tried else original)
-                result, seconds = timed_split(job)
-                cpu[tried].append(seconds)
-                results[tried].append(result)
-    finally:
-        setattr(graph, setting, original)
-    figures: dict = {"changed": sum(a[0] != b[0] or a[1] != b[1] for a, b in
-                                    zip(results[False], results[True], strict=True))}
-    for tried in (False, True):
-        pps = np.concatenate([r[3] for r in results[tried]])
-        figures[tried] = {"ms": 1000 * float(np.mean(cpu[tried])),
-                          "out": sum(feasible_out(j, r) for j, r in
-                                     zip(jobs, results[tried], strict=True)),
-                          "pp_mean": float(pps.mean()), "pp_min": float(pps.min())}
-    figures["ratio"] = figures[True]["ms"] / figures[False]["ms"]
-    return figures
+    return with_and_without(jobs, graph, setting, value)
 
 
 def field(mode: str, f: dict) -> str:
     """One way's figures, the sweeps' first."""
-    a, b = f[False], f[True]
-    return (f"{mode}: mean_ms={a['ms']:.1f}/{b['ms']:.1f} power/sweeps={f['ratio']:.2f} "
+    a, b = f["on"], f["off"]
+    return (f"{mode}: mean_ms={a['mean_ms']:.1f}/{b['mean_ms']:.1f} "
+            f"power/sweeps={f['ratio']:.2f} "
             f"changed={f['changed']} out={a['out']}/{b['out']} "
             f"pp_mean={a['pp_mean']:.4f}/{b['pp_mean']:.4f} "
             f"pp_min={a['pp_min']:.3f}/{b['pp_min']:.3f}")
