@@ -48,12 +48,24 @@ from bench.real_city import LOADERS, city_names  # noqa: E402
 from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import graph  # noqa: E402
 from gis.partition.assign import Assigner  # noqa: E402
+from gis.partition.subsets import missed, pp_of  # noqa: E402
 
 ITERS = 60  # weight rounds per set of sites
 LLOYD = 8  # sets of sites (each moved to the last division's area centroids)
 SHRINK = 0.93  # the weights' step, per round
 REPAIR_ROUNDS = 5  # rounds of joining cut-off pieces to a neighbour
 PP_CAP = 0.3  # the lowest Polsby-Popper counts up to this when two first divisions are ranked
+
+
+def _centroids(label: np.ndarray, xy: np.ndarray, area: np.ndarray, k: int,
+               before: np.ndarray) -> np.ndarray:
+    """The area centroid of each of k parts (units labelled `label`), `before`'s point for a
+    part holding no area."""
+    mass = np.bincount(label, weights=area, minlength=k)
+    held = mass > 0
+    centre = np.c_[np.bincount(label, weights=area * xy[:, 0], minlength=k),
+                   np.bincount(label, weights=area * xy[:, 1], minlength=k)]
+    return np.where(held[:, None], centre / np.where(held, mass, 1.0)[:, None], before)
 
 
 def power_labels(xy: np.ndarray, h: np.ndarray, area: np.ndarray, sites: np.ndarray,
@@ -75,14 +87,10 @@ def power_labels(xy: np.ndarray, h: np.ndarray, area: np.ndarray, sites: np.ndar
                 break
             weight += step * (target - load) / target
             step *= SHRINK
-        miss = float((np.maximum(lo - load, 0) + np.maximum(load - hi, 0)).sum())
+        miss = float(missed(load, lo, hi).sum())
         if best is None or miss < best[0]:
             best = (miss, label.copy())
-        mass = np.bincount(label, weights=area, minlength=k)
-        held = mass > 0
-        centre = np.c_[np.bincount(label, weights=area * xy[:, 0], minlength=k),
-                       np.bincount(label, weights=area * xy[:, 1], minlength=k)]
-        sites = np.where(held[:, None], centre / np.where(held, mass, 1.0)[:, None], sites)
+        sites = _centroids(label, xy, area, k, sites)
     return best[1]
 
 
@@ -121,8 +129,8 @@ def _rank(a: Assigner, members: np.ndarray, first: int, k: int) -> tuple:
     label[members] = a.part[members] - first
     hh, area, per = g.sums(label, k + 1)
     hh, area, per = hh[:k], area[:k], per[:k]
-    pp = 4 * np.pi * area / np.maximum(per, 1e-12) ** 2
-    miss = float((np.maximum(a.lo - hh, 0) + np.maximum(hh - a.hi, 0)).sum())
+    pp = pp_of(area, per)
+    miss = float(missed(hh, a.lo, a.hi).sum())
     broken = any(len(a.components(members[a.part[members] == first + p])) != 1
                  for p in range(k))
     return broken, miss, -float(np.minimum(pp, PP_CAP).min()), -float(pp.mean())
@@ -146,9 +154,7 @@ class PowerAssigner(Assigner):
         label = sweeps - first_part
         g = self.g
         xy, area = g.xy[members], g.area[members]
-        mass = np.maximum(np.bincount(label, weights=area, minlength=k), 1e-12)
-        sites = np.c_[np.bincount(label, weights=area * xy[:, 0], minlength=k),
-                      np.bincount(label, weights=area * xy[:, 1], minlength=k)] / mass[:, None]
+        sites = _centroids(label, xy, area, k, np.zeros((k, 2)))
         ranked = _rank(self, members, first_part, k)
         self.part[members] = first_part + power_labels(
             xy, g.households[members].astype(float), area, sites, self.lo, self.hi)
