@@ -47,7 +47,7 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
 
 
 @pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench",
-                                   "power_bench"])
+                                   "power_bench", "footprint_bench"])
 def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
     """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
     KeyError after the cities before it were divided."""
@@ -58,3 +58,30 @@ def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -
     assert run.returncode == 2
     assert "unknown cities paris; choose from monaco, shanghai, wuhan" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_footprint_bench_keeps_the_households_and_puts_its_land_inside_the_parent() -> None:
+    """The points' job holds the same households at points inside each footprint; the land's
+    is a lattice inside the parent, about LAND_PER points a part, bounds round its share."""
+    import numpy as np
+    import shapely
+
+    from bench.footprint_bench import LAND_PER, land_job, points_job
+
+    parent = shapely.box(121.0, 31.0, 121.004, 31.003)  # about 380 x 330 m
+    feet = [shapely.box(121.0005 + 0.001 * i, 31.001, 121.0012 + 0.001 * i, 31.0016)
+            for i in range(3)]
+    job = (parent.wkb, [f.wkb for f in feet], [40, 35, 12], [], 30, 50, 0, "graph")
+    points = points_job(job)
+    at = shapely.from_wkb(np.asarray(points[1], dtype=object))
+    assert list(shapely.get_type_id(at)) == [0, 0, 0]
+    assert all(shapely.contains(f, p) for f, p in zip(feet, at, strict=True))
+    assert points[2:] == job[2:]
+    land = land_job(job, parts=4)
+    lattice = shapely.from_wkb(np.asarray(land[1], dtype=object))
+    assert shapely.contains(parent, lattice).all()
+    assert abs(len(lattice) - 4 * LAND_PER) <= 0.15 * 4 * LAND_PER
+    share = len(lattice) / 4
+    assert land[2] == [1] * len(lattice)
+    assert land[4] < share < land[5] and land[5] - land[4] <= 0.25 * share
+    assert land[0] == job[0] and land[6:] == job[6:]
