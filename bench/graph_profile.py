@@ -14,9 +14,12 @@ The last line holds, per city, the CPU per grid in all, the graph engine's own s
 (`engine_ms`), the shares of its stages, how many grids fell back, and how many grids the
 engine settled alone (no pass run after it: `engine_alone_grids`, their CPU per grid
 `engine_alone_ms`) against the CPU per grid of the others (`others_ms`) and their share of the
-whole (`others_cpu`).
+whole (`others_cpu`). With `--points` each grid's footprints are replaced by their points on
+surface (bench/footprint_bench.py's `points` way: the same households, places, streets and
+bounds), to show what the footprints cost each stage.
 
     .venv/bin/python bench/graph_profile.py [--quick] [--cities monaco,shanghai,wuhan] [--every N]
+        [--points]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.footprint_bench import points_job  # noqa: E402
 from bench.growth_profile import (  # noqa: E402
     instrument,
     micro_jobs,
@@ -87,6 +91,8 @@ def main() -> None:
     ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
     ap.add_argument("--every", type=int, default=1, help="divide every Nth grid only")
     ap.add_argument("--quick", action="store_true", help="every 3rd grid (--every 3)")
+    ap.add_argument("--points", action="store_true",
+                    help="each footprint replaced by its point on surface")
     args = ap.parse_args()
     if args.quick:
         args.every = max(args.every, 3)
@@ -97,6 +103,8 @@ def main() -> None:
     totals = []
     for name in args.cities:
         jobs = micro_jobs(LOADERS[name](), "graph", args.every)
+        if args.points:
+            jobs = [points_job(job) for job in jobs]
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         t0 = time.process_time()
         out, alone = [], []  # alone: the CPU of each grid the engine settled by itself
@@ -131,7 +139,7 @@ def main() -> None:
             f" engine_alone_ms={1000 * sum(alone) / max(len(alone), 1):.1f}"
             f" others_ms={rest_ms:.1f} others_cpu={100 * (total - sum(alone)) / total:.0f}% "
             + quality_fields(out))
-    print("graph_profile: " + " | ".join(totals))
+    print(f"graph_profile{' (points)' if args.points else ''}: " + " | ".join(totals))
 
 
 if __name__ == "__main__":
