@@ -37,8 +37,8 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import micro_jobs  # noqa: E402
-from bench.real_bench import LEVELS, communities, make_jobs, timed_split  # noqa: E402
+from bench.growth_profile import level_jobs, level_names  # noqa: E402
+from bench.real_bench import timed_split  # noqa: E402
 from bench.real_city import LOADERS, city_names  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition.quality import metric_scale  # noqa: E402
@@ -110,21 +110,14 @@ def fields(figures: dict[str, dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
-    ap.add_argument("--levels", default="grid,micro_grid")
+    ap.add_argument("--levels", type=level_names, default="grid,micro_grid")
     ap.add_argument("--quick", action="store_true", help="every 2nd grid at the micro level")
     args = ap.parse_args()
-    levels = args.levels.split(",")
-    bad = sorted(set(levels) - set(LEVELS))
-    if bad:
-        ap.error(f"unknown level {', '.join(bad)}; levels: {', '.join(LEVELS)}")
     summary = []
     for name in args.cities:
         data = LOADERS[name]()
-        for level in levels:
-            if level == "grid":
-                jobs = make_jobs(*communities(data), data, *LEVELS["grid"], "graph", "grid")
-            else:
-                jobs = micro_jobs(data, "graph", 2 if args.quick else 1)
+        for level in args.levels:
+            jobs = level_jobs(data, level, 2 if args.quick else 1)
             line = f"{name}/{level}: parents={len(jobs)} {fields(compared(jobs))}"
             print(line, flush=True)
             summary.append(line)

@@ -91,6 +91,26 @@ def micro_jobs(data, engine: str, every: int = 1, seed: int = 0) -> list[tuple]:
     return [(*job[:6], seed, *job[7:]) for job in jobs]
 
 
+def level_jobs(data, level: str, every: int = 1) -> list[tuple]:
+    """The graph engine's split jobs of one level of a city: its communities into grids
+    (`grid`), or those grids, every `every`th, into micro-grids (`micro_grid`)."""
+    if level == "grid":
+        return make_jobs(*communities(data), data, *LEVELS["grid"], "graph", "grid")
+    return micro_jobs(data, "graph", every)
+
+
+def level_names(text: str) -> list[str]:
+    """The levels of a comma-separated --levels value (an argparse type): a usage error for a
+    name that is not a level."""
+    names = [name for name in text.split(",") if name]
+    unknown = sorted(set(names) - set(LEVELS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown levels {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(LEVELS)}")
+    return names
+
+
 def print_stages(name: str, grids: int, total: float, spent: Counter, note: str = "") -> None:
     """One city's CPU per grid and its stages' shares."""
     print(f"{name}: {grids} grids, {1000 * total / grids:.1f} CPU ms per grid "

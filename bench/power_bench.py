@@ -42,8 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import micro_jobs  # noqa: E402
-from bench.real_bench import LEVELS, communities, make_jobs  # noqa: E402
+from bench.growth_profile import level_jobs, level_names  # noqa: E402
 from bench.real_city import LOADERS, city_names  # noqa: E402
 from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import graph  # noqa: E402
@@ -205,22 +204,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
     ap.add_argument("--modes", default="power,both")
-    ap.add_argument("--levels", default="grid,micro_grid")
+    ap.add_argument("--levels", type=level_names, default="grid,micro_grid")
     ap.add_argument("--quick", action="store_true", help="every 2nd grid at the micro level")
     args = ap.parse_args()
-    modes, levels = args.modes.split(","), args.levels.split(",")
-    bad = sorted(set(modes) - set(MODES)) + sorted(set(levels) - set(LEVELS))
+    modes = args.modes.split(",")
+    bad = sorted(set(modes) - set(MODES))
     if bad:
-        ap.error(f"unknown mode or level {', '.join(bad)}; modes: {', '.join(MODES)}, "
-                 f"levels: {', '.join(LEVELS)}")
+        ap.error(f"unknown mode {', '.join(bad)}; modes: {', '.join(MODES)}")
     summary = []
     for name in args.cities:
         data = LOADERS[name]()
-        for level in levels:
-            if level == "grid":
-                jobs = make_jobs(*communities(data), data, *LEVELS["grid"], "graph", "grid")
-            else:
-                jobs = micro_jobs(data, "graph", 2 if args.quick else 1)
+        for level in args.levels:
+            jobs = level_jobs(data, level, 2 if args.quick else 1)
             fields = [field(mode, compared(jobs, mode)) for mode in modes]
             line = f"{name}/{level}: parents={len(jobs)} " + " ".join(fields)
             print(line, flush=True)

@@ -85,3 +85,14 @@ def test_the_footprint_bench_keeps_the_households_and_puts_its_land_inside_the_p
     assert land[2] == [1] * len(lattice)
     assert land[4] < share < land[5] and land[5] - land[4] <= 0.25 * share
     assert land[0] == job[0] and land[6:] == job[6:]
+
+
+@pytest.mark.parametrize("bench", ["power_bench", "footprint_bench"])
+def test_a_two_level_bench_refuses_an_unknown_level_with_a_usage_message(bench) -> None:
+    """A misspelt level stops the bench at once with the levels it knows (exit 2)."""
+    script = Path(__file__).resolve().parent.parent / "bench" / f"{bench}.py"
+    run = subprocess.run([sys.executable, str(script), "--levels", "grid,street"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "unknown levels street; choose from grid, micro_grid" in run.stderr
+    assert "Traceback" not in run.stderr
