@@ -37,7 +37,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.real_bench import LEVELS, children, communities, divide, make_jobs  # noqa: E402
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.real_city import LOADERS, city_names, names_of  # noqa: E402
 from gis.partition import cells, engines, faces, growth, moves, smooth  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
@@ -99,16 +99,7 @@ def level_jobs(data, level: str, every: int = 1) -> list[tuple]:
     return micro_jobs(data, "graph", every)
 
 
-def level_names(text: str) -> list[str]:
-    """The levels of a comma-separated --levels value (an argparse type): a usage error for a
-    name that is not a level."""
-    names = [name for name in text.split(",") if name]
-    unknown = sorted(set(names) - set(LEVELS))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown levels {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(LEVELS)}")
-    return names
+level_names = names_of(LEVELS, "levels")  # --levels: grid, micro_grid
 
 
 def print_stages(name: str, grids: int, total: float, spent: Counter, note: str = "") -> None:

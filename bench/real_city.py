@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,13 +214,20 @@ def load_tilezen(name: str, path: Path) -> CityData:
 LOADERS = {"monaco": load_monaco, "shanghai": load_shanghai, "wuhan": load_wuhan}
 
 
-def city_names(text: str) -> list[str]:
-    """The cities of a comma-separated --cities value (an argparse type): a usage error,
-    not a KeyError halfway through a bench, for a name with no loader."""
-    names = [name for name in text.split(",") if name]
-    unknown = sorted(set(names) - set(LOADERS))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown cities {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(LOADERS)}")
+def names_of(choices, what: str) -> Callable[[str], list[str]]:
+    """An argparse type for a comma-separated list of `what` (e.g. "cities"), each one of
+    `choices`: a usage error, not a KeyError halfway through a bench, for any other name."""
+
+    def names(text: str) -> list[str]:
+        given = [name for name in text.split(",") if name]
+        unknown = sorted(set(given) - set(choices))
+        if unknown or not given:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(unknown) or '(none given)'}; "
+                f"choose from {', '.join(choices)}")
+        return given
+
     return names
+
+
+city_names = names_of(LOADERS, "cities")  # --cities: the cities with a loader
