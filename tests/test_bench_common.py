@@ -96,3 +96,27 @@ def test_a_two_level_bench_refuses_an_unknown_level_with_a_usage_message(bench) 
     assert run.returncode == 2
     assert "unknown levels street; choose from grid, micro_grid" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_footprint_bench_carves_each_footprint_whole_into_its_buildings_part() -> None:
+    """`carved` gives a footprint across the points' boundary to its building's part and
+    cuts it from the other; a part a footprint cuts in two counts as come apart."""
+    import numpy as np
+    import shapely
+
+    from bench.footprint_bench import carved
+    from gis.partition.quality import metric_scale, polsby_popper
+
+    parent = shapely.box(0, 0, 100, 50)
+    left, right = shapely.box(0, 0, 50, 50), shapely.box(50, 0, 100, 50)
+    across = shapely.box(40, 20, 60, 30)  # building 0, in the left part
+    wall = shapely.box(70, -5, 75, 55)  # building 1, in the left part: cuts the right in two
+    job = (parent.wkb, [across.wkb, wall.wkb], [30, 30], [], 30, 50, 0, "graph")
+    result = ([left.wkb, right.wkb], [0, 0], [60, 0], [0.7, 0.7])
+    pp, apart = carved(job, result)
+    assert apart == 2  # the left part with the wall in two pieces, the right cut in two
+    result = ([left.wkb, right.wkb], [0, 1], [30, 30], [0.7, 0.7])
+    pp, apart = carved(job, result)
+    assert apart == 0 and len(pp) == 2
+    plain = polsby_popper([left, right], metric_scale(parent))
+    assert np.all(pp < plain)  # a bump on the left part, a notch in the right one
