@@ -23,7 +23,10 @@ share of the boundaries between parts (the parent's outline left out) within STR
 street or footpath of the extract (last line: grid_streets, streets); CPU
 seconds per grid (time.process_time in the worker, median over runs; the last line's
 cpu_ms_per_grid is the micro-grid split's, grid_cpu_ms_per_grid the communities' split into
-grids, per grid made: a district needs both). The last line also gives the grids' thin ones
+grids, per grid made: a district needs both; micro_per_grid is the micro-grids a grid became
+and cpu_ms_per_micro the micro-grid split's CPU per micro-grid made, which a set's towers do
+not lower: a tower is a part of its own, so a set with many has fewer micro-grids a grid and
+costs less per grid). The last line also gives the grids' thin ones
 (grid_thin=grids under PP 0.2/of them in communities under 0.2) with the communities' own
 mean and lowest Polsby-Popper (community_pp: a grid tiles part of its community, so a
 community of long strips leaves only strips), and district_s: the wall seconds of both
@@ -31,7 +34,10 @@ levels' splits on the bench's processes, per grid, times the mission's district 
 grids, plus the seconds each level took to start its workers, once (the issue's "a real
 1,529-grid district in <= 30 s on 2 cores": a district starts its workers once for hundreds
 of grids, so that start is not projected per grid; the splits' wall still reads high on a
-small set, whose costliest grids may fall on one worker).
+small set, whose costliest grids may fall on one worker), and mission_district_s: the same
+with the micro-grid split's wall projected per micro-grid made onto the mission district's
+6,854 micro-grids (4.5 a grid) instead of per grid: district_s assumes the district's grids
+are divided as finely as the set's (Monaco's into 7.5 micro-grids, the Bund's into 3.8).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from importers.split_job import _split_one
 
 LEVELS = {"grid": (300, 500), "micro_grid": (30, 50)}
 DISTRICT_GRIDS = 1529  # the real district of the mission: 203 communities, 1,529 grids
+DISTRICT_MICRO_GRIDS = 6854  # ... and 6,854 micro-grids (4.5 a grid)
 
 
 def timed_split(job: tuple) -> tuple:
@@ -263,6 +270,10 @@ def bench_city(data, runs: int, processes: int, engine: str | None = None) -> di
     figures["micro_grid"]["cpu_ms"] = 1000.0 * cpu
     figures["district_s"] = (DISTRICT_GRIDS * (grid_wall + micro_wall) / max(len(grids), 1)
                              + grid_start + micro_start)
+    micro_parts = max(figures["micro_grid"]["parts"], 1)
+    figures["mission_district_s"] = (DISTRICT_GRIDS * grid_wall / max(len(grids), 1)
+                                     + DISTRICT_MICRO_GRIDS * micro_wall / micro_parts
+                                     + grid_start + micro_start)
     figures["grids"] = (grids, gblds, results)
     return figures
 
@@ -372,7 +383,10 @@ def main_real(args) -> None:
             f"contiguous={m['contiguous']:.0f}% split_buildings={m['split_buildings']} "
             f"pp_mean={m['pp_mean']:.3f} pp_p10={m['pp_p10']:.3f} pp_min={m['pp_min']:.3f} "
             f"thin={m['thin']}/{m['thin_in_thin']} streets={m['streets']:.1f}% "
-            f"cpu_ms_per_grid={m['cpu_ms']:.1f} district_s={figures['district_s']:.1f} "
+            f"cpu_ms_per_grid={m['cpu_ms']:.1f} micro_per_grid={m['parts'] / m['parents']:.1f} "
+            f"cpu_ms_per_micro={m['cpu_ms'] * m['parents'] / max(m['parts'], 1):.2f} "
+            f"district_s={figures['district_s']:.1f} "
+            f"mission_district_s={figures['mission_district_s']:.1f} "
             f"metis_in_bounds={metis['in_bounds']:.1f}% "
             f"metis_pp={metis['pp_mean']:.3f} {maxp}")
     print("split_real: " + " | ".join(summary))

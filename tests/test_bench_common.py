@@ -47,7 +47,7 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
 
 
 @pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench",
-                                   "power_bench", "footprint_bench"])
+                                   "power_bench", "footprint_bench", "noise_bench"])
 def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
     """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
     KeyError after the cities before it were divided."""
@@ -87,7 +87,7 @@ def test_the_footprint_bench_keeps_the_households_and_puts_its_land_inside_the_p
     assert land[0] == job[0] and land[6:] == job[6:]
 
 
-@pytest.mark.parametrize("bench", ["power_bench", "footprint_bench"])
+@pytest.mark.parametrize("bench", ["power_bench", "footprint_bench", "noise_bench"])
 def test_a_two_level_bench_refuses_an_unknown_level_with_a_usage_message(bench) -> None:
     """A misspelt level stops the bench at once with the levels it knows (exit 2)."""
     script = Path(__file__).resolve().parent.parent / "bench" / f"{bench}.py"
@@ -120,3 +120,34 @@ def test_the_footprint_bench_carves_each_footprint_whole_into_its_buildings_part
     assert apart == 0 and len(pp) == 2
     plain = polsby_popper([left, right], metric_scale(parent))
     assert np.all(pp < plain)  # a bump on the left part, a notch in the right one
+
+
+def test_the_noise_bench_moves_every_coordinate_by_a_hair_and_keeps_what_rounding_breaks(
+) -> None:
+    """A rounded copy moves each point by at most half the lattice step, moves some, leaves
+    households, bounds and engine alone and rounds the streets too; a copy in which a
+    footprint would collapse (no longer a valid polygon) keeps the job as given."""
+    import numpy as np
+    import shapely
+
+    from bench.noise_bench import DIGITS, noisy_job
+
+    parent = shapely.box(7.4212345678912, 43.7312345678912, 7.4262345678912, 43.7352345678912)
+    feet = [shapely.box(7.4222345678912 + 0.001 * i, 43.7322345678912,
+                        7.4228345678912 + 0.001 * i, 43.7328345678912) for i in range(3)]
+    street = shapely.LineString([(7.4212345678912, 43.733), (7.4262345678912, 43.733)])
+    job = (parent.wkb, [f.wkb for f in feet], [40, 35, 12], [street.wkb], 30, 50, 0, "graph")
+    shift = 0.3 * 10.0 ** -DIGITS
+    copy, used = noisy_job(job, shift)
+    assert used and copy[2:3] == job[2:3] and copy[4:] == job[4:]
+    before = shapely.get_coordinates(shapely.from_wkb(np.asarray([job[0], *job[1], *job[3]],
+                                                                 dtype=object)))
+    after = shapely.get_coordinates(shapely.from_wkb(np.asarray([copy[0], *copy[1], *copy[3]],
+                                                                dtype=object)))
+    moved = np.abs(after - before)
+    assert moved.max() <= 0.5 * 10.0 ** -DIGITS + 1e-15 and moved.max() > 0
+    sliver = shapely.Polygon([(7.4230, 43.7330), (7.4240, 43.7330), (7.4235, 43.7330 + 1e-11)])
+    assert sliver.is_valid
+    broken = (job[0], [*job[1], sliver.wkb], [40, 35, 12, 0], job[3], *job[4:])
+    copy, used = noisy_job(broken, shift)
+    assert not used and copy == broken
