@@ -351,7 +351,8 @@ def shanghai_community_8():
 @pytest.fixture(scope="session")
 def monaco_grid_51():
     """A real Monaco grid of 24 buildings (488 households, one tower of 61) as the graph
-    engine's split of its community drew it (tests/data/monaco_grid_51.wkt), where only a
-    division drawn from groupings of a cluster's households brings the last part in bounds."""
-    return _monaco_grid("monaco_grid_51.wkt")
+    engine's split of its community drew it (tests/data/monaco_grid_51.wkt), with the streets
+    the bench gives the split, where only a division drawn from groupings of a cluster's
+    households brings the last part in bounds."""
+    return _monaco_grid("monaco_grid_51.wkt", streets=True)
 

@@ -96,19 +96,20 @@ def test_a_real_grid_whose_groupings_interleave_comes_in_bounds(grid, request, m
 
 def test_a_cluster_of_a_large_grid_is_re_split_by_the_groupings_of_its_households(
         monaco_grid_51, monkeypatch):
-    """A real grid of 24 buildings, too many for the grouped divisions of the whole grid: the
-    engine and every pass leave a part of 52 households, and the straight cuts of each
-    cluster round it are not kept; the division drawn from the groupings of a cluster's
-    households is, and brings every part within 30-50, none under THIN."""
-    parent, buildings, households = monaco_grid_51
+    """A real grid of 24 buildings, too many for the grouped divisions of the whole grid,
+    divided with its streets: the engine and every pass leave a part of 24 households, and
+    the straight cuts of each cluster round it are not kept; the division drawn from the
+    groupings of a cluster's households is, and brings every part within 30-50, none under
+    THIN."""
+    parent, buildings, households, streets = monaco_grid_51
     assert list(grouped_divisions(parent, buildings, households)) == []
-    result = splitter("graph")(parent, buildings, households)
+    result = splitter("graph")(parent, buildings, households, barriers=streets)
     check_division(parent, buildings, households, result)
     assert _feasible_out(result, households) == [], result.households
     assert min(result.polsby_popper) >= THIN
     monkeypatch.setattr(engines, "GRAPH_SUBSPLITS", engines.SUBSPLITS[:1])
-    without = splitter("graph")(parent, buildings, households)
-    assert _feasible_out(without, households) == [52]
+    without = splitter("graph")(parent, buildings, households, barriers=streets)
+    assert _feasible_out(without, households) == [24]
 
 
 def test_a_parent_of_many_buildings_or_no_grouping_gets_no_grouped_division():

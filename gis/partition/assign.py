@@ -7,7 +7,11 @@ so its Polsby-Popper is known in numpy. The search has two steps:
    (units ordered along one of ANGLES directions, a prefix against the rest) into k1 and k - k1
    parts whose households fit k1*lo..k1*hi and k2*lo..k2*hi; of the sweeps that fit, the one
    whose two sides are most compact (the lower Polsby-Popper first, then the mean) and both
-   connected is taken. When none fits, the sweep nearest to fitting is taken.
+   connected is taken. When none fits, the sweep nearest to fitting is taken. Ties go to the
+   sweep whose sides' parts hold the nearest to the middle of the bounds on average, then to
+   the first: the same two sides reached from several directions, or a side that fits k1 or
+   k1 + 1 parts, score alike but for the last bits of a float, and a choice made on those bits
+   turned the other way when the input moved by 0.05 mm (bench/noise_bench.py).
 2. Local improvement: a unit on a part's edge moves to the neighbouring part when that lowers
    the households outside the bounds or, with both parts in bounds, raises the sum of the
    logarithms of the parts' Polsby-Popper (so the least compact part gains most), and the part
@@ -25,6 +29,7 @@ from gis.partition.cellgraph import CellGraph
 from gis.partition.subsets import missed, pp_of
 
 ANGLES = 12
+KEY_DIGITS = 9  # a sweep's score is compared to this many decimals (see the module docstring)
 MOVES_PER_UNIT = 3
 TOP_SWEEPS = 6
 MAX_CHECKS = 60
@@ -100,8 +105,9 @@ class Assigner:
     # -- bisection ----------------------------------------------------------------------------
     def _sweeps(self, members: np.ndarray, k: int) -> list[tuple]:
         """The MAX_CHECKS best sweeps of `members` at ANGLES directions, for k1 = 1..k-1
-        parts on the first side, best first: (households missed, -score, t, k1, order), a
-        prefix of t + 1 units of `order` forming the first side."""
+        parts on the first side, best first (ties: see the module docstring): (households
+        missed, -score, t, k1, order), a prefix of t + 1 units of `order` forming the first
+        side."""
         g, lo, hi = self.g, self.lo, self.hi
         m = len(members)
         theta = np.pi * np.arange(ANGLES) / ANGLES
@@ -140,10 +146,13 @@ class Assigner:
         k2 = k - k1
         miss = (np.maximum(0, k1 * lo - hh_a) + np.maximum(0, hh_a - k1 * hi)
                 + np.maximum(0, k2 * lo - hh_b) + np.maximum(0, hh_b - k2 * hi))
-        key = (miss * 1e3 - score[None]).ravel()
+        key = np.round((miss * 1e3 - score[None]).ravel(), KEY_DIGITS)
+        middle = 0.5 * (lo + hi)
+        balance = (np.abs(hh_a[None] / k1 - middle) + np.abs(hh_b[None] / k2 - middle)).ravel()
         take = min(MAX_CHECKS, len(key))
-        top = np.argpartition(key, take - 1)[:take]
-        top = top[np.argsort(key[top], kind="stable")]
+        edge = np.partition(key, take - 1)[take - 1]
+        pool = np.flatnonzero(key <= edge)  # the ties at the edge too, whichever partition held
+        top = pool[np.lexsort((balance[pool], key[pool]))][:take]
         split, rest = np.divmod(top, ANGLES * (m - 1))
         angle, t = np.divmod(rest, m - 1)
         return list(zip(miss.ravel()[top].astype(float).tolist(), (-score[angle, t]).tolist(),

@@ -361,7 +361,9 @@ GRAPH_SUBSPLITS = (SUBSPLITS[0], _passes(groupings.grouped_split, resplit=False,
 GRAPH_RESPLITS = 4
 # at the grid level (see splitter: a community is divided once, into the grids all else is
 # built on): a Bund community whose outline was rounded by 1e-9 degrees needed more than
-# eight to bring its last grid of 517 households in bounds
+# eight to bring its last grid of 517 households in bounds, and three since the sweeps' near
+# ties and the chains' order are settled (gis.partition.assign, improve.chains); the budget
+# is spent only where grids stay out
 GRID_RESPLITS = 16
 # the growth engine's division graph_first weighs: with its passes, without the re-split
 # (None: not weighed, as with GROUPED = None and RESPLIT_LAST = False below - bench/tail_bench.py
