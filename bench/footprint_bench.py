@@ -42,9 +42,9 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import level_jobs, level_names  # noqa: E402
+from bench.growth_profile import city_level_jobs, level_names  # noqa: E402
 from bench.real_bench import timed_split  # noqa: E402
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.real_city import city_names  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition.quality import metric_scale, polsby_popper  # noqa: E402
 
@@ -142,13 +142,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="every 2nd grid at the micro level")
     args = ap.parse_args()
     summary = []
-    for name in args.cities:
-        data = LOADERS[name]()
-        for level in args.levels:
-            jobs = level_jobs(data, level, 2 if args.quick else 1)
-            line = f"{name}/{level}: parents={len(jobs)} {fields(compared(jobs))}"
-            print(line, flush=True)
-            summary.append(line)
+    for name, level, jobs in city_level_jobs(args.cities, args.levels, 2 if args.quick else 1):
+        line = f"{name}/{level}: parents={len(jobs)} {fields(compared(jobs))}"
+        print(line, flush=True)
+        summary.append(line)
     print("footprint_bench (footprints/points/land): " + " | ".join(summary))
 
 

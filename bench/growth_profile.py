@@ -29,6 +29,7 @@ import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,16 @@ def level_jobs(data, level: str, every: int = 1) -> list[tuple]:
 
 
 level_names = names_of(LEVELS, "levels")  # --levels: grid, micro_grid
+
+
+def city_level_jobs(cities: list[str], levels: list[str], every: int = 1
+                    ) -> Iterator[tuple[str, str, list[tuple]]]:
+    """(city, level, that level's graph engine jobs: `level_jobs`) for each city, loaded
+    once, and each level in turn."""
+    for name in cities:
+        data = LOADERS[name]()
+        for level in levels:
+            yield name, level, level_jobs(data, level, every)
 
 
 def print_stages(name: str, grids: int, total: float, spent: Counter, note: str = "") -> None:

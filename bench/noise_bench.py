@@ -34,9 +34,9 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import level_jobs, level_names  # noqa: E402
+from bench.growth_profile import city_level_jobs, level_names  # noqa: E402
 from bench.real_bench import timed_split  # noqa: E402
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.real_city import city_names  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 
 DIGITS = 9  # decimal degrees kept: a step of 1e-9 degrees, about 0.1 mm
@@ -120,13 +120,10 @@ def main() -> None:
     if copies < 1:
         ap.error("--copies must be at least 1")
     summary = []
-    for name in args.cities:
-        data = LOADERS[name]()
-        for level in args.levels:
-            jobs = level_jobs(data, level, 2 if args.quick else 1)
-            line = f"{name}/{level}: {fields(spread(jobs, copies))}"
-            print(line, flush=True)
-            summary.append(line)
+    for name, level, jobs in city_level_jobs(args.cities, args.levels, 2 if args.quick else 1):
+        line = f"{name}/{level}: {fields(spread(jobs, copies))}"
+        print(line, flush=True)
+        summary.append(line)
     print(f"noise_bench (as given/median(lowest-highest) over the set and {copies} copies "
           f"rounded to {DIGITS} decimals): " + " | ".join(summary))
 

@@ -42,8 +42,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import level_jobs, level_names  # noqa: E402
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.growth_profile import city_level_jobs, level_names  # noqa: E402
+from bench.real_city import city_names  # noqa: E402
 from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import graph  # noqa: E402
 from gis.partition.assign import Assigner  # noqa: E402
@@ -212,14 +212,11 @@ def main() -> None:
     if bad:
         ap.error(f"unknown mode {', '.join(bad)}; modes: {', '.join(MODES)}")
     summary = []
-    for name in args.cities:
-        data = LOADERS[name]()
-        for level in args.levels:
-            jobs = level_jobs(data, level, 2 if args.quick else 1)
-            fields = [field(mode, compared(jobs, mode)) for mode in modes]
-            line = f"{name}/{level}: parents={len(jobs)} " + " ".join(fields)
-            print(line, flush=True)
-            summary.append(line)
+    for name, level, jobs in city_level_jobs(args.cities, args.levels, 2 if args.quick else 1):
+        fields = [field(mode, compared(jobs, mode)) for mode in modes]
+        line = f"{name}/{level}: parents={len(jobs)} " + " ".join(fields)
+        print(line, flush=True)
+        summary.append(line)
     print("power_bench (sweeps/power diagram first): " + " | ".join(summary))
 
 
