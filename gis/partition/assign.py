@@ -147,14 +147,16 @@ class Assigner:
         miss = (np.maximum(0, k1 * lo - hh_a) + np.maximum(0, hh_a - k1 * hi)
                 + np.maximum(0, k2 * lo - hh_b) + np.maximum(0, hh_b - k2 * hi))
         key = np.round((miss * 1e3 - score[None]).ravel(), KEY_DIGITS)
-        middle = 0.5 * (lo + hi)
-        balance = (np.abs(hh_a[None] / k1 - middle) + np.abs(hh_b[None] / k2 - middle)).ravel()
         take = min(MAX_CHECKS, len(key))
         edge = np.partition(key, take - 1)[take - 1]
         pool = np.flatnonzero(key <= edge)  # the ties at the edge too, whichever partition held
-        top = pool[np.lexsort((balance[pool], key[pool]))][:take]
-        split, rest = np.divmod(top, ANGLES * (m - 1))
+        split, rest = np.divmod(pool, ANGLES * (m - 1))
         angle, t = np.divmod(rest, m - 1)
+        middle = 0.5 * (lo + hi)  # the tie-break, for the pool only
+        balance = (np.abs(hh_a[angle, t] / (split + 1) - middle)
+                   + np.abs(hh_b[angle, t] / (k - split - 1) - middle))
+        best = np.lexsort((balance, key[pool]))[:take]
+        top, split, angle, t = pool[best], split[best], angle[best], t[best]
         return list(zip(miss.ravel()[top].astype(float).tolist(), (-score[angle, t]).tolist(),
                         t.tolist(), (split + 1).tolist(), order[angle], strict=True))
 
