@@ -116,7 +116,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true",
                     help="two copies, every 2nd grid at the micro level")
     args = ap.parse_args()
-    copies = args.copies or (2 if args.quick else NOISY)
+    copies = args.copies if args.copies is not None else (2 if args.quick else NOISY)
     if copies < 1:
         ap.error("--copies must be at least 1")
     summary = []

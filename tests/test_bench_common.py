@@ -151,3 +151,13 @@ def test_the_noise_bench_moves_every_coordinate_by_a_hair_and_keeps_what_roundin
     broken = (job[0], [*job[1], sliver.wkb], [40, 35, 12, 0], job[3], *job[4:])
     copy, used = noisy_job(broken, shift)
     assert not used and copy == broken
+
+
+def test_the_noise_bench_refuses_fewer_than_one_copy_with_a_usage_message() -> None:
+    """`--copies 0` would compare the set with nothing: a usage error (exit 2) at once."""
+    script = Path(__file__).resolve().parent.parent / "bench" / "noise_bench.py"
+    run = subprocess.run([sys.executable, str(script), "--copies", "0", "--cities", "wuhan"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "--copies must be at least 1" in run.stderr
+    assert "Traceback" not in run.stderr
