@@ -371,6 +371,58 @@ def test_the_land_round_towers_is_taken_when_the_passes_make_it_compact(monaco_g
     assert min(result.polsby_popper) >= 0.2
 
 
+def test_a_slab_walled_in_by_one_building_s_land_comes_in_with_the_land_free(monaco_grid_288,
+                                                                             monkeypatch):
+    """On a real Monaco grid the unit of a slab of 28 households touches one unit only, a
+    building of 46: no division of the unit graph puts it in bounds (28 alone, 74 with it),
+    and without the last candidate the split leaves it out. With the land round every
+    building free (graph.free_land_division, weighed last: engines.FREE_LAND_LAST) its part
+    reaches round that building: every part that could be in bounds is, none thinner than
+    0.2, the grid tiled with every building whole."""
+    grid, buildings, households, streets = monaco_grid_288
+    _, there, _ = local_frame(grid, True)
+    g = cell_graph(there(grid), there(np.asarray(buildings, dtype=object)),
+                   np.asarray(households))
+    near, _ = g.neighbours()
+    slab = int(np.flatnonzero(g.households == 28)[0])
+    assert g.households[near[slab]].tolist() == [46]
+    monkeypatch.setattr(engines, "FREE_LAND_LAST", False)
+    assert _feasible_out(splitter("graph")(grid, buildings, households, barriers=streets),
+                         households) == [28]
+    monkeypatch.setattr(engines, "FREE_LAND_LAST", True)
+    runs = _counted_graph(monkeypatch, "free_land_division")
+    result = splitter("graph")(grid, buildings, households, barriers=streets)
+    assert runs == [1]
+    check_division(grid, buildings, households, result)
+    check_reasons(result, 30, 50)
+    assert _feasible_out(result, households) == []
+    assert min(result.polsby_popper) >= 0.2
+
+
+def test_the_land_free_division_is_not_drawn_where_every_part_is_in_bounds(monaco_grid_105,
+                                                                           monkeypatch):
+    """The last candidate costs five units a building: a grid the passes bring in bounds
+    never draws it."""
+    grid, buildings, households = monaco_grid_105
+    runs = _counted_graph(monkeypatch, "free_land_division")
+    result = splitter("graph")(grid, buildings, households)
+    assert _feasible_out(result, households) == []
+    assert runs == []
+
+
+def _counted_graph(monkeypatch, name: str) -> list[int]:
+    """A list that grows by one each time gis.partition.graph.<name> runs."""
+    runs: list[int] = []
+    inner = getattr(graph, name)
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(graph, name, counted)
+    return runs
+
+
 def test_the_passes_over_the_engine_s_own_division_spare_the_growth_engine(monaco_grid_105,
                                                                             monkeypatch):
     """Round a tower of 53 the graph engine's own division leaves one part short (29); the
@@ -633,6 +685,7 @@ def _tail(monkeypatch, first: SplitResult, spare: SplitResult | None, resplit) -
     monkeypatch.setattr(engines, "_resplit_if_out", resplit)
     monkeypatch.setattr(engines, "FALLBACK", growth_engine)
     monkeypatch.setattr(engines, "GROUPED", None)
+    monkeypatch.setattr(engines, "FREE_LAND_LAST", False)
     return compacted, fallback
 
 
@@ -720,6 +773,37 @@ def test_the_growth_engine_is_not_run_at_the_grid_level(monkeypatch):
     assert _fallbacks(monkeypatch, households, first, grid_level=True) == [1]
 
 
+def test_the_land_free_division_is_weighed_last_for_micro_grids_only(monkeypatch):
+    """Where a part that could be in bounds stays out after every other stage, micro-grids
+    weigh the division with the land round every building free (once) and keep it where it
+    ranks better; grids do not (no grid of the real sets stays out, and a community has five
+    units a building more), nor does a parent whose arithmetic allows no grouping."""
+    households = [20, 20, 20, 20]  # 20 | 60: both out, 40 + 40 would fit
+    parent, buildings, first = _two_parts(households)
+    fixed = _two_parts(households, left=2)[2]  # 40 | 40
+    _tail(monkeypatch, first, None, lambda division, *args: division)
+    monkeypatch.setattr(engines, "FREE_LAND_LAST", True)
+    monkeypatch.setattr(engines, "WHOLE_CUTS", lambda *args, **kwargs: first)
+    drawn: list[int] = []
+
+    def free_land_division(*args, **kwargs):
+        drawn.append(1)
+        return fixed
+
+    monkeypatch.setattr(graph, "free_land_division", free_land_division)
+    assert engines.graph_first(parent, buildings, households, geographic=False) is fixed
+    assert drawn == [1]
+    assert engines.graph_first(parent, buildings, households, geographic=False,
+                               grid_level=True) is not fixed
+    assert drawn == [1]
+    alone = [20, 60]  # 20 | tower of 60: 20 out, no grouping fits 30-50
+    parent, buildings, first = _two_parts(alone)
+    _tail(monkeypatch, first, None, lambda division, *args: division)
+    monkeypatch.setattr(engines, "FREE_LAND_LAST", True)
+    engines.graph_first(parent, buildings, alone, geographic=False)
+    assert drawn == [1]
+
+
 def test_the_graph_engines_micro_grids_go_through_the_passes_without_their_chains(
         monkeypatch):
     """At the micro level the graph engine's divisions are polished and improved without the
@@ -742,6 +826,7 @@ def test_the_graph_engines_micro_grids_go_through_the_passes_without_their_chain
     monkeypatch.setattr(engines, "FALLBACK", None)
     monkeypatch.setattr(engines, "GROUPED", None)
     monkeypatch.setattr(engines, "WHOLE_CUTS", lambda *args, **kwargs: first)
+    monkeypatch.setattr(engines, "FREE_LAND_LAST", False)
     engines.graph_first(parent, buildings, households, geographic=False)
     engines.graph_first(parent, buildings, households, geographic=False, grid_level=True)
     assert asked == [False, True]

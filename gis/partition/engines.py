@@ -6,7 +6,8 @@ gis.partition.polish (exact feasibility, bounds, straight boundaries through the
 local improvement of gis.partition.improve (chains of neighbours for parts out of bounds, thin
 parts filled in and recombined with a neighbour), then, for parts still out of bounds, the
 re-split of a few neighbouring parts together by both engines (gis.partition.resplit) and, in
-graph_first, the divisions drawn from groupings of the households (gis.partition.groupings)."""
+graph_first, the divisions drawn from groupings of the households (gis.partition.groupings)
+and, last, the graph engine's division with the land round every building free."""
 
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ FALLBACK_MICRO_ONLY = True
 # sets the passes' chains after it never brought a part in bounds: 300 tried on Monaco, none
 # kept, for 8 % of its CPU, while at the grid level they brought two of the Bund's grids in)
 UNIT_CHAINS_ENOUGH = True
+# the last candidate at the micro level, where parts that could be in bounds stay out after all
+# the rest: the graph engine's division with the land round every building free
+# (graph.free_land_division), kept where it ranks better. On the real sets it runs on five
+# grids (20-60 ms each) and brings one of Monaco's in, a slab of 28 households whose only
+# neighbour on the unit graph was a building of 46; at the grid level no grid stays out
+FREE_LAND_LAST = True
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split,
                                                   "graph": graph.split}
 
@@ -181,7 +188,9 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     the households are weighed (`_grouped_or`;
     where towers stand, the engine's shedding, graph.SHED, gives them the households a
     grouping cannot place: on the real sets that stage changed no grid with towers), and at
-    the grid level the straight cuts' division of the whole parent last. Where the household
+    the grid level the straight cuts' division of the whole parent last; at the micro level,
+    where parts that could be in bounds stay out, the graph engine's division with the land
+    round every building free last (`_free_land_or`, FREE_LAND_LAST). Where the household
     arithmetic leaves one part out of bounds at least (`_fewest_out`), a division with one
     out counts as clean.
     Those left out of bounds where another division had fewer (with a corridor under THIN)
@@ -239,7 +248,14 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         if division_rank(whole, h, lo, hi) < division_rank(best, h, lo, hi):
             best = whole
             out = _tally(best, h, lo, hi)[0]
-    fewer = [rank for rank, _ in ranked if not rank.broken and rank.out < len(out)]
+    weighed = [rank for rank, _ in ranked]
+    if FREE_LAND_LAST and not grid_level and len(out) > fewest \
+            and packing(h, lo, hi).feasible is not False:
+        best, free_rank = _free_land_or(best, parent, checked_parent, buildings, h, lo, hi,
+                                        barriers, geographic)
+        weighed += [free_rank] if free_rank is not None else []
+        out = _tally(best, h, lo, hi)[0]
+    fewer = [rank for rank in weighed if not rank.broken and rank.out < len(out)]
     if fewer:  # another division had fewer out of bounds, only with a corridor
         pp = min(fewer).lowest
         for k in out:
@@ -322,6 +338,26 @@ def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndar
         if _clean(rank, fewest):
             break
     return kept[1]
+
+
+def _free_land_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndarray, lo: int,
+                  hi: int, barriers, geographic: bool) -> tuple[SplitResult, Rank | None]:
+    """The better by `division_rank` of `best` and the division with the land round every
+    building free (graph.free_land_division, FREE_LAND_LAST), the latter after the polish and
+    improvement passes where it has fewer parts out of bounds and none under THIN (on the real
+    sets the passes never made a thin one of it clean); and that division's rank (None where
+    none was drawn)."""
+    free = graph.free_land_division(parent, buildings, h, barriers=barriers, min_households=lo,
+                                    max_households=hi, geographic=geographic)
+    if free is None:
+        return best, None
+    rank, kept = division_rank(free, h, lo, hi), division_rank(best, h, lo, hi)
+    if rank.out < kept.out and not rank.thin:
+        compact = _compacted(checked_parent, buildings, h, free, lo, hi, geographic)
+        compact_rank = division_rank(compact, h, lo, hi)
+        if compact_rank < rank:
+            free, rank = compact, compact_rank
+    return (free if rank < kept else best), rank
 
 
 def _fewest_out(h: np.ndarray, lo: int, hi: int) -> int:

@@ -264,6 +264,30 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     return drawn(got, g, a), (drawn(got, *left) if left else None)
 
 
+def free_land_division(parent: BaseGeometry, buildings, households, *, barriers=(),
+                       min_households: int = 30, max_households: int = 50,
+                       geographic: bool = True) -> SplitResult | None:
+    """The division with the land round every building that holds households free: the units
+    of gis.partition.towerland (land any part may take, in four pieces round each building)
+    round all of them, not only round towers, and the search with its retries as `split` runs
+    it. A unit's land goes whole to its part, so where a part is walled in by one large
+    building's land (a slab of 28 households whose only neighbour is a building of 46) no
+    division of the unit graph puts it in bounds; with the land free a part may reach round
+    that building. Dearer than `split` (five units a building): graph_first weighs it last,
+    where parts stay out of bounds. None where the parent has no buildings or no land is
+    left."""
+    got = split_inputs_of(parent, buildings, households, min_households, max_households,
+                          geographic)
+    if isinstance(got, SplitResult):
+        return None
+    g = with_free_land(got.local, got.feet, got.households, got.households > 0, cell_graph)
+    if g is None:
+        return None
+    streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
+    g = along_streets(g, streets)
+    return drawn(got, g, _assigned(g, got.lo, got.hi))
+
+
 def drawn(got: Inputs, g: CellGraph, a: Assigner) -> SplitResult:
     """The division of assignment `a` on unit graph `g`: polygons, smoothed edges, footprints
     whole, checked (gis.partition.result.finish)."""

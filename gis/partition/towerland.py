@@ -64,7 +64,9 @@ def merge_units(g: CellGraph, group: np.ndarray) -> CellGraph:
 def with_free_land(parent: BaseGeometry, feet: np.ndarray, households: np.ndarray,
                    towers: np.ndarray, build) -> CellGraph | None:
     """The unit graph of `parent` with the land round the towers free (see the module
-    docstring), built by `build(parent, footprints, households)`; None when no land is left."""
+    docstring), built by `build(parent, footprints, households)`; None when no land is left.
+    `towers` marks the buildings whose land is freed (gis.partition.graph.free_land_division
+    marks every building that holds households)."""
     xy, quadrant = land_points(feet, towers, parent)
     if not len(xy):
         return None
