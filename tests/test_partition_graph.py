@@ -390,7 +390,7 @@ def test_a_slab_walled_in_by_one_building_s_land_comes_in_with_the_land_free(mon
     assert _feasible_out(splitter("graph")(grid, buildings, households, barriers=streets),
                          households) == [28]
     monkeypatch.setattr(engines, "FREE_LAND_LAST", True)
-    runs = _counted_graph(monkeypatch, "free_land_division")
+    runs = _counted(monkeypatch, "free_land_division", graph)
     result = splitter("graph")(grid, buildings, households, barriers=streets)
     assert runs == [1]
     check_division(grid, buildings, households, result)
@@ -404,23 +404,10 @@ def test_the_land_free_division_is_not_drawn_where_every_part_is_in_bounds(monac
     """The last candidate costs five units a building: a grid the passes bring in bounds
     never draws it."""
     grid, buildings, households = monaco_grid_105
-    runs = _counted_graph(monkeypatch, "free_land_division")
+    runs = _counted(monkeypatch, "free_land_division", graph)
     result = splitter("graph")(grid, buildings, households)
     assert _feasible_out(result, households) == []
     assert runs == []
-
-
-def _counted_graph(monkeypatch, name: str) -> list[int]:
-    """A list that grows by one each time gis.partition.graph.<name> runs."""
-    runs: list[int] = []
-    inner = getattr(graph, name)
-
-    def counted(*args, **kwargs):
-        runs.append(1)
-        return inner(*args, **kwargs)
-
-    monkeypatch.setattr(graph, name, counted)
-    return runs
 
 
 def test_the_passes_over_the_engine_s_own_division_spare_the_growth_engine(monaco_grid_105,
@@ -840,16 +827,17 @@ def test_an_unknown_level_is_refused():
         splitter("graph", "street")
 
 
-def _counted(monkeypatch, candidate: str) -> list[int]:
-    """A list that grows by one each time graph_first runs engines.<candidate>."""
+def _counted(monkeypatch, candidate: str, owner=engines) -> list[int]:
+    """A list that grows by one each time graph_first runs <owner>.<candidate>
+    (gis.partition.engines unless told)."""
     runs: list[int] = []
-    inner = getattr(engines, candidate)
+    inner = getattr(owner, candidate)
 
     def counted(*args, **kwargs):
         runs.append(1)
         return inner(*args, **kwargs)
 
-    monkeypatch.setattr(engines, candidate, counted)
+    monkeypatch.setattr(owner, candidate, counted)
     return runs
 
 
