@@ -23,7 +23,6 @@ import numpy as np
 import shapely
 
 from gis.partition.quality import metric_scale
-from importers.reader import osm_tags, read
 
 M2_PER_HOUSEHOLD = 90.0
 RESIDENTIAL_LEVELS = 6
@@ -173,6 +172,10 @@ def _polygons(geoms) -> list:
 
 def load_monaco(path: Path = MONACO) -> CityData:
     """Monaco's OSM extract (buildings from the multipolygons layer, streets from lines)."""
+    # imported here: GDAL's libraries (about 85 MB of memory) stay out of the benches that
+    # only name the cities, so the synthetic split bench's peak_mb is the split's own
+    from importers.reader import osm_tags, read
+
     src = read(path, where="building IS NOT NULL")
     rows = [(r, g) for r, g in zip(src.rows, src.geoms, strict=True)
             if g is not None and g.geom_type in ("Polygon", "MultiPolygon") and g.is_valid]
@@ -200,6 +203,8 @@ def load_wuhan(path: Path = WUHAN) -> CityData:
 
 def load_tilezen(name: str, path: Path) -> CityData:
     """A city rebuilt from a Tilezen tile dump by bench/data/convert_tilezen.py."""
+    from importers.reader import read  # here, as in load_monaco
+
     src = read(path)
     blds = [(r, g) for r, g in zip(src.rows, src.geoms, strict=True)
             if r["layer"] == "building" and g is not None and g.is_valid]
