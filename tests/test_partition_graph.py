@@ -399,22 +399,12 @@ def test_a_slab_walled_in_by_one_building_s_land_comes_in_with_the_land_free(mon
     assert min(result.polsby_popper) >= 0.2
 
 
-def test_the_land_free_division_is_not_drawn_where_every_part_is_in_bounds(monaco_grid_105,
-                                                                           monkeypatch):
-    """The last candidate costs five units a building: a grid the passes bring in bounds
-    never draws it."""
-    grid, buildings, households = monaco_grid_105
-    runs = _counted(monkeypatch, "free_land_division", graph)
-    result = splitter("graph")(grid, buildings, households)
-    assert _feasible_out(result, households) == []
-    assert runs == []
-
-
 def test_the_passes_over_the_engine_s_own_division_spare_the_growth_engine(monaco_grid_105,
                                                                             monkeypatch):
     """Round a tower of 53 the graph engine's own division leaves one part short (29); the
     polish and improvement passes bring it in bounds, and the growth engine (the costliest
-    candidate) is then not run at all."""
+    candidate) is then not run at all, nor the last one (the land round every building free,
+    five units a building)."""
     grid, buildings, households = monaco_grid_105
     assert _feasible_out(graph.split(grid, buildings, households), households) == [29]
 
@@ -422,11 +412,13 @@ def test_the_passes_over_the_engine_s_own_division_spare_the_growth_engine(monac
         raise AssertionError("the growth engine was run though the passes sufficed")
 
     monkeypatch.setattr(engines, "FALLBACK", growth_engine)
+    free_land = _counted(monkeypatch, "free_land_division", graph)
     result = splitter("graph")(grid, buildings, households)
     check_division(grid, buildings, households, result)
     check_reasons(result, 30, 50)
     assert _feasible_out(result, households) == []
     assert min(result.polsby_popper) >= 0.2
+    assert free_land == []
 
 
 def test_the_growth_engine_is_weighed_where_the_passes_leave_parts_out(monaco_grid_235,
