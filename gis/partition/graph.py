@@ -220,6 +220,12 @@ def split(parent: BaseGeometry, buildings, households, *, barriers=(), min_house
                      geographic=geographic, spare=False)[0]
 
 
+def _streets(got: Inputs, barriers) -> np.ndarray:
+    """The barriers as street lines in the local frame (none with STREETS off): the searches'
+    boundaries along them cost less (gis.partition.streets)."""
+    return street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
+
+
 def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
               min_households: int = 30, max_households: int = 50, geographic: bool = True,
               spare: bool = True, retries: bool = True, land_too: bool = False,
@@ -244,7 +250,7 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
         return got, None
     lo, hi = got.lo, got.hi
     towers = got.households > hi
-    streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
+    streets = _streets(got, barriers)
     g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
     a = _assigned(g, lo, hi, retries, one_more, pairs)
     left = None
@@ -283,8 +289,7 @@ def free_land_division(parent: BaseGeometry, buildings, households, *, barriers=
     g = with_free_land(got.local, got.feet, got.households, got.households > 0, cell_graph)
     if g is None:
         return None
-    streets = street_lines(barriers, got.there) if STREETS else np.zeros(0, dtype=object)
-    g = along_streets(g, streets)
+    g = along_streets(g, _streets(got, barriers))
     return drawn(got, g, _assigned(g, got.lo, got.hi))
 
 
