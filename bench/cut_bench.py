@@ -25,7 +25,6 @@ differ.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import micro_jobs  # noqa: E402
 from bench.real_bench import LEVELS, communities, make_jobs  # noqa: E402
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.real_city import LOADERS, city_parser  # noqa: E402
 from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import cuts, engines  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
@@ -127,8 +126,7 @@ def bench_city(city: str, every: int) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
+    ap = city_parser(__doc__)
     ap.add_argument("--quick", action="store_true", help="every 2nd community and grid")
     args = ap.parse_args()
     every = 2 if args.quick else 1

@@ -33,7 +33,6 @@ three. They show where the bars are lost, not what a better engine could reach.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -44,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import city_level_jobs, level_names  # noqa: E402
 from bench.real_bench import timed_split  # noqa: E402
-from bench.real_city import city_names  # noqa: E402
+from bench.real_city import city_parser  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition.quality import metric_scale, polsby_popper  # noqa: E402
 
@@ -136,8 +135,7 @@ def fields(figures: dict[str, dict]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
+    ap = city_parser(__doc__)
     ap.add_argument("--levels", type=level_names, default="grid,micro_grid")
     ap.add_argument("--quick", action="store_true", help="every 2nd grid at the micro level")
     args = ap.parse_args()

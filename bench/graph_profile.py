@@ -24,7 +24,6 @@ bounds), to show what the footprints cost each stage.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections import Counter
@@ -39,7 +38,7 @@ from bench.growth_profile import (  # noqa: E402
     print_stages,
     quality_fields,
 )
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.real_city import LOADERS, city_parser  # noqa: E402
 from gis.partition import assign, cellgraph, engines, graph, regroup  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
@@ -87,8 +86,7 @@ def share(spent: Counter, label: str, total: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
+    ap = city_parser(__doc__)
     ap.add_argument("--every", type=int, default=1, help="divide every Nth grid only")
     ap.add_argument("--quick", action="store_true", help="every 3rd grid (--every 3)")
     ap.add_argument("--points", action="store_true",

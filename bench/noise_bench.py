@@ -25,7 +25,6 @@ machine's drift falls on all alike).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import city_level_jobs, level_names  # noqa: E402
 from bench.real_bench import timed_split  # noqa: E402
-from bench.real_city import city_names  # noqa: E402
+from bench.real_city import city_parser  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 
 DIGITS = 9  # decimal degrees kept: a step of 1e-9 degrees, about 0.1 mm
@@ -107,8 +106,7 @@ def fields(figures: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
+    ap = city_parser(__doc__)
     ap.add_argument("--levels", type=level_names, default="grid,micro_grid")
     ap.add_argument("--copies", type=int, default=None,
                     help=f"rounded copies besides the set as given (default {NOISY}, "

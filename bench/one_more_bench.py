@@ -24,7 +24,6 @@ The last line starts with the setting's name in lower case ("one_more (off/on): 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from bench.real_bench import (  # noqa: E402
     make_jobs,
     run_jobs,
 )
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.real_city import LOADERS, city_parser  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition import graph  # noqa: E402
 
@@ -101,9 +100,8 @@ def bench_city(data, runs: int, setting: str = "ONE_MORE") -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = city_parser(__doc__)
     ap.add_argument("--quick", action="store_true", help="one run of each setting (< 5 min)")
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
     ap.add_argument("--runs", type=int, default=None,
                     help="runs of each setting (default 3, 1 with --quick)")
     ap.add_argument("--setting", choices=SETTINGS, default="ONE_MORE",

@@ -30,7 +30,6 @@ grids' fewest households beside towers against the engine's.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import city_level_jobs  # noqa: E402
-from bench.real_city import city_names  # noqa: E402
+from bench.real_city import city_parser  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition.cellgraph import cell_graph  # noqa: E402
 from gis.partition.inputs import split_inputs_of  # noqa: E402
@@ -187,8 +186,7 @@ def city_bounds(name: str, jobs: list[tuple], seconds: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
+    ap = city_parser(__doc__)
     ap.add_argument("--quick", action="store_true",
                     help=f"a search budget of 10 s of CPU a grid instead of {SECONDS:.0f}")
     args = ap.parse_args()

@@ -34,7 +34,6 @@ and lowest Polsby-Popper, sweeps first. Nothing here is used by the split itself
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -43,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import city_level_jobs, level_names  # noqa: E402
-from bench.real_city import city_names  # noqa: E402
+from bench.real_city import city_parser  # noqa: E402
 from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import graph  # noqa: E402
 from gis.partition.assign import Assigner  # noqa: E402
@@ -201,8 +200,7 @@ def field(mode: str, f: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
+    ap = city_parser(__doc__)
     ap.add_argument("--modes", default="power,both")
     ap.add_argument("--levels", type=level_names, default="grid,micro_grid")
     ap.add_argument("--quick", action="store_true", help="every 2nd grid at the micro level")

@@ -236,3 +236,11 @@ def names_of(choices, what: str) -> Callable[[str], list[str]]:
 
 
 city_names = names_of(LOADERS, "cities")  # --cities: the cities with a loader
+
+
+def city_parser(doc: str) -> argparse.ArgumentParser:
+    """A real-city bench's argument parser: the first line of its docstring `doc`, and
+    --cities (every city with a loader unless told; a misspelt one is a usage error)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--cities", type=city_names, default=",".join(LOADERS))
+    return ap

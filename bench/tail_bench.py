@@ -35,7 +35,6 @@ and the lowest Polsby-Popper with and without it.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -45,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import micro_jobs  # noqa: E402
 from bench.real_bench import LEVELS, communities, make_jobs, timed_split  # noqa: E402
-from bench.real_city import LOADERS, city_names  # noqa: E402
+from bench.real_city import LOADERS, city_parser  # noqa: E402
 from gis.partition import engines, reshape  # noqa: E402
 from gis.partition.feasible import packing  # noqa: E402
 
@@ -116,8 +115,7 @@ def field(stage: str, f: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cities", type=city_names, default="monaco,shanghai,wuhan")
+    ap = city_parser(__doc__)
     ap.add_argument("--stages", help="default: the level's (LEVEL_STAGES)")
     ap.add_argument("--level", choices=list(LEVEL_STAGES), default="micro_grid",
                     help="grid: communities divided into grids instead")
