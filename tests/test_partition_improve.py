@@ -25,6 +25,7 @@ from gis.partition.reshape import Footprints
 from gis.partition.resplit import FLOOR as RESPLIT_FLOOR
 from gis.partition.resplit import resplit_result
 from gis.partition.result import finish
+from gis.partition.taut import tautened
 from tests import test_partition_polish
 from tests.test_partition_growth import check_division
 from tests.test_partition_polish import out_of_bounds
@@ -210,13 +211,14 @@ def bund_grid_108():
 
 
 def test_polished_result_is_what_the_engines_return(real_grids):
-    """The engine chooser runs the improvement after the polish passes, then the re-split."""
+    """The engine chooser runs the improvement after the polish passes, then the re-split,
+    and pulls the boundaries taut last."""
     parent, buildings, households = real_grids[0]
     raw = growth.split(parent, buildings, households)
     polished = polish(parent, buildings, households, raw, 30, 50)
-    expected = resplit_result(parent, buildings, households,
-                              improved(parent, buildings, households, polished, 30, 50), 30,
-                              50, SUBSPLITS)
+    expected = tautened(parent, buildings, np.asarray(households), resplit_result(
+        parent, buildings, households, improved(parent, buildings, households, polished, 30, 50),
+        30, 50, SUBSPLITS), 30, 50)
     got = splitter("growth")(parent, buildings, households)
     assert got.households == expected.households
     assert np.allclose(got.polsby_popper, expected.polsby_popper)

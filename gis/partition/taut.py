@@ -1,0 +1,404 @@
+"""The parts' shared boundaries pulled taut round the footprints, the last step of a split.
+
+An engine draws the boundary between two parts as a chain of short edges through the gaps
+between their footprints (Voronoi edges simplified round the footprints' convex hulls,
+gis.partition.outline; straight cuts notched round footprints, gis.partition.engine). Such a
+chain is longer than it needs to be: on the real sets of bench/real_city.py the boundaries
+between parts are 4-5 % longer than the shortest ones that keep every building on its side.
+
+Each run of edges two parts share (from where a third part or the parent's outline meets it to
+where one meets it again) is pulled like a string held at its two ends. A vertex of the run
+and its two neighbours make a triangle; the vertex is dropped where that triangle holds nothing
+that must stay where it is (no footprint, no land of another part, nothing outside the
+parent), and where something does, the vertex is replaced by the convex chain from one
+neighbour to the other round what the triangle holds (the corners of the footprints in it):
+the chain lies inside the triangle, so it is shorter, and only land changes hands. The
+vertices are taken every other one, all at once (a sweep of the even ones, then of the odd
+ones), SWEEPS times.
+
+A run is kept when the lower Polsby-Popper of its two parts does not fall and their sum
+rises (both parts' perimeters shrink by the same length; the area it moves decides). Parts are
+then checked as any division is: one valid polygon each, their areas adding up to what they
+were, every footprint whole in its own part; the runs of a part that fails are put back.
+Everything is drawn in the parts' own coordinates (a convex chain is one in any affine frame,
+so lon/lat serves), the chains' corners are the footprints' own vertices, and only
+Polsby-Popper is measured in metres. Holes and multipolygons are left as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
+from gis.partition.quality import metric_scale
+from gis.partition.result import SplitResult
+
+SWEEPS = 2  # sweeps over every vertex (runs still moving only; a third adds 0.0003 on Monaco)
+GAIN = 1e-9  # the smallest rise of the two parts' Polsby-Popper sum that counts
+TINY = 1e-18  # twice a triangle's area (squared input units) under which it is flat
+AREA_RTOL = 1e-9  # the parts' areas must add up to what they were within this share
+POLYGON = 3  # shapely.GeometryType.POLYGON
+
+
+@dataclass
+class Run:
+    """Edges parts `a` and `b` share: `start` is the index in a's ring (open, anticlockwise)
+    of the run's first vertex, `path` the run's vertices in a's order (ends included)."""
+
+    a: int
+    b: int
+    start: int
+    path: np.ndarray
+
+
+def _rings(parts: np.ndarray) -> list[np.ndarray | None]:
+    """Each part's exterior ring as open anticlockwise coordinates (None for a part that is
+    not one polygon without holes)."""
+    ok = (shapely.get_type_id(parts) == POLYGON) & (shapely.get_num_interior_rings(parts) == 0)
+    rings: list[np.ndarray | None] = [None] * len(parts)
+    index = np.flatnonzero(ok)
+    if not len(index):
+        return rings
+    xy, k = shapely.get_coordinates(shapely.get_exterior_ring(parts[index]), return_index=True)
+    ends = np.searchsorted(k, np.arange(len(index) + 1))
+    for j, p in enumerate(index.tolist()):
+        ring = xy[ends[j]:ends[j + 1] - 1]
+        if len(ring) < 3:
+            continue
+        twice = np.dot(ring[:, 0], np.roll(ring[:, 1], -1)) - np.dot(np.roll(ring[:, 0], -1),
+                                                                     ring[:, 1])
+        rings[p] = ring[::-1] if twice < 0 else ring
+    return rings
+
+
+def _keys(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """One comparable key per edge p->q (its four coordinates' bytes)."""
+    return np.ascontiguousarray(np.hstack([p, q])).view(np.dtype((np.void, 32))).ravel()
+
+
+def _runs(rings: list[np.ndarray | None]) -> list[Run]:
+    """The maximal runs of edges two rings share (an edge of one is the other's reversed)."""
+    have = [i for i, r in enumerate(rings) if r is not None]
+    if len(have) < 2:
+        return []
+    xy = np.vstack([rings[i] for i in have])
+    size = np.asarray([len(rings[i]) for i in have])
+    start = np.concatenate([[0], np.cumsum(size)])
+    ring = np.repeat(np.arange(len(have)), size)
+    nxt = np.arange(len(xy)) + 1
+    nxt[start[1:] - 1] = start[:-1]
+    keys = _keys(xy, xy[nxt])
+    order = np.argsort(keys)
+    back = _keys(xy[nxt], xy)
+    at = np.minimum(np.searchsorted(keys[order], back), len(keys) - 1)
+    found = keys[order][at] == back
+    other = np.where(found, np.asarray(have)[ring[order[at]]], -1)
+    runs = []
+    for j, i in enumerate(have):
+        o = other[start[j]:start[j + 1]]
+        n = len(o)
+        change = np.flatnonzero(o != np.roll(o, 1))
+        if not len(change):  # shared all round (or not at all): left
+            continue
+        for c, first in enumerate(change.tolist()):
+            if o[first] <= i:  # each pair once, from the lower part
+                continue
+            edges = (change[(c + 1) % len(change)] - first) % n or n
+            path = rings[i][(first + np.arange(edges + 1)) % n]
+            runs.append(Run(i, int(o[first]), first, path))
+    return runs
+
+
+def _chains(a: np.ndarray, v: np.ndarray, b: np.ndarray, held: np.ndarray, owner: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each triangle t (a[t], v[t], b[t]) the convex chain from a[t] to b[t] on v[t]'s
+    side round the points held[owner == t]: its vertices strictly between the two, in order
+    (rows of the first array, each with its triangle in the second), and whether v[t] itself
+    is on the chain (nothing to pull; the third array)."""
+    n = len(a)
+    who = np.concatenate([np.arange(n), np.arange(n), owner])
+    pts = np.vstack([a, b, held])
+    order = np.argsort(who, kind="stable")
+    hulls = shapely.convex_hull(shapely.multipoints(pts[order], indices=who[order]))
+    ring, t = shapely.get_coordinates(shapely.get_exterior_ring(hulls), return_index=True)
+    ring, t = _open(ring, t)
+    sa, sb, sv = a[t], b[t], v[t]
+    chord = sb - sa
+    rel = ring - sa
+    cross = chord[:, 0] * rel[:, 1] - chord[:, 1] * rel[:, 0]
+    toward = np.sign(_side_rows(a, b, v))[t]
+    on_side = cross * toward > 0
+    on_v = np.zeros(n, bool)
+    on_v[t[on_side & (ring == sv).all(axis=1)]] = True
+    keep = on_side & ~on_v[t]
+    angle = np.arctan2(cross * toward, chord[:, 0] * rel[:, 0] + chord[:, 1] * rel[:, 1])
+    pick = np.flatnonzero(keep)
+    pick = pick[np.lexsort((-angle[pick], t[pick]))]  # from a round to b: the angle falls
+    return ring[pick], t[pick], on_v
+
+
+def _open(ring: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rings' coordinates (each closed, grouped by t) without their closing rows."""
+    last = np.r_[t[1:] != t[:-1], True]
+    return ring[~last], t[~last]
+
+
+def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
+           parts: np.ndarray, part_tree: shapely.STRtree, corners: np.ndarray,
+           corner_tree: shapely.STRtree, still: shapely.STRtree, parity: int
+           ) -> list[np.ndarray]:
+    """`paths` with every interior vertex at an index of `parity` dropped or replaced by the
+    convex chain round what its triangle holds (see the module docstring); pairs[r] are the
+    two parts run r lies between, `corners` the footprints' vertices (points in
+    `corner_tree`), `still` the buildings mapped as points (a vertex whose triangle holds one
+    stays)."""
+    sizes = np.asarray([len(p) for p in paths])
+    offset = np.concatenate([[0], np.cumsum(sizes)])
+    at = [np.arange(1 + parity, s - 1, 2) for s in sizes]
+    who = np.repeat(np.arange(len(paths)), [len(x) for x in at])
+    if not len(who):
+        return paths
+    xy = np.vstack(paths)
+    g = offset[who] + np.concatenate(at)
+    a, v, b = xy[g - 1], xy[g], xy[g + 1]
+    flat = np.abs(_side_rows(a, b, v)) <= TINY
+    tri = shapely.polygons(np.stack([a, v, b, a], axis=1))
+    held, owner = [], []
+    _, fixed = still.query(tri, predicate="intersects") if len(still.geometries) else (0, [])
+    stays = np.zeros(len(who), bool)
+    stays[np.asarray(fixed, dtype=np.int64)] = True
+    ti, ci = corner_tree.query(tri, predicate="intersects")  # footprints' corners in it
+    held.append(corners[ci])
+    owner.append(ti)
+    away = np.flatnonzero(~flat & ~shapely.covers(parent, tri))  # land outside the parent
+    if len(away):
+        xy_out, k = shapely.get_coordinates(shapely.difference(tri[away], parent),
+                                             return_index=True)
+        held.append(xy_out)
+        owner.append(away[k])
+    ti, pi = part_tree.query(tri, predicate="intersects")  # land of another part
+    other = (pi != pairs[who[ti], 0]) & (pi != pairs[who[ti], 1])
+    ti, pi = ti[other], pi[other]
+    if len(ti):
+        inner = shapely.relate_pattern(parts[pi], tri[ti], "T********")
+        xy_in, k = shapely.get_coordinates(shapely.intersection(parts[pi[inner]],
+                                                                tri[ti[inner]]),
+                                           return_index=True)
+        held.append(xy_in)
+        owner.append(ti[inner][k])
+    held_xy, owner_t = np.vstack(held), np.concatenate(owner).astype(np.int64)
+    strict = np.abs(_side_rows(a[owner_t], b[owner_t], held_xy)) > TINY  # off the chord
+    held_xy, owner_t = held_xy[strict], owner_t[strict]
+    holds = np.bincount(owner_t, minlength=len(who)) > 0
+    drop = flat | (~holds & ~stays)
+    pull = np.flatnonzero(~flat & holds & ~stays)
+    count = np.where(drop, 0, 1)
+    chain_xy, chain_t = np.zeros((0, 2)), np.zeros(0, np.int64)
+    if len(pull):
+        sel = np.isin(owner_t, pull)
+        chain_xy, local, on_v = _chains(a[pull], v[pull], b[pull], held_xy[sel],
+                                        np.searchsorted(pull, owner_t[sel]))
+        moved = pull[~on_v]
+        keep = ~on_v[local]
+        chain_xy, chain_t = chain_xy[keep], pull[local[keep]]
+        count[moved] = np.bincount(chain_t, minlength=len(who))[moved]
+    rows = np.ones(len(xy), np.int64)
+    rows[g] = count
+    start = np.concatenate([[0], np.cumsum(rows)])
+    out = np.empty((int(start[-1]), 2))
+    plain = np.ones(len(xy), bool)
+    plain[g[count != 1]] = False
+    plain[g[(count == 1) & np.isin(np.arange(len(who)), chain_t)]] = False
+    out[start[:-1][plain]] = xy[plain]
+    if len(chain_t):
+        first = start[g[chain_t]]
+        rank = np.arange(len(chain_t)) - np.searchsorted(chain_t, chain_t)
+        out[first + rank] = chain_xy
+    ends = start[offset]
+    return [out[ends[r]:ends[r + 1]] for r in range(len(paths))]
+
+
+def _side_rows(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return (b[:, 0] - a[:, 0]) * (p[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (p[:, 0] - a[:, 0])
+
+
+def _length(path: np.ndarray) -> float:
+    """Length of a path."""
+    return float(np.hypot(*np.diff(path, axis=0).T).sum())
+
+
+def _metric(path: np.ndarray, scale: tuple[float, float], origin: np.ndarray) -> np.ndarray:
+    return (path - origin) * np.asarray(scale)
+
+
+def _shoelace(path: np.ndarray) -> float:
+    """Twice the signed area a path contributes to a ring it is part of."""
+    return float(np.dot(path[:-1, 0], path[1:, 1]) - np.dot(path[1:, 0], path[:-1, 1]))
+
+
+def _kept(runs: list[Run], pulled: list[np.ndarray], area: np.ndarray, perimeter: np.ndarray,
+          scale: tuple[float, float], origin: np.ndarray) -> list[int]:
+    """The runs whose pulled path raises the sum of its two parts' Polsby-Popper without
+    lowering the lower of the two (each weighed alone, in metres)."""
+    kept = []
+    for r, (run, new) in enumerate(zip(runs, pulled, strict=True)):
+        if len(new) == len(run.path) and np.array_equal(new, run.path):
+            continue
+        old_m, new_m = _metric(run.path, scale, origin), _metric(new, scale, origin)
+        shrink = _length(old_m) - _length(new_m)
+        moved = 0.5 * (_shoelace(new_m) - _shoelace(old_m))  # area part a gains
+        before = [_pp(area[p], perimeter[p]) for p in (run.a, run.b)]
+        after = [_pp(area[run.a] + moved, perimeter[run.a] - shrink),
+                 _pp(area[run.b] - moved, perimeter[run.b] - shrink)]
+        if min(after) >= min(before) and sum(after) > sum(before) + GAIN:
+            kept.append(r)
+    return kept
+
+
+def _pp(area: float, perimeter: float) -> float:
+    return 4.0 * math.pi * area / perimeter**2 if perimeter > 0 and area > 0 else 0.0
+
+
+def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]]) -> BaseGeometry:
+    """The polygon of `ring` (open) with each (start, edges, path) run replaced by `path`."""
+    n = len(ring)
+    at = {start: (edges, path) for start, edges, path in cuts}
+    first = min(at) if at else 0
+    out, j, walked = [], first, 0
+    while walked < n:
+        if j in at:
+            edges, path = at[j]
+            out.append(path[:-1])
+            j, walked = (j + edges) % n, walked + edges
+        else:
+            out.append(ring[j][None])
+            j, walked = (j + 1) % n, walked + 1
+    xy = np.vstack(out)
+    return shapely.Polygon(np.vstack([xy, xy[:1]]))
+
+
+def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
+                foot: np.ndarray, scale: tuple[float, float]) -> tuple[list[BaseGeometry], int]:
+    """`parts` with their shared boundaries pulled taut round the footprints `foot` (each
+    building's part in `assignment`; see the module docstring), and how many runs changed;
+    `scale` is metres per unit along x and y (for Polsby-Popper only)."""
+    parts = list(parts)
+    rings = _rings(np.asarray(parts, dtype=object))
+    runs = _runs(rings)
+    if not runs:
+        return parts, 0
+    foot = _within(np.asarray(foot, dtype=object), parent)
+    feet = foot[~shapely.is_empty(foot)]
+    point = shapely.get_type_id(feet) == 0
+    corners = shapely.get_coordinates(feet[~point])
+    corner_tree = shapely.STRtree(shapely.points(corners))
+    still = shapely.STRtree(feet[point])
+    shapely.prepare(parent)
+    geoms = np.asarray(parts, dtype=object)
+    part_tree = shapely.STRtree(geoms)
+    pairs = np.asarray([(r.a, r.b) for r in runs], dtype=np.int64)
+    paths = [r.path for r in runs]
+    active = np.arange(len(runs))
+    for _ in range(SWEEPS):
+        swept = [paths[r] for r in active]
+        for parity in (0, 1):
+            swept = _sweep(swept, pairs[active], parent, geoms, part_tree, corners,
+                           corner_tree, still, parity)
+        moved = [len(new) != len(paths[r]) or not np.array_equal(new, paths[r])
+                 for r, new in zip(active.tolist(), swept, strict=True)]
+        for r, new in zip(active.tolist(), swept, strict=True):
+            paths[r] = new
+        active = active[np.asarray(moved, bool)]
+        if not len(active):
+            break
+    bounds = shapely.total_bounds(geoms)
+    origin = 0.5 * (bounds[:2] + bounds[2:])
+    metric = shapely.transform(np.asarray(parts, dtype=object),
+                               lambda xy: (xy - origin) * np.asarray(scale))
+    kept = set(_kept(runs, paths, shapely.area(metric), shapely.length(metric), scale, origin))
+    own = [np.flatnonzero(assignment == k) for k in range(len(parts))]
+    for _ in range(3):
+        new = list(parts)
+        touched = sorted({p for r in kept for p in (runs[r].a, runs[r].b)})
+        for p in touched:
+            cuts = []
+            for r in kept:
+                run = runs[r]
+                if run.a == p:
+                    cuts.append((run.start, len(run.path) - 1, paths[r]))
+                elif run.b == p:  # b's ring holds the run reversed
+                    cuts.append((_start_in(rings[p], run.path[-1]), len(run.path) - 1,
+                                 paths[r][::-1]))
+            new[p] = _spliced(rings[p], cuts)
+        bad = {p for p in touched if not _sound(new[p], parts[p], foot[own[p]])}
+        if not bad:
+            before = float(shapely.area(np.asarray([parts[p] for p in touched])).sum())
+            after = float(shapely.area(np.asarray([new[p] for p in touched])).sum())
+            if abs(after - before) > AREA_RTOL * before:
+                break
+            return new, len(kept)
+        kept = {r for r in kept if runs[r].a not in bad and runs[r].b not in bad}
+        if not kept:
+            break
+    return parts, 0
+
+
+def _within(foot: np.ndarray, parent: BaseGeometry) -> np.ndarray:
+    """Footprints clipped to the parent (a building across its outline is whole in its part
+    within it; overlays only for those crossing)."""
+    shapely.prepare(parent)
+    out = foot.copy()
+    crossing = ~shapely.is_empty(foot) & ~shapely.contains(parent, foot)
+    if crossing.any():
+        out[crossing] = shapely.intersection(foot[crossing], parent)
+    return out
+
+
+def _start_in(ring: np.ndarray, point: np.ndarray) -> int:
+    return int(np.flatnonzero((ring == point).all(axis=1))[0])
+
+
+def _sound(new: BaseGeometry, old: BaseGeometry, own: np.ndarray) -> bool:
+    """One valid polygon holding its own footprints (clipped to the parent) as whole as `old`
+    did: each covered, or where `old` did not cover one either (a hairline across its edge),
+    no more of it outside."""
+    if shapely.get_type_id(new) != POLYGON or not shapely.is_valid(new):
+        return False
+    own = own[~shapely.is_empty(own)]
+    if not len(own):
+        return True
+    shapely.prepare(new)
+    loose = ~shapely.covers(new, own)
+    if not loose.any():
+        return True
+    before = shapely.area(shapely.difference(own[loose], old))
+    after = shapely.area(shapely.difference(own[loose], new))
+    return bool((after <= before * (1 + AREA_RTOL) + TINY).all())
+
+
+def tautened(parent: BaseGeometry, buildings: list, households: np.ndarray,
+             result: SplitResult, lo: int, hi: int, geographic: bool = True) -> SplitResult:
+    """`result` with its parts' shared boundaries pulled taut (`pulled_taut`), measured again
+    (gis.partition.polish.rebuild, graph_first's `corridor` reasons kept); `result` itself
+    where no boundary changed. `parent`, `buildings` and `households` as the split checked
+    them (engine.split_inputs)."""
+    if len(result.parts) < 2:
+        return result
+    assignment = np.asarray(result.assignment, dtype=np.int64)
+    parts, changed = pulled_taut(parent, list(result.parts), assignment,
+                                 np.asarray(buildings, dtype=object),
+                                 metric_scale(parent, geographic))
+    if not changed:
+        return result
+    violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
+    h = np.asarray(households, dtype=np.int64)
+    told = rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
+                   arithmetic_of(result.violations))
+    for mine, before in zip(told.part_reasons, result.part_reasons, strict=True):
+        mine.extend(r for r in before if r["code"] == "corridor")  # graph_first's own
+    return told

@@ -1,0 +1,153 @@
+"""The parts' shared boundaries pulled taut round the footprints (gis.partition.taut)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, Polygon, box
+
+from gis.partition import engines
+from gis.partition.engines import splitter
+from gis.partition.quality import metric_scale, polsby_popper
+from gis.partition.taut import pulled_taut
+from tests.test_partition_growth import check_division
+
+METRES = (1.0, 1.0)
+
+
+def zigzag_pair(teeth: int = 6, depth: float = 3.0) -> tuple[list[Polygon], Polygon]:
+    """A 40 x 20 parent cut in two by a boundary from (20, 0) to (20, 20) that zigzags
+    `depth` either side of x = 20."""
+    ys = np.linspace(0.0, 20.0, 2 * teeth + 1)
+    xs = np.where(np.arange(len(ys)) % 2 == 1, 20.0 + depth, 20.0 - depth)
+    xs[0] = xs[-1] = 20.0
+    line = list(zip(xs, ys, strict=True))
+    left = Polygon([(0, 0), *line, (0, 20)])
+    right = Polygon([(40, 0), (40, 20), *line[::-1]])
+    return [left, right], box(0, 0, 40, 20)
+
+
+def perimeters(parts) -> float:
+    return float(shapely.length(np.asarray(parts, dtype=object)).sum())
+
+
+def covered(part, footprint) -> bool:
+    return shapely.difference(footprint, part).area <= 1e-12 * max(footprint.area, 1e-12)
+
+
+def test_a_zigzag_through_open_land_becomes_the_straight_line():
+    parts, parent = zigzag_pair()
+    feet = [box(2, 2, 8, 18), box(32, 2, 38, 18)]
+    new, runs = pulled_taut(parent, parts, np.array([0, 1]), feet, METRES)
+    assert runs == 1
+    shared = new[0].boundary.intersection(new[1].boundary)
+    assert shared.length == pytest.approx(20.0)  # x = 20, end to end
+    assert perimeters(new) < perimeters(parts)
+    assert polsby_popper(new).min() > polsby_popper(parts).min()
+    assert sum(p.area for p in new) == pytest.approx(parent.area)
+    assert shapely.union_all(new).area == pytest.approx(parent.area)
+    assert all(covered(p, f) for p, f in zip(new, feet, strict=True))
+
+
+def test_a_footprint_in_the_way_bends_the_boundary_round_its_corner():
+    parts, parent = zigzag_pair(teeth=4, depth=6.0)
+    blocker = box(19.0, 9.5, 24.0, 10.5)  # in the right part (its tip), across x = 20
+    assert covered(parts[1], blocker)
+    feet = [box(2, 2, 8, 18), blocker]
+    new, runs = pulled_taut(parent, parts, np.array([0, 1]), feet, METRES)
+    assert runs == 1
+    assert covered(new[1], blocker) and covered(new[0], feet[0])
+    shared = new[0].boundary.intersection(new[1].boundary)
+    corners = shapely.points([(19.0, 9.5), (19.0, 10.5)])
+    assert shapely.distance(corners, shared).max() < 1e-9  # round its two corners
+    assert 20.0 < shared.length < parts[0].boundary.intersection(parts[1].boundary).length
+
+
+def test_a_building_mapped_as_a_point_keeps_the_boundary_where_it_is():
+    parts, parent = zigzag_pair(teeth=1, depth=4.0)  # one tooth: (20,0) (24,10) (20,20)
+    feet = [box(2, 2, 8, 18), Point(22.0, 10.0)]  # right of x=20, in the tooth's triangle
+    new, runs = pulled_taut(parent, parts, np.array([0, 1]), feet, METRES)
+    assert runs == 0 and new[0].equals(parts[0])
+
+
+def test_a_line_is_straightened_only_where_the_lower_part_does_not_lose():
+    parent = box(0, 0, 22, 20)
+    bump = [(20, 0), (6.5, 10), (20, 20)]  # the boundary bulges deep into the square
+    square = Polygon([(0, 0), *bump, (0, 20)])
+    strip = Polygon([(20, 0), (22, 0), (22, 20), *bump[::-1]])
+    # straight, the square would rise from 0.38 to 0.79 and the sum with it, but the strip
+    # would fall from 0.66 to 0.26, under the square's 0.38: kept as it is
+    new, runs = pulled_taut(parent, [square, strip], np.zeros(0, np.int64), [], METRES)
+    assert runs == 0 and new[1].equals(strip)
+    # a shallow bulge into the strip: both rise, straightened
+    parent = box(0, 0, 24, 20)
+    mirror = [(20, 0), (23, 10), (20, 20)]
+    square = Polygon([(0, 0), *mirror, (0, 20)])
+    strip = Polygon([(20, 0), (24, 0), (24, 20), *mirror[::-1]])
+    new, runs = pulled_taut(parent, [square, strip], np.zeros(0, np.int64), [], METRES)
+    assert runs == 1 and new[1].equals(box(20, 0, 24, 20))
+    assert polsby_popper(new).min() > polsby_popper([square, strip]).min()
+
+
+@st.composite
+def divisions(draw):
+    """Footprints in a grid of lots (some left empty) on a 60 x 60 m parent near Monaco,
+    2-25 households each."""
+    n = draw(st.integers(3, 6))
+    lots = [(i, j) for i in range(n) for j in range(n)]
+    used = draw(st.lists(st.sampled_from(lots), min_size=4, max_size=len(lots), unique=True))
+    size = 60.0 / n
+    d = 1e-5
+    feet, households = [], []
+    for i, j in used:
+        w = draw(st.floats(0.3, 0.8)) * size
+        h = draw(st.floats(0.3, 0.8)) * size
+        x0, y0 = i * size + (size - w) / 2, j * size + (size - h) / 2
+        feet.append(box(7.42 + x0 * d, 43.73 + y0 * d, 7.42 + (x0 + w) * d,
+                        43.73 + (y0 + h) * d))
+        households.append(draw(st.integers(2, 25)))
+    parent = box(7.42, 43.73, 7.42 + 60 * d, 43.73 + 60 * d)
+    return parent, feet, households
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(divisions())
+def test_pulled_taut_keeps_the_tiling_the_buildings_and_shortens_the_boundaries(case):
+    parent, feet, households = case
+    engines.TAUT = False
+    try:
+        result = splitter()(parent, feet, households)
+    finally:
+        engines.TAUT = True
+    scale = metric_scale(parent)
+    new, _ = pulled_taut(parent, list(result.parts), np.asarray(result.assignment), feet,
+                         scale)
+    metric = lambda geoms: shapely.transform(np.asarray(geoms, dtype=object),  # noqa: E731
+                                             lambda xy: xy * np.asarray(scale))
+    assert shapely.length(metric(new)).sum() <= shapely.length(metric(result.parts)).sum() + 1e-6
+    assert abs(sum(p.area for p in new) - parent.area) <= 1e-9 * parent.area
+    assert abs(shapely.union_all(new).area - parent.area) <= 1e-9 * parent.area
+    for k, part in enumerate(new):
+        assert part.is_valid and part.geom_type == "Polygon"
+        for f in np.asarray(feet, dtype=object)[np.asarray(result.assignment) == k]:
+            before = shapely.difference(f, result.parts[k]).area
+            assert shapely.difference(f, part).area <= before + 1e-12 * f.area
+
+
+def test_a_real_grid_split_with_taut_boundaries_is_more_compact_and_still_whole(
+        monaco_grid_202):
+    parent, buildings, households = monaco_grid_202
+    engines.TAUT = False
+    try:
+        loose = splitter()(parent, buildings, households)
+    finally:
+        engines.TAUT = True
+    taut = splitter()(parent, buildings, households)
+    check_division(parent, buildings, households, taut)
+    assert list(taut.assignment) == list(loose.assignment)
+    assert taut.households == loose.households
+    assert np.mean(taut.polsby_popper) > np.mean(loose.polsby_popper) + 0.005
+    assert min(taut.polsby_popper) >= min(loose.polsby_popper) - 1e-9
