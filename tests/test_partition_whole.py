@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from gis.partition.whole import keep_whole
+from gis.partition.whole import keep_whole, told_whole
 
 UNIT = (1.0, 1.0)  # planar metres
 
@@ -35,6 +35,22 @@ def test_a_footprint_that_would_cut_a_part_in_two_is_reported_not_hidden():
     assert len(problems) == 1 and "building 1 (40 households)" in problems[0]
     assert "parts 1, 2" in problems[0]
     assert [p.equals(q) for p, q in zip(fixed, parts, strict=True)] == [True, True]
+
+
+def test_a_thin_building_across_a_part_s_corner_takes_the_corner_with_it():
+    parent = box(0, 0, 30, 10)
+    parts = [box(0, 0, 20, 10), box(20, 0, 30, 10)]
+    # a thin diagonal building, mostly on the right, whose end cuts the left part's corner off
+    thin = shapely.Polygon([(18, 10), (19, 10), (25, 4), (24, 4)])
+    foot = [box(2, 2, 8, 8), thin, box(26, 1, 29, 3)]
+    fixed, assignment, problems = keep_whole(parent, parts, np.array([0, 0, 1]), foot,
+                                             [30, 2, 20], UNIT)
+    assert problems == [] and assignment.tolist() == [0, 1, 1]
+    assert all(p.geom_type == "Polygon" and p.is_valid for p in fixed)
+    assert fixed[1].covers(thin) and fixed[0].covers(foot[0])
+    assert fixed[1].covers(shapely.Point(19.9, 9.9))  # the corner went with the building
+    assert abs(sum(p.area for p in fixed) - parent.area) < 1e-9
+    assert abs(shapely.union_all(fixed).area - parent.area) < 1e-9
 
 
 def test_whole_footprints_and_hairline_gaps():
@@ -63,3 +79,16 @@ def test_any_footprint_across_two_parts_ends_whole_in_one(x, w, y, h):
         shares = [p.intersection(foot[0]).area for p in parts]
         if abs(shares[0] - shares[1]) > 1e-9 and min(shares) > 0:
             assert assignment[0] == int(np.argmax(shares))
+
+
+def test_the_buildings_told_across_parts_are_those_across_them_now():
+    parent = box(0, 0, 20, 10)
+    parts = [box(0, 0, 10, 10), box(10, 0, 20, 10)]
+    foot = [box(2, 2, 5, 5), box(8, 2, 12, 4)]  # the second lies across the two parts
+    stale = ["building 1 (9 households) lies across parts 2, 3 and cannot be given whole to one",
+             "the parent is not one polygon: its parts cannot all be contiguous"]
+    told = told_whole(parent, parts, np.array([0, 1]), foot, [9, 7], UNIT, stale)
+    assert told == [stale[1], "building 2 (7 households) lies across parts 1, 2 and cannot be "
+                              "given whole to one"]
+    whole = [box(0, 0, 13, 10), box(13, 0, 20, 10)]
+    assert told_whole(parent, whole, np.array([0, 0]), foot, [9, 7], UNIT, told) == [stale[1]]

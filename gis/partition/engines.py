@@ -24,9 +24,11 @@ from gis.partition.engine import split_inputs
 from gis.partition.feasible import packing
 from gis.partition.improve import THIN, improved
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, polish, rebuild
+from gis.partition.quality import metric_scale
 from gis.partition.resplit import misses_bounds, resplit_result
 from gis.partition.result import SplitResult
 from gis.partition.taut import tautened
+from gis.partition.whole import told_whole
 
 # the graph engine: on the real cities of bench/real_city.py it keeps about as many parts in
 # bounds as the straight cuts, far fewer thin ones, for less than half the CPU (README, "The
@@ -452,18 +454,23 @@ def splitter(name: str | None = None, level: str = "micro_grid",
 
 def _taut_last(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
     """`split` whose division ends with its parts' shared boundaries pulled taut round the
-    footprints (gis.partition.taut; TAUT)."""
+    footprints (gis.partition.taut; TAUT), the buildings told across parts as they lie then
+    (gis.partition.whole.told_whole: earlier stages' words may name parts since redrawn)."""
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
             max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
         result = split(parent, buildings, households, barriers=barriers,
                        min_households=min_households, max_households=max_households,
                        seed=seed, geographic=geographic)
-        if not TAUT or not PASSES:
+        if not PASSES:
             return result
         checked, buildings, h, lo, hi = split_inputs(parent, buildings, households,
                                                      min_households, max_households)
-        return tautened(checked, buildings, h, result, lo, hi, geographic)
+        if TAUT:
+            result = tautened(checked, buildings, h, result, lo, hi, geographic)
+        result.violations = told_whole(checked, result.parts, result.assignment, buildings, h,
+                                       metric_scale(checked, geographic), result.violations)
+        return result
 
     run.__doc__ = getattr(split, "func", split).__doc__
     return run
