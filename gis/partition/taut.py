@@ -46,6 +46,47 @@ POLYGON = 3  # shapely.GeometryType.POLYGON
 
 
 @dataclass
+class Obstacles:
+    """What a pulled boundary must go round: the footprints (polygons in `tree`, their
+    vertices `xy`, footprint f's from start[f] to start[f + 1]) and the buildings mapped as
+    points (`points`: a vertex whose triangle holds one stays where it is)."""
+
+    tree: shapely.STRtree
+    xy: np.ndarray
+    start: np.ndarray
+    points: shapely.STRtree
+
+    @classmethod
+    def of(cls, feet: np.ndarray) -> Obstacles:
+        point = shapely.get_type_id(feet) == 0
+        polys = feet[~point]
+        xy, owner = shapely.get_coordinates(polys, return_index=True)
+        start = np.searchsorted(owner, np.arange(len(polys) + 1))
+        return cls(shapely.STRtree(polys), xy, start, shapely.STRtree(feet[point]))
+
+    def corners_in(self, tri: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """The footprints' vertices in each triangle (a, v, b) (closed), with its index."""
+        ti, fi = self.tree.query(tri, predicate="intersects")
+        count = self.start[fi + 1] - self.start[fi]
+        pair = np.repeat(np.arange(len(ti)), count)
+        first = np.repeat(self.start[fi] - (np.cumsum(count) - count), count)
+        pts, t = self.xy[first + np.arange(len(pair))], ti[pair]
+        s1 = _side_rows(a[t], v[t], pts)
+        s2 = _side_rows(v[t], b[t], pts)
+        s3 = _side_rows(b[t], a[t], pts)
+        inside = (((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0)))
+        return pts[inside], t[inside]
+
+    def stays(self, tri: np.ndarray) -> np.ndarray:
+        """Whether each triangle holds a building mapped as a point."""
+        out = np.zeros(len(tri), bool)
+        if len(self.points.geometries):
+            out[self.points.query(tri, predicate="intersects")[0]] = True
+        return out
+
+
+@dataclass
 class Run:
     """Edges parts `a` and `b` share: `start` is the index in a's ring (open, anticlockwise)
     of the run's first vertex, `path` the run's vertices in a's order (ends included)."""
@@ -149,14 +190,11 @@ def _open(ring: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
-           parts: np.ndarray, part_tree: shapely.STRtree, corners: np.ndarray,
-           corner_tree: shapely.STRtree, still: shapely.STRtree, parity: int
+           parts: np.ndarray, part_tree: shapely.STRtree, obstacles: Obstacles, parity: int
            ) -> list[np.ndarray]:
     """`paths` with every interior vertex at an index of `parity` dropped or replaced by the
     convex chain round what its triangle holds (see the module docstring); pairs[r] are the
-    two parts run r lies between, `corners` the footprints' vertices (points in
-    `corner_tree`), `still` the buildings mapped as points (a vertex whose triangle holds one
-    stays)."""
+    two parts run r lies between."""
     sizes = np.asarray([len(p) for p in paths])
     offset = np.concatenate([[0], np.cumsum(sizes)])
     at = [np.arange(1 + parity, s - 1, 2) for s in sizes]
@@ -168,13 +206,9 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
     a, v, b = xy[g - 1], xy[g], xy[g + 1]
     flat = np.abs(_side_rows(a, b, v)) <= TINY
     tri = shapely.polygons(np.stack([a, v, b, a], axis=1))
-    held, owner = [], []
-    _, fixed = still.query(tri, predicate="intersects") if len(still.geometries) else (0, [])
-    stays = np.zeros(len(who), bool)
-    stays[np.asarray(fixed, dtype=np.int64)] = True
-    ti, ci = corner_tree.query(tri, predicate="intersects")  # footprints' corners in it
-    held.append(corners[ci])
-    owner.append(ti)
+    stays = obstacles.stays(tri)
+    corners, ti = obstacles.corners_in(tri, a, v, b)
+    held, owner = [corners], [ti]
     away = np.flatnonzero(~flat & ~shapely.covers(parent, tri))  # land outside the parent
     if len(away):
         xy_out, k = shapely.get_coordinates(shapely.difference(tri[away], parent),
@@ -294,10 +328,7 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
         return parts, 0
     foot = _within(np.asarray(foot, dtype=object), parent)
     feet = foot[~shapely.is_empty(foot)]
-    point = shapely.get_type_id(feet) == 0
-    corners = shapely.get_coordinates(feet[~point])
-    corner_tree = shapely.STRtree(shapely.points(corners))
-    still = shapely.STRtree(feet[point])
+    obstacles = Obstacles.of(feet)
     shapely.prepare(parent)
     geoms = np.asarray(parts, dtype=object)
     part_tree = shapely.STRtree(geoms)
@@ -307,8 +338,7 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
     for _ in range(SWEEPS):
         swept = [paths[r] for r in active]
         for parity in (0, 1):
-            swept = _sweep(swept, pairs[active], parent, geoms, part_tree, corners,
-                           corner_tree, still, parity)
+            swept = _sweep(swept, pairs[active], parent, geoms, part_tree, obstacles, parity)
         moved = [len(new) != len(paths[r]) or not np.array_equal(new, paths[r])
                  for r, new in zip(active.tolist(), swept, strict=True)]
         for r, new in zip(active.tolist(), swept, strict=True):
