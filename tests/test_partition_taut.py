@@ -151,3 +151,15 @@ def test_a_real_grid_split_with_taut_boundaries_is_more_compact_and_still_whole(
     assert taut.households == loose.households
     assert np.mean(taut.polsby_popper) > np.mean(loose.polsby_popper) + 0.005
     assert min(taut.polsby_popper) >= min(loose.polsby_popper) - 1e-9
+
+
+def test_a_part_with_a_hole_is_pulled_taut_round_its_outside_and_keeps_the_hole():
+    (left, right), parent = zigzag_pair()
+    enclave = box(10, 8, 13, 11)  # a third part inside the left one
+    left = Polygon(left.exterior.coords, [enclave.exterior.coords])
+    feet = [box(2, 2, 8, 18), box(32, 2, 38, 18), box(11, 9, 12, 10)]
+    new, runs = pulled_taut(parent, [left, right, enclave], np.array([0, 1, 2]), feet, METRES)
+    assert runs == 1
+    assert len(new[0].interiors) == 1 and new[2].equals(enclave)
+    assert new[0].boundary.intersection(new[1].boundary).length == pytest.approx(20.0)
+    assert sum(p.area for p in new) == pytest.approx(parent.area)

@@ -22,7 +22,8 @@ then checked as any division is: one valid polygon each, their areas adding up t
 were, every footprint whole in its own part; the runs of a part that fails are put back.
 Everything is drawn in the parts' own coordinates (a convex chain is one in any affine frame,
 so lon/lat serves), the chains' corners are the footprints' own vertices, and only
-Polsby-Popper is measured in metres. Holes and multipolygons are left as they are.
+Polsby-Popper is measured in metres. Only exterior rings are pulled (a part's holes, and a part
+that is not one polygon, stay as they are).
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ class Run:
 
 def _rings(parts: np.ndarray) -> list[np.ndarray | None]:
     """Each part's exterior ring as open anticlockwise coordinates (None for a part that is
-    not one polygon without holes)."""
-    ok = (shapely.get_type_id(parts) == POLYGON) & (shapely.get_num_interior_rings(parts) == 0)
+    not one polygon; a part's holes, other parts or none, stay as they are)."""
+    ok = shapely.get_type_id(parts) == POLYGON
     rings: list[np.ndarray | None] = [None] * len(parts)
     index = np.flatnonzero(ok)
     if not len(index):
@@ -298,8 +299,10 @@ def _pp(area: float, perimeter: float) -> float:
     return 4.0 * math.pi * area / perimeter**2 if perimeter > 0 and area > 0 else 0.0
 
 
-def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]]) -> BaseGeometry:
-    """The polygon of `ring` (open) with each (start, edges, path) run replaced by `path`."""
+def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]], holes: list
+             ) -> BaseGeometry:
+    """The polygon of exterior `ring` (open) with each (start, edges, path) run replaced by
+    `path`, and `holes`."""
     n = len(ring)
     at = {start: (edges, path) for start, edges, path in cuts}
     first = min(at) if at else 0
@@ -313,7 +316,7 @@ def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]]) -> BaseG
             out.append(ring[j][None])
             j, walked = (j + 1) % n, walked + 1
     xy = np.vstack(out)
-    return shapely.Polygon(np.vstack([xy, xy[:1]]))
+    return shapely.Polygon(np.vstack([xy, xy[:1]]), holes)
 
 
 def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
@@ -364,7 +367,7 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
                 elif run.b == p:  # b's ring holds the run reversed
                     cuts.append((_start_in(rings[p], run.path[-1]), len(run.path) - 1,
                                  paths[r][::-1]))
-            new[p] = _spliced(rings[p], cuts)
+            new[p] = _spliced(rings[p], cuts, list(parts[p].interiors))
         bad = {p for p in touched if not _sound(new[p], parts[p], foot[own[p]])}
         if not bad:
             before = float(shapely.area(np.asarray([parts[p] for p in touched])).sum())
