@@ -30,6 +30,15 @@ def zigzag_pair(teeth: int = 6, depth: float = 3.0) -> tuple[list[Polygon], Poly
     return [left, right], box(0, 0, 40, 20)
 
 
+def loose_split(parent, feet, households):
+    """The default split without the taut step (engines.TAUT off for the one call)."""
+    engines.TAUT = False
+    try:
+        return splitter()(parent, feet, households)
+    finally:
+        engines.TAUT = True
+
+
 def perimeters(parts) -> float:
     return float(shapely.length(np.asarray(parts, dtype=object)).sum())
 
@@ -117,11 +126,7 @@ def divisions(draw):
 @given(divisions())
 def test_pulled_taut_keeps_the_tiling_the_buildings_and_shortens_the_boundaries(case):
     parent, feet, households = case
-    engines.TAUT = False
-    try:
-        result = splitter()(parent, feet, households)
-    finally:
-        engines.TAUT = True
+    result = loose_split(parent, feet, households)
     scale = metric_scale(parent)
     new, _ = pulled_taut(parent, list(result.parts), np.asarray(result.assignment), feet,
                          scale)
@@ -140,11 +145,7 @@ def test_pulled_taut_keeps_the_tiling_the_buildings_and_shortens_the_boundaries(
 def test_a_real_grid_split_with_taut_boundaries_is_more_compact_and_still_whole(
         monaco_grid_202):
     parent, buildings, households = monaco_grid_202
-    engines.TAUT = False
-    try:
-        loose = splitter()(parent, buildings, households)
-    finally:
-        engines.TAUT = True
+    loose = loose_split(parent, buildings, households)
     taut = splitter()(parent, buildings, households)
     check_division(parent, buildings, households, taut)
     assert list(taut.assignment) == list(loose.assignment)
