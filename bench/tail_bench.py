@@ -59,7 +59,7 @@ STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FA
           "fallback_beside_only": (engines, "FALLBACK_BESIDE_ONLY", False),
           "fallback_micro_only": (engines, "FALLBACK_MICRO_ONLY", False),
           "free_land": (engines, "FREE_LAND_LAST", False), "taut": (engines, "TAUT", False)}
-# the stages each level runs by default (the last one changes nothing at the micro level)
+# the stages each level runs by default (fallback_micro_only changes nothing at the micro level)
 LEVEL_STAGES = {"micro_grid": [s for s in STAGES if s != "fallback_micro_only"],
                 "grid": ["fallback_micro_only", "taut"]}
 

@@ -38,6 +38,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
 from gis.partition.quality import metric_scale
 from gis.partition.result import SplitResult
+from gis.partition.whole import clipped_to
 
 SWEEPS = 8  # sweeps over the runs still moving, at most (on the real sets two or three)
 GAIN = 1e-9  # the smallest rise of the two parts' Polsby-Popper sum that counts
@@ -329,7 +330,7 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
     runs = _runs(rings)
     if not runs:
         return parts, 0
-    foot = _within(np.asarray(foot, dtype=object), parent)
+    foot = clipped_to(parent, np.asarray(foot, dtype=object))
     feet = foot[~shapely.is_empty(foot)]
     obstacles = Obstacles.of(feet)
     shapely.prepare(parent)
@@ -379,17 +380,6 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
         if not kept:
             break
     return parts, 0
-
-
-def _within(foot: np.ndarray, parent: BaseGeometry) -> np.ndarray:
-    """Footprints clipped to the parent (a building across its outline is whole in its part
-    within it; overlays only for those crossing)."""
-    shapely.prepare(parent)
-    out = foot.copy()
-    crossing = ~shapely.is_empty(foot) & ~shapely.contains(parent, foot)
-    if crossing.any():
-        out[crossing] = shapely.intersection(foot[crossing], parent)
-    return out
 
 
 def _start_in(ring: np.ndarray, point: np.ndarray) -> int:

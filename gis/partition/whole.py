@@ -65,8 +65,9 @@ def _kept_piece(rest: BaseGeometry, own: np.ndarray) -> tuple[BaseGeometry | Non
     return holding[0], [p for p in pieces if p is not holding[0]]
 
 
-def _clipped(parent: BaseGeometry, foot: np.ndarray) -> np.ndarray:
-    """Each footprint's share of the parent (overlays only where it leaves)."""
+def clipped_to(parent: BaseGeometry, foot: np.ndarray) -> np.ndarray:
+    """Each footprint's share of the parent (overlays only where it leaves): what its part
+    must hold whole (here, and in gis.partition.taut)."""
     shapely.prepare(parent)
     clip = foot.copy()
     spill = ~shapely.covers(parent, foot)
@@ -102,7 +103,7 @@ def told_whole(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.n
     foot = np.asarray(list(buildings), dtype=object)
     if len(foot) == 0 or len(parts) == 0:
         return kept
-    clip = _clipped(parent, foot)
+    clip = clipped_to(parent, foot)
     assignment = np.asarray(assignment, dtype=np.int64)
     m2 = float(scale[0] * scale[1])
     for b in _uncovered(list(parts), assignment, clip):
@@ -124,7 +125,7 @@ def keep_whole(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.n
         return parts, assignment, []
     m2 = float(scale[0] * scale[1])
     parts = [_filled(p, m2) for p in parts]
-    clip = _clipped(parent, foot)
+    clip = clipped_to(parent, foot)
     problems: list[str] = []
     for b in _uncovered(parts, assignment, clip):
         own = int(assignment[b])
