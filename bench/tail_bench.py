@@ -6,11 +6,12 @@ re-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the gr
 division (`fallback`, FALLBACK) and the divisions drawn from groupings of the households
 (`grouped`, GROUPED) and, last, the division with the land round every building free
 (`free_land`, FREE_LAND_LAST), and the boundaries pulled taut round the footprints at the end
-of every division (`taut`, engines.TAUT: both levels); and one setting of the passes, the
-boundary beside a tower drawn at several angles (`tower_lines`, reshape.KEEP_DRAWN; off: the
-widest gap's line alone); and rules that spare the tail work (`whole_spare_only`,
-engines.SPARE_WHOLE_ONLY: the division with the land round the towers free is polished only
-where its footprints are whole;
+of every division (`taut`, engines.TAUT: both levels) with, at the grid level, the points
+where the boundaries meet moved between pulls (`junctions`, engines.JUNCTIONS); and one
+setting of the passes, the boundary beside a tower drawn at several angles (`tower_lines`,
+reshape.KEEP_DRAWN; off: the widest gap's line alone); and rules that spare the tail work
+(`whole_spare_only`, engines.SPARE_WHOLE_ONLY: the division with the land round the towers
+free is polished only where its footprints are whole;
 `fallback_if_vain`, engines.FALLBACK_IF_VAIN: the growth engine's division is weighed only
 where the re-split changed nothing; `unit_chains_enough`, engines.UNIT_CHAINS_ENOUGH: the graph
 engine's micro-grids go through the improvement passes without their chains;
@@ -32,7 +33,7 @@ and the lowest Polsby-Popper with and without it.
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
         [--stages resplit,fallback,grouped,free_land,taut,tower_lines,whole_spare_only,
                   fallback_if_vain,unit_chains_enough,fallback_beside_only]
-        [--every N] [--level micro_grid|grid (then --stages fallback_micro_only,taut)]
+        [--every N] [--level micro_grid|grid (then --stages fallback_micro_only,taut,junctions)]
 """
 
 from __future__ import annotations
@@ -58,10 +59,12 @@ STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FA
           "unit_chains_enough": (engines, "UNIT_CHAINS_ENOUGH", False),
           "fallback_beside_only": (engines, "FALLBACK_BESIDE_ONLY", False),
           "fallback_micro_only": (engines, "FALLBACK_MICRO_ONLY", False),
-          "free_land": (engines, "FREE_LAND_LAST", False), "taut": (engines, "TAUT", False)}
+          "free_land": (engines, "FREE_LAND_LAST", False), "taut": (engines, "TAUT", False),
+          "junctions": (engines, "JUNCTIONS", False)}
 # the stages each level runs by default (fallback_micro_only changes nothing at the micro level)
-LEVEL_STAGES = {"micro_grid": [s for s in STAGES if s != "fallback_micro_only"],
-                "grid": ["fallback_micro_only", "taut"]}
+LEVEL_STAGES = {"micro_grid": [s for s in STAGES
+                               if s not in ("fallback_micro_only", "junctions")],
+                "grid": ["fallback_micro_only", "taut", "junctions"]}
 
 
 def feasible_out(job: tuple, result: tuple) -> int:

@@ -23,11 +23,12 @@ from gis.partition.diagnose import corridor_reason
 from gis.partition.engine import split_inputs
 from gis.partition.feasible import packing
 from gis.partition.improve import THIN, improved
+from gis.partition.junctions import moved_junctions
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, polish, rebuild
 from gis.partition.quality import metric_scale
 from gis.partition.resplit import misses_bounds, resplit_result
 from gis.partition.result import SplitResult
-from gis.partition.taut import tautened
+from gis.partition.taut import pulled_taut, tautened
 from gis.partition.whole import told_whole
 
 # the graph engine: on the real cities of bench/real_city.py it keeps about as many parts in
@@ -69,6 +70,13 @@ FREE_LAND_LAST = True
 # round the footprints (gis.partition.taut): on the real sets the parts' mean Polsby-Popper
 # rises by 0.02-0.03 for a few milliseconds a parent (bench/tail_bench.py --stages taut)
 TAUT = True
+# at the grid level the taut step also moves the points where the boundaries meet (where three
+# grids meet, towards their Fermat point; where two meet on the community's outline, along
+# it) and pulls again (gis.partition.junctions): on the real sets the grids' mean
+# Polsby-Popper rises by another 0.01-0.02 for a few milliseconds a grid. Not for micro-grids,
+# whose mean is over the bar on every set while their CPU is not: there it cost several
+# times the taut step (bench/tail_bench.py --level grid --stages junctions)
+JUNCTIONS = True
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split,
                                                   "graph": graph.split}
 
@@ -447,14 +455,17 @@ def splitter(name: str | None = None, level: str = "micro_grid",
         raise ValueError(f"unknown level {level!r}; choose micro_grid or grid")
     if key == "graph":
         if level == "grid":
-            return _taut_last(partial(graph_first, grid_level=True, one_more=not fixed_count))
+            return _taut_last(partial(graph_first, grid_level=True, one_more=not fixed_count),
+                              grid_level=True)
         return _taut_last(graph_first)
-    return _taut_last(polished(ENGINES[key]))
+    return _taut_last(polished(ENGINES[key]), grid_level=level == "grid")
 
 
-def _taut_last(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
+def _taut_last(split: Callable[..., SplitResult], grid_level: bool = False
+               ) -> Callable[..., SplitResult]:
     """`split` whose division ends with its parts' shared boundaries pulled taut round the
-    footprints (gis.partition.taut; TAUT), the buildings told across parts as they lie then
+    footprints (gis.partition.taut; TAUT; with `grid_level` the points where they meet moved
+    too, JUNCTIONS), the buildings told across parts as they lie then
     (gis.partition.whole.told_whole: earlier stages' words may name parts since redrawn)."""
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
@@ -467,7 +478,8 @@ def _taut_last(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
         checked, buildings, h, lo, hi = split_inputs(parent, buildings, households,
                                                      min_households, max_households)
         if TAUT:
-            result = tautened(checked, buildings, h, result, lo, hi, geographic)
+            pull = moved_junctions if grid_level and JUNCTIONS else pulled_taut
+            result = tautened(checked, buildings, h, result, lo, hi, geographic, pull)
         result.violations = told_whole(checked, result.parts, result.assignment, buildings, h,
                                        metric_scale(checked, geographic), result.violations)
         return result

@@ -29,6 +29,7 @@ that is not one polygon, stay as they are).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -405,15 +406,17 @@ def _sound(new: BaseGeometry, old: BaseGeometry, own: np.ndarray) -> bool:
 
 
 def tautened(parent: BaseGeometry, buildings: list, households: np.ndarray,
-             result: SplitResult, lo: int, hi: int, geographic: bool = True) -> SplitResult:
-    """`result` with its parts' shared boundaries pulled taut (`pulled_taut`), measured again
+             result: SplitResult, lo: int, hi: int, geographic: bool = True,
+             pull: Callable[..., tuple[list[BaseGeometry], int]] | None = None) -> SplitResult:
+    """`result` with its parts' shared boundaries pulled taut (`pull`: `pulled_taut` unless
+    given, e.g. gis.partition.junctions.moved_junctions), measured again
     (gis.partition.polish.rebuild, graph_first's `corridor` reasons kept); `result` itself
     where no boundary changed. `parent`, `buildings` and `households` as the split checked
     them (engine.split_inputs)."""
     if len(result.parts) < 2:
         return result
     assignment = np.asarray(result.assignment, dtype=np.int64)
-    parts, changed = pulled_taut(parent, list(result.parts), assignment,
+    parts, changed = (pull or pulled_taut)(parent, list(result.parts), assignment,
                                  np.asarray(buildings, dtype=object),
                                  metric_scale(parent, geographic))
     if not changed:
