@@ -73,6 +73,19 @@ def test_a_short_part_that_one_building_would_bring_in_stays_plain_under():
     assert [r["code"] for r in _reasons((39,), (29,), (20,))[1]] == ["under"]
 
 
+def test_small_houses_that_together_fit_no_neighbour_say_none_can_join_them():
+    """19 households in four houses between houses of 39 and 45: each house would fit a
+    neighbour (rooms of 11 and 5 under 50), but together they exceed both rooms (16), so
+    they cannot be shared out, and joining either neighbour makes 58 or 64 (a real Monaco
+    grid had such a corner, beside a tower, told only `under`)."""
+    reasons = _reasons((39,), (9, 6, 3, 1), (45,))
+    assert [r["code"] for r in reasons[1]] == ["no_trade_under"]
+    why = reasons[1][0]
+    assert (why["missing"], why["smallest"], why["together"]) == (11, 39, 58)
+    # beside 39 and 41 (rooms of 11 and 9) they are shared out: 39 + 9 + 1 and 41 + 6 + 3
+    assert [r["code"] for r in _reasons((39,), (9, 6, 3, 1), (41,))[1]] == ["under"]
+
+
 def test_a_long_part_of_two_houses_says_neither_can_go():
     """38 + 26 between 31 and 45: giving 26 away makes 57 or 71, giving 38 leaves 26, and
     38 + 26 cannot be divided into parts of 30-50 alone."""
@@ -118,6 +131,7 @@ def _fixes(parts: list[tuple[int, ...]], i: int, lo: int = 30, hi: int = 50) -> 
 @given(st.lists(st.lists(st.integers(1, 50), min_size=1, max_size=3), min_size=2, max_size=5))
 @example([[20], [26, 26], [20]])  # too many, but each 26 fits a neighbour: shared out
 @example([[5, 40], [29], [39]])  # too few, and the 5 comes over: not told
+@example([[39], [9, 6, 3, 1], [45]])  # too few, too many together for the rooms: told
 def test_no_trade_is_never_told_where_a_change_brings_the_part_in(row):
     """Rows of parts (no towers) with houses of 1-50 households: a part out of bounds is told
     `no_trade_*` only when no single move, merge, sharing out or division of it alone brings

@@ -186,8 +186,9 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
     part i (out of bounds) and a neighbouring part (`near`, not a lone tower's) leaves both
     within lo..hi (a neighbour left empty is gone: a merge), nor can part i join a neighbour
     whole (under the minimum), be divided alone (over the maximum, gis.partition.feasible)
-    or, holding several buildings, share them out (told only where no neighbour has room
-    for even its smallest): the sizes of the buildings round it hold it out,
+    or, holding several buildings, share them out (told only where its largest fits no
+    neighbour's room under the maximum or all of them together exceed the rooms' sum: a
+    sharing out needs both): the sizes of the buildings round it hold it out,
     not where a cut fell. Every building of a neighbouring part counts, beside part i or
     not, so the sentence never rules out a move the planner could make; like `walled`, a
     diagnosis of the division (moves of several buildings at once may still bring it in)."""
@@ -195,17 +196,17 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
     own = households[assignment == i]
     others = [j for j in near if not lone[j]]
     held = {j: households[assignment == j] for j in others}
-    least_own = int(own[own > 0].min(initial=hi))
-
-    def shared_out(j: int) -> bool:  # part j has room for part i's smallest of several
-        return len(own) > 1 and int(counts[j]) + least_own <= hi
+    rooms = [max(hi - int(counts[j]), 0) for j in others]
+    placed = own[own > 0]
+    shared_out = len(own) > 1 and (not len(placed) or (int(placed.max()) <= max(rooms, default=0)
+                                                       and int(placed.sum()) <= sum(rooms)))
 
     if count < lo:
         for j in others:
             total = int(counts[j])
             left = total - held[j]
             taken = count + held[j]
-            if lo <= count + total <= hi or shared_out(j):
+            if lo <= count + total <= hi or shared_out:
                 return None  # it joins part j, or its buildings may be shared out
             if ((lo <= taken) & (taken <= hi) & ((left == 0) | ((lo <= left) & (left <= hi)))
                     ).any():
@@ -226,7 +227,7 @@ def no_trade(reason: dict, i: int, near: list[int], lone: list[bool], households
         given = int(counts[j]) + own  # each of its buildings given to part j
         if ((lo <= count - own) & (count - own <= hi) & (lo <= given) & (given <= hi)).any():
             return None
-        if shared_out(j):
+        if shared_out:
             return None
     listed = ", ".join(str(int(v)) for v in sorted(own.tolist(), reverse=True))
     return _reason("no_trade_over", f"{count} households, {_side(reason)}: none of its "
