@@ -155,7 +155,7 @@ class _Mover:
                                         shapely.get_coordinates(geoms),
                                         shapely.get_coordinates(parent)]))
         self.added: list[np.ndarray] = []  # the points moved to this round
-        self.foot, self.own = foot, own
+        self.own = own
 
     def blocked(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
         """Whether triangle (a, b, c) holds a footprint's corner or another ring's vertex
@@ -221,17 +221,22 @@ class _Mover:
                     return True
         return False
 
-    def meet(self, x0: np.ndarray, owners: list[int], near: np.ndarray) -> bool:
+    def meet(self, x0: np.ndarray, owners: list[int]) -> bool:
         """The point x0 where three parts meet moved towards the Fermat point of its three
-        neighbours `near`, the longest step that is taken."""
+        neighbours (as the rings stand: one may have moved this round), the longest step
+        that is taken."""
+        at = [_at(self.rings[k], x0) for k in owners]
+        if None in at:
+            return False
+        near = np.unique(np.vstack([self.rings[k][[i - 1, (i + 1) % len(self.rings[k])]]
+                                    for k, i in zip(owners, at, strict=True)]), axis=0)
+        if len(near) != 3:
+            return False
         m = self.measure
         target = _fermat((near - m.origin) * m.scale) / m.scale + m.origin
         if np.hypot(*((target - x0) * m.scale)) < 1e-6:
             return False
         order = np.argsort(np.arctan2(*(near - x0).T[::-1]))
-        at = [_at(self.rings[k], x0) for k in owners]
-        if None in at:
-            return False
         for step in STEPS:
             x1 = x0 + step * (target - x0)
             if not _same_cycle(order, np.argsort(np.arctan2(*(near - x1).T[::-1]))):
@@ -299,8 +304,8 @@ def _same_cycle(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _junctions(rings: list[np.ndarray | None]) -> tuple[list, list]:
     """The ends of the runs two parts share: those of one run only (where two parts meet on
-    the parent's outline: (point, a, b)) and those of three runs between three parts (where
-    three meet: (point, parts, their neighbours on the runs))."""
+    the parent's outline: (point, a, b)) and those of three runs between three parts with
+    three neighbours on them (where three meet: (point, parts))."""
     ends: dict[bytes, list] = {}
     for run in _runs(rings):
         for end, near in ((run.path[0], run.path[1]), (run.path[-1], run.path[-2])):
@@ -314,7 +319,7 @@ def _junctions(rings: list[np.ndarray | None]) -> tuple[list, list]:
             owners = sorted({p for _, a, b, _ in hits for p in (a, b)})
             near = np.vstack([n for *_, n in hits])
             if len(owners) == 3 and len(np.unique(near, axis=0)) == 3:
-                meets.append((hits[0][0], owners, near))
+                meets.append((hits[0][0], owners))
     return slides, meets
 
 
@@ -334,8 +339,7 @@ def moved_junctions(parent: BaseGeometry, parts: list[BaseGeometry], assignment:
     for _ in range(ROUNDS):  # parts that did not change would not move now either)
         mover = _Mover(parent, parts, feet, own, scale)
         slides, meets = _junctions(mover.rings)
-        moved = sum(mover.meet(x0, owners, near) for x0, owners, near in meets
-                    if fresh.intersection(owners))
+        moved = sum(mover.meet(x0, owners) for x0, owners in meets if fresh.intersection(owners))
         moved += sum(mover.slide(x0, a, b) for x0, a, b in slides if a in fresh or b in fresh)
         if not moved:
             break
