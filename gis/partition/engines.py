@@ -73,9 +73,10 @@ TAUT = True
 # at the grid level the taut step also moves the points where the boundaries meet (where three
 # grids meet, towards their Fermat point; where two meet on the community's outline, along
 # it) and pulls again (gis.partition.junctions): on the real sets the grids' mean
-# Polsby-Popper rises by another 0.01-0.02 for a few milliseconds a grid. Not for micro-grids,
-# whose mean is over the bar on every set while their CPU is not: there it cost several
-# times the taut step (bench/tail_bench.py --level grid --stages junctions)
+# Polsby-Popper rises by another 0.01-0.03 for about a third more CPU at the grid level
+# (bench/tail_bench.py --level grid --stages taut,junctions). Not for micro-grids, whose mean
+# is over the bar on every set while their CPU is not: there it cost several times the taut
+# step (docs/split-rounds.md, "Where the boundaries meet")
 JUNCTIONS = True
 ENGINES: dict[str, Callable[..., SplitResult]] = {"cuts": engine.split, "growth": growth.split,
                                                   "graph": graph.split}
