@@ -417,8 +417,8 @@ def tautened(parent: BaseGeometry, buildings: list, households: np.ndarray,
         return result
     assignment = np.asarray(result.assignment, dtype=np.int64)
     parts, changed = (pull or pulled_taut)(parent, list(result.parts), assignment,
-                                 np.asarray(buildings, dtype=object),
-                                 metric_scale(parent, geographic))
+                                           np.asarray(buildings, dtype=object),
+                                           metric_scale(parent, geographic))
     if not changed:
         return result
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
