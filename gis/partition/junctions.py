@@ -28,7 +28,15 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.taut import GAIN, TINY, _pp, _rings, _runs, _sound, pulled_taut
+from gis.partition.taut import (
+    GAIN,
+    TINY,
+    exterior_rings,
+    pp_of,
+    pulled_taut,
+    shared_runs,
+    sound_part,
+)
 from gis.partition.whole import clipped_to
 
 ROUNDS = 3  # rounds of moves, each followed by a pull (three more: Monaco's grids +0.0003)
@@ -145,7 +153,7 @@ class _Mover:
                  own: list[np.ndarray], scale: tuple[float, float]):
         self.parts = list(parts)
         geoms = np.asarray(self.parts, dtype=object)
-        self.rings = _rings(geoms)
+        self.rings = exterior_rings(geoms)
         self.measure = _measure(geoms, self.rings, scale)
         self.size = [self.measure.of(k, r) if r is not None else (0.0, 0.0)
                      for k, r in enumerate(self.rings)]
@@ -166,14 +174,14 @@ class _Mover:
     def _gains(self, changed: dict[int, Edit]) -> dict | None:
         """The new area and perimeter of each part in `changed` where its edit raises the sum
         of the parts' Polsby-Popper without lowering the lowest."""
-        before = [_pp(*self.size[k]) for k in changed]
+        before = [pp_of(*self.size[k]) for k in changed]
         sizes = {}
         for k, edit in changed.items():
             area, length = self.measure.change(edit.old, edit.new)
             sizes[k] = (self.size[k][0] + area, self.size[k][1] + length)
         if min(a for a, _ in sizes.values()) <= 0:
             return None
-        after = [_pp(*sizes[k]) for k in changed]
+        after = [pp_of(*sizes[k]) for k in changed]
         if min(after) < min(before) or sum(after) <= sum(before) + GAIN:
             return None
         return sizes
@@ -184,7 +192,7 @@ class _Mover:
         rings = {k: edit.applied(self.rings[k]) for k, edit in changed.items()}
         new = {k: shapely.Polygon(np.vstack([ring, ring[:1]]), list(self.parts[k].interiors))
                for k, ring in rings.items()}
-        if not all(_sound(new[k], self.parts[k], self.own[k]) for k in changed):
+        if not all(sound_part(new[k], self.parts[k], self.own[k]) for k in changed):
             return False
         for k, ring in rings.items():
             self.parts[k], self.rings[k], self.size[k] = new[k], ring, sizes[k]
@@ -307,7 +315,7 @@ def _junctions(rings: list[np.ndarray | None]) -> tuple[list, list]:
     the parent's outline: (point, a, b)) and those of three runs between three parts with
     three neighbours on them (where three meet: (point, parts))."""
     ends: dict[bytes, list] = {}
-    for run in _runs(rings):
+    for run in shared_runs(rings):
         for end, near in ((run.path[0], run.path[1]), (run.path[-1], run.path[-2])):
             ends.setdefault(end.tobytes(), []).append((end, run.a, run.b, near))
     slides, meets = [], []

@@ -100,7 +100,7 @@ class Run:
     path: np.ndarray
 
 
-def _rings(parts: np.ndarray) -> list[np.ndarray | None]:
+def exterior_rings(parts: np.ndarray) -> list[np.ndarray | None]:
     """Each part's exterior ring as open anticlockwise coordinates (None for a part that is
     not one polygon; a part's holes, other parts or none, stay as they are)."""
     ok = shapely.get_type_id(parts) == POLYGON
@@ -125,7 +125,7 @@ def _keys(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([p, q])).view(np.dtype((np.void, 32))).ravel()
 
 
-def _runs(rings: list[np.ndarray | None]) -> list[Run]:
+def shared_runs(rings: list[np.ndarray | None]) -> list[Run]:
     """The maximal runs of edges two rings share (an edge of one is the other's reversed)."""
     have = [i for i, r in enumerate(rings) if r is not None]
     if len(have) < 2:
@@ -289,15 +289,16 @@ def _kept(runs: list[Run], pulled: list[np.ndarray], area: np.ndarray, perimeter
         old_m, new_m = _metric(run.path, scale, origin), _metric(new, scale, origin)
         shrink = _length(old_m) - _length(new_m)
         moved = 0.5 * (_shoelace(new_m) - _shoelace(old_m))  # area part a gains
-        before = [_pp(area[p], perimeter[p]) for p in (run.a, run.b)]
-        after = [_pp(area[run.a] + moved, perimeter[run.a] - shrink),
-                 _pp(area[run.b] - moved, perimeter[run.b] - shrink)]
+        before = [pp_of(area[p], perimeter[p]) for p in (run.a, run.b)]
+        after = [pp_of(area[run.a] + moved, perimeter[run.a] - shrink),
+                 pp_of(area[run.b] - moved, perimeter[run.b] - shrink)]
         if min(after) >= min(before) and sum(after) > sum(before) + GAIN:
             kept.append(r)
     return kept
 
 
-def _pp(area: float, perimeter: float) -> float:
+def pp_of(area: float, perimeter: float) -> float:
+    """Polsby-Popper of an area and a perimeter (0 for none)."""
     return 4.0 * math.pi * area / perimeter**2 if perimeter > 0 and area > 0 else 0.0
 
 
@@ -327,8 +328,8 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
     building's part in `assignment`; see the module docstring), and how many runs changed;
     `scale` is metres per unit along x and y (for Polsby-Popper only)."""
     parts = list(parts)
-    rings = _rings(np.asarray(parts, dtype=object))
-    runs = _runs(rings)
+    rings = exterior_rings(np.asarray(parts, dtype=object))
+    runs = shared_runs(rings)
     if not runs:
         return parts, 0
     foot = clipped_to(parent, np.asarray(foot, dtype=object))
@@ -370,7 +371,7 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
                     cuts.append((_start_in(rings[p], run.path[-1]), len(run.path) - 1,
                                  paths[r][::-1]))
             new[p] = _spliced(rings[p], cuts, list(parts[p].interiors))
-        bad = {p for p in touched if not _sound(new[p], parts[p], foot[own[p]])}
+        bad = {p for p in touched if not sound_part(new[p], parts[p], foot[own[p]])}
         if not bad:
             before = float(shapely.area(np.asarray([parts[p] for p in touched])).sum())
             after = float(shapely.area(np.asarray([new[p] for p in touched])).sum())
@@ -387,7 +388,7 @@ def _start_in(ring: np.ndarray, point: np.ndarray) -> int:
     return int(np.flatnonzero((ring == point).all(axis=1))[0])
 
 
-def _sound(new: BaseGeometry, old: BaseGeometry, own: np.ndarray) -> bool:
+def sound_part(new: BaseGeometry, old: BaseGeometry, own: np.ndarray) -> bool:
     """One valid polygon holding its own footprints (clipped to the parent) as whole as `old`
     did: each covered, or where `old` did not cover one either (a hairline across its edge),
     no more of it outside."""
