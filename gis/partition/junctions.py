@@ -32,6 +32,7 @@ from gis.partition.taut import (
     GAIN,
     TINY,
     exterior_rings,
+    path_change,
     pp_of,
     pulled_taut,
     shared_runs,
@@ -60,18 +61,6 @@ class Measure:
         twice = float(np.dot(m[:, 0], nxt[:, 1]) - np.dot(nxt[:, 0], m[:, 1]))
         length = float(np.hypot(*(nxt - m).T).sum())
         return 0.5 * twice - self.hole_area[k], length + self.hole_length[k]
-
-    def change(self, old: np.ndarray, new: np.ndarray) -> tuple[float, float]:
-        """The change of a part's area and perimeter (m², m) where the path `old` of its ring
-        (in the ring's order, a few vertices) becomes `new` between the same two ends."""
-        (sx, sy), (ox, oy) = self.scale.tolist(), self.origin.tolist()
-        area = length = 0.0
-        for path, sign in ((new, 1.0), (old, -1.0)):
-            xy = [((x - ox) * sx, (y - oy) * sy) for x, y in path.tolist()]
-            for (x1, y1), (x2, y2) in zip(xy[:-1], xy[1:], strict=True):
-                area += sign * 0.5 * (x1 * y2 - x2 * y1)
-                length += sign * math.hypot(x2 - x1, y2 - y1)
-        return area, length
 
 
 def _measure(parts: np.ndarray, rings: list[np.ndarray | None], scale: tuple[float, float]
@@ -177,7 +166,8 @@ class _Mover:
         before = [pp_of(*self.size[k]) for k in changed]
         sizes = {}
         for k, edit in changed.items():
-            area, length = self.measure.change(edit.old, edit.new)
+            area, length = path_change(edit.old, edit.new, self.measure.scale,
+                                       self.measure.origin)
             sizes[k] = (self.size[k][0] + area, self.size[k][1] + length)
         if min(a for a, _ in sizes.values()) <= 0:
             return None

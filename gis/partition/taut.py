@@ -264,18 +264,18 @@ def _side_rows(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
     return (b[:, 0] - a[:, 0]) * (p[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (p[:, 0] - a[:, 0])
 
 
-def _length(path: np.ndarray) -> float:
-    """Length of a path."""
-    return float(np.hypot(*np.diff(path, axis=0).T).sum())
-
-
-def _metric(path: np.ndarray, scale: tuple[float, float], origin: np.ndarray) -> np.ndarray:
-    return (path - origin) * np.asarray(scale)
-
-
-def _shoelace(path: np.ndarray) -> float:
-    """Twice the signed area a path contributes to a ring it is part of."""
-    return float(np.dot(path[:-1, 0], path[1:, 1]) - np.dot(path[1:, 0], path[:-1, 1]))
+def path_change(old: np.ndarray, new: np.ndarray, scale, origin: np.ndarray
+                ) -> tuple[float, float]:
+    """The area and the length (m², m) a ring gains where its path `old` (in the ring's order)
+    becomes `new` between the same two ends; `scale` is metres per unit about `origin`."""
+    (sx, sy), (ox, oy) = np.asarray(scale, dtype=float).tolist(), origin.tolist()
+    area = length = 0.0
+    for path, sign in ((new, 1.0), (old, -1.0)):  # plain floats: the paths are short
+        xy = [((x - ox) * sx, (y - oy) * sy) for x, y in path.tolist()]
+        for (x1, y1), (x2, y2) in zip(xy[:-1], xy[1:], strict=True):
+            area += sign * 0.5 * (x1 * y2 - x2 * y1)
+            length += sign * math.hypot(x2 - x1, y2 - y1)
+    return area, length
 
 
 def _kept(runs: list[Run], pulled: list[np.ndarray], area: np.ndarray, perimeter: np.ndarray,
@@ -286,9 +286,8 @@ def _kept(runs: list[Run], pulled: list[np.ndarray], area: np.ndarray, perimeter
     for r, (run, new) in enumerate(zip(runs, pulled, strict=True)):
         if len(new) == len(run.path) and np.array_equal(new, run.path):
             continue
-        old_m, new_m = _metric(run.path, scale, origin), _metric(new, scale, origin)
-        shrink = _length(old_m) - _length(new_m)
-        moved = 0.5 * (_shoelace(new_m) - _shoelace(old_m))  # area part a gains
+        moved, grown = path_change(run.path, new, scale, origin)  # the area part a gains
+        shrink = -grown
         before = [pp_of(area[p], perimeter[p]) for p in (run.a, run.b)]
         after = [pp_of(area[run.a] + moved, perimeter[run.a] - shrink),
                  pp_of(area[run.b] - moved, perimeter[run.b] - shrink)]
