@@ -36,6 +36,7 @@ from gis.partition.taut import (
     pp_of,
     pulled_taut,
     shared_runs,
+    side_of,
     sound_part,
 )
 from gis.partition.whole import clipped_to
@@ -118,21 +119,13 @@ class _Points:
         near = near[(near[:, 1] >= lo[1]) & (near[:, 1] <= hi[1])]
         if not len(near):
             return False
-        sign = 1.0 if _cross(a, b, c) > 0 else -1.0
-        s1 = sign * _cross_rows(a, b, near)
-        s2 = sign * _cross_rows(b, c, near)
-        s3 = sign * _cross_rows(c, a, near)
+        sign = 1.0 if side_of(a, b, c) > 0 else -1.0
+        s1 = sign * side_of(a, b, near)
+        s2 = sign * side_of(b, c, near)
+        s3 = sign * side_of(c, a, near)
         if strict:
             return bool(((s1 > TINY) & (s2 > TINY) & (s3 > TINY)).any())
         return bool(((s1 >= -TINY) & (s2 >= -TINY) & (s3 >= -TINY)).any())
-
-
-def _cross(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> float:
-    return float((b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]))
-
-
-def _cross_rows(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
-    return (b[0] - a[0]) * (p[:, 1] - a[1]) - (b[1] - a[1]) * (p[:, 0] - a[0])
 
 
 class _Mover:
@@ -202,7 +195,7 @@ class _Mover:
                 continue  # not where their run meets the outline
             toward_prev = tuple(nxt) in shared
             n, w = (nxt, prev) if toward_prev else (prev, nxt)
-            if _cross(prev, x0, nxt) <= TINY:
+            if side_of(prev, x0, nxt) <= TINY:
                 continue  # the losing part is not convex at x0
             after_n = np.array_equal(other[(j + 1) % len(other)], n)
             for step in STEPS:

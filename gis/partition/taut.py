@@ -75,9 +75,9 @@ class Obstacles:
         pair = np.repeat(np.arange(len(ti)), count)
         first = np.repeat(self.start[fi] - (np.cumsum(count) - count), count)
         pts, t = self.xy[first + np.arange(len(pair))], ti[pair]
-        s1 = _side_rows(a[t], v[t], pts)
-        s2 = _side_rows(v[t], b[t], pts)
-        s3 = _side_rows(b[t], a[t], pts)
+        s1 = side_of(a[t], v[t], pts)
+        s2 = side_of(v[t], b[t], pts)
+        s3 = side_of(b[t], a[t], pts)
         inside = (((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0)))
         return pts[inside], t[inside]
 
@@ -175,7 +175,7 @@ def _chains(a: np.ndarray, v: np.ndarray, b: np.ndarray, held: np.ndarray, owner
     chord = sb - sa
     rel = ring - sa
     cross = chord[:, 0] * rel[:, 1] - chord[:, 1] * rel[:, 0]
-    toward = np.sign(_side_rows(a, b, v))[t]
+    toward = np.sign(side_of(a, b, v))[t]
     on_side = cross * toward > 0
     on_v = np.zeros(n, bool)
     on_v[t[on_side & (ring == sv).all(axis=1)]] = True
@@ -207,7 +207,7 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
     xy = np.vstack(paths)
     g = offset[who] + np.concatenate(at)
     a, v, b = xy[g - 1], xy[g], xy[g + 1]
-    flat = np.abs(_side_rows(a, b, v)) <= TINY
+    flat = np.abs(side_of(a, b, v)) <= TINY
     tri = shapely.polygons(np.stack([a, v, b, a], axis=1))
     stays = obstacles.stays(tri)
     corners, ti = obstacles.corners_in(tri, a, v, b)
@@ -229,7 +229,7 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
         held.append(xy_in)
         owner.append(ti[inner][k])
     held_xy, owner_t = np.vstack(held), np.concatenate(owner).astype(np.int64)
-    strict = np.abs(_side_rows(a[owner_t], b[owner_t], held_xy)) > TINY  # off the chord
+    strict = np.abs(side_of(a[owner_t], b[owner_t], held_xy)) > TINY  # off the chord
     held_xy, owner_t = held_xy[strict], owner_t[strict]
     holds = np.bincount(owner_t, minlength=len(who)) > 0
     drop = flat | (~holds & ~stays)
@@ -260,8 +260,11 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
     return [out[ends[r]:ends[r + 1]] for r in range(len(paths))]
 
 
-def _side_rows(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
-    return (b[:, 0] - a[:, 0]) * (p[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (p[:, 0] - a[:, 0])
+def side_of(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Twice the signed area of triangle (a, b, p): above 0 where p lies left of a -> b (rows
+    of points, or one point each)."""
+    return ((b[..., 0] - a[..., 0]) * (p[..., 1] - a[..., 1])
+            - (b[..., 1] - a[..., 1]) * (p[..., 0] - a[..., 0]))
 
 
 def path_change(old: np.ndarray, new: np.ndarray, scale, origin: np.ndarray
