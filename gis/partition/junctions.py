@@ -131,7 +131,7 @@ class _Points:
 class _Mover:
     """One round of moves over a division (see the module docstring)."""
 
-    def __init__(self, parent: BaseGeometry, parts: list[BaseGeometry], foot: np.ndarray,
+    def __init__(self, parts: list[BaseGeometry], corners: _Points, points: _Points,
                  own: list[np.ndarray], scale: tuple[float, float]):
         self.parts = list(parts)
         geoms = np.asarray(self.parts, dtype=object)
@@ -139,18 +139,16 @@ class _Mover:
         self.measure = _measure(geoms, self.rings, scale)
         self.size = [self.measure.of(k, r) if r is not None else (0.0, 0.0)
                      for k, r in enumerate(self.rings)]
-        point = shapely.get_type_id(foot) == 0
-        self.points = _Points(shapely.get_coordinates(foot[point]))
-        self.fixed = _Points(np.vstack([shapely.get_coordinates(foot[~point]),
-                                        shapely.get_coordinates(geoms),
-                                        shapely.get_coordinates(parent)]))
+        self.corners, self.points = corners, points
+        self.vertices = _Points(shapely.get_coordinates(geoms))  # the parts' as the round starts
         self.added: list[np.ndarray] = []  # the points moved to this round
         self.own = own
 
     def blocked(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
-        """Whether triangle (a, b, c) holds a footprint's corner or another ring's vertex
-        strictly inside, or a building mapped as a point."""
-        return (self.fixed.inside(a, b, c, True) or self.points.inside(a, b, c, False)
+        """Whether triangle (a, b, c) holds a footprint's or the parent's corner or a part's
+        vertex strictly inside, or a building mapped as a point."""
+        return (self.corners.inside(a, b, c, True) or self.vertices.inside(a, b, c, True)
+                or self.points.inside(a, b, c, False)
                 or (bool(self.added) and _Points(np.vstack(self.added)).inside(a, b, c, True)))
 
     def _gains(self, changed: dict[int, Edit]) -> dict | None:
@@ -326,9 +324,13 @@ def moved_junctions(parent: BaseGeometry, parts: list[BaseGeometry], assignment:
     foot = clipped_to(parent, np.asarray(foot, dtype=object))
     own = [foot[assignment == k] for k in range(len(parts))]
     feet = foot[~shapely.is_empty(foot)]
+    point = shapely.get_type_id(feet) == 0
+    corners = _Points(np.vstack([shapely.get_coordinates(feet[~point]),
+                                 shapely.get_coordinates(parent)]))
+    points = _Points(shapely.get_coordinates(feet[point]))
     fresh = set(range(len(parts)))  # parts changed since the last round (points between
     for _ in range(ROUNDS):  # parts that did not change would not move now either)
-        mover = _Mover(parent, parts, feet, own, scale)
+        mover = _Mover(parts, corners, points, own, scale)
         slides, meets = _junctions(mover.rings)
         moved = sum(mover.meet(x0, owners) for x0, owners in meets if fresh.intersection(owners))
         moved += sum(mover.slide(x0, a, b) for x0, a, b in slides if a in fresh or b in fresh)
