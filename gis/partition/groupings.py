@@ -55,37 +55,46 @@ def groupings(units: list[int], households: np.ndarray, lo: int, hi: int,
     listed twice; a group's other members are chosen largest first, pruned by the room left
     under `hi`."""
     found: list[list[tuple[int, ...]]] = []
-    order = sorted(units, key=lambda u: -int(households[u]))
+    size = {u: int(households[u]) for u in units}  # plain ints: the search is all Python
+    order = sorted(units, key=lambda u: -size[u])
 
     def members(pool: list[int], start: int, room: int, need: int, chosen: list[int]):
         if need <= 0:
             yield tuple(chosen)
         for i in range(start, len(pool)):
-            size = int(households[pool[i]])
-            if size <= room:
-                yield from members(pool, i + 1, room - size, need - size, [*chosen, pool[i]])
+            if size[pool[i]] <= room:
+                yield from members(pool, i + 1, room - size[pool[i]], need - size[pool[i]],
+                                   [*chosen, pool[i]])
 
     def extend(rest: list[int], groups: list[tuple[int, ...]]) -> None:
         if not rest:
             found.append(groups)
             return
-        total = int(households[rest].sum())
+        total = sum(size[u] for u in rest)
         if -(-total // hi) > total // lo:
             return
         first, others = rest[0], rest[1:]
-        opened = int(households[first])
+        opened = size[first]
         for more in members(others, 0, hi - opened, lo - opened, []):
             if len(found) >= limit:
                 return
-            extend([u for u in others if u not in more], [*groups, (first, *more)])
+            taken = set(more)
+            extend([u for u in others if u not in taken], [*groups, (first, *more)])
 
     extend(order, [])
     return found
 
 
-def _spread(grouping: list[tuple[int, ...]], xy: np.ndarray) -> float:
-    """Sum of squared distances of each group's units from the group's centre."""
-    return float(sum(((xy[list(g)] - xy[list(g)].mean(axis=0)) ** 2).sum() for g in grouping))
+def _spreads(listed: list[list[tuple[int, ...]]], xy: np.ndarray) -> list[float]:
+    """Each grouping's sum of squared distances of each group's units from the group's
+    centre (a group's own sum measured once however many groupings hold it)."""
+    own: dict[tuple[int, ...], float] = {}
+    for grouping in listed:
+        for g in grouping:
+            if g not in own:
+                at = xy[list(g)]
+                own[g] = float(((at - at.mean(axis=0)) ** 2).sum())
+    return [sum(own[g] for g in grouping) for grouping in listed]
 
 
 def _joined(a: Assigner, part: np.ndarray, p: int) -> bool | None:
@@ -185,7 +194,9 @@ def _drawn_groupings(g: CellGraph, lo: int, hi: int) -> list[Assigner]:
     moves run on the IMPROVED best as drawn)."""
     towers = np.flatnonzero(g.households > hi).tolist()
     small = [u for u in range(g.n) if 0 < g.households[u] <= hi]
-    listed = sorted(groupings(small, g.households, lo, hi), key=lambda x: _spread(x, g.xy))
+    listed = groupings(small, g.households, lo, hi)
+    spread = _spreads(listed, g.xy)
+    listed = [listed[i] for i in sorted(range(len(listed)), key=spread.__getitem__)]
     fixed = np.zeros(g.n, bool)
     fixed[towers] = True
     base = Assigner(g, lo, hi)  # its neighbour lists are shared by every copy below

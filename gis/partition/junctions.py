@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.partition.taut import (
     GAIN,
     TINY,
+    Obstacles,
     exterior_rings,
     path_change,
     pp_of,
@@ -324,6 +325,7 @@ def moved_junctions(parent: BaseGeometry, parts: list[BaseGeometry], assignment:
     foot = clipped_to(parent, np.asarray(foot, dtype=object))
     own = [foot[assignment == k] for k in range(len(parts))]
     feet = foot[~shapely.is_empty(foot)]
+    obstacles = Obstacles.of(feet)
     point = shapely.get_type_id(feet) == 0
     corners = _Points(np.vstack([shapely.get_coordinates(feet[~point]),
                                  shapely.get_coordinates(parent)]))
@@ -336,7 +338,11 @@ def moved_junctions(parent: BaseGeometry, parts: list[BaseGeometry], assignment:
         moved += sum(mover.slide(x0, a, b) for x0, a, b in slides if a in fresh or b in fresh)
         if not moved:
             break
-        new, pulled = pulled_taut(parent, mover.parts, assignment, foot, scale)
+        moved_parts = {k for k, (before, after) in enumerate(zip(parts, mover.parts,
+                                                                 strict=True))
+                       if before is not after}
+        new, pulled = pulled_taut(parent, mover.parts, assignment, foot, scale, clipped=True,
+                                  only=moved_parts, obstacles=obstacles)
         fresh = {k for k, (before, after) in enumerate(zip(parts, new, strict=True))
                  if before is not after}
         parts, changed = new, changed + moved + pulled
