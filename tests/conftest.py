@@ -356,3 +356,12 @@ def monaco_grid_51():
     households brings the last part in bounds."""
     return _monaco_grid("monaco_grid_51.wkt", streets=True)
 
+
+@pytest.fixture(scope="session")
+def bund_grid_106():
+    """A real grid of the Bund set of 12 buildings (423 households, towers of 100 and 70) as
+    the graph engine's split of its community drew it (tests/data/shanghai_grid_106.wkt),
+    with the streets the bench gives the split: the re-split's clusters round its part of 27
+    households divide within the bounds only with a part a little under the floor of 0.2."""
+    return _monaco_grid("shanghai_grid_106.wkt", "shanghai", streets=True)
+

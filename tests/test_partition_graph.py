@@ -378,7 +378,8 @@ def test_a_slab_walled_in_by_one_building_s_land_comes_in_with_the_land_free(mon
     and without the last candidate the split leaves it out. With the land round every
     building free (graph.free_land_division, weighed last: engines.FREE_LAND_LAST) its part
     reaches round that building: every part that could be in bounds is, none thinner than
-    0.2, the grid tiled with every building whole."""
+    0.2, the grid tiled with every building whole. The re-split's near misses, weighed after
+    it (engines.NEAR_MISSES_LAST), bring it in too where the free land is not weighed."""
     grid, buildings, households, streets = monaco_grid_288
     _, there, _ = local_frame(grid, True)
     g = cell_graph(there(grid), there(np.asarray(buildings, dtype=object)),
@@ -387,8 +388,13 @@ def test_a_slab_walled_in_by_one_building_s_land_comes_in_with_the_land_free(mon
     slab = int(np.flatnonzero(g.households == 28)[0])
     assert g.households[near[slab]].tolist() == [46]
     monkeypatch.setattr(engines, "FREE_LAND_LAST", False)
+    monkeypatch.setattr(engines, "NEAR_MISSES_LAST", False)
     assert _feasible_out(splitter("graph")(grid, buildings, households, barriers=streets),
                          households) == [28]
+    monkeypatch.setattr(engines, "NEAR_MISSES_LAST", True)  # the re-split's near misses
+    alone = splitter("graph")(grid, buildings, households, barriers=streets)
+    check_division(grid, buildings, households, alone)
+    assert _feasible_out(alone, households) == [] and min(alone.polsby_popper) >= 0.2
     monkeypatch.setattr(engines, "FREE_LAND_LAST", True)
     runs = _counted(monkeypatch, "free_land_division", graph)
     result = splitter("graph")(grid, buildings, households, barriers=streets)

@@ -26,7 +26,7 @@ from gis.partition.improve import THIN, improved
 from gis.partition.junctions import moved_junctions
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, polish, rebuild
 from gis.partition.quality import metric_scale
-from gis.partition.resplit import misses_bounds, resplit_result
+from gis.partition.resplit import Division, misses_bounds, near_misses_taken, resplit_result
 from gis.partition.result import SplitResult
 from gis.partition.taut import pulled_taut, tautened
 from gis.partition.whole import told_whole
@@ -66,6 +66,13 @@ UNIT_CHAINS_ENOUGH = True
 # grids (20-60 ms each) and brings one of Monaco's in, a slab of 28 households whose only
 # neighbour on the unit graph was a building of 46; at the grid level no grid stays out
 FREE_LAND_LAST = True
+# graph_first's last candidate where parts stay out of bounds: the re-split's near misses
+# (gis.partition.resplit: a cluster's division within the bounds that missed only its floor
+# and reaches 0.2 once its boundaries are pulled taut and their meeting points moved), put in
+# place after every other division was weighed (taken in the re-split itself, one stopped the
+# divisions weighed after it: a Monaco grid then kept a part of 0.207 where the growth
+# engine's division had none under 0.5)
+NEAR_MISSES_LAST = True
 # every engine's division, at both levels, ends with its parts' shared boundaries pulled taut
 # round the footprints (gis.partition.taut): on the real sets the parts' mean Polsby-Popper
 # rises by 0.02-0.03 for a few milliseconds a parent (bench/tail_bench.py --stages taut)
@@ -241,10 +248,11 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         ranked.append((division_rank(division, h, lo, hi), division))
     ranked.sort(key=lambda x: x[0])
     vain: set[bytes] = set()
+    near: dict[bytes, Division] = {}  # the re-splits' near misses, weighed last
     divisions = GRID_RESPLITS if grid_level else GRAPH_RESPLITS
     start = ranked[0][1]
     best = _resplit_if_out(start, parent, buildings, h, lo, hi, barriers, geographic, fewest,
-                           vain, divisions)
+                           vain, divisions, near)
     rank = division_rank(best, h, lo, hi)
     if _weighs_fallback(rank, fewest, best is start, grid_level, towers, h, lo, hi):
         second = FALLBACK(parent, buildings, h, barriers=barriers, min_households=lo,
@@ -252,7 +260,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         ranked.append((division_rank(second, h, lo, hi), second))
         if ranked[-1][0] < rank:
             best = _resplit_if_out(second, parent, buildings, h, lo, hi, barriers, geographic,
-                                   fewest, vain, divisions)
+                                   fewest, vain, divisions, near)
     out = _tally(best, h, lo, hi)[0]
     if len(out) > fewest and GROUPED is not None and not (graph.SHED and towers):
         best = _grouped_or(best, parent, checked_parent, buildings, h, lo, hi, barriers,
@@ -271,6 +279,11 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                                         barriers, geographic)
         weighed += [free_rank] if free_rank is not None else []
         out = _tally(best, h, lo, hi)[0]
+    if NEAR_MISSES_LAST and len(out) > fewest and near:
+        taken = near_misses_taken(parent, h, best, lo, hi, near, geographic)
+        if division_rank(taken, h, lo, hi) < division_rank(best, h, lo, hi):
+            best = taken
+            out = _tally(best, h, lo, hi)[0]
     fewer = [rank for rank in weighed if not rank.broken and rank.out < len(out)]
     if fewer:  # another division had fewer out of bounds, only with a corridor
         pp = min(fewer).lowest
@@ -319,15 +332,16 @@ def _weighs_fallback(rank: Rank, fewest: int, resplit_vain: bool, grid_level: bo
 
 def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo: int, hi: int,
                     barriers, geographic: bool, fewest: int, vain: set[bytes],
-                    divisions: int) -> SplitResult:
+                    divisions: int, near: dict[bytes, Division]) -> SplitResult:
     """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST;
     `divisions` by an engine at most) where more are out than the `fewest` the household
     arithmetic allows (`vain`: the clusters divided in vain for this parent already, not
-    divided again); `division` itself, the same object, where nothing changed."""
+    divided again; `near`: the near misses drawn, kept for NEAR_MISSES_LAST); `division`
+    itself, the same object, where nothing changed."""
     if not RESPLIT_LAST or len(_tally(division, h, lo, hi)[0]) <= fewest:
         return division
     return resplit_result(parent, buildings, h, division, lo, hi, GRAPH_SUBSPLITS, barriers,
-                          geographic, divisions, vain)
+                          geographic, divisions, vain, near)
 
 
 def _grouped_or(best: SplitResult, parent, checked_parent, buildings, h: np.ndarray, lo: int,

@@ -24,6 +24,15 @@ replaces the set's parts; it is kept when:
 Only parents with a part out of bounds and arithmetic that allows the bounds are touched; the
 others are returned before anything is built. A parent gets SPLITS divisions by an engine at
 most (CPU: a set of three or four parts is divided in 50-500 ms; the caller may give fewer).
+
+A division that missed only the floor is a near miss: within the bounds, whole, but with a
+part a little under it. Where the caller keeps them (`near`), each set's first near miss is
+kept with its boundaries pulled taut and the points where they meet moved
+(gis.partition.junctions, as the split draws the grids), when that brings its lowest
+Polsby-Popper to FLOOR or more. `near_misses_taken` puts them in place last, only round the
+parts still out of bounds once every other division was weighed (graph_first): the split's
+last step pulls every boundary taut anyway, but a near miss taken earlier would stop the
+divisions weighed after the re-split, and those are often more compact.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.partition.cells import single_polygon
 from gis.partition.diagnose import lone_building
 from gis.partition.feasible import packing
+from gis.partition.junctions import moved_junctions
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.reshape import AREA_NOISE, _one, _whole, shared_edges
@@ -101,21 +111,26 @@ def misses_bounds(result: SplitResult, households: np.ndarray, lo: int, hi: int)
                       lo, hi) > 0
 
 
+Division = tuple[list[BaseGeometry], np.ndarray]  # parts, the cluster's buildings' parts
+
+
 def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeometry],
             assignment: np.ndarray, foot: np.ndarray, h: np.ndarray, scale, lo: int, hi: int,
-            splits: Sequence[Split], barriers, geographic: bool, budget: list[int]
-            ) -> tuple[list[BaseGeometry], np.ndarray] | None:
+            splits: Sequence[Split], barriers, geographic: bool, budget: list[int],
+            near: bool = False) -> tuple[Division | None, Division | None]:
     """The first kept division of the cluster's union (see the module docstring), by the
     engines in turn while `budget` (divisions left for the parent) lasts: its parts and the
-    assignment of the cluster's buildings (over their indices, in order)."""
+    assignment of the cluster's buildings (over their indices, in order); and, with `near`,
+    the first near miss drawn (None where none reaches FLOOR: `_near_miss`)."""
     idx = np.flatnonzero(np.isin(assignment, cluster))
     held = h[idx]
     floor = min(FLOOR, float(polsby_popper([parts[c] for c in cluster], scale).min()))
     before = np.asarray(parts, dtype=object)[assignment[idx]]
     area = sum(parts[c].area for c in cluster)
+    missed = None
     for split in splits:
         if budget[0] <= 0:
-            return None
+            return None, missed
         budget[0] -= 1
         try:
             got = split(union, list(foot[idx]), held, barriers=barriers, min_households=lo,
@@ -132,10 +147,25 @@ def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeome
         if abs(sum(p.area for p in new) - area) > AREA_NOISE * area * 10:
             continue
         if polsby_popper(new, scale).min() < floor:
+            if near and missed is None:
+                missed = _near_miss(union, new, sub, foot[idx], before, scale)
             continue
         if _whole(foot[idx], before, np.asarray(new, dtype=object)[sub]):
-            return new, sub
-    return None
+            return (new, sub), missed
+    return None, missed
+
+
+def _near_miss(union: BaseGeometry, new: list[BaseGeometry], sub: np.ndarray,
+               foot: np.ndarray, before: np.ndarray, scale) -> Division | None:
+    """A division of a cluster within the bounds but under the floor, its boundaries pulled
+    taut and their meeting points moved (gis.partition.junctions, on the cluster alone: its
+    outline stays), where it then reaches FLOOR with every footprint whole; else None."""
+    moved, changed = moved_junctions(union, new, sub, foot, scale)
+    if not changed or polsby_popper(moved, scale).min() < FLOOR:
+        return None
+    if not _whole(foot, before, np.asarray(moved, dtype=object)[sub]):
+        return None
+    return moved, sub
 
 
 def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
@@ -145,14 +175,32 @@ def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
     return [k for k in _out(counts, lone, lo, hi) if id(parts[k]) not in done]
 
 
+def _cluster(parts: list[BaseGeometry], assignment: np.ndarray, cluster: tuple[int, ...]
+             ) -> tuple[np.ndarray, BaseGeometry, bytes] | None:
+    """The cluster's buildings, its parts' union (one polygon, their areas adding up) and
+    its key (the buildings and the outline: the same key, the same cluster); None where the
+    union is not one polygon."""
+    idx = np.flatnonzero(np.isin(assignment, cluster))
+    try:
+        union = _one(shapely.union_all([parts[c] for c in cluster]))
+    except GEOSException:
+        return None
+    area = sum(parts[c].area for c in cluster)
+    if union is None or abs(union.area - area) > AREA_NOISE * area:
+        return None
+    return idx, union, idx.tobytes() + shapely.to_wkb(union)
+
+
 def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
             h: np.ndarray, scale, lo: int, hi: int, splits: Sequence[Split], barriers=(),
-            geographic: bool = True, divisions: int = SPLITS, vain: set[bytes] | None = None
+            geographic: bool = True, divisions: int = SPLITS, vain: set[bytes] | None = None,
+            near: dict[bytes, Division] | None = None
             ) -> tuple[list[BaseGeometry], np.ndarray, bool]:
     """Parts and assignment after dividing clusters around each part out of bounds again
     (see the module docstring), and whether any was; `divisions` by an engine at most.
     `vain` holds the clusters (their buildings and outline) divided in vain already for this
-    parent, by an earlier call too: the engines are deterministic, so none is divided again."""
+    parent, by an earlier call too: the engines are deterministic, so none is divided again.
+    `near` (where given) gets each cluster's near miss, by its key (`near_misses_taken`)."""
     vain = set() if vain is None else vain
     parts, assignment, changed = list(parts), assignment.copy(), False
     done: set[int] = set()
@@ -171,46 +219,50 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
         for cluster in clusters(k, shared, lone):
             if tried >= TRIES:
                 break
-            idx = np.flatnonzero(np.isin(assignment, cluster))
-            if packing(h[idx], lo, hi).feasible is False:
+            if packing(h[np.isin(assignment, cluster)], lo, hi).feasible is False:
                 continue
             tried += 1
-            try:
-                union = _one(shapely.union_all([parts[c] for c in cluster]))
-            except GEOSException:
+            found = _cluster(parts, assignment, cluster)
+            if found is None or found[2] in vain:
                 continue
-            area = sum(parts[c].area for c in cluster)
-            if union is None or abs(union.area - area) > AREA_NOISE * area:
-                continue
-            key = idx.tobytes() + shapely.to_wkb(union)
-            if key in vain:
-                continue
+            idx, union, key = found
             left = budget[0]
-            got = _divide(union, cluster, parts, assignment, foot, h, scale, lo, hi, splits,
-                          barriers, geographic, budget)
+            got, missed = _divide(union, cluster, parts, assignment, foot, h, scale, lo, hi,
+                                  splits, barriers, geographic, budget, near is not None)
+            if missed is not None and near is not None:
+                near.setdefault(key, missed)
             if got is None:
                 if left - budget[0] == len(splits):  # every engine tried, none kept
                     vain.add(key)
                 continue
-            new, sub = got
-            keep = [p for p in range(len(parts)) if p not in cluster]
-            remap = np.full(len(parts), -1, dtype=np.int64)
-            remap[keep] = np.arange(len(keep))
-            assignment = remap[assignment]
-            assignment[idx] = sub + len(keep)
-            parts = [parts[p] for p in keep] + new
+            parts, assignment = _replaced(parts, assignment, cluster, idx, got)
             changed = True
             break
     return parts, assignment, changed
 
 
+def _replaced(parts: list[BaseGeometry], assignment: np.ndarray, cluster: tuple[int, ...],
+              idx: np.ndarray, division: Division) -> tuple[list[BaseGeometry], np.ndarray]:
+    """Parts and assignment with the cluster's parts replaced by `division` of its buildings
+    `idx` (the other parts first, in their order, then the new ones)."""
+    new, sub = division
+    keep = [p for p in range(len(parts)) if p not in cluster]
+    remap = np.full(len(parts), -1, dtype=np.int64)
+    remap[keep] = np.arange(len(keep))
+    assignment = remap[assignment]
+    assignment[idx] = sub + len(keep)
+    return [parts[p] for p in keep] + new, assignment
+
+
 def resplit_result(parent: BaseGeometry, buildings, households, result: SplitResult, lo: int,
                    hi: int, splits: Sequence[Split], barriers=(), geographic: bool = True,
-                   divisions: int = SPLITS, vain: set[bytes] | None = None) -> SplitResult:
+                   divisions: int = SPLITS, vain: set[bytes] | None = None,
+                   near: dict[bytes, Division] | None = None) -> SplitResult:
     """`result` after `resplit` (`divisions` by an engine at most; `vain`: clusters divided
-    in vain already), or `result` itself, the same object, when no part is out of bounds (or
-    the arithmetic makes the bounds impossible) or no cluster was divided again
-    (gis.partition.engines.graph_first tells the two apart by identity)."""
+    in vain already; `near`: the near misses drawn, kept), or `result` itself, the same
+    object, when no part is out of bounds (or the arithmetic makes the bounds impossible) or
+    no cluster was divided again (gis.partition.engines.graph_first tells the two apart by
+    identity)."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64)
     arithmetic = arithmetic_of(result.violations)
@@ -223,8 +275,41 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
     parts, new, changed = resplit(list(result.parts), assignment, foot, h, scale, lo, hi, splits,
-                                  barriers, geographic, divisions, vain)
+                                  barriers, geographic, divisions, vain, near)
     if not changed:
         return result
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
     return rebuild(parent, parts, new, h, result, violations, lo, hi, geographic, arithmetic)
+
+
+def near_misses_taken(parent: BaseGeometry, households, result: SplitResult, lo: int, hi: int,
+                      near: dict[bytes, Division], geographic: bool = True) -> SplitResult:
+    """`result` with the near misses of `near` (drawn by `resplit` for this parent) put in
+    place round its parts out of bounds: for each such part, its clusters in `clusters`
+    order, the first whose key holds one (the same buildings, the same outline: no engine
+    is run here); `result` itself where none applies."""
+    h = np.asarray(households, dtype=np.int64).reshape(-1)
+    assignment = np.asarray(result.assignment, dtype=np.int64)
+    arithmetic = arithmetic_of(result.violations)
+    if not near or arithmetic or len(h) < 2:
+        return result
+    parts, changed, done = list(result.parts), False, set()
+    for _ in range(len(parts)):
+        todo = _targets(parts, assignment, h, lo, hi, done)
+        if not todo:
+            break
+        done.add(id(parts[todo[0]]))
+        lone = np.array([lone_building(h[assignment == c], hi) for c in range(len(parts))])
+        for cluster in clusters(todo[0], _shared(parts), lone):
+            found = _cluster(parts, assignment, cluster)
+            if found is not None and found[2] in near:
+                parts, assignment = _replaced(parts, assignment, cluster, found[0],
+                                              near[found[2]])
+                changed = True
+                break
+    if not changed:
+        return result
+    parent = single_polygon(parent)
+    violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
+    return rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
+                   arithmetic)
