@@ -5,10 +5,12 @@ stay out of bounds or thin it runs a tail of stages, each costlier than the engi
 re-split of clusters round the parts still out (`resplit`, RESPLIT_LAST), the growth engine's
 division (`fallback`, FALLBACK) and the divisions drawn from groupings of the households
 (`grouped`, GROUPED) and, last, the division with the land round every building free
-(`free_land`, FREE_LAND_LAST), and the boundaries pulled taut round the footprints at the end
-of every division (`taut`, engines.TAUT: both levels) with, at the grid level, the points
-where the boundaries meet moved between pulls (`junctions`, engines.JUNCTIONS); and one
-setting of the passes, the boundary beside a tower drawn at several angles (`tower_lines`,
+(`free_land`, FREE_LAND_LAST) and the re-split's near misses put in place round the parts
+still out (`near_misses`, NEAR_MISSES_LAST), and the boundaries pulled taut round the
+footprints at the end of every division (`taut`, engines.TAUT: both levels) with, at the
+grid level, the points where the boundaries meet moved between pulls (`junctions`,
+engines.JUNCTIONS); and one setting of the passes, the boundary beside a tower drawn at
+several angles (`tower_lines`,
 reshape.KEEP_DRAWN; off: the widest gap's line alone); and rules that spare the tail work
 (`whole_spare_only`, engines.SPARE_WHOLE_ONLY: the division with the land round the towers
 free is polished only where its footprints are whole;
@@ -31,7 +33,8 @@ household arithmetic allows the bounds, parts without a building over the maximu
 and the lowest Polsby-Popper with and without it.
 
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
-        [--stages resplit,fallback,grouped,free_land,taut,tower_lines,whole_spare_only,
+        [--stages resplit,fallback,grouped,free_land,near_misses,taut,tower_lines,
+                  whole_spare_only,
                   fallback_if_vain,unit_chains_enough,fallback_beside_only]
         [--every N] [--level micro_grid|grid (then --stages fallback_micro_only,taut,junctions)]
 """
@@ -59,7 +62,8 @@ STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FA
           "unit_chains_enough": (engines, "UNIT_CHAINS_ENOUGH", False),
           "fallback_beside_only": (engines, "FALLBACK_BESIDE_ONLY", False),
           "fallback_micro_only": (engines, "FALLBACK_MICRO_ONLY", False),
-          "free_land": (engines, "FREE_LAND_LAST", False), "taut": (engines, "TAUT", False),
+          "free_land": (engines, "FREE_LAND_LAST", False),
+          "near_misses": (engines, "NEAR_MISSES_LAST", False), "taut": (engines, "TAUT", False),
           "junctions": (engines, "JUNCTIONS", False)}
 # the stages each level runs by default (fallback_micro_only changes nothing at the micro level)
 LEVEL_STAGES = {"micro_grid": [s for s in STAGES

@@ -215,7 +215,10 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     where parts that could be in bounds stay out, the graph engine's division with the land
     round every building free last (`_free_land_or`, FREE_LAND_LAST). Where the household
     arithmetic leaves one part out of bounds at least (`_fewest_out`), a division with one
-    out counts as clean.
+    out counts as clean. Where parts are still out after all of them, the re-split's near
+    misses go in round them where that ranks better (`near_misses_taken`, NEAR_MISSES_LAST:
+    a cluster's division within the bounds that missed only the floor, kept where pulling
+    its boundaries taut and moving their meeting points brings it to 0.2).
     Those left out of bounds where another division had fewer (with a corridor under THIN)
     are told so (`corridor` reason)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
@@ -248,7 +251,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         ranked.append((division_rank(division, h, lo, hi), division))
     ranked.sort(key=lambda x: x[0])
     vain: set[bytes] = set()
-    near: dict[bytes, Division] = {}  # the re-splits' near misses, weighed last
+    near: dict[bytes, Division] | None = {} if NEAR_MISSES_LAST else None  # weighed last
     divisions = GRID_RESPLITS if grid_level else GRAPH_RESPLITS
     start = ranked[0][1]
     best = _resplit_if_out(start, parent, buildings, h, lo, hi, barriers, geographic, fewest,
@@ -279,7 +282,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
                                         barriers, geographic)
         weighed += [free_rank] if free_rank is not None else []
         out = _tally(best, h, lo, hi)[0]
-    if NEAR_MISSES_LAST and len(out) > fewest and near:
+    if near and len(out) > fewest:
         taken = near_misses_taken(parent, h, best, lo, hi, near, geographic)
         if division_rank(taken, h, lo, hi) < division_rank(best, h, lo, hi):
             best = taken
@@ -332,11 +335,11 @@ def _weighs_fallback(rank: Rank, fewest: int, resplit_vain: bool, grid_level: bo
 
 def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo: int, hi: int,
                     barriers, geographic: bool, fewest: int, vain: set[bytes],
-                    divisions: int, near: dict[bytes, Division]) -> SplitResult:
+                    divisions: int, near: dict[bytes, Division] | None) -> SplitResult:
     """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST;
     `divisions` by an engine at most) where more are out than the `fewest` the household
     arithmetic allows (`vain`: the clusters divided in vain for this parent already, not
-    divided again; `near`: the near misses drawn, kept for NEAR_MISSES_LAST); `division`
+    divided again; `near`: the near misses drawn, kept, where NEAR_MISSES_LAST); `division`
     itself, the same object, where nothing changed."""
     if not RESPLIT_LAST or len(_tally(division, h, lo, hi)[0]) <= fewest:
         return division
