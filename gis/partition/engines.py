@@ -26,7 +26,7 @@ from gis.partition.improve import THIN, improved
 from gis.partition.junctions import moved_junctions
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, polish, rebuild
 from gis.partition.quality import metric_scale
-from gis.partition.resplit import Division, misses_bounds, near_misses_taken, resplit_result
+from gis.partition.resplit import NearMiss, misses_bounds, near_misses_taken, resplit_result
 from gis.partition.result import SplitResult
 from gis.partition.taut import pulled_taut, tautened
 from gis.partition.whole import told_whole
@@ -251,7 +251,7 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
         ranked.append((division_rank(division, h, lo, hi), division))
     ranked.sort(key=lambda x: x[0])
     vain: set[bytes] = set()
-    near: dict[bytes, Division] | None = {} if NEAR_MISSES_LAST else None  # weighed last
+    near: dict[bytes, list[NearMiss]] | None = {} if NEAR_MISSES_LAST else None  # last
     divisions = GRID_RESPLITS if grid_level else GRAPH_RESPLITS
     start = ranked[0][1]
     best = _resplit_if_out(start, parent, buildings, h, lo, hi, barriers, geographic, fewest,
@@ -335,7 +335,8 @@ def _weighs_fallback(rank: Rank, fewest: int, resplit_vain: bool, grid_level: bo
 
 def _resplit_if_out(division: SplitResult, parent, buildings, h: np.ndarray, lo: int, hi: int,
                     barriers, geographic: bool, fewest: int, vain: set[bytes],
-                    divisions: int, near: dict[bytes, Division] | None) -> SplitResult:
+                    divisions: int, near: dict[bytes, list[NearMiss]] | None
+                    ) -> SplitResult:
     """`division`, its parts out of bounds re-split with their neighbours (RESPLIT_LAST;
     `divisions` by an engine at most) where more are out than the `fewest` the household
     arithmetic allows (`vain`: the clusters divided in vain for this parent already, not

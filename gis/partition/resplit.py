@@ -112,22 +112,25 @@ def misses_bounds(result: SplitResult, households: np.ndarray, lo: int, hi: int)
 
 
 Division = tuple[list[BaseGeometry], np.ndarray]  # parts, the cluster's buildings' parts
+# a division that missed only the floor: the cluster's union, the division, the cluster's
+# footprints and the parts that held them before (`_near_miss` weighs it when asked)
+NearMiss = tuple[BaseGeometry, list[BaseGeometry], np.ndarray, np.ndarray, np.ndarray]
 
 
 def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeometry],
             assignment: np.ndarray, foot: np.ndarray, h: np.ndarray, scale, lo: int, hi: int,
             splits: Sequence[Split], barriers, geographic: bool, budget: list[int],
-            near: bool = False) -> tuple[Division | None, Division | None]:
+            near: bool = False) -> tuple[Division | None, list[NearMiss]]:
     """The first kept division of the cluster's union (see the module docstring), by the
     engines in turn while `budget` (divisions left for the parent) lasts: its parts and the
     assignment of the cluster's buildings (over their indices, in order); and, with `near`,
-    the first near miss drawn (None where none reaches FLOOR: `_near_miss`)."""
+    the divisions drawn before it that missed only the floor."""
     idx = np.flatnonzero(np.isin(assignment, cluster))
     held = h[idx]
     floor = min(FLOOR, float(polsby_popper([parts[c] for c in cluster], scale).min()))
     before = np.asarray(parts, dtype=object)[assignment[idx]]
     area = sum(parts[c].area for c in cluster)
-    missed = None
+    missed: list[NearMiss] = []
     for split in splits:
         if budget[0] <= 0:
             return None, missed
@@ -147,19 +150,19 @@ def _divide(union: BaseGeometry, cluster: tuple[int, ...], parts: list[BaseGeome
         if abs(sum(p.area for p in new) - area) > AREA_NOISE * area * 10:
             continue
         if polsby_popper(new, scale).min() < floor:
-            if near and missed is None:
-                missed = _near_miss(union, new, sub, foot[idx], before, scale)
+            if near:
+                missed.append((union, new, sub, foot[idx], before))
             continue
         if _whole(foot[idx], before, np.asarray(new, dtype=object)[sub]):
             return (new, sub), missed
     return None, missed
 
 
-def _near_miss(union: BaseGeometry, new: list[BaseGeometry], sub: np.ndarray,
-               foot: np.ndarray, before: np.ndarray, scale) -> Division | None:
-    """A division of a cluster within the bounds but under the floor, its boundaries pulled
-    taut and their meeting points moved (gis.partition.junctions, on the cluster alone: its
-    outline stays), where it then reaches FLOOR with every footprint whole; else None."""
+def _near_miss(miss: NearMiss, scale) -> Division | None:
+    """A near miss's division with its boundaries pulled taut and their meeting points moved
+    (gis.partition.junctions, on the cluster alone: its outline stays), where it then
+    reaches FLOOR with every footprint whole; else None."""
+    union, new, sub, foot, before = miss
     moved, changed = moved_junctions(union, new, sub, foot, scale)
     if not changed or polsby_popper(moved, scale).min() < FLOOR:
         return None
@@ -194,13 +197,13 @@ def _cluster(parts: list[BaseGeometry], assignment: np.ndarray, cluster: tuple[i
 def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
             h: np.ndarray, scale, lo: int, hi: int, splits: Sequence[Split], barriers=(),
             geographic: bool = True, divisions: int = SPLITS, vain: set[bytes] | None = None,
-            near: dict[bytes, Division] | None = None
+            near: dict[bytes, list[NearMiss]] | None = None
             ) -> tuple[list[BaseGeometry], np.ndarray, bool]:
     """Parts and assignment after dividing clusters around each part out of bounds again
     (see the module docstring), and whether any was; `divisions` by an engine at most.
     `vain` holds the clusters (their buildings and outline) divided in vain already for this
     parent, by an earlier call too: the engines are deterministic, so none is divided again.
-    `near` (where given) gets each cluster's near miss, by its key (`near_misses_taken`)."""
+    `near` (where given) gets each cluster's near misses, by its key (`near_misses_taken`)."""
     vain = set() if vain is None else vain
     parts, assignment, changed = list(parts), assignment.copy(), False
     done: set[int] = set()
@@ -229,7 +232,7 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
             left = budget[0]
             got, missed = _divide(union, cluster, parts, assignment, foot, h, scale, lo, hi,
                                   splits, barriers, geographic, budget, near is not None)
-            if missed is not None and near is not None:
+            if missed and near is not None:
                 near.setdefault(key, missed)
             if got is None:
                 if left - budget[0] == len(splits):  # every engine tried, none kept
@@ -257,7 +260,7 @@ def _replaced(parts: list[BaseGeometry], assignment: np.ndarray, cluster: tuple[
 def resplit_result(parent: BaseGeometry, buildings, households, result: SplitResult, lo: int,
                    hi: int, splits: Sequence[Split], barriers=(), geographic: bool = True,
                    divisions: int = SPLITS, vain: set[bytes] | None = None,
-                   near: dict[bytes, Division] | None = None) -> SplitResult:
+                   near: dict[bytes, list[NearMiss]] | None = None) -> SplitResult:
     """`result` after `resplit` (`divisions` by an engine at most; `vain`: clusters divided
     in vain already; `near`: the near misses drawn, kept), or `result` itself, the same
     object, when no part is out of bounds (or the arithmetic makes the bounds impossible) or
@@ -283,17 +286,20 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
 
 
 def near_misses_taken(parent: BaseGeometry, households, result: SplitResult, lo: int, hi: int,
-                      near: dict[bytes, Division], geographic: bool = True) -> SplitResult:
+                      near: dict[bytes, list[NearMiss]], geographic: bool = True
+                      ) -> SplitResult:
     """`result` with the near misses of `near` (drawn by `resplit` for this parent) put in
     place round its parts out of bounds: for each such part, its clusters in `clusters`
-    order, the first whose key holds one (the same buildings, the same outline: no engine
-    is run here); `result` itself where none applies."""
+    order, the first whose key holds one that reaches FLOOR pulled taut (`_near_miss`; the
+    same buildings, the same outline: no engine is run here); `result` itself where none
+    applies."""
     h = np.asarray(households, dtype=np.int64).reshape(-1)
     assignment = np.asarray(result.assignment, dtype=np.int64)
     arithmetic = arithmetic_of(result.violations)
     if not near or arithmetic or len(h) < 2:
         return result
     parts, changed, done = list(result.parts), False, set()
+    scale = metric_scale(single_polygon(parent), geographic)
     for _ in range(len(parts)):
         todo = _targets(parts, assignment, h, lo, hi, done)
         if not todo:
@@ -302,9 +308,10 @@ def near_misses_taken(parent: BaseGeometry, households, result: SplitResult, lo:
         lone = np.array([lone_building(h[assignment == c], hi) for c in range(len(parts))])
         for cluster in clusters(todo[0], _shared(parts), lone):
             found = _cluster(parts, assignment, cluster)
-            if found is not None and found[2] in near:
-                parts, assignment = _replaced(parts, assignment, cluster, found[0],
-                                              near[found[2]])
+            misses = near.get(found[2], []) if found is not None else []
+            division = next(filter(None, (_near_miss(m, scale) for m in misses)), None)
+            if division is not None:
+                parts, assignment = _replaced(parts, assignment, cluster, found[0], division)
                 changed = True
                 break
     if not changed:
