@@ -25,14 +25,15 @@ Only parents with a part out of bounds and arithmetic that allows the bounds are
 others are returned before anything is built. A parent gets SPLITS divisions by an engine at
 most (CPU: a set of three or four parts is divided in 50-500 ms; the caller may give fewer).
 
-A division that missed only the floor is a near miss: within the bounds, whole, but with a
-part a little under it. Where the caller keeps them (`near`), each set's first near miss is
-kept with its boundaries pulled taut and the points where they meet moved
-(gis.partition.junctions, as the split draws the grids), when that brings its lowest
-Polsby-Popper to FLOOR or more. `near_misses_taken` puts them in place last, only round the
-parts still out of bounds once every other division was weighed (graph_first): the split's
-last step pulls every boundary taut anyway, but a near miss taken earlier would stop the
-divisions weighed after the re-split, and those are often more compact.
+A division that missed only the floor is a near miss: within the bounds, tiling the set, but
+with a part a little under the floor. Where the caller asks (`near`), each set's near misses
+are kept, by the set's buildings and outline. `near_misses_taken` weighs them last, only round
+the parts still out of bounds once every other division was weighed (graph_first): a near
+miss pulled taut with the points where its boundaries meet moved (gis.partition.junctions, as
+the split draws the grids; on the set alone, whose outline stays) that reaches FLOOR with
+every footprint whole goes in. The split's last step pulls every boundary taut anyway, but a
+near miss taken in the re-split itself would stop the divisions weighed after it, and those
+are often more compact.
 """
 
 from __future__ import annotations
