@@ -159,12 +159,13 @@ def _neighbours(parts: list, i: int) -> list[int]:
 
 def test_a_real_slab_between_larger_buildings_is_told_so_truly(monaco_grid_288, monkeypatch):
     """On a real Monaco grid a slab of 28 households stays a part of its own without the
-    last candidate (engines.FREE_LAND_LAST, with which it comes in:
-    tests/test_partition_graph.py). The reason says that the sizes hold it out, and each
+    last candidates (engines.FREE_LAND_LAST and NEAR_MISSES_LAST, with either of which it
+    comes in: tests/test_partition_graph.py). The reason says that the sizes hold it out, and each
     claim is true of the division returned: no single building of a neighbouring part (not a
     tower's) makes it 30-50 while leaving its own part empty or in bounds, joining none is in
     bounds, and none is smaller than the one named."""
     monkeypatch.setattr(engines, "FREE_LAND_LAST", False)
+    monkeypatch.setattr(engines, "NEAR_MISSES_LAST", False)
     grid, buildings, households, streets = monaco_grid_288
     result = splitter("graph")(grid, buildings, households, barriers=streets)
     h = np.asarray(households)
