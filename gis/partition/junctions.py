@@ -319,13 +319,13 @@ def moved_junctions(parent: BaseGeometry, parts: list[BaseGeometry], assignment:
     """`parts` pulled taut (gis.partition.taut.pulled_taut) with the points where their
     boundaries meet moved between pulls (see the module docstring), and how many runs and
     points moved; `scale` is metres per unit along x and y (for Polsby-Popper only)."""
-    parts, changed = pulled_taut(parent, parts, assignment, foot, scale)
-    if len(parts) < 2:
-        return parts, changed
-    foot = clipped_to(parent, np.asarray(foot, dtype=object))
-    own = [foot[assignment == k] for k in range(len(parts))]
+    foot = clipped_to(parent, np.asarray(foot, dtype=object))  # once, for every pull
     feet = foot[~shapely.is_empty(foot)]
     obstacles = Obstacles.of(feet)
+    parts, changed = pulled_taut(parent, parts, assignment, foot, scale, obstacles=obstacles)
+    if len(parts) < 2:
+        return parts, changed
+    own = [foot[assignment == k] for k in range(len(parts))]
     point = shapely.get_type_id(feet) == 0
     corners = _Points(np.vstack([shapely.get_coordinates(feet[~point]),
                                  shapely.get_coordinates(parent)]))
@@ -338,12 +338,14 @@ def moved_junctions(parent: BaseGeometry, parts: list[BaseGeometry], assignment:
         moved += sum(mover.slide(x0, a, b) for x0, a, b in slides if a in fresh or b in fresh)
         if not moved:
             break
-        moved_parts = {k for k, (before, after) in enumerate(zip(parts, mover.parts,
-                                                                 strict=True))
-                       if before is not after}
-        new, pulled = pulled_taut(parent, mover.parts, assignment, foot, scale, clipped=True,
-                                  only=moved_parts, obstacles=obstacles)
-        fresh = {k for k, (before, after) in enumerate(zip(parts, new, strict=True))
-                 if before is not after}
+        new, pulled = pulled_taut(parent, mover.parts, assignment, foot, scale,
+                                  only=_changed(parts, mover.parts), obstacles=obstacles)
+        fresh = _changed(parts, new)
         parts, changed = new, changed + moved + pulled
     return parts, changed
+
+
+def _changed(before: list[BaseGeometry], after: list[BaseGeometry]) -> set[int]:
+    """The indices of the parts `after` holds new objects at (a part left alone is the same
+    object)."""
+    return {k for k, (b, a) in enumerate(zip(before, after, strict=True)) if b is not a}

@@ -179,12 +179,11 @@ def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
     return [k for k in _out(counts, lone, lo, hi) if id(parts[k]) not in done]
 
 
-def _cluster(parts: list[BaseGeometry], assignment: np.ndarray, cluster: tuple[int, ...]
-             ) -> tuple[np.ndarray, BaseGeometry, bytes] | None:
-    """The cluster's buildings, its parts' union (one polygon, their areas adding up) and
-    its key (the buildings and the outline: the same key, the same cluster); None where the
-    union is not one polygon."""
-    idx = np.flatnonzero(np.isin(assignment, cluster))
+def _cluster(parts: list[BaseGeometry], cluster: tuple[int, ...], idx: np.ndarray
+             ) -> tuple[BaseGeometry, bytes] | None:
+    """The union of the cluster's parts (one polygon, their areas adding up) and the
+    cluster's key (its buildings `idx` and its outline: the same key, the same cluster);
+    None where the union is not one polygon."""
     try:
         union = _one(shapely.union_all([parts[c] for c in cluster]))
     except GEOSException:
@@ -192,7 +191,7 @@ def _cluster(parts: list[BaseGeometry], assignment: np.ndarray, cluster: tuple[i
     area = sum(parts[c].area for c in cluster)
     if union is None or abs(union.area - area) > AREA_NOISE * area:
         return None
-    return idx, union, idx.tobytes() + shapely.to_wkb(union)
+    return union, idx.tobytes() + shapely.to_wkb(union)
 
 
 def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
@@ -223,13 +222,14 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
         for cluster in clusters(k, shared, lone):
             if tried >= TRIES:
                 break
-            if packing(h[np.isin(assignment, cluster)], lo, hi).feasible is False:
+            idx = np.flatnonzero(np.isin(assignment, cluster))
+            if packing(h[idx], lo, hi).feasible is False:
                 continue
             tried += 1
-            found = _cluster(parts, assignment, cluster)
-            if found is None or found[2] in vain:
+            found = _cluster(parts, cluster, idx)
+            if found is None or found[1] in vain:
                 continue
-            idx, union, key = found
+            union, key = found
             left = budget[0]
             got, missed = _divide(union, cluster, parts, assignment, foot, h, scale, lo, hi,
                                   splits, barriers, geographic, budget, near is not None)
@@ -308,11 +308,12 @@ def near_misses_taken(parent: BaseGeometry, households, result: SplitResult, lo:
         done.add(id(parts[todo[0]]))
         lone = np.array([lone_building(h[assignment == c], hi) for c in range(len(parts))])
         for cluster in clusters(todo[0], _shared(parts), lone):
-            found = _cluster(parts, assignment, cluster)
-            misses = near.get(found[2], []) if found is not None else []
+            idx = np.flatnonzero(np.isin(assignment, cluster))
+            found = _cluster(parts, cluster, idx)
+            misses = near.get(found[1], []) if found is not None else []
             division = next(filter(None, (_near_miss(m, scale) for m in misses)), None)
             if division is not None:
-                parts, assignment = _replaced(parts, assignment, cluster, found[0], division)
+                parts, assignment = _replaced(parts, assignment, cluster, idx, division)
                 changed = True
                 break
     if not changed:

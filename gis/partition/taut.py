@@ -325,15 +325,16 @@ def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]], holes: l
 
 
 def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
-                foot: np.ndarray, scale: tuple[float, float], *, clipped: bool = False,
+                foot: np.ndarray, scale: tuple[float, float], *,
                 only: set[int] | None = None, obstacles: Obstacles | None = None
                 ) -> tuple[list[BaseGeometry], int]:
     """`parts` with their shared boundaries pulled taut round the footprints `foot` (each
     building's part in `assignment`; see the module docstring), and how many runs changed;
     `scale` is metres per unit along x and y (for Polsby-Popper only). A caller pulling the
-    same division again (gis.partition.junctions) passes the footprints already clipped to
-    the parent (`clipped`) with their `obstacles`, and `only` the parts changed since: a
-    run between two parts that did not change was pulled as far as it goes already."""
+    same division more than once (gis.partition.junctions) gives the footprints already
+    clipped to the parent with their `obstacles` (Obstacles.of the non-empty ones), and
+    `only` the parts changed since the last pull: a run between two parts that did not
+    change was pulled as far as it goes already."""
     parts = list(parts)
     rings = exterior_rings(np.asarray(parts, dtype=object))
     runs = shared_runs(rings)
@@ -341,9 +342,8 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
         runs = [run for run in runs if run.a in only or run.b in only]
     if not runs:
         return parts, 0
-    if not clipped:
-        foot = clipped_to(parent, np.asarray(foot, dtype=object))
     if obstacles is None:
+        foot = clipped_to(parent, np.asarray(foot, dtype=object))
         obstacles = Obstacles.of(foot[~shapely.is_empty(foot)])
     shapely.prepare(parent)
     geoms = np.asarray(parts, dtype=object)
