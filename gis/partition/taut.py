@@ -108,15 +108,15 @@ def exterior_rings(parts: np.ndarray) -> list[np.ndarray | None]:
     index = np.flatnonzero(ok)
     if not len(index):
         return rings
-    xy, k = shapely.get_coordinates(shapely.get_exterior_ring(parts[index]), return_index=True)
+    outer = shapely.get_exterior_ring(parts[index])
+    xy, k = shapely.get_coordinates(outer, return_index=True)
     ends = np.searchsorted(k, np.arange(len(index) + 1))
+    clockwise = ~shapely.is_ccw(outer)
     for j, p in enumerate(index.tolist()):
         ring = xy[ends[j]:ends[j + 1] - 1]
         if len(ring) < 3:
             continue
-        twice = np.dot(ring[:, 0], np.roll(ring[:, 1], -1)) - np.dot(np.roll(ring[:, 0], -1),
-                                                                     ring[:, 1])
-        rings[p] = ring[::-1] if twice < 0 else ring
+        rings[p] = ring[::-1] if clockwise[j] else ring
     return rings
 
 
@@ -188,7 +188,7 @@ def _chains(a: np.ndarray, v: np.ndarray, b: np.ndarray, held: np.ndarray, owner
 
 def _open(ring: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rings' coordinates (each closed, grouped by t) without their closing rows."""
-    last = np.r_[t[1:] != t[:-1], True]
+    last = np.append(t[1:] != t[:-1], True)
     return ring[~last], t[~last]
 
 
@@ -236,8 +236,10 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
     pull = np.flatnonzero(~flat & holds & ~stays)
     count = np.where(drop, 0, 1)
     chain_xy, chain_t = np.zeros((0, 2)), np.zeros(0, np.int64)
+    pulled = np.zeros(len(who), bool)
+    pulled[pull] = True
     if len(pull):
-        sel = np.isin(owner_t, pull)
+        sel = pulled[owner_t]
         chain_xy, local, on_v = _chains(a[pull], v[pull], b[pull], held_xy[sel],
                                         np.searchsorted(pull, owner_t[sel]))
         moved = pull[~on_v]
@@ -250,7 +252,9 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
     out = np.empty((int(start[-1]), 2))
     plain = np.ones(len(xy), bool)
     plain[g[count != 1]] = False
-    plain[g[(count == 1) & np.isin(np.arange(len(who)), chain_t)]] = False
+    chained = np.zeros(len(who), bool)
+    chained[chain_t] = True
+    plain[g[(count == 1) & chained]] = False
     out[start[:-1][plain]] = xy[plain]
     if len(chain_t):
         first = start[g[chain_t]]
