@@ -37,6 +37,7 @@ and the lowest Polsby-Popper with and without it.
                   whole_spare_only,
                   fallback_if_vain,unit_chains_enough,fallback_beside_only]
         [--every N] [--level micro_grid|grid (then --stages fallback_micro_only,taut,junctions)]
+        [--stages tail: resplit, fallback, grouped, free_land and near_misses off together]
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FA
           "free_land": (engines, "FREE_LAND_LAST", False),
           "near_misses": (engines, "NEAR_MISSES_LAST", False), "taut": (engines, "TAUT", False),
           "junctions": (engines, "JUNCTIONS", False)}
+# stages switched off together: `tail`, every stage that runs only where parts stay out of
+# bounds, leaving the graph engine's division with its passes and the taut step (what the
+# split costs where the engine settles every grid)
+TOGETHER = {"tail": ("resplit", "fallback", "grouped", "free_land", "near_misses")}
 # the stages each level runs by default (fallback_micro_only changes nothing at the micro level)
 LEVEL_STAGES = {"micro_grid": [s for s in STAGES
                                if s not in ("fallback_micro_only", "junctions")],
@@ -88,20 +93,25 @@ def feasible_out(job: tuple, result: tuple) -> int:
     return out
 
 
-def with_and_without(jobs: list[tuple], module, setting: str, off) -> dict:
-    """Every job divided with the stage and without it (see the module docstring)."""
-    on_value = getattr(module, setting)
+def with_and_without(jobs: list[tuple], module, setting: str, off,
+                     also: tuple[tuple, ...] = ()) -> dict:
+    """Every job divided with the stage and without it (see the module docstring); `also`:
+    more (module, setting, off) switched with it."""
+    switches = ((module, setting, off), *also)
+    on_values = [getattr(m, name) for m, name, _ in switches]
     cpu = {True: [], False: []}
     results = {True: [], False: []}
     try:
         for i, job in enumerate(jobs):
             for on in ((True, False) if i % 2 == 0 else (False, True)):
-                setattr(module, setting, on_value if on else off)
+                for (m, name, off_value), on_value in zip(switches, on_values, strict=True):
+                    setattr(m, name, on_value if on else off_value)
                 result, seconds = timed_split(job)
                 cpu[on].append(seconds)
                 results[on].append(result)
     finally:
-        setattr(module, setting, on_value)
+        for (m, name, _), on_value in zip(switches, on_values, strict=True):
+            setattr(m, name, on_value)
     figures = {"changed": sum(a[0] != b[0] or a[1] != b[1]
                               for a, b in zip(results[True], results[False], strict=True))}
     for on, label in ((True, "on"), (False, "off")):
@@ -134,9 +144,10 @@ def main() -> None:
     if args.quick:
         args.every = max(args.every, 2)
     stages = args.stages.split(",") if args.stages else LEVEL_STAGES[args.level]
-    unknown = sorted(set(stages) - set(STAGES))
+    unknown = sorted(set(stages) - set(STAGES) - set(TOGETHER))
     if unknown:
-        ap.error(f"unknown stage {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+        ap.error(f"unknown stage {', '.join(unknown)}; "
+                 f"choose from {', '.join([*STAGES, *TOGETHER])}")
     summary = []
     unit = "communities" if args.level == "grid" else "grids"
     for name in args.cities:
@@ -148,7 +159,8 @@ def main() -> None:
             jobs = micro_jobs(data, "graph", args.every)
         fields = []
         for stage in stages:
-            figures = with_and_without(jobs, *STAGES[stage])
+            first, *more = [STAGES[s] for s in TOGETHER.get(stage, (stage,))]
+            figures = with_and_without(jobs, *first, also=tuple(more))
             fields.append(field(stage, figures))
             print(f"{name} ({len(jobs)} {unit}) {fields[-1]}", flush=True)
         summary.append(f"{name}: {unit}={len(jobs)} " + " ".join(fields))

@@ -161,3 +161,29 @@ def test_the_noise_bench_refuses_fewer_than_one_copy_with_a_usage_message() -> N
     assert run.returncode == 2
     assert "--copies must be at least 1" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_tail_bench_switches_a_stage_group_off_together_and_restores_it(monkeypatch) -> None:
+    """`--stages tail` divides each grid once with every tail stage and once with all of them
+    off at the same time (the engine's division with its passes alone), then puts every
+    setting back as it was, even where a division fails."""
+    from bench import tail_bench
+    from gis.partition import engines
+
+    tail = [tail_bench.STAGES[s] for s in tail_bench.TOGETHER["tail"]]
+    seen = []
+
+    def recording_split(job):
+        seen.append(tuple(getattr(m, name) is off for m, name, off in tail))
+        if len(seen) == 3:
+            raise RuntimeError("a division fails")
+        return (b"", [0], [40], [1.0]), 0.01
+
+    monkeypatch.setattr(tail_bench, "timed_split", recording_split)
+    before = [getattr(m, name) for m, name, _ in tail]
+    with pytest.raises(RuntimeError):
+        tail_bench.with_and_without([None, None], *tail[0], also=tuple(tail[1:]))
+    assert seen[:2] == [(False,) * 5, (True,) * 5]  # on, then all off; the next grid off first
+    assert seen[2] == (True,) * 5
+    assert [getattr(m, name) for m, name, _ in tail] == before
+    assert engines.RESPLIT_LAST is True and engines.NEAR_MISSES_LAST is True
