@@ -12,9 +12,11 @@ which every part without a tower holds 30-50 households and a tower's part holds
 and whatever else it takes. Per grid it prints the engine's parts out, the households it put
 beside towers, and the fewest households beside towers of any such division: `none` where
 there is no such division at all (only redrawing the land a unit holds could bring the part
-in), `unknown` where the search ran out of its CPU budget. The search splits what is left to
-divide into its connected pieces, remembers each piece's answer and branches first on the
-unit with the fewest neighbours, so a grid of a few dozen units mostly takes seconds. The
+in), `unknown` where the search ran out of its CPU budget and so did a constraint solver
+given as long (OR-Tools CP-SAT, `fewest_beside_solved`, asked only there). The search splits
+what is left to divide into its connected pieces, remembers each piece's answer and branches
+first on the unit with the fewest neighbours, so a grid of a few dozen units mostly takes
+seconds; on the real grids where it does not, the solver settled the answer in seconds. The
 bound holds for the unit graph only: the split's passes redraw the land between parts, and
 its last candidate frees the land round every building, so the split may do what no division
 of the unit graph does (on a Monaco grid the split's parts in bounds include two that are not
@@ -138,6 +140,89 @@ def fewest_beside(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int,
     return ("none", None) if best == float("inf") else ("found", int(best))
 
 
+def fewest_beside_solved(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int,
+                         hi: int, seconds: float = SECONDS) -> tuple[str, int | None]:
+    """`fewest_beside`'s answer by a constraint solver (OR-Tools CP-SAT, two workers), for the
+    graphs the search leaves unknown. Each tower has a part of its own; up to one part per
+    `lo` households of the rest, plus one per connected piece of the graph (a piece of empty
+    units only), holds none or lo..hi of them; every part is connected (a flow from one root
+    unit reaches each of its units); the households in towers' parts besides the towers are
+    minimised. ('unknown', None) where `seconds` of wall time run out undecided."""
+    from ortools.sat.python import cp_model
+
+    h = [int(v) for v in np.asarray(households).tolist()]
+    n = len(h)
+    edges = list(zip(np.asarray(a).tolist(), np.asarray(b).tolist(), strict=True))
+    arcs = edges + [(j, i) for i, j in edges]
+    towers = [u for u in range(n) if h[u] > hi]
+    rest = sum(v for v in h if v <= hi)
+    near = [0] * n
+    for i, j in edges:
+        near[i] |= 1 << j
+        near[j] |= 1 << i
+    free = rest // lo + _pieces(near, n)
+    parts = len(towers) + free
+    m = cp_model.CpModel()
+    x = [[m.new_bool_var(f"x{u}_{p}") for p in range(parts)] for u in range(n)]
+    for u in range(n):
+        m.add_exactly_one(x[u])
+    for p, t in enumerate(towers):
+        m.add(x[t][p] == 1)
+        for other in towers:
+            if other != t:
+                m.add(x[other][p] == 0)
+    for p in range(len(towers), parts):
+        for t in towers:
+            m.add(x[t][p] == 0)
+        held = sum(h[u] * x[u][p] for u in range(n))
+        some = m.new_bool_var(f"some{p}")  # none, or lo..hi households
+        m.add(held >= lo).only_enforce_if(some)
+        m.add(held <= hi).only_enforce_if(some)
+        m.add(held == 0).only_enforce_if(~some)
+    for p in range(parts):  # connected: one root sends one unit of flow to each member
+        root = [m.new_bool_var(f"r{u}_{p}") for u in range(n)]
+        used = m.new_bool_var(f"used{p}")
+        m.add_max_equality(used, [x[u][p] for u in range(n)])
+        m.add(sum(root) == used)
+        flow = {arc: m.new_int_var(0, n, f"f{arc}_{p}") for arc in arcs}
+        for (i, j), f in flow.items():
+            m.add(f <= n * x[i][p])
+            m.add(f <= n * x[j][p])
+        for u in range(n):
+            m.add_implication(root[u], x[u][p])
+            supply = m.new_int_var(0, n, f"s{u}_{p}")
+            m.add(supply <= n * root[u])
+            m.add(supply + sum(flow[i, j] for i, j in arcs if j == u)
+                  - sum(flow[i, j] for i, j in arcs if i == u) == x[u][p])
+    m.minimize(sum(h[u] * x[u][p] for p, t in enumerate(towers) for u in range(n) if u != t))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = 2
+    status = solver.solve(m)
+    if status == cp_model.OPTIMAL:
+        return "found", int(round(solver.objective_value))
+    if status == cp_model.INFEASIBLE:
+        return "none", None
+    return "unknown", None
+
+
+def _pieces(near: list[int], n: int) -> int:
+    """How many connected pieces the graph of neighbour masks `near` has."""
+    left, count = (1 << n) - 1, 0
+    while left:
+        piece = frontier = left & -left
+        while frontier:
+            grown = 0
+            for u in range(n):
+                if frontier >> u & 1:
+                    grown |= near[u]
+            frontier = grown & left & ~piece
+            piece |= frontier
+        left &= ~piece
+        count += 1
+    return count
+
+
 def engine_beside(job: tuple, result: tuple) -> int:
     """Households the split put beside towers (in a tower's part, besides the tower)."""
     h = np.asarray(job[2], dtype=np.int64)
@@ -156,7 +241,11 @@ def bound(job: tuple, seconds: float) -> tuple[int, tuple[str, int | None]]:
     feet = list(shapely.from_wkb(np.asarray(job[1], dtype=object)))
     got = split_inputs_of(parent, feet, np.asarray(job[2]), job[4], job[5], True)
     g = cell_graph(got.local, got.feet, got.households)
-    return g.n, fewest_beside(g.households, g.edge_a, g.edge_b, got.lo, got.hi, seconds)
+    verdict = fewest_beside(g.households, g.edge_a, g.edge_b, got.lo, got.hi, seconds)
+    if verdict[0] == "unknown":
+        verdict = fewest_beside_solved(g.households, g.edge_a, g.edge_b, got.lo, got.hi,
+                                       seconds)
+    return g.n, verdict
 
 
 def city_bounds(name: str, jobs: list[tuple], seconds: float) -> str:

@@ -1,5 +1,5 @@
-"""bench/out_bound.py's exhaustive search: the fewest households beside towers over every
-division of a unit graph with every part without a tower in bounds."""
+"""bench/out_bound.py's exhaustive search and its constraint solver: the fewest households beside
+towers over every division of a unit graph with every part without a tower in bounds."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.out_bound import fewest_beside
+from bench.out_bound import fewest_beside, fewest_beside_solved
 
 
-def _search(households: list[int], edges: list[tuple[int, int]]) -> tuple[str, int | None]:
+def _search(households: list[int], edges: list[tuple[int, int]], search=fewest_beside
+            ) -> tuple[str, int | None]:
     a = np.array([e[0] for e in edges], dtype=np.int64)
     b = np.array([e[1] for e in edges], dtype=np.int64)
-    return fewest_beside(np.array(households), a, b, 30, 50)
+    return search(np.array(households), a, b, 30, 50)
 
 
 def _partitions(items: list[int]):
@@ -84,8 +85,22 @@ def test_a_set_over_the_maximum_may_still_reach_a_tower():
                                       st.integers(0, len(households) - 1)), max_size=8))))
 def test_the_search_gives_what_trying_every_division_gives(case):
     """Random unit graphs (a path, plus random edges) of up to seven units: the search's
-    answer is the one every set partition gives."""
+    answer and the solver's are the one every set partition gives."""
     households, extra = case
     edges = sorted({(i, i + 1) for i in range(len(households) - 1)}
                    | {(min(i, j), max(i, j)) for i, j in extra if i != j})
     assert _search(households, edges) == _brute(households, edges)
+    assert _search(households, edges, fewest_beside_solved) == _brute(households, edges)
+
+
+def test_the_solver_settles_a_graph_the_search_runs_out_of_time_on():
+    """A path of 21 units of 4-27 households with a tower of 61 at one end and two shortcuts:
+    the search, given no CPU, gives up; the solver finds the fewest households beside the
+    tower that let every other part be in bounds (94), as the search does given the time."""
+    households = [61, 19, 6, 19, 24, 24, 22, 6, 4, 11, 13, 6, 7, 22, 13, 7, 27, 27, 24, 9, 9]
+    edges = [(i, i + 1) for i in range(len(households) - 1)] + [(1, 7), (7, 20), (8, 14)]
+    a = np.array([e[0] for e in edges])
+    b = np.array([e[1] for e in edges])
+    assert fewest_beside(np.array(households), a, b, 30, 50, seconds=-1.0) == ("unknown", None)
+    assert fewest_beside_solved(np.array(households), a, b, 30, 50) == ("found", 94)
+    assert fewest_beside(np.array(households), a, b, 30, 50) == ("found", 94)
