@@ -142,12 +142,24 @@ def fewest_beside(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int,
 
 def fewest_beside_solved(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int,
                          hi: int, seconds: float = SECONDS) -> tuple[str, int | None]:
-    """`fewest_beside`'s answer by a constraint solver (OR-Tools CP-SAT, two workers), for the
-    graphs the search leaves unknown. Each tower has a part of its own; up to one part per
-    `lo` households of the rest, plus one per connected piece of the graph (a piece of empty
-    units only), holds none or lo..hi of them; every part is connected (a flow from one root
-    unit reaches each of its units); the households in towers' parts besides the towers are
-    minimised. ('unknown', None) where `seconds` of wall time run out undecided."""
+    """`fewest_beside`'s answer by a constraint solver (OR-Tools CP-SAT, `solved_division`),
+    for the graphs the search leaves unknown: ('unknown', None) where `seconds` of wall time
+    run out undecided."""
+    verdict, beside, _ = solved_division(households, a, b, lo, hi, seconds=seconds)
+    return verdict, beside
+
+
+def solved_division(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int, hi: int,
+                    lengths: np.ndarray | None = None, seconds: float = SECONDS
+                    ) -> tuple[str, int | None, np.ndarray | None]:
+    """The division of `fewest_beside`'s question with the fewest households beside towers
+    by a constraint solver (OR-Tools CP-SAT, two workers): the verdict, those households and
+    each unit's part (None unless 'found'). Each tower has a part of its own; up to one part
+    per `lo` households of the rest, plus one per connected piece of the graph (a piece of
+    empty units only), holds none or lo..hi of them; every part is connected (a flow from one
+    root unit reaches each of its units). With `lengths` (each edge's), among divisions with
+    as few households beside towers the one cutting the least length of edges between parts
+    (the most compact on the unit graph, as a proxy) is asked for."""
     from ortools.sat.python import cp_model
 
     h = [int(v) for v in np.asarray(households).tolist()]
@@ -155,13 +167,11 @@ def fewest_beside_solved(households: np.ndarray, a: np.ndarray, b: np.ndarray, l
     edges = list(zip(np.asarray(a).tolist(), np.asarray(b).tolist(), strict=True))
     arcs = edges + [(j, i) for i, j in edges]
     towers = [u for u in range(n) if h[u] > hi]
-    rest = sum(v for v in h if v <= hi)
     near = [0] * n
     for i, j in edges:
         near[i] |= 1 << j
         near[j] |= 1 << i
-    free = rest // lo + _pieces(near, n)
-    parts = len(towers) + free
+    parts = len(towers) + sum(v for v in h if v <= hi) // lo + _pieces(near, n)
     m = cp_model.CpModel()
     x = [[m.new_bool_var(f"x{u}_{p}") for p in range(parts)] for u in range(n)]
     for u in range(n):
@@ -194,16 +204,27 @@ def fewest_beside_solved(households: np.ndarray, a: np.ndarray, b: np.ndarray, l
             m.add(supply <= n * root[u])
             m.add(supply + sum(flow[i, j] for i, j in arcs if j == u)
                   - sum(flow[i, j] for i, j in arcs if i == u) == x[u][p])
-    m.minimize(sum(h[u] * x[u][p] for p, t in enumerate(towers) for u in range(n) if u != t))
+    beside = sum(h[u] * x[u][p] for p, t in enumerate(towers) for u in range(n) if u != t)
+    objective = beside
+    if lengths is not None:  # decimetres cut, under one household beside a tower
+        cut = []
+        for e, (i, j) in enumerate(edges):
+            z = m.new_bool_var(f"cut{e}")
+            for p in range(parts):
+                m.add(z >= x[i][p] - x[j][p])
+            cut.append(int(round(10 * float(lengths[e]))) * z)
+        objective = (sum(int(round(10 * float(w))) for w in lengths) + 1) * beside + sum(cut)
+    m.minimize(objective)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = 2
     status = solver.solve(m)
-    if status == cp_model.OPTIMAL:
-        return "found", int(round(solver.objective_value))
     if status == cp_model.INFEASIBLE:
-        return "none", None
-    return "unknown", None
+        return "none", None, None
+    if status != cp_model.OPTIMAL:
+        return "unknown", None, None
+    label = np.array([next(p for p in range(parts) if solver.value(x[u][p])) for u in range(n)])
+    return "found", int(solver.value(beside)), label
 
 
 def _pieces(near: list[int], n: int) -> int:

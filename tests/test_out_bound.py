@@ -104,3 +104,24 @@ def test_the_solver_settles_a_graph_the_search_runs_out_of_time_on():
     assert fewest_beside(np.array(households), a, b, 30, 50, seconds=-1.0) == ("unknown", None)
     assert fewest_beside_solved(np.array(households), a, b, 30, 50) == ("found", 94)
     assert fewest_beside(np.array(households), a, b, 30, 50) == ("found", 94)
+
+
+def test_the_division_with_households_beside_towers_brings_a_real_grid_in(bund_grid_106):
+    """bench/beside_bench.py on a real Bund grid whose part of 20 households the split leaves
+    out: the solver's division, drawn and pulled taut as the split draws its own, has every
+    part without a tower in bounds, the households it needs beside the towers, every building
+    whole and the grid tiled, and no part under 0.2."""
+    from bench.beside_bench import as_job_result, beside_division
+    from bench.out_bound import engine_beside
+    from bench.tail_bench import feasible_out
+    from tests.test_partition_growth import check_division
+
+    grid, buildings, households, _ = bund_grid_106
+    job = (grid.wkb, [b.wkb for b in buildings], list(map(int, households)), [], 30, 50, 0,
+           "graph")
+    division = beside_division(job, seconds=60.0)
+    check_division(grid, buildings, households, division)
+    result = as_job_result(division)
+    assert feasible_out(job, result) == 0
+    assert engine_beside(job, result) == 47
+    assert min(division.polsby_popper) >= 0.2
