@@ -47,7 +47,8 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
 
 
 @pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench",
-                                   "power_bench", "footprint_bench", "noise_bench", "out_bound"])
+                                   "power_bench", "footprint_bench", "noise_bench", "out_bound",
+                                   "beside_bench"])
 def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
     """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
     KeyError after the cities before it were divided."""
