@@ -29,9 +29,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.growth_profile import city_level_jobs  # noqa: E402
-from bench.out_bound import SECONDS, engine_beside, solved_division  # noqa: E402
-from bench.real_city import city_parser  # noqa: E402
+from bench.out_bound import engine_beside, run_cities, solved_division  # noqa: E402
 from bench.tail_bench import feasible_out  # noqa: E402
 from gis.partition import engines  # noqa: E402
 from gis.partition.assign import Assigner  # noqa: E402
@@ -102,15 +100,9 @@ def city_line(name: str, jobs: list[tuple], seconds: float) -> str:
 
 
 def main() -> None:
-    ap = city_parser(__doc__)
-    ap.add_argument("--quick", action="store_true",
-                    help=f"10 s of the solver a grid instead of {SECONDS:.0f}")
-    args = ap.parse_args()
-    seconds = 10.0 if args.quick else SECONDS
-    summary = [city_line(name, jobs, seconds)
-               for name, _, jobs in city_level_jobs(args.cities, ["micro_grid"])]
-    print("beside_bench (grids with parts out that could be in bounds; the split's / the "
-          "division with the fewest households beside towers, drawn): " + " | ".join(summary))
+    run_cities(__doc__, city_line, "beside_bench (grids with parts out that could be in "
+               "bounds; the split's / the division with the fewest households beside towers, "
+               "drawn)")
 
 
 if __name__ == "__main__":

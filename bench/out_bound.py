@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -295,17 +296,24 @@ def city_bounds(name: str, jobs: list[tuple], seconds: float) -> str:
             f"engine_beside={','.join(str(m) for _, m in found) or '-'}")
 
 
-def main() -> None:
-    ap = city_parser(__doc__)
+def run_cities(doc: str, per_city: Callable[[str, list[tuple], float], str], title: str
+               ) -> None:
+    """A micro-grid bench of the real cities with a time budget a grid (`--quick`: 10 s, else
+    SECONDS): `per_city`'s summary of each city, after `title`, on the last line."""
+    ap = city_parser(doc)
     ap.add_argument("--quick", action="store_true",
-                    help=f"a search budget of 10 s of CPU a grid instead of {SECONDS:.0f}")
+                    help=f"a budget of 10 s a grid instead of {SECONDS:.0f}")
     args = ap.parse_args()
     seconds = 10.0 if args.quick else SECONDS
-    summary = [city_bounds(name, jobs, seconds)
+    summary = [per_city(name, jobs, seconds)
                for name, _, jobs in city_level_jobs(args.cities, ["micro_grid"])]
-    print("out_bound (micro-grids with parts out that could be in bounds; the fewest "
-          "households beside towers of any division of the unit graph with every other part "
-          "in bounds): " + " | ".join(summary))
+    print(f"{title}: " + " | ".join(summary))
+
+
+def main() -> None:
+    run_cities(__doc__, city_bounds, "out_bound (micro-grids with parts out that could be in "
+               "bounds; the fewest households beside towers of any division of the unit graph "
+               "with every other part in bounds)")
 
 
 if __name__ == "__main__":
