@@ -65,47 +65,25 @@ def fewest_beside(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int,
     `seconds` of CPU ran out."""
     h = np.asarray(households, dtype=np.int64)
     n = len(h)
-    near = [0] * n
-    for i, j in zip(np.asarray(a).tolist(), np.asarray(b).tolist(), strict=True):
-        near[i] |= 1 << j
-        near[j] |= 1 << i
+    near = _neighbour_masks(a, b, n)
     tower = [int(v) > hi for v in h.tolist()]
     hh = h.tolist()
     deadline = time.process_time() + seconds
     memo: dict[int, float] = {}
-
-    def members(mask: int) -> list[int]:
-        return [u for u in range(n) if mask >> u & 1]
-
-    def pieces(mask: int) -> list[int]:
-        """The connected pieces of the units in `mask`."""
-        out = []
-        while mask:
-            seed = mask & -mask
-            piece, frontier = seed, seed
-            while frontier:
-                grown = 0
-                for u in members(frontier):
-                    grown |= near[u]
-                frontier = grown & mask & ~piece
-                piece |= frontier
-            out.append(piece)
-            mask &= ~piece
-        return out
 
     def groups(u: int, mask: int):
         """Connected sets holding u within `mask` (each once) that may be a part, with the
         households they put beside a tower: one tower and anything else, or no tower and
         lo..hi households. A set over `hi` without a tower grows on only where `mask` holds
         a tower it may still reach."""
-        reach_tower = any(tower[v] for v in members(mask))
+        reach_tower = any(tower[v] for v in _members(mask))
 
         def grow(chosen: int, total: int, towers: int, allowed: int, frontier: int):
             if towers:
-                yield chosen, total - max(hh[v] for v in members(chosen) if tower[v])
+                yield chosen, total - max(hh[v] for v in _members(chosen) if tower[v])
             elif lo <= total <= hi:
                 yield chosen, 0
-            for v in members(frontier & allowed):
+            for v in _members(frontier & allowed):
                 more = towers + tower[v]
                 if more > 1 or (not more and total + hh[v] > hi and not reach_tower):
                     continue  # no part holds it: later branches may still take v
@@ -120,7 +98,7 @@ def fewest_beside(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int,
             return memo[piece]
         if time.process_time() > deadline:
             raise OutOfTime
-        held = [u for u in members(piece) if hh[u] > 0]
+        held = [u for u in _members(piece) if hh[u] > 0]
         if not held:
             return 0.0  # land and empty buildings join a neighbouring part
         towers = sum(tower[u] for u in held)
@@ -129,13 +107,13 @@ def fewest_beside(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: int,
         if towers or total >= lo:
             first = min(held, key=lambda u: (bin(near[u] & piece).count("1"), u))  # the most
             for chosen, beside in groups(first, piece):  # hemmed in first: it fails soonest
-                rest = sum(solve(p) for p in pieces(piece & ~chosen))
+                rest = sum(solve(p) for p in _pieces(near, piece & ~chosen))
                 best = min(best, beside + rest)
         memo[piece] = best
         return best
 
     try:
-        best = sum(solve(p) for p in pieces((1 << n) - 1))
+        best = sum(solve(p) for p in _pieces(near, (1 << n) - 1))
     except OutOfTime:
         return "unknown", None
     return ("none", None) if best == float("inf") else ("found", int(best))
@@ -168,11 +146,8 @@ def solved_division(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: in
     edges = list(zip(np.asarray(a).tolist(), np.asarray(b).tolist(), strict=True))
     arcs = edges + [(j, i) for i, j in edges]
     towers = [u for u in range(n) if h[u] > hi]
-    near = [0] * n
-    for i, j in edges:
-        near[i] |= 1 << j
-        near[j] |= 1 << i
-    parts = len(towers) + sum(v for v in h if v <= hi) // lo + _pieces(near, n)
+    pieces = len(_pieces(_neighbour_masks(a, b, n), (1 << n) - 1))
+    parts = len(towers) + sum(v for v in h if v <= hi) // lo + pieces
     m = cp_model.CpModel()
     x = [[m.new_bool_var(f"x{u}_{p}") for p in range(parts)] for u in range(n)]
     for u in range(n):
@@ -228,21 +203,39 @@ def solved_division(households: np.ndarray, a: np.ndarray, b: np.ndarray, lo: in
     return "found", int(solver.value(beside)), label
 
 
-def _pieces(near: list[int], n: int) -> int:
-    """How many connected pieces the graph of neighbour masks `near` has."""
-    left, count = (1 << n) - 1, 0
-    while left:
-        piece = frontier = left & -left
+def _neighbour_masks(a: np.ndarray, b: np.ndarray, n: int) -> list[int]:
+    """Each of n units' neighbours (edges a-b) as a bit mask."""
+    near = [0] * n
+    for i, j in zip(np.asarray(a).tolist(), np.asarray(b).tolist(), strict=True):
+        near[i] |= 1 << j
+        near[j] |= 1 << i
+    return near
+
+
+def _members(mask: int) -> list[int]:
+    """The units of a bit mask, ascending."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def _pieces(near: list[int], mask: int) -> list[int]:
+    """The connected pieces (bit masks) of the units in `mask`, neighbours `near`."""
+    out = []
+    while mask:
+        piece = frontier = mask & -mask
         while frontier:
             grown = 0
-            for u in range(n):
-                if frontier >> u & 1:
-                    grown |= near[u]
-            frontier = grown & left & ~piece
+            for u in _members(frontier):
+                grown |= near[u]
+            frontier = grown & mask & ~piece
             piece |= frontier
-        left &= ~piece
-        count += 1
-    return count
+        out.append(piece)
+        mask &= ~piece
+    return out
 
 
 def engine_beside(job: tuple, result: tuple) -> int:

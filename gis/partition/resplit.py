@@ -172,10 +172,15 @@ def _near_miss(miss: NearMiss, scale) -> Division | None:
     return moved, sub
 
 
-def _targets(parts, assignment, h, lo, hi, done: set[int]) -> list[int]:
-    """Parts out of bounds not tried yet."""
+def _lone(count: int, assignment: np.ndarray, h: np.ndarray, hi: int) -> np.ndarray:
+    """Whether each of `count` parts holds one building over the maximum and at most
+    buildings of no households beside it (a lone tower's part)."""
+    return np.array([lone_building(h[assignment == k], hi) for k in range(count)])
+
+
+def _targets(parts, assignment, h, lo, hi, done: set[int], lone: np.ndarray) -> list[int]:
+    """Parts out of bounds (not lone towers' parts, `lone`) not tried yet."""
     counts = np.bincount(assignment, weights=h, minlength=len(parts))
-    lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(parts))])
     return [k for k in _out(counts, lone, lo, hi) if id(parts[k]) not in done]
 
 
@@ -211,13 +216,13 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
     for _ in range(2 * len(parts)):
         if budget[0] <= 0:
             break
-        todo = _targets(parts, assignment, h, lo, hi, done)
+        lone = _lone(len(parts), assignment, h, hi)
+        todo = _targets(parts, assignment, h, lo, hi, done, lone)
         if not todo:
             break
         k = todo[0]
         done.add(id(parts[k]))
         shared = _shared(parts)
-        lone = np.array([lone_building(h[assignment == c], hi) for c in range(len(parts))])
         tried = 0
         for cluster in clusters(k, shared, lone):
             if tried >= TRIES:
@@ -272,7 +277,7 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
     arithmetic = arithmetic_of(result.violations)
     if len(h) < 2:
         return result
-    lone = np.array([lone_building(h[assignment == k], hi) for k in range(len(result.parts))])
+    lone = _lone(len(result.parts), assignment, h, hi)
     if arithmetic or not _out(np.asarray(result.households), lone, lo, hi):
         return result
     parent = single_polygon(parent)
@@ -300,13 +305,14 @@ def near_misses_taken(parent: BaseGeometry, households, result: SplitResult, lo:
     if not near or arithmetic or len(h) < 2:
         return result
     parts, changed, done = list(result.parts), False, set()
-    scale = metric_scale(single_polygon(parent), geographic)
+    parent = single_polygon(parent)
+    scale = metric_scale(parent, geographic)
     for _ in range(len(parts)):
-        todo = _targets(parts, assignment, h, lo, hi, done)
+        lone = _lone(len(parts), assignment, h, hi)
+        todo = _targets(parts, assignment, h, lo, hi, done, lone)
         if not todo:
             break
         done.add(id(parts[todo[0]]))
-        lone = np.array([lone_building(h[assignment == c], hi) for c in range(len(parts))])
         for cluster in clusters(todo[0], _shared(parts), lone):
             idx = np.flatnonzero(np.isin(assignment, cluster))
             found = _cluster(parts, cluster, idx)
@@ -318,7 +324,6 @@ def near_misses_taken(parent: BaseGeometry, households, result: SplitResult, lo:
                 break
     if not changed:
         return result
-    parent = single_polygon(parent)
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
     return rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
                    arithmetic)
