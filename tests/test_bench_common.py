@@ -188,3 +188,15 @@ def test_the_tail_bench_switches_a_stage_group_off_together_and_restores_it(monk
     assert seen[2] == (True,) * 5
     assert [getattr(m, name) for m, name, _ in tail] == before
     assert engines.RESPLIT_LAST is True and engines.NEAR_MISSES_LAST is True
+
+
+def test_the_tail_bench_refuses_an_unknown_stage_naming_the_groups_too() -> None:
+    """A misspelt stage stops the tail bench at once (exit 2) with every name it takes, the
+    stages switched off together (`tail`) among them, before any city is loaded."""
+    script = Path(__file__).resolve().parent.parent / "bench" / "tail_bench.py"
+    run = subprocess.run([sys.executable, str(script), "--stages", "tial"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "unknown stage tial; choose from resplit," in run.stderr
+    assert run.stderr.rstrip().endswith(", tail")
+    assert "Traceback" not in run.stderr
