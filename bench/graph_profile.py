@@ -14,7 +14,11 @@ The last line holds, per city, the CPU per grid in all, the graph engine's own s
 (`engine_ms`), the shares of its stages, how many grids fell back, and how many grids the
 engine settled alone (no pass run after it: `engine_alone_grids`, their CPU per grid
 `engine_alone_ms`) against the CPU per grid of the others (`others_ms`) and their share of the
-whole (`others_cpu`). With `--points` each grid's footprints are replaced by their points on
+whole (`others_cpu`), and the CPU spent inside GEOS (bench/geos_clock.py): per grid
+(`geos_ms`), as a share of the whole (`geos_share`), its calls per grid (`geos_calls`), and per
+grid of either kind (`engine_alone_geos_ms`, `others_geos_ms`). What is not GEOS is the Python
+and numpy that drive it: a compiled or batched core saves that share, fewer or smaller
+overlays the other. With `--points` each grid's footprints are replaced by their points on
 surface (bench/footprint_bench.py's `points` way: the same households, places, streets and
 bounds), to show what the footprints cost each stage.
 
@@ -32,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.footprint_bench import points_job  # noqa: E402
+from bench.geos_clock import geos_clock  # noqa: E402
 from bench.growth_profile import (  # noqa: E402
     instrument,
     micro_jobs,
@@ -104,16 +109,20 @@ def main() -> None:
         if args.points:
             jobs = [points_job(job) for job in jobs]
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
-        t0 = time.process_time()
         out, alone = [], []  # alone: the CPU of each grid the engine settled by itself
-        for job in jobs:  # (no time spent in the passes, engines._compacted, for it)
-            passes, t1 = spent["engines._compacted"], time.process_time()
-            out.append(_split_one(job))
-            if spent["engines._compacted"] == passes:
-                alone.append(time.process_time() - t1)
-        total = time.process_time() - t0
+        alone_geos = 0.0  # (no time spent in the passes, engines._compacted, for it)
+        with geos_clock() as geos:
+            t0 = time.process_time()
+            for job in jobs:
+                passes, t1, g1 = spent["engines._compacted"], time.process_time(), geos.seconds
+                out.append(_split_one(job))
+                if spent["engines._compacted"] == passes:
+                    alone.append(time.process_time() - t1)
+                    alone_geos += geos.seconds - g1
+            total = time.process_time() - t0
         rest = len(jobs) - len(alone)
         rest_ms = 1000 * (total - sum(alone)) / rest if rest else 0.0
+        rest_geos_ms = 1000 * (geos.seconds - alone_geos) / rest if rest else 0.0
         fell = spent.pop("fallback_grids", 0)
         resplit = spent.pop("resplit_grids", 0)
         grouped = spent.pop("grouped_grids", 0)
@@ -135,7 +144,12 @@ def main() -> None:
             f" grouped={share(spent, 'grouped', total)} grouped_grids={int(grouped)}"
             f" engine_alone_grids={len(alone)}"
             f" engine_alone_ms={1000 * sum(alone) / max(len(alone), 1):.1f}"
-            f" others_ms={rest_ms:.1f} others_cpu={100 * (total - sum(alone)) / total:.0f}% "
+            f" others_ms={rest_ms:.1f} others_cpu={100 * (total - sum(alone)) / total:.0f}%"
+            f" geos_ms={1000 * geos.seconds / len(jobs):.1f}"
+            f" geos_share={100 * geos.seconds / total:.0f}%"
+            f" geos_calls={geos.calls / len(jobs):.0f}"
+            f" engine_alone_geos_ms={1000 * alone_geos / max(len(alone), 1):.1f}"
+            f" others_geos_ms={rest_geos_ms:.1f} "
             + quality_fields(out))
     print(f"graph_profile{' (points)' if args.points else ''}: " + " | ".join(totals))
 
