@@ -6,15 +6,19 @@ one of them for the length of a `with` block, so that a bench can say how much o
 CPU is geometry proper (what fewer or smaller overlays would save) and how much is the Python
 and numpy that drive it (what a compiled or batched core would save). The wrapper costs about
 a microsecond a call (a thousand calls a grid on the real sets: about 1 ms of the figure it
-measures), and the originals are put back on leaving the block.
+measures), and the originals are put back on leaving the block. With `sites`, each call's time
+is also booked to the function of `sites` (a path prefix, e.g. the split's package) that made
+it, so a profile can name the overlays that cost most.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shapely.lib as lib
 from shapely.strtree import STRtree
@@ -24,10 +28,31 @@ QUERIES = ("query", "query_nearest", "nearest", "dwithin")  # STRtree methods th
 
 @dataclass
 class GeosTime:
-    """CPU seconds spent in GEOS calls, and how many calls, since the clock started."""
+    """CPU seconds spent in GEOS calls, and how many calls, since the clock started; with a
+    `sites` prefix, the seconds per calling function ("module.function") under it."""
 
     seconds: float = 0.0
     calls: int = 0
+    sites: str | None = None
+    by_site: Counter = field(default_factory=Counter)
+
+    def add(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.calls += 1
+        if self.sites is not None:
+            self.by_site[_caller(self.sites)] += seconds
+
+
+def _caller(prefix: str) -> str:
+    """The innermost function on the stack whose file lies under `prefix`."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.startswith(prefix):
+            module = path[len(prefix):].lstrip("/").removesuffix(".py").replace("/", ".")
+            return f"{module}.{frame.f_code.co_name}"
+        frame = frame.f_back
+    return "elsewhere"
 
 
 class _Timed:
@@ -42,8 +67,7 @@ class _Timed:
         try:
             return self._inner(*args, **kwargs)
         finally:
-            self._spent.seconds += time.process_time() - t0
-            self._spent.calls += 1
+            self._spent.add(time.process_time() - t0)
 
     def __getattr__(self, name: str):
         return getattr(self._inner, name)
@@ -55,8 +79,7 @@ def _timed_method(inner, spent: GeosTime):
         try:
             return inner(self, *args, **kwargs)
         finally:
-            spent.seconds += time.process_time() - t0
-            spent.calls += 1
+            spent.add(time.process_time() - t0)
 
     return timed
 
@@ -67,9 +90,10 @@ def _geos_functions() -> list[str]:
 
 
 @contextmanager
-def geos_clock() -> Iterator[GeosTime]:
-    """Within the block, every GEOS call's CPU time adds up in the GeosTime yielded."""
-    spent = GeosTime()
+def geos_clock(sites: str | None = None) -> Iterator[GeosTime]:
+    """Within the block, every GEOS call's CPU time adds up in the GeosTime yielded (and, with
+    `sites`, per calling function under that path)."""
+    spent = GeosTime(sites=sites)
     functions = {name: getattr(lib, name) for name in _geos_functions()}
     methods = {name: getattr(STRtree, name) for name in QUERIES if hasattr(STRtree, name)}
     try:

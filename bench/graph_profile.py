@@ -18,12 +18,14 @@ whole (`others_cpu`), and the CPU spent inside GEOS (bench/geos_clock.py): per g
 (`geos_ms`), as a share of the whole (`geos_share`), its calls per grid (`geos_calls`), and per
 grid of either kind (`engine_alone_geos_ms`, `others_geos_ms`). What is not GEOS is the Python
 and numpy that drive it: a compiled or batched core saves that share, fewer or smaller
-overlays the other. With `--points` each grid's footprints are replaced by their points on
-surface (bench/footprint_bench.py's `points` way: the same households, places, streets and
-bounds), to show what the footprints cost each stage.
+overlays the other. With `--sites` the split's functions whose GEOS calls cost most are
+listed per city (finding each call's caller adds to the CPU the line reports). With
+`--points` each grid's footprints are replaced by their points on surface
+(bench/footprint_bench.py's `points` way: the same households, places, streets and bounds),
+to show what the footprints cost each stage.
 
     .venv/bin/python bench/graph_profile.py [--quick] [--cities monaco,shanghai,wuhan] [--every N]
-        [--points]
+        [--points] [--sites]
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ CANDIDATES = {
 }
 STAGES = {owner: tuple(n for n in names if hasattr(owner, n))
           for owner, names in CANDIDATES.items()}
+SPLIT_CODE = str(Path(graph.__file__).parent)  # GEOS time booked to the split's functions
+SITES_SHOWN = 12
 
 
 def fallback_counter(spent: Counter) -> None:
@@ -86,6 +90,13 @@ def _timed(inner, spent: Counter, label: str):
     return timed
 
 
+def print_geos_sites(name: str, grids: int, by_site: Counter) -> None:
+    """The split's functions whose GEOS calls cost most, in ms per grid."""
+    print(f"{name}: GEOS CPU by calling function (ms per grid)")
+    for site, seconds in by_site.most_common(SITES_SHOWN):
+        print(f"  {site:40s} {1000 * seconds / grids:5.1f}")
+
+
 def share(spent: Counter, label: str, total: float) -> str:
     return f"{100 * spent[label] / total:.0f}%"
 
@@ -96,6 +107,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="every 3rd grid (--every 3)")
     ap.add_argument("--points", action="store_true",
                     help="each footprint replaced by its point on surface")
+    ap.add_argument("--sites", action="store_true",
+                    help="also print the split's functions whose GEOS calls cost most (finding "
+                         "the caller of each call adds to the CPU measured)")
     args = ap.parse_args()
     if args.quick:
         args.every = max(args.every, 3)
@@ -111,7 +125,7 @@ def main() -> None:
         spent.clear()  # the grid level counted too: only the micro-grid level is shown
         out, alone = [], []  # alone: the CPU of each grid the engine settled by itself
         alone_geos = 0.0  # (no time spent in the passes, engines._compacted, for it)
-        with geos_clock() as geos:
+        with geos_clock(sites=SPLIT_CODE if args.sites else None) as geos:
             t0 = time.process_time()
             for job in jobs:
                 passes, t1, g1 = spent["engines._compacted"], time.process_time(), geos.seconds
@@ -126,6 +140,8 @@ def main() -> None:
         fell = spent.pop("fallback_grids", 0)
         resplit = spent.pop("resplit_grids", 0)
         grouped = spent.pop("grouped_grids", 0)
+        if args.sites:
+            print_geos_sites(name, len(jobs), geos.by_site)
         print_stages(name, len(jobs), total, spent,
                      f"; {int(fell)} fell back to the growth engine, {int(resplit)} re-split,"
                      f" {int(grouped)} weighed grouped divisions")

@@ -3,6 +3,8 @@ changes no answer, counts nothing outside it and leaves shapely as it found it."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import shapely
 import shapely.lib as lib
@@ -51,3 +53,18 @@ def test_ufunc_methods_still_work_under_the_clock() -> None:
         area = shapely.area(whole)
     assert abs(area - 200 * 200) < 1e-6
     assert spent.calls >= 2
+
+
+def test_the_clock_books_each_call_to_the_function_that_made_it() -> None:
+    disc, boxes = _disc_pieces()
+
+    def overlay_here() -> None:
+        shapely.intersection(boxes, disc)
+
+    with geos_clock(sites=str(Path(__file__).parent)) as spent:
+        overlay_here()
+        shapely.area(disc)
+    here = Path(__file__).stem
+    assert set(spent.by_site) == {f"{here}.overlay_here",
+                                  f"{here}.test_the_clock_books_each_call_to_the_function_that_made_it"}
+    assert abs(sum(spent.by_site.values()) - spent.seconds) < 1e-9
