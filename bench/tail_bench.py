@@ -28,7 +28,10 @@ machine's drift falls on both alike (with `--level grid`: every community divide
 instead, the grid level's stages only). Per city and stage it prints the CPU per grid (or
 community) with and without the stage (time.process_time; the median over them and the mean,
 whose ratio `off/on` is what switching the stage off would save), the grids whose division
-changes, and the feasible parts out of bounds (as the real bench counts them: parents whose
+changes, what the stage costs on them and on the others, whose division it leaves as it was
+(`changed_ms`, `vain_ms`: the CPU with it less that without it, summed over those grids and
+divided by all the set's grids, so the two add up to the difference of the means), and the
+feasible parts out of bounds (as the real bench counts them: parents whose
 household arithmetic allows the bounds, parts without a building over the maximum), the mean
 and the lowest Polsby-Popper with and without it.
 
@@ -112,8 +115,12 @@ def with_and_without(jobs: list[tuple], module, setting: str, off,
     finally:
         for (m, name, _), on_value in zip(switches, on_values, strict=True):
             setattr(m, name, on_value)
-    figures = {"changed": sum(a[0] != b[0] or a[1] != b[1]
-                              for a, b in zip(results[True], results[False], strict=True))}
+    changed = [a[0] != b[0] or a[1] != b[1]
+               for a, b in zip(results[True], results[False], strict=True)]
+    extra = np.asarray(cpu[True]) - np.asarray(cpu[False])  # what the stage cost each job
+    figures = {"changed": sum(changed),
+               "changed_ms": 1000 * float(extra[np.asarray(changed, bool)].sum()) / len(jobs),
+               "vain_ms": 1000 * float(extra[~np.asarray(changed, bool)].sum()) / len(jobs)}
     for on, label in ((True, "on"), (False, "off")):
         pps = np.concatenate([r[3] for r in results[on]])
         figures[label] = {
@@ -129,6 +136,7 @@ def field(stage: str, f: dict) -> str:
     on, off = f["on"], f["off"]
     return (f"{stage}: mean_ms={on['mean_ms']:.1f}/{off['mean_ms']:.1f} off/on={f['ratio']:.2f}"
             f" median_ms={on['median_ms']:.1f}/{off['median_ms']:.1f} changed={f['changed']}"
+            f" changed_ms={f['changed_ms']:.1f} vain_ms={f['vain_ms']:.1f}"
             f" out={on['out']}/{off['out']} pp_mean={on['pp_mean']:.3f}/{off['pp_mean']:.3f}"
             f" pp_min={on['pp_min']:.3f}/{off['pp_min']:.3f}")
 

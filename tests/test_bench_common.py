@@ -8,6 +8,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import common
@@ -188,6 +189,28 @@ def test_the_tail_bench_switches_a_stage_group_off_together_and_restores_it(monk
     assert seen[2] == (True,) * 5
     assert [getattr(m, name) for m, name, _ in tail] == before
     assert engines.RESPLIT_LAST is True and engines.NEAR_MISSES_LAST is True
+
+
+def test_the_tail_bench_books_a_stages_cost_to_the_grids_it_changes_and_those_it_leaves(
+        monkeypatch) -> None:
+    """What a stage costs is split between the grids whose division it changes and the others
+    (both per grid of the whole set), so the two add up to the difference of the means."""
+    from bench import tail_bench
+    from gis.partition import engines
+
+    def split(job):  # grid 0: changed by the stage at 50 ms; grid 1: left as it was at 20 ms
+        on = engines.RESPLIT_LAST
+        parts = [b"a"] if job == 0 and on else [b"b"]
+        seconds = {(0, True): 0.060, (0, False): 0.010, (1, True): 0.030, (1, False): 0.010}
+        return (parts, [0], [40], np.array([0.5])), seconds[(job, on)]
+
+    monkeypatch.setattr(tail_bench, "timed_split", split)
+    monkeypatch.setattr(tail_bench, "feasible_out", lambda job, result: 0)
+    f = tail_bench.with_and_without([0, 1], *tail_bench.STAGES["resplit"])
+    assert f["changed"] == 1
+    assert f["changed_ms"] == pytest.approx(25.0) and f["vain_ms"] == pytest.approx(10.0)
+    assert f["changed_ms"] + f["vain_ms"] == pytest.approx(f["on"]["mean_ms"] - f["off"]["mean_ms"])
+    assert "changed_ms=25.0 vain_ms=10.0" in tail_bench.field("resplit", f)
 
 
 def test_the_tail_bench_refuses_an_unknown_stage_naming_the_groups_too() -> None:
