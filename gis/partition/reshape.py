@@ -85,6 +85,8 @@ class Footprints:
 def _one(geom: BaseGeometry) -> BaseGeometry | None:
     """The one polygon of `geom` (lines and points left by set operations dropped), or None
     when it has several (a collection may hold a multipolygon: flattened twice)."""
+    if geom.geom_type == "Polygon":  # most overlays give one: no flattening
+        return geom if geom.area > 0 else None
     flat = shapely.get_parts(shapely.get_parts(geom))
     polys = [p for p in flat if p.geom_type == "Polygon" and p.area > 0]
     return polys[0] if len(polys) == 1 else None
