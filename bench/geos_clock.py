@@ -4,11 +4,11 @@ Shapely's functions hand their work to GEOS through `shapely.lib` (its ufuncs an
 functions, looked up there at each call) and the STRtree's queries. `geos_clock` wraps every
 one of them for the length of a `with` block, so that a bench can say how much of a stage's
 CPU is geometry proper (what fewer or smaller overlays would save) and how much is the Python
-and numpy that drive it (what a compiled or batched core would save). The wrapper costs about
-a microsecond a call (a thousand calls a grid on the real sets: about 1 ms of the figure it
-measures), and the originals are put back on leaving the block. With `sites`, each call's time
-is also booked to the function of `sites` (a path prefix, e.g. the split's package) that made
-it, so a profile can name the overlays that cost most.
+and numpy that drive it (what a compiled or batched core would save). The wrapper adds one
+Python call to each GEOS call (about a thousand a grid on the real sets), and the originals are
+put back on leaving the block. With `sites`, each call's time is also booked to the function
+under `sites` (a path prefix, e.g. the split's package) that made it, so a profile can name
+the overlays that cost most.
 """
 
 from __future__ import annotations
