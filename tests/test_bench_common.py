@@ -49,7 +49,7 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
 
 @pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench",
                                    "power_bench", "footprint_bench", "noise_bench", "out_bound",
-                                   "beside_bench"])
+                                   "beside_bench", "graph_profile"])
 def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
     """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
     KeyError after the cities before it were divided."""
@@ -60,6 +60,29 @@ def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -
     assert run.returncode == 2
     assert "unknown cities paris; choose from monaco, shanghai, wuhan" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_graph_profile_tells_the_geos_share_and_names_the_costliest_overlays() -> None:
+    """On a few real grids the profile's line gives the CPU spent inside GEOS, a share of the
+    whole (per grid and per kind of grid, each under its CPU), and `--sites` names the
+    split's functions that made the GEOS calls, the unit graph's clipped regions among them."""
+    import re
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "graph_profile.py"
+    run = subprocess.run([sys.executable, str(script), "--cities", "wuhan", "--every", "5",
+                          "--sites"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    figures = dict(re.findall(r"(\w+)=([\d.]+)%?", lines[-1]))
+    cpu, geos = float(figures["cpu_ms_per_grid"]), float(figures["geos_ms"])
+    assert 0 < geos < cpu
+    assert abs(float(figures["geos_share"]) - 100 * geos / cpu) <= 1
+    assert float(figures["engine_alone_geos_ms"]) <= float(figures["engine_alone_ms"])
+    assert float(figures["others_geos_ms"]) <= float(figures["others_ms"])
+    sites = [line.split()[0] for line in lines if line.startswith("  ") and "ms/grid" not in line]
+    assert "cellgraph._clipped_regions" in sites
+    assert all(site == "elsewhere" or ("." in site and not site.startswith("shapely"))
+               for site in sites)  # booked to the split's own functions, not shapely's
 
 
 def test_the_footprint_bench_keeps_the_households_and_puts_its_land_inside_the_parent() -> None:
