@@ -62,9 +62,11 @@ FALLBACK_MICRO_ONLY = True
 UNIT_CHAINS_ENOUGH = True
 # the last candidate at the micro level, where parts that could be in bounds stay out after all
 # the rest: the graph engine's division with the land round every building free
-# (graph.free_land_division), kept where it ranks better. On the real sets it runs on five
-# grids (20-60 ms each) and brings one of Monaco's in, a slab of 28 households whose only
-# neighbour on the unit graph was a building of 46; at the grid level no grid stays out
+# (graph.free_land_division), kept where it ranks better. It brought one of Monaco's grids in,
+# a slab of 28 households whose only neighbour on the unit graph was a building of 46; the
+# re-split's near misses, weighed after it, now bring that grid in too, and on the real sets it
+# changes no division (0.5-1.9 ms a grid: bench/tail_bench.py's vain_ms), kept for sets where
+# they fall short; at the grid level no grid stays out
 FREE_LAND_LAST = True
 # graph_first's last candidate where parts stay out of bounds: the re-split's near misses
 # (gis.partition.resplit: a cluster's division within the bounds that missed only its floor
