@@ -29,7 +29,7 @@ instead, the grid level's stages only). Per city and stage it prints the CPU per
 community) with and without the stage (time.process_time; the median over them and the mean,
 whose ratio `off/on` is what switching the stage off would save), the grids whose division
 changes, what the stage costs on them and on the others, whose division it leaves as it was
-(`changed_ms`, `vain_ms`: the CPU with it less that without it, summed over those grids and
+(`changed_ms`, `vain_ms`: the CPU with it minus that without it, summed over those grids and
 divided by all the set's grids, so the two add up to the difference of the means), and the
 feasible parts out of bounds (as the real bench counts them: parents whose
 household arithmetic allows the bounds, parts without a building over the maximum), the mean
@@ -115,12 +115,12 @@ def with_and_without(jobs: list[tuple], module, setting: str, off,
     finally:
         for (m, name, _), on_value in zip(switches, on_values, strict=True):
             setattr(m, name, on_value)
-    changed = [a[0] != b[0] or a[1] != b[1]
-               for a, b in zip(results[True], results[False], strict=True)]
+    changed = np.array([a[0] != b[0] or a[1] != b[1]
+                        for a, b in zip(results[True], results[False], strict=True)], bool)
     extra = np.asarray(cpu[True]) - np.asarray(cpu[False])  # what the stage cost each job
-    figures = {"changed": sum(changed),
-               "changed_ms": 1000 * float(extra[np.asarray(changed, bool)].sum()) / len(jobs),
-               "vain_ms": 1000 * float(extra[~np.asarray(changed, bool)].sum()) / len(jobs)}
+    figures = {"changed": int(changed.sum()),
+               "changed_ms": 1000 * float(extra[changed].sum()) / len(jobs),
+               "vain_ms": 1000 * float(extra[~changed].sum()) / len(jobs)}
     for on, label in ((True, "on"), (False, "off")):
         pps = np.concatenate([r[3] for r in results[on]])
         figures[label] = {
