@@ -41,6 +41,13 @@ def lone_building(held: np.ndarray, hi: int) -> bool:
     return len(held) > 0 and int(held.max()) > hi and int(held.sum()) == int(held.max())
 
 
+def lone_parts(count: int, assignment: np.ndarray, households: np.ndarray, hi: int
+               ) -> np.ndarray:
+    """`lone_building` for each of `count` parts, given each building's part (`assignment`)."""
+    return np.array([lone_building(households[assignment == k], hi) for k in range(count)],
+                    dtype=bool)
+
+
 def bounds_reason(count: int, held: np.ndarray, lo: int, hi: int,
                   arithmetic: str | None) -> dict | None:
     """Why a part holding `count` households (buildings `held`) is outside lo..hi, or None."""
@@ -110,7 +117,7 @@ def part_reasons(parent, parts: list, assignment: np.ndarray, households: np.nda
     """For each part, the reasons it is out of bounds or thin (empty when it is neither)."""
     parent_pp = float(polsby_popper([parent], scale)[0])
     out = []
-    lone = [lone_building(households[assignment == i], hi) for i in range(len(parts))]
+    lone = lone_parts(len(parts), assignment, households, hi).tolist()
     near: list[list[int]] | None = None
     for i, (part, count, pp) in enumerate(zip(parts, counts, pps, strict=True)):
         held = households[assignment == i]

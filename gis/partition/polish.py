@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 
 from gis.partition.cells import single_polygon
-from gis.partition.diagnose import lone_building, part_reasons
+from gis.partition.diagnose import lone_building, lone_parts, part_reasons
 from gis.partition.feasible import packing
 from gis.partition.quality import metric_scale, polsby_popper
 from gis.partition.reshape import COMPACT, Footprints, rebalance, straighten
@@ -51,7 +51,7 @@ def polish(parent, buildings, households, result: SplitResult, lo: int, hi: int,
                                                      arithmetic)
     scale = metric_scale(parent, geographic)
     foot = np.asarray(list(buildings), dtype=object)
-    lone = np.array([lone_building(h[assignment == i], hi) for i in range(len(parts))])
+    lone = lone_parts(len(parts), assignment, h, hi)
     counts = np.bincount(assignment, weights=h, minlength=len(parts))
     settled = ((verdict.feasible is False or all(lone | ((lo <= counts) & (counts <= hi))))
                and min(polsby_popper(parts, scale)) >= COMPACT)

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.diagnose import lone_building
+from gis.partition.diagnose import lone_parts
 from gis.partition.quality import polsby_popper
 from gis.partition.reshape import without_footprints
 
@@ -82,7 +82,7 @@ def repair(parts: list[BaseGeometry], assignment: np.ndarray, rep: np.ndarray,
     counts = np.bincount(assignment, weights=households, minlength=len(parts)).astype(int)
     moves = 0
     for _ in range(MAX_MOVES_PER_PART * len(parts)):
-        lone = [lone_building(households[assignment == i], hi) for i in range(len(parts))]
+        lone = lone_parts(len(parts), assignment, households, hi)
         todo = [i for i in np.argsort(-np.array([_deviation(c, lo, hi) for c in counts]))
                 if _deviation(counts[i], lo, hi) > 0 and not lone[i]]
         moved = False

@@ -46,7 +46,7 @@ from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cells import single_polygon
-from gis.partition.diagnose import lone_building
+from gis.partition.diagnose import lone_building, lone_parts
 from gis.partition.feasible import packing
 from gis.partition.junctions import moved_junctions
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
@@ -172,12 +172,6 @@ def _near_miss(miss: NearMiss, scale) -> Division | None:
     return moved, sub
 
 
-def _lone(count: int, assignment: np.ndarray, h: np.ndarray, hi: int) -> np.ndarray:
-    """Whether each of `count` parts holds one building over the maximum and at most
-    buildings of no households beside it (a lone tower's part)."""
-    return np.array([lone_building(h[assignment == k], hi) for k in range(count)])
-
-
 def _targets(parts, assignment, h, lo, hi, done: set[int], lone: np.ndarray) -> list[int]:
     """Parts out of bounds (not lone towers' parts, `lone`) not tried yet."""
     counts = np.bincount(assignment, weights=h, minlength=len(parts))
@@ -216,7 +210,7 @@ def resplit(parts: list[BaseGeometry], assignment: np.ndarray, foot: np.ndarray,
     for _ in range(2 * len(parts)):
         if budget[0] <= 0:
             break
-        lone = _lone(len(parts), assignment, h, hi)
+        lone = lone_parts(len(parts), assignment, h, hi)
         todo = _targets(parts, assignment, h, lo, hi, done, lone)
         if not todo:
             break
@@ -277,7 +271,7 @@ def resplit_result(parent: BaseGeometry, buildings, households, result: SplitRes
     arithmetic = arithmetic_of(result.violations)
     if len(h) < 2:
         return result
-    lone = _lone(len(result.parts), assignment, h, hi)
+    lone = lone_parts(len(result.parts), assignment, h, hi)
     if arithmetic or not _out(np.asarray(result.households), lone, lo, hi):
         return result
     parent = single_polygon(parent)
@@ -308,7 +302,7 @@ def near_misses_taken(parent: BaseGeometry, households, result: SplitResult, lo:
     parent = single_polygon(parent)
     scale = metric_scale(parent, geographic)
     for _ in range(len(parts)):
-        lone = _lone(len(parts), assignment, h, hi)
+        lone = lone_parts(len(parts), assignment, h, hi)
         todo = _targets(parts, assignment, h, lo, hi, done, lone)
         if not todo:
             break
