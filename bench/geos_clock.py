@@ -74,14 +74,13 @@ class _Timed:
 
 
 def _timed_method(inner, spent: GeosTime):
-    def timed(self, *args, **kwargs):
-        t0 = time.process_time()
-        try:
-            return inner(self, *args, **kwargs)
-        finally:
-            spent.add(time.process_time() - t0)
+    """A method whose calls are timed as `_Timed`'s (a function, so it binds to instances)."""
+    timed = _Timed(inner, spent)
 
-    return timed
+    def method(self, *args, **kwargs):
+        return timed(self, *args, **kwargs)
+
+    return method
 
 
 def _geos_functions() -> list[str]:
