@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.cuts import halfplane
+from gis.partition.halves import lower_pp
 from gis.partition.quality import polsby_popper
 
 ANGLES = 24
@@ -148,36 +148,50 @@ def _sliver_lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, union: Base
     where the middle of the widest gap is seldom the best place: at every direction where the
     parts' buildings lie apart, SLIVER_STEPS positions across the gap between them (between
     their representative points where the footprints overlap along it). Each is screened by
-    the lower Polsby-Popper of the union cut straight (footprints ignored: a clip of the union
-    turned to the line's frame, far cheaper than drawing it); the SLIVER_DRAWN best come back."""
+    the lower Polsby-Popper of the union cut straight (footprints ignored), measured in closed
+    form at every direction at once (gis.partition.halves); the SLIVER_DRAWN best come
+    back."""
+    jj, first, a, b = _apart(fp, idx, mine)
+    if not len(jj):
+        return []
     metric = shapely.transform(union, lambda xy: xy * np.asarray(scale))
-    screened = []
-    for jj in range(ANGLES):
-        sides = []
-        for side in (mine, ~mine):
-            reach, start = fp.hi_proj[idx[side], jj].max(), fp.lo_proj[idx[~side], jj].min()
-            last, first = fp.rep_proj[idx[side], jj].max(), fp.rep_proj[idx[~side], jj].min()
-            if last < first:
-                sides.append((side, *((reach, start) if start > reach else (last, first))))
-        if not sides:
-            continue
-        c, s = math.cos(jj * math.pi / ANGLES), math.sin(jj * math.pi / ANGLES)
-        turned = shapely.transform(metric, lambda xy, c=c, s=s: xy @ np.array([[c, -s], [s, c]]))
-        x0, y0, x1, y1 = turned.bounds
-        for side, a, b in sides:
-            for f in (np.arange(SLIVER_STEPS) + 0.5) / SLIVER_STEPS:
-                t = float(a + f * (b - a))
-                try:
-                    cut = [shapely.clip_by_rect(turned, x0 - 1, y0 - 1, t, y1 + 1),
-                           shapely.clip_by_rect(turned, t, y0 - 1, x1 + 1, y1 + 1)]
-                except GEOSException:  # a degenerate ring at the cut: not this position
-                    continue
-                if any(g.geom_type != "Polygon" for g in cut):
-                    continue
-                pp = min(4 * math.pi * g.area / max(g.length, 1e-9) ** 2 for g in cut)
-                screened.append((pp, jj, t, side))
+    rings = [shapely.get_coordinates(r) for r in (metric.exterior, *metric.interiors)]
+    turns = {j: _turn(j) for j in np.unique(jj).tolist()}
+    turned = [np.stack([ring @ turns[j] for j in jj.tolist()]) for ring in rings]
+    ts = a[:, None] + (np.arange(SLIVER_STEPS) + 0.5) / SLIVER_STEPS * (b - a)[:, None]
+    pps = lower_pp(turned, ts)
+    sides = (mine, ~mine)
+    screened = [(pp, int(jj[row]), t, sides[0 if first[row] else 1])
+                for row, (pp_row, t_row) in enumerate(zip(pps.tolist(), ts.tolist(),
+                                                          strict=True))
+                for pp, t in zip(pp_row, t_row, strict=True) if not math.isnan(pp)]
     screened.sort(key=lambda x: -x[0])
     return [(0.0, jj, t, side) for _, jj, t, side in screened[:SLIVER_DRAWN]]
+
+
+def _turn(jj: int) -> np.ndarray:
+    """The rotation taking direction jj's normal to the x axis (rows x, y times it)."""
+    c, s = math.cos(jj * math.pi / ANGLES), math.sin(jj * math.pi / ANGLES)
+    return np.array([[c, -s], [s, c]])
+
+
+def _apart(fp: Footprints, idx: np.ndarray, mine: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The directions (jj) along whose normal one side of a pair (`mine` where `first`, else
+    the rest) has all its buildings before the other's, each with the gap (start a, end b)
+    between them: between their footprints where these lie apart too, else between their
+    representative points; by direction, `mine` first."""
+    rows = []
+    for side in (mine, ~mine):
+        reach, start = fp.hi_proj[idx[side]].max(axis=0), fp.lo_proj[idx[~side]].min(axis=0)
+        last, first = fp.rep_proj[idx[side]].max(axis=0), fp.rep_proj[idx[~side]].min(axis=0)
+        clear = start > reach
+        rows.append((last < first, np.where(clear, reach, last), np.where(clear, start, first)))
+    ok = np.stack([r[0] for r in rows], axis=1)  # (directions, sides)
+    jj, k = np.nonzero(ok)
+    a = np.stack([r[1] for r in rows], axis=1)[jj, k]
+    b = np.stack([r[2] for r in rows], axis=1)[jj, k]
+    return jj, k == 0, a, b
 
 
 def _draw(union: BaseGeometry, fp: Footprints, idx: np.ndarray, side: np.ndarray, jj: int,
