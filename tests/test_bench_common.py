@@ -49,7 +49,7 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
 
 @pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench",
                                    "power_bench", "footprint_bench", "noise_bench", "out_bound",
-                                   "beside_bench", "graph_profile"])
+                                   "beside_bench", "graph_profile", "halves_bench"])
 def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
     """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
     KeyError after the cities before it were divided."""
@@ -246,3 +246,19 @@ def test_the_tail_bench_refuses_an_unknown_stage_naming_the_groups_too() -> None
     assert "unknown stage tial; choose from resplit," in run.stderr
     assert run.stderr.rstrip().endswith(", tail")
     assert "Traceback" not in run.stderr
+
+
+def test_the_halves_bench_finds_the_closed_form_screen_right_on_real_pairs() -> None:
+    """On real Wuhan micro-grids the closed-form screen of a pair's union agrees with exact
+    overlays at every position (`mismatches=0`), and the line gives a ratio only then."""
+    import re
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "halves_bench.py"
+    run = subprocess.run([sys.executable, str(script), "--cities", "wuhan", "--every", "8"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    line = run.stdout.strip().splitlines()[-1]
+    figures = dict(re.findall(r"(\w+)=([\w.]+)", line))
+    assert int(figures["pairs"]) > 0 and int(figures["positions"]) == int(figures["pairs"]) * 768
+    assert figures["mismatches"] == "0"
+    assert re.search(r"clip/closed=\d+\.\d", line)

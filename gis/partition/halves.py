@@ -22,8 +22,11 @@ def lower_pp(rings: list[np.ndarray], ts: np.ndarray) -> np.ndarray:
     """The lower Polsby-Popper of a polygon's parts x <= t and x >= t at each position t of
     `ts`, NaN where a side is not one polygon. `rings` are the polygon's closed rings, the
     exterior first: arrays (..., n + 1, 2) whose leading axes, if any, hold one turn of the
-    polygon per row of `ts` (..., positions)."""
-    t = np.asarray(ts, dtype=float)[..., None]
+    polygon per row of `ts` (..., positions). Measured from the exterior's first vertex, so
+    that coordinates far from 0 (metres east of the meridian) keep their precision."""
+    origin = rings[0][..., :1, :]
+    rings = [ring - origin for ring in rings]
+    t = np.asarray(ts, dtype=float)[..., None] - origin[..., 0][..., None]
     area_left = np.zeros(t.shape[:-1])
     length_left = np.zeros(t.shape[:-1])
     chord = np.zeros(t.shape[:-1])  # the land's length on the line
