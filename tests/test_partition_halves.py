@@ -84,3 +84,53 @@ def test_rows_of_turns_each_with_their_positions():
     want = [[_clipped(polygon, 2.0), _clipped(polygon, 1.0)],
             [_clipped(shapely.Polygon(lying), 0.5), _clipped(shapely.Polygon(lying), 0.25)]]
     assert np.allclose(got, want, rtol=1e-12)
+
+
+def _screened_by_clips(fp, idx, mine, union, scale) -> list[tuple[int, float, bool]]:
+    """The sliver screen as the passes ran it until 2026-12-03: two clips of the union, turned
+    into each line's frame, a position; (direction, position, first side) of the best."""
+    from gis.partition import reshape
+
+    metric = shapely.transform(union, lambda xy: xy * np.asarray(scale))
+    jj, first, a, b = reshape._apart(fp, idx, mine)
+    screened = []
+    for row in range(len(jj)):
+        turn = reshape._turn(int(jj[row]))
+        turned = shapely.transform(metric, lambda xy, m=turn: xy @ m)
+        x0, y0, x1, y1 = turned.bounds
+        for f in (np.arange(reshape.SLIVER_STEPS) + 0.5) / reshape.SLIVER_STEPS:
+            t = float(a[row] + f * (b[row] - a[row]))
+            cut = [shapely.clip_by_rect(turned, x0 - 1, y0 - 1, t, y1 + 1),
+                   shapely.clip_by_rect(turned, t, y0 - 1, x1 + 1, y1 + 1)]
+            if all(g.geom_type == "Polygon" and not g.is_empty for g in cut):
+                pp = min(4 * math.pi * g.area / g.length**2 for g in cut)
+                screened.append((pp, int(jj[row]), t, bool(first[row])))
+    screened.sort(key=lambda x: -x[0])
+    return [(j, t, side) for _, j, t, side in screened[:reshape.SLIVER_DRAWN]]
+
+
+def test_the_passes_screen_the_same_lines_beside_a_sliver_as_clipping_did():
+    """A pair of parts in metres, one a long thin strip beside a square, with a courtyard
+    (a hole) in the square and buildings on both: the passes' closed-form screen picks the same
+    lines, in the same order, as clipping at every position did; and a pair one of whose parts
+    holds no building has no gap to screen."""
+    from gis.partition import reshape
+
+    strip = shapely.box(0, 0, 200, 12)
+    square = shapely.Polygon(shapely.box(40, 12, 140, 112).exterior.coords,
+                             [shapely.box(80, 50, 100, 70).exterior.coords])
+    union = shapely.union(strip, square)
+    foot = np.asarray([shapely.box(x, 2, x + 8, 10) for x in (5, 60, 120, 185)]
+                      + [shapely.box(45, 20, 60, 35), shapely.box(110, 80, 130, 100),
+                         shapely.box(50, 80, 70, 95)], dtype=object)
+    rep = shapely.get_coordinates(shapely.point_on_surface(foot))
+    fp = reshape.Footprints.of(foot, rep, np.full(len(foot), 10), (1.0, 1.0))
+    idx = np.arange(len(foot))
+    mine = np.asarray([True] * 4 + [False] * 3)
+    got = [(j, t, bool(side[0])) for _, j, t, side in
+           reshape._sliver_lines(fp, idx, mine, union, (1.0, 1.0))]
+    want = _screened_by_clips(fp, idx, mine, union, (1.0, 1.0))
+    assert len(got) == reshape.SLIVER_DRAWN
+    assert [(j, side) for j, _, side in got] == [(j, side) for j, _, side in want]
+    assert np.allclose([t for _, t, _ in got], [t for _, t, _ in want], rtol=0, atol=1e-9)
+    assert reshape._sliver_lines(fp, idx, np.ones(len(foot), bool), union, (1.0, 1.0)) == []

@@ -150,7 +150,9 @@ def _sliver_lines(fp: Footprints, idx: np.ndarray, mine: np.ndarray, union: Base
     their representative points where the footprints overlap along it). Each is screened by
     the lower Polsby-Popper of the union cut straight (footprints ignored), measured in closed
     form at every direction at once (gis.partition.halves); the SLIVER_DRAWN best come
-    back."""
+    back (none where a part of the pair holds no building: no gap to screen)."""
+    if mine.all() or not mine.any():
+        return []
     jj, first, a, b = _apart(fp, idx, mine)
     if not len(jj):
         return []
