@@ -12,12 +12,13 @@ the communities divided into grids and the grids into micro-grids as the split j
 every `--every`th grid, 5 with `--quick`), in metres from the union's first vertex, and screens
 each pair's union both ways at the same positions: at each direction, 32 spread evenly across
 the union's extent. Where the two disagree (one polygon on each side or not, or Polsby-Popper
-beyond 1e-9 relative and 1e-12 absolute), exact overlays (shapely.intersection) decide: `mismatches` counts the
-positions where the closed form is wrong, `clip_wrong` those where the clips are (their output
-is not checked). It prints per city the pairs (`invalid`: those left out because a turn of
-their union is not a valid polygon, which no overlay can be trusted on), the positions, both
-counts, the median CPU per pair of each screen and the ratio of their totals (none where the
-closed form was wrong). Same unions, same positions, one process, no cache on either side.
+beyond 1e-9 relative and 1e-12 absolute), exact overlays (shapely.intersection) decide:
+`mismatches` counts the positions where the closed form is wrong, `clip_wrong` those where the
+clips are (their output is not checked). It prints per city the pairs (`invalid`: those left
+out because a turn of their union is not a valid polygon, which no overlay can be trusted on),
+the positions, both counts, the median CPU per pair of each screen and the ratio of their
+totals (none where the closed form was wrong). Same unions, same positions, one process, no
+cache on either side.
 
     .venv/bin/python bench/halves_bench.py [--quick] [--every N] [--cities monaco,shanghai,wuhan]
 """
