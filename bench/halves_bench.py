@@ -39,7 +39,7 @@ from bench.growth_profile import city_level_jobs  # noqa: E402
 from bench.real_city import city_parser  # noqa: E402
 from gis.partition.halves import lower_pp  # noqa: E402
 from gis.partition.quality import metric_scale  # noqa: E402
-from gis.partition.reshape import ANGLES, shared_edges  # noqa: E402
+from gis.partition.reshape import ANGLES, _turn, shared_edges  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
 POSITIONS = 32  # positions screened per direction (the passes: 16 on either side of a pair)
@@ -49,9 +49,7 @@ ATOL = 1e-12  # a side of no area (a hairline spike of the union): Polsby-Popper
 
 def turns() -> np.ndarray:
     """The rotations taking each direction's normal to the x axis, as the passes turn."""
-    angle = np.arange(ANGLES) * math.pi / ANGLES
-    c, s = np.cos(angle), np.sin(angle)
-    return np.stack([np.stack([c, -s], axis=1), np.stack([s, c], axis=1)], axis=1)
+    return np.stack([_turn(jj) for jj in range(ANGLES)])
 
 
 def positions(rings: list[np.ndarray]) -> np.ndarray:
@@ -76,9 +74,16 @@ def clipped(union: shapely.Polygon, turn: np.ndarray, ts: np.ndarray) -> np.ndar
                    shapely.clip_by_rect(turned, t, y0 - 1, x1 + 1, y1 + 1)]
         except shapely.errors.GEOSException:
             continue
-        if all(g.geom_type == "Polygon" and not g.is_empty for g in cut):
-            out[k] = min(4 * math.pi * g.area / max(g.length, 1e-9) ** 2 for g in cut)
+        out[k] = lower_of(cut)
     return out
+
+
+def lower_of(cut: list) -> float:
+    """The lower Polsby-Popper of a polygon's two sides `cut`, NaN unless each is one
+    polygon."""
+    if all(g.geom_type == "Polygon" and not g.is_empty for g in cut):
+        return min(4 * math.pi * g.area / max(g.length, 1e-9) ** 2 for g in cut)
+    return math.nan
 
 
 def pair_unions(jobs: list[tuple]) -> list[shapely.Polygon]:
@@ -103,9 +108,7 @@ def overlaid(turned: shapely.Polygon, t: float) -> float:
     x0, y0, x1, y1 = turned.bounds
     cut = [shapely.intersection(turned, shapely.box(x0 - 1, y0 - 1, t, y1 + 1)),
            shapely.intersection(turned, shapely.box(t, y0 - 1, x1 + 1, y1 + 1))]
-    if all(g.geom_type == "Polygon" and not g.is_empty for g in cut):
-        return min(4 * math.pi * g.area / g.length ** 2 for g in cut)
-    return math.nan
+    return lower_of(cut)
 
 
 def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:

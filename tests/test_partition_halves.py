@@ -9,18 +9,15 @@ import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bench.halves_bench import clipped
 from gis.partition.halves import lower_pp
 
 
 def _clipped(polygon, t: float) -> float:
-    """The lower Polsby-Popper of `polygon`'s sides x <= t and x >= t by clipping, NaN where
-    either is not one polygon."""
-    x0, y0, x1, y1 = polygon.bounds
-    cut = [shapely.clip_by_rect(polygon, x0 - 1, y0 - 1, t, y1 + 1),
-           shapely.clip_by_rect(polygon, t, y0 - 1, x1 + 1, y1 + 1)]
-    if any(g.geom_type != "Polygon" or g.is_empty for g in cut):
-        return math.nan
-    return min(4 * math.pi * g.area / g.length**2 for g in cut)
+    """The lower Polsby-Popper of `polygon`'s sides x <= t and x >= t by clipping (the
+    screen the passes ran until 2026-12-03, bench/halves_bench.py's peer), NaN where either
+    is not one polygon."""
+    return float(clipped(polygon, np.eye(2), np.array([t]))[0])
 
 
 def _rings(polygon) -> list[np.ndarray]:
@@ -93,18 +90,14 @@ def _screened_by_clips(fp, idx, mine, union, scale) -> list[tuple[int, float, bo
 
     metric = shapely.transform(union, lambda xy: xy * np.asarray(scale))
     jj, first, a, b = reshape._apart(fp, idx, mine)
+    steps = (np.arange(reshape.SLIVER_STEPS) + 0.5) / reshape.SLIVER_STEPS
     screened = []
     for row in range(len(jj)):
-        turn = reshape._turn(int(jj[row]))
-        turned = shapely.transform(metric, lambda xy, m=turn: xy @ m)
-        x0, y0, x1, y1 = turned.bounds
-        for f in (np.arange(reshape.SLIVER_STEPS) + 0.5) / reshape.SLIVER_STEPS:
-            t = float(a[row] + f * (b[row] - a[row]))
-            cut = [shapely.clip_by_rect(turned, x0 - 1, y0 - 1, t, y1 + 1),
-                   shapely.clip_by_rect(turned, t, y0 - 1, x1 + 1, y1 + 1)]
-            if all(g.geom_type == "Polygon" and not g.is_empty for g in cut):
-                pp = min(4 * math.pi * g.area / g.length**2 for g in cut)
-                screened.append((pp, int(jj[row]), t, bool(first[row])))
+        ts = a[row] + steps * (b[row] - a[row])
+        pps = clipped(metric, reshape._turn(int(jj[row])), ts)
+        screened += [(pp, int(jj[row]), t, bool(first[row]))
+                     for pp, t in zip(pps.tolist(), ts.tolist(), strict=True)
+                     if not math.isnan(pp)]
     screened.sort(key=lambda x: -x[0])
     return [(j, t, side) for _, j, t, side in screened[:reshape.SLIVER_DRAWN]]
 

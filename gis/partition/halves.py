@@ -13,9 +13,9 @@ overlays.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from gis.partition.subsets import pp_of
 
 
 def lower_pp(rings: list[np.ndarray], ts: np.ndarray) -> np.ndarray:
@@ -54,10 +54,7 @@ def lower_pp(rings: list[np.ndarray], ts: np.ndarray) -> np.ndarray:
         crossings += cross.sum(axis=-1)
         if r:
             crossed += cross.any(axis=-1)
-    pp_left = _pp(area_left, length_left + chord)
-    pp_right = _pp(area - area_left, length - length_left + chord)
+    pp_left = pp_of(area_left, length_left + chord)
+    pp_right = pp_of(area - area_left, length - length_left + chord)
     return np.where(crossings // 2 - crossed == 1, np.minimum(pp_left, pp_right), np.nan)
 
-
-def _pp(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
-    return 4 * math.pi * area / np.maximum(perimeter, 1e-9) ** 2
