@@ -12,7 +12,7 @@ from shapely.geometry import Point, Polygon, box
 from gis.partition import engines
 from gis.partition.engines import splitter
 from gis.partition.quality import metric_scale, polsby_popper
-from gis.partition.taut import pulled_taut
+from gis.partition.taut import _spliced, pulled_taut, unsound_parts
 from tests.test_partition_growth import check_division
 
 METRES = (1.0, 1.0)
@@ -164,3 +164,32 @@ def test_a_part_with_a_hole_is_pulled_taut_round_its_outside_and_keeps_the_hole(
     assert len(new[0].interiors) == 1 and new[2].equals(enclave)
     assert new[0].boundary.intersection(new[1].boundary).length == pytest.approx(20.0)
     assert sum(p.area for p in new) == pytest.approx(parent.area)
+
+
+def test_unsound_parts_names_the_parts_that_lose_a_footprint_or_their_shape():
+    """The check after a pull: a part that leaves one of its footprints partly outside, or is
+    no longer one valid polygon, is named; one still holding its footprints whole, or one
+    whose footprint stuck out by a hairline before and sticks out no more now, is not."""
+    old = [box(0, 0, 10, 10), box(10, 0, 20, 10), box(20, 0, 30, 10), box(30, 0, 40, 10)]
+    feet = [np.asarray([box(1, 1, 4, 4)], dtype=object),
+            np.asarray([box(12, 2, 15, 5)], dtype=object),
+            np.asarray([box(21, 1, 24, 4)], dtype=object),
+            np.asarray([box(36, 2, 40.0001, 5)], dtype=object)]  # past its part before
+    new = {0: box(0, 0, 10, 10),  # as it was
+           1: box(13, 0, 20, 10),  # cuts its footprint
+           2: shapely.MultiPolygon([box(20, 0, 25, 5), box(26, 6, 30, 10)]),  # in two
+           3: box(30, 0, 40, 10)}  # the same hairline out, no more
+    assert unsound_parts(new, old, [0, 1, 2, 3], feet) == {1, 2}
+    assert unsound_parts(new, old, [], []) == set()
+
+
+def test_a_run_across_the_rings_start_is_spliced_in_place_of_the_edges_it_covered():
+    """A run that begins near the ring's end and wraps past its first vertex replaces
+    exactly the edges it covered, with another run elsewhere on the same ring."""
+    ring = np.asarray([(0, 0), (4, 0), (8, 0), (8, 4), (8, 8), (4, 8), (0, 8), (0, 4)], float)
+    wrap = np.asarray([(0, 4), (1, 1), (4, 0)], float)  # from vertex 7 round to vertex 1
+    east = np.asarray([(8, 0), (7, 4), (8, 8)], float)  # vertex 2 to vertex 4
+    spliced = _spliced(ring, [(2, 2, east), (7, 2, wrap)], [])
+    expected = Polygon([(1, 1), (4, 0), (8, 0), (7, 4), (8, 8), (4, 8), (0, 8), (0, 4)])
+    assert spliced.equals(expected) and len(spliced.exterior.coords) == 9
+    assert _spliced(ring, [], []).equals(Polygon(ring))

@@ -38,7 +38,7 @@ from gis.partition.taut import (
     pulled_taut,
     shared_runs,
     side_of,
-    sound_part,
+    unsound_parts,
 )
 from gis.partition.whole import clipped_to
 
@@ -174,7 +174,7 @@ class _Mover:
         rings = {k: edit.applied(self.rings[k]) for k, edit in changed.items()}
         new = {k: shapely.Polygon(np.vstack([ring, ring[:1]]), list(self.parts[k].interiors))
                for k, ring in rings.items()}
-        if not all(sound_part(new[k], self.parts[k], self.own[k]) for k in changed):
+        if unsound_parts(new, self.parts, list(changed), [self.own[k] for k in changed]):
             return False
         for k, ring in rings.items():
             self.parts[k], self.rings[k], self.size[k] = new[k], ring, sizes[k]

@@ -70,7 +70,7 @@ class Obstacles:
     def corners_in(self, tri: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
         """The footprints' vertices in each triangle (a, v, b) (closed), with its index."""
-        ti, fi = self.tree.query(tri, predicate="intersects")
+        ti, fi = self.tree.query(tri)  # envelopes: the corners are tested below
         count = self.start[fi + 1] - self.start[fi]
         pair = np.repeat(np.arange(len(ti)), count)
         first = np.repeat(self.start[fi] - (np.cumsum(count) - count), count)
@@ -218,7 +218,8 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
                                              return_index=True)
         held.append(xy_out)
         owner.append(away[k])
-    ti, pi = part_tree.query(tri, predicate="intersects")  # land of another part
+    ti, pi = part_tree.query(tri)  # land of another part (envelopes; the two own parts
+    # are dropped before any predicate)
     other = (pi != pairs[who[ti], 0]) & (pi != pairs[who[ti], 1])
     ti, pi = ti[other], pi[other]
     if len(ti):
@@ -313,19 +314,20 @@ def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]], holes: l
     """The polygon of exterior `ring` (open) with each (start, edges, path) run replaced by
     `path`, and `holes`."""
     n = len(ring)
-    at = {start: (edges, path) for start, edges, path in cuts}
-    first = min(at) if at else 0
-    out, j, walked = [], first, 0
-    while walked < n:
-        if j in at:
-            edges, path = at[j]
-            out.append(path[:-1])
-            j, walked = (j + edges) % n, walked + edges
-        else:
-            out.append(ring[j][None])
-            j, walked = (j + 1) % n, walked + 1
-    xy = np.vstack(out)
-    return shapely.Polygon(np.vstack([xy, xy[:1]]), holes)
+    cuts = sorted(cuts, key=lambda c: c[0])
+    pieces = []
+    for k, (start, edges, path) in enumerate(cuts):
+        pieces.append(path[:-1])
+        after = start + edges
+        upto = cuts[(k + 1) % len(cuts)][0] + (n if k + 1 == len(cuts) else 0)
+        if upto < after:  # the next run starts before this one ends: walked round once
+            upto += n
+        pieces.append(ring[np.arange(after, upto) % n])
+    xy = np.vstack(pieces) if cuts else ring
+    closed = np.vstack([xy, xy[:1]])
+    if not holes:
+        return shapely.polygons(closed)
+    return shapely.Polygon(closed, holes)
 
 
 def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
@@ -385,7 +387,7 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
                     cuts.append((_start_in(rings[p], run.path[-1]), len(run.path) - 1,
                                  paths[r][::-1]))
             new[p] = _spliced(rings[p], cuts, list(parts[p].interiors))
-        bad = {p for p in touched if not sound_part(new[p], parts[p], foot[own[p]])}
+        bad = unsound_parts(new, parts, touched, [foot[own[p]] for p in touched])
         if not bad:
             before = float(shapely.area(np.asarray([parts[p] for p in touched])).sum())
             after = float(shapely.area(np.asarray([new[p] for p in touched])).sum())
@@ -402,22 +404,32 @@ def _start_in(ring: np.ndarray, point: np.ndarray) -> int:
     return int(np.flatnonzero((ring == point).all(axis=1))[0])
 
 
-def sound_part(new: BaseGeometry, old: BaseGeometry, own: np.ndarray) -> bool:
-    """One valid polygon holding its own footprints (clipped to the parent) as whole as `old`
-    did: each covered, or where `old` did not cover one either (a hairline across its edge),
-    no more of it outside."""
-    if shapely.get_type_id(new) != POLYGON or not shapely.is_valid(new):
-        return False
-    own = own[~shapely.is_empty(own)]
-    if not len(own):
-        return True
-    shapely.prepare(new)
-    loose = ~shapely.covers(new, own)
-    if not loose.any():
-        return True
-    before = shapely.area(shapely.difference(own[loose], old))
-    after = shapely.area(shapely.difference(own[loose], new))
-    return bool((after <= before * (1 + AREA_RTOL) + TINY).all())
+def unsound_parts(new, old, which: list[int], own: list[np.ndarray]) -> set[int]:
+    """The parts p of `which` whose new polygon new[p] is not sound: one valid polygon
+    holding its own footprints (own[i] for which[i], clipped to the parent) as whole as
+    old[p] did, each covered or, where old[p] did not cover one either (a hairline across
+    its edge), no more of it outside. All parts are judged in one call per check."""
+    which_a = np.asarray(which, dtype=np.int64)
+    if not len(which_a):
+        return set()
+    fresh = np.asarray([new[p] for p in which], dtype=object)
+    ok = (shapely.get_type_id(fresh) == POLYGON) & shapely.is_valid(fresh)
+    feet = np.concatenate([np.asarray(o, dtype=object) for o in own])
+    whose = np.repeat(np.arange(len(which_a)), [len(o) for o in own])
+    keep = ~shapely.is_empty(feet)
+    feet, whose = feet[keep], whose[keep]
+    if len(feet):
+        whose_ok = ok[whose]
+        feet, whose = feet[whose_ok], whose[whose_ok]
+        loose = ~shapely.covers(fresh[whose], feet)
+        if loose.any():
+            feet, whose = feet[loose], whose[loose]
+            stale = np.asarray([old[p] for p in which], dtype=object)
+            before = shapely.area(shapely.difference(feet, stale[whose]))
+            after = shapely.area(shapely.difference(feet, fresh[whose]))
+            spilled = ~(after <= before * (1 + AREA_RTOL) + TINY)
+            ok[np.unique(whose[spilled])] = False
+    return {int(p) for p in which_a[~ok]}
 
 
 def tautened(parent: BaseGeometry, buildings: list, households: np.ndarray,
