@@ -49,12 +49,13 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
 
 @pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench",
                                    "power_bench", "footprint_bench", "noise_bench", "out_bound",
-                                   "beside_bench", "graph_profile", "halves_bench"])
+                                   "beside_bench", "graph_profile", "halves_bench",
+                                   "replay_bench"])
 def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
     """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
     KeyError after the cities before it were divided."""
     script = Path(__file__).resolve().parent.parent / "bench" / f"{bench}.py"
-    extra = ["--real"] if bench == "split_bench" else []
+    extra = {"split_bench": ["--real"], "replay_bench": ["--against", "HEAD"]}.get(bench, [])
     run = subprocess.run([sys.executable, str(script), *extra, "--cities", "monaco,paris"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
@@ -262,3 +263,47 @@ def test_the_halves_bench_finds_the_closed_form_screen_right_on_real_pairs() -> 
     assert int(figures["pairs"]) > 0 and int(figures["positions"]) == int(figures["pairs"]) * 768
     assert figures["mismatches"] == "0"
     assert re.search(r"clip/closed=\d+\.\d", line)
+
+
+def test_the_replay_bench_times_a_function_against_its_own_earlier_version() -> None:
+    """Replayed against the last commit on real Wuhan grids, the taut step's calls return what
+    they returned then (`differing=0`) and the line gives the ratio of the two CPUs."""
+    import re
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "replay_bench.py"
+    run = subprocess.run([sys.executable, str(script), "--against", "HEAD", "--cities", "wuhan",
+                          "--every", "8", "--rounds", "1"], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    line = run.stdout.strip().splitlines()[-1]
+    figures = dict(re.findall(r"(\w+)=([\w.]+)", line))
+    assert line.startswith("replay_bench (gis.partition.taut.pulled_taut now against HEAD")
+    assert int(figures["calls"]) > 0 and figures["differing"] == "0"
+    assert re.search(r"then/now=\d+\.\d\d", line)
+
+
+def test_the_replay_bench_counts_calls_whose_results_differ_and_gives_them_no_ratio() -> None:
+    """A result that moved by a millimetre, or whose array changed, counts as differing;
+    copies of the arguments keep a call that changes them in place from changing the other
+    side's; a revision without the module stops with a message."""
+    from shapely.geometry import box
+
+    from bench.replay_bench import earlier, replayed
+
+    def now(parts, assignment):
+        assignment[0] = 7  # in place: the other side must not see it
+        return [box(0, 0, 1, 1)], assignment
+
+    def then(parts, assignment):
+        return [box(0, 0, 1, 1.000001)], assignment
+
+    def same(parts, assignment):
+        assignment[0] = 7
+        return [box(0, 0, 1, 1)], assignment
+
+    calls = [((["x"], np.arange(3)), {}), ((["y"], np.arange(4)), {})]
+    assert replayed(calls, now, then, 1)[0] == 2
+    assert replayed(calls, now, same, 2)[0] == 0
+    assert calls[0][0][1].tolist() == [0, 1, 2]
+    with pytest.raises(SystemExit, match="no gis/partition/taut.py at"):
+        earlier("gis.partition.taut", "pulled_taut", "0000000")

@@ -25,12 +25,12 @@ SPILL_M2 = 1e-6  # a footprint's area outside its part tolerated as overlay nois
 ACROSS = "lies across parts"  # the words of the violation below
 
 
-def _spills_m2(clip: np.ndarray, part: np.ndarray, m2: float) -> np.ndarray:
-    """Area of each `clip` outside the `part` beside it, in m²; an overlay's difference and
-    its intersection may disagree on a misread part, so the larger of the two answers."""
+def _spill_m2(clip: BaseGeometry, part: BaseGeometry, m2: float) -> float:
+    """Area of `clip` outside `part` in m²; an overlay's difference and its intersection may
+    disagree on a misread part, so the larger of the two answers."""
     by_difference = shapely.area(shapely.difference(clip, part))
-    by_intersection = shapely.area(clip) - shapely.area(shapely.intersection(clip, part))
-    return np.maximum(by_difference, by_intersection) * m2
+    by_intersection = clip.area - shapely.area(shapely.intersection(clip, part))
+    return max(by_difference, by_intersection) * m2
 
 
 def _filled(part: BaseGeometry, m2: float) -> BaseGeometry:
@@ -106,11 +106,10 @@ def told_whole(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.n
     clip = clipped_to(parent, foot)
     assignment = np.asarray(assignment, dtype=np.int64)
     m2 = float(scale[0] * scale[1])
-    loose = np.asarray(_uncovered(list(parts), assignment, clip), dtype=np.int64)
-    spills = _spills_m2(clip[loose], np.asarray(parts, dtype=object)[assignment[loose]], m2)
-    for b in loose[spills > SPILL_M2].tolist():
-        near = [j for j, p in enumerate(parts) if shapely.intersects(p, clip[b])]
-        kept.append(_across(b, households, near))
+    for b in _uncovered(list(parts), assignment, clip):
+        if _spill_m2(clip[b], parts[assignment[b]], m2) > SPILL_M2:
+            near = [j for j, p in enumerate(parts) if shapely.intersects(p, clip[b])]
+            kept.append(_across(b, households, near))
     return kept
 
 
@@ -128,14 +127,9 @@ def keep_whole(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.n
     parts = [_filled(p, m2) for p in parts]
     clip = clipped_to(parent, foot)
     problems: list[str] = []
-    loose = np.asarray(_uncovered(parts, assignment, clip), dtype=np.int64)
-    spills = _spills_m2(clip[loose], np.asarray(parts, dtype=object)[assignment[loose]], m2)
-    redrawn: set[int] = set()  # parts changed by a building made whole: measured again
-    for b, spill in zip(loose.tolist(), spills.tolist(), strict=True):
+    for b in _uncovered(parts, assignment, clip):
         own = int(assignment[b])
-        if own in redrawn:
-            spill = float(_spills_m2(clip[b], parts[own], m2))
-        if spill <= SPILL_M2:
+        if _spill_m2(clip[b], parts[own], m2) <= SPILL_M2:
             continue
         near = [j for j, p in enumerate(parts) if shapely.intersects(p, clip[b])]
         share = {j: shapely.area(shapely.intersection(clip[b], parts[j])) for j in near}
@@ -152,6 +146,5 @@ def keep_whole(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.n
             continue
         for j, g in moved.items():
             parts[j] = g
-        redrawn.update(moved)
         assignment[b] = best
     return parts, assignment, problems
