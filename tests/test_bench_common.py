@@ -50,7 +50,7 @@ def test_tipg_is_asked_for_exactly_the_columns_of_our_attributes() -> None:
 @pytest.mark.parametrize("bench", ["tail_bench", "one_more_bench", "cut_bench", "split_bench",
                                    "power_bench", "footprint_bench", "noise_bench", "out_bound",
                                    "beside_bench", "graph_profile", "halves_bench",
-                                   "replay_bench"])
+                                   "replay_bench", "batch_bench"])
 def test_a_real_city_bench_refuses_an_unknown_city_with_a_usage_message(bench) -> None:
     """A misspelt city stops the bench at once with the names it knows (exit 2), not with a
     KeyError after the cities before it were divided."""
@@ -307,3 +307,19 @@ def test_the_replay_bench_counts_calls_whose_results_differ_and_gives_them_no_ra
     assert calls[0][0][1].tolist() == [0, 1, 2]
     with pytest.raises(SystemExit, match="no gis/partition/taut.py at"):
         earlier("gis.partition.taut", "pulled_taut", "0000000")
+
+
+def test_the_batch_bench_sweeps_many_grids_at_once_into_the_same_runs() -> None:
+    """On real Wuhan grids the taut step's sweeps of all grids in one go give every run the
+    path it gets grid by grid (`same=True`), and only then the line gives a ratio."""
+    import re
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "batch_bench.py"
+    run = subprocess.run([sys.executable, str(script), "--cities", "wuhan", "--every", "4",
+                          "--rounds", "1"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    line = run.stdout.strip().splitlines()[-1]
+    figures = dict(re.findall(r"(\w+)=([\w.]+)", line))
+    assert int(figures["grids"]) > 1 and int(figures["runs"]) > 0
+    assert figures["same"] == "True"
+    assert re.search(r"one_by_one/at_once=\d+\.\d\d", line)

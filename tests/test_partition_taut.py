@@ -12,7 +12,15 @@ from shapely.geometry import Point, Polygon, box
 from gis.partition import engines
 from gis.partition.engines import splitter
 from gis.partition.quality import metric_scale, polsby_popper
-from gis.partition.taut import _spliced, pulled_taut, unsound_parts
+from gis.partition.taut import (
+    Obstacles,
+    _spliced,
+    exterior_rings,
+    pulled_taut,
+    shared_runs,
+    swept,
+    unsound_parts,
+)
 from tests.test_partition_growth import check_division
 
 METRES = (1.0, 1.0)
@@ -193,3 +201,31 @@ def test_a_run_across_the_rings_start_is_spliced_in_place_of_the_edges_it_covere
     expected = Polygon([(1, 1), (4, 0), (8, 0), (7, 4), (8, 8), (4, 8), (0, 8), (0, 4)])
     assert spliced.equals(expected) and len(spliced.exterior.coords) == 9
     assert _spliced(ring, [], []).equals(Polygon(ring))
+
+
+def test_the_runs_of_two_parents_swept_at_once_each_go_round_their_own_footprints_only():
+    """Two parents in the same place, one with a footprint in the way of its zigzag and one
+    without, swept together (`swept` with each run's and part's parent): each run comes out
+    as it does alone - bent round the footprint in the first, straight in the second - and
+    a point building of the first holds its vertex there only."""
+    parts, parent = zigzag_pair(teeth=4, depth=6.0)
+    blocker, point = box(19.0, 9.5, 24.0, 10.5), Point(22.0, 15.0)
+    feet = [np.asarray([box(2, 2, 8, 18), blocker, point], dtype=object),
+            np.asarray([box(2, 2, 8, 18)], dtype=object)]
+    runs = shared_runs(exterior_rings(np.asarray(parts, dtype=object)))
+    pairs = np.asarray([(r.a, r.b) for r in runs])
+    geoms = np.asarray(parts, dtype=object)
+
+    def alone(own: np.ndarray) -> list[np.ndarray]:
+        return swept([r.path for r in runs], pairs, parent, geoms, shapely.STRtree(geoms),
+                     Obstacles.of(own))
+
+    both = np.concatenate([geoms, geoms])
+    together = swept([r.path for r in runs] * 2, np.vstack([pairs, pairs + 2]),
+                     np.asarray([parent, parent], dtype=object), both, shapely.STRtree(both),
+                     Obstacles.of(np.concatenate(feet), np.repeat([0, 1], [3, 1])),
+                     np.repeat([0, 1], len(runs)), np.repeat([0, 1], 2))
+    first, second = alone(feet[0]), alone(feet[1])
+    assert len(first[0]) > 2 and len(second[0]) == 2  # bent, and straight
+    for got, want in zip(together, first + second, strict=True):
+        assert np.array_equal(got, want)

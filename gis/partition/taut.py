@@ -52,25 +52,33 @@ POLYGON = 3  # shapely.GeometryType.POLYGON
 class Obstacles:
     """What a pulled boundary must go round: the footprints (polygons in `tree`, their
     vertices `xy`, footprint f's from start[f] to start[f + 1]) and the buildings mapped as
-    points (`points`: a vertex whose triangle holds one stays where it is)."""
+    points (`points`: a vertex whose triangle holds one stays where it is); for the runs of
+    many parents pulled at once (`swept`), each footprint's parent (`parent_of`, polygons
+    then points; None: one parent)."""
 
     tree: shapely.STRtree
     xy: np.ndarray
     start: np.ndarray
     points: shapely.STRtree
+    parent_of: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def of(cls, feet: np.ndarray) -> Obstacles:
+    def of(cls, feet: np.ndarray, parent_of: np.ndarray | None = None) -> Obstacles:
         point = shapely.get_type_id(feet) == 0
         polys = feet[~point]
         xy, owner = shapely.get_coordinates(polys, return_index=True)
         start = np.searchsorted(owner, np.arange(len(polys) + 1))
-        return cls(shapely.STRtree(polys), xy, start, shapely.STRtree(feet[point]))
+        split = None if parent_of is None else (parent_of[~point], parent_of[point])
+        return cls(shapely.STRtree(polys), xy, start, shapely.STRtree(feet[point]), split)
 
-    def corners_in(self, tri: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """The footprints' vertices in each triangle (a, v, b) (closed), with its index."""
+    def corners_in(self, tri: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray,
+                   tri_parent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The footprints' vertices in each triangle (a, v, b) (closed), with its index
+        (with `tri_parent`, each triangle's parent: its own parent's footprints only)."""
         ti, fi = self.tree.query(tri)  # envelopes: the corners are tested below
+        if tri_parent is not None:
+            own = self.parent_of[0][fi] == tri_parent[ti]
+            ti, fi = ti[own], fi[own]
         count = self.start[fi + 1] - self.start[fi]
         pair = np.repeat(np.arange(len(ti)), count)
         first = np.repeat(self.start[fi] - (np.cumsum(count) - count), count)
@@ -81,11 +89,14 @@ class Obstacles:
         inside = (((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0)))
         return pts[inside], t[inside]
 
-    def stays(self, tri: np.ndarray) -> np.ndarray:
-        """Whether each triangle holds a building mapped as a point."""
+    def stays(self, tri: np.ndarray, tri_parent: np.ndarray | None = None) -> np.ndarray:
+        """Whether each triangle holds a building mapped as a point (of its own parent)."""
         out = np.zeros(len(tri), bool)
         if len(self.points.geometries):
-            out[self.points.query(tri, predicate="intersects")[0]] = True
+            ti, pi = self.points.query(tri, predicate="intersects")
+            if tri_parent is not None:
+                ti = ti[self.parent_of[1][pi] == tri_parent[ti]]
+            out[ti] = True
         return out
 
 
@@ -192,12 +203,15 @@ def _open(ring: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ring[~last], t[~last]
 
 
-def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
-           parts: np.ndarray, part_tree: shapely.STRtree, obstacles: Obstacles, parity: int
+def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent, parts: np.ndarray,
+           part_tree: shapely.STRtree, obstacles: Obstacles, parity: int,
+           run_parent: np.ndarray | None = None, part_parent: np.ndarray | None = None
            ) -> list[np.ndarray]:
     """`paths` with every interior vertex at an index of `parity` dropped or replaced by the
     convex chain round what its triangle holds (see the module docstring); pairs[r] are the
-    two parts run r lies between."""
+    two parts run r lies between. With `run_parent` (each run's parent, an index into
+    `parent`, then an array of parents) and `part_parent` (each part's), the runs of many
+    parents at once, each weighed against its own parent's outline, parts and footprints."""
     sizes = np.asarray([len(p) for p in paths])
     offset = np.concatenate([[0], np.cumsum(sizes)])
     at = [np.arange(1 + parity, s - 1, 2) for s in sizes]
@@ -207,20 +221,25 @@ def _sweep(paths: list[np.ndarray], pairs: np.ndarray, parent: BaseGeometry,
     xy = np.vstack(paths)
     g = offset[who] + np.concatenate(at)
     a, v, b = xy[g - 1], xy[g], xy[g + 1]
+    tp = None if run_parent is None else run_parent[who]  # each triangle's parent
     flat = np.abs(side_of(a, b, v)) <= TINY
     tri = shapely.polygons(np.stack([a, v, b, a], axis=1))
-    stays = obstacles.stays(tri)
-    corners, ti = obstacles.corners_in(tri, a, v, b)
+    stays = obstacles.stays(tri, tp)
+    corners, ti = obstacles.corners_in(tri, a, v, b, tp)
     held, owner = [corners], [ti]
-    away = np.flatnonzero(~flat & ~shapely.covers(parent, tri))  # land outside the parent
+    outline = parent if tp is None else parent[tp]
+    away = np.flatnonzero(~flat & ~shapely.covers(outline, tri))  # land outside the parent
     if len(away):
-        xy_out, k = shapely.get_coordinates(shapely.difference(tri[away], parent),
-                                             return_index=True)
+        xy_out, k = shapely.get_coordinates(
+            shapely.difference(tri[away], outline if tp is None else outline[away]),
+            return_index=True)
         held.append(xy_out)
         owner.append(away[k])
     ti, pi = part_tree.query(tri)  # land of another part (envelopes; the two own parts
     # are dropped before any predicate)
     other = (pi != pairs[who[ti], 0]) & (pi != pairs[who[ti], 1])
+    if tp is not None:
+        other &= part_parent[pi] == tp[ti]
     ti, pi = ti[other], pi[other]
     if len(ti):
         inner = shapely.relate_pattern(parts[pi], tri[ti], "T********")
@@ -330,6 +349,31 @@ def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]], holes: l
     return shapely.Polygon(closed, holes)
 
 
+def swept(paths: list[np.ndarray], pairs: np.ndarray, parent, parts: np.ndarray,
+          part_tree: shapely.STRtree, obstacles: Obstacles,
+          run_parent: np.ndarray | None = None, part_parent: np.ndarray | None = None
+          ) -> list[np.ndarray]:
+    """The runs' `paths` after sweeps of the even vertices, then the odd ones, until no run
+    moves (SWEEPS rounds at most; each round only the runs the last one moved); the rest as
+    `_sweep` takes it (with `run_parent` and `part_parent`, the runs of many parents at once:
+    bench/batch_bench.py)."""
+    paths = list(paths)
+    active = np.arange(len(paths))
+    for _ in range(SWEEPS):
+        moving = [paths[r] for r in active]
+        for parity in (0, 1):
+            moving = _sweep(moving, pairs[active], parent, parts, part_tree, obstacles, parity,
+                            None if run_parent is None else run_parent[active], part_parent)
+        moved = [len(new) != len(paths[r]) or not np.array_equal(new, paths[r])
+                 for r, new in zip(active.tolist(), moving, strict=True)]
+        for r, new in zip(active.tolist(), moving, strict=True):
+            paths[r] = new
+        active = active[np.asarray(moved, bool)]
+        if not len(active):
+            break
+    return paths
+
+
 def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
                 foot: np.ndarray, scale: tuple[float, float], *,
                 only: set[int] | None = None, obstacles: Obstacles | None = None
@@ -356,18 +400,7 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
     part_tree = shapely.STRtree(geoms)
     pairs = np.asarray([(r.a, r.b) for r in runs], dtype=np.int64)
     paths = [r.path for r in runs]
-    active = np.arange(len(runs))
-    for _ in range(SWEEPS):
-        swept = [paths[r] for r in active]
-        for parity in (0, 1):
-            swept = _sweep(swept, pairs[active], parent, geoms, part_tree, obstacles, parity)
-        moved = [len(new) != len(paths[r]) or not np.array_equal(new, paths[r])
-                 for r, new in zip(active.tolist(), swept, strict=True)]
-        for r, new in zip(active.tolist(), swept, strict=True):
-            paths[r] = new
-        active = active[np.asarray(moved, bool)]
-        if not len(active):
-            break
+    paths = swept(paths, pairs, parent, geoms, part_tree, obstacles)
     bounds = shapely.total_bounds(geoms)
     origin = 0.5 * (bounds[:2] + bounds[2:])
     metric = shapely.transform(np.asarray(parts, dtype=object),

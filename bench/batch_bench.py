@@ -1,0 +1,135 @@
+"""The taut step's sweeps grid by grid, or every grid of a set at once: what batching buys.
+
+The split's CPU goes to tens of thousands of small numpy and GEOS calls a grid (README, "where
+that CPU goes"), each with a fixed cost that one call over many grids would share. This bench
+measures that on one stage: the sweeps of the split's last step, which pull the parts' shared
+boundaries taut round the footprints (gis.partition.taut.swept). Every grid of the real sets
+(bench/real_city.py: the communities divided into grids as the split job does it; every
+`--every`th, 5 with `--quick`) is divided into micro-grids once, and the division its last
+pull started from is kept (parts, outline, footprints). Then the runs of shared edges are
+swept grid by grid, and for all the set's grids in one go (`run_parent`, `part_parent`: each
+run weighed against its own grid's outline, parts and footprints only), `--rounds` times in
+turn (3 with `--quick`), each side building its own trees. It prints per city the grids and
+runs, whether every run came out the same both ways (`same`), each side's CPU per grid (the
+median over rounds, time.process_time) and their ratio (none unless the same).
+
+    .venv/bin/python bench/batch_bench.py [--quick] [--every N] [--rounds N]
+        [--cities monaco,shanghai,wuhan]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.growth_profile import city_level_jobs  # noqa: E402
+from bench.real_city import city_parser  # noqa: E402
+from gis.partition import engines, taut  # noqa: E402
+from gis.partition.whole import clipped_to  # noqa: E402
+from importers.split_job import _split_one  # noqa: E402
+
+Pull = tuple  # (outline, parts, runs, footprints clipped to the outline)
+
+
+def last_pulls(jobs: list[tuple]) -> list[Pull]:
+    """Per job, the division the split's last pull started from (engines._taut_last's),
+    where it has runs of shared edges."""
+    pulls, calls = [], []
+    target = engines.pulled_taut
+
+    def record(parent, parts, assignment, foot, scale, **kwargs):
+        calls.append((parent, list(parts), foot))
+        return target(parent, parts, assignment, foot, scale, **kwargs)
+
+    engines.pulled_taut = record
+    try:
+        for job in jobs:
+            calls.clear()
+            _split_one(job)
+            if not calls:
+                continue
+            parent, parts, foot = calls[-1]
+            runs = taut.shared_runs(taut.exterior_rings(np.asarray(parts, dtype=object)))
+            feet = clipped_to(parent, np.asarray(foot, dtype=object))
+            if runs:
+                pulls.append((parent, np.asarray(parts, dtype=object), runs,
+                              feet[~shapely.is_empty(feet)]))
+    finally:
+        engines.pulled_taut = target
+    return pulls
+
+
+def one_by_one(pulls: list[Pull]) -> list[list[np.ndarray]]:
+    """Each grid's runs swept on their own, as the split does it."""
+    out = []
+    for parent, parts, runs, feet in pulls:
+        shapely.prepare(parent)
+        pairs = np.asarray([(r.a, r.b) for r in runs], dtype=np.int64)
+        out.append(taut.swept([r.path for r in runs], pairs, parent, parts,
+                              shapely.STRtree(parts), taut.Obstacles.of(feet)))
+    return out
+
+
+def all_at_once(pulls: list[Pull]) -> list[list[np.ndarray]]:
+    """Every grid's runs swept in one go, each against its own grid only."""
+    outlines = np.asarray([p[0] for p in pulls], dtype=object)
+    shapely.prepare(outlines)
+    parts = np.concatenate([p[1] for p in pulls])
+    part_parent = np.repeat(np.arange(len(pulls)), [len(p[1]) for p in pulls])
+    first_part = np.concatenate([[0], np.cumsum([len(p[1]) for p in pulls])])
+    runs = [(g, r) for g, p in enumerate(pulls) for r in p[2]]
+    pairs = np.asarray([(r.a + first_part[g], r.b + first_part[g]) for g, r in runs],
+                       dtype=np.int64)
+    run_parent = np.asarray([g for g, _ in runs], dtype=np.int64)
+    feet = np.concatenate([p[3] for p in pulls])
+    foot_parent = np.repeat(np.arange(len(pulls)), [len(p[3]) for p in pulls])
+    paths = taut.swept([r.path for _, r in runs], pairs, outlines, parts,
+                       shapely.STRtree(parts), taut.Obstacles.of(feet, foot_parent),
+                       run_parent, part_parent)
+    ends = np.concatenate([[0], np.cumsum([len(p[2]) for p in pulls])])
+    return [paths[ends[g]:ends[g + 1]] for g in range(len(pulls))]
+
+
+def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(np.array_equal(p, q) for p, q in zip(x, y, strict=True))
+        for x, y in zip(a, b, strict=True))
+
+
+def main() -> None:
+    ap = city_parser(__doc__)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--every", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=None)
+    args = ap.parse_args()
+    every = args.every or (5 if args.quick else 1)
+    rounds = args.rounds or (3 if args.quick else 5)
+    line = []
+    for city, _, jobs in city_level_jobs(args.cities, ["micro_grid"], every):
+        pulls = last_pulls(jobs)
+        spent: dict = {one_by_one: [], all_at_once: []}
+        results: dict = {}
+        for r in range(rounds):
+            for way in ((one_by_one, all_at_once) if r % 2 == 0 else (all_at_once, one_by_one)):
+                t = time.process_time()
+                results[way] = way(pulls)
+                spent[way].append(time.process_time() - t)
+        alike = same(results[one_by_one], results[all_at_once])
+        each, batch = (1000 * float(np.median(spent[w])) / max(len(pulls), 1)
+                       for w in (one_by_one, all_at_once))
+        ratio = f" one_by_one/at_once={each / batch:.2f}" if alike and batch > 0 else ""
+        line.append(f"{city}: grids={len(pulls)} runs={sum(len(p[2]) for p in pulls)} "
+                    f"same={alike} one_by_one_ms_per_grid={each:.2f} "
+                    f"at_once_ms_per_grid={batch:.2f}{ratio}")
+        print(line[-1], flush=True)
+    print(f"batch_bench (the taut step's sweeps, {rounds} rounds): " + " | ".join(line))
+
+
+if __name__ == "__main__":
+    main()
