@@ -339,8 +339,6 @@ def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]], holes: l
         pieces.append(path[:-1])
         after = start + edges
         upto = cuts[(k + 1) % len(cuts)][0] + (n if k + 1 == len(cuts) else 0)
-        if upto < after:  # the next run starts before this one ends: walked round once
-            upto += n
         pieces.append(ring[np.arange(after, upto) % n])
     xy = np.vstack(pieces) if cuts else ring
     closed = np.vstack([xy, xy[:1]])
@@ -437,7 +435,8 @@ def _start_in(ring: np.ndarray, point: np.ndarray) -> int:
     return int(np.flatnonzero((ring == point).all(axis=1))[0])
 
 
-def unsound_parts(new, old, which: list[int], own: list[np.ndarray]) -> set[int]:
+def unsound_parts(new: dict[int, BaseGeometry] | list[BaseGeometry], old: list[BaseGeometry],
+                  which: list[int], own: list[np.ndarray]) -> set[int]:
     """The parts p of `which` whose new polygon new[p] is not sound: one valid polygon
     holding its own footprints (own[i] for which[i], clipped to the parent) as whole as
     old[p] did, each covered or, where old[p] did not cover one either (a hairline across
