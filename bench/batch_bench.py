@@ -30,38 +30,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.growth_profile import city_level_jobs  # noqa: E402
 from bench.real_city import city_parser  # noqa: E402
-from gis.partition import engines, taut  # noqa: E402
+from bench.replay_bench import recorded  # noqa: E402
+from gis.partition import taut  # noqa: E402
 from gis.partition.whole import clipped_to  # noqa: E402
-from importers.split_job import _split_one  # noqa: E402
 
 Pull = tuple  # (outline, parts, runs, footprints clipped to the outline)
 
 
 def last_pulls(jobs: list[tuple]) -> list[Pull]:
-    """Per job, the division the split's last pull started from (engines._taut_last's),
-    where it has runs of shared edges."""
-    pulls, calls = [], []
-    target = engines.pulled_taut
-
-    def record(parent, parts, assignment, foot, scale, **kwargs):
-        calls.append((parent, list(parts), foot))
-        return target(parent, parts, assignment, foot, scale, **kwargs)
-
-    engines.pulled_taut = record
-    try:
-        for job in jobs:
-            calls.clear()
-            _split_one(job)
-            if not calls:
-                continue
-            parent, parts, foot = calls[-1]
-            runs = taut.shared_runs(taut.exterior_rings(np.asarray(parts, dtype=object)))
-            feet = clipped_to(parent, np.asarray(foot, dtype=object))
-            if runs:
-                pulls.append((parent, np.asarray(parts, dtype=object), runs,
-                              feet[~shapely.is_empty(feet)]))
-    finally:
-        engines.pulled_taut = target
+    """Per job, the division the split's last pull started from (engines._taut_last's, the
+    last call to taut.pulled_taut through the engines' name), where it has runs of shared
+    edges."""
+    pulls = []
+    for job in jobs:
+        calls = recorded("gis.partition.taut", "pulled_taut", [job], "gis.partition.engines")
+        if not calls:
+            continue
+        parent, parts, _, foot = calls[-1][0][:4]
+        runs = taut.shared_runs(taut.exterior_rings(np.asarray(parts, dtype=object)))
+        feet = clipped_to(parent, np.asarray(foot, dtype=object))
+        if runs:
+            pulls.append((parent, np.asarray(parts, dtype=object), runs,
+                          feet[~shapely.is_empty(feet)]))
     return pulls
 
 

@@ -104,9 +104,10 @@ def earlier(module: str, name: str, revision: str) -> Callable:
     return getattr(old, name)
 
 
-def recorded(module: str, name: str, jobs: list[tuple]) -> list[Call]:
+def recorded(module: str, name: str, jobs: list[tuple], only_in: str | None = None
+             ) -> list[Call]:
     """The calls (copies of their arguments) the split of `jobs` makes to `module`.`name`,
-    wherever it was imported by name."""
+    wherever it was imported by name (with `only_in`, through that module's name only)."""
     target = getattr(importlib.import_module(module), name)
     calls: list[Call] = []
 
@@ -115,7 +116,8 @@ def recorded(module: str, name: str, jobs: list[tuple]) -> list[Call]:
         return target(*args, **kwargs)
 
     holders = [m for key, m in list(sys.modules.items())
-               if key.split(".")[0] in ("gis", "importers") and getattr(m, name, None) is target]
+               if key.split(".")[0] in ("gis", "importers") and getattr(m, name, None) is target
+               and only_in in (None, key)]
     for m in holders:
         setattr(m, name, record)
     try:
