@@ -20,7 +20,10 @@ engine's micro-grids go through the improvement passes without their chains;
 `fallback_beside_only`, engines.FALLBACK_BESIDE_ONLY: where towers stand and no grouping of the
 others fits the bounds, the growth engine's division is weighed only where households sit
 beside a tower; `fallback_micro_only`, engines.FALLBACK_MICRO_ONLY: it is not weighed at the
-grid level, measured with `--level grid`), for which `off/on` above 1 is what the rule saves.
+grid level, measured with `--level grid`), for which `off/on` above 1 is what the rule saves;
+and one choice of the re-split, the straight cuts as the first engine a cluster is divided by
+(`cluster_cuts`, engines.GRAPH_SUBSPLITS; off: the graph engine's division with its passes
+in their place, the groupings' division after it as before).
 Here every grid of the real cities of bench/real_city.py (the communities divided into grids
 as the split job does it) is divided into micro-grids twice per stage, with the stage and
 without it, the two runs of a grid back to back in alternating order in one process, so the
@@ -37,7 +40,7 @@ and the lowest Polsby-Popper with and without it.
 
     .venv/bin/python bench/tail_bench.py [--quick] [--cities monaco,shanghai,wuhan]
         [--stages resplit,fallback,grouped,free_land,near_misses,taut,tower_lines,
-                  whole_spare_only,
+                  whole_spare_only, cluster_cuts,
                   fallback_if_vain,unit_chains_enough,fallback_beside_only]
         [--every N] [--level micro_grid|grid (then --stages fallback_micro_only,taut,junctions)]
         [--stages tail: resplit, fallback, grouped, free_land and near_misses off together]
@@ -55,9 +58,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.growth_profile import micro_jobs  # noqa: E402
 from bench.real_bench import LEVELS, communities, make_jobs, timed_split  # noqa: E402
 from bench.real_city import LOADERS, city_parser  # noqa: E402
-from gis.partition import engines, reshape  # noqa: E402
+from gis.partition import engines, graph, reshape  # noqa: E402
 from gis.partition.feasible import packing  # noqa: E402
 
+# the re-split's engines with the graph engine in the straight cuts' place (`cluster_cuts` off)
+GRAPH_FOR_CUTS = (engines.cluster_split(graph.split), *engines.GRAPH_SUBSPLITS[1:])
 # a stage, the module and setting that switch it off, and the value that does
 STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FALLBACK", None),
           "grouped": (engines, "GROUPED", None), "tower_lines": (reshape, "KEEP_DRAWN", 1),
@@ -68,7 +73,8 @@ STAGES = {"resplit": (engines, "RESPLIT_LAST", False), "fallback": (engines, "FA
           "fallback_micro_only": (engines, "FALLBACK_MICRO_ONLY", False),
           "free_land": (engines, "FREE_LAND_LAST", False),
           "near_misses": (engines, "NEAR_MISSES_LAST", False), "taut": (engines, "TAUT", False),
-          "junctions": (engines, "JUNCTIONS", False)}
+          "junctions": (engines, "JUNCTIONS", False),
+          "cluster_cuts": (engines, "GRAPH_SUBSPLITS", GRAPH_FOR_CUTS)}
 # stages switched off together: `tail`, every stage that runs only where parts stay out of
 # bounds, leaving the graph engine's division with its passes and the taut step (what the
 # split costs where the engine settles every grid)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shapely.geometry import box
 
 from bench import common
 from bench.layers_bench import problems, source_columns, tipg_tile
@@ -213,6 +214,35 @@ def test_the_tail_bench_switches_a_stage_group_off_together_and_restores_it(monk
     assert seen[2] == (True,) * 5
     assert [getattr(m, name) for m, name, _ in tail] == before
     assert engines.RESPLIT_LAST is True and engines.NEAR_MISSES_LAST is True
+
+
+def test_the_tail_bench_puts_the_graph_engine_in_the_cuts_place_in_the_resplit(monkeypatch) -> None:
+    """`--stages cluster_cuts` divides each grid once with the re-split's engines as they are
+    (the straight cuts first) and once with the graph engine's division, with its passes, in
+    the cuts' place and the groupings' after it, then puts the engines back."""
+    from bench import tail_bench
+    from gis.partition import engines, graph
+
+    as_is = engines.GRAPH_SUBSPLITS
+    seen = []
+
+    def recording_split(job):
+        seen.append(engines.GRAPH_SUBSPLITS)
+        return (b"", [0], [40], [1.0]), 0.01
+
+    monkeypatch.setattr(tail_bench, "timed_split", recording_split)
+    monkeypatch.setattr(tail_bench, "feasible_out", lambda job, result: 0)
+    tail_bench.with_and_without([None], *tail_bench.STAGES["cluster_cuts"])
+    assert seen == [as_is, tail_bench.GRAPH_FOR_CUTS]
+    assert engines.GRAPH_SUBSPLITS is as_is
+    instead = tail_bench.GRAPH_FOR_CUTS
+    assert instead[1:] == as_is[1:] and instead[0] is not as_is[0]
+    assert instead[0].__doc__ == graph.split.__doc__  # the engine it wraps
+    parent = box(0, 0, 100, 40)  # ten buildings of 20 households in a row: five parts of 40
+    buildings = [box(4 + 10 * i, 15, 8 + 10 * i, 25) for i in range(10)]
+    drawn = instead[0](parent, buildings, [20] * 10, geographic=False)
+    engine_own = graph.split(parent, buildings, [20] * 10, geographic=False)
+    assert sorted(drawn.households) == sorted(engine_own.households) == [40] * 5
 
 
 def test_the_tail_bench_books_a_stages_cost_to_the_grids_it_changes_and_those_it_leaves(

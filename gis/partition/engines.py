@@ -418,18 +418,22 @@ def polished(split: Callable[..., SplitResult]) -> Callable[..., SplitResult]:
     return _passes(split, resplit=True)
 
 
+def cluster_split(split: Callable[..., SplitResult | None]) -> Callable[..., SplitResult | None]:
+    """`split` as the re-split divides a cluster by it (gis.partition.resplit): followed by the
+    polish and improvement passes only where its division is in bounds, without the re-split."""
+    return _passes(split, resplit=False, in_bounds_only=True)
+
+
 # the divisions a cluster is re-split by: both engines with their passes (only for divisions
 # in bounds), without the re-split; the straight cuts within a cluster's budget of cuts
-SUBSPLITS = (_passes(partial(engine.split, cut_budget=engine.CLUSTER_BUDGET_PER_BUILDING),
-                     resplit=False, in_bounds_only=True),
-             _passes(growth.split, resplit=False, in_bounds_only=True))
+SUBSPLITS = (cluster_split(partial(engine.split, cut_budget=engine.CLUSTER_BUDGET_PER_BUILDING)),
+             cluster_split(growth.split))
 # graph_first re-splits clusters by the straight cuts, then by the most compact division
 # drawn from groupings of the cluster's households (where the cuts' is not kept: clusters of
 # a grid too large for groupings.grouped_divisions as a whole), GRAPH_RESPLITS divisions per
 # parent at most: on the real sets the growth engine's division of a cluster was never kept
 # there, and every kept one came in the first four
-GRAPH_SUBSPLITS = (SUBSPLITS[0], _passes(groupings.grouped_split, resplit=False,
-                                         in_bounds_only=True))
+GRAPH_SUBSPLITS = (SUBSPLITS[0], cluster_split(groupings.grouped_split))
 GRAPH_RESPLITS = 4
 # at the grid level (see splitter: a community is divided once, into the grids all else is
 # built on): a Bund community whose outline was rounded by 1e-9 degrees needed more than
