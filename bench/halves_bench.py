@@ -38,9 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.growth_profile import city_level_jobs  # noqa: E402
 from bench.real_city import city_parser  # noqa: E402
 from gis.partition.halves import lower_pp  # noqa: E402
-from gis.partition.quality import metric_scale  # noqa: E402
+from gis.partition.quality import (
+    metric_scale,  # noqa: E402
+    pp_value,  # noqa: E402
+)
 from gis.partition.reshape import ANGLES, _turn, shared_edges  # noqa: E402
-from gis.partition.taut import pp_of  # noqa: E402
 from importers.split_job import _split_one  # noqa: E402
 
 POSITIONS = 32  # positions screened per direction (the passes: 16 on either side of a pair)
@@ -83,7 +85,7 @@ def lower_of(cut: list) -> float:
     """The lower Polsby-Popper of a polygon's two sides `cut`, NaN unless each is one
     polygon."""
     if all(g.geom_type == "Polygon" and not g.is_empty for g in cut):
-        return min(pp_of(g.area, g.length) for g in cut)
+        return min(pp_value(g.area, g.length) for g in cut)
     return math.nan
 
 

@@ -46,7 +46,8 @@ from bench.real_city import city_parser  # noqa: E402
 from bench.tail_bench import with_and_without  # noqa: E402
 from gis.partition import graph  # noqa: E402
 from gis.partition.assign import Assigner  # noqa: E402
-from gis.partition.subsets import missed, pp_of  # noqa: E402
+from gis.partition.quality import pp_of  # noqa: E402
+from gis.partition.subsets import missed  # noqa: E402
 
 ITERS = 60  # weight rounds per set of sites
 LLOYD = 8  # sets of sites (each moved to the last division's area centroids)

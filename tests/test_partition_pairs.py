@@ -11,7 +11,8 @@ from gis.partition import engines, graph, pairs
 from gis.partition.assign import Assigner, _worth
 from gis.partition.cellgraph import CellGraph, cell_graph
 from gis.partition.inputs import local_frame
-from gis.partition.subsets import missed, pp_of
+from gis.partition.quality import pp_of
+from gis.partition.subsets import missed
 from tests.test_partition_real import irregular_layouts
 
 

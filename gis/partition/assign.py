@@ -26,7 +26,8 @@ from typing import NamedTuple
 import numpy as np
 
 from gis.partition.cellgraph import CellGraph
-from gis.partition.subsets import missed, pp_of
+from gis.partition.quality import pp_of
+from gis.partition.subsets import missed
 
 ANGLES = 12
 KEY_DIGITS = 9  # a sweep's score is compared to this many decimals (see the module docstring)

@@ -21,6 +21,8 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.quality import pp_of
+
 TABLE_K = 64
 TABLE_R = 257
 MAX_LOG_R = math.log(64.0)
@@ -217,7 +219,7 @@ def cut_scores(p0: np.ndarray, p1: np.ndarray, theta: np.ndarray, t: np.ndarray,
     """Expected mean PP of the final parts for each cut (side below the line gets k1 parts)."""
     area, perim, across, along = side_stats(p0, p1, theta, t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pp = np.where(perim > 0, 4 * math.pi * area / perim**2, 0.0)
+        pp = pp_of(area, perim)
         lo = np.minimum(across, along)
         hi = np.maximum(across, along)
         aspect = np.where(lo > 0, hi / lo, 64.0)

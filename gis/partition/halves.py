@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gis.partition.subsets import pp_of
+from gis.partition.quality import pp_of
 
 
 def lower_pp(rings: list[np.ndarray], ts: np.ndarray) -> np.ndarray:

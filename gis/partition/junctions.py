@@ -28,13 +28,13 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gis.partition.quality import pp_value
 from gis.partition.taut import (
     GAIN,
     TINY,
     Obstacles,
     exterior_rings,
     path_change,
-    pp_of,
     pulled_taut,
     shared_runs,
     side_of,
@@ -155,7 +155,7 @@ class _Mover:
     def _gains(self, changed: dict[int, Edit]) -> dict | None:
         """The new area and perimeter of each part in `changed` where its edit raises the sum
         of the parts' Polsby-Popper without lowering the lowest."""
-        before = [pp_of(*self.size[k]) for k in changed]
+        before = [pp_value(*self.size[k]) for k in changed]
         sizes = {}
         for k, edit in changed.items():
             area, length = path_change(edit.old, edit.new, self.measure.scale,
@@ -163,7 +163,7 @@ class _Mover:
             sizes[k] = (self.size[k][0] + area, self.size[k][1] + length)
         if min(a for a, _ in sizes.values()) <= 0:
             return None
-        after = [pp_of(*sizes[k]) for k in changed]
+        after = [pp_value(*sizes[k]) for k in changed]
         if min(after) < min(before) or sum(after) <= sum(before) + GAIN:
             return None
         return sizes

@@ -18,11 +18,10 @@ buildings, only land (cells of no building).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from gis.partition.cells import Cells
+from gis.partition.quality import pp_value
 
 MAX_PASSES = 12
 MAX_BALANCE_MOVES_PER_UNIT = 4
@@ -34,10 +33,6 @@ CHAIN_BUDGET = 400
 def deviation(count: int, lo: int, hi: int) -> int:
     """How far `count` lies outside lo..hi (0 inside)."""
     return max(lo - count, count - hi, 0)
-
-
-def _pp(area: float, perimeter: float) -> float:
-    return 4.0 * math.pi * area / (perimeter * perimeter) if perimeter > 0 else 0.0
 
 
 class Parts:
@@ -75,7 +70,7 @@ class Parts:
         return len(self.members)
 
     def pp(self, j: int) -> float:
-        return _pp(self.area[j], self.perim[j])
+        return pp_value(self.area[j], self.perim[j])
 
     def links(self, u: int) -> dict[int, float]:
         """Length of the edge cell u shares with each part (its own included); kept until u
@@ -95,7 +90,7 @@ class Parts:
         src = self.part[u]
         pa = self.perim[src] - self.p[u] + 2.0 * links.get(src, 0.0)
         pb = self.perim[dst] + self.p[u] - 2.0 * links.get(dst, 0.0)
-        return (_pp(self.area[src] - self.a[u], pa), _pp(self.area[dst] + self.a[u], pb))
+        return (pp_value(self.area[src] - self.a[u], pa), pp_value(self.area[dst] + self.a[u], pb))
 
     def stays_connected(self, u: int) -> bool:
         """Whether u's part without u is still one connected set (and not empty)."""

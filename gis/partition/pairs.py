@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from gis.partition.assign import Assigner, _worth
-from gis.partition.subsets import missed, pp_of
+from gis.partition.quality import pp_of
+from gis.partition.subsets import missed
 
 ROUNDS = 3  # rounds over the pairs at most (the last ones of the real sets changed little)
 GAIN = 1e-6  # least gain of worth that counts, against float noise

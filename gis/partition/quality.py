@@ -9,6 +9,20 @@ import shapely
 
 EARTH_RADIUS_M = 6371008.8
 M_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180.0
+FOUR_PI = 4.0 * math.pi
+
+
+def pp_of(area, perimeter) -> np.ndarray:
+    """Polsby-Popper 4πA/P² of groups with these areas and perimeters (arrays; 0 without a
+    perimeter): the one formula every search over sums of areas and perimeters uses."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(perimeter > 0, FOUR_PI * area / np.maximum(perimeter, 1e-12) ** 2, 0.0)
+
+
+def pp_value(area: float, perimeter: float) -> float:
+    """`pp_of` of one area and perimeter in plain floats (0 for none), for loops that weigh
+    one move or one run at a time."""
+    return FOUR_PI * area / (perimeter * perimeter) if perimeter > 0 and area > 0 else 0.0
 
 
 def metric_scale(geom, geographic: bool = True) -> tuple[float, float]:
@@ -33,8 +47,4 @@ def to_metric(geoms, scale: tuple[float, float]):
 def polsby_popper(geoms, scale: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """4πA/P² of each geometry (1 for a disc, π/4 for a square), in the given metric scale."""
     metric = to_metric(np.asarray(geoms, dtype=object), scale)
-    area = shapely.area(metric)
-    perimeter = shapely.length(metric)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pp = np.where(perimeter > 0, 4.0 * math.pi * area / perimeter**2, 0.0)
-    return pp
+    return pp_of(shapely.area(metric), shapely.length(metric))

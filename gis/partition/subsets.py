@@ -10,20 +10,13 @@ within the bounds with the highest lowest Polsby-Popper, then the highest sum.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
 from gis.partition.cellgraph import CellGraph
+from gis.partition.quality import pp_of
 
-FOUR_PI = 4.0 * math.pi
 CANDIDATES = 40  # first parts tried per level when dividing into three or more
-
-
-def pp_of(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
-    """Polsby-Popper 4πA/P² of groups with these areas and perimeters (0 without one)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(perimeter > 0, FOUR_PI * area / np.maximum(perimeter, 1e-12) ** 2, 0.0)
 
 
 def missed(h: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -37,7 +37,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.polish import PART_VIOLATION, arithmetic_of, rebuild
-from gis.partition.quality import metric_scale
+from gis.partition.quality import metric_scale, pp_value
 from gis.partition.result import SplitResult
 from gis.partition.whole import clipped_to
 
@@ -315,17 +315,12 @@ def _kept(runs: list[Run], pulled: list[np.ndarray], area: np.ndarray, perimeter
             continue
         moved, grown = path_change(run.path, new, scale, origin)  # the area part a gains
         shrink = -grown
-        before = [pp_of(area[p], perimeter[p]) for p in (run.a, run.b)]
-        after = [pp_of(area[run.a] + moved, perimeter[run.a] - shrink),
-                 pp_of(area[run.b] - moved, perimeter[run.b] - shrink)]
+        before = [pp_value(area[p], perimeter[p]) for p in (run.a, run.b)]
+        after = [pp_value(area[run.a] + moved, perimeter[run.a] - shrink),
+                 pp_value(area[run.b] - moved, perimeter[run.b] - shrink)]
         if min(after) >= min(before) and sum(after) > sum(before) + GAIN:
             kept.append(r)
     return kept
-
-
-def pp_of(area: float, perimeter: float) -> float:
-    """Polsby-Popper of an area and a perimeter (0 for none)."""
-    return 4.0 * math.pi * area / perimeter**2 if perimeter > 0 and area > 0 else 0.0
 
 
 def _spliced(ring: np.ndarray, cuts: list[tuple[int, int, np.ndarray]], holes: list
