@@ -1,4 +1,5 @@
-"""The taut step's sweeps grid by grid, or every grid of a set at once: what batching buys.
+"""The taut step's sweeps grid by grid, or every grid of a set at once, and the split job's
+batches: what batching buys.
 
 The split's CPU goes to tens of thousands of small numpy and GEOS calls a grid (README, "where
 that CPU goes"), each with a fixed cost that one call over many grids would share. This bench
@@ -12,6 +13,13 @@ run weighed against its own grid's outline, parts and footprints only), `--round
 turn (3 with `--quick`), each side building its own trees. It prints per city the grids and
 runs, whether every run came out the same both ways (`same`), each side's CPU per grid (the
 median over rounds, time.process_time) and their ratio (none unless the same).
+
+Then the whole micro-grid split as the split job runs it, in batches of split_job.BATCH grids
+whose last step (the boundaries pulled taut, gis.partition.taut.tautened_many) runs over the
+batch at once (`_split_batch`), against the same grids split one by one (`_split_one`), batch
+by batch in alternating order, `--rounds` times: whether every grid's result (parts, their
+households, Polsby-Popper and reasons) is the same both ways (`split_same`), each way's CPU
+per grid (median over rounds) and their ratio (none unless the same).
 
     .venv/bin/python bench/batch_bench.py [--quick] [--every N] [--rounds N]
         [--cities monaco,shanghai,wuhan]
@@ -33,6 +41,7 @@ from bench.real_city import city_parser  # noqa: E402
 from bench.replay_bench import recorded  # noqa: E402
 from gis.partition import taut  # noqa: E402
 from gis.partition.whole import clipped_to  # noqa: E402
+from importers.split_job import BATCH, _split_batch, _split_one, batches  # noqa: E402
 
 Pull = tuple  # (outline, parts, runs, footprints clipped to the outline)
 
@@ -92,6 +101,24 @@ def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
         for x, y in zip(a, b, strict=True))
 
 
+def split_both_ways(jobs: list[tuple], rounds: int) -> tuple[bool, float, float]:
+    """Whether the split job's batches give every job the result it gets alone, and the CPU
+    seconds a job each way (medians over `rounds`; batch by batch, the order alternating)."""
+    alike, spent = True, {False: [], True: []}
+    for r in range(rounds):
+        total = {False: 0.0, True: 0.0}
+        for i, batch in enumerate(batches(jobs)):
+            out = {}
+            for batched in ((False, True) if (i + r) % 2 == 0 else (True, False)):
+                t = time.process_time()
+                out[batched] = _split_batch(batch) if batched else [_split_one(j) for j in batch]
+                total[batched] += time.process_time() - t
+            alike &= out[False] == out[True]
+        for batched in total:
+            spent[batched].append(total[batched] / max(len(jobs), 1))
+    return alike, float(np.median(spent[False])), float(np.median(spent[True]))
+
+
 def main() -> None:
     ap = city_parser(__doc__)
     ap.add_argument("--quick", action="store_true")
@@ -114,11 +141,17 @@ def main() -> None:
         each, batch = (1000 * float(np.median(spent[w])) / max(len(pulls), 1)
                        for w in (one_by_one, all_at_once))
         ratio = f" one_by_one/at_once={each / batch:.2f}" if alike and batch > 0 else ""
+        split_same, alone, batched = split_both_ways(jobs, rounds)
+        split_ratio = (f" split_one_by_one/batched={alone / batched:.2f}"
+                       if split_same and batched > 0 else "")
         line.append(f"{city}: grids={len(pulls)} runs={sum(len(p[2]) for p in pulls)} "
                     f"same={alike} one_by_one_ms_per_grid={each:.2f} "
-                    f"at_once_ms_per_grid={batch:.2f}{ratio}")
+                    f"at_once_ms_per_grid={batch:.2f}{ratio} split_grids={len(jobs)} "
+                    f"split_same={split_same} split_one_by_one_ms_per_grid={1000 * alone:.1f} "
+                    f"split_batched_ms_per_grid={1000 * batched:.1f}{split_ratio}")
         print(line[-1], flush=True)
-    print(f"batch_bench (the taut step's sweeps, {rounds} rounds): " + " | ".join(line))
+    print(f"batch_bench (the taut step's sweeps, and the split in batches of {BATCH}, "
+          f"{rounds} rounds): " + " | ".join(line))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,11 @@ moving between it and a neighbouring part brings it in (last line: no_trade; dia
 `no_trade_under`, `no_trade_over`: the sizes of the buildings round it hold it out); the
 share of the boundaries between parts (the parent's outline left out) within STREET_M of a
 street or footpath of the extract (last line: grid_streets, streets); CPU
-seconds per grid (time.process_time in the worker, median over runs; the last line's
+seconds per grid (time.process_time in the worker, median over runs; the workers divide the
+grids in the split job's batches, whose last step runs over a batch at once, so a batch's CPU
+is shared equally among its grids: split_job.BATCH grids at most and eight batches a worker at
+least, so 18 a batch on Monaco's 303 grids, 9 on the Bund's 148 and 1 on Wuhan's 25, where a
+district's 1,529 take 32; the last line's
 cpu_ms_per_grid is the micro-grid split's, grid_cpu_ms_per_grid the communities' split into
 grids, per grid made: a district needs both; micro_per_grid is the micro-grids a grid became
 and cpu_ms_per_micro the micro-grid split's CPU per micro-grid made, which a set's towers do
@@ -54,7 +58,7 @@ from gis.partition import polsby_popper
 from gis.partition.diagnose import THIN_PP
 from gis.partition.feasible import packing
 from gis.partition.quality import metric_scale, to_metric
-from importers.split_job import _split_one
+from importers.split_job import _split_batch, _split_one, batch_size, batches
 
 LEVELS = {"grid": (300, 500), "micro_grid": (30, 50)}
 DISTRICT_GRIDS = 1529  # the real district of the mission: 203 communities, 1,529 grids
@@ -68,6 +72,16 @@ def timed_split(job: tuple) -> tuple:
     return out, time.process_time() - t0
 
 
+def timed_batch(jobs: list[tuple]) -> list[tuple]:
+    """Split a batch of parents as the split job's workers do (split_job._split_batch: their
+    last step run over all of them at once) and measure the CPU seconds it took in this
+    process, shared equally among them: (result, seconds) per job."""
+    t0 = time.process_time()
+    out = _split_batch(jobs)
+    share = (time.process_time() - t0) / max(len(jobs), 1)
+    return [(result, share) for result in out]
+
+
 def run_jobs(jobs: list[tuple], processes: int) -> list[tuple]:
     return run_jobs_timed(jobs, processes)[0]
 
@@ -77,15 +91,18 @@ def _worker_pid(_: int) -> int:
 
 
 def run_jobs_timed(jobs: list[tuple], processes: int) -> tuple[list[tuple], float, float]:
-    """`timed_split` over jobs on `processes` worker processes (in this one when 1); the
-    results, the wall seconds to start the workers and those of the splits themselves."""
+    """`timed_batch` over the jobs in the split job's batches (split_job.batch_size) on
+    `processes` worker processes (in this one when 1); the results, the wall seconds to
+    start the workers and those of the splits themselves."""
     started = time.perf_counter()
+    parts = batches(jobs, batch_size(len(jobs), processes))
     if processes <= 1:
-        return [timed_split(job) for job in jobs], 0.0, time.perf_counter() - started
+        results = [r for batch in parts for r in timed_batch(batch)]
+        return results, 0.0, time.perf_counter() - started
     with ProcessPoolExecutor(processes) as pool:
         list(pool.map(_worker_pid, range(processes)))  # every worker up before the splits
         up = time.perf_counter()
-        results = list(pool.map(timed_split, jobs, chunksize=4))
+        results = [r for batch in pool.map(timed_batch, parts) for r in batch]
         done = time.perf_counter()
     return results, up - started, done - up
 

@@ -23,11 +23,15 @@ from gis.database import libpq_url
 from gis.editing import succession
 from gis.levels import LEVELS
 from gis.levels import level as get_level
-from gis.partition.engines import splitter
+from gis.partition.engines import splitter, splitter_many
 from gis.rollup import rollup_households
 from gis.settings import get_settings
 
 PARALLEL_FROM = 16
+# parents a worker divides together at most: the last step's fixed costs are shared among
+# them (bench/batch_bench.py, split_one_by_one/batched); fewer where a worker would otherwise
+# get fewer than eight batches, which keeps the workers' loads even at the end
+BATCH = 32
 
 
 @dataclass
@@ -120,29 +124,64 @@ class SplitRunReport:
         return table
 
 
+def _task(job: tuple) -> tuple[tuple, dict]:
+    """A job's split (engine name and level, as splitter takes them) and its arguments."""
+    parent_wkb, building_wkbs, households, road_wkbs, lo, hi, seed, *engine = job
+    buildings = shapely.from_wkb(np.asarray(building_wkbs, dtype=object)) if building_wkbs else []
+    roads = shapely.from_wkb(np.asarray(road_wkbs, dtype=object)) if road_wkbs else ()
+    return tuple(engine), {"parent": shapely.from_wkb(parent_wkb), "buildings": list(buildings),
+                           "households": households, "barriers": roads, "min_households": lo,
+                           "max_households": hi, "seed": seed}
+
+
+def _out(result) -> tuple:
+    return ([p.wkb for p in result.parts], result.assignment.tolist(), result.households,
+            result.polsby_popper, result.violations, result.notes, result.part_reasons)
+
+
 def _split_one(job: tuple) -> tuple:
     """Worker: split one parent given as WKB; returns part WKBs, assignment and quality.
 
     A job is (parent, buildings, households, roads, min, max, seed[, engine name[, level]])
     (gis.partition.engines.splitter: the default engine and "micro_grid" when left out)."""
-    parent_wkb, building_wkbs, households, road_wkbs, lo, hi, seed, *engine = job
-    split = splitter(*engine)
-    parent = shapely.from_wkb(parent_wkb)
-    buildings = shapely.from_wkb(np.asarray(building_wkbs, dtype=object)) if building_wkbs else []
-    roads = shapely.from_wkb(np.asarray(road_wkbs, dtype=object)) if road_wkbs else ()
-    result = split(parent, list(buildings), households, barriers=roads, min_households=lo,
-                   max_households=hi, seed=seed)
-    return ([p.wkb for p in result.parts], result.assignment.tolist(), result.households,
-            result.polsby_popper, result.violations, result.notes, result.part_reasons)
+    engine, task = _task(job)
+    return _out(splitter(*engine)(**task))
+
+
+def _split_batch(jobs: list[tuple]) -> list[tuple]:
+    """Worker: `_split_one` of each job, the same results, with the jobs of one engine and
+    level divided together (gis.partition.engines.splitter_many: their last step, the
+    boundaries pulled taut, run over all of them at once)."""
+    tasks = [_task(job) for job in jobs]
+    out: list[tuple | None] = [None] * len(jobs)
+    for engine in dict.fromkeys(engine for engine, _ in tasks):
+        which = [k for k, (e, _) in enumerate(tasks) if e == engine]
+        for k, result in zip(which, splitter_many(*engine)([tasks[k][1] for k in which]),
+                             strict=True):
+            out[k] = _out(result)
+    return out
+
+
+def batch_size(count: int, workers: int) -> int:
+    """Jobs a batch of `count` jobs over `workers` workers holds: BATCH at most, and few
+    enough that every worker gets eight batches at least (one worker: `count`//8)."""
+    return max(1, min(BATCH, count // (max(workers, 1) * 8)))
+
+
+def batches(jobs: list, size: int = BATCH) -> list[list]:
+    """`jobs` in consecutive batches of `size` (the last one shorter)."""
+    return [jobs[i:i + size] for i in range(0, len(jobs), size)]
 
 
 def run_splits(jobs: list[tuple], processes: int | None = None) -> list[tuple]:
-    """Run `_split_one` over jobs, in worker processes when there are many."""
+    """Run the split of every job in batches (`_split_batch`; BATCH jobs at most, eight
+    batches a worker at least), in worker processes when there are many."""
     if len(jobs) < PARALLEL_FROM:
-        return [_split_one(job) for job in jobs]
+        return _split_batch(jobs)
     workers = processes or min(os.cpu_count() or 1, 8)
+    size = batch_size(len(jobs), workers)
     with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_split_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+        return [out for batch in pool.map(_split_batch, batches(jobs, size)) for out in batch]
 
 
 # Dedicated grids (专属网格, kind 'dedicated', codes from 901) are kept by a community's split

@@ -16,7 +16,9 @@ from gis.partition.taut import (
     Obstacles,
     _spliced,
     exterior_rings,
+    pull_start,
     pulled_taut,
+    pulled_taut_many,
     shared_runs,
     swept,
     unsound_parts,
@@ -229,3 +231,27 @@ def test_the_runs_of_two_parents_swept_at_once_each_go_round_their_own_footprint
     assert len(first[0]) > 2 and len(second[0]) == 2  # bent, and straight
     for got, want in zip(together, first + second, strict=True):
         assert np.array_equal(got, want)
+
+
+def test_divisions_pulled_taut_together_each_come_out_as_alone():
+    """`pulled_taut_many` over two divisions in the same place (a footprint in the way of
+    one's zigzag only), one whose boundary is straight already and one of a single part:
+    each gets what `pulled_taut` gives it alone (the first bent round its footprint, the
+    third straight, the second as it was), and None where there is nothing to pull."""
+    parts, parent = zigzag_pair(teeth=4, depth=6.0)
+    blocked = ([box(2, 2, 8, 18), box(19.0, 9.5, 24.0, 10.5), box(32, 2, 38, 18)], [0, 1, 1])
+    open_land = ([box(2, 2, 8, 18), box(32, 2, 38, 18)], [0, 1])
+    straight = [box(0, 0, 20, 20), box(20, 0, 40, 20)]
+    cases = [(parts, *blocked), (straight, *open_land), (parts, *open_land), ([parent], [], [])]
+    pulls = [pull_start(parent, p, np.asarray(a, dtype=np.int64), np.asarray(f, dtype=object),
+                        METRES) for p, f, a in cases]
+    assert pulls[3] is None  # one part: no shared edge
+    together = pulled_taut_many(pulls)
+    assert together[3] is None
+    for (p, f, a), got in zip(cases[:3], together[:3], strict=True):
+        want = pulled_taut(parent, p, np.asarray(a, dtype=np.int64), f, METRES)
+        assert got[1] == want[1]
+        assert [g.wkb for g in got[0]] == [w.wkb for w in want[0]]
+    assert together[1][1] == 0 and together[0][1] > 0 and together[2][1] > 0
+    bent, plain = together[0][0], together[2][0]
+    assert len(bent[0].exterior.coords) > len(plain[0].exterior.coords)  # round the blocker

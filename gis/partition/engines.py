@@ -28,7 +28,7 @@ from gis.partition.polish import PART_VIOLATION, arithmetic_of, polish, rebuild
 from gis.partition.quality import metric_scale
 from gis.partition.resplit import NearMiss, misses_bounds, near_misses_taken, resplit_result
 from gis.partition.result import SplitResult
-from gis.partition.taut import pulled_taut, tautened
+from gis.partition.taut import pulled_taut, tautened, tautened_many
 from gis.partition.whole import told_whole
 
 # the graph engine: on the real cities of bench/real_city.py it keeps about as many parts in
@@ -473,6 +473,47 @@ def splitter(name: str | None = None, level: str = "micro_grid",
     micro-grids the same candidates cost several times the CPU for a part or two. The growth
     engine's division, weighed for micro-grids, is not at the grid level, where it never
     ranked better on the real sets (FALLBACK_MICRO_ONLY)."""
+    return _taut_last(*_untautened(name, level, fixed_count))
+
+
+def splitter_many(name: str | None = None, level: str = "micro_grid"
+                  ) -> Callable[[list[dict]], list[SplitResult]]:
+    """`splitter(name, level)` for many parents at once: given each parent's arguments as a
+    dict (parent, buildings, households and the keywords), the same results in the same
+    order, each parent divided on its own and the last step, the boundaries pulled taut, run
+    over all of them at once where it is the plain pull (gis.partition.taut.tautened_many;
+    not where the grid level moves the points where boundaries meet, JUNCTIONS): the split
+    job's way, which shares that step's fixed costs among its parents."""
+    split, grid_level = _untautened(name, level)
+    one = _taut_last(split, grid_level)
+
+    def run_many(tasks: list[dict]) -> list[SplitResult]:
+        if not (PASSES and TAUT) or (grid_level and JUNCTIONS):
+            return [one(**task) for task in tasks]
+        divided = []
+        for task in tasks:
+            task = {**task}
+            geographic = task.setdefault("geographic", True)
+            parent, buildings, households = (task.pop(k) for k in
+                                             ("parent", "buildings", "households"))
+            result = split(parent, buildings, households, **task)
+            checked, buildings, h, lo, hi = split_inputs(
+                parent, buildings, households, task.get("min_households", 30),
+                task.get("max_households", 50))
+            divided.append((checked, buildings, h, result, lo, hi, geographic))
+        out = tautened_many(divided)
+        for (checked, buildings, h, _, _, _, geographic), result in zip(divided, out,
+                                                                         strict=True):
+            _tell_whole(checked, buildings, h, result, geographic)
+        return out
+
+    return run_many
+
+
+def _untautened(name: str | None, level: str, fixed_count: bool = False
+                ) -> tuple[Callable[..., SplitResult], bool]:
+    """`splitter`'s split before its last step (the boundaries pulled taut), and whether it
+    divides at the grid level."""
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")
@@ -480,18 +521,24 @@ def splitter(name: str | None = None, level: str = "micro_grid",
         raise ValueError(f"unknown level {level!r}; choose micro_grid or grid")
     if key == "graph":
         if level == "grid":
-            return _taut_last(partial(graph_first, grid_level=True, one_more=not fixed_count),
-                              grid_level=True)
-        return _taut_last(graph_first)
-    return _taut_last(polished(ENGINES[key]), grid_level=level == "grid")
+            return partial(graph_first, grid_level=True, one_more=not fixed_count), True
+        return graph_first, False
+    return polished(ENGINES[key]), level == "grid"
+
+
+def _tell_whole(checked, buildings, h: np.ndarray, result: SplitResult,
+                geographic: bool) -> None:
+    """The buildings told across `result`'s parts as they lie now
+    (gis.partition.whole.told_whole: earlier stages' words may name parts since redrawn)."""
+    result.violations = told_whole(checked, result.parts, result.assignment, buildings, h,
+                                   metric_scale(checked, geographic), result.violations)
 
 
 def _taut_last(split: Callable[..., SplitResult], grid_level: bool = False
                ) -> Callable[..., SplitResult]:
     """`split` whose division ends with its parts' shared boundaries pulled taut round the
     footprints (gis.partition.taut; TAUT; with `grid_level` the points where they meet moved
-    too, JUNCTIONS), the buildings told across parts as they lie then
-    (gis.partition.whole.told_whole: earlier stages' words may name parts since redrawn)."""
+    too, JUNCTIONS), the buildings told across parts as they lie then (`_tell_whole`)."""
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
             max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
@@ -505,8 +552,7 @@ def _taut_last(split: Callable[..., SplitResult], grid_level: bool = False
         if TAUT:
             pull = moved_junctions if grid_level and JUNCTIONS else pulled_taut
             result = tautened(checked, buildings, h, result, lo, hi, geographic, pull)
-        result.violations = told_whole(checked, result.parts, result.assignment, buildings, h,
-                                       metric_scale(checked, geographic), result.violations)
+        _tell_whole(checked, buildings, h, result, geographic)
         return result
 
     run.__doc__ = getattr(split, "func", split).__doc__

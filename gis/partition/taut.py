@@ -367,6 +367,46 @@ def swept(paths: list[np.ndarray], pairs: np.ndarray, parent, parts: np.ndarray,
     return paths
 
 
+@dataclass
+class Pull:
+    """One division about to be pulled taut (`pull_start`): its outline, parts (as given and
+    as an array), buildings' parts, footprints clipped to the outline with their obstacles,
+    metric scale, the parts' exterior rings and the runs of edges they share (`feet`: the
+    footprints the obstacles were made of, None where the caller gave the obstacles)."""
+
+    parent: BaseGeometry
+    parts: list[BaseGeometry]
+    geoms: np.ndarray
+    assignment: np.ndarray
+    foot: np.ndarray
+    obstacles: Obstacles
+    scale: tuple[float, float]
+    rings: list[np.ndarray | None]
+    runs: list[Run]
+    feet: np.ndarray | None = None
+
+
+def pull_start(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
+               foot: np.ndarray, scale: tuple[float, float], *, only: set[int] | None = None,
+               obstacles: Obstacles | None = None) -> Pull | None:
+    """`pulled_taut`'s division before its sweeps (arguments as there); None where its parts
+    share no run of edges (nothing to pull)."""
+    parts = list(parts)
+    rings = exterior_rings(np.asarray(parts, dtype=object))
+    runs = shared_runs(rings)
+    if only is not None:
+        runs = [run for run in runs if run.a in only or run.b in only]
+    if not runs:
+        return None
+    feet = None
+    if obstacles is None:
+        foot = clipped_to(parent, np.asarray(foot, dtype=object))
+        feet = foot[~shapely.is_empty(foot)]
+        obstacles = Obstacles.of(feet)
+    return Pull(parent, parts, np.asarray(parts, dtype=object), assignment, foot, obstacles,
+                scale, rings, runs, feet)
+
+
 def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
                 foot: np.ndarray, scale: tuple[float, float], *,
                 only: set[int] | None = None, obstacles: Obstacles | None = None
@@ -378,27 +418,57 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
     clipped to the parent with their `obstacles` (Obstacles.of the non-empty ones), and
     `only` the parts changed since the last pull: a run between two parts that did not
     change was pulled as far as it goes already."""
-    parts = list(parts)
-    rings = exterior_rings(np.asarray(parts, dtype=object))
-    runs = shared_runs(rings)
-    if only is not None:
-        runs = [run for run in runs if run.a in only or run.b in only]
-    if not runs:
-        return parts, 0
-    if obstacles is None:
-        foot = clipped_to(parent, np.asarray(foot, dtype=object))
-        obstacles = Obstacles.of(foot[~shapely.is_empty(foot)])
+    pull = pull_start(parent, parts, assignment, foot, scale, only=only, obstacles=obstacles)
+    if pull is None:
+        return list(parts), 0
     shapely.prepare(parent)
-    geoms = np.asarray(parts, dtype=object)
-    part_tree = shapely.STRtree(geoms)
-    pairs = np.asarray([(r.a, r.b) for r in runs], dtype=np.int64)
-    paths = [r.path for r in runs]
-    paths = swept(paths, pairs, parent, geoms, part_tree, obstacles)
-    bounds = shapely.total_bounds(geoms)
+    pairs = np.asarray([(r.a, r.b) for r in pull.runs], dtype=np.int64)
+    paths = swept([r.path for r in pull.runs], pairs, parent, pull.geoms,
+                  shapely.STRtree(pull.geoms), pull.obstacles)
+    return pull_end(pull, paths)
+
+
+def pulled_taut_many(pulls: list[Pull | None]) -> list[tuple[list[BaseGeometry], int] | None]:
+    """`pulled_taut` of many divisions (`pull_start` of each, without obstacles given; None
+    where it has nothing to pull, and None back for it), their sweeps run over all of them
+    at once, each run weighed against its own division's outline, parts and footprints only
+    (`swept`'s `run_parent` and `part_parent`): the same parts as one by one, for a fraction
+    of the sweeps' fixed costs (bench/batch_bench.py)."""
+    live = [k for k, pull in enumerate(pulls) if pull is not None]
+    out: list[tuple[list[BaseGeometry], int] | None] = [None] * len(pulls)
+    if not live:
+        return out
+    batch = [pulls[k] for k in live]
+    outlines = np.asarray([pull.parent for pull in batch], dtype=object)
+    shapely.prepare(outlines)
+    geoms = np.concatenate([pull.geoms for pull in batch])
+    part_parent = np.repeat(np.arange(len(batch)), [len(pull.geoms) for pull in batch])
+    first_part = np.concatenate([[0], np.cumsum([len(pull.geoms) for pull in batch])])
+    pairs = np.asarray([(r.a + first_part[g], r.b + first_part[g])
+                        for g, pull in enumerate(batch) for r in pull.runs], dtype=np.int64)
+    run_parent = np.repeat(np.arange(len(batch)), [len(pull.runs) for pull in batch])
+    feet = [pull.feet for pull in batch]
+    foot_parent = np.repeat(np.arange(len(batch)), [len(f) for f in feet])
+    paths = swept([r.path for pull in batch for r in pull.runs], pairs, outlines, geoms,
+                  shapely.STRtree(geoms), Obstacles.of(np.concatenate(feet), foot_parent),
+                  run_parent, part_parent)
+    ends = np.concatenate([[0], np.cumsum([len(pull.runs) for pull in batch])])
+    for g, k in enumerate(live):
+        out[k] = pull_end(batch[g], paths[ends[g]:ends[g + 1]])
+    return out
+
+
+def pull_end(pull: Pull, paths: list[np.ndarray]) -> tuple[list[BaseGeometry], int]:
+    """`pulled_taut`'s result from the division of `pull` and its runs' swept `paths`: the
+    runs that raise their two parts' Polsby-Popper spliced in where every part they change
+    stays sound (and the parts' areas add up), else the parts as they were and 0."""
+    parts, runs, rings, foot, assignment = (pull.parts, pull.runs, pull.rings, pull.foot,
+                                            pull.assignment)
+    bounds = shapely.total_bounds(pull.geoms)
     origin = 0.5 * (bounds[:2] + bounds[2:])
-    metric = shapely.transform(np.asarray(parts, dtype=object),
-                               lambda xy: (xy - origin) * np.asarray(scale))
-    kept = set(_kept(runs, paths, shapely.area(metric), shapely.length(metric), scale, origin))
+    metric = shapely.transform(pull.geoms, lambda xy: (xy - origin) * np.asarray(pull.scale))
+    kept = set(_kept(runs, paths, shapely.area(metric), shapely.length(metric), pull.scale,
+                     origin))
     own = [np.flatnonzero(assignment == k) for k in range(len(parts))]
     for _ in range(3):
         new = list(parts)
@@ -473,8 +543,33 @@ def tautened(parent: BaseGeometry, buildings: list, households: np.ndarray,
     parts, changed = (pull or pulled_taut)(parent, list(result.parts), assignment,
                                            np.asarray(buildings, dtype=object),
                                            metric_scale(parent, geographic))
+    return _retold(parent, households, result, lo, hi, geographic, parts, changed)
+
+
+def tautened_many(divisions: list[tuple]) -> list[SplitResult]:
+    """`tautened` (with `pulled_taut`) of many divisions, each given as its arguments
+    (parent, buildings, households, result, lo, hi, geographic), their sweeps run over all of
+    them at once (`pulled_taut_many`): the same results as one by one."""
+    pulls: list[Pull | None] = []
+    for parent, buildings, _, result, _, _, geographic in divisions:
+        pulls.append(None if len(result.parts) < 2 else pull_start(
+            parent, list(result.parts), np.asarray(result.assignment, dtype=np.int64),
+            np.asarray(buildings, dtype=object), metric_scale(parent, geographic)))
+    out = []
+    for (parent, _, households, result, lo, hi, geographic), pulled in zip(
+            divisions, pulled_taut_many(pulls), strict=True):
+        out.append(result if pulled is None else _retold(parent, households, result, lo, hi,
+                                                         geographic, *pulled))
+    return out
+
+
+def _retold(parent: BaseGeometry, households: np.ndarray, result: SplitResult, lo: int,
+            hi: int, geographic: bool, parts: list[BaseGeometry], changed: int) -> SplitResult:
+    """`result` with `parts` pulled taut in place of its own, measured again; `result` itself
+    where no run `changed`."""
     if not changed:
         return result
+    assignment = np.asarray(result.assignment, dtype=np.int64)
     violations = [v for v in result.violations if not v.startswith(PART_VIOLATION)]
     h = np.asarray(households, dtype=np.int64)
     told = rebuild(parent, parts, assignment, h, result, violations, lo, hi, geographic,
