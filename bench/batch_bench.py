@@ -40,27 +40,20 @@ from bench.growth_profile import city_level_jobs  # noqa: E402
 from bench.real_city import city_parser  # noqa: E402
 from bench.replay_bench import recorded  # noqa: E402
 from gis.partition import taut  # noqa: E402
-from gis.partition.whole import clipped_to  # noqa: E402
 from importers.split_job import BATCH, _split_batch, _split_one, batches  # noqa: E402
 
 Pull = tuple  # (outline, parts, runs, footprints clipped to the outline)
 
 
 def last_pulls(jobs: list[tuple]) -> list[Pull]:
-    """Per job, the division the split's last pull started from (engines._taut_last's, the
-    last call to taut.pulled_taut through the engines' name), where it has runs of shared
-    edges."""
+    """Per job, the division the split's last step pulls taut (what it gives
+    taut.pulled_taut_many, one job at a time), where it has runs of shared edges."""
     pulls = []
     for job in jobs:
-        calls = recorded("gis.partition.taut", "pulled_taut", [job], "gis.partition.engines")
-        if not calls:
-            continue
-        parent, parts, _, foot = calls[-1][0][:4]
-        runs = taut.shared_runs(taut.exterior_rings(np.asarray(parts, dtype=object)))
-        feet = clipped_to(parent, np.asarray(foot, dtype=object))
-        if runs:
-            pulls.append((parent, np.asarray(parts, dtype=object), runs,
-                          feet[~shapely.is_empty(feet)]))
+        calls = recorded("gis.partition.taut", "pulled_taut_many", [job])
+        for pull in (calls[-1][0][0] if calls else []):
+            if pull is not None:
+                pulls.append((pull.parent, pull.geoms, pull.runs, pull.feet))
     return pulls
 
 

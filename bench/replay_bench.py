@@ -14,7 +14,10 @@ the machine's drift and a geometry prepared by the first (shapely.prepare) fall 
 alike. Per city it prints the calls, those whose results differ (`differing`: geometries by
 their WKB, arrays by their bytes, other values by repr), each side's CPU per call (the median
 over rounds of the mean over calls, time.process_time) and the ratio of the two (none where
-a call's result differs).
+a call's result differs). Since the split job's batches (twenty-seventh round) the split's
+last step at the micro level goes through gis.partition.taut.tautened_many, so there
+`pulled_taut` is met only where a near miss's junctions move: time the last step with
+`--function gis.partition.taut.tautened_many`, and `pulled_taut` with `--level grid`.
 
     .venv/bin/python bench/replay_bench.py --against REV [--function MODULE.NAME] [--quick]
         [--level micro_grid|grid] [--every N] [--rounds N] [--cities monaco,shanghai,wuhan]

@@ -296,14 +296,15 @@ def test_the_halves_bench_finds_the_closed_form_screen_right_on_real_pairs() -> 
 
 
 def test_the_replay_bench_times_a_function_against_its_own_earlier_version() -> None:
-    """Replayed against the last commit on real Wuhan grids, the taut step's calls return what
-    they returned then (`differing=0`) and the line gives the ratio of the two CPUs."""
+    """Replayed against the last commit on a real Wuhan community divided into grids, the
+    taut step's calls (where the grids' junctions move) return what they returned then
+    (`differing=0`) and the line gives the ratio of the two CPUs."""
     import re
 
     script = Path(__file__).resolve().parent.parent / "bench" / "replay_bench.py"
     run = subprocess.run([sys.executable, str(script), "--against", "HEAD", "--cities", "wuhan",
-                          "--every", "8", "--rounds", "1"], capture_output=True, text=True,
-                         timeout=300)
+                          "--level", "grid", "--every", "4", "--rounds", "1"],
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     line = run.stdout.strip().splitlines()[-1]
     figures = dict(re.findall(r"(\w+)=([\w.]+)", line))

@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.partition.cells import polygonal, polygonal_all, sample_points
+from gis.partition.cells import polygonal, polygonal_all, sample_points_many
 from gis.partition.regions import unit_regions
 
 SPACING_M = 8.0
@@ -98,61 +98,92 @@ class CellGraph:
         return np.asarray(out, dtype=object)
 
 
-def _units(foot: np.ndarray) -> np.ndarray:
-    """Unit index per footprint: footprints whose interiors overlap share a unit (as
-    gis.partition.cells.footprint_units, asked with one relate per pair of overlapping
-    envelopes instead of an overlay per pair of intersecting footprints)."""
+def _units(foot: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Unit index per footprint, numbered within its parent (`parent`: each footprint's, the
+    footprints in the parents' order): footprints of one parent whose interiors overlap
+    share a unit (as gis.partition.cells.footprint_units, asked with one relate per pair of
+    overlapping envelopes instead of an overlay per pair of intersecting footprints)."""
     n = len(foot)
-    polys = np.flatnonzero(shapely.area(foot) > 0)
-    if len(polys) < 2:
-        return np.arange(n, dtype=np.int64)
-    a, b = shapely.STRtree(foot[polys]).query(foot[polys])
-    keep = a < b
-    a, b = polys[a[keep]], polys[b[keep]]
-    over = shapely.relate_pattern(foot[a], foot[b], "2********")  # interiors share area
-    if not over.any():
-        return np.arange(n, dtype=np.int64)
     root = np.arange(n)
-    for i, j in zip(a[over].tolist(), b[over].tolist(), strict=True):
-        while root[i] != i:
-            i = root[i]
-        while root[j] != j:
-            j = root[j]
-        root[max(i, j)] = min(i, j)
-    while not np.array_equal(root, root[root]):
-        root = root[root]
-    return np.unique(root, return_inverse=True)[1].reshape(-1)
+    polys = np.flatnonzero(shapely.area(foot) > 0)
+    if len(polys) >= 2:
+        a, b = _envelope_pairs(foot[polys], parent[polys])
+        keep = a < b
+        a, b = polys[a[keep]], polys[b[keep]]
+        over = shapely.relate_pattern(foot[a], foot[b], "2********")  # interiors share area
+        for i, j in zip(a[over].tolist(), b[over].tolist(), strict=True):
+            while root[i] != i:
+                i = root[i]
+            while root[j] != j:
+                j = root[j]
+            root[max(i, j)] = min(i, j)
+        while not np.array_equal(root, root[root]):
+            root = root[root]
+    unit = np.unique(root, return_inverse=True)[1].reshape(-1)  # the parents' in turn
+    return unit - unit[np.searchsorted(parent, parent)]
 
 
-def _clipped_regions(parent: BaseGeometry, xy: np.ndarray, label: np.ndarray
+def _envelope_pairs(geoms: np.ndarray, parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) of `geoms` of one parent whose envelopes meet (both ways round, each with
+    itself). Parents in their local frames lie on top of one another, so each one's
+    envelopes are moved along x by its index times more than all of them span before one
+    tree is asked (a move only rounds the bounds monotonically: no meeting pair is lost, and
+    a pair it makes meet is only asked one predicate more)."""
+    bounds = shapely.bounds(geoms)
+    if not len(geoms) or parent[0] == parent[-1]:
+        tree = shapely.STRtree(geoms)
+        return tree.query(geoms)
+    span = float(np.nanmax(bounds[:, 2]) - np.nanmin(bounds[:, 0])) + 1.0
+    shift = parent * (2.0 * span)
+    boxes = shapely.box(bounds[:, 0] + shift, bounds[:, 1], bounds[:, 2] + shift, bounds[:, 3])
+    return shapely.STRtree(boxes).query(boxes)
+
+
+def _clipped_regions(parents: np.ndarray, xy: np.ndarray, label: np.ndarray,
+                     where: np.ndarray, unit_parent: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Pieces tiling `parent` and the unit of each: the units' regions in the Voronoi diagram
-    of the sample points (gis.partition.regions), those crossing the parent's outline clipped
-    to it."""
-    vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=parent,
-                                                     ordered=True))
+    """Pieces tiling each parent and the unit of each (`label`: each sample point's unit,
+    numbered across parents; `where`: each point's parent, an index into `parents`, the
+    points in the parents' order; `unit_parent`: each unit's): the units' regions in the
+    Voronoi diagram of the parent's sample points (gis.partition.regions), those crossing
+    the parent's outline clipped to it; the pieces in the parents' order, within a parent
+    as alone."""
+    points = shapely.multipoints(xy, indices=where)
+    vor = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=parents, ordered=True))
     if REGIONS:
         out, label = unit_regions(np.asarray(vor, dtype=object), label)
+        order = np.argsort(unit_parent[label], kind="stable")  # regions, then cells, a parent
+        out, label = out[order], label[order]
     else:
         out = np.asarray(vor, dtype=object).copy()
-    shapely.prepare(parent)
-    crossing = ~shapely.contains(parent, out)
+    shapely.prepare(parents)
+    outline = parents[unit_parent[label]]
+    crossing = ~shapely.contains(outline, out)
     if crossing.any():
-        out[crossing] = polygonal_all(shapely.intersection(out[crossing], parent))
+        out[crossing] = polygonal_all(shapely.intersection(out[crossing], outline[crossing]))
     return out, label
 
 
-def _vertex_keys(xy: np.ndarray) -> np.ndarray:
-    """One int64 key per distinct vertex (coordinates rounded to ROUND_M)."""
-    grid = np.round((xy - xy.min(axis=0)) / ROUND_M).astype(np.int64)
-    return grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
+def _vertex_keys(xy: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """One int64 key per distinct vertex of a parent (coordinates rounded to ROUND_M from the
+    parent's lowest x and y; `parent`: each row's, ascending)."""
+    if not len(xy):
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]])
+    low = np.minimum.reduceat(xy, starts, axis=0)
+    first = np.searchsorted(parent[starts], parent)
+    grid = np.round((xy - low[first]) / ROUND_M).astype(np.int64)
+    height = np.maximum.reduceat(grid[:, 1], starts)[first] + 1
+    return grid[:, 0] * height + grid[:, 1]
 
 
-def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pieces' edges matched with their twins: pairs of pieces (a, b) sharing an edge of
-    length w (one row per matched edge), and per piece its outline length. An edge is matched
-    when exactly one other edge has the same two (rounded) ends: one sort of the edges by
-    their ends."""
+def _twins(pieces: np.ndarray, piece_parent: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces' edges matched with their twins in the same parent (`piece_parent`: each
+    piece's, ascending): pairs of pieces (a, b) sharing an edge of length w (one row per
+    matched edge, a parent's rows in turn), and per piece its outline length. An edge is
+    matched when exactly one other edge of its parent has the same two (rounded) ends: one
+    sort of the edges by their parent and ends."""
     ring_geoms, ring_piece = shapely.get_rings(pieces, return_index=True)
     coords, ring_idx = shapely.get_coordinates(ring_geoms, return_index=True)
     same = ring_idx[:-1] == ring_idx[1:]
@@ -161,12 +192,17 @@ def _twins(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     length = np.hypot(*(q - p).T)
     keep = length > 0
     p, q, piece, length = p[keep], q[keep], piece[keep], length[keep]
-    vertex = _vertex_keys(np.vstack([p, q]))
+    edge_parent = piece_parent[piece]
+    both = np.concatenate([edge_parent, edge_parent])
+    order = np.argsort(both, kind="stable")  # p's then q's of a parent, as alone
+    vertex = np.empty(len(both), np.int64)
+    vertex[order] = _vertex_keys(np.vstack([p, q])[order], both[order])
     vp, vq = vertex[:len(p)], vertex[len(p):]
     lo, hi = np.minimum(vp, vq), np.maximum(vp, vq)
-    order = np.lexsort((hi, lo))
-    slo, shi = lo[order], hi[order]
-    start = np.flatnonzero(np.r_[True, (slo[1:] != slo[:-1]) | (shi[1:] != shi[:-1])])
+    order = np.lexsort((hi, lo, edge_parent))
+    slo, shi, spa = lo[order], hi[order], edge_parent[order]
+    start = np.flatnonzero(np.r_[True, (slo[1:] != slo[:-1]) | (shi[1:] != shi[:-1])
+                                 | (spa[1:] != spa[:-1])])
     size = np.diff(np.r_[start, len(order)])
     first, second = order[start[size == 2]], order[start[size == 2] + 1]
     outline = np.bincount(piece, weights=length, minlength=len(pieces))
@@ -259,32 +295,78 @@ def cell_graph(parent: BaseGeometry, foot: np.ndarray, households: np.ndarray,
                spacing: float = SPACING_M) -> CellGraph:
     """The unit graph of `parent` (metres) for footprints `foot` (metres, points allowed) with
     their households (see the module docstring), outlines sampled every `spacing` metres."""
-    foot = np.asarray(foot, dtype=object)
-    unit = _units(foot)
-    n = int(unit.max()) + 1
-    hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
+    return cell_graphs([parent], [foot], [households], spacing)[0]
+
+
+def cell_graphs(parents: list[BaseGeometry], feet: list, households: list,
+                spacing: float = SPACING_M) -> list[CellGraph]:
+    """`cell_graph` of many parents at once, each with its footprints and households: the
+    same graphs as one by one, for one call per step over all of them (the split job's
+    batches: gis.partition.engines.splitter_many)."""
+    feet = [np.asarray(f, dtype=object) for f in feet]
+    count = np.asarray([len(f) for f in feet], dtype=np.int64)
+    foot = np.concatenate(feet) if len(feet) else np.zeros(0, dtype=object)
+    owner = np.repeat(np.arange(len(feet)), count)  # each footprint's parent
+    h = np.concatenate([np.asarray(x).reshape(-1) for x in households]) if len(feet) else []
+    unit = _units(foot, owner)
     simple = shapely.simplify(foot, SIMPLIFY_M) if SIMPLIFY_M > 0 else foot
     simple = np.where(shapely.is_empty(simple), foot, simple)
-    xy, label = sample_points(simple, unit, spacing)
-    present = np.bincount(label, minlength=n) > 0
-    if not present.all() and len(xy):  # a unit all of whose samples another unit's matched
-        unit, label, n = _hosted(unit, label, present, foot, xy)
-        hh = np.bincount(unit, weights=households, minlength=n).astype(np.int64)
-    rep = np.zeros((n, 2))
-    np.add.at(rep, unit, shapely.get_coordinates(shapely.point_on_surface(foot)))
-    rep /= np.bincount(unit, minlength=n)[:, None]
-    if n == 1 or len(xy) < 3:
-        cells = np.asarray([parent], dtype=object)
-        return CellGraph(np.zeros(len(foot), np.int64), np.array([parent.area]),
-                         np.array([parent.length]), np.array([hh.sum()]), rep[:1],
-                         np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
-                         np.zeros(1, np.int64), cells)
-    cells, label = _clipped_regions(parent, xy, label)
+    n = np.zeros(len(feet), np.int64)
+    np.maximum.at(n, owner, unit + 1)
+    first_unit = np.concatenate([[0], np.cumsum(n)])
+    xy, label, where = sample_points_many(simple, unit + first_unit[owner], owner, spacing)
+    local = label - first_unit[where]
+    present = np.bincount(label, minlength=int(first_unit[-1])) > 0
+    for g in np.flatnonzero(np.bincount(where, minlength=len(feet))).tolist():
+        units = present[first_unit[g]:first_unit[g + 1]]
+        if not units.all():  # a unit all of whose samples another unit's matched
+            mine, points = owner == g, where == g
+            unit[mine], local[points], n[g] = _hosted(unit[mine], local[points], units,
+                                                      foot[mine], xy[points])
+    first_unit = np.concatenate([[0], np.cumsum(n)])
+    label = local + first_unit[where]
+    global_unit = unit + first_unit[owner]
+    hh = np.bincount(global_unit, weights=h, minlength=int(first_unit[-1])).astype(np.int64)
+    rep = np.zeros((int(first_unit[-1]), 2))
+    np.add.at(rep, global_unit, shapely.get_coordinates(shapely.point_on_surface(foot)))
+    rep /= np.maximum(np.bincount(global_unit, minlength=len(rep)), 1)[:, None]
+    sampled = np.bincount(where, minlength=len(feet))
+    whole = (n == 1) | (sampled < 3)  # one unit, or too few points: the parent is the piece
+    graphs: list[CellGraph | None] = [None] * len(feet)
+    for g in np.flatnonzero(whole).tolist():
+        parent = parents[g]
+        graphs[g] = CellGraph(np.zeros(count[g], np.int64), np.array([parent.area]),
+                              np.array([parent.length]),
+                              np.array([hh[first_unit[g]:first_unit[g + 1]].sum()]),
+                              rep[first_unit[g]:first_unit[g] + 1], np.zeros(0, np.int64),
+                              np.zeros(0, np.int64), np.zeros(0), np.zeros(1, np.int64),
+                              np.asarray([parent], dtype=object))
+    if whole.all():
+        return graphs
+    drawn = np.flatnonzero(~whole)
+    pick = ~whole[where]
+    unit_parent = np.repeat(np.arange(len(feet)), n)
+    batch = np.full(len(feet), -1)
+    batch[drawn] = np.arange(len(drawn))
+    cells, label = _clipped_regions(np.asarray([parents[g] for g in drawn], dtype=object),
+                                    xy[pick], label[pick], batch[where[pick]],
+                                    batch[unit_parent])
     pieces = shapely.get_parts(cells)
     label = label[np.repeat(np.arange(len(cells)), shapely.get_num_geometries(cells))]
+    piece_parent = unit_parent[label]
     piece_area = shapely.area(pieces)
-    a, b, w, outline = _twins(pieces)
+    a, b, w, outline = _twins(pieces, piece_parent)
     label = _gather_strays(label, piece_area, a, b, w)
-    area = np.bincount(label, weights=piece_area, minlength=n)
-    perimeter, ea, eb, lengths = unit_edges(label, a, b, w, outline, n)
-    return CellGraph(unit, area, perimeter, hh, rep, ea, eb, lengths, label, pieces)
+    units = int(first_unit[-1])
+    area = np.bincount(label, weights=piece_area, minlength=units)
+    perimeter, ea, eb, lengths = unit_edges(label, a, b, w, outline, units)
+    piece_at = np.searchsorted(piece_parent, np.arange(len(feet) + 1))
+    edge_at = np.searchsorted(unit_parent[ea], np.arange(len(feet) + 1))
+    foot_at = np.concatenate([[0], np.cumsum(count)])
+    for g in drawn.tolist():
+        u0, u1, e0, e1 = first_unit[g], first_unit[g + 1], edge_at[g], edge_at[g + 1]
+        graphs[g] = CellGraph(unit[foot_at[g]:foot_at[g + 1]], area[u0:u1], perimeter[u0:u1],
+                              hh[u0:u1], rep[u0:u1], ea[e0:e1] - u0, eb[e0:e1] - u0,
+                              lengths[e0:e1], label[piece_at[g]:piece_at[g + 1]] - u0,
+                              pieces[piece_at[g]:piece_at[g + 1]])
+    return graphs

@@ -115,10 +115,21 @@ def footprint_units(foot: np.ndarray) -> np.ndarray:
 
 
 def sample_points(foot: np.ndarray, unit: np.ndarray, spacing: float | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Sample points (metres) and the unit of each: representative points, and outlines
     densified every `spacing` (SPACING_M) and pulled slightly inside (see the module
     docstring)."""
+    xy, label, _ = sample_points_many(foot, unit, np.zeros(len(foot), np.int64), spacing)
+    return xy, label
+
+
+def sample_points_many(foot: np.ndarray, unit: np.ndarray, parent: np.ndarray,
+                       spacing: float | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`sample_points` of the footprints of many parents at once (`parent`: each footprint's,
+    the footprints in the parents' order): each parent's points as it gets them alone (its
+    representative points, then its outlines' samples, a point met twice kept once, the
+    jitter drawn afresh), parents in turn, with each point's unit and parent."""
     reps = shapely.get_coordinates(shapely.point_on_surface(foot))
     rings = shapely.segmentize(shapely.get_exterior_ring(shapely.get_parts(foot)),
                                spacing or SPACING_M)
@@ -132,13 +143,22 @@ def sample_points(foot: np.ndarray, unit: np.ndarray, spacing: float | None = No
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.where(dist > 2 * INSET_M, INSET_M / dist, 0.0)
     coords = coords + toward * step[:, None]
-    xy = np.vstack([reps, coords])
-    label = np.concatenate([unit, unit[owner]])
-    rounded = np.ascontiguousarray(np.round(xy, 6)).view(np.complex128).reshape(-1)
-    _, first = np.unique(rounded, return_index=True)  # rows as complex: one fast sort
-    first = np.sort(first)
-    xy = xy[first] + np.random.default_rng(0).uniform(-JITTER_M, JITTER_M, (len(first), 2))
-    return xy, label[first]
+    order = np.argsort(np.concatenate([parent, parent[owner]]), kind="stable")
+    xy = np.vstack([reps, coords])[order]
+    label = np.concatenate([unit, unit[owner]])[order]
+    where = np.concatenate([parent, parent[owner]])[order]
+    rounded = np.round(xy, 6)
+    by_value = np.lexsort((rounded[:, 1], rounded[:, 0], where))  # stable: first kept
+    v, w = rounded[by_value], where[by_value]
+    new = np.ones(len(v), bool)
+    new[1:] = (w[1:] != w[:-1]) | (v[1:, 0] != v[:-1, 0]) | (v[1:, 1] != v[:-1, 1])
+    first = np.sort(by_value[new])
+    xy, label, where = xy[first], label[first], where[first]
+    starts = np.searchsorted(where, where)  # each point's rank within its parent's
+    rank = np.arange(len(where)) - starts
+    jitter = np.random.default_rng(0).uniform(-JITTER_M, JITTER_M,
+                                              (int(rank.max()) + 1 if len(rank) else 0, 2))
+    return xy + jitter[rank], label, where
 
 
 def single_polygon(geom: BaseGeometry) -> BaseGeometry:

@@ -28,7 +28,7 @@ from gis.partition.polish import PART_VIOLATION, arithmetic_of, polish, rebuild
 from gis.partition.quality import metric_scale
 from gis.partition.resplit import NearMiss, misses_bounds, near_misses_taken, resplit_result
 from gis.partition.result import SplitResult
-from gis.partition.taut import pulled_taut, tautened, tautened_many
+from gis.partition.taut import tautened, tautened_many
 from gis.partition.whole import told_whole
 
 # the graph engine: on the real cities of bench/real_city.py it keeps about as many parts in
@@ -176,7 +176,7 @@ def _compacted_if_better(ranked: tuple[Rank, SplitResult], parent, buildings, h:
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True,
-                grid_level: bool = False, one_more: bool = True) -> SplitResult:
+                grid_level: bool = False, one_more: bool = True, prepared=None) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
     try others where it matters, for less; at the grid level, unless `one_more` is False,
     also with one grid more per group, kept where more compact, graph.ONE_MORE, and the
@@ -222,13 +222,14 @@ def graph_first(parent, buildings, households, *, barriers=(), min_households: i
     a cluster's division within the bounds that missed only the floor, kept where pulling
     its boundaries taut and moving their meeting points brings it to 0.2).
     Those left out of bounds where another division had fewer (with a corridor under THIN)
-    are told so (`corridor` reason)."""
+    are told so (`corridor` reason). `prepared`: the checked inputs and the unit graph of
+    these arguments, built already (graph.unit_graphs: the split job's batches)."""
     first, spare = graph.divisions(parent, buildings, households, barriers=barriers,
                                    min_households=min_households,
                                    max_households=max_households, geographic=geographic,
                                    spare=PASSES, retries=not PASSES, land_too=grid_level,
                                    one_more=grid_level and one_more and graph.ONE_MORE,
-                                   pairs=grid_level and graph.PAIRS)
+                                   pairs=grid_level and graph.PAIRS, prepared=prepared)
     if not PASSES:
         return first
     checked_parent, buildings, h, lo, hi = split_inputs(parent, buildings, households,
@@ -480,40 +481,19 @@ def splitter_many(name: str | None = None, level: str = "micro_grid"
                   ) -> Callable[[list[dict]], list[SplitResult]]:
     """`splitter(name, level)` for many parents at once: given each parent's arguments as a
     dict (parent, buildings, households and the keywords), the same results in the same
-    order, each parent divided on its own and the last step, the boundaries pulled taut, run
-    over all of them at once where it is the plain pull (gis.partition.taut.tautened_many;
-    not where the grid level moves the points where boundaries meet, JUNCTIONS): the split
-    job's way, which shares that step's fixed costs among its parents."""
-    split, grid_level = _untautened(name, level)
-    one = _taut_last(split, grid_level)
-
-    def run_many(tasks: list[dict]) -> list[SplitResult]:
-        if not (PASSES and TAUT) or (grid_level and JUNCTIONS):
-            return [one(**task) for task in tasks]
-        divided = []
-        for task in tasks:
-            task = {**task}
-            geographic = task.setdefault("geographic", True)
-            parent, buildings, households = (task.pop(k) for k in
-                                             ("parent", "buildings", "households"))
-            result = split(parent, buildings, households, **task)
-            checked, buildings, h, lo, hi = split_inputs(
-                parent, buildings, households, task.get("min_households", 30),
-                task.get("max_households", 50))
-            divided.append((checked, buildings, h, result, lo, hi, geographic))
-        out = tautened_many(divided)
-        for (checked, buildings, h, _, _, _, geographic), result in zip(divided, out,
-                                                                         strict=True):
-            _tell_whole(checked, buildings, h, result, geographic)
-        return out
-
-    return run_many
+    order, each parent divided on its own but two steps run over all of them at once: the
+    graph engine's unit graphs (gis.partition.graph.unit_graphs) and the last step, the
+    boundaries pulled taut (gis.partition.taut.tautened_many; not where the grid level moves
+    the points where boundaries meet, JUNCTIONS). The split job's way: it shares those
+    steps' fixed costs among its parents (bench/batch_bench.py)."""
+    return _batched(*_untautened(name, level))
 
 
 def _untautened(name: str | None, level: str, fixed_count: bool = False
-                ) -> tuple[Callable[..., SplitResult], bool]:
-    """`splitter`'s split before its last step (the boundaries pulled taut), and whether it
-    divides at the grid level."""
+                ) -> tuple[Callable[..., SplitResult], bool, bool]:
+    """`splitter`'s split before its last step (the boundaries pulled taut), whether it
+    divides at the grid level and whether it is the graph engine's (graph_first, which takes
+    its unit graph built already)."""
     key = name or DEFAULT
     if key not in ENGINES:
         raise ValueError(f"unknown split engine {key!r}; choose one of {', '.join(ENGINES)}")
@@ -521,9 +501,9 @@ def _untautened(name: str | None, level: str, fixed_count: bool = False
         raise ValueError(f"unknown level {level!r}; choose micro_grid or grid")
     if key == "graph":
         if level == "grid":
-            return partial(graph_first, grid_level=True, one_more=not fixed_count), True
-        return graph_first, False
-    return polished(ENGINES[key]), level == "grid"
+            return partial(graph_first, grid_level=True, one_more=not fixed_count), True, True
+        return graph_first, False, True
+    return polished(ENGINES[key]), level == "grid", False
 
 
 def _tell_whole(checked, buildings, h: np.ndarray, result: SplitResult,
@@ -534,26 +514,59 @@ def _tell_whole(checked, buildings, h: np.ndarray, result: SplitResult,
                                    metric_scale(checked, geographic), result.violations)
 
 
-def _taut_last(split: Callable[..., SplitResult], grid_level: bool = False
-               ) -> Callable[..., SplitResult]:
+def _taut_last(split: Callable[..., SplitResult], grid_level: bool = False,
+               graph_engine: bool = False) -> Callable[..., SplitResult]:
     """`split` whose division ends with its parts' shared boundaries pulled taut round the
     footprints (gis.partition.taut; TAUT; with `grid_level` the points where they meet moved
-    too, JUNCTIONS), the buildings told across parts as they lie then (`_tell_whole`)."""
+    too, JUNCTIONS), the buildings told across parts as they lie then (`_tell_whole`): a
+    batch of one parent (`_batched`)."""
+    many = _batched(split, grid_level, graph_engine)
 
     def run(parent, buildings, households, *, barriers=(), min_households: int = 30,
             max_households: int = 50, seed: int = 0, geographic: bool = True) -> SplitResult:
-        result = split(parent, buildings, households, barriers=barriers,
-                       min_households=min_households, max_households=max_households,
-                       seed=seed, geographic=geographic)
-        if not PASSES:
-            return result
-        checked, buildings, h, lo, hi = split_inputs(parent, buildings, households,
-                                                     min_households, max_households)
-        if TAUT:
-            pull = moved_junctions if grid_level and JUNCTIONS else pulled_taut
-            result = tautened(checked, buildings, h, result, lo, hi, geographic, pull)
-        _tell_whole(checked, buildings, h, result, geographic)
-        return result
+        return many([{"parent": parent, "buildings": buildings, "households": households,
+                      "barriers": barriers, "min_households": min_households,
+                      "max_households": max_households, "seed": seed,
+                      "geographic": geographic}])[0]
 
     run.__doc__ = getattr(split, "func", split).__doc__
     return run
+
+
+def _batched(split: Callable[..., SplitResult], grid_level: bool = False,
+             graph_engine: bool = False) -> Callable[[list[dict]], list[SplitResult]]:
+    """`split` of many parents (their arguments as dicts), each division then pulled taut
+    and its buildings told (`_taut_last`), with the graph engine's unit graphs built for all
+    of them in one go and, where the pull is the plain one, their sweeps run at once."""
+
+    def run_many(tasks: list[dict]) -> list[SplitResult]:
+        tasks = [{"barriers": (), "min_households": 30, "max_households": 50, "seed": 0,
+                  "geographic": True, **task} for task in tasks]
+        keys = ("parent", "buildings", "households", "min_households", "max_households",
+                "geographic")
+        prepared = (graph.unit_graphs([tuple(task[k] for k in keys) for task in tasks])
+                    if graph_engine else [None] * len(tasks))
+        results = []
+        for task, ready in zip(tasks, prepared, strict=True):
+            kw = {"prepared": ready} if ready is not None else {}
+            results.append(split(**task, **kw))
+        if not PASSES:
+            return results
+        divided = []
+        for task, result in zip(tasks, results, strict=True):
+            checked, buildings, h, lo, hi = split_inputs(
+                task["parent"], task["buildings"], task["households"],
+                task["min_households"], task["max_households"])
+            divided.append((checked, buildings, h, result, lo, hi, task["geographic"]))
+        if TAUT and grid_level and JUNCTIONS:
+            out = [tautened(*d[:7], moved_junctions) for d in divided]
+        elif TAUT:
+            out = tautened_many(divided)
+        else:
+            out = results
+        for (checked, buildings, h, _, _, _, geographic), result in zip(divided, out,
+                                                                         strict=True):
+            _tell_whole(checked, buildings, h, result, geographic)
+        return out
+
+    return run_many

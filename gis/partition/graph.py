@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.partition.assign import Assigner, ChainRepair
-from gis.partition.cellgraph import CellGraph, cell_graph
+from gis.partition.cellgraph import CellGraph, cell_graph, cell_graphs
 from gis.partition.cells import polygonal_all
 from gis.partition.engine import choose_parts
 from gis.partition.feasible import packing
@@ -229,7 +229,8 @@ def _streets(got: Inputs, barriers) -> np.ndarray:
 def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
               min_households: int = 30, max_households: int = 50, geographic: bool = True,
               spare: bool = True, retries: bool = True, land_too: bool = False,
-              one_more: bool = False, pairs: bool = False
+              one_more: bool = False, pairs: bool = False,
+              prepared: tuple[Inputs, CellGraph] | None = None
               ) -> tuple[SplitResult, SplitResult | None]:
     """`split`'s division, and (with `spare`) the one with the land round the towers free when
     that one has fewer households out of bounds but a part under MIN_PP on the unit graph, so
@@ -243,15 +244,20 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
     for less); with `one_more` (graph_first at the grid level, ONE_MORE) one part more per
     group is tried too where the suggested count leaves no household out of bounds, and kept
     where more compact (`_assigned`); with `pairs` (graph_first at the grid level, PAIRS)
-    neighbouring parts are divided again in pairs where that is worth more."""
-    got = split_inputs_of(parent, buildings, households, min_households, max_households,
-                          geographic)
-    if isinstance(got, SplitResult):
-        return got, None
+    neighbouring parts are divided again in pairs where that is worth more. `prepared`: the
+    checked inputs and the unit graph, built already for these arguments (`unit_graphs`)."""
+    if prepared is None:
+        got = split_inputs_of(parent, buildings, households, min_households, max_households,
+                              geographic)
+        if isinstance(got, SplitResult):
+            return got, None
+    got, cells = prepared or (got, None)
     lo, hi = got.lo, got.hi
     towers = got.households > hi
     streets = _streets(got, barriers)
-    g = along_streets(cell_graph(got.local, got.feet, got.households), streets)
+    if cells is None:
+        cells = cell_graph(got.local, got.feet, got.households)
+    g = along_streets(cells, streets)
     a = _assigned(g, lo, hi, retries, one_more, pairs)
     left = None
     miss, thin = a.quality(g.households > hi)
@@ -268,6 +274,21 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
             elif miss2 < miss and spare:
                 left = (g2, a2)
     return drawn(got, g, a), (drawn(got, *left) if left else None)
+
+
+def unit_graphs(tasks: list[tuple]) -> list[tuple[Inputs, CellGraph] | None]:
+    """For each parent's (parent, buildings, households, min_households, max_households,
+    geographic), the checked inputs and the unit graph `divisions` builds for it (its
+    `prepared`), the graphs of all of them built in one go (gis.partition.cellgraph
+    .cell_graphs); None where the parent has no buildings."""
+    inputs = [split_inputs_of(*task) for task in tasks]
+    built = [k for k, got in enumerate(inputs) if not isinstance(got, SplitResult)]
+    graphs = cell_graphs([inputs[k].local for k in built], [inputs[k].feet for k in built],
+                         [inputs[k].households for k in built])
+    out: list[tuple[Inputs, CellGraph] | None] = [None] * len(tasks)
+    for k, g in zip(built, graphs, strict=True):
+        out[k] = (inputs[k], g)
+    return out
 
 
 def free_land_division(parent: BaseGeometry, buildings, households, *, barriers=(),
