@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gis.partition import engines, taut
@@ -74,3 +75,33 @@ def test_an_unknown_engine_in_a_batch_is_refused_as_alone(monaco_grid_202):
     with pytest.raises(ValueError, match="unknown split engine 'metis'"):
         _split_batch([job(monaco_grid_202), job(monaco_grid_202, engine="metis")])
     assert _split_batch([]) == []
+
+
+def test_unit_graphs_built_together_are_the_ones_built_alone(monaco_grid_202, wuhan_grid_12,
+                                                             monaco_grid_69):
+    """`cell_graphs` of real grids, a grid of one building and a grid of two overlapping
+    footprints (one unit) in one go: every graph - units, areas, perimeters, households,
+    representative points, shared edges and pieces - is the one `cell_graph` builds alone,
+    though the parents' local frames lie on top of one another."""
+    from shapely.geometry import box
+
+    from gis.partition.cellgraph import cell_graph, cell_graphs
+    from gis.partition.inputs import split_inputs_of
+
+    cases = []
+    for parent, buildings, households in (monaco_grid_202, wuhan_grid_12, monaco_grid_69):
+        got = split_inputs_of(parent, buildings, households, 30, 50, True)
+        cases.append((got.local, got.feet, got.households))
+    cases.append((box(0, 0, 100, 100), np.asarray([box(10, 10, 20, 20)], dtype=object),
+                  np.array([40])))
+    cases.append((box(0, 0, 100, 100), np.asarray([box(10, 10, 30, 30), box(20, 20, 40, 40)],
+                                                  dtype=object), np.array([20, 25])))
+    together = cell_graphs(*map(list, zip(*cases, strict=True)))
+    for case, got in zip(cases, together, strict=True):
+        alone = cell_graph(*case)
+        for field in ("unit_of", "area", "perimeter", "households", "xy", "edge_a", "edge_b",
+                      "edge_len", "point_unit"):
+            assert np.array_equal(getattr(got, field), getattr(alone, field)), field
+        assert [p.wkb for p in got.point_cells] == [p.wkb for p in alone.point_cells]
+    assert together[0].n > 10 and together[3].n == 1 and together[4].n == 1
+    assert len(together[0].edge_a) > together[0].n  # a real graph, not the parent alone
