@@ -28,9 +28,10 @@ from gis.rollup import rollup_households
 from gis.settings import get_settings
 
 PARALLEL_FROM = 16
-# parents a worker divides together at most: the last step's fixed costs are shared among
-# them (bench/batch_bench.py, split_one_by_one/batched); fewer where a worker would otherwise
-# get fewer than eight batches, which keeps the workers' loads even at the end
+# parents a worker divides together at most: the fixed costs of the steps run over a batch at
+# once (the unit graphs, the boundaries pulled taut) are shared among them
+# (bench/batch_bench.py, split_one_by_one/batched); fewer where a worker would otherwise get
+# fewer than eight batches, which keeps the workers' loads even at the end
 BATCH = 32
 
 
@@ -150,8 +151,8 @@ def _split_one(job: tuple) -> tuple:
 
 def _split_batch(jobs: list[tuple]) -> list[tuple]:
     """Worker: `_split_one` of each job, the same results, with the jobs of one engine and
-    level divided together (gis.partition.engines.splitter_many: their last step, the
-    boundaries pulled taut, run over all of them at once)."""
+    level divided together (gis.partition.engines.splitter_many: their unit graphs built
+    and their boundaries pulled taut for all of them at once)."""
     tasks = [_task(job) for job in jobs]
     out: list[tuple | None] = [None] * len(jobs)
     for engine in dict.fromkeys(engine for engine, _ in tasks):

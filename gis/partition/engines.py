@@ -7,7 +7,10 @@ local improvement of gis.partition.improve (chains of neighbours for parts out o
 parts filled in and recombined with a neighbour), then, for parts still out of bounds, the
 re-split of a few neighbouring parts together by both engines (gis.partition.resplit) and, in
 graph_first, the divisions drawn from groupings of the households (gis.partition.groupings)
-and, last, the graph engine's division with the land round every building free."""
+and, last, the graph engine's division with the land round every building free; every
+division ends with its boundaries pulled taut (gis.partition.taut). `splitter_many` does the
+same for a batch of parents (the split job's way), building their unit graphs and pulling
+their boundaries taut for all of them at once; `splitter` is a batch of one."""
 
 from __future__ import annotations
 
@@ -176,7 +179,8 @@ def _compacted_if_better(ranked: tuple[Rank, SplitResult], parent, buildings, h:
 
 def graph_first(parent, buildings, households, *, barriers=(), min_households: int = 30,
                 max_households: int = 50, seed: int = 0, geographic: bool = True,
-                grid_level: bool = False, one_more: bool = True, prepared=None) -> SplitResult:
+                grid_level: bool = False, one_more: bool = True,
+                prepared: tuple | None = None) -> SplitResult:
     """The graph engine's division (in the suggested part counts only: the candidates below
     try others where it matters, for less; at the grid level, unless `one_more` is False,
     also with one grid more per group, kept where more compact, graph.ONE_MORE, and the

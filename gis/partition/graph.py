@@ -251,12 +251,12 @@ def divisions(parent: BaseGeometry, buildings, households, *, barriers=(),
                               geographic)
         if isinstance(got, SplitResult):
             return got, None
-    got, cells = prepared or (got, None)
+        cells = cell_graph(got.local, got.feet, got.households)
+    else:
+        got, cells = prepared
     lo, hi = got.lo, got.hi
     towers = got.households > hi
     streets = _streets(got, barriers)
-    if cells is None:
-        cells = cell_graph(got.local, got.feet, got.households)
     g = along_streets(cells, streets)
     a = _assigned(g, lo, hi, retries, one_more, pairs)
     left = None
