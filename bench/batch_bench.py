@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,50 +41,25 @@ from bench.replay_bench import recorded  # noqa: E402
 from gis.partition import taut  # noqa: E402
 from importers.split_job import BATCH, _split_batch, _split_one, batches  # noqa: E402
 
-Pull = tuple  # (outline, parts, runs, footprints clipped to the outline)
 
-
-def last_pulls(jobs: list[tuple]) -> list[Pull]:
+def last_pulls(jobs: list[tuple]) -> list[taut.Pull]:
     """Per job, the division the split's last step pulls taut (what it gives
     taut.pulled_taut_many, one job at a time), where it has runs of shared edges."""
     pulls = []
     for job in jobs:
         calls = recorded("gis.partition.taut", "pulled_taut_many", [job])
-        for pull in (calls[-1][0][0] if calls else []):
-            if pull is not None:
-                pulls.append((pull.parent, pull.geoms, pull.runs, pull.feet))
+        pulls += [pull for pull in (calls[-1][0][0] if calls else []) if pull is not None]
     return pulls
 
 
-def one_by_one(pulls: list[Pull]) -> list[list[np.ndarray]]:
-    """Each grid's runs swept on their own, as the split does it."""
-    out = []
-    for parent, parts, runs, feet in pulls:
-        shapely.prepare(parent)
-        pairs = np.asarray([(r.a, r.b) for r in runs], dtype=np.int64)
-        out.append(taut.swept([r.path for r in runs], pairs, parent, parts,
-                              shapely.STRtree(parts), taut.Obstacles.of(feet)))
-    return out
+def one_by_one(pulls: list[taut.Pull]) -> list[list[np.ndarray]]:
+    """Each grid's runs swept on their own, as the split does it for one grid."""
+    return [taut.swept_alone(pull) for pull in pulls]
 
 
-def all_at_once(pulls: list[Pull]) -> list[list[np.ndarray]]:
+def all_at_once(pulls: list[taut.Pull]) -> list[list[np.ndarray]]:
     """Every grid's runs swept in one go, each against its own grid only."""
-    outlines = np.asarray([p[0] for p in pulls], dtype=object)
-    shapely.prepare(outlines)
-    parts = np.concatenate([p[1] for p in pulls])
-    part_parent = np.repeat(np.arange(len(pulls)), [len(p[1]) for p in pulls])
-    first_part = np.concatenate([[0], np.cumsum([len(p[1]) for p in pulls])])
-    runs = [(g, r) for g, p in enumerate(pulls) for r in p[2]]
-    pairs = np.asarray([(r.a + first_part[g], r.b + first_part[g]) for g, r in runs],
-                       dtype=np.int64)
-    run_parent = np.asarray([g for g, _ in runs], dtype=np.int64)
-    feet = np.concatenate([p[3] for p in pulls])
-    foot_parent = np.repeat(np.arange(len(pulls)), [len(p[3]) for p in pulls])
-    paths = taut.swept([r.path for _, r in runs], pairs, outlines, parts,
-                       shapely.STRtree(parts), taut.Obstacles.of(feet, foot_parent),
-                       run_parent, part_parent)
-    ends = np.concatenate([[0], np.cumsum([len(p[2]) for p in pulls])])
-    return [paths[ends[g]:ends[g + 1]] for g in range(len(pulls))]
+    return taut.swept_together(pulls)
 
 
 def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
@@ -137,7 +111,7 @@ def main() -> None:
         split_same, alone, batched = split_both_ways(jobs, rounds)
         split_ratio = (f" split_one_by_one/batched={alone / batched:.2f}"
                        if split_same and batched > 0 else "")
-        line.append(f"{city}: grids={len(pulls)} runs={sum(len(p[2]) for p in pulls)} "
+        line.append(f"{city}: grids={len(pulls)} runs={sum(len(p.runs) for p in pulls)} "
                     f"same={alike} one_by_one_ms_per_grid={each:.2f} "
                     f"at_once_ms_per_grid={batch:.2f}{ratio} split_grids={len(jobs)} "
                     f"split_same={split_same} split_one_by_one_ms_per_grid={1000 * alone:.1f} "

@@ -317,12 +317,13 @@ def cell_graphs(parents: list[BaseGeometry], feet: list, households: list,
     xy, label, where = sample_points_many(simple, unit + first_unit[owner], owner, spacing)
     local = label - first_unit[where]
     present = np.bincount(label, minlength=int(first_unit[-1])) > 0
-    for g in np.flatnonzero(np.bincount(where, minlength=len(feet))).tolist():
-        units = present[first_unit[g]:first_unit[g + 1]]
-        if not units.all():  # a unit all of whose samples another unit's matched
-            mine, points = owner == g, where == g
-            unit[mine], local[points], n[g] = _hosted(unit[mine], local[points], units,
-                                                      foot[mine], xy[points])
+    absent = np.repeat(np.arange(len(feet)), n)[~present]  # parents of units all of whose
+    for g in np.unique(absent).tolist():  # samples another unit's matched
+        mine, points = owner == g, where == g
+        if points.any():
+            unit[mine], local[points], n[g] = _hosted(
+                unit[mine], local[points], present[first_unit[g]:first_unit[g + 1]],
+                foot[mine], xy[points])
     first_unit = np.concatenate([[0], np.cumsum(n)])
     label = local + first_unit[where]
     global_unit = unit + first_unit[owner]

@@ -563,7 +563,7 @@ def _batched(split: Callable[..., SplitResult], grid_level: bool = False,
                 task["min_households"], task["max_households"])
             divided.append((checked, buildings, h, result, lo, hi, task["geographic"]))
         if TAUT and grid_level and JUNCTIONS:
-            out = [tautened(*d[:7], moved_junctions) for d in divided]
+            out = [tautened(*d, moved_junctions) for d in divided]
         elif TAUT:
             out = tautened_many(divided)
         else:

@@ -370,20 +370,20 @@ def swept(paths: list[np.ndarray], pairs: np.ndarray, parent, parts: np.ndarray,
 @dataclass
 class Pull:
     """One division about to be pulled taut (`pull_start`): its outline, parts (as given and
-    as an array), buildings' parts, footprints clipped to the outline with their obstacles,
-    metric scale, the parts' exterior rings and the runs of edges they share (`feet`: the
-    footprints the obstacles were made of, None where the caller gave the obstacles)."""
+    as an array), buildings' parts, footprints (clipped to the outline), metric scale, the
+    parts' exterior rings and the runs of edges they share; `feet`, the footprints to go
+    round (the non-empty ones: None where the caller gave their `obstacles`)."""
 
     parent: BaseGeometry
     parts: list[BaseGeometry]
     geoms: np.ndarray
     assignment: np.ndarray
     foot: np.ndarray
-    obstacles: Obstacles
     scale: tuple[float, float]
     rings: list[np.ndarray | None]
     runs: list[Run]
-    feet: np.ndarray | None = None
+    feet: np.ndarray | None
+    obstacles: Obstacles | None = None
 
 
 def pull_start(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
@@ -402,9 +402,39 @@ def pull_start(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.n
     if obstacles is None:
         foot = clipped_to(parent, np.asarray(foot, dtype=object))
         feet = foot[~shapely.is_empty(foot)]
-        obstacles = Obstacles.of(feet)
-    return Pull(parent, parts, np.asarray(parts, dtype=object), assignment, foot, obstacles,
-                scale, rings, runs, feet)
+    return Pull(parent, parts, np.asarray(parts, dtype=object), assignment, foot, scale, rings,
+                runs, feet, obstacles)
+
+
+def swept_alone(pull: Pull) -> list[np.ndarray]:
+    """The runs of `pull` swept on their own (`swept`): their paths."""
+    shapely.prepare(pull.parent)
+    obstacles = pull.obstacles if pull.obstacles is not None else Obstacles.of(pull.feet)
+    pairs = np.asarray([(r.a, r.b) for r in pull.runs], dtype=np.int64)
+    return swept([r.path for r in pull.runs], pairs, pull.parent, pull.geoms,
+                 shapely.STRtree(pull.geoms), obstacles)
+
+
+def swept_together(pulls: list[Pull]) -> list[list[np.ndarray]]:
+    """The runs of every pull (made without obstacles given) swept at once, each run weighed
+    against its own division's outline, parts and footprints only (`swept`'s `run_parent`
+    and `part_parent`): the paths `swept_alone` gives each, for a fraction of the sweeps'
+    fixed costs (bench/batch_bench.py)."""
+    outlines = np.asarray([pull.parent for pull in pulls], dtype=object)
+    shapely.prepare(outlines)
+    geoms = np.concatenate([pull.geoms for pull in pulls])
+    part_parent = np.repeat(np.arange(len(pulls)), [len(pull.geoms) for pull in pulls])
+    first_part = np.concatenate([[0], np.cumsum([len(pull.geoms) for pull in pulls])])
+    pairs = np.asarray([(r.a + first_part[g], r.b + first_part[g])
+                        for g, pull in enumerate(pulls) for r in pull.runs], dtype=np.int64)
+    run_parent = np.repeat(np.arange(len(pulls)), [len(pull.runs) for pull in pulls])
+    foot_parent = np.repeat(np.arange(len(pulls)), [len(pull.feet) for pull in pulls])
+    paths = swept([r.path for pull in pulls for r in pull.runs], pairs, outlines, geoms,
+                  shapely.STRtree(geoms),
+                  Obstacles.of(np.concatenate([pull.feet for pull in pulls]), foot_parent),
+                  run_parent, part_parent)
+    ends = np.concatenate([[0], np.cumsum([len(pull.runs) for pull in pulls])])
+    return [paths[ends[g]:ends[g + 1]] for g in range(len(pulls))]
 
 
 def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.ndarray,
@@ -421,40 +451,19 @@ def pulled_taut(parent: BaseGeometry, parts: list[BaseGeometry], assignment: np.
     pull = pull_start(parent, parts, assignment, foot, scale, only=only, obstacles=obstacles)
     if pull is None:
         return list(parts), 0
-    shapely.prepare(parent)
-    pairs = np.asarray([(r.a, r.b) for r in pull.runs], dtype=np.int64)
-    paths = swept([r.path for r in pull.runs], pairs, parent, pull.geoms,
-                  shapely.STRtree(pull.geoms), pull.obstacles)
-    return pull_end(pull, paths)
+    return pull_end(pull, swept_alone(pull))
 
 
 def pulled_taut_many(pulls: list[Pull | None]) -> list[tuple[list[BaseGeometry], int] | None]:
     """`pulled_taut` of many divisions (`pull_start` of each, without obstacles given; None
     where it has nothing to pull, and None back for it), their sweeps run over all of them
-    at once, each run weighed against its own division's outline, parts and footprints only
-    (`swept`'s `run_parent` and `part_parent`): the same parts as one by one, for a fraction
-    of the sweeps' fixed costs (bench/batch_bench.py)."""
+    at once (`swept_together`): the same parts as one by one."""
     live = [k for k, pull in enumerate(pulls) if pull is not None]
     out: list[tuple[list[BaseGeometry], int] | None] = [None] * len(pulls)
-    if not live:
-        return out
-    batch = [pulls[k] for k in live]
-    outlines = np.asarray([pull.parent for pull in batch], dtype=object)
-    shapely.prepare(outlines)
-    geoms = np.concatenate([pull.geoms for pull in batch])
-    part_parent = np.repeat(np.arange(len(batch)), [len(pull.geoms) for pull in batch])
-    first_part = np.concatenate([[0], np.cumsum([len(pull.geoms) for pull in batch])])
-    pairs = np.asarray([(r.a + first_part[g], r.b + first_part[g])
-                        for g, pull in enumerate(batch) for r in pull.runs], dtype=np.int64)
-    run_parent = np.repeat(np.arange(len(batch)), [len(pull.runs) for pull in batch])
-    feet = [pull.feet for pull in batch]
-    foot_parent = np.repeat(np.arange(len(batch)), [len(f) for f in feet])
-    paths = swept([r.path for pull in batch for r in pull.runs], pairs, outlines, geoms,
-                  shapely.STRtree(geoms), Obstacles.of(np.concatenate(feet), foot_parent),
-                  run_parent, part_parent)
-    ends = np.concatenate([[0], np.cumsum([len(pull.runs) for pull in batch])])
-    for g, k in enumerate(live):
-        out[k] = pull_end(batch[g], paths[ends[g]:ends[g + 1]])
+    if live:
+        batch = [pulls[k] for k in live]
+        for k, pull, paths in zip(live, batch, swept_together(batch), strict=True):
+            out[k] = pull_end(pull, paths)
     return out
 
 
