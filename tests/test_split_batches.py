@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gis.partition import engines, taut
+from gis.partition.cellgraph import multipoints_of
 from gis.partition.engines import splitter, splitter_many
 from importers.split_job import _split_batch, _split_one, batches
 
@@ -105,3 +109,18 @@ def test_unit_graphs_built_together_are_the_ones_built_alone(monaco_grid_202, wu
         assert [p.wkb for p in got.point_cells] == [p.wkb for p in alone.point_cells]
     assert together[0].n > 10 and together[3].n == 1 and together[4].n == 1
     assert len(together[0].edge_a) > together[0].n  # a real graph, not the parent alone
+
+
+@given(st.lists(st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), min_size=1,
+                         max_size=12), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_multipoints_read_from_wkb_are_the_ones_shapely_builds(groups):
+    """The unit graphs' Voronoi sites, one MultiPoint per parent written as WKB in numpy
+    (cellgraph.multipoints_of), are byte for byte shapely.multipoints of the same points:
+    every coordinate, in order, in its own parent's geometry."""
+    xy = np.asarray([p for g in groups for p in g], dtype=float)
+    where = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    ours = multipoints_of(xy, where, len(groups))
+    theirs = shapely.multipoints(xy, indices=where)
+    assert len(ours) == len(groups)
+    assert shapely.to_wkb(ours).tolist() == shapely.to_wkb(theirs).tolist()
