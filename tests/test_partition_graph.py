@@ -26,7 +26,7 @@ from gis.partition.cellgraph import cell_graph
 from gis.partition.engines import division_rank, splitter
 from gis.partition.inputs import local_frame
 from gis.partition.result import SplitResult
-from gis.partition.subsets import SubsetTable
+from gis.partition.subsets import SubsetTable, connected_rows
 from importers.split_job import split_grids
 from tests.test_partition_growth import (
     LAT,
@@ -214,6 +214,32 @@ def test_every_subset_division_is_the_best_two_part_division(layout):
         assert found is None
     else:
         assert found is not None and abs(found[0] - best) <= 0.05 * best
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 12).flatmap(lambda m: st.tuples(
+    st.just(m), st.sets(st.tuples(st.integers(0, m - 1), st.integers(0, m - 1))))))
+def test_the_subsets_connected_are_those_a_walk_finds(graph_edges):
+    """connected_rows (every subset's connectedness at once, by matrix products) against a
+    walk over the edges, for every subset of up to a dozen units of a random graph."""
+    m, edges = graph_edges
+    adjacent = np.zeros((m, m), bool)
+    for a, b in edges:
+        adjacent[a, b] = adjacent[b, a] = a != b
+    masks = np.arange(1, 2 ** m)
+    bits = ((masks[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
+
+    def walked(row: np.ndarray) -> bool:
+        members = set(np.flatnonzero(row).tolist())
+        seen, todo = {min(members)}, [min(members)]
+        while todo:
+            for v in np.flatnonzero(adjacent[todo.pop()]).tolist():
+                if v in members and v not in seen:
+                    seen.add(v)
+                    todo.append(v)
+        return seen == members
+
+    assert connected_rows(bits, adjacent).tolist() == [walked(row) for row in bits]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
