@@ -7,11 +7,11 @@ drive it. Every grid of the real cities of bench/real_city.py (the communities d
 grids as the split job does it; every third with `--quick`) is divided into micro-grids in the
 split job's batches (importers.split_job), again until 10 s of CPU have gone (3 with
 `--quick`), in a child process, which py-spy samples with its native frames (`py-spy record
---native`, the `profile` extra). Each sample taken inside the
-split is booked to the library of the code it stood in: GEOS (libgeos), numpy (its compiled
-core), shapely (its C wrappers round GEOS), Python (the interpreter and the split's own
-bytecode) or other; one in the C library (malloc, memcpy) goes to the nearest library that
-called it. It prints, per city, the samples and each library's share.
+--native`, the `profile` extra). Each sample taken inside the split is booked to the library
+of the code it stood in: GEOS (libgeos), numpy (its compiled core), shapely (its C wrappers
+round GEOS), Python (the interpreter and the split's own bytecode) or other; one in the C
+library (malloc, memcpy) goes to the nearest library that called it. It prints, per city,
+the samples and each library's share.
 
     .venv/bin/pip install -e '.[profile]'
     .venv/bin/python bench/native_profile.py [--quick] [--cities monaco,shanghai,wuhan]
@@ -118,7 +118,7 @@ def main() -> None:
                     help="samples a second (py-spy unwinds the native stacks at a cost: at "
                     "250 it takes the CPU and the child crawls)")
     ap.add_argument("--seconds", type=float, help="CPU seconds of division at least "
-                    "(the grids divided again until then; default 20, 5 with --quick)")
+                    "(the grids divided again until then; default 10, 3 with --quick)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     every = 3 if args.quick else args.every

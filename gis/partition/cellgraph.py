@@ -147,7 +147,7 @@ def multipoints_of(xy: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
     """One MultiPoint per group 0..n-1 of the points `xy` (`where`: each point's group,
     ascending, every group holding one at least), the same geometries as
     shapely.multipoints(xy, indices=where) but read from WKB written in numpy, without a
-    Point object per point (a tenth of the unit graph's CPU went to those)."""
+    Point object per point (those cost 0.40 ms a Monaco grid, these 0.15)."""
     count = np.bincount(where, minlength=n)
     body = np.empty(len(xy), _POINT)
     body["order"], body["kind"] = 1, 1  # little-endian Point

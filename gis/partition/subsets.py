@@ -94,8 +94,10 @@ def connected_rows(bits: np.ndarray, adjacent: np.ndarray) -> np.ndarray:
     reach = np.zeros_like(bits)
     reach[np.arange(len(bits)), first] = True
     reach &= bits
-    step = adjacent.astype(np.float32)  # counts of at most a dozen, exact; BLAS multiplies
-    for _ in range(bits.shape[1]):  # floats, numpy's own loop the int16 of before (twice the CPU)
+    # float32: the counts (a dozen at most) are exact, and BLAS multiplies floats where int16
+    # went through numpy's own loop at twice the CPU
+    step = adjacent.astype(np.float32)
+    for _ in range(bits.shape[1]):
         grown = ((reach.astype(np.float32) @ step) > 0) & bits | reach
         if np.array_equal(grown, reach):
             break
